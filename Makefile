@@ -1,0 +1,33 @@
+# Two commands do all the set-up on a fresh Debian/Ubuntu machine:
+#   make demo   -- system packages, virtualenv, package, then the local demo
+#   make test   -- the same set-up, then the test suite against a real MariaDB and real ODBC
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+SYSTEM_PACKAGES := unixodbc libsqliteodbc mariadb-server python3-venv
+DEMO_SECONDS ?= 60
+
+.PHONY: demo test bench system venv clean lint
+
+system:
+	@./scripts/ensure-system-packages $(SYSTEM_PACKAGES)
+
+$(BIN)/replicator: pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	@touch $@
+
+venv: system $(BIN)/replicator
+
+demo: venv
+	$(BIN)/replicator demo --seconds $(DEMO_SECONDS)
+
+test: venv
+	$(BIN)/python -m pytest -q
+
+bench: venv
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -1,0 +1,3 @@
+"""FactuSOL ⇄ PrestaShop change-data-capture replicator."""
+
+__version__ = "0.1.0"
