@@ -1,0 +1,322 @@
+"""`replicator.yaml`: loading, `${ENV_VAR}` secrets, validation with clear messages, and secret redaction.
+
+One file is read by the daemon, the CLI and the TUI.  Relative paths in it are relative to the file.
+Secrets (passwords inside the PrestaShop URL or the ODBC string) are registered with `redact` as soon as
+they are read, so no output, log line or error message can show them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+
+CONFIG_NAME = "replicator.yaml"
+_ENV_PATTERN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_SECRETS: set[str] = set()
+MASK = "***"
+
+
+class ConfigError(Exception):
+    """A configuration problem, already phrased for the user (file, key, what to do)."""
+
+
+# --------------------------------------------------------------------------------------------- secrets
+
+
+def register_secret(value: str | None) -> None:
+    """Remember a secret so `redact` hides it everywhere (only non-trivial values)."""
+    if value and len(value) >= 3:
+        _SECRETS.add(value)
+
+
+def redact(text: Any) -> str:
+    """`text` with every registered secret, and any URL/ODBC password, replaced by ***."""
+    out = str(text)
+    for secret in sorted(_SECRETS, key=len, reverse=True):
+        out = out.replace(secret, MASK)
+    out = re.sub(r"(://[^:/@\s]+:)([^@\s]+)(@)", rf"\1{MASK}\3", out)
+    out = re.sub(r"(?i)\b(pwd|password)=([^;\s]*)", rf"\1={MASK}", out)
+    return out
+
+
+class RedactingFilter(logging.Filter):
+    """Logging filter that passes every record through `redact`."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = redact(record.getMessage())
+        record.args = None
+        if record.exc_info and record.exc_info[1] is not None:
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
+        return True
+
+
+def install_log_redaction(logger: logging.Logger | None = None) -> None:
+    target = logger or logging.getLogger()
+    for handler in target.handlers or []:
+        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+            handler.addFilter(RedactingFilter())
+    if not any(isinstance(f, RedactingFilter) for f in target.filters):
+        target.addFilter(RedactingFilter())
+
+
+# --------------------------------------------------------------------------------------------- model
+
+
+@dataclass
+class FactusolConfig:
+    connection: str = ""  # full ODBC string, may contain {file}
+    file: Path | None = None  # one fixed company/year file
+    data_dir: Path | None = None  # ...or the FS folder + company code: follows the newest year
+    company: str = ""
+    rescan_seconds: float = 60.0
+    debounce_seconds: float = 1.0
+    lock_retry_seconds: float = 120.0
+
+
+@dataclass
+class PrestashopConfig:
+    url: str = ""
+    prefix: str = "ps_"
+    id_shop: int = 1
+    id_lang: int | None = None  # None: PS_LANG_DEFAULT
+    capture: str = "auto"  # auto | binlog | poll
+    poll_seconds: float = 5.0
+    poll_overlap_seconds: float = 10.0
+    server_id: int = 4242
+    timezone: str | None = None  # None: PS_TIMEZONE
+
+
+@dataclass
+class Config:
+    path: Path
+    store: str
+    rules_dir: Path
+    factusol: FactusolConfig = field(default_factory=FactusolConfig)
+    prestashop: PrestashopConfig = field(default_factory=PrestashopConfig)
+    apply_interval_seconds: float = 2.0
+    log_level: str = "INFO"
+    log_file: Path | None = None
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent
+
+    def describe(self) -> dict[str, Any]:
+        """A printable view with secrets masked (for `config validate` and `status`)."""
+        return {
+            "config": str(self.path),
+            "store": redact(self.store),
+            "rules": str(self.rules_dir),
+            "factusol": {
+                "connection": redact(self.factusol.connection),
+                "file": str(self.factusol.file) if self.factusol.file else None,
+                "data_dir": str(self.factusol.data_dir) if self.factusol.data_dir else None,
+                "company": self.factusol.company,
+            },
+            "prestashop": {"url": redact(self.prestashop.url), "prefix": self.prestashop.prefix,
+                           "id_shop": self.prestashop.id_shop, "capture": self.prestashop.capture},
+        }
+
+
+# --------------------------------------------------------------------------------------------- loading
+
+
+def expand_env(value: str, where: str) -> str:
+    """Replace ``${NAME}`` / ``${NAME:-default}``; the expanded values are secrets."""
+
+    def _sub(match: re.Match) -> str:
+        name, default = match.group(1), match.group(2)
+        resolved = os.environ.get(name, default)
+        if resolved is None:
+            raise ConfigError(f"{where}: environment variable {name} is not set")
+        register_secret(resolved)
+        return resolved
+
+    return _ENV_PATTERN.sub(_sub, value)
+
+
+def _register_url_secrets(url: str) -> None:
+    try:
+        password = urlparse(url).password
+    except ValueError:
+        password = None
+    if password:
+        register_secret(password)
+        register_secret(unquote(password))
+    for match in re.finditer(r"(?i)\b(?:pwd|password)=([^;]*)", url):
+        register_secret(match.group(1))
+
+
+def _section(data: dict, name: str, path: Path) -> dict:
+    value = data.get(name) or {}
+    if not isinstance(value, dict):
+        raise ConfigError(f"{path}: '{name}' must be a mapping of keys")
+    return value
+
+
+def _number(section: dict, key: str, default: float, where: str, kind=float) -> Any:
+    value = section.get(key, default)
+    try:
+        return kind(value) if value is not None else None
+    except (TypeError, ValueError):
+        raise ConfigError(f"{where}.{key}: expected a number, got {value!r}") from None
+
+
+def load_config(path: str | os.PathLike) -> Config:
+    path = Path(path).expanduser().resolve()
+    if path.is_dir():
+        path = path / CONFIG_NAME
+    if not path.exists():
+        raise ConfigError(f"{path}: no such configuration file (create one with `replicator init DIR`)")
+    try:
+        data = YAML(typ="safe").load(path.read_text(encoding="utf-8")) or {}
+    except YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        raise ConfigError(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the configuration must be a mapping of keys")
+    unknown = set(data) - {"store", "rules", "factusol", "prestashop", "apply_interval_seconds", "log"}
+    if unknown:
+        raise ConfigError(f"{path}: unknown top-level key(s): {', '.join(sorted(unknown))}")
+    base = path.parent
+
+    def rel(value: str | None) -> Path | None:
+        if not value:
+            return None
+        p = Path(expand_env(str(value), str(path))).expanduser()
+        return p if p.is_absolute() else (base / p)
+
+    store = expand_env(str(data.get("store") or "sqlite:///replicator-state.sqlite"), f"{path}: store")
+    if store.startswith("sqlite:///") and not store.startswith("sqlite:////") and ":memory:" not in store:
+        store = "sqlite:///" + str(base / store[len("sqlite:///"):])
+    _register_url_secrets(store)
+
+    fs_raw = _section(data, "factusol", path)
+    fs = FactusolConfig(
+        connection=expand_env(str(fs_raw.get("connection") or ""), f"{path}: factusol.connection"),
+        file=rel(fs_raw.get("file")),
+        data_dir=rel(fs_raw.get("data_dir")),
+        company=str(fs_raw.get("company") or ""),
+        rescan_seconds=_number(fs_raw, "rescan_seconds", 60.0, "factusol"),
+        debounce_seconds=_number(fs_raw, "debounce_seconds", 1.0, "factusol"),
+        lock_retry_seconds=_number(fs_raw, "lock_retry_seconds", 120.0, "factusol"),
+    )
+    _register_url_secrets(fs.connection)
+    ps_raw = _section(data, "prestashop", path)
+    ps = PrestashopConfig(
+        url=expand_env(str(ps_raw.get("url") or ""), f"{path}: prestashop.url"),
+        prefix=str(ps_raw.get("prefix", "ps_")),
+        id_shop=_number(ps_raw, "id_shop", 1, "prestashop", int),
+        id_lang=_number(ps_raw, "id_lang", None, "prestashop", int),
+        capture=str(ps_raw.get("capture", "auto")),
+        poll_seconds=_number(ps_raw, "poll_seconds", 5.0, "prestashop"),
+        poll_overlap_seconds=_number(ps_raw, "poll_overlap_seconds", 10.0, "prestashop"),
+        server_id=_number(ps_raw, "server_id", 4242, "prestashop", int),
+        timezone=ps_raw.get("timezone"),
+    )
+    _register_url_secrets(ps.url)
+    log_raw = _section(data, "log", path)
+    config = Config(
+        path=path, store=store, rules_dir=rel(data.get("rules") or "rules"), factusol=fs, prestashop=ps,
+        apply_interval_seconds=_number(data, "apply_interval_seconds", 2.0, "config"),
+        log_level=str(log_raw.get("level", "INFO")).upper(), log_file=rel(log_raw.get("file")),
+    )
+    problems = validate(config)
+    if problems:
+        raise ConfigError("\n".join(f"{path}: {p}" for p in problems))
+    return config
+
+
+def validate(config: Config) -> list[str]:
+    """Semantic checks; each message names the key and says what to do."""
+    problems: list[str] = []
+    fs, ps = config.factusol, config.prestashop
+    if not (fs.connection or fs.file or fs.data_dir):
+        problems.append("factusol: give 'connection', 'file', or 'data_dir' + 'company'")
+    if fs.data_dir and not re.fullmatch(r"[A-Za-z0-9]{3}", fs.company or ""):
+        problems.append("factusol.company: the 3-character company code is required with data_dir (e.g. '001')")
+    if not ps.url:
+        problems.append("prestashop.url: the shop database URL is required, e.g. mysql://user:${PS_DB_PASSWORD}@host/db")
+    elif urlparse(ps.url).scheme not in ("mysql", "mariadb", "mysql+pymysql"):
+        problems.append("prestashop.url: must start with mysql://")
+    elif not urlparse(ps.url).path.strip("/"):
+        problems.append("prestashop.url: the database name is missing at the end of the URL")
+    if ps.capture not in ("auto", "binlog", "poll"):
+        problems.append(f"prestashop.capture: must be auto, binlog or poll (got {ps.capture!r})")
+    if not re.fullmatch(r"[A-Za-z0-9_]*", ps.prefix):
+        problems.append(f"prestashop.prefix: only letters, digits and _ are allowed (got {ps.prefix!r})")
+    if config.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        problems.append("log.level: must be DEBUG, INFO, WARNING or ERROR")
+    if not config.rules_dir.is_dir():
+        problems.append(f"rules: folder {config.rules_dir} does not exist (run `replicator init` to copy the defaults)")
+    return problems
+
+
+# --------------------------------------------------------------------------------------------- init
+
+
+CONFIG_TEMPLATE = """\
+# FactuSOL <-> PrestaShop replicator configuration.
+# Relative paths are relative to this file.  Secrets: write ${{ENV_VAR}} and set the variable in the
+# service's environment; a password is never printed, logged or shown in the TUI.
+
+# State store (change log, baselines, id map, conflicts...). Any SQLAlchemy URL; SQLite file by default.
+store: {store}
+
+# Folder with the rule files (one YAML per entity). `replicator rules check` validates them.
+rules: rules
+
+factusol:
+  # pyodbc connection string. On the FactuSOL PC:
+  #   DRIVER={{Microsoft Access Driver (*.mdb, *.accdb)}};DBQ={{file}};Mode=Share Deny None
+  # {{file}} is replaced by the company/year file chosen below.
+  connection: "{factusol_connection}"
+  # Either one fixed file...
+{factusol_file_line}
+  # ...or the data folder and the 3-character company code: the newest <CCC><YYYY> file is followed
+  # automatically across the fiscal-year rollover.
+  # data_dir: 'C:\\Software DELSOL\\FACTUSOL\\Datos\\FS'
+  # company: "001"
+  rescan_seconds: 60      # safety rescan when file events don't arrive (network shares)
+  debounce_seconds: 1.0   # wait for a burst of file events to settle
+
+prestashop:
+  # mysql://USER:${{PS_DB_PASSWORD}}@HOST:3306/DATABASE
+  url: "{prestashop_url}"
+  prefix: ps_            # table prefix (database_prefix in app/config/parameters.php)
+  id_shop: 1
+  # id_lang: 1           # default: PS_LANG_DEFAULT
+  capture: auto          # auto | binlog | poll (poll when the host gives no REPLICATION privileges)
+  poll_seconds: 5
+
+apply_interval_seconds: 2
+
+log:
+  level: INFO
+  # file: replicator.log
+"""
+
+
+def render_config(factusol: str | None = None, prestashop: str | None = None,
+                  store: str = "sqlite:///replicator-state.sqlite") -> str:
+    connection = factusol or "DRIVER={Microsoft Access Driver (*.mdb, *.accdb)};DBQ={file};Mode=Share Deny None"
+    file_line = "  # file: 'C:\\Software DELSOL\\FACTUSOL\\Datos\\FS\\0012026.accdb'"
+    match = re.search(r"(?i)(?:DBQ|Database)=([^;{}]+)", connection)
+    if match:  # the string names a file: keep it as is, note it for the rollover watcher
+        file_line = f"  file: '{match.group(1)}'"
+    return CONFIG_TEMPLATE.format(
+        store=store,
+        factusol_connection=connection.replace('"', '\\"'),
+        factusol_file_line=file_line,
+        prestashop_url=prestashop or "mysql://prestashop:${PS_DB_PASSWORD}@127.0.0.1:3306/prestashop",
+    )

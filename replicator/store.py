@@ -1,0 +1,511 @@
+"""The state store: change log, checkpoints, row snapshots, baselines, id map, conflicts, quarantine, ledger.
+
+SQLModel over SQLite by default (one file beside the config) or any SQLAlchemy URL.  The daemon, the CLI
+and the TUI all open the same store; SQLite runs in WAL mode with a busy timeout so they can share it.
+
+Crash safety rests on one rule: captured changes and the checkpoint (and the row snapshots they were diffed
+against) are written in ONE transaction (`Store.record_capture`).  A crash before the commit loses nothing
+(the source is re-read from the old checkpoint); a crash after it duplicates nothing (the checkpoint moved).
+"""
+
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from typing import Any, Iterable, Iterator
+
+from sqlalchemy import Index, UniqueConstraint, event, func, text
+from sqlmodel import Field, Session, SQLModel, create_engine, select
+
+STORE_SCHEMA_VERSION = 1
+
+# Change statuses: a change moves pending -> applied | echo | conflict | quarantined | skipped.
+PENDING, APPLIED, ECHO, CONFLICT, QUARANTINED, SKIPPED = "pending", "applied", "echo", "conflict", "quarantined", "skipped"
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.hex()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def dumps(value: Any) -> str:
+    """Stable JSON for images and hashes (sorted keys; Decimal and dates as strings)."""
+    return json.dumps(value, default=_json_default, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def loads(value: str | None) -> Any:
+    return None if value is None else json.loads(value)
+
+
+# --------------------------------------------------------------------------------------------- tables
+
+
+class StoreMeta(SQLModel, table=True):
+    __tablename__ = "store_meta"
+    key: str = Field(primary_key=True)
+    value: str
+
+
+class Change(SQLModel, table=True):
+    """One captured row change.  Rows of one source transaction share `txn`."""
+
+    __tablename__ = "change_log"
+    __table_args__ = (
+        UniqueConstraint("side", "position", "source_table", "row_key", name="uq_change_position"),
+        Index("ix_change_status", "status", "id"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    side: str  # "factusol" | "prestashop"
+    entity: str  # canonical entity this row feeds (customer, product, stock, order, ...)
+    source_table: str
+    row_key: str  # the source table's primary key, as JSON
+    op: str  # insert | update | delete
+    before: str | None = None  # JSON image
+    after: str | None = None  # JSON image
+    position: str  # source position: binlog file:pos[:row], or scan id
+    txn: str = ""  # source transaction id (binlog xid / scan id)
+    captured_at: datetime = Field(default_factory=utcnow)
+    status: str = PENDING
+    attempts: int = 0
+    detail: str = ""  # last error / reason / note
+
+
+class Checkpoint(SQLModel, table=True):
+    __tablename__ = "checkpoint"
+    name: str = Field(primary_key=True)  # e.g. "prestashop.binlog", "factusol.scan"
+    value: str  # JSON
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class RowSnapshot(SQLModel, table=True):
+    """Last seen image hash of one source row: the basis of snapshot diffs and keyset hash scans."""
+
+    __tablename__ = "row_snapshot"
+    side: str = Field(primary_key=True)
+    source_table: str = Field(primary_key=True)
+    row_key: str = Field(primary_key=True)
+    row_hash: str
+    image: str | None = None  # JSON, kept so deletes and updates carry a before-image
+
+
+class Baseline(SQLModel, table=True):
+    """The last canonical image both sides agreed on, per entity key: the merge's common ancestor."""
+
+    __tablename__ = "baseline"
+    entity: str = Field(primary_key=True)
+    key: str = Field(primary_key=True)
+    fields: str  # JSON
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class IdMap(SQLModel, table=True):
+    __tablename__ = "id_map"
+    __table_args__ = (
+        UniqueConstraint("entity", "factusol_key", name="uq_idmap_fs"),
+        UniqueConstraint("entity", "prestashop_id", name="uq_idmap_ps"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    entity: str
+    factusol_key: str
+    prestashop_id: str
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Conflict(SQLModel, table=True):
+    __tablename__ = "conflict"
+    id: int | None = Field(default=None, primary_key=True)
+    entity: str
+    key: str
+    field: str
+    base: str | None = None  # JSON values
+    factusol: str | None = None
+    prestashop: str | None = None
+    status: str = "open"  # open | resolved
+    resolution: str | None = None  # JSON of the chosen value
+    resolved_by: str = ""  # factusol | prestashop | base | custom
+    change_id: int | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    resolved_at: datetime | None = None
+
+
+class Quarantine(SQLModel, table=True):
+    __tablename__ = "quarantine"
+    __table_args__ = (Index("ix_quarantine_status", "status"),)
+    id: int | None = Field(default=None, primary_key=True)
+    entity: str
+    key: str
+    side: str  # side the change came from
+    change_id: int | None = None
+    field: str = ""
+    reason: str
+    status: str = "open"  # open | resolved | skipped
+    attempts: int = 0
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class AppliedLedger(SQLModel, table=True):
+    """What the replicator wrote where: for idempotent retries and for echo suppression of FactuSOL writes."""
+
+    __tablename__ = "applied_ledger"
+    __table_args__ = (Index("ix_ledger_target", "target", "source_table", "row_key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    change_id: int | None = None
+    target: str  # side written: factusol | prestashop
+    entity: str
+    source_table: str = ""
+    row_key: str = ""
+    row_hash: str = ""  # hash of the image just written (FactuSOL echo suppression)
+    op: str = ""
+    applied_at: datetime = Field(default_factory=utcnow)
+
+
+# --------------------------------------------------------------------------------------------- migrations
+
+# Each entry upgrades the store from version N to N+1.  A new column or table goes here, never in place.
+MIGRATIONS: dict[int, list[str]] = {}
+
+
+@dataclass
+class CapturedRow:
+    """What a watcher hands to `record_capture`."""
+
+    side: str
+    entity: str
+    source_table: str
+    row_key: str
+    op: str
+    before: dict | None
+    after: dict | None
+    position: str
+    txn: str = ""
+
+
+class Store:
+    """Typed access to the state store.  Every method opens and commits its own transaction."""
+
+    def __init__(self, url: str):
+        self.url = url
+        connect_args = {"timeout": 30, "check_same_thread": False} if url.startswith("sqlite") else {}
+        self.engine = create_engine(url, connect_args=connect_args)
+        if url.startswith("sqlite"):
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        SQLModel.metadata.create_all(self.engine)
+        self._upgrade()
+
+    # -- schema version -------------------------------------------------------------------------------
+    def _upgrade(self) -> None:
+        with self._session() as s:
+            meta = s.get(StoreMeta, "schema_version")
+            version = int(meta.value) if meta else STORE_SCHEMA_VERSION
+            if version > STORE_SCHEMA_VERSION:
+                raise RuntimeError(
+                    f"state store schema version {version} is newer than this replicator ({STORE_SCHEMA_VERSION}); "
+                    "upgrade the replicator"
+                )
+            while version < STORE_SCHEMA_VERSION:
+                for statement in MIGRATIONS.get(version, []):
+                    s.exec(text(statement))
+                version += 1
+            s.merge(StoreMeta(key="schema_version", value=str(version)))
+            s.commit()
+
+    def schema_version(self) -> int:
+        with self._session() as s:
+            return int(s.get(StoreMeta, "schema_version").value)
+
+    def _session(self) -> Session:
+        return Session(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with self._session() as s:
+            yield s
+
+    # -- capture --------------------------------------------------------------------------------------
+    def record_capture(
+        self,
+        rows: Iterable[CapturedRow],
+        checkpoint: tuple[str, Any] | None = None,
+        snapshots: Iterable[tuple[str, str, str, str | None, dict | None]] = (),
+    ) -> int:
+        """Append changes, move the checkpoint and update row snapshots atomically.
+
+        `snapshots` items are (side, table, row_key, row_hash or None to delete, image).  Rows whose
+        (side, position, table, key) is already logged are dropped: that is how a re-read after a crash is
+        recognised.  Returns the number of new changes.
+        """
+        added = 0
+        with self._session() as s:
+            for row in rows:
+                exists = s.exec(
+                    select(Change.id).where(
+                        Change.side == row.side, Change.position == row.position,
+                        Change.source_table == row.source_table, Change.row_key == row.row_key,
+                    )
+                ).first()
+                if exists:
+                    continue
+                s.add(Change(
+                    side=row.side, entity=row.entity, source_table=row.source_table, row_key=row.row_key,
+                    op=row.op, before=None if row.before is None else dumps(row.before),
+                    after=None if row.after is None else dumps(row.after), position=row.position, txn=row.txn,
+                ))
+                added += 1
+            for side, table, key, row_hash, image in snapshots:
+                current = s.get(RowSnapshot, (side, table, key))
+                if row_hash is None:
+                    if current:
+                        s.delete(current)
+                elif current:
+                    current.row_hash, current.image = row_hash, dumps(image)
+                    s.add(current)
+                else:
+                    s.add(RowSnapshot(side=side, source_table=table, row_key=key, row_hash=row_hash,
+                                      image=dumps(image)))
+            if checkpoint:
+                s.merge(Checkpoint(name=checkpoint[0], value=dumps(checkpoint[1]), updated_at=utcnow()))
+            s.commit()
+        return added
+
+    def checkpoint(self, name: str) -> Any:
+        with self._session() as s:
+            row = s.get(Checkpoint, name)
+            return loads(row.value) if row else None
+
+    def set_checkpoint(self, name: str, value: Any) -> None:
+        with self._session() as s:
+            s.merge(Checkpoint(name=name, value=dumps(value), updated_at=utcnow()))
+            s.commit()
+
+    def snapshot_hashes(self, side: str, table: str) -> dict[str, str]:
+        with self._session() as s:
+            rows = s.exec(select(RowSnapshot.row_key, RowSnapshot.row_hash)
+                          .where(RowSnapshot.side == side, RowSnapshot.source_table == table))
+            return dict(rows.all())
+
+    def snapshot_image(self, side: str, table: str, key: str) -> dict | None:
+        with self._session() as s:
+            row = s.get(RowSnapshot, (side, table, key))
+            return loads(row.image) if row else None
+
+    # -- change log -----------------------------------------------------------------------------------
+    def changes(self, status: str | None = None, entity: str | None = None, side: str | None = None,
+                limit: int | None = None, after_id: int = 0) -> list[Change]:
+        with self._session() as s:
+            q = select(Change).where(Change.id > after_id).order_by(Change.id)
+            if status:
+                q = q.where(Change.status == status)
+            if entity:
+                q = q.where(Change.entity == entity)
+            if side:
+                q = q.where(Change.side == side)
+            if limit:
+                q = q.limit(limit)
+            return list(s.exec(q).all())
+
+    def set_change_status(self, change_ids: Iterable[int], status: str, detail: str = "") -> None:
+        ids = list(change_ids)
+        if not ids:
+            return
+        with self._session() as s:
+            for change in s.exec(select(Change).where(Change.id.in_(ids))).all():
+                change.status, change.detail = status, detail[:2000]
+                change.attempts += 1
+                s.add(change)
+            s.commit()
+
+    def counts(self) -> dict[str, int]:
+        with self._session() as s:
+            rows = s.exec(select(Change.status, func.count()).group_by(Change.status)).all()
+            return {status: n for status, n in rows}
+
+    # -- baselines and id map --------------------------------------------------------------------------
+    def baseline(self, entity: str, key: str) -> dict | None:
+        with self._session() as s:
+            row = s.get(Baseline, (entity, key))
+            return loads(row.fields) if row else None
+
+    def set_baseline(self, entity: str, key: str, fields: dict, session: Session | None = None) -> None:
+        def _write(s: Session) -> None:
+            s.merge(Baseline(entity=entity, key=key, fields=dumps(fields), updated_at=utcnow()))
+
+        if session is not None:
+            _write(session)
+            return
+        with self._session() as s:
+            _write(s)
+            s.commit()
+
+    def map_id(self, entity: str, factusol_key: str | None = None, prestashop_id: str | None = None) -> IdMap | None:
+        with self._session() as s:
+            q = select(IdMap).where(IdMap.entity == entity)
+            if factusol_key is not None:
+                q = q.where(IdMap.factusol_key == str(factusol_key))
+            if prestashop_id is not None:
+                q = q.where(IdMap.prestashop_id == str(prestashop_id))
+            return s.exec(q).first()
+
+    def link(self, entity: str, factusol_key: str, prestashop_id: str) -> None:
+        with self._session() as s:
+            if not s.exec(select(IdMap).where(IdMap.entity == entity, IdMap.factusol_key == str(factusol_key))).first():
+                s.add(IdMap(entity=entity, factusol_key=str(factusol_key), prestashop_id=str(prestashop_id)))
+                s.commit()
+
+    def id_map(self, entity: str) -> dict[str, str]:
+        """factusol_key -> prestashop_id for one entity."""
+        with self._session() as s:
+            rows = s.exec(select(IdMap.factusol_key, IdMap.prestashop_id).where(IdMap.entity == entity))
+            return dict(rows.all())
+
+    # -- conflicts ------------------------------------------------------------------------------------
+    def open_conflict(self, entity: str, key: str, field: str, base: Any, factusol: Any, prestashop: Any,
+                      change_id: int | None = None) -> int:
+        with self._session() as s:
+            existing = s.exec(select(Conflict).where(
+                Conflict.entity == entity, Conflict.key == key, Conflict.field == field, Conflict.status == "open"
+            )).first()
+            if existing:  # a newer disagreement on the same field replaces the values, keeps one open conflict
+                existing.base, existing.factusol, existing.prestashop = dumps(base), dumps(factusol), dumps(prestashop)
+                s.add(existing)
+                s.commit()
+                return existing.id
+            conflict = Conflict(entity=entity, key=key, field=field, base=dumps(base), factusol=dumps(factusol),
+                                prestashop=dumps(prestashop), change_id=change_id)
+            s.add(conflict)
+            s.commit()
+            return conflict.id
+
+    def conflicts(self, status: str | None = "open") -> list[Conflict]:
+        with self._session() as s:
+            q = select(Conflict).order_by(Conflict.id)
+            if status:
+                q = q.where(Conflict.status == status)
+            return list(s.exec(q).all())
+
+    def conflict(self, conflict_id: int) -> Conflict | None:
+        with self._session() as s:
+            return s.get(Conflict, conflict_id)
+
+    def resolve_conflict(self, conflict_id: int, take: str, custom_value: Any = None) -> Conflict:
+        """Record a person's decision.  `take` is factusol | prestashop | base | custom."""
+        with self._session() as s:
+            conflict = s.get(Conflict, conflict_id)
+            if conflict is None:
+                raise KeyError(f"no conflict with id {conflict_id}")
+            if conflict.status != "open":
+                raise ValueError(f"conflict {conflict_id} is already {conflict.status}")
+            values = {"factusol": conflict.factusol, "prestashop": conflict.prestashop, "base": conflict.base}
+            if take == "custom":
+                conflict.resolution = dumps(custom_value)
+            elif take in values:
+                conflict.resolution = values[take]
+            else:
+                raise ValueError("take must be factusol, prestashop, base or custom")
+            conflict.status, conflict.resolved_by, conflict.resolved_at = "resolved", take, utcnow()
+            s.add(conflict)
+            s.commit()
+            return conflict
+
+    # -- quarantine -----------------------------------------------------------------------------------
+    def quarantine(self, entity: str, key: str, side: str, reason: str, field: str = "",
+                   change_id: int | None = None) -> int:
+        with self._session() as s:
+            existing = s.exec(select(Quarantine).where(
+                Quarantine.entity == entity, Quarantine.key == key, Quarantine.side == side,
+                Quarantine.status == "open",
+            )).first()
+            if existing:
+                existing.reason, existing.field, existing.updated_at = reason, field, utcnow()
+                existing.attempts += 1
+                if change_id is not None:
+                    existing.change_id = change_id
+                s.add(existing)
+                s.commit()
+                return existing.id
+            row = Quarantine(entity=entity, key=key, side=side, reason=reason, field=field, change_id=change_id)
+            s.add(row)
+            s.commit()
+            return row.id
+
+    def quarantined(self, status: str | None = "open") -> list[Quarantine]:
+        with self._session() as s:
+            q = select(Quarantine).order_by(Quarantine.id)
+            if status:
+                q = q.where(Quarantine.status == status)
+            return list(s.exec(q).all())
+
+    def release_quarantine(self, entity: str, key: str, side: str, status: str = "resolved") -> None:
+        with self._session() as s:
+            for row in s.exec(select(Quarantine).where(
+                Quarantine.entity == entity, Quarantine.key == key, Quarantine.side == side,
+                Quarantine.status == "open",
+            )).all():
+                row.status, row.updated_at = status, utcnow()
+                s.add(row)
+            s.commit()
+
+    def skip_quarantine(self, quarantine_id: int) -> None:
+        with self._session() as s:
+            row = s.get(Quarantine, quarantine_id)
+            if row is None:
+                raise KeyError(f"no quarantined change with id {quarantine_id}")
+            row.status, row.updated_at = "skipped", utcnow()
+            s.add(row)
+            if row.change_id:
+                change = s.get(Change, row.change_id)
+                if change:
+                    change.status = SKIPPED
+                    s.add(change)
+            s.commit()
+
+    # -- ledger ---------------------------------------------------------------------------------------
+    def record_applied(self, target: str, entity: str, source_table: str, row_key: str, row_hash: str = "",
+                       op: str = "", change_id: int | None = None) -> None:
+        with self._session() as s:
+            s.add(AppliedLedger(target=target, entity=entity, source_table=source_table, row_key=row_key,
+                                row_hash=row_hash, op=op, change_id=change_id))
+            s.commit()
+
+    def last_written_hash(self, target: str, source_table: str, row_key: str) -> str | None:
+        with self._session() as s:
+            row = s.exec(select(AppliedLedger.row_hash).where(
+                AppliedLedger.target == target, AppliedLedger.source_table == source_table,
+                AppliedLedger.row_key == row_key,
+            ).order_by(AppliedLedger.id.desc())).first()
+            return row
+
+    # -- summary --------------------------------------------------------------------------------------
+    def status_summary(self) -> dict[str, Any]:
+        with self._session() as s:
+            checkpoints = {c.name: loads(c.value) for c in s.exec(select(Checkpoint)).all()}
+            open_conflicts = s.exec(select(func.count()).select_from(Conflict).where(Conflict.status == "open")).one()
+            open_quarantine = s.exec(
+                select(func.count()).select_from(Quarantine).where(Quarantine.status == "open")).one()
+        return {
+            "changes": self.counts(),
+            "open_conflicts": open_conflicts,
+            "open_quarantine": open_quarantine,
+            "checkpoints": checkpoints,
+            "store_schema_version": self.schema_version(),
+        }
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
