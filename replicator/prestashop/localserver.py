@@ -70,7 +70,8 @@ class LocalMariaDB:
         user_args = ["--user=root"] if os.geteuid() == 0 else []
         if not (datadir / "mysql").exists():
             result = subprocess.run(
-                [installer, f"--datadir={datadir}", "--auth-root-authentication-method=normal",
+                # --no-defaults must come first: a system my.cnf (user=mysql, log-error=/var/log/...) breaks it
+                [installer, "--no-defaults", f"--datadir={datadir}", "--auth-root-authentication-method=normal",
                  "--skip-test-db", *user_args],
                 capture_output=True, text=True,
             )
