@@ -1,0 +1,337 @@
+"""The `replicator` command line: one sub-command per job, all over the same config and state store.
+
+Errors reach the user as one clear line (secrets redacted) and a non-zero exit code, never a traceback;
+`--debug` shows the traceback for developers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+from replicator import __version__
+from replicator.config import CONFIG_NAME, ConfigError, install_log_redaction, load_config, redact, render_config
+
+log = logging.getLogger("replicator")
+EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+
+
+def default_rules_dir() -> Path:
+    """The shipped rule files: `rules/` beside the package in a checkout, or the copy inside the package."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here.parent / "rules", here / "default_rules"):
+        if candidate.is_dir():
+            return candidate
+    raise ConfigError("the default rule files are missing from this installation")
+
+
+def _config_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", "-c", default=os.environ.get("REPLICATOR_CONFIG", CONFIG_NAME),
+                   help=f"path to {CONFIG_NAME} (default: ./{CONFIG_NAME} or $REPLICATOR_CONFIG)")
+
+
+def _print_json(value: Any) -> None:
+    print(redact(json.dumps(value, indent=2, default=str, ensure_ascii=False)))
+
+
+def _setup_logging(level: str = "INFO", log_file: Path | None = None) -> None:
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if log_file:
+        handlers.append(logging.FileHandler(log_file, encoding="utf-8"))
+    logging.basicConfig(level=getattr(logging, level, logging.INFO), handlers=handlers, force=True,
+                        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    install_log_redaction()
+
+
+def _open_store(config):
+    from replicator.store import Store
+
+    return Store(config.store)
+
+
+# --------------------------------------------------------------------------------------------- commands
+
+
+def cmd_init(args) -> int:
+    target = Path(args.dir).expanduser().resolve()
+    target.mkdir(parents=True, exist_ok=True)
+    config_path = target / CONFIG_NAME
+    if config_path.exists() and not args.force:
+        print(f"{config_path} already exists (use --force to overwrite)", file=sys.stderr)
+        return EXIT_USAGE
+    config_path.write_text(render_config(args.factusol, args.prestashop), encoding="utf-8")
+    rules_target = target / "rules"
+    if not rules_target.exists() or args.force:
+        shutil.copytree(default_rules_dir(), rules_target, dirs_exist_ok=True)
+    print(f"wrote {config_path}")
+    print(f"copied the default rules to {rules_target}")
+    print(f"next: edit the file, then `replicator config validate --config {config_path}`")
+    return EXIT_OK
+
+
+def cmd_config_validate(args) -> int:
+    config = load_config(args.config)
+    from replicator.rules import check_rules
+
+    problems = check_rules([str(config.rules_dir)])
+    for problem in problems:
+        print(problem)
+    if problems:
+        return EXIT_ERROR
+    print("configuration is valid:")
+    _print_json(config.describe())
+    return EXIT_OK
+
+
+def cmd_sandbox_factusol(args) -> int:
+    from replicator.factusol.sandbox import create_sandbox
+
+    conn = create_sandbox(args.path, articles=args.articles, customers=args.customers, seed=args.seed)
+    print(f"FactuSOL stand-in created at {Path(args.path).resolve()}")
+    print(f"connection string (factusol.connection / replicator init --factusol):\n  {conn}")
+    return EXIT_OK
+
+
+def cmd_sandbox_prestashop(args) -> int:
+    from replicator.prestashop.sandbox import create_shop
+
+    url = create_shop(args.mysql, args.database, demo=args.demo, products=args.products,
+                      customers=args.customers, prefix=args.prefix)
+    print(f"PrestaShop sandbox database `{args.database}` created")
+    print(f"URL (prestashop.url / replicator init --prestashop):\n  {redact(url)}")
+    return EXIT_OK
+
+
+def cmd_run(args) -> int:
+    from replicator.daemon import run
+
+    config = load_config(args.config)
+    _setup_logging(config.log_level, config.log_file)
+    return run(config, once=args.once)
+
+
+def cmd_tui(args) -> int:
+    from tui.app import run_tui
+
+    load_config(args.config)  # fail early with a clear message
+    return run_tui(args.config, readonly=args.readonly)
+
+
+def cmd_status(args) -> int:
+    config = load_config(args.config)
+    summary = _open_store(config).status_summary()
+    summary["config"] = config.describe()
+    if args.json:
+        _print_json(summary)
+        return EXIT_OK
+    changes = summary["changes"]
+    print(f"config: {config.path}")
+    print("changes: " + (", ".join(f"{k} {v}" for k, v in sorted(changes.items())) or "none"))
+    print(f"open conflicts: {summary['open_conflicts']}   quarantined: {summary['open_quarantine']}")
+    for name, value in sorted(summary["checkpoints"].items()):
+        print(f"checkpoint {name}: {redact(json.dumps(value, default=str))}")
+    return EXIT_OK
+
+
+def cmd_log(args) -> int:
+    config = load_config(args.config)
+    rows = _open_store(config).changes(status=args.status, entity=args.entity, side=args.side)
+    rows = rows[-args.limit:] if args.limit else rows
+    if args.json:
+        _print_json([row.model_dump() for row in rows])
+        return EXIT_OK
+    for row in rows:
+        print(f"{row.id:>6} {row.captured_at:%Y-%m-%d %H:%M:%S} {row.side:<10} {row.entity:<9} "
+              f"{row.source_table:<18} {row.op:<6} {row.row_key:<24} {row.status:<11} {redact(row.detail)}")
+    return EXIT_OK
+
+
+def cmd_conflicts(args) -> int:
+    config = load_config(args.config)
+    rows = _open_store(config).conflicts(status=None if args.all else "open")
+    if args.json:
+        _print_json([row.model_dump() for row in rows])
+        return EXIT_OK
+    if not rows:
+        print("no open conflicts")
+    for row in rows:
+        print(f"#{row.id} {row.entity} {row.key} field {row.field}: base={row.base} "
+              f"factusol={row.factusol} prestashop={row.prestashop} [{row.status}]")
+    return EXIT_OK
+
+
+def cmd_resolve(args) -> int:
+    config = load_config(args.config)
+    store = _open_store(config)
+    conflict = store.conflict(args.id)
+    if conflict is None:
+        print(f"no conflict with id {args.id}", file=sys.stderr)
+        return EXIT_ERROR
+    if args.field and args.field != conflict.field:
+        print(f"conflict #{args.id} is about field {conflict.field}, not {args.field}", file=sys.stderr)
+        return EXIT_ERROR
+    if args.value is not None:
+        try:
+            value = json.loads(args.value)
+        except json.JSONDecodeError:
+            value = args.value
+        resolved = store.resolve_conflict(args.id, "custom", value)
+    elif args.take:
+        resolved = store.resolve_conflict(args.id, args.take)
+    else:
+        print("give --take factusol|prestashop|base or --value VALUE", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"conflict #{resolved.id} ({resolved.entity} {resolved.key} {resolved.field}) resolved with "
+          f"{resolved.resolved_by}: {resolved.resolution}; it is applied on the next cycle")
+    return EXIT_OK
+
+
+def cmd_quarantine(args) -> int:
+    config = load_config(args.config)
+    store = _open_store(config)
+    if args.skip is not None:
+        store.skip_quarantine(args.skip)
+        print(f"quarantined change #{args.skip} skipped")
+        return EXIT_OK
+    rows = store.quarantined()
+    if args.json:
+        _print_json([row.model_dump() for row in rows])
+        return EXIT_OK
+    if not rows:
+        print("nothing quarantined")
+    for row in rows:
+        print(f"#{row.id} {row.entity} {row.key} from {row.side}: {row.reason} (tries {row.attempts})")
+    return EXIT_OK
+
+
+def cmd_rules_check(args) -> int:
+    from replicator.rules import rules_check_main
+
+    return rules_check_main(args.paths or [str(default_rules_dir())])
+
+
+def cmd_demo(args) -> int:
+    from replicator.demo import run_demo
+
+    _setup_logging("INFO")
+    return run_demo(headless=args.headless, seconds=args.seconds, workdir=args.workdir)
+
+
+# --------------------------------------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="replicator", description="FactuSOL ⇄ PrestaShop replicator")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("init", help="write a commented replicator.yaml and copy the default rules")
+    p.add_argument("dir")
+    p.add_argument("--factusol", help="pyodbc connection string of the FactuSOL file")
+    p.add_argument("--prestashop", help="mysql:// URL of the shop database")
+    p.add_argument("--force", action="store_true")
+    p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser("config", help="configuration tools")
+    config_sub = p.add_subparsers(dest="config_command", required=True)
+    v = config_sub.add_parser("validate", help="check replicator.yaml and the rules")
+    _config_arg(v)
+    v.set_defaults(func=cmd_config_validate)
+
+    p = sub.add_parser("sandbox", help="create stand-in databases to try the replicator")
+    sandbox_sub = p.add_subparsers(dest="sandbox_command", required=True)
+    f = sandbox_sub.add_parser("factusol", help="a schema-faithful FactuSOL stand-in (SQLite via ODBC)")
+    f.add_argument("path")
+    f.add_argument("--articles", type=int, default=1000)
+    f.add_argument("--customers", type=int, default=200)
+    f.add_argument("--seed", type=int, default=0)
+    f.set_defaults(func=cmd_sandbox_factusol)
+    s = sandbox_sub.add_parser("prestashop", help="a PrestaShop database with the tables the replicator uses")
+    s.add_argument("--mysql", required=True, help="mysql://user:pass@host:port/ of the server")
+    s.add_argument("--database", default="prestashop")
+    s.add_argument("--demo", action="store_true", help="seed like a fresh shop with demo data")
+    s.add_argument("--products", type=int, default=50)
+    s.add_argument("--customers", type=int, default=20)
+    s.add_argument("--prefix", default="ps_")
+    s.set_defaults(func=cmd_sandbox_prestashop)
+
+    p = sub.add_parser("run", help="run headless (as a service); --once: capture and apply what is pending, then exit")
+    _config_arg(p)
+    p.add_argument("--once", action="store_true")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("tui", help="the terminal UI: change log, conflicts, quarantine")
+    _config_arg(p)
+    p.add_argument("--readonly", action="store_true")
+    p.set_defaults(func=cmd_tui)
+
+    for name, func, text in (("status", cmd_status, "summary of the store"),
+                             ("log", cmd_log, "the change log"),
+                             ("conflicts", cmd_conflicts, "open conflicts")):
+        p = sub.add_parser(name, help=text)
+        _config_arg(p)
+        p.add_argument("--json", action="store_true")
+        if name == "log":
+            p.add_argument("--status")
+            p.add_argument("--entity")
+            p.add_argument("--side", choices=["factusol", "prestashop"])
+            p.add_argument("--limit", type=int, default=200)
+        if name == "conflicts":
+            p.add_argument("--all", action="store_true", help="include resolved conflicts")
+        p.set_defaults(func=func)
+
+    p = sub.add_parser("resolve", help="resolve a conflict")
+    p.add_argument("id", type=int)
+    p.add_argument("--take", choices=["factusol", "prestashop", "base"])
+    p.add_argument("--value", help="a custom value (JSON or plain text)")
+    p.add_argument("--field", help="check that the conflict is about this field")
+    _config_arg(p)
+    p.set_defaults(func=cmd_resolve)
+
+    p = sub.add_parser("quarantine", help="list quarantined changes, or skip one")
+    _config_arg(p)
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--skip", type=int, metavar="ID")
+    p.set_defaults(func=cmd_quarantine)
+
+    p = sub.add_parser("rules", help="rule file tools")
+    rules_sub = p.add_subparsers(dest="rules_command", required=True)
+    c = rules_sub.add_parser("check", help="validate rule files: file:line:col: message")
+    c.add_argument("paths", nargs="*")
+    c.set_defaults(func=cmd_rules_check)
+
+    p = sub.add_parser("demo", help="everything local, nothing to configure")
+    p.add_argument("--headless", action="store_true", help="log lines instead of the TUI")
+    p.add_argument("--seconds", type=int, default=60)
+    p.add_argument("--workdir", help="keep the demo files here (default: a temp folder)")
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Callable = args.func
+    try:
+        return handler(args) or EXIT_OK
+    except ConfigError as exc:
+        print(f"configuration error: {redact(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # the last line of defence: one clear, redacted line
+        if args.debug:
+            raise
+        print(f"error: {type(exc).__name__}: {redact(exc)}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())
