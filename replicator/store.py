@@ -80,6 +80,7 @@ class Change(SQLModel, table=True):
     status: str = PENDING
     attempts: int = 0
     detail: str = ""  # last error / reason / note
+    held_by: str = ""  # "entity:key" of the quarantine entry or conflict holding this change back
 
 
 class Checkpoint(SQLModel, table=True):
@@ -316,13 +317,14 @@ class Store:
                 q = q.limit(limit)
             return list(s.exec(q).all())
 
-    def set_change_status(self, change_ids: Iterable[int], status: str, detail: str = "") -> None:
+    def set_change_status(self, change_ids: Iterable[int], status: str, detail: str = "",
+                          held_by: str = "") -> None:
         ids = list(change_ids)
         if not ids:
             return
         with self._session() as s:
             for change in s.exec(select(Change).where(Change.id.in_(ids))).all():
-                change.status, change.detail = status, detail[:2000]
+                change.status, change.detail, change.held_by = status, detail[:2000], held_by
                 change.attempts += 1
                 s.add(change)
             s.commit()
@@ -447,15 +449,23 @@ class Store:
                 q = q.where(Quarantine.status == status)
             return list(s.exec(q).all())
 
-    def release_quarantine(self, entity: str, key: str, side: str, status: str = "resolved") -> None:
+    def release_quarantine(self, entity: str, key: str, status: str = "resolved") -> int:
+        """Close the open quarantine rows of one key (its cause is fixed); their changes become applied."""
+        released = 0
         with self._session() as s:
             for row in s.exec(select(Quarantine).where(
-                Quarantine.entity == entity, Quarantine.key == key, Quarantine.side == side,
-                Quarantine.status == "open",
+                Quarantine.entity == entity, Quarantine.key == key, Quarantine.status == "open",
             )).all():
                 row.status, row.updated_at = status, utcnow()
                 s.add(row)
+                released += 1
+            for change in s.exec(select(Change).where(
+                Change.status == QUARANTINED, Change.held_by == f"{entity}:{key}",
+            )).all():
+                change.status, change.detail = APPLIED, "applied after quarantine"
+                s.add(change)
             s.commit()
+        return released
 
     def skip_quarantine(self, quarantine_id: int) -> None:
         with self._session() as s:

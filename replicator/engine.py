@@ -1,0 +1,165 @@
+"""The apply loop: pending changes -> entity keys -> entity syncs -> change statuses, quarantine, conflicts.
+
+Entities are synced in dependency order (customers and products before the orders that point at them).
+A key that fails is quarantined with its reason and never blocks other keys or entities; quarantined keys
+are retried every cycle (cheap: only their keys), so they go through once their cause is fixed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from replicator.store import CONFLICT, ECHO, PENDING, QUARANTINED
+from replicator.sync.base import NOOP, EntitySync, Outcome, SyncContext, SyncError
+
+log = logging.getLogger("replicator.apply")
+
+ENTITY_ORDER = ("customer", "product", "stock", "order", "shipment", "invoice")
+BATCH = 5000
+
+
+@dataclass
+class ApplyReport:
+    changes: int = 0
+    keys: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def add(self, status: str) -> None:
+        self.outcomes[status] = self.outcomes.get(status, 0) + 1
+
+
+class Engine:
+    def __init__(self, ctx: SyncContext, syncs: dict[str, EntitySync]):
+        self.ctx = ctx
+        self.syncs = syncs
+
+    # -- one cycle ------------------------------------------------------------------------------------
+    def apply_pending(self) -> ApplyReport:
+        report = ApplyReport()
+        started = time.monotonic()
+        while True:
+            changes = self.ctx.store.changes(status=PENDING, limit=BATCH)
+            if not changes:
+                break
+            report.changes += len(changes)
+            self._apply_batch(changes, report)
+        self.retry_quarantined(report)
+        report.seconds = time.monotonic() - started
+        return report
+
+    def _apply_batch(self, changes, report: ApplyReport) -> None:
+        store = self.ctx.store
+        # entity -> key -> change ids that touch it
+        touched: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+        unrouted: list[int] = []
+        for change in changes:
+            routed = False
+            for entity, sync in self.syncs.items():
+                try:
+                    keys = sync.keys_for_change(self.ctx, change)
+                except SyncError as exc:
+                    store.quarantine(exc.entity, exc.key, change.side, exc.reason, exc.field, change.id)
+                    store.set_change_status([change.id], QUARANTINED, str(exc), f"{exc.entity}:{exc.key}")
+                    routed = True
+                    continue
+                for key in keys:
+                    touched[entity][key].append(change.id)
+                    routed = True
+            if not routed:
+                unrouted.append(change.id)
+        # A change no entity cares about (e.g. a column outside every rule) is done.
+        store.set_change_status(unrouted, "applied", "no rule maps this change")
+        final: dict[int, tuple[Outcome, str]] = {}
+        for entity in ENTITY_ORDER:
+            if entity not in touched:
+                continue
+            keys = touched[entity]
+            outcomes = self.sync_keys(entity, list(keys))
+            report.keys += len(keys)
+            for key, outcome in outcomes.items():
+                report.add(outcome.status)
+                for change_id in keys[key]:
+                    # A change routed to several entities keeps its worst outcome.
+                    previous = final.get(change_id)
+                    if previous is None or _rank(outcome.status) > _rank(previous[0].status):
+                        final[change_id] = (outcome, f"{entity}:{key}")
+        by_status: dict[tuple[str, str, str], list[int]] = defaultdict(list)
+        for change_id, (outcome, held_by) in final.items():
+            held = held_by if outcome.status in (QUARANTINED, CONFLICT) else ""
+            by_status[(outcome.change_status, outcome.detail, held)].append(change_id)
+        for (status, detail, held), ids in by_status.items():
+            store.set_change_status(ids, status, detail, held)
+
+    def sync_keys(self, entity: str, keys: list[str]) -> dict[str, Outcome]:
+        """Sync keys of one entity, turning failures into quarantine entries (per key, never per batch)."""
+        sync = self.syncs[entity]
+        store = self.ctx.store
+        try:
+            outcomes = sync.sync(self.ctx, keys)
+        except SyncError as exc:
+            # a batch-level failure: retry key by key so one bad row cannot hold the others back
+            outcomes = {}
+            for key in keys:
+                try:
+                    outcomes.update(sync.sync(self.ctx, [key]))
+                except SyncError as key_exc:
+                    outcomes[key] = self._quarantine(key_exc)
+            if not outcomes:
+                outcomes = {exc.key: self._quarantine(exc)}
+        for key, outcome in outcomes.items():
+            if outcome.status in ("applied", NOOP, ECHO):
+                store.release_quarantine(entity, key)
+                if outcome.status == "applied":
+                    log.info("%s %s: %s", entity, key, outcome.detail or "applied")
+            elif outcome.status == QUARANTINED:
+                log.warning("%s %s quarantined: %s", entity, key, outcome.detail)
+            elif outcome.status == CONFLICT:
+                log.warning("%s %s: conflict parked for review: %s", entity, key, outcome.detail)
+        return outcomes
+
+    def _quarantine(self, exc: SyncError) -> Outcome:
+        self.ctx.store.quarantine(exc.entity, exc.key, "any", exc.reason, exc.field)
+        return Outcome(QUARANTINED, str(exc))
+
+    def retry_quarantined(self, report: ApplyReport | None = None) -> None:
+        """Re-run the keys waiting in quarantine: a fixed rule or a created article lets them through."""
+        pending: dict[str, set[str]] = defaultdict(set)
+        for row in self.ctx.store.quarantined():
+            if row.entity in self.syncs:
+                pending[row.entity].add(row.key)
+        for entity in ENTITY_ORDER:
+            if not pending.get(entity):
+                continue
+            for outcome in self.sync_keys(entity, sorted(pending[entity])).values():
+                if report:
+                    report.add("retried_" + outcome.status)
+
+    # -- initial sync ---------------------------------------------------------------------------------
+    def initial_sync(self, progress=None) -> ApplyReport:
+        """Every key of every entity, linking before creating; resumable (each key is idempotent)."""
+        report = ApplyReport()
+        started = time.monotonic()
+        for entity in ENTITY_ORDER:
+            sync = self.syncs.get(entity)
+            if sync is None:
+                continue
+            keys = list(sync.all_keys(self.ctx))
+            if progress:
+                progress.start(entity, len(keys))
+            for i in range(0, len(keys), 2000):
+                chunk = keys[i:i + 2000]
+                for outcome in self.sync_keys(entity, chunk).values():
+                    report.add(outcome.status)
+                report.keys += len(chunk)
+                if progress:
+                    progress.advance(entity, len(chunk))
+        report.seconds = time.monotonic() - started
+        return report
+
+
+def _rank(status: str) -> int:
+    return {NOOP: 0, ECHO: 0, "applied": 1, CONFLICT: 2, QUARANTINED: 3}.get(status, 1)
