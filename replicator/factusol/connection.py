@@ -1,0 +1,476 @@
+"""The one door to a FactuSOL database: a pyodbc connection that only lets Access-valid SQL through.
+
+Every statement passes ``check_access_sql`` before it reaches the driver and is recorded in ``STATEMENT_LOG`` (and
+handed to ``STATEMENT_HOOKS``), so tests can prove nothing Access would reject was ever sent.  On the SQLite stand-in
+the few Access-only forms we use (``SELECT TOP n``) are translated after the check.  Rows come back as dicts with
+Moneda as ``Decimal`` and Fecha/Hora as ``datetime``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import sys
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import pyodbc
+
+from .schema import DATE, DOUBLE, MONEY, SINGLE, FactusolWidthError, column_index
+
+ACCESS_DRIVER = "Microsoft Access Driver (*.mdb, *.accdb)"
+SQLITE_DRIVER = "SQLite3"
+FOUR_PLACES = Decimal("0.0001")
+
+
+class FactusolError(Exception):
+    """Any failure talking to the FactuSOL database."""
+
+
+class AccessSqlError(FactusolError):
+    """The statement uses SQL that Microsoft Access (ACE/Jet through ODBC) would reject; it was not sent."""
+
+
+class FactusolLockedError(FactusolError):
+    """The database file stayed locked (FactuSOL, compaction, antivirus) for the whole retry budget."""
+
+
+class FactusolDuplicateKeyError(FactusolError):
+    """An INSERT collided with an existing primary key (e.g. a document number taken concurrently)."""
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Access SQL checker
+
+
+_DATE_LITERAL = re.compile(
+    r"\s*(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?\s*"
+)
+# (pattern on the upper-cased statement with string literals blanked, message)
+_RULES: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(p), m)
+    for p, m in [
+        (r"\bLIMIT\b", "LIMIT does not exist in Access; use SELECT TOP n"),
+        (r"\bOFFSET\b", "Access has no OFFSET; read everything and page in memory"),
+        (r"\bFETCH\s+(FIRST|NEXT)\b", "FETCH FIRST/NEXT does not exist in Access"),
+        (r"\bON\s+CONFLICT\b", "ON CONFLICT (upsert) does not exist in Access"),
+        (r"\bON\s+DUPLICATE\s+KEY\b", "ON DUPLICATE KEY does not exist in Access"),
+        (r"\bINSERT\s+OR\b", "INSERT OR REPLACE/IGNORE does not exist in Access"),
+        (r"\bREPLACE\s+INTO\b", "REPLACE INTO does not exist in Access"),
+        (r"\bINSERT\s+IGNORE\b", "INSERT IGNORE does not exist in Access"),
+        (r"\bUPSERT\b|\bMERGE\s+INTO\b", "MERGE/UPSERT does not exist in Access"),
+        (r"\bRETURNING\b", "RETURNING does not exist in Access"),
+        (r"`", "back-tick identifiers are MySQL; use [brackets]"),
+        (r'"', 'double-quoted identifiers/strings are rejected; use [brackets] and parameters'),
+        (r"#", "#date# literals: pass dates as parameters (datetime objects)"),
+        (r"!=", "Access uses <> not !="),
+        (r"\|\|", "|| is not Access concatenation (&) and not portable"),
+        (r"--|/\*", "Access SQL has no comments"),
+        (r"::", "::type casts do not exist in Access"),
+        (r"\bCAST\s*\(", "CAST does not exist in Access (CStr/CLng/CCur)"),
+        (r"\b(COALESCE|IFNULL|NULLIF|NVL)\s*\(", "COALESCE/IFNULL/NULLIF do not exist in Access (IIf/Nz)"),
+        (r"\bCASE\b", "CASE does not exist in Access SQL (IIf/Switch)"),
+        (r"\b(SUBSTR|SUBSTRING|LENGTH|CHAR_LENGTH|CONCAT|GROUP_CONCAT|STRING_AGG)\s*\(", "not an Access function (Mid/Len/&)"),
+        (r"\b(STRFTIME|JULIANDAY|DATETIME|DATE_FORMAT|TO_CHAR)\s*\(", "not an Access date function; pass dates as parameters"),
+        (r"\bCURRENT_(DATE|TIME|TIMESTAMP)\b", "CURRENT_DATE/TIMESTAMP do not exist in Access; pass dates as parameters"),
+        (r"\bILIKE\b", "ILIKE does not exist in Access"),
+        (r"\bIF\s+(NOT\s+)?EXISTS\b", "IF [NOT] EXISTS is not Access DDL"),
+        (r"\bTRUNCATE\b", "TRUNCATE does not exist in Access; use DELETE FROM"),
+        (r"\bFULL\s+(OUTER\s+)?JOIN\b|\bCROSS\s+JOIN\b|\bNATURAL\s+JOIN\b", "Access supports only INNER/LEFT/RIGHT JOIN"),
+        (r"\bUSING\s*\(", "JOIN ... USING does not exist in Access"),
+        (r"\bTOP\s*\?", "TOP takes a literal number in Access, not a parameter"),
+        (r"%S|%\(|\$\d|(?<![:\w]):[A-Z_]\w*|@[A-Z_]\w*", "only ? placeholders work with the Access ODBC driver"),
+    ]
+]
+
+
+def _blank_literals(sql: str) -> tuple[str, list[str]]:
+    """The statement with every '...' literal replaced by '' and the list of literal contents."""
+    out, literals, i, n = [], [], 0, len(sql)
+    while i < n:
+        ch = sql[i]
+        if ch != "'":
+            out.append(ch)
+            i += 1
+            continue
+        j, buf = i + 1, []
+        while j < n:
+            if sql[j] == "'":
+                if j + 1 < n and sql[j + 1] == "'":
+                    buf.append("'")
+                    j += 2
+                    continue
+                break
+            buf.append(sql[j])
+            j += 1
+        if j >= n:
+            raise AccessSqlError(f"unterminated string literal: {sql!r}")
+        literals.append("".join(buf))
+        out.append("''")
+        i = j + 1
+    return "".join(out), literals
+
+
+def check_access_sql(sql: str) -> str:
+    """Return ``sql`` unchanged if Access would accept it as far as we can tell cheaply; raise AccessSqlError otherwise."""
+    if not sql or not sql.strip():
+        raise AccessSqlError("empty statement")
+    skeleton, literals = _blank_literals(sql)
+    for lit in literals:
+        if _DATE_LITERAL.fullmatch(lit):
+            raise AccessSqlError(f"literal date {lit!r}: pass dates as parameters (datetime objects): {sql!r}")
+    upper = skeleton.upper()
+    body = upper.rstrip().rstrip(";")
+    if ";" in body:
+        raise AccessSqlError(f"one statement per call; Access ODBC rejects batches: {sql!r}")
+    for pattern, message in _RULES:
+        if pattern.search(upper):
+            raise AccessSqlError(f"{message}: {sql!r}")
+    joins = len(re.findall(r"\bJOIN\b", upper))
+    if joins >= 3:
+        raise AccessSqlError(f"three or more JOINs fail through Access ODBC ('query too complex'); use EXISTS: {sql!r}")
+    if joins == 2 and not re.search(r"\bFROM\s*\(", upper):
+        raise AccessSqlError(f"Access needs parentheses around the first JOIN when joining three tables: {sql!r}")
+    return sql
+
+
+_TOP = re.compile(r"^(\s*SELECT\s+(?:DISTINCT\s+)?)TOP\s+(\d+)\s+", re.IGNORECASE)
+
+
+def translate_for_sqlite(sql: str) -> str:
+    """Rewrite the Access-only forms we allow into SQLite for the stand-in (after the Access check passed)."""
+    m = _TOP.match(sql)
+    if m:
+        sql = (m.group(1) + sql[m.end():]).rstrip().rstrip(";") + f" LIMIT {m.group(2)}"
+    return sql
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Statement recorder
+
+
+@dataclass(frozen=True)
+class StatementRecord:
+    seq: int
+    sql: str  # the Access SQL as the caller wrote it
+    sent: bool  # False when the checker refused it (it never reached the driver)
+    error: str = ""
+
+
+# Bounded so a long-running replicator does not grow without limit; tests read it, hooks see everything.
+STATEMENT_LOG: deque[StatementRecord] = deque(maxlen=100_000)
+STATEMENT_HOOKS: list[Callable[[StatementRecord], None]] = []
+_SEQ = itertools.count(1)
+
+
+def _record(sql: str, sent: bool, error: str = "") -> StatementRecord:
+    rec = StatementRecord(next(_SEQ), sql, sent, error)
+    STATEMENT_LOG.append(rec)
+    for hook in list(STATEMENT_HOOKS):
+        hook(rec)
+    return rec
+
+
+def last_statement_seq() -> int:
+    return STATEMENT_LOG[-1].seq if STATEMENT_LOG else 0
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Errors from the driver
+
+_LOCK_MARKERS = ("database is locked", "database table is locked", "3045", "already in use", "could not lock",
+                 "currently locked", "3218", "3260", "3050", "3006", "exclusively locked")
+_DUP_MARKERS = ("unique constraint failed", "3022", "duplicate values in the index", "primary key")
+_CHECK_LEN = re.compile(r"CHECK constraint failed: length\(\[?(\w+)\]?\)", re.IGNORECASE)
+_TABLE_OF = re.compile(r"^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+\[?(\w+)\]?", re.IGNORECASE)
+
+
+def is_lock_error(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return any(m in text for m in _LOCK_MARKERS)
+
+
+def _translate(exc: pyodbc.Error, sql: str) -> Exception:
+    text = str(exc)
+    low = text.lower()
+    if is_lock_error(exc):
+        return FactusolLockedError(f"FactuSOL database is locked: {text}")
+    if any(m in low for m in _DUP_MARKERS):
+        return FactusolDuplicateKeyError(f"duplicate key: {text} in {sql!r}")
+    m = _CHECK_LEN.search(text)
+    if m or "too small to accept" in low or "3163" in low:
+        t = _TABLE_OF.match(sql)
+        return FactusolWidthError(t.group(1) if t else "?", None, m.group(1) if m else "?", f"value too long ({text})")
+    return FactusolError(f"{text} in {sql!r}")
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Value normalisation
+
+
+def to_decimal(value: Any) -> Decimal | None:
+    """Moneda as Decimal with 4 places (the SQLite driver hands DECIMAL back as text, Access as Decimal)."""
+    if value is None or value == "":
+        return None if value is None else Decimal("0.0000")
+    try:
+        return Decimal(str(value)).quantize(FOUR_PLACES)
+    except InvalidOperation as exc:
+        raise FactusolError(f"not a Moneda value: {value!r}") from exc
+
+
+def to_datetime(value: Any) -> datetime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day)
+    return datetime.fromisoformat(str(value).replace("T", " "))
+
+
+def _converter(name: str) -> Callable[[Any], Any] | None:
+    col = column_index().get(name.upper())
+    if col is None:
+        return None
+    if col.type == MONEY:
+        return to_decimal
+    if col.type == DATE:
+        return to_datetime
+    if col.type in (SINGLE, DOUBLE):
+        return lambda v: None if v is None else float(v)
+    return None
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Connection
+
+
+def dialect_of(conn_str: str) -> str:
+    return "sqlite" if "sqlite" in conn_str.lower() else "access"
+
+
+class FactusolConnection:
+    """A pyodbc connection to one FactuSOL year file; every statement is Access-checked and recorded."""
+
+    def __init__(self, conn_str: str):
+        self.conn_str = conn_str
+        self.dialect = dialect_of(conn_str)
+        try:
+            self._cn = pyodbc.connect(conn_str, autocommit=False)
+        except pyodbc.Error as exc:
+            raise _translate(exc, "<connect>") from exc
+        self._tx_depth = 0
+
+    # -- plumbing --
+    def _cursor_run(self, sql: str, params: Sequence[Any] | None, many: Iterable[Sequence[Any]] | None = None):
+        try:
+            check_access_sql(sql)
+        except AccessSqlError as exc:
+            _record(sql, False, str(exc))
+            raise
+        _record(sql, True)
+        driver_sql = translate_for_sqlite(sql) if self.dialect == "sqlite" else sql
+        cur = self._cn.cursor()
+        try:
+            if many is not None:
+                cur.fast_executemany = self.dialect == "access"
+                cur.executemany(driver_sql, list(many))
+            elif params:
+                cur.execute(driver_sql, list(params))
+            else:
+                cur.execute(driver_sql)
+        except pyodbc.Error as exc:
+            cur.close()
+            if self._tx_depth == 0:
+                self._safe_rollback()
+            raise _translate(exc, sql) from exc
+        return cur
+
+    def _safe_rollback(self) -> None:
+        try:
+            self._cn.rollback()
+        except pyodbc.Error:
+            pass
+
+    def _end_statement(self) -> None:
+        # Outside a transaction every statement is its own unit: commit so no lock is held on the shared file.
+        if self._tx_depth == 0:
+            try:
+                self._cn.commit()
+            except pyodbc.Error as exc:
+                raise _translate(exc, "<commit>") from exc
+
+    @staticmethod
+    def _row_maker(cur) -> Callable[[Sequence[Any]], dict[str, Any]]:
+        names = [d[0] for d in cur.description]
+        convs = [_converter(n) for n in names]
+        pairs = list(zip(names, convs))
+
+        def make(row):
+            return {n: (c(v) if c else v) for (n, c), v in zip(pairs, row)}
+
+        return make
+
+    # -- public API --
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> int:
+        """Run one non-query statement; returns the affected row count."""
+        cur = self._cursor_run(sql, params)
+        count = cur.rowcount
+        cur.close()
+        self._end_statement()
+        return count
+
+    def executemany(self, sql: str, seq_of_params: Iterable[Sequence[Any]]) -> None:
+        cur = self._cursor_run(sql, None, many=seq_of_params)
+        cur.close()
+        self._end_statement()
+
+    def query(self, sql: str, params: Sequence[Any] | None = None) -> list[dict[str, Any]]:
+        """Run a SELECT and return every row as a dict (column name -> normalised value)."""
+        cur = self._cursor_run(sql, params)
+        make = self._row_maker(cur)
+        rows = [make(r) for r in cur.fetchall()]
+        cur.close()
+        self._end_statement()
+        return rows
+
+    def query_one(self, sql: str, params: Sequence[Any] | None = None) -> dict[str, Any] | None:
+        rows = self.query(sql, params)
+        return rows[0] if rows else None
+
+    def scalar(self, sql: str, params: Sequence[Any] | None = None) -> Any:
+        row = self.query_one(sql, params)
+        return None if row is None else next(iter(row.values()))
+
+    def iter_rows(self, sql: str, params: Sequence[Any] | None = None, batch: int = 2000) -> Iterator[dict[str, Any]]:
+        """Stream a SELECT in batches (Access has no OFFSET, so this is how large tables are read)."""
+        cur = self._cursor_run(sql, params)
+        make = self._row_maker(cur)
+        try:
+            while True:
+                chunk = cur.fetchmany(batch)
+                if not chunk:
+                    break
+                for r in chunk:
+                    yield make(r)
+        finally:
+            cur.close()
+            self._end_statement()
+
+    @contextmanager
+    def transaction(self):
+        """``with conn.transaction():`` commits on success and rolls back on any exception (nesting joins the outer)."""
+        self._tx_depth += 1
+        try:
+            yield self
+        except BaseException:
+            self._tx_depth -= 1
+            if self._tx_depth == 0:
+                self._safe_rollback()
+            raise
+        self._tx_depth -= 1
+        if self._tx_depth == 0:
+            try:
+                self._cn.commit()
+            except pyodbc.Error as exc:
+                self._safe_rollback()
+                raise _translate(exc, "<commit>") from exc
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._tx_depth > 0
+
+    def table_names(self) -> list[str]:
+        """User tables (driver catalog call, not SQL)."""
+        return [r.table_name for r in self._cn.cursor().tables(tableType="TABLE")]
+
+    def columns(self, table: str) -> list[tuple[str, str, int | None]]:
+        """(name, driver type name, size) of a table's columns from the driver catalog."""
+        return [(r.column_name, r.type_name, r.column_size) for r in self._cn.cursor().columns(table=table)]
+
+    def close(self) -> None:
+        try:
+            self._cn.close()
+        except pyodbc.Error:
+            pass
+
+    def __enter__(self) -> FactusolConnection:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def open_factusol(conn_str: str, retries: int = 6, backoff: float = 0.25, max_backoff: float = 4.0,
+                  probe_table: str = "F_CFG", sleep: Callable[[float], None] = time.sleep) -> FactusolConnection:
+    """Connect and prove the file is readable, retrying with exponential backoff while it is locked.
+
+    A lock shows up as "database is locked" on the stand-in and as Access error 3045 "file already in use" (or 3218/3260
+    record locks) on Windows, either at connect or at the first read, so we probe with one read.
+    """
+    waited = 0.0
+    last: Exception | None = None
+    for attempt in range(retries + 1):
+        conn = None
+        try:
+            conn = FactusolConnection(conn_str)
+            conn.query(f"SELECT COUNT(*) AS [N] FROM [{probe_table}]")
+            return conn
+        except (FactusolError, pyodbc.Error) as exc:
+            if conn is not None:
+                conn.close()
+            if not (isinstance(exc, FactusolLockedError) or is_lock_error(exc)):
+                raise
+            last = exc
+            if attempt == retries:
+                break
+            delay = min(max_backoff, backoff * (2**attempt))
+            sleep(delay)
+            waited += delay
+    raise FactusolLockedError(
+        f"FactuSOL database still locked after {retries + 1} attempts over {waited:.1f}s "
+        f"(is FactuSOL compacting, or an antivirus scanning the file?): {last}"
+    )
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Locating the year file
+
+_YEAR_FILE = re.compile(r"^(?P<company>[A-Za-z0-9]{3})(?P<year>\d{4})\.(?P<ext>accdb|mdb|sqlite)$", re.IGNORECASE)
+_EXT_RANK = {"accdb": 3, "mdb": 2, "sqlite": 1}
+
+
+def resolve_year_file(data_dir: str | os.PathLike, company: str) -> Path:
+    """The newest ``<CCC><YYYY>.(accdb|mdb|sqlite)`` for a company (FactuSOL starts a new file each fiscal year)."""
+    folder = Path(data_dir)
+    best: tuple[int, int, Path] | None = None
+    for p in folder.iterdir() if folder.is_dir() else ():
+        m = _YEAR_FILE.match(p.name)
+        if not m or m["company"].upper() != company.upper() or not p.is_file():
+            continue
+        key = (int(m["year"]), _EXT_RANK[m["ext"].lower()], p)
+        if best is None or key[:2] > best[:2]:
+            best = key
+    if best is None:
+        raise FileNotFoundError(f"no FactuSOL year file {company}YYYY.accdb/.mdb/.sqlite in {folder}")
+    return best[2]
+
+
+def connection_string_for(path: str | os.PathLike, timeout_ms: int = 2000) -> str:
+    """ODBC string: Access driver for .accdb/.mdb on Windows, the SQLite3 driver for the .sqlite stand-in."""
+    p = Path(path)
+    ext = p.suffix.lower()
+    if ext in (".accdb", ".mdb"):
+        if sys.platform != "win32":
+            raise FactusolError(f"{p.name}: the Microsoft Access ODBC driver only exists on Windows")
+        return f"DRIVER={{{ACCESS_DRIVER}}};DBQ={p};"
+    # Timeout = SQLite busy timeout in ms: how long one statement waits for a lock before "database is locked".
+    return f"DRIVER={{{SQLITE_DRIVER}}};Database={p};Timeout={timeout_ms};"

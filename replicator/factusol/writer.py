@@ -1,0 +1,208 @@
+"""Small generic write primitives for FactuSOL: parameterised, bracketed Access SQL, widths validated first.
+
+Numbers are taken as ``MAX(code)+1`` inside the caller's range or series, in one transaction, with a retry when a
+concurrent writer took the same number (what every public FactuSOL writer does; FactuSOL has no counter table).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from .connection import FactusolConnection, FactusolDuplicateKeyError, FactusolError
+from .schema import FactusolWidthError, load_schema, validate_row
+
+CENT = Decimal("0.01")
+NUMBER_RETRIES = 5
+
+
+class FactusolRangeFullError(FactusolError):
+    """No free code is left in the requested range."""
+
+
+def _q(name: str) -> str:
+    if not name.replace("_", "").isalnum():
+        raise ValueError(f"not a FactuSOL identifier: {name!r}")
+    return f"[{name}]"
+
+
+def _insert_sql(table: str, columns: Sequence[str]) -> str:
+    return f"INSERT INTO {_q(table)} ({', '.join(_q(c) for c in columns)}) VALUES ({', '.join('?' for _ in columns)})"
+
+
+def _param(value: Any) -> Any:
+    # Moneda goes as Decimal rounded to Currency's 4 places; everything else as is (dates stay datetime objects).
+    if isinstance(value, Decimal):
+        return value.quantize(Decimal("0.0001"))
+    return value
+
+
+def insert_row(conn: FactusolConnection, table: str, row: Mapping[str, Any], key: Any = None) -> None:
+    """INSERT one row after validating every value against the column widths."""
+    validate_row(table, dict(row), key)
+    cols = list(row)
+    conn.execute(_insert_sql(table, cols), [_param(row[c]) for c in cols])
+
+
+def _next_code(conn: FactusolConnection, table: str, column: str, where: str = "", params: Sequence[Any] = (),
+               lo: int = 1, hi: int = 2_147_483_647) -> int:
+    cond = f"{_q(column)} BETWEEN ? AND ?" + (f" AND {where}" if where else "")
+    top = conn.scalar(f"SELECT MAX({_q(column)}) AS [M] FROM {_q(table)} WHERE {cond}", [lo, hi, *params])
+    nxt = lo if top is None else int(top) + 1
+    if nxt > hi:
+        raise FactusolRangeFullError(f"{table}.{column}: no free code in {lo}..{hi}")
+    return nxt
+
+
+def insert_customer(conn: FactusolConnection, fields: Mapping[str, Any], code_range: tuple[int, int] = (1, 2_147_483_647),
+                    retries: int = NUMBER_RETRIES) -> int:
+    """Insert an F_CLI row with CODCLI = MAX within ``code_range`` + 1; returns the code used."""
+    row = {k: v for k, v in fields.items() if k != "CODCLI"}
+    now = datetime.now().replace(microsecond=0)
+    row.setdefault("FALCLI", now)
+    row.setdefault("FUMCLI", now)
+    validate_row("F_CLI", row, key="(new)")
+    lo, hi = code_range
+    for attempt in range(retries):
+        try:
+            with conn.transaction():
+                code = _next_code(conn, "F_CLI", "CODCLI", lo=lo, hi=hi)
+                insert_row(conn, "F_CLI", {"CODCLI": code, **row}, key=code)
+            return code
+        except FactusolDuplicateKeyError:
+            if attempt == retries - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def update_fields(conn: FactusolConnection, table: str, key: Mapping[str, Any], fields: Mapping[str, Any]) -> int:
+    """UPDATE the given columns of the row with primary key ``key``; returns the rows touched (0 or 1)."""
+    if not fields:
+        return 0
+    pk = load_schema()[table].pk
+    if set(key) != set(pk):
+        raise ValueError(f"{table} key must be {pk}, got {sorted(key)}")
+    validate_row(table, dict(fields), key=dict(key))
+    sets = ", ".join(f"{_q(c)} = ?" for c in fields)
+    where = " AND ".join(f"{_q(c)} = ?" for c in pk)
+    return conn.execute(f"UPDATE {_q(table)} SET {sets} WHERE {where}",
+                        [_param(v) for v in fields.values()] + [key[c] for c in pk])
+
+
+def update_customer_fields(conn: FactusolConnection, code: int, fields: Mapping[str, Any], touch: bool = True) -> int:
+    """Set some F_CLI columns of customer ``code``; stamps FUMCLI (last modification) unless told not to."""
+    fields = dict(fields)
+    if touch and "FUMCLI" not in fields:
+        fields["FUMCLI"] = datetime.now().replace(microsecond=0)
+    return update_fields(conn, "F_CLI", {"CODCLI": code}, fields)
+
+
+def insert_order(conn: FactusolConnection, header: Mapping[str, Any], lines: Sequence[Mapping[str, Any]],
+                 retries: int = NUMBER_RETRIES) -> tuple[str, int]:
+    """Insert an F_PCL header and its F_LPC lines in ONE transaction; returns (series, number).
+
+    CODPCL = MAX(CODPCL)+1 within the series TIPPCL (default '1'), retried when another writer took it.  Lines get
+    TIPLPC/CODLPC from the header, POSLPC 1..n unless given, and PENLPC = CANLPC (pending to serve) unless given.
+    """
+    head = {k: v for k, v in header.items() if k != "CODPCL"}
+    series = str(head.setdefault("TIPPCL", "1"))
+    validate_row("F_PCL", head, key=(series, "(new)"))
+    prepared = []
+    for pos, line in enumerate(lines, start=1):
+        ln = {k: v for k, v in line.items() if k not in ("TIPLPC", "CODLPC")}
+        ln.setdefault("POSLPC", pos)
+        if "CANLPC" in ln:
+            ln.setdefault("PENLPC", ln["CANLPC"])
+        validate_row("F_LPC", ln, key=(series, "(new)", ln["POSLPC"]))
+        prepared.append(ln)
+    for attempt in range(retries):
+        try:
+            with conn.transaction():
+                number = _next_code(conn, "F_PCL", "CODPCL", "[TIPPCL] = ?", [series])
+                insert_row(conn, "F_PCL", {**head, "CODPCL": number}, key=(series, number))
+                for ln in prepared:
+                    insert_row(conn, "F_LPC", {"TIPLPC": series, "CODLPC": number, **ln}, key=(series, number, ln["POSLPC"]))
+            return series, number
+        except FactusolDuplicateKeyError:
+            if attempt == retries - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def find_order_by_ref(conn: FactusolConnection, reference: str) -> dict[str, Any] | None:
+    """The F_PCL header whose REFPCL equals ``reference`` (the shop's idempotency key), or None."""
+    return conn.query_one("SELECT TOP 1 * FROM [F_PCL] WHERE [REFPCL] = ? ORDER BY [TIPPCL], [CODPCL]", [reference])
+
+
+def update_stock(conn: FactusolConnection, article: str, warehouse: str, actual: Decimal | None = None,
+                 available: Decimal | None = None, size: str = "", color: str = "") -> None:
+    """Set ACTSTO/DISSTO of one article in one warehouse (F_STC for a size/colour), creating the row if missing."""
+    if size or color:
+        table, cols = "F_STC", {"ARTSTC": article, "ALMSTC": warehouse, "CE1STC": size, "CE2STC": color}
+        act, dis = "ACTSTC", "DISSTC"
+    else:
+        table, cols = "F_STO", {"ARTSTO": article, "ALMSTO": warehouse}
+        act, dis = "ACTSTO", "DISSTO"
+    values = {}
+    if actual is not None:
+        values[act] = Decimal(actual)
+    if available is not None:
+        values[dis] = Decimal(available)
+    if not values:
+        return
+    with conn.transaction():
+        if update_fields(conn, table, cols, values) == 0:
+            insert_row(conn, table, {**cols, **values}, key=tuple(cols.values()))
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Totals
+
+
+def _money(x: Decimal) -> Decimal:
+    return x.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def order_totals(lines: Sequence[dict[str, Any]], vat_rates: Sequence[Decimal], surcharge_rates: Sequence[Decimal] = (),
+                 surcharge: bool = False, shipping: Decimal = Decimal("0"), doc: str = "PCL", line: str = "LPC") -> dict[str, Any]:
+    """Header slot totals (NETn, BASn, PIVAn/IIVAn, PRECn/IRECn, TIVAn, TOT) from lines, FactuSOL's layout.
+
+    Slot n = line VAT selector + 1 (0 IVA1, 1 IVA2, 2 IVA3, 3 exento -> slot 4).  Shipping goes into slot 1
+    (IPOR1), as public writers do.  Lines without TOT<line> get it computed as CAN x PRE x (1 - DT1/100) (set in place).
+    Formula from the reference §4.2, marked there as reconstructed: verify against FactuSOL-made documents.
+    """
+    net = [Decimal("0")] * 4
+    for ln in lines:
+        tot_key = f"TOT{line}"
+        if ln.get(tot_key) is None:
+            disc = Decimal(str(ln.get(f"DT1{line}") or 0))
+            ln[tot_key] = _money(Decimal(ln[f"CAN{line}"]) * Decimal(ln[f"PRE{line}"]) * (1 - disc / 100))
+        slot = int(ln.get(f"IVA{line}") or 0)
+        net[min(max(slot, 0), 3)] += Decimal(ln[tot_key])
+    out: dict[str, Any] = {}
+    total = Decimal("0")
+    for n in range(1, 5):
+        base = net[n - 1] + (Decimal(shipping) if n == 1 else 0)
+        out[f"NET{n}{doc}"] = _money(net[n - 1])
+        out[f"BAS{n}{doc}"] = _money(base)
+        if n == 1:
+            out[f"IPOR1{doc}"] = _money(Decimal(shipping))
+        if n < 4:
+            rate = Decimal(vat_rates[n - 1])
+            rec = Decimal(surcharge_rates[n - 1]) if surcharge and surcharge_rates else Decimal("0")
+            iva, irec = _money(base * rate / 100), _money(base * rec / 100)
+            out.update({f"PIVA{n}{doc}": rate, f"IIVA{n}{doc}": iva, f"PREC{n}{doc}": rec, f"IREC{n}{doc}": irec,
+                        f"TIVA{n}{doc}": n - 1})
+            total += base + iva + irec
+        else:
+            total += base
+    out[f"TOT{doc}"] = _money(total)
+    return out
+
+
+__all__ = [
+    "FactusolRangeFullError", "FactusolWidthError", "find_order_by_ref", "insert_customer", "insert_order", "insert_row",
+    "order_totals", "update_customer_fields", "update_fields", "update_stock",
+]
