@@ -1,0 +1,175 @@
+"""Row hashing and the snapshot diff: compare rows read now with the per-row hashes kept in the store.
+
+`row_hash(image)` is THE hash of a row image, shared with the apply layer (echo suppression compares the hash
+of what it wrote with the hash of what the watcher reads back), so it must not depend on driver types:
+Decimal('5.5000'), '5.5' coerced, and 5.5 hash alike; 5 and Decimal('5.0') hash alike; a midnight datetime
+hashes like its date.  `Differ` turns (key, hash, image) rows into CapturedRows with before/after images plus
+the snapshot updates that go into the same `Store.record_capture` call.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import Any, Callable
+
+from replicator.store import CapturedRow, Store
+
+from .tables import WatchedTable
+
+INSERT, UPDATE, DELETE = "insert", "update", "delete"
+# What the apply layer records as `row_hash` in the applied ledger when it DELETES a row, so the watcher can
+# recognise that delete as its own write.
+DELETED_HASH = "deleted"
+
+
+def canon(value: Any) -> Any:
+    """A driver-independent form of one value (numbers: int when integral else float; dates: ISO text)."""
+    t = type(value)
+    if value is None or t is str or t is int:
+        return value
+    if t is bool:
+        return int(value)
+    if t is float:
+        return int(value) if value.is_integer() else value
+    if t is Decimal:
+        if not value.is_finite():
+            return str(value)
+        return int(value) if value == value.to_integral_value() else float(value)
+    if t is datetime:
+        if value.tzinfo is not None:
+            value = value.replace(tzinfo=None)  # images are naive local time on both sides
+        if value.hour == value.minute == value.second == value.microsecond == 0:
+            return value.date().isoformat()
+        return value.isoformat(sep=" ")
+    if t is date:
+        return value.isoformat()
+    if t is time:
+        return value.isoformat()
+    if t in (bytes, bytearray, memoryview):
+        return bytes(value).hex()
+    if isinstance(value, (int, float, Decimal, str, datetime, date)):  # subclasses (e.g. numpy-free enums)
+        return canon(_base(value))
+    return str(value)
+
+
+def _base(value: Any) -> Any:
+    for t in (bool, int, float, Decimal, str, datetime, date):
+        if isinstance(value, t):
+            return t(value) if t not in (datetime, date) else value
+    return value
+
+
+def _digest(names: tuple[str, ...], values: tuple) -> str:
+    return hashlib.blake2b(repr((names, values)).encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+def row_hash(image: dict) -> str:
+    """Stable hash of a row image (column name -> value); key order and driver value types don't matter."""
+    names = tuple(sorted(image))
+    return _digest(names, tuple(canon(image[n]) for n in names))
+
+
+class RowHasher:
+    """`row_hash` for many rows of one result set: sorts the columns once (same result as `row_hash`)."""
+
+    def __init__(self, columns: list[str]):
+        order = sorted(range(len(columns)), key=lambda i: columns[i])
+        self.names = tuple(columns[i] for i in order)
+        self.order = order
+
+    def __call__(self, values) -> str:
+        return _digest(self.names, tuple([canon(values[i]) for i in self.order]))
+
+
+@dataclass
+class DiffResult:
+    """What one scan of one or more tables produced, ready for `Store.record_capture`."""
+
+    rows: list[CapturedRow] = field(default_factory=list)
+    snapshots: list[tuple[str, str, str, str | None, dict | None]] = field(default_factory=list)
+    new_hashes: dict[str, dict[str, str | None]] = field(default_factory=dict)  # table -> key -> hash/None
+    echoes: int = 0
+    counts: dict[str, int] = field(default_factory=lambda: {INSERT: 0, UPDATE: 0, DELETE: 0})
+
+    def extend(self, other: "DiffResult") -> None:
+        self.rows += other.rows
+        self.snapshots += other.snapshots
+        for t, m in other.new_hashes.items():
+            self.new_hashes.setdefault(t, {}).update(m)
+        self.echoes += other.echoes
+        for k, v in other.counts.items():
+            self.counts[k] += v
+
+
+class Differ:
+    """Diff the rows of one table, as they are read, against the known snapshot hashes.
+
+    `known` is key -> hash of the last committed snapshot.  `baseline=True` records snapshots without emitting
+    changes (first sight of a table, or a fiscal-year switch for masters where only differences matter is
+    handled by passing the previous year's hashes as `known`).  Own writes: a changed row whose new hash equals
+    `store.last_written_hash(side, table, key)` only moves the snapshot.
+    """
+
+    def __init__(self, store: Store, table: WatchedTable, known: dict[str, str], position: str, txn: str,
+                 baseline: bool = False, physical_name: str | None = None):
+        self.store, self.table, self.known = store, table, known
+        self.position, self.txn, self.baseline = position, txn, baseline
+        self.source_table = physical_name or table.name
+        self.result = DiffResult()
+        self.result.new_hashes[self.table.name] = {}
+        self.seen: set[str] = set()
+
+    def _snap(self, key: str, h: str | None, image: dict | None) -> None:
+        self.result.snapshots.append((self.table.side, self.table.name, key, h, image))
+        self.result.new_hashes[self.table.name][key] = h
+
+    def _is_echo(self, key: str, h: str) -> bool:
+        return self.store.last_written_hash(self.table.side, self.table.name, key) == h
+
+    def _emit(self, op: str, key: str, before: dict | None, after: dict | None) -> None:
+        self.result.rows.append(CapturedRow(
+            side=self.table.side, entity=self.table.entity, source_table=self.table.name, row_key=key, op=op,
+            before=before, after=after, position=self.position, txn=self.txn,
+        ))
+        self.result.counts[op] += 1
+
+    def row(self, key: str, h: str, image: dict | Callable[[], dict]) -> None:
+        """One row as read now; `image` may be a callable so unchanged rows never build their dict."""
+        self.seen.add(key)
+        old = self.known.get(key)
+        if old == h:
+            return
+        after = image() if callable(image) else image
+        self._snap(key, h, after)
+        if self.baseline:
+            return
+        if self._is_echo(key, h):
+            self.result.echoes += 1
+            return
+        if old is None:
+            self._emit(INSERT, key, None, after)
+        else:
+            before = self.store.snapshot_image(self.table.side, self.table.name, key)
+            self._emit(UPDATE, key, before, after)
+
+    def gone(self, key: str) -> None:
+        """A known row that no longer exists."""
+        if key not in self.known:
+            return
+        self._snap(key, None, None)
+        if self.baseline:
+            return
+        if self._is_echo(key, DELETED_HASH):
+            self.result.echoes += 1
+            return
+        before = self.store.snapshot_image(self.table.side, self.table.name, key)
+        self._emit(DELETE, key, before, None)
+
+    def finish_full(self) -> DiffResult:
+        """After a full read: every known key not seen is a delete."""
+        for key in [k for k in self.known if k not in self.seen]:
+            self.gone(key)
+        return self.result
