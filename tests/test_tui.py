@@ -261,3 +261,28 @@ def test_helpers():
                                                     "side": "prestashop"}
     assert parse_filter("status=applied entity=order side=fs") == {"status": "applied", "entity": "order",
                                                                    "side": "factusol"}
+
+
+def test_sensitive_columns_are_masked_in_the_image_view(store):
+    store.record_capture([CapturedRow(
+        side="prestashop", entity="customer", source_table="ps_customer", row_key=dumps([5]), op="update",
+        before={"id_customer": 5, "passwd": "$2y$10$abcdefghijklmnopqrstuv", "secure_key": "0123456789abcdef"},
+        after={"id_customer": 5, "passwd": "$2y$10$zyxwvutsrqponmlkjihgfe", "secure_key": "0123456789abcdef"},
+        position="mysql-bin.000001:400")])
+
+    async def scenario():
+        app = ReplicatorApp(store, DESCRIPTION)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            text = screen_text(app)
+            assert "* passwd" in text and "secure_key" in text
+            assert "abcdefghij" not in text and "zyxwvu" not in text and "0123456789abcdef" not in text
+
+    run(scenario())
+
+
+def test_run_tui_reports_a_bad_config(tmp_path, capsys):
+    from tui.app import run_tui
+
+    assert run_tui(str(tmp_path / "missing.yaml")) == 2
+    assert "no such configuration file" in capsys.readouterr().err

@@ -29,7 +29,12 @@ class ReplicatorApp(App):
     """Status header, then tabs for the change log, the open conflicts and the quarantine."""
 
     TITLE = "FactuSOL ⇄ PrestaShop replicator"
-    CSS_PATH = "app.tcss"
+    CSS = """
+    Screen { layout: vertical; }
+    #tabs { height: 1fr; }
+    TabPane { padding: 0; }
+    TabPane > Vertical { height: 1fr; }
+    """
     BINDINGS = [
         Binding("q", "quit", "Quit"),
         Binding("1", "show_tab('changes')", "Changes"),

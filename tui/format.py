@@ -79,7 +79,10 @@ def changed_fields(before: dict | None, after: dict | None) -> set[str]:
 
 
 def diff_table(before: dict | None, after: dict | None) -> Table:
-    """A field | before | after table with the changed fields highlighted."""
+    """A field | before | after table; changed fields are marked with * and highlighted.
+
+    Columns that hold credentials (passwd, secure_key, tokens) show *** instead of their value.
+    """
     changed = changed_fields(before, after)
     table = Table(expand=True, show_lines=False)
     table.add_column("field", no_wrap=True)
@@ -98,7 +101,7 @@ def diff_table(before: dict | None, after: dict | None) -> Table:
         style = "bold yellow" if name in changed else ""
         if name in changed:
             cells = [Text(c.plain, style="bold yellow" if c.style != "dim" else "dim") for c in cells]
-        table.add_row(Text(name, style=style), *cells)
+        table.add_row(Text(("* " if name in changed else "  ") + name, style=style), *cells)
     if not fields:
         table.add_row(Text("(no image)", style="dim"), "", "")
     return table
