@@ -1,0 +1,657 @@
+"""Write canonical changes into a PrestaShop database the way PrestaShop itself would (PRESTASHOP.md §5, §5.1, §6).
+
+Every public function runs in ONE transaction, uses only parameterised SQL, and accepts ``extra``: a callable
+``extra(cursor)`` or a list of ``(sql, args)`` executed in the same transaction (the sync engine adds its ledger /
+echo-marker row there).  What PrestaShop does in PHP hooks and mails is NOT emulated (see the module notes in
+PRESTASHOP.md §5.1 item 10 and §6 item 9).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Callable, Iterable
+
+from ..model import Combination, Product
+from .connection import ShopConnection
+
+Extra = Callable | Iterable[tuple] | None
+SIX = Decimal("0.000001")
+TRACKING_RE = re.compile(r"^[~:#,%&_=\(\)\[\]\.\? \+\-@/a-zA-Z0-9]+$")  # Validate::isTrackingNumber
+
+
+class WriteError(RuntimeError):
+    """A write was refused (unknown row, invalid value); nothing was changed."""
+
+
+def _run_extra(shop: ShopConnection, cur, extra: Extra) -> None:
+    if extra is None:
+        return
+    if callable(extra):
+        extra(cur)
+        return
+    for item in extra:
+        sql, args = (item, None) if isinstance(item, str) else item
+        shop.execute(sql, args, cursor=cur)
+
+
+def _scope_sql(shop: ShopConnection, alias: str = "") -> tuple[str, tuple]:
+    id_shop, id_group = shop.stock_scope()
+    a = f"{alias}." if alias else ""
+    return f"{a}id_shop = %s AND {a}id_shop_group = %s", (id_shop, id_group)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Stock
+# ---------------------------------------------------------------------------------------------------------------
+
+def reserved_quantity(shop: ShopConnection, cur, product_id: int, attribute_id: int) -> int:
+    """Units sold but not shipped, as StockManager::updateReservedProductQuantity computes them."""
+    shops = shop.shop_ids_for_stock()
+    error, canceled = shop.state_id("PS_OS_ERROR") or 0, shop.state_id("PS_OS_CANCELED") or 0
+    row = shop.query_one(
+        "SELECT COALESCE(SUM(od.product_quantity - od.product_quantity_refunded), 0) AS r"
+        " FROM {p}orders o JOIN {p}order_detail od ON od.id_order = o.id_order"
+        " JOIN {p}order_state os ON os.id_order_state = o.current_state"
+        f" WHERE o.id_shop IN ({', '.join(['%s'] * len(shops))}) AND os.shipped != 1"
+        " AND (o.valid = 1 OR os.id_order_state NOT IN (%s, %s))"
+        " AND od.product_id = %s AND od.product_attribute_id = %s",
+        (*shops, error, canceled, product_id, attribute_id), cursor=cur)
+    return int(row["r"])
+
+
+def recompute_reserved(shop: ShopConnection, cur, product_ids: Iterable[int] | None = None) -> None:
+    """reserved_quantity from open orders, then physical_quantity = quantity + reserved, for the shop's scope.
+
+    Unlike PrestaShop's legacy SQL this also recomputes group-scoped (share_stock) rows, which PS leaves stale.
+    """
+    if not shop.detect_version().has_physical_quantity:
+        return
+    scope, args = _scope_sql(shop)
+    where = scope
+    if product_ids is not None:
+        ids = sorted(set(product_ids))
+        if not ids:
+            return
+        where += f" AND id_product IN ({', '.join(['%s'] * len(ids))})"
+        args = (*args, *ids)
+    rows = shop.query(f"SELECT id_stock_available, id_product, id_product_attribute, quantity FROM {{p}}stock_available"
+                      f" WHERE {where} FOR UPDATE", args, cursor=cur)
+    for r in rows:
+        reserved = reserved_quantity(shop, cur, r["id_product"], r["id_product_attribute"])
+        shop.execute("UPDATE {p}stock_available SET reserved_quantity = %s, physical_quantity = quantity + %s"
+                     " WHERE id_stock_available = %s", (reserved, reserved, r["id_stock_available"]), cursor=cur)
+
+
+def _stock_row(shop: ShopConnection, cur, product_id: int, attribute_id: int, create: bool = True) -> dict | None:
+    scope, args = _scope_sql(shop)
+    row = shop.query_one("SELECT id_stock_available, quantity FROM {p}stock_available WHERE id_product = %s"
+                         f" AND id_product_attribute = %s AND {scope} FOR UPDATE",
+                         (product_id, attribute_id, *args), cursor=cur)
+    if row or not create:
+        return row
+    id_shop, id_group = shop.stock_scope()
+    new_id = shop.execute(
+        "INSERT INTO {p}stock_available (id_product, id_product_attribute, id_shop, id_shop_group, quantity,"
+        " physical_quantity, reserved_quantity, depends_on_stock, out_of_stock, location)"
+        " VALUES (%s, %s, %s, %s, 0, 0, 0, 0, 2, '')" if shop.detect_version().has_physical_quantity else
+        "INSERT INTO {p}stock_available (id_product, id_product_attribute, id_shop, id_shop_group, quantity,"
+        " depends_on_stock, out_of_stock) VALUES (%s, %s, %s, %s, 0, 0, 2)",
+        (product_id, attribute_id, id_shop, id_group), cursor=cur)
+    return {"id_stock_available": new_id, "quantity": 0}
+
+
+def _sync_product_row(shop: ShopConnection, cur, product_id: int) -> None:
+    """pa=0 row = SUM(quantity) of the combination rows of the same scope (StockAvailable::postSave)."""
+    scope, args = _scope_sql(shop)
+    total = shop.query_one(f"SELECT COUNT(*) AS n, COALESCE(SUM(quantity), 0) AS q FROM {{p}}stock_available"
+                           f" WHERE id_product = %s AND id_product_attribute > 0 AND {scope}",
+                           (product_id, *args), cursor=cur)
+    if not total["n"]:
+        return
+    row = _stock_row(shop, cur, product_id, 0)
+    shop.execute("UPDATE {p}stock_available SET quantity = %s WHERE id_stock_available = %s",
+                 (int(total["q"]), row["id_stock_available"]), cursor=cur)
+
+
+def _add_quantity(shop: ShopConnection, cur, product_id: int, attribute_id: int, delta: int) -> dict:
+    """StockAvailable::updateQuantity: quantity += delta on the row (delta update: safe against FO orders)."""
+    row = _stock_row(shop, cur, product_id, attribute_id)
+    shop.execute("UPDATE {p}stock_available SET quantity = quantity + %s WHERE id_stock_available = %s",
+                 (delta, row["id_stock_available"]), cursor=cur)
+    if attribute_id:
+        _sync_product_row(shop, cur, product_id)
+    return row
+
+
+def _stock_mvt(shop: ShopConnection, cur, id_stock: int, quantity: int, sign: int, reason_key: str,
+               id_order: int | None = None, id_employee: int = 0, when: datetime | None = None) -> None:
+    reason = shop.config_int(reason_key, 0)
+    shop.execute("INSERT INTO {p}stock_mvt (id_stock, id_order, id_stock_mvt_reason, id_employee, physical_quantity,"
+                 " date_add, sign, price_te, last_wa, current_wa) VALUES (%s, %s, %s, %s, %s, %s, %s, 0, 0, 0)",
+                 (id_stock, id_order, reason, id_employee, abs(quantity), when or shop.now(), sign), cursor=cur)
+
+
+@dataclass
+class StockWrite:
+    id_stock_available: int
+    old_quantity: int
+    new_quantity: int
+    reserved: int = 0
+
+    @property
+    def delta(self) -> int:
+        return self.new_quantity - self.old_quantity
+
+
+def set_stock(shop: ShopConnection, product_id: int, attribute_id: int, quantity: int | Decimal, *,
+              physical: bool = False, movement: bool = True, id_employee: int = 0, extra: Extra = None) -> StockWrite:
+    """Set the available quantity of a product (attribute_id=0) or combination in the shop's stock scope.
+
+    ``physical=True`` means the ERP sends on-hand stock: the units reserved by open, unshipped PS orders are
+    subtracted (§6 step 2).  The row is locked (FOR UPDATE) and changed by delta, the pa=0 row is re-summed,
+    reserved/physical recomputed, and a stock_mvt (Employee Edition reasons) written when ``movement``.
+    """
+    quantity = int(Decimal(quantity).to_integral_value(ROUND_HALF_UP))
+    with shop.transaction() as cur:
+        row = _stock_row(shop, cur, product_id, attribute_id)
+        reserved = reserved_quantity(shop, cur, product_id, attribute_id) if physical else 0
+        target = quantity - reserved
+        delta = target - int(row["quantity"])
+        if delta:
+            shop.execute("UPDATE {p}stock_available SET quantity = quantity + %s WHERE id_stock_available = %s",
+                         (delta, row["id_stock_available"]), cursor=cur)
+            if movement:
+                _stock_mvt(shop, cur, row["id_stock_available"], delta, 1 if delta > 0 else -1,
+                           "PS_STOCK_MVT_INC_EMPLOYEE_EDITION" if delta > 0 else "PS_STOCK_MVT_DEC_EMPLOYEE_EDITION",
+                           id_employee=id_employee)
+        if attribute_id:
+            _sync_product_row(shop, cur, product_id)
+        recompute_reserved(shop, cur, [product_id])
+        _run_extra(shop, cur, extra)
+    return StockWrite(row["id_stock_available"], int(row["quantity"]), target, reserved)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Products
+# ---------------------------------------------------------------------------------------------------------------
+
+def _price(value: Decimal | None) -> Decimal | None:
+    return None if value is None else Decimal(value).quantize(SIX, ROUND_HALF_UP)
+
+
+def _slug(text: str) -> str:
+    import unicodedata
+
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    return "-".join("".join(c if c.isalnum() else " " for c in ascii_text).split())[:128] or "product"
+
+
+def tax_rules_group_for_rate(shop: ShopConnection, rate: Decimal, cur=None) -> int | None:
+    """The active tax rules group whose rule for the default country (all states) has this rate."""
+    country = shop.config_int("PS_COUNTRY_DEFAULT", 0)
+    row = shop.query_one(
+        "SELECT g.id_tax_rules_group FROM {p}tax_rules_group g JOIN {p}tax_rule r"
+        " ON r.id_tax_rules_group = g.id_tax_rules_group JOIN {p}tax t ON t.id_tax = r.id_tax"
+        " WHERE g.active = 1 AND g.deleted = 0 AND r.id_country = %s AND r.id_state = 0 AND t.rate = %s"
+        " ORDER BY g.id_tax_rules_group LIMIT 1", (country, Decimal(rate)), cursor=cur)
+    return row["id_tax_rules_group"] if row else None
+
+
+def _attribute_id(shop: ShopConnection, cur, value: str, color: bool, lang_ids: list[int]) -> int:
+    """Find (or create) the attribute value in the Color group (is_color_group) or the first other group (Size)."""
+    group = shop.query_one("SELECT id_attribute_group FROM {p}attribute_group WHERE is_color_group = %s"
+                           " ORDER BY position, id_attribute_group LIMIT 1", (1 if color else 0,), cursor=cur)
+    if not group:
+        gid = shop.execute("INSERT INTO {p}attribute_group (is_color_group, group_type, position)"
+                           " VALUES (%s, %s, 0)", (1 if color else 0, "color" if color else "select"), cursor=cur)
+        name = "Color" if color else "Size"
+        for lang in lang_ids:
+            shop.execute("INSERT INTO {p}attribute_group_lang (id_attribute_group, id_lang, name, public_name)"
+                         " VALUES (%s, %s, %s, %s)", (gid, lang, name, name), cursor=cur)
+        shop.execute("INSERT INTO {p}attribute_group_shop (id_attribute_group, id_shop) VALUES (%s, %s)",
+                     (gid, shop.id_shop), cursor=cur)
+    else:
+        gid = group["id_attribute_group"]
+    row = shop.query_one("SELECT a.id_attribute FROM {p}attribute a JOIN {p}attribute_lang l ON l.id_attribute ="
+                         " a.id_attribute WHERE a.id_attribute_group = %s AND l.name = %s ORDER BY a.id_attribute"
+                         " LIMIT 1", (gid, value), cursor=cur)
+    if row:
+        return row["id_attribute"]
+    position = shop.query_one("SELECT COALESCE(MAX(position) + 1, 0) AS n FROM {p}attribute WHERE"
+                              " id_attribute_group = %s", (gid,), cursor=cur)["n"]
+    aid = shop.execute("INSERT INTO {p}attribute (id_attribute_group, color, position) VALUES (%s, '', %s)",
+                       (gid, position), cursor=cur)
+    for lang in lang_ids:
+        shop.execute("INSERT INTO {p}attribute_lang (id_attribute, id_lang, name) VALUES (%s, %s, %s)",
+                     (aid, lang, value), cursor=cur)
+    shop.execute("INSERT INTO {p}attribute_shop (id_attribute, id_shop) VALUES (%s, %s)", (aid, shop.id_shop),
+                 cursor=cur)
+    return aid
+
+
+def _find_combination(shop: ShopConnection, cur, product_id: int, combo: Combination, attribute_ids: list[int]):
+    if combo.prestashop_id:
+        row = shop.query_one("SELECT id_product_attribute FROM {p}product_attribute WHERE id_product_attribute = %s"
+                             " AND id_product = %s", (combo.prestashop_id, product_id), cursor=cur)
+        if row:
+            return row["id_product_attribute"]
+    for pa in shop.query("SELECT id_product_attribute FROM {p}product_attribute WHERE id_product = %s",
+                         (product_id,), cursor=cur):
+        ids = sorted(r["id_attribute"] for r in shop.query(
+            "SELECT id_attribute FROM {p}product_attribute_combination WHERE id_product_attribute = %s",
+            (pa["id_product_attribute"],), cursor=cur))
+        if ids == sorted(attribute_ids):
+            return pa["id_product_attribute"]
+    return None
+
+
+def _upsert_combinations(shop: ShopConnection, cur, product_id: int, product: Product, lang_ids: list[int]) -> None:
+    version = shop.detect_version()
+    has_default = shop.query_one("SELECT id_product_attribute FROM {p}product_attribute WHERE id_product = %s"
+                                 " AND default_on = 1", (product_id,), cursor=cur)
+    for combo in product.combinations:
+        attrs = []
+        if combo.size:
+            attrs.append(_attribute_id(shop, cur, combo.size, False, lang_ids))
+        if combo.color:
+            attrs.append(_attribute_id(shop, cur, combo.color, True, lang_ids))
+        pa = _find_combination(shop, cur, product_id, combo, attrs)
+        impact = _price(combo.price_impact)
+        if pa:
+            sets, args = ["reference = %s"], [combo.reference]
+            if combo.ean13:
+                sets.append("ean13 = %s")
+                args.append(combo.ean13)
+            if impact is not None:
+                sets.append("price = %s")
+                args.append(impact)
+            shop.execute(f"UPDATE {{p}}product_attribute SET {', '.join(sets)} WHERE id_product_attribute = %s",
+                         (*args, pa), cursor=cur)
+            if impact is not None:
+                shop.execute("UPDATE {p}product_attribute_shop SET price = %s WHERE id_product_attribute = %s"
+                             " AND id_shop = %s", (impact, pa, shop.id_shop), cursor=cur)
+        else:
+            default_on = None if has_default else 1  # NULL, never 0: UNIQUE (id_product, default_on)
+            cols = "id_product, reference, ean13, price, wholesale_price, default_on, minimal_quantity, available_date"
+            vals = [product_id, combo.reference, combo.ean13 or "", impact or 0, 0, default_on, 1, "0000-00-00"]
+            if version.has_product_attribute_quantity:
+                cols += ", quantity, location"
+                vals += [0, ""]
+            pa = shop.execute(f"INSERT INTO {{p}}product_attribute ({cols}) VALUES ({', '.join(['%s'] * len(vals))})",
+                              vals, cursor=cur)
+            shop.execute("INSERT INTO {p}product_attribute_shop (id_product, id_product_attribute, id_shop, price,"
+                         " wholesale_price, default_on, minimal_quantity, available_date)"
+                         " VALUES (%s, %s, %s, %s, 0, %s, 1, '0000-00-00')",
+                         (product_id, pa, shop.id_shop, impact or 0, default_on), cursor=cur)
+            for aid in attrs:
+                shop.execute("INSERT INTO {p}product_attribute_combination (id_attribute, id_product_attribute)"
+                             " VALUES (%s, %s)", (aid, pa), cursor=cur)
+            if version.has_product_attribute_lang:
+                for lang in lang_ids:
+                    shop.execute("INSERT IGNORE INTO {p}product_attribute_lang (id_product_attribute, id_lang,"
+                                 " available_now, available_later) VALUES (%s, %s, '', '')", (pa, lang), cursor=cur)
+            _stock_row(shop, cur, product_id, pa)
+            if default_on:
+                has_default = {"id_product_attribute": pa}
+                for table in ("product", "product_shop"):
+                    shop.execute(f"UPDATE {{p}}{table} SET cache_default_attribute = %s WHERE id_product = %s",
+                                 (pa, product_id), cursor=cur)
+        combo.prestashop_id = pa
+    if product.combinations:
+        shop.execute("UPDATE {p}product SET product_type = 'combinations' WHERE id_product = %s AND product_type"
+                     " IN ('standard', '')", (product_id,), cursor=cur)
+        _sync_product_row(shop, cur, product_id)
+
+
+def find_product(shop: ShopConnection, reference: str, cur=None) -> int | None:
+    """product.reference is not unique in PrestaShop: the lowest id wins, like the BO search."""
+    row = shop.query_one("SELECT id_product FROM {p}product WHERE reference = %s ORDER BY id_product LIMIT 1",
+                         (reference,), cursor=cur)
+    return row["id_product"] if row else None
+
+
+def upsert_product(shop: ShopConnection, product: Product, lang_ids: list[int] | None = None, *,
+                   id_category: int | None = None, id_tax_rules_group: int | None = None,
+                   extra: Extra = None) -> int:
+    """Create or update a product found by reference (or ``product.prestashop_id``); returns id_product.
+
+    Writes product + product_shop (price tax excluded, 6 decimals), product_lang for every language,
+    category_product and the stock_available rows (new rows start at 0; stock is ``set_stock``'s job).
+    """
+    if not product.reference:
+        raise WriteError("a product needs a reference (FactuSOL article code)")
+    lang_ids = list(lang_ids or shop.lang_ids)
+    now = shop.now()
+    price, cost = _price(product.price_tax_excl), _price(product.cost_price)
+    version = shop.detect_version()
+    with shop.transaction() as cur:
+        pid = product.prestashop_id or find_product(shop, product.reference, cur)
+        if pid and not shop.query_one("SELECT 1 AS x FROM {p}product WHERE id_product = %s FOR UPDATE", (pid,), cursor=cur):
+            pid = find_product(shop, product.reference, cur)
+        tax_group = id_tax_rules_group
+        if tax_group is None and product.vat_rate is not None:
+            tax_group = tax_rules_group_for_rate(shop, product.vat_rate, cur)
+        if pid:
+            sets = {"reference": product.reference, "active": int(product.active), "date_upd": now,
+                    "weight": _price(product.weight)}
+            if product.ean13:
+                sets["ean13"] = product.ean13
+            shop_sets = {"active": int(product.active), "date_upd": now}
+            if price is not None:
+                sets["price"] = shop_sets["price"] = price
+            if cost is not None:
+                sets["wholesale_price"] = shop_sets["wholesale_price"] = cost
+            if tax_group is not None:
+                sets["id_tax_rules_group"] = shop_sets["id_tax_rules_group"] = tax_group
+            shop.execute(f"UPDATE {{p}}product SET {', '.join(f'`{k}` = %s' for k in sets)} WHERE id_product = %s",
+                         (*sets.values(), pid), cursor=cur)
+            shop.execute(f"UPDATE {{p}}product_shop SET {', '.join(f'`{k}` = %s' for k in shop_sets)}"
+                         " WHERE id_product = %s AND id_shop = %s", (*shop_sets.values(), pid, shop.id_shop), cursor=cur)
+            category = id_category or shop.query_one("SELECT id_category_default FROM {p}product WHERE id_product = %s",
+                                                     (pid,), cursor=cur)["id_category_default"]
+        else:
+            category = id_category or shop.config_int("PS_HOME_CATEGORY", 2)
+            tax_group = tax_group if tax_group is not None else 0
+            common = {"id_category_default": category, "id_tax_rules_group": tax_group, "price": price or 0,
+                      "wholesale_price": cost or 0, "active": int(product.active), "available_for_order": 1,
+                      "show_price": 1, "indexed": 0, "visibility": "both", "available_date": "0000-00-00",
+                      "redirect_type": "default" if version.family == "8" else "404", "date_add": now, "date_upd": now}
+            main = dict(common, id_shop_default=shop.id_shop, reference=product.reference, ean13=product.ean13 or "",
+                        weight=_price(product.weight), product_type="combinations" if product.combinations else "standard",
+                        state=1)
+            pid = shop.execute(f"INSERT INTO {{p}}product ({', '.join(f'`{k}`' for k in main)})"
+                               f" VALUES ({', '.join(['%s'] * len(main))})", list(main.values()), cursor=cur)
+            per_shop = dict(common, id_product=pid, id_shop=shop.id_shop)
+            if version.family != "8":
+                per_shop["redirect_type"] = ""
+            shop.execute(f"INSERT INTO {{p}}product_shop ({', '.join(f'`{k}`' for k in per_shop)})"
+                         f" VALUES ({', '.join(['%s'] * len(per_shop))})", list(per_shop.values()), cursor=cur)
+            _stock_row(shop, cur, pid, 0)
+        for lang in lang_ids:
+            name = (product.name or product.reference)[:128]
+            shop.execute(
+                "INSERT INTO {p}product_lang (id_product, id_shop, id_lang, name, link_rewrite, description,"
+                " description_short) VALUES (%s, %s, %s, %s, %s, %s, %s) ON DUPLICATE KEY UPDATE name = VALUES(name),"
+                " description = VALUES(description), description_short = VALUES(description_short),"
+                " link_rewrite = IF(link_rewrite = '', VALUES(link_rewrite), link_rewrite)",
+                (pid, shop.id_shop, lang, name, _slug(name), product.description, product.description_short),
+                cursor=cur)
+        if not shop.query_one("SELECT 1 AS x FROM {p}category_product WHERE id_category = %s AND id_product = %s",
+                              (category, pid), cursor=cur):
+            position = shop.query_one("SELECT COALESCE(MAX(position) + 1, 0) AS n FROM {p}category_product"
+                                      " WHERE id_category = %s", (category,), cursor=cur)["n"]
+            shop.execute("INSERT INTO {p}category_product (id_category, id_product, position) VALUES (%s, %s, %s)",
+                         (category, pid, position), cursor=cur)
+        _upsert_combinations(shop, cur, pid, product, lang_ids)
+        _run_extra(shop, cur, extra)
+    product.prestashop_id = pid
+    return pid
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Orders: state, tracking, invoice
+# ---------------------------------------------------------------------------------------------------------------
+
+@dataclass
+class StateChange:
+    id_order: int
+    old_state: int
+    new_state: int
+    id_order_history: int = 0
+    stock_changes: list[tuple[int, int, int]] = field(default_factory=list)  # (product, attribute, delta)
+    movements: int = 0
+    invoice_needed: bool = False  # PS would have created an invoice; we did not (create_invoice=False)
+    id_order_invoice: int | None = None
+    payments: int = 0
+    delivery_number: int | None = None
+
+
+def _next_delivery_number(shop: ShopConnection, cur) -> int:
+    configured = shop.config_int("PS_DELIVERY_NUMBER", 0)
+    current = shop.query_one("SELECT COALESCE(MAX(delivery_number), 0) AS n FROM {p}order_invoice", cursor=cur)["n"]
+    if configured and configured > current:
+        # Order::setDeliveryNumber consumes PS_DELIVERY_NUMBER once, then clears it
+        shop.execute("UPDATE {p}configuration SET value = '', date_upd = %s WHERE name = 'PS_DELIVERY_NUMBER'",
+                     (shop.now(),), cursor=cur)
+        return configured
+    return int(current) + 1
+
+
+def _next_invoice_number(shop: ShopConnection, cur, when: datetime) -> int:
+    start = shop.config_int("PS_INVOICE_START_NUMBER", 0)
+    if shop.config_value("PS_INVOICE_RESET") == "1":
+        current = shop.query_one("SELECT COALESCE(MAX(number), 0) AS n FROM {p}order_invoice WHERE YEAR(date_add) = %s",
+                                 (when.year,), cursor=cur)["n"]
+    else:
+        current = shop.query_one("SELECT COALESCE(MAX(number), 0) AS n FROM {p}order_invoice", cursor=cur)["n"]
+    if start and start > current:
+        shop.execute("UPDATE {p}configuration SET value = '', date_upd = %s WHERE name = 'PS_INVOICE_START_NUMBER'",
+                     (shop.now(),), cursor=cur)
+        return start
+    return int(current) + 1
+
+
+def _insert_invoice(shop: ShopConnection, cur, order: dict, number: int, when: datetime,
+                    totals: dict | None = None) -> int:
+    t = {"total_discount_tax_excl": order["total_discounts_tax_excl"],
+         "total_discount_tax_incl": order["total_discounts_tax_incl"],
+         "total_paid_tax_excl": order["total_paid_tax_excl"], "total_paid_tax_incl": order["total_paid_tax_incl"],
+         "total_products": order["total_products"], "total_products_wt": order["total_products_wt"],
+         "total_shipping_tax_excl": order["total_shipping_tax_excl"],
+         "total_shipping_tax_incl": order["total_shipping_tax_incl"],
+         "total_wrapping_tax_excl": order["total_wrapping_tax_excl"],
+         "total_wrapping_tax_incl": order["total_wrapping_tax_incl"]}
+    t.update({k: v for k, v in (totals or {}).items() if k in t})
+    shop_address = shop.config_value("PS_SHOP_NAME") or ""
+    cols = dict(t, id_order=order["id_order"], number=number, delivery_number=0, delivery_date="0000-00-00 00:00:00",
+                shipping_tax_computation_method=0, shop_address=shop_address, note="", date_add=when)
+    inv = shop.execute(f"INSERT INTO {{p}}order_invoice ({', '.join(f'`{k}`' for k in cols)})"
+                       f" VALUES ({', '.join(['%s'] * len(cols))})", list(cols.values()), cursor=cur)
+    for table in ("order_detail", "order_carrier"):
+        shop.execute(f"UPDATE {{p}}{table} SET id_order_invoice = %s WHERE id_order = %s AND"
+                     " (id_order_invoice = 0 OR id_order_invoice IS NULL)", (inv, order["id_order"]), cursor=cur)
+    return inv
+
+
+def _link_existing_payments(shop: ShopConnection, cur, order: dict, inv: int) -> None:
+    shop.execute("INSERT INTO {p}order_invoice_payment (id_order_invoice, id_order_payment, id_order)"
+                 " SELECT %s, op.id_order_payment, %s FROM {p}order_payment op WHERE op.order_reference = %s"
+                 " AND NOT EXISTS (SELECT 1 FROM {p}order_invoice_payment x WHERE x.id_order_payment ="
+                 " op.id_order_payment)", (inv, order["id_order"], (order["reference"] or "")[:9]), cursor=cur)
+
+
+def _load_order(shop: ShopConnection, cur, order_id: int) -> dict:
+    order = shop.query_one("SELECT * FROM {p}orders WHERE id_order = %s FOR UPDATE", (order_id,), cursor=cur)
+    if not order:
+        raise WriteError(f"order {order_id} does not exist")
+    return order
+
+
+def change_order_state(shop: ShopConnection, order_id: int, new_state_id: int, *, id_employee: int = 0,
+                       create_invoice: bool = False, extra: Extra = None) -> StateChange:
+    """OrderHistory::changeIdOrderState + add(), by SQL (PRESTASHOP.md §5/§5.1), in one transaction.
+
+    Stock: cancel/error gives stock back, leaving cancel/error takes it again; shipped-flag changes write
+    stock_mvt (reason PS_STOCK_CUSTOMER_ORDER_REASON / _CANCEL_REASON) without touching quantity; reserved and
+    physical are recomputed.  ProductSale is kept.  Invoices are NOT created unless ``create_invoice`` (PS numbering
+    races are a known bug); ``StateChange.invoice_needed`` says PS would have made one.  Payments are added for
+    invoices with rest-to-pay when the new state is paid; delivery numbers are assigned when it is delivery.
+    No mail, no hook.
+    """
+    states = shop.order_states()
+    if new_state_id not in states:
+        raise WriteError(f"order state {new_state_id} does not exist")
+    error, canceled = shop.state_id("PS_OS_ERROR"), shop.state_id("PS_OS_CANCELED")
+    now = shop.now()
+    with shop.transaction() as cur:
+        order = _load_order(shop, cur, order_id)
+        old_id = int(order["current_state"])
+        old = states.get(old_id)
+        new = states[new_state_id]
+        result = StateChange(order_id, old_id, new_state_id)
+        old_logable = bool(old and old.logable)
+        old_shipped = bool(old and old.shipped)
+        lines = shop.query("SELECT * FROM {p}order_detail WHERE id_order = %s", (order_id,), cursor=cur)
+        for line in lines:
+            pid, pa, qty = line["product_id"], line["product_attribute_id"] or 0, int(line["product_quantity"])
+            delta = 0
+            if not old_logable and new.logable:
+                _product_sale(shop, cur, pid, qty, now)
+                if old_id in (error, canceled):
+                    delta = -qty
+            elif old_logable and not new.logable:
+                _product_sale(shop, cur, pid, -qty, now)
+                if new_state_id in (error, canceled):
+                    delta = qty
+            elif not old_logable and not new.logable and new_state_id in (error, canceled) \
+                    and old_id not in (error, canceled):
+                delta = qty
+            if delta:
+                _add_quantity(shop, cur, pid, pa, delta)
+                result.stock_changes.append((pid, pa, delta))
+            if old_shipped != new.shipped:
+                moved = qty - int(line["product_quantity_refunded"]) - int(line["product_quantity_return"])
+                if moved > 0:
+                    row = _stock_row(shop, cur, pid, pa)
+                    _stock_mvt(shop, cur, row["id_stock_available"], moved, -1 if new.shipped else 1,
+                               "PS_STOCK_CUSTOMER_ORDER_REASON" if new.shipped else
+                               "PS_STOCK_CUSTOMER_ORDER_CANCEL_REASON", id_order=order_id, id_employee=id_employee,
+                               when=now)
+                    result.movements += 1
+        shop.execute("UPDATE {p}orders SET current_state = %s, valid = %s, date_upd = %s WHERE id_order = %s",
+                     (new_state_id, int(new.logable), now, order_id), cursor=cur)
+        invoices = shop.query("SELECT * FROM {p}order_invoice WHERE id_order = %s ORDER BY id_order_invoice",
+                              (order_id,), cursor=cur)
+        has_invoice = any(i["number"] > 0 for i in invoices) or (shop.config_value("PS_INVOICE") == "0" and invoices)
+        if new.invoice and not int(order["invoice_number"] or 0) and not has_invoice:
+            if create_invoice:
+                number = _next_invoice_number(shop, cur, now) if shop.config_value("PS_INVOICE") != "0" else 0
+                inv = _insert_invoice(shop, cur, order, number, now)
+                _link_existing_payments(shop, cur, order, inv)
+                shop.execute("UPDATE {p}orders SET invoice_number = %s, invoice_date = %s WHERE id_order = %s",
+                             (number, now, order_id), cursor=cur)
+                result.id_order_invoice = inv
+            else:
+                result.invoice_needed = True
+        elif new.delivery and not int(order["delivery_number"] or 0) and not invoices:
+            # Order::setDeliverySlip: a number-0 order_invoice carries the delivery slip
+            _insert_invoice(shop, cur, order, 0, now)
+            shop.execute("UPDATE {p}orders SET delivery_date = %s WHERE id_order = %s", (now, order_id), cursor=cur)
+        invoices = shop.query("SELECT * FROM {p}order_invoice WHERE id_order = %s ORDER BY id_order_invoice",
+                              (order_id,), cursor=cur)
+        if new.paid:
+            for inv in invoices:
+                if inv["number"] <= 0:
+                    continue
+                paid = shop.query_one("SELECT COALESCE(SUM(op.amount), 0) AS s FROM {p}order_invoice_payment oip"
+                                      " JOIN {p}order_payment op ON op.id_order_payment = oip.id_order_payment"
+                                      " WHERE oip.id_order_invoice = %s", (inv["id_order_invoice"],), cursor=cur)["s"]
+                rest = (Decimal(inv["total_paid_tax_incl"]) - Decimal(paid)).quantize(Decimal("0.01"))
+                if rest > 0:
+                    cols = {"order_reference": (order["reference"] or "")[:9], "id_currency": order["id_currency"],
+                            "amount": rest, "payment_method": order["payment"],
+                            "conversion_rate": order["conversion_rate"], "transaction_id": "", "date_add": now}
+                    if shop.detect_version().has_order_payment_employee:
+                        cols["id_employee"] = id_employee
+                    pay = shop.execute(f"INSERT INTO {{p}}order_payment ({', '.join(f'`{k}`' for k in cols)})"
+                                       f" VALUES ({', '.join(['%s'] * len(cols))})", list(cols.values()), cursor=cur)
+                    shop.execute("INSERT INTO {p}order_invoice_payment (id_order_invoice, id_order_payment, id_order)"
+                                 " VALUES (%s, %s, %s)", (inv["id_order_invoice"], pay, order_id), cursor=cur)
+                    shop.execute("UPDATE {p}orders SET total_paid_real = total_paid_real + %s WHERE id_order = %s",
+                                 (rest, order_id), cursor=cur)
+                    result.payments += 1
+        if new.delivery:
+            for inv in invoices:
+                if not inv["delivery_number"]:
+                    number = _next_delivery_number(shop, cur)
+                    shop.execute("UPDATE {p}order_invoice SET delivery_number = %s, delivery_date = %s"
+                                 " WHERE id_order_invoice = %s", (number, now, inv["id_order_invoice"]), cursor=cur)
+                    shop.execute("UPDATE {p}orders SET delivery_number = %s, delivery_date = %s WHERE id_order = %s",
+                                 (number, now, order_id), cursor=cur)
+                    result.delivery_number = number
+        result.id_order_history = shop.execute(
+            "INSERT INTO {p}order_history (id_employee, id_order, id_order_state, date_add) VALUES (%s, %s, %s, %s)",
+            (id_employee, order_id, new_state_id, now), cursor=cur)
+        recompute_reserved(shop, cur, {line["product_id"] for line in lines})
+        _run_extra(shop, cur, extra)
+    return result
+
+
+def _product_sale(shop: ShopConnection, cur, product_id: int, qty: int, now: datetime) -> None:
+    """ProductSale::addProductSale / removeProductSale."""
+    if qty > 0:
+        shop.execute("INSERT INTO {p}product_sale (id_product, quantity, sale_nbr, date_upd) VALUES (%s, %s, 1, %s)"
+                     " ON DUPLICATE KEY UPDATE quantity = quantity + VALUES(quantity), sale_nbr = sale_nbr + 1,"
+                     " date_upd = VALUES(date_upd)", (product_id, qty, now.date()), cursor=cur)
+    else:
+        shop.execute("UPDATE {p}product_sale SET quantity = GREATEST(CAST(quantity AS SIGNED) + %s, 0),"
+                     " sale_nbr = GREATEST(CAST(sale_nbr AS SIGNED) - 1, 0), date_upd = %s WHERE id_product = %s",
+                     (qty, now.date(), product_id), cursor=cur)
+
+
+def validate_tracking(tracking: str) -> str:
+    tracking = (tracking or "").strip()
+    if not tracking or len(tracking) > 64 or not TRACKING_RE.match(tracking):
+        raise WriteError("invalid tracking number: PrestaShop allows letters, digits, spaces and ~:#,%&_=()[].?+-@/"
+                         " up to 64 characters")
+    return tracking
+
+
+def set_tracking(shop: ShopConnection, order_id: int, tracking: str, *, extra: Extra = None) -> int:
+    """Tracking number on the order's first order_carrier row (and orders.shipping_number on 1.7.8).
+
+    Returns the id_order_carrier written.  Does not change the order state (use change_order_state).
+    """
+    tracking = validate_tracking(tracking)
+    with shop.transaction() as cur:
+        order = _load_order(shop, cur, order_id)
+        row = shop.query_one("SELECT MIN(id_order_carrier) AS id FROM {p}order_carrier WHERE id_order = %s",
+                             (order_id,), cursor=cur)
+        if row and row["id"]:
+            oc = row["id"]
+            shop.execute("UPDATE {p}order_carrier SET tracking_number = %s WHERE id_order_carrier = %s",
+                         (tracking, oc), cursor=cur)
+        else:  # orders created outside the checkout may lack the row; PS's getIdOrderCarrier would find none
+            oc = shop.execute("INSERT INTO {p}order_carrier (id_order, id_carrier, id_order_invoice, weight,"
+                              " shipping_cost_tax_excl, shipping_cost_tax_incl, tracking_number, date_add)"
+                              " VALUES (%s, %s, 0, 0, %s, %s, %s, %s)",
+                              (order_id, order["id_carrier"], order["total_shipping_tax_excl"],
+                               order["total_shipping_tax_incl"], tracking, shop.now()), cursor=cur)
+        if shop.detect_version().has_shipping_number:
+            shop.execute("UPDATE {p}orders SET shipping_number = %s, date_upd = %s WHERE id_order = %s",
+                         (tracking, shop.now(), order_id), cursor=cur)
+        _run_extra(shop, cur, extra)
+    return oc
+
+
+def set_invoice(shop: ShopConnection, order_id: int, number: int, date: datetime, totals: dict | None = None, *,
+                extra: Extra = None) -> int:
+    """Record the ERP's invoice on the order: order_invoice (+ line/carrier links, existing payments linked)
+    and orders.invoice_number/invoice_date.  Updates the existing invoice if the order has one (or fills the
+    delivery-slip-only row).  ``totals`` may override order_invoice total_* columns.  Returns id_order_invoice.
+    """
+    if int(number) <= 0:
+        raise WriteError("invoice number must be positive")
+    with shop.transaction() as cur:
+        order = _load_order(shop, cur, order_id)
+        rows = shop.query("SELECT id_order_invoice, number FROM {p}order_invoice WHERE id_order = %s"
+                          " ORDER BY (number > 0) DESC, id_order_invoice FOR UPDATE", (order_id,), cursor=cur)
+        if rows:
+            inv = rows[0]["id_order_invoice"]
+            sets = {"number": int(number), "date_add": date}
+            allowed = {"total_discount_tax_excl", "total_discount_tax_incl", "total_paid_tax_excl",
+                       "total_paid_tax_incl", "total_products", "total_products_wt", "total_shipping_tax_excl",
+                       "total_shipping_tax_incl", "total_wrapping_tax_excl", "total_wrapping_tax_incl"}
+            sets.update({k: v for k, v in (totals or {}).items() if k in allowed})
+            shop.execute(f"UPDATE {{p}}order_invoice SET {', '.join(f'`{k}` = %s' for k in sets)}"
+                         " WHERE id_order_invoice = %s", (*sets.values(), inv), cursor=cur)
+        else:
+            inv = _insert_invoice(shop, cur, order, int(number), date, totals)
+        _link_existing_payments(shop, cur, order, inv)
+        shop.execute("UPDATE {p}orders SET invoice_number = %s, invoice_date = %s, date_upd = %s WHERE id_order = %s",
+                     (int(number), date, shop.now(), order_id), cursor=cur)
+        _run_extra(shop, cur, extra)
+    return inv
