@@ -1,0 +1,409 @@
+"""PrestaShop capture from the MySQL/MariaDB binlog (ROW format): one logical change per source transaction.
+
+Rows of one transaction are collected until its XID (or COMMIT) event and written with ONE
+`Store.record_capture` whose checkpoint is the binlog position *after* that XID, so a crash mid-transaction
+re-reads the whole transaction and a crash after the commit re-reads nothing.  Several whole transactions may
+share one record_capture call (throughput); a transaction is never split.  Transactions that also insert into
+`<prefix>replicator_ledger` are the replicator's own writes: they are dropped (counted as echoes), not logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import pymysql
+from pymysqlreplication import BinLogStreamReader
+from pymysqlreplication.event import GtidEvent, MariadbGtidEvent, QueryEvent, RotateEvent, XidEvent
+from pymysqlreplication.row_event import DeleteRowsEvent, UpdateRowsEvent, WriteRowsEvent
+
+from replicator.config import PrestashopConfig, redact
+from replicator.prestashop.connection import connect, parse_mysql_url
+from replicator.store import CapturedRow, Store
+
+from .snapshot import DELETE, INSERT, UPDATE
+from .tables import LEDGER_TABLE, PRESTASHOP, WatchedTable, prestashop_tables, row_key
+
+log = logging.getLogger("replicator.capture.binlog")
+
+CHECKPOINT = "prestashop.binlog"
+BATCH_ROWS = 2000  # flush accumulated whole transactions at this many rows
+BATCH_SECONDS = 0.5
+# Client errors that mean "the server went away / restarts": reconnect with backoff and resume.
+RECONNECT_ERRNOS = {2003, 2006, 2013, 2055, 1053, 1927, 1317}
+
+
+# ------------------------------------------------------------------------------------------------ access check
+
+
+def _grants(conn) -> str:
+    with conn.cursor() as cur:
+        cur.execute("SHOW GRANTS")
+        return " ".join(str(r[0] if not isinstance(r, dict) else next(iter(r.values()))) for r in cur.fetchall()).upper()
+
+
+def check_binlog_access(conn) -> list[str]:
+    """What is missing for binlog capture, one message per problem (empty list: binlog capture can run)."""
+    problems: list[str] = []
+    with conn.cursor() as cur:
+        cur.execute("SELECT @@log_bin, @@binlog_format, @@binlog_row_image")
+        row = cur.fetchone()
+        row = tuple(row.values()) if isinstance(row, dict) else row
+    log_bin, fmt, image = row
+    if str(log_bin) not in ("1", "ON"):
+        problems.append("binary logging is off: start the server with log_bin (e.g. log_bin=binlog, server_id=1 in my.cnf)")
+    if str(fmt).upper() != "ROW":
+        problems.append(f"binlog_format is {fmt}, must be ROW (SET GLOBAL binlog_format='ROW' and in my.cnf)")
+    if str(image).upper() != "FULL":
+        problems.append(f"binlog_row_image is {image}, must be FULL (SET GLOBAL binlog_row_image='FULL' and in my.cnf)")
+    try:
+        grants = _grants(conn)
+    except pymysql.MySQLError as exc:
+        problems.append(f"cannot read the user's grants (SHOW GRANTS failed: {exc})")
+        return problems
+    everything = "ALL PRIVILEGES ON *.*" in grants
+    if not everything and "REPLICATION SLAVE" not in grants and "REPLICATION REPLICA" not in grants:
+        problems.append("missing privilege REPLICATION SLAVE: GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO the shop user")
+    # MariaDB >= 10.5 shows REPLICATION CLIENT as BINLOG MONITOR; SUPER implied it on old servers.
+    if not everything and not any(p in grants for p in ("REPLICATION CLIENT", "BINLOG MONITOR", "SUPER")):
+        problems.append("missing privilege REPLICATION CLIENT (BINLOG MONITOR on MariaDB): GRANT REPLICATION CLIENT ON *.* TO the shop user")
+    return problems
+
+
+def binlog_notes(conn) -> list[str]:
+    """Non-blocking remarks (logged at start)."""
+    notes = []
+    with conn.cursor() as cur:
+        try:
+            cur.execute("SELECT @@binlog_row_metadata")
+            value = cur.fetchone()
+            value = next(iter(value.values())) if isinstance(value, dict) else value[0]
+            if str(value).upper() != "FULL":
+                notes.append(f"binlog_row_metadata is {value}: column names come from information_schema "
+                             "(an ALTER TABLE while old events are re-read can mislabel columns; FULL avoids that)")
+        except pymysql.MySQLError:
+            notes.append("server has no binlog_row_metadata (MySQL < 8.0.1 / MariaDB < 10.5): column names from information_schema")
+    return notes
+
+
+def is_mariadb(conn) -> bool:
+    with conn.cursor() as cur:
+        cur.execute("SELECT VERSION()")
+        row = cur.fetchone()
+    version = next(iter(row.values())) if isinstance(row, dict) else row[0]
+    return "mariadb" in str(version).lower()
+
+
+def current_position(conn) -> tuple[str, int]:
+    """The binlog file and position a new reader starts from (no history is replayed at first start)."""
+    with conn.cursor() as cur:
+        for statement in ("SHOW MASTER STATUS", "SHOW BINARY LOG STATUS"):  # MySQL 8.4 renamed it
+            try:
+                cur.execute(statement)
+                row = cur.fetchone()
+                break
+            except pymysql.MySQLError:
+                row = None
+    if not row:
+        raise RuntimeError("SHOW MASTER STATUS returned nothing: binary logging is off")
+    values = list(row.values()) if isinstance(row, dict) else list(row)
+    return str(values[0]), int(values[1])
+
+
+# ------------------------------------------------------------------------------------------------ ledger (echo)
+
+
+def ledger_table(prefix: str) -> str:
+    return prefix + LEDGER_TABLE
+
+
+def ensure_ledger_table(conn, prefix: str) -> None:
+    """Create `<prefix>replicator_ledger` if missing (InnoDB: it must commit with the shop rows it marks)."""
+    with conn.cursor() as cur:
+        cur.execute(
+            f"CREATE TABLE IF NOT EXISTS `{ledger_table(prefix)}` ("
+            " id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,"
+            " change_id BIGINT NULL,"
+            " note VARCHAR(255) NOT NULL DEFAULT '',"
+            " written_at DATETIME NOT NULL"
+            ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
+        )
+
+
+def ledger_insert_sql(prefix: str) -> str:
+    """The statement a shop writer runs INSIDE its write transaction: params (change_id, note)."""
+    return f"INSERT INTO `{ledger_table(prefix)}` (change_id, note, written_at) VALUES (%s, %s, NOW())"
+
+
+# ------------------------------------------------------------------------------------------------ values
+
+
+def clean_value(value: Any) -> Any:
+    """bytes -> text, zero dates -> None; Decimal and datetime stay (store.dumps handles them)."""
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).decode("utf-8", errors="replace")
+    if isinstance(value, str) and value.startswith("0000-00-00"):
+        return None
+    if isinstance(value, set):
+        return ",".join(sorted(value))
+    if isinstance(value, (datetime, date)) or value is None:
+        return value
+    return value
+
+
+def clean_row(values: dict) -> dict:
+    return {k: clean_value(v) for k, v in values.items()}
+
+
+# ------------------------------------------------------------------------------------------------ reader
+
+
+@dataclass
+class BinlogStatus:
+    state: str = "starting"  # starting | streaming | reconnecting | error | stopped
+    last_error: str = ""
+    file: str = ""
+    pos: int = 0
+    transactions: int = 0
+    changes: int = 0
+    echoes: int = 0
+    reconnects: int = 0
+    last_event_at: datetime | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"state": self.state, "last_error": self.last_error, "file": self.file, "pos": self.pos,
+                "transactions": self.transactions, "changes": self.changes, "echoes": self.echoes,
+                "reconnects": self.reconnects,
+                "last_event_at": self.last_event_at.isoformat() if self.last_event_at else None}
+
+
+@dataclass
+class BinlogReport:
+    transactions: int = 0
+    row_events: int = 0
+    changes: int = 0
+    echoes: int = 0
+    file: str = ""
+    pos: int = 0
+    seconds: float = 0.0
+    counts: dict[str, int] = field(default_factory=lambda: {INSERT: 0, UPDATE: 0, DELETE: 0})
+
+
+class BinlogCapture:
+    """Reads the shop binlog from the stored checkpoint and records one change group per transaction."""
+
+    def __init__(self, store: Store, cfg: PrestashopConfig, tables: dict[str, WatchedTable] | None = None):
+        self.store, self.cfg = store, cfg
+        self.tables = tables or prestashop_tables()
+        self.prefix = cfg.prefix
+        self.by_physical = {t.physical(self.prefix): t for t in self.tables.values()}
+        self.ledger = ledger_table(self.prefix)
+        params = parse_mysql_url(cfg.url)
+        self.schema = params.pop("database", None)
+        if not self.schema:
+            raise ValueError("prestashop.url: the database name is missing")
+        params.pop("charset", None)
+        self.settings = params
+        self.status = BinlogStatus()
+        self._mariadb: bool | None = None
+
+    # -- position --
+    def position(self) -> tuple[str, int]:
+        cp = self.store.checkpoint(CHECKPOINT)
+        if cp:
+            return cp["file"], int(cp["pos"])
+        with connect(self.cfg.url) as conn:
+            file, pos = current_position(conn)
+        # Remember the start so changes made before our first read are not skipped after a restart.
+        self.store.set_checkpoint(CHECKPOINT, {"file": file, "pos": pos, "txn": "", "at": _now()})
+        return file, pos
+
+    def _stream(self, file: str, pos: int, blocking: bool) -> BinLogStreamReader:
+        if self._mariadb is None:
+            with connect(self.cfg.url) as conn:
+                self._mariadb = is_mariadb(conn)
+                for note in binlog_notes(conn):
+                    log.info("binlog: %s", note)
+        return BinLogStreamReader(
+            connection_settings=dict(self.settings), server_id=int(self.cfg.server_id), resume_stream=True,
+            log_file=file, log_pos=pos, blocking=blocking,
+            only_events=[WriteRowsEvent, UpdateRowsEvent, DeleteRowsEvent, XidEvent, QueryEvent, RotateEvent,
+                         GtidEvent, MariadbGtidEvent],
+            only_schemas=[self.schema], only_tables=[*self.by_physical, self.ledger],
+            is_mariadb=bool(self._mariadb), use_column_name_cache=True, enable_logging=False,
+        )
+
+    def _rows_of(self, event, file: str) -> list[tuple[str, WatchedTable, dict | None, dict | None]]:
+        table = self.by_physical.get(event.table)
+        out = []
+        for row in event.rows:
+            if isinstance(event, WriteRowsEvent):
+                out.append((INSERT, table, None, clean_row(row["values"])))
+            elif isinstance(event, DeleteRowsEvent):
+                out.append((DELETE, table, clean_row(row["values"]), None))
+            else:
+                out.append((UPDATE, table, clean_row(row["before_values"]), clean_row(row["after_values"])))
+        return out
+
+    def read(self, stop: threading.Event | None = None, max_seconds: float | None = None,
+             blocking: bool = False) -> BinlogReport:
+        """Read from the checkpoint to the end of the binlog (or until stopped) and record every transaction.
+
+        Raises pymysql errors on connection loss; `run`/`capture` handle reconnects.
+        """
+        started = time.monotonic()
+        report = BinlogReport()
+        file, pos = self.position()
+        stream = self._stream(file, pos, blocking)
+        pending: list[tuple] = []  # rows of the open transaction
+        echo = False
+        batch: list[CapturedRow] = []  # rows of whole, finished transactions not yet stored
+        batch_end: dict | None = None
+        last_flush = time.monotonic()
+        self.status.state = "streaming"
+
+        def flush() -> None:
+            nonlocal batch, batch_end, last_flush
+            if batch_end is not None:
+                report.changes += self.store.record_capture(batch, (CHECKPOINT, batch_end))
+                self.status.file, self.status.pos = batch_end["file"], batch_end["pos"]
+            batch, batch_end, last_flush = [], None, time.monotonic()
+
+        try:
+            for event in stream:
+                if isinstance(event, (WriteRowsEvent, UpdateRowsEvent, DeleteRowsEvent)):
+                    report.row_events += len(event.rows)
+                    if event.table == self.ledger:
+                        echo = True
+                    elif event.table in self.by_physical:
+                        pending.extend(self._rows_of(event, stream.log_file))
+                elif isinstance(event, (GtidEvent, MariadbGtidEvent)):
+                    pending, echo = [], False  # a transaction starts
+                elif isinstance(event, QueryEvent):
+                    query = (event.query or "").strip().upper()
+                    if query == "BEGIN":
+                        pending, echo = [], False
+                    elif query == "COMMIT":  # non-XID commit (non-transactional engines)
+                        batch_end = self._end_txn(stream, pending, echo, batch, report, batch_end)
+                        pending, echo = [], False
+                elif isinstance(event, XidEvent):
+                    batch_end = self._end_txn(stream, pending, echo, batch, report, batch_end)
+                    pending, echo = [], False
+                if batch_end is not None and (len(batch) >= BATCH_ROWS or time.monotonic() - last_flush >= BATCH_SECONDS):
+                    flush()
+                if stop is not None and stop.is_set() and not pending:
+                    break
+                if max_seconds is not None and time.monotonic() - started > max_seconds and not pending:
+                    break
+            flush()  # rows of an unfinished transaction (pending) are dropped: re-read from the checkpoint
+        finally:
+            stream.close()
+        report.file, report.pos = self.status.file, self.status.pos
+        report.seconds = round(time.monotonic() - started, 3)
+        return report
+
+    def _end_txn(self, stream, pending, echo, batch, report, batch_end) -> dict:
+        end = {"file": stream.log_file, "pos": int(stream.log_pos), "txn": f"{stream.log_file}:{stream.log_pos}",
+               "at": _now()}
+        report.transactions += 1
+        self.status.transactions += 1
+        self.status.last_event_at = datetime.now()
+        if echo:
+            # Our own write (it carries a ledger row): the apply layer already knows it; don't log it again.
+            report.echoes += 1
+            self.status.echoes += 1
+            return end
+        if not pending:  # a transaction on tables we don't watch: only the position moves
+            return end
+        txn = end["txn"]
+        for i, (op, table, before, after) in enumerate(pending):
+            key = row_key(table, after if after is not None else before)
+            if op == UPDATE and before is not None and row_key(table, before) != key:
+                # The primary key itself changed: a delete of the old key and an insert of the new one.
+                batch.append(self._row(table, DELETE, row_key(table, before), before, None, f"{txn}#{i}d", txn))
+                batch.append(self._row(table, INSERT, key, None, after, f"{txn}#{i}", txn))
+                report.counts[DELETE] += 1
+                report.counts[INSERT] += 1
+                continue
+            batch.append(self._row(table, op, key, before, after, f"{txn}#{i}", txn))
+            report.counts[op] += 1
+        self.status.changes += len(pending)
+        return end
+
+    @staticmethod
+    def _row(table: WatchedTable, op: str, key: str, before, after, position: str, txn: str) -> CapturedRow:
+        return CapturedRow(side=PRESTASHOP, entity=table.entity, source_table=table.name, row_key=key, op=op,
+                           before=before, after=after, position=position, txn=txn)
+
+    # -- resilient loops --
+    def capture(self, retries: int = 8, max_seconds: float | None = None) -> BinlogReport:
+        """Read to the end of the binlog, reconnecting with backoff if the server goes away meanwhile."""
+        total = BinlogReport()
+        delay = 0.5
+        for attempt in range(retries + 1):
+            try:
+                r = self.read(max_seconds=max_seconds)
+            except (pymysql.MySQLError, OSError, EOFError) as exc:
+                if attempt == retries or not _retryable(exc):
+                    self.status.state, self.status.last_error = "error", redact(str(exc))
+                    raise
+                self._reconnect_wait(exc, delay)
+                delay = min(delay * 2, 10.0)
+                continue
+            _add(total, r)
+            return total
+        return total
+
+    def run(self, stop: threading.Event, idle_seconds: float = 0.5) -> None:
+        """Daemon loop: read, sleep `idle_seconds` when caught up, reconnect with backoff on server loss."""
+        delay = 0.5
+        while not stop.is_set():
+            try:
+                self.read(stop=stop)
+                delay = 0.5
+                self.status.state, self.status.last_error = "streaming", ""
+            except (pymysql.MySQLError, OSError, EOFError) as exc:
+                if not _retryable(exc):
+                    self.status.state, self.status.last_error = "error", redact(str(exc))
+                    log.error("binlog capture: %s", redact(exc))
+                    stop.wait(min(delay * 4, 30.0))
+                    continue
+                self._reconnect_wait(exc, delay, stop)
+                delay = min(delay * 2, 30.0)
+                continue
+            stop.wait(idle_seconds)
+        self.status.state = "stopped"
+
+    def _reconnect_wait(self, exc: BaseException, delay: float, stop: threading.Event | None = None) -> None:
+        self.status.state, self.status.last_error = "reconnecting", redact(str(exc))
+        self.status.reconnects += 1
+        log.warning("binlog connection lost (%s); resuming from the checkpoint in %.1fs", redact(exc), delay)
+        if stop is not None:
+            stop.wait(delay)
+        else:
+            time.sleep(delay)
+
+
+def _retryable(exc: BaseException) -> bool:
+    if isinstance(exc, (OSError, EOFError, pymysql.err.InterfaceError)):
+        return True
+    code = exc.args[0] if getattr(exc, "args", None) else None
+    return isinstance(exc, pymysql.err.OperationalError) and (code in RECONNECT_ERRNOS or code is None)
+
+
+def _add(total: BinlogReport, r: BinlogReport) -> None:
+    total.transactions += r.transactions
+    total.row_events += r.row_events
+    total.changes += r.changes
+    total.echoes += r.echoes
+    total.file, total.pos, total.seconds = r.file, r.pos, total.seconds + r.seconds
+    for k, v in r.counts.items():
+        total.counts[k] += v
+
+
+def _now() -> str:
+    return datetime.now().isoformat(timespec="seconds")
