@@ -1,0 +1,183 @@
+"""`replicator run`: wire config, store, rules, connections, capture and the apply engine; once or as a service.
+
+`--once` performs the initial sync on a fresh pair (linking before creating, resumable), captures what is
+pending on both sides, applies it and exits.  As a service it captures continuously, applies every
+`apply_interval_seconds`, reloads rule files when they change and stops cleanly on SIGTERM/SIGINT.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from replicator.config import Config, redact
+from replicator.engine import Engine
+from replicator.store import Store
+from replicator.sync.base import SyncContext
+
+log = logging.getLogger("replicator")
+INITIAL_SYNC_CHECKPOINT = "initial_sync"
+
+
+@dataclass
+class Runtime:
+    """The open parts of a running replicator; `close()` releases them."""
+
+    config: Config
+    store: Store
+    ctx: SyncContext
+    engine: Engine
+
+    def close(self) -> None:
+        for conn in (self.ctx.factusol, self.ctx.shop):
+            try:
+                conn.close()
+            except Exception:  # closing is best effort on shutdown
+                pass
+
+
+def factusol_connection_string(config: Config) -> str:
+    from replicator.factusol.connection import connection_string_for, resolve_year_file
+
+    fs = config.factusol
+    path = fs.file or (resolve_year_file(fs.data_dir, fs.company) if fs.data_dir else None)
+    if fs.connection:
+        return fs.connection.replace("{file}", str(path)) if path else fs.connection
+    return connection_string_for(path)
+
+
+def open_runtime(config: Config) -> Runtime:
+    from replicator.factusol.connection import open_factusol
+    from replicator.prestashop.connection import ShopConnection
+    from replicator.rules import load_rules
+    from replicator.sync import default_syncs
+
+    rules = load_rules(config.rules_dir)  # raises RulesError: the daemon refuses to start with invalid rules
+    store = Store(config.store)
+    factusol = open_factusol(factusol_connection_string(config))
+    shop = ShopConnection.from_config(config.prestashop)
+    ctx = SyncContext(config=config, store=store, rules=rules, factusol=factusol, shop=shop)
+    return Runtime(config, store, ctx, Engine(ctx, default_syncs(rules)))
+
+
+class _Progress:
+    """Initial-sync progress: a rich bar on a terminal, plain log lines otherwise."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self.bar = None
+        self.tasks: dict[str, int] = {}
+        self.totals: dict[str, int] = {}
+        self.done: dict[str, int] = {}
+
+    def __enter__(self):
+        if self.tty:
+            from rich.progress import Progress
+
+            self.bar = Progress(transient=False)
+            self.bar.start()
+        return self
+
+    def __exit__(self, *exc):
+        if self.bar:
+            self.bar.stop()
+
+    def start(self, entity: str, total: int) -> None:
+        self.totals[entity], self.done[entity] = total, 0
+        if self.bar:
+            self.tasks[entity] = self.bar.add_task(f"initial sync: {entity}", total=total)
+        else:
+            log.info("initial sync: %s, %d keys", entity, total)
+
+    def advance(self, entity: str, n: int) -> None:
+        self.done[entity] += n
+        if self.bar:
+            self.bar.advance(self.tasks[entity], n)
+        else:
+            log.info("initial sync: %s %d/%d", entity, self.done[entity], self.totals[entity])
+
+
+def run_once(runtime: Runtime) -> int:
+    from replicator.capture import capture_once
+
+    store = runtime.store
+    first_run = not (store.checkpoint(INITIAL_SYNC_CHECKPOINT) or {}).get("done")
+    if first_run:
+        # Capture first, so that every change made while the initial sync reads is caught afterwards.
+        capture_once(runtime.config, store, prime=True)
+        with _Progress() as progress:
+            report = runtime.engine.initial_sync(progress)
+        store.set_checkpoint(INITIAL_SYNC_CHECKPOINT, {"done": True, "keys": report.keys})
+        log.info("initial sync done: %d keys in %.1fs %s", report.keys, report.seconds, report.outcomes)
+    capture = capture_once(runtime.config, store)
+    report = runtime.engine.apply_pending()
+    log.info("captured %s; applied %d changes (%d keys) in %.1fs %s", capture, report.changes, report.keys,
+             report.seconds, report.outcomes)
+    return 0
+
+
+def serve(runtime: Runtime, stop: threading.Event) -> int:
+    from replicator.capture import CaptureService
+    from replicator.rules import RulesWatcher
+
+    if not (runtime.store.checkpoint(INITIAL_SYNC_CHECKPOINT) or {}).get("done"):
+        run_once(runtime)
+
+    def on_reload(rules, problems) -> None:
+        if problems:
+            for problem in problems:
+                log.error("rule file error, previous rules stay in force: %s", problem)
+            return
+        runtime.ctx.rules = rules
+        from replicator.sync import default_syncs
+
+        runtime.engine.syncs = default_syncs(rules)
+        log.info("rules reloaded from %s", runtime.config.rules_dir)
+
+    capture = CaptureService(runtime.config, runtime.store)
+    watcher = RulesWatcher(runtime.config.rules_dir, on_reload)
+    capture.start()
+    watcher.start()
+    log.info("replicator running (store %s); Ctrl-C to stop", redact(runtime.config.store))
+    try:
+        while not stop.is_set():
+            try:
+                runtime.engine.apply_pending()
+            except Exception as exc:  # a failing cycle is logged and retried, the service keeps running
+                log.error("apply cycle failed, retrying: %s", redact(exc))
+            stop.wait(runtime.config.apply_interval_seconds)
+    finally:
+        watcher.stop()
+        capture.stop()
+    return 0
+
+
+@contextmanager
+def _signals(stop: threading.Event):
+    previous = {}
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            previous[sig] = signal.signal(sig, lambda *_: stop.set())
+        except ValueError:  # not in the main thread (tests): the caller owns `stop`
+            pass
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def run(config: Config, once: bool = False, stop: threading.Event | None = None) -> int:
+    runtime = open_runtime(config)
+    try:
+        if once:
+            return run_once(runtime)
+        stop = stop or threading.Event()
+        with _signals(stop):
+            return serve(runtime, stop)
+    finally:
+        runtime.close()
