@@ -1,0 +1,377 @@
+"""Read FactuSOL rows into the canonical entities of ``replicator.model`` (customers, products, stock, orders, VAT).
+
+Every column the reader touches is named in a per-entity column map (``CUSTOMER_COLUMNS`` …) so rule files can
+override a mapping without code changes: pass ``columns={"email": "EM1CLI"}`` to use another column.
+SQL stays within what Access accepts: brackets, ``?`` parameters, no JOIN chains (lookups are separate queries).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from ..model import Address, Combination, Customer, Order, OrderLine, Product, Stock
+from .connection import FactusolConnection, to_decimal
+from .seeddata import CASH_CUSTOMER_CODE, SURCHARGE_RATE_KEYS, VAT_RATE_KEYS
+
+ZERO = Decimal("0")
+PRICE_PLACES = Decimal("0.000001")  # PrestaShop keeps 6 decimals on prices
+CENT = Decimal("0.01")
+
+CUSTOMER_COLUMNS = {
+    "code": "CODCLI", "fiscal_name": "NOFCLI", "commercial_name": "NOCCLI", "nif": "NIFCLI", "street": "DOMCLI",
+    "city": "POBCLI", "postcode": "CPOCLI",  # CPOCLI is the postcode in F_CLI (unlike CPO in document headers)
+    "province": "PROCLI", "country_name": "PAICLI", "phone": "TELCLI", "mobile": "MOVCLI", "email": "EMACLI",
+    "payment_method": "FPACLI", "tariff": "TARCLI", "surcharge": "REQCLI", "status": "ESTCLI", "updated_at": "FUMCLI",
+}
+ADDRESS_COLUMNS = {
+    "customer": "CLIOBR", "code": "CODOBR", "name": "NOMOBR", "street": "DIROBR", "city": "POBOBR", "postcode": "CPOOBR",
+    "province": "PROOBR", "phone": "TELOBR", "contact": "PCOOBR", "email": "EMAOBR", "country_name": "PAIOBR",
+}
+PRODUCT_COLUMNS = {
+    "reference": "CODART", "name": "DESART", "description": "DEWART", "long_description": "DLAART", "ean13": "EANART",
+    "weight": "PESART", "vat_selector": "TIVART", "family": "FAMART", "cost_price": "PCOART", "publish": "SUWART",
+    "discontinued": "DSCART", "blocked": "NPUART", "updated_at": "FUMART",
+}
+ORDER_COLUMNS = {
+    "series": "TIPPCL", "number": "CODPCL", "reference": "REFPCL", "date": "FECPCL", "time": "HORPCL", "customer": "CLIPCL",
+    "name": "CNOPCL", "street": "CDOPCL",
+    "city": "CPOPCL", "postcode": "CCPPCL",  # in document headers CPO = población and CCP = código postal
+    "province": "CPRPCL", "nif": "CNIPCL", "phone": "TELPCL", "email": "CEMPCL", "country_name": "CPAPCL",
+    "state": "ESTPCL", "payment_method": "FOPPCL", "carrier": "TRNPCL", "delivery_address": "OBRPCL",
+    "total": "TOTPCL", "updated_at": "FUMPCL",
+}
+ORDER_LINE_COLUMNS = {
+    "series": "TIPLPC", "number": "CODLPC", "position": "POSLPC", "reference": "ARTLPC", "name": "DESLPC",
+    "quantity": "CANLPC", "price": "PRELPC", "discount": "DT1LPC", "total": "TOTLPC", "vat_selector": "IVALPC",
+    "vat_included": "IINLPC", "size": "CE1LPC", "color": "CE2LPC",
+}
+ORDER_STATES = {0: "pending", 1: "partially_served", 2: "sent", 3: "in_warehouse", 4: "cancelled"}
+COUNTRY_ISO = {"ESPAÑA": "ES", "ESPANA": "ES", "SPAIN": "ES", "724": "ES", "ES": "ES", "": "ES", "PORTUGAL": "PT",
+               "620": "PT", "FRANCIA": "FR", "FRANCE": "FR", "250": "FR", "ANDORRA": "AD", "020": "AD",
+               "ALEMANIA": "DE", "ITALIA": "IT", "REINO UNIDO": "GB"}
+STOCK_FORMULAS: dict[str, Callable[[Decimal, Decimal], Decimal]] = {
+    "physical": lambda act, dis: act,
+    "available": lambda act, dis: dis,
+    "physical_nonneg": lambda act, dis: max(act, ZERO),
+    "available_nonneg": lambda act, dis: max(dis, ZERO),
+    "min": lambda act, dis: min(act, dis),
+}
+PARAM_CHUNK = 100  # keep IN (...) lists short for the Access driver
+
+
+def _cols(defaults: Mapping[str, str], overrides: Mapping[str, str] | None) -> dict[str, str]:
+    return {**defaults, **(overrides or {})}
+
+
+def _select(cols: Iterable[str]) -> str:
+    return ", ".join(f"[{c}]" for c in dict.fromkeys(cols))
+
+
+def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(values), PARAM_CHUNK):
+        yield values[i : i + PARAM_CHUNK]
+
+
+def _rows(conn: FactusolConnection, sql_head: str, key_col: str, keys: Sequence[Any] | None, order: str,
+          params: Sequence[Any] = ()) -> Iterable[dict[str, Any]]:
+    """Rows of ``sql_head`` (a SELECT … FROM … [WHERE …]), optionally restricted to ``key_col IN keys``."""
+    joiner = " AND " if " WHERE " in sql_head else " WHERE "
+    if keys is None:
+        yield from conn.iter_rows(f"{sql_head} ORDER BY {order}", list(params))
+        return
+    for chunk in _chunks(list(keys)):
+        marks = ", ".join("?" for _ in chunk)
+        yield from conn.query(f"{sql_head}{joiner}[{key_col}] IN ({marks}) ORDER BY {order}", [*params, *chunk])
+
+
+def empty_date(value: datetime | None) -> datetime | None:
+    """FactuSOL's empty date is 1900-01-01 (Access zero date 1899-12-30 too): both mean "no date"."""
+    if value is None or value.year < 1900 or (value.year == 1900 and value.month == 1 and value.day == 1):
+        return None
+    return value
+
+
+def _text(v: Any) -> str:
+    return "" if v is None else str(v).strip()
+
+
+def _dec(v: Any) -> Decimal:
+    d = to_decimal(v)
+    return ZERO if d is None else d
+
+
+def country_iso(name: str) -> str:
+    return COUNTRY_ISO.get(_text(name).upper(), "")
+
+
+def _is_company_nif(nif: str) -> bool:
+    return bool(nif) and nif[0].upper() in "ABCDEFGHJNPQRSUVW"
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# VAT
+
+
+def _cfg_numbers(conn: FactusolConnection, keys: Sequence[str]) -> dict[str, Decimal]:
+    marks = ", ".join("?" for _ in keys)
+    rows = conn.query(f"SELECT [CODCFG], [NUMCFG] FROM [F_CFG] WHERE [CODCFG] IN ({marks})", list(keys))
+    return {r["CODCFG"]: _dec(r["NUMCFG"]) for r in rows}
+
+
+def read_vat_rates(conn: FactusolConnection, keys: Sequence[str] = VAT_RATE_KEYS) -> dict[int, Decimal]:
+    """VAT percentage per selector: 0 IVA1, 1 IVA2, 2 IVA3 (from F_CFG), 3 exento = 0.  Missing keys are absent."""
+    found = _cfg_numbers(conn, keys)
+    rates = {i: found[k] for i, k in enumerate(keys) if k in found}
+    rates[3] = ZERO
+    return rates
+
+
+def read_surcharge_rates(conn: FactusolConnection, keys: Sequence[str] = SURCHARGE_RATE_KEYS) -> dict[int, Decimal]:
+    """Equivalence-surcharge percentages per selector.  The F_CFG key names are unverified (see seeddata)."""
+    found = _cfg_numbers(conn, keys)
+    rates = {i: found[k] for i, k in enumerate(keys) if k in found}
+    rates[3] = ZERO
+    return rates
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Customers
+
+
+def read_customers(conn: FactusolConnection, codes: Sequence[int] | None = None, columns: Mapping[str, str] | None = None,
+                   address_columns: Mapping[str, str] | None = None) -> list[Customer]:
+    """F_CLI rows (all, or ``codes``) as Customers with their F_OBR delivery addresses."""
+    c = _cols(CUSTOMER_COLUMNS, columns)
+    a = _cols(ADDRESS_COLUMNS, address_columns)
+    addresses: dict[int, list[Address]] = defaultdict(list)
+    for r in _rows(conn, f"SELECT {_select(a.values())} FROM [F_OBR]", a["customer"], codes, f"[{a['customer']}], [{a['code']}]"):
+        addresses[r[a["customer"]]].append(Address(
+            alias=f"OBR{r[a['code']]}", name=_text(r[a["name"]]), street=_text(r[a["street"]]), city=_text(r[a["city"]]),
+            postcode=_text(r[a["postcode"]]), province=_text(r[a["province"]]), phone=_text(r[a["phone"]]),
+            email=_text(r[a["email"]]), country_iso=country_iso(r[a["country_name"]]) or "ES",
+        ))
+    out = []
+    for r in _rows(conn, f"SELECT {_select(c.values())} FROM [F_CLI]", c["code"], codes, f"[{c['code']}]"):
+        code = r[c["code"]]
+        fiscal, nif = _text(r[c["fiscal_name"]]), _text(r[c["nif"]])
+        company = _is_company_nif(nif)
+        first, _, last = fiscal.partition(" ")
+        out.append(Customer(
+            factusol_code=code, is_guest=code == CASH_CUSTOMER_CODE,
+            firstname="" if company else first, lastname="" if company else last,
+            fiscal_name=fiscal, commercial_name=_text(r[c["commercial_name"]]), company=fiscal if company else "",
+            nif=nif, email=_text(r[c["email"]]), phone=_text(r[c["phone"]]), mobile=_text(r[c["mobile"]]),
+            street=_text(r[c["street"]]), city=_text(r[c["city"]]), postcode=_text(r[c["postcode"]]),
+            province=_text(r[c["province"]]), country_iso=country_iso(r[c["country_name"]]),
+            country_name=_text(r[c["country_name"]]), payment_method=_text(r[c["payment_method"]]),
+            tariff=r[c["tariff"]], surcharge=bool(r[c["surcharge"]]), active=r[c["status"]] != 3,
+            updated_at=empty_date(r[c["updated_at"]]), addresses=addresses.get(code, []),
+        ))
+    return out
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Products
+
+
+def tariff_includes_vat(conn: FactusolConnection, tariff: int) -> bool:
+    row = conn.query_one("SELECT [IVATAR] FROM [F_TAR] WHERE [CODTAR] = ?", [tariff])
+    if row is None:
+        raise LookupError(f"tariff {tariff} does not exist in F_TAR")
+    return bool(row["IVATAR"])
+
+
+def _ex_vat(price: Decimal, includes: bool, rate: Decimal) -> Decimal:
+    if includes:
+        price = price / (1 + rate / 100)
+    return price.quantize(PRICE_PLACES, rounding=ROUND_HALF_UP)
+
+
+def read_products(conn: FactusolConnection, tariff: int = 1, references: Sequence[str] | None = None,
+                  columns: Mapping[str, str] | None = None, combinations: bool = True) -> list[Product]:
+    """F_ART rows as Products priced from F_LTA of ``tariff``, tax excluded, with F_ARC/F_EAC/F_LTC combinations."""
+    c = _cols(PRODUCT_COLUMNS, columns)
+    rates = read_vat_rates(conn)
+    includes = tariff_includes_vat(conn, tariff)
+    prices = {r["ARTLTA"]: _dec(r["PRELTA"]) for r in _rows(
+        conn, "SELECT [ARTLTA], [PRELTA] FROM [F_LTA] WHERE [TARLTA] = ?", "ARTLTA", references, "[ARTLTA]", [tariff])}
+    sections = {r["CODFAM"]: _text(r["SECFAM"]) for r in conn.query("SELECT [CODFAM], [SECFAM] FROM [F_FAM]")}
+    combos: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    eans: dict[tuple[str, str, str], str] = {}
+    combo_prices: dict[tuple[str, str, str], Decimal] = {}
+    if combinations:
+        for r in _rows(conn, "SELECT [ARTARC], [CE1ARC], [CE2ARC] FROM [F_ARC]", "ARTARC", references,
+                       "[ARTARC], [CE1ARC], [CE2ARC]"):
+            combos[r["ARTARC"]].append((_text(r["CE1ARC"]), _text(r["CE2ARC"])))
+        for r in _rows(conn, "SELECT [ARTEAC], [EANEAC], [CE1EAC], [CE2EAC] FROM [F_EAC]", "ARTEAC", references,
+                       "[ARTEAC], [CE1EAC], [CE2EAC], [EANEAC]"):
+            eans.setdefault((r["ARTEAC"], _text(r["CE1EAC"]), _text(r["CE2EAC"])), _text(r["EANEAC"]))
+        for r in _rows(conn, "SELECT [ARTLTC], [CE1LTC], [CE2LTC], [PRELTC] FROM [F_LTC] WHERE [TARLTC] = ?", "ARTLTC",
+                       references, "[ARTLTC], [CE1LTC], [CE2LTC]", [tariff]):
+            combo_prices[(r["ARTLTC"], _text(r["CE1LTC"]), _text(r["CE2LTC"]))] = _dec(r["PRELTC"])
+    out = []
+    for r in _rows(conn, f"SELECT {_select(c.values())} FROM [F_ART]", c["reference"], references, f"[{c['reference']}]"):
+        ref = r[c["reference"]]
+        selector = int(r[c["vat_selector"]] or 0)
+        rate = rates.get(selector, ZERO)
+        price = prices.get(ref)
+        base = None if price is None else _ex_vat(price, includes, rate)
+        family = _text(r[c["family"]])
+        combs = []
+        for size, color in combos.get(ref, []):
+            vprice = combo_prices.get((ref, size, color))
+            impact = None if vprice is None or base is None else _ex_vat(vprice, includes, rate) - base
+            combs.append(Combination(size=size, color=color, reference=f"{ref}-{size}-{color}",
+                                     ean13=eans.get((ref, size, color), ""), price_impact=impact))
+        out.append(Product(
+            reference=ref, name=_text(r[c["name"]]),
+            description=_text(r[c["description"]]) or _text(r[c["long_description"]]),
+            ean13=_text(r[c["ean13"]]), weight=_dec(r[c["weight"]]),
+            active=not (r[c["discontinued"]] or r[c["blocked"]]), publish=bool(r[c["publish"]]),
+            vat_selector=selector, vat_rate=rate, family=family, section=sections.get(family, ""),
+            price_tax_excl=base, cost_price=to_decimal(r[c["cost_price"]]),
+            updated_at=empty_date(r[c["updated_at"]]), combinations=combs,
+        ))
+    return out
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Stock
+
+
+def read_stock(conn: FactusolConnection, warehouses: Sequence[str] | None = None, formula: str | Callable = "available",
+               references: Sequence[str] | None = None) -> list[Stock]:
+    """Stock per article (F_STO) or per size/colour (F_STC for articles with variants), summed over ``warehouses``.
+
+    ``formula`` reduces (physical ACT, available DIS) to the published quantity: a STOCK_FORMULAS name or a callable.
+    """
+    fn = STOCK_FORMULAS[formula] if isinstance(formula, str) else formula
+    wh_sql, wh_params = "", []
+    if warehouses:
+        wh_sql = f" WHERE [{{col}}] IN ({', '.join('?' for _ in warehouses)})"
+        wh_params = list(warehouses)
+    variant_articles = {r["ARTARC"] for r in _rows(conn, "SELECT DISTINCT [ARTARC] FROM [F_ARC]", "ARTARC", references, "[ARTARC]")}
+    out = []
+    head = f"SELECT [ARTSTO], SUM([ACTSTO]) AS [SUMACT], SUM([DISSTO]) AS [SUMDIS] FROM [F_STO]{wh_sql.format(col='ALMSTO')}"
+    for r in _grouped(conn, head, "ARTSTO", references, "GROUP BY [ARTSTO]", "[ARTSTO]", wh_params):
+        if r["ARTSTO"] in variant_articles:
+            continue  # variant articles keep their stock in F_STC
+        act, dis = _dec(r["SUMACT"]), _dec(r["SUMDIS"])
+        out.append(Stock(reference=r["ARTSTO"], quantity=fn(act, dis), physical=act, available=dis))
+    head = (f"SELECT [ARTSTC], [CE1STC], [CE2STC], SUM([ACTSTC]) AS [SUMACT], SUM([DISSTC]) AS [SUMDIS] "
+            f"FROM [F_STC]{wh_sql.format(col='ALMSTC')}")
+    for r in _grouped(conn, head, "ARTSTC", references, "GROUP BY [ARTSTC], [CE1STC], [CE2STC]",
+                      "[ARTSTC], [CE1STC], [CE2STC]", wh_params):
+        act, dis = _dec(r["SUMACT"]), _dec(r["SUMDIS"])
+        out.append(Stock(reference=r["ARTSTC"], size=_text(r["CE1STC"]), color=_text(r["CE2STC"]),
+                         quantity=fn(act, dis), physical=act, available=dis))
+    return out
+
+
+def _grouped(conn, head: str, key_col: str, keys, group: str, order: str, params) -> Iterable[dict[str, Any]]:
+    joiner = " AND " if " WHERE " in head else " WHERE "
+    if keys is None:
+        yield from conn.iter_rows(f"{head} {group} ORDER BY {order}", params)
+        return
+    for chunk in _chunks(list(keys)):
+        marks = ", ".join("?" for _ in chunk)
+        yield from conn.query(f"{head}{joiner}[{key_col}] IN ({marks}) {group} ORDER BY {order}", [*params, *chunk])
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Orders
+
+
+def read_orders(conn: FactusolConnection, series: str | None = None, since: datetime | None = None,
+                references: Sequence[str] | None = None, columns: Mapping[str, str] | None = None,
+                line_columns: Mapping[str, str] | None = None) -> list[Order]:
+    """F_PCL headers with their F_LPC lines as Orders (filters: series, FECPCL >= since, REFPCL in references)."""
+    c = _cols(ORDER_COLUMNS, columns)
+    lc = _cols(ORDER_LINE_COLUMNS, line_columns)
+    slot_cols = [f"{p}{n}PCL" for n in range(1, 5) for p in ("NET", "IPOR")] + [f"PIVA{n}PCL" for n in range(1, 4)]
+    where, params = [], []
+    if series is not None:
+        where.append(f"[{c['series']}] = ?")
+        params.append(series)
+    if since is not None:
+        where.append(f"[{c['date']}] >= ?")
+        params.append(since)  # dates always travel as parameters
+    head = f"SELECT {_select([*c.values(), *slot_cols])} FROM [F_PCL]" + (" WHERE " + " AND ".join(where) if where else "")
+    headers = list(_rows(conn, head, c["reference"], references, f"[{c['series']}], [{c['number']}]", params))
+    if not headers:
+        return []
+    wanted = {(h[c["series"]], h[c["number"]]) for h in headers}
+    lines: dict[tuple[str, int], list[dict]] = defaultdict(list)
+    line_sql = f"SELECT {_select(lc.values())} FROM [F_LPC]"
+    line_params: list[Any] = []
+    if series is not None:
+        line_sql += f" WHERE [{lc['series']}] = ?"
+        line_params.append(series)
+    for r in conn.iter_rows(f"{line_sql} ORDER BY [{lc['series']}], [{lc['number']}], [{lc['position']}]", line_params):
+        k = (r[lc["series"]], r[lc["number"]])
+        if k in wanted:
+            lines[k].append(r)
+    delivery = _delivery_addresses(conn, {h[c["customer"]] for h in headers if h.get(c["delivery_address"])})
+    out = []
+    for h in headers:
+        k = (h[c["series"]], h[c["number"]])
+        doc_rates = {i: _dec(h[f"PIVA{i + 1}PCL"]) for i in range(3)} | {3: ZERO}
+        billing = Address(alias="factusol-billing", name=_text(h[c["name"]]), street=_text(h[c["street"]]),
+                          city=_text(h[c["city"]]), postcode=_text(h[c["postcode"]]), province=_text(h[c["province"]]),
+                          nif=_text(h[c["nif"]]), phone=_text(h[c["phone"]]), email=_text(h[c["email"]]),
+                          country_iso=country_iso(h[c["country_name"]]) or "ES")
+        obr = h.get(c["delivery_address"]) or 0
+        ship = delivery.get((h[c["customer"]], obr)) if obr else None
+        shipping = sum((_dec(h[f"IPOR{n}PCL"]) for n in range(1, 5)), ZERO)
+        shipping_incl = sum((_dec(h[f"IPOR{n}PCL"]) * (1 + doc_rates[n - 1] / 100) for n in range(1, 5)), ZERO)
+        date_part, time_part = empty_date(h[c["date"]]), h[c["time"]]
+        placed = date_part
+        if date_part and time_part:
+            placed = date_part.replace(hour=time_part.hour, minute=time_part.minute, second=time_part.second)
+        state = int(h[c["state"]] or 0)
+        out.append(Order(
+            reference=_text(h[c["reference"]]), factusol_series=_text(h[c["series"]]), factusol_number=h[c["number"]],
+            customer_factusol_code=h[c["customer"]], is_guest=h[c["customer"]] == CASH_CUSTOMER_CODE,
+            placed_at=placed, state=ORDER_STATES.get(state, f"unknown_{state}"), state_id=state,
+            payment_method=_text(h[c["payment_method"]]), carrier_id=h[c["carrier"]] or None,
+            shipping_tax_excl=shipping.quantize(CENT), shipping_tax_incl=shipping_incl.quantize(CENT, rounding=ROUND_HALF_UP),
+            total_products_tax_excl=sum((_dec(h[f"NET{n}PCL"]) for n in range(1, 5)), ZERO).quantize(CENT),
+            total_tax_incl=_dec(h[c["total"]]).quantize(CENT), billing=billing, delivery=ship or billing,
+            customer_email=_text(h[c["email"]]), lines=[_line(r, lc, doc_rates) for r in lines.get(k, [])],
+            updated_at=empty_date(h.get(c["updated_at"])),
+        ))
+    return out
+
+
+def _line(r: dict[str, Any], lc: Mapping[str, str], rates: Mapping[int, Decimal]) -> OrderLine:
+    rate = rates.get(int(r[lc["vat_selector"]] or 0), ZERO)
+    qty, price, total = _dec(r[lc["quantity"]]), _dec(r[lc["price"]]), _dec(r[lc["total"]])
+    if r[lc["vat_included"]]:  # IIN: the line price includes VAT
+        price, total = price / (1 + rate / 100), total / (1 + rate / 100)
+    price = price.quantize(PRICE_PLACES, rounding=ROUND_HALF_UP)
+    return OrderLine(
+        position=r[lc["position"]], reference=_text(r[lc["reference"]]), size=_text(r[lc["size"]]),
+        color=_text(r[lc["color"]]), name=_text(r[lc["name"]]), quantity=qty, unit_price_tax_excl=price,
+        unit_price_tax_incl=(price * (1 + rate / 100)).quantize(PRICE_PLACES, rounding=ROUND_HALF_UP),
+        discount_percent=Decimal(str(r[lc["discount"]] or 0)).quantize(CENT),
+        total_tax_excl=total.quantize(CENT, rounding=ROUND_HALF_UP),
+        total_tax_incl=(total * (1 + rate / 100)).quantize(CENT, rounding=ROUND_HALF_UP), vat_rate=rate,
+    )
+
+
+def _delivery_addresses(conn: FactusolConnection, customers: set[int]) -> dict[tuple[int, int], Address]:
+    if not customers:
+        return {}
+    a = ADDRESS_COLUMNS
+    out = {}
+    for r in _rows(conn, f"SELECT {_select(a.values())} FROM [F_OBR]", a["customer"], sorted(customers),
+                   f"[{a['customer']}], [{a['code']}]"):
+        out[(r[a["customer"]], r[a["code"]])] = Address(
+            alias=f"OBR{r[a['code']]}", name=_text(r[a["name"]]), street=_text(r[a["street"]]), city=_text(r[a["city"]]),
+            postcode=_text(r[a["postcode"]]), province=_text(r[a["province"]]), phone=_text(r[a["phone"]]),
+            email=_text(r[a["email"]]), country_iso=country_iso(r[a["country_name"]]) or "ES")
+    return out
