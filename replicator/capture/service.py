@@ -1,0 +1,132 @@
+"""Drivers for `replicator run`: `capture_once` (for --once) and `CaptureService` (the daemon's watcher threads).
+
+The PrestaShop mode is chosen here: `binlog`, `poll`, or `auto` = binlog when `check_binlog_access` finds
+nothing missing, else poll, with one log line saying why.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from replicator.config import Config, redact
+from replicator.prestashop.connection import connect
+from replicator.store import Store
+
+from .binlog import BinlogCapture, check_binlog_access
+from .factusol import FactusolScanner, FactusolWatcher, scan_with_retry
+from .poller import PollCapture, run_poller
+
+log = logging.getLogger("replicator.capture")
+
+
+@dataclass
+class CaptureReport:
+    factusol: dict[str, Any] = field(default_factory=dict)
+    prestashop: dict[str, Any] = field(default_factory=dict)
+    prestashop_mode: str = ""
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def changes(self) -> int:
+        return int(self.factusol.get("changes", 0)) + int(self.prestashop.get("changes", 0))
+
+
+def choose_prestashop_mode(config: Config) -> tuple[str, str]:
+    """('binlog' | 'poll', why)."""
+    wanted = config.prestashop.capture
+    if wanted in ("binlog", "poll"):
+        return wanted, f"prestashop.capture is {wanted}"
+    try:
+        with connect(config.prestashop.url) as conn:
+            problems = check_binlog_access(conn)
+    except Exception as exc:
+        return "poll", redact(f"cannot check binlog access ({exc})")
+    if problems:
+        return "poll", "binlog capture unavailable: " + "; ".join(problems)
+    return "binlog", "binlog access checks passed (log_bin, ROW, FULL image, replication privileges)"
+
+
+def _factusol_configured(config: Config) -> bool:
+    fs = config.factusol
+    return bool(fs.file or fs.data_dir)
+
+
+def capture_once(config: Config, store: Store, initial_load: bool = False) -> CaptureReport:
+    """Capture everything pending on both sides once: a full FactuSOL scan and the shop up to now."""
+    report = CaptureReport()
+    if _factusol_configured(config):
+        try:
+            r = scan_with_retry(FactusolScanner(store, config.factusol, initial_load=initial_load),
+                                config.factusol.lock_retry_seconds)
+            report.factusol = {"changes": r.changes, "echoes": r.echoes, "counts": r.counts, "file": r.file,
+                               "scan": r.scan, "rollover": r.rollover, "seconds": r.seconds}
+        except Exception as exc:
+            report.errors.append(redact(f"factusol: {type(exc).__name__}: {exc}"))
+    if config.prestashop.url:
+        mode, why = choose_prestashop_mode(config)
+        report.prestashop_mode = mode
+        log.info("prestashop capture mode %s: %s", mode, redact(why))
+        try:
+            if mode == "binlog":
+                r = BinlogCapture(store, config.prestashop).capture()
+                report.prestashop = {"changes": r.changes, "echoes": r.echoes, "transactions": r.transactions,
+                                     "counts": r.counts, "file": r.file, "pos": r.pos, "seconds": r.seconds}
+            else:
+                r = PollCapture(store, config.prestashop, initial_load=initial_load).poll()
+                report.prestashop = {"changes": r.changes, "echoes": r.echoes, "counts": r.counts,
+                                     "poll": r.poll, "seconds": r.seconds}
+        except Exception as exc:
+            report.errors.append(redact(f"prestashop: {type(exc).__name__}: {exc}"))
+    return report
+
+
+class CaptureService:
+    """Both watchers as daemon threads; `start()`, `stop()`, `status()` (for `replicator status` / the TUI)."""
+
+    def __init__(self, config: Config, store: Store, initial_load: bool = False):
+        self.config, self.store = config, store
+        self.initial_load = initial_load
+        self._stop = threading.Event()
+        self.factusol: FactusolWatcher | None = None
+        self.binlog: BinlogCapture | None = None
+        self.poller: PollCapture | None = None
+        self.prestashop_mode = ""
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> "CaptureService":
+        if _factusol_configured(self.config):
+            self.factusol = FactusolWatcher(self.store, self.config.factusol, initial_load=self.initial_load).start()
+        if self.config.prestashop.url:
+            mode, why = choose_prestashop_mode(self.config)
+            self.prestashop_mode = mode
+            log.info("prestashop capture mode %s: %s", mode, redact(why))
+            if mode == "binlog":
+                self.binlog = BinlogCapture(self.store, self.config.prestashop)
+                target, args = self.binlog.run, (self._stop,)
+            else:
+                self.poller = PollCapture(self.store, self.config.prestashop, initial_load=self.initial_load)
+                target, args = run_poller, (self.poller, self._stop, self.config.prestashop.poll_seconds)
+            t = threading.Thread(target=target, args=args, name=f"prestashop-{mode}", daemon=True)
+            t.start()
+            self._threads.append(t)
+        return self
+
+    def stop(self, timeout: float = 15.0) -> None:
+        self._stop.set()
+        if self.factusol:
+            self.factusol.stop(timeout)
+        for t in self._threads:
+            t.join(timeout)
+
+    def status(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"prestashop_mode": self.prestashop_mode}
+        if self.factusol:
+            out["factusol"] = self.factusol.status.as_dict()
+        if self.binlog:
+            out["prestashop"] = self.binlog.status.as_dict()
+        if self.poller:
+            out["prestashop"] = {"state": "polling", "last_error": self.poller.last_error}
+        return out
