@@ -102,7 +102,8 @@ def parse_factusol_schema(data) -> Tables | None:
 # The body ends at the first ")" in column 0 followed by the table options: a multi-line ENUM closes indented.
 _CREATE = re.compile(r"CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?`?(\w+)`?\s*\((.*?)\n\)\s*(?:ENGINE|DEFAULT|COMMENT|;|$)",
                      re.I | re.S)
-_COLUMN = re.compile(r"^\s*`(\w+)`\s+(\w+(?:\s*\(\s*\d+(?:\s*,\s*\d+)?\s*\))?)", re.M)
+_COLUMN = re.compile(r"^\s*`?(\w+)`?\s+(\w+(?:\s*\(\s*\d+(?:\s*,\s*\d+)?\s*\))?)", re.M)
+_NOT_COLUMNS = {"PRIMARY", "KEY", "UNIQUE", "INDEX", "CONSTRAINT", "FULLTEXT", "SPATIAL", "FOREIGN", "CHECK"}
 
 
 def parse_prestashop_schema(sql: str) -> Tables | None:
@@ -112,6 +113,8 @@ def parse_prestashop_schema(sql: str) -> Tables | None:
         table = re.sub(r"^(PREFIX_|ps_)", "", name)
         cols = {}
         for col, typ in _COLUMN.findall(body):
+            if col.upper() in _NOT_COLUMNS:
+                continue
             m = _VARCHAR.match(typ)
             cols[col] = int(m.group(1)) if m else None
         out[table] = cols

@@ -23,7 +23,16 @@ from .columns import ColumnCatalog, load_column_catalog
 from .errors import RuleProblem, RulesError
 from .ruleset import EntityRules, FieldRule, RuleSet, SideMap, ValueMap, writes
 
-DEFAULT_RULES_DIR = Path(__file__).resolve().parents[2] / "rules"
+
+
+def _default_rules_dir() -> Path:
+    """`rules/` beside the package in a checkout, else the copy an installed package carries."""
+    here = Path(__file__).resolve()
+    candidates = (here.parents[2] / "rules", here.parents[1] / "default_rules")
+    return next((c for c in candidates if c.is_dir()), candidates[0])
+
+
+DEFAULT_RULES_DIR = _default_rules_dir()
 SCHEMA_FILE = "rules.schema.json"
 
 # Codes each side must cover in a value map that declares a domain ("value map missing a state").
