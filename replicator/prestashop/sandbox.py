@@ -299,7 +299,8 @@ def _add_product(cur, p: str, version: str, ref: str, cat: int, tax_group: int, 
     _insert(cur, p, "category_product", dict(id_category=cat, id_product=pid, position=cur.fetchone()[0]))
     pa_ids: dict = {}
     for i, (size, color, cqty, impact) in enumerate(combos):
-        suffix = "".join(a[3] for a in ATTRIBUTES if a[0] in (size, color))
+        # FactuSOL-style variant code: article code + talla + color (CE1/CE2)
+        suffix = "-".join(a[4][:3].upper() for a in ATTRIBUTES if a[0] in (size, color))
         row = dict(id_product=pid, reference=f"{ref}-{suffix}" if suffix else ref, price=Decimal(impact),
                    wholesale_price=0, default_on=1 if i == 0 else None, minimal_quantity=1, available_date="0000-00-00")
         if version == "1.7.8":
