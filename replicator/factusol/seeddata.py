@@ -197,6 +197,15 @@ def money(x: float | Decimal) -> Decimal:
 # Generators
 
 
+def _empty_value(table: str, column: str):
+    from .schema import MEMO, NUMERIC_TYPES, TEXT, load_schema
+
+    col = load_schema()[table].column(column)
+    if col.type in (TEXT, MEMO):
+        return ""
+    return 0 if col.type in NUMERIC_TYPES else None
+
+
 def _address(rng: random.Random) -> tuple[str, str, str, str]:
     """(street, town, postcode, province) with the postcode prefix matching the province."""
     code, province, towns = rng.choice(PROVINCES)
@@ -277,8 +286,10 @@ def build_seed(articles: int = 1000, customers: int = 200, seed: int = 0, year: 
     out: dict[str, tuple[list[str], list[tuple]]] = {}
 
     def put(table: str, dict_rows: list[dict]) -> None:
+        # A column some rows leave out gets the Access default ('' / 0 / empty date), never NULL text.
         cols = list(dict.fromkeys(k for r in dict_rows for k in r))
-        out[table] = (cols, [tuple(r.get(c) for c in cols) for r in dict_rows])
+        defaults = {c: _empty_value(table, c) for c in cols}
+        out[table] = (cols, [tuple(r.get(c, defaults[c]) for c in cols) for r in dict_rows])
 
     put("F_EMP", [dict(CODEMP="001", NIFEMP=make_cif("B", "8" + f"{seed % 1_000_000:06d}"), DENEMP="Demo Tienda Online S.L.",
                        NOMEMP="Demo Tienda Online", EJEEMP=str(year), TVEEMP=str(year))])

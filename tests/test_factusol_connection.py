@@ -1,0 +1,124 @@
+"""FactusolConnection through the real SQLite3 ODBC driver: types, transactions, streaming, locks, year files."""
+
+import sqlite3
+import threading
+from datetime import datetime
+from decimal import Decimal
+
+import pytest
+
+from replicator.factusol import connection as fc
+from replicator.factusol.connection import (
+    FactusolConnection, FactusolLockedError, connection_string_for, open_factusol, resolve_year_file,
+    translate_for_sqlite,
+)
+from replicator.factusol.testing import *  # noqa: F401,F403
+
+
+def test_moneda_is_decimal_and_dates_are_datetime(fs_conn):
+    row = fs_conn.query_one("SELECT [ARTSTO], [ACTSTO], [DISSTO] FROM [F_STO] WHERE [ALMSTO] = ? ORDER BY [ARTSTO]", ["GEN"])
+    assert isinstance(row["ACTSTO"], Decimal) and row["ACTSTO"] == row["ACTSTO"].quantize(Decimal("0.0001"))
+    cli = fs_conn.query_one("SELECT [FALCLI], [FUMCLI], [NOFCLI], [TARCLI] FROM [F_CLI] WHERE [CODCLI] = ?", [2])
+    assert isinstance(cli["FALCLI"], datetime) and isinstance(cli["NOFCLI"], str) and isinstance(cli["TARCLI"], int)
+
+
+def test_decimal_and_datetime_roundtrip_as_parameters(fs_conn):
+    when = datetime(2025, 3, 4, 5, 6, 7)
+    fs_conn.execute("UPDATE [F_STO] SET [ACTSTO] = ?, [DISSTO] = ? WHERE [ARTSTO] = ? AND [ALMSTO] = ?",
+                    [Decimal("12.3456"), Decimal("-0.1"), "ACE000048", "GEN"])
+    fs_conn.execute("UPDATE [F_CLI] SET [FUMCLI] = ? WHERE [CODCLI] = ?", [when, 2])
+    row = fs_conn.query_one("SELECT [ACTSTO], [DISSTO] FROM [F_STO] WHERE [ARTSTO] = ? AND [ALMSTO] = ?", ["ACE000048", "GEN"])
+    assert row == {"ACTSTO": Decimal("12.3456"), "DISSTO": Decimal("-0.1000")}
+    assert fs_conn.scalar("SELECT [FUMCLI] FROM [F_CLI] WHERE [CODCLI] = ?", [2]) == when
+
+
+def test_transaction_commits_and_rolls_back(fs_conn):
+    with fs_conn.transaction():
+        fs_conn.execute("UPDATE [F_ALM] SET [NOMALM] = ? WHERE [CODALM] = ?", ["Central", "GEN"])
+    assert fs_conn.scalar("SELECT [NOMALM] FROM [F_ALM] WHERE [CODALM] = ?", ["GEN"]) == "Central"
+    with pytest.raises(RuntimeError):
+        with fs_conn.transaction():
+            fs_conn.execute("UPDATE [F_ALM] SET [NOMALM] = ? WHERE [CODALM] = ?", ["Perdido", "GEN"])
+            with fs_conn.transaction():  # nested joins the outer transaction
+                fs_conn.execute("DELETE FROM [F_ALM] WHERE [CODALM] = ?", ["AL2"])
+            raise RuntimeError("boom")
+    assert fs_conn.scalar("SELECT [NOMALM] FROM [F_ALM] WHERE [CODALM] = ?", ["GEN"]) == "Central"
+    assert fs_conn.scalar("SELECT COUNT(*) AS [N] FROM [F_ALM]") == 2
+
+
+def test_iter_rows_streams_everything_and_top(fs_conn):
+    rows = list(fs_conn.iter_rows("SELECT [CODART] FROM [F_ART] ORDER BY [CODART]", batch=64))
+    assert len(rows) == 1000 and rows == sorted(rows, key=lambda r: r["CODART"])
+    top = fs_conn.query("SELECT TOP 3 [CODART] FROM [F_ART] ORDER BY [CODART]")
+    assert top == rows[:3]
+
+
+def test_executemany(fs_conn):
+    fs_conn.executemany("INSERT INTO [F_CE2] ([CODCE2], [DESCE2]) VALUES (?, ?)", [("AMA", "Amarillo"), ("ROS", "Rosa")])
+    assert fs_conn.scalar("SELECT COUNT(*) AS [N] FROM [F_CE2] WHERE [CODCE2] IN (?, ?)", ["AMA", "ROS"]) == 2
+
+
+def test_translate_top():
+    assert translate_for_sqlite("SELECT TOP 1 * FROM [F_PCL] WHERE [REFPCL] = ? ORDER BY [CODPCL]") == \
+        "SELECT * FROM [F_PCL] WHERE [REFPCL] = ? ORDER BY [CODPCL] LIMIT 1"
+    assert translate_for_sqlite("SELECT DISTINCT TOP 5 [A] FROM [T]") == "SELECT DISTINCT [A] FROM [T] LIMIT 5"
+
+
+def test_open_retries_while_locked_then_gives_up(sandbox_path):
+    holder = sqlite3.connect(sandbox_path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # what FactuSOL compaction / an antivirus scan looks like
+    sleeps = []
+    try:
+        with pytest.raises(FactusolLockedError, match="still locked after 3 attempts"):
+            open_factusol(connection_string_for(sandbox_path, timeout_ms=50), retries=2, backoff=0.01, sleep=sleeps.append)
+        assert sleeps == [0.01, 0.02]
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+
+def test_open_succeeds_when_lock_is_released(sandbox_path):
+    holder = sqlite3.connect(sandbox_path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN EXCLUSIVE")
+    timer = threading.Timer(0.3, lambda: (holder.execute("ROLLBACK"), holder.close()))
+    timer.start()
+    try:
+        conn = open_factusol(connection_string_for(sandbox_path, timeout_ms=50), retries=8, backoff=0.05)
+        assert conn.scalar("SELECT COUNT(*) AS [N] FROM [F_CLI]") == 200
+        conn.close()
+    finally:
+        timer.join()
+
+
+def test_lock_during_statement_raises_locked_error(fs_conn, sandbox_path):
+    holder = sqlite3.connect(sandbox_path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        slow = FactusolConnection(connection_string_for(sandbox_path, timeout_ms=50))
+        with pytest.raises(FactusolLockedError):
+            slow.query("SELECT COUNT(*) AS [N] FROM [F_ART]")
+        slow.close()
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+
+def test_resolve_year_file(tmp_path):
+    for name in ["0012023.accdb", "0012025.sqlite", "0012024.mdb", "0022026.accdb", "001.bak", "0012025.accdb.old"]:
+        (tmp_path / name).write_bytes(b"")
+    assert resolve_year_file(tmp_path, "001").name == "0012025.sqlite"
+    (tmp_path / "0012025.accdb").write_bytes(b"")
+    assert resolve_year_file(tmp_path, "001").name == "0012025.accdb"  # same year: the real Access file wins
+    assert resolve_year_file(tmp_path, "002").name == "0022026.accdb"
+    with pytest.raises(FileNotFoundError):
+        resolve_year_file(tmp_path, "XD1")
+
+
+def test_connection_string_for(tmp_path, monkeypatch):
+    assert connection_string_for(tmp_path / "0012025.sqlite").startswith("DRIVER={SQLite3};Database=")
+    monkeypatch.setattr(fc.sys, "platform", "win32")
+    assert connection_string_for(r"C:\Datos\FS\0012025.accdb").startswith(
+        "DRIVER={Microsoft Access Driver (*.mdb, *.accdb)};DBQ=")
+    monkeypatch.setattr(fc.sys, "platform", "linux")
+    with pytest.raises(fc.FactusolError):
+        connection_string_for("0012025.accdb")
