@@ -63,6 +63,15 @@ def widget_texts(app) -> list[str]:
     return texts
 
 
+async def wait_for(pilot, condition, timeout: float = 5.0) -> None:
+    """Let the app run until `condition()` holds (the refresh timer is real time)."""
+    waited = 0.0
+    while not condition():
+        assert waited < timeout, "condition not met in time"
+        await pilot.pause(0.05)
+        waited += 0.05
+
+
 def table_ids(app, selector: str) -> list[int]:
     table = app.query_one(selector, DataTable)
     return [int(row.key.value) for row in table.ordered_rows]
@@ -97,10 +106,9 @@ def test_new_change_appears_after_refresh(store):
             assert table_ids(app, "#change-table") == [2, 1]
             capture(store, 1, entity="product", start=3)  # as the daemon would, while the app runs
             store.set_change_status([1], APPLIED, "written to PrestaShop")
-            await pilot.pause(0.4)
-            assert table_ids(app, "#change-table") == [3, 2, 1]
             table = app.query_one("#change-table", DataTable)
-            assert str(table.get_cell("1", "status")) == "applied"
+            await wait_for(pilot, lambda: str(table.get_cell("1", "status")) == "applied")
+            assert table_ids(app, "#change-table") == [3, 2, 1]
             assert "pending 2" in screen_text(app)
 
     run(scenario())

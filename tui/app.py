@@ -19,6 +19,7 @@ from replicator.store import Store
 
 from .changes import ChangeLogPane
 from .conflicts import ConflictsPane
+from .messages import StoreChanged
 from .quarantine import QuarantinePane
 from .status import StatusHeader
 
@@ -93,6 +94,9 @@ class ReplicatorApp(App):
         tabs.get_tab("quarantine").label = f"{TABS['quarantine']} ({summary.get('open_quarantine', 0)})"
 
     def action_refresh_now(self) -> None:
+        self.refresh_data()
+
+    def on_store_changed(self, _message: StoreChanged) -> None:
         self.refresh_data()
 
     def action_show_tab(self, tab: str) -> None:

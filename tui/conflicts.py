@@ -18,6 +18,7 @@ from replicator.store import Conflict, Store
 
 from .format import safe, short, show_json, show_time
 from .modals import CANCELLED, ValueInputModal
+from .messages import StoreChanged
 
 READONLY_NOTICE = "Read-only mode (--readonly): conflicts can be looked at but not resolved."
 COLUMNS = ("id", "entity", "key", "field", "base", "FactuSOL", "PrestaShop", "since")
@@ -143,7 +144,7 @@ class ConflictsPane(Vertical):
             self.notify(safe(exc), severity="error")
         else:
             self.notify(f"Conflict {conflict.id} resolved ({take}): {safe(short(show_json(resolved.resolution)))}")
-        self.refresh_from(self.store)
+        self.post_message(StoreChanged())
 
 
 def _signature(conflicts: dict[int, Conflict]) -> list[tuple]:

@@ -11,6 +11,7 @@ from textual.widgets import DataTable, Static
 from replicator.store import Quarantine, Store
 
 from .format import safe, short, show_time
+from .messages import StoreChanged
 
 READONLY_NOTICE = "Read-only mode (--readonly): quarantined changes can be looked at but not skipped."
 COLUMNS = ("id", "since", "side", "entity", "key", "field", "attempts", "reason")
@@ -101,7 +102,7 @@ class QuarantinePane(Vertical):
             self.notify(safe(exc), severity="error")
         else:
             self.notify(f"Quarantined change {row_id} skipped.")
-        self.refresh_from(self.store)
+        self.post_message(StoreChanged())
 
 
 def _signature(rows: dict[int, Quarantine]) -> list[tuple]:
