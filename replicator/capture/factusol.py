@@ -181,7 +181,7 @@ class FactusolScanner:
         except fsconn.FactusolError as exc:
             raise (FactusolLocked(str(exc)) if _is_lock(exc) else exc) from exc
         try:
-            present = {n.upper() for n in conn.table_names()}
+            present = self._present_tables(conn)
             for name, table in self.tables.items():
                 if name.upper() not in present:
                     report.tables[name] = "missing"
@@ -239,6 +239,22 @@ class FactusolScanner:
             log.info("factusol scan %s of %s: %s changes %s, %s echoes%s", scan_no, file.name, report.changes,
                      report.counts, report.echoes, " (fiscal-year rollover from %s)" % prev_file if rollover else "")
         return report
+
+    def _present_tables(self, conn) -> set[str]:
+        # The SQLite ODBC catalog answers an EMPTY list (no error) while the file is locked: never read that as
+        # "no tables".  Probe with a real statement so the lock surfaces as an error.
+        try:
+            present = {n.upper() for n in conn.table_names()}
+        except pyodbc.Error as exc:
+            raise (FactusolLocked(str(exc)) if fsconn.is_lock_error(exc) else exc) from exc
+        if not present & {n.upper() for n in self.tables}:
+            probe = next(iter(self.tables))
+            try:
+                conn.query(f"SELECT COUNT(*) AS [N] FROM [{probe}]")
+            except fsconn.FactusolError as exc:
+                raise (FactusolLocked(str(exc)) if _is_lock(exc) else exc) from exc
+            raise fsconn.FactusolError(f"no FactuSOL tables found in {conn.conn_str!r}")
+        return present
 
     def _full(self, conn, table: WatchedTable, differ: Differ, flush: bool) -> str | None:
         """Read every row; returns the max timestamp seen (the next narrow scan's watermark)."""

@@ -1,0 +1,256 @@
+"""FactuSOL capture against a real pyodbc + SQLite3-ODBC stand-in: diffs, watchdog path, rollover, locks, echoes."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pyodbc
+import pytest
+from hypothesis import given, strategies as st
+
+from replicator.capture import row_hash
+from replicator.capture.factusol import FactusolLocked, FactusolScanner, FactusolWatcher
+from replicator.capture.tables import factusol_tables
+from replicator.config import FactusolConfig
+from replicator.factusol import connection as fsconn
+from replicator.factusol.schema import load_schema, table_ddl
+from replicator.store import Store, dumps, loads
+
+TABLES = ["F_CLI", "F_ART", "F_STO", "F_PCL", "F_LPC"]
+CONN = "DRIVER={SQLite3};Database={file};Timeout=200"
+
+
+def make_file(path: Path, articles: int = 5) -> pyodbc.Connection:
+    c = pyodbc.connect(f"DRIVER={{SQLite3}};Database={path}", autocommit=True)
+    cur = c.cursor()
+    for t in TABLES:
+        cur.execute(table_ddl(load_schema()[t]))
+    for i in range(articles):
+        cur.execute("INSERT INTO [F_ART] ([CODART],[DESART],[PCOART],[FUMART]) VALUES (?,?,?,?)",
+                    f"A{i}", f"article {i}", Decimal("1.5"), datetime(2026, 1, 1))
+        cur.execute("INSERT INTO [F_STO] ([ARTSTO],[ALMSTO],[ACTSTO]) VALUES (?,?,?)", f"A{i}", "GEN", 3)
+    cur.execute("INSERT INTO [F_CLI] ([CODCLI],[NOFCLI],[FUMCLI]) VALUES (?,?,?)", 1, "Ana", datetime(2026, 1, 1))
+    cur.execute("INSERT INTO [F_PCL] ([TIPPCL],[CODPCL],[CLIPCL]) VALUES (?,?,?)", "1", 1, 1)
+    cur.execute("INSERT INTO [F_LPC] ([TIPLPC],[CODLPC],[POSLPC],[ARTLPC]) VALUES (?,?,?,?)", "1", 1, 1, "A1")
+    return c
+
+
+@pytest.fixture
+def fs(tmp_path):
+    path = tmp_path / "0012026.sqlite"
+    conn = make_file(path)
+    store = Store(f"sqlite:///{tmp_path / 'state.sqlite'}")
+    cfg = FactusolConfig(file=path, connection=CONN, debounce_seconds=0.2, rescan_seconds=60)
+    yield conn, store, cfg, path
+    conn.close()
+
+
+def _changes(store, **kw):
+    return [(c.source_table, c.row_key, c.op) for c in store.changes(side="factusol", **kw)]
+
+
+def K(**pk) -> str:
+    return dumps(pk)
+
+
+def test_first_scan_is_a_silent_baseline_then_diffs_carry_images(fs):
+    conn, store, cfg, _ = fs
+    scanner = FactusolScanner(store, cfg)
+    first = scanner.scan()
+    assert first.changes == 0 and first.tables["F_ART"] == "baseline"
+    assert len(store.snapshot_hashes("factusol", "F_ART")) == 5
+    cur = conn.cursor()
+    cur.execute("UPDATE [F_ART] SET [DESART]=?, [FUMART]=? WHERE [CODART]=?", "renamed", datetime(2026, 2, 1), "A1")
+    cur.execute("DELETE FROM [F_STO] WHERE [ARTSTO]=?", "A2")
+    cur.execute("INSERT INTO [F_STO] ([ARTSTO],[ALMSTO],[ACTSTO]) VALUES (?,?,?)", "A9", "GEN", Decimal("7.25"))
+    report = scanner.scan()
+    assert report.counts == {"insert": 1, "update": 1, "delete": 1}
+    by_op = {c.op: c for c in store.changes()}
+    upd = by_op["update"]
+    assert (upd.entity, loads(upd.row_key)) == ("product", {"CODART": "A1"})
+    assert loads(upd.before)["DESART"] == "article 1" and loads(upd.after)["DESART"] == "renamed"
+    assert loads(by_op["delete"].before)["ARTSTO"] == "A2" and by_op["delete"].after is None
+    assert Decimal(loads(by_op["insert"].after)["ACTSTO"]) == Decimal("7.25") and by_op["insert"].before is None
+    assert {c.position for c in store.changes()} == {f"scan:{report.scan}"}  # one scan = one position/txn
+    assert len({c.txn for c in store.changes()}) == 1
+    assert scanner.scan().changes == 0  # nothing new: nothing logged twice
+    cp = store.checkpoint("factusol.scan")
+    assert cp["file"].endswith("0012026.sqlite") and cp["scan"] == 3
+
+
+def test_every_statement_sent_is_access_sql(fs):
+    conn, store, cfg, _ = fs
+    seen = []
+    fsconn.STATEMENT_HOOKS.append(seen.append)
+    try:
+        scanner = FactusolScanner(store, cfg)
+        scanner.scan()
+        conn.cursor().execute("INSERT INTO [F_ART] ([CODART],[FUMART]) VALUES (?,?)", "OLD", datetime(2020, 1, 1))
+        scanner.scan(full=False)
+    finally:
+        fsconn.STATEMENT_HOOKS.remove(seen.append)
+    assert seen and all(rec.sent for rec in seen)
+    for rec in seen:
+        fsconn.check_access_sql(rec.sql)
+        assert "LIMIT" not in rec.sql.upper() and "#" not in rec.sql
+
+
+def test_narrow_scan_uses_fum_but_full_scan_still_catches_unbumped_edits(fs):
+    conn, store, cfg, _ = fs
+    scanner = FactusolScanner(store, cfg)
+    scanner.scan()
+    cur = conn.cursor()
+    cur.execute("UPDATE [F_ART] SET [DESART]=?, [FUMART]=? WHERE [CODART]=?", "bumped", datetime(2026, 3, 1), "A0")
+    cur.execute("DELETE FROM [F_ART] WHERE [CODART]=?", "A4")
+    cur.execute("INSERT INTO [F_ART] ([CODART],[FUMART]) VALUES (?,?)", "OLDFUM", datetime(2019, 1, 1))
+    narrow = scanner.scan(full=False)
+    assert narrow.tables["F_ART"] == "narrow"
+    # The watermark is now 2026-03-01; an edit that leaves FUMART at 2026-01-01 is invisible to the narrow path.
+    cur.execute("UPDATE [F_ART] SET [DESART]=? WHERE [CODART]=?", "not bumped", "A3")
+    assert scanner.scan(full=False).changes == 0
+    assert set(_changes(store)) == {("F_ART", K(CODART="A0"), "update"), ("F_ART", K(CODART="A4"), "delete"),
+                                    ("F_ART", K(CODART="OLDFUM"), "insert")}
+    full = scanner.scan(full=True)  # the safety rescan
+    assert full.counts == {"insert": 0, "update": 1, "delete": 0}
+    assert _changes(store)[-1] == ("F_ART", K(CODART="A3"), "update")
+
+
+def test_echo_of_our_own_write_is_not_logged_but_the_next_human_edit_is(fs):
+    conn, store, cfg, _ = fs
+    scanner = FactusolScanner(store, cfg)
+    scanner.scan()
+    cur = conn.cursor()
+    # The apply layer writes A1's stock and records the hash of the image it wrote.
+    cur.execute("UPDATE [F_STO] SET [ACTSTO]=? WHERE [ARTSTO]=?", Decimal("10"), "A1")
+    written = fsconn.FactusolConnection(CONN.replace("{file}", str(cfg.file))).query(
+        "SELECT * FROM [F_STO] WHERE [ARTSTO] = ?", ["A1"])[0]
+    store.record_applied("factusol", "stock", "F_STO", '{"ALMSTO":"GEN","ARTSTO":"A1"}', row_hash(written), "update")
+    report = scanner.scan()
+    assert report.changes == 0 and report.echoes == 1
+    assert store.snapshot_image("factusol", "F_STO", '{"ALMSTO":"GEN","ARTSTO":"A1"}')["ACTSTO"] == "10.0000"
+    cur.execute("UPDATE [F_STO] SET [ACTSTO]=? WHERE [ARTSTO]=?", Decimal("9"), "A1")  # a person, right after us
+    report = scanner.scan()
+    assert report.changes == 1
+    change = store.changes()[-1]
+    assert Decimal(loads(change.before)["ACTSTO"]) == 10 and Decimal(loads(change.after)["ACTSTO"]) == 9
+
+
+def test_watchdog_event_triggers_a_debounced_scan(fs):
+    conn, store, cfg, _ = fs
+    scans = []
+    watcher = FactusolWatcher(store, cfg, on_scan=scans.append).start()
+    try:
+        _wait(lambda: watcher.status.scans >= 1)  # the initial full scan (baseline)
+        assert watcher.status.state == "idle"
+        cur = conn.cursor()
+        for i in range(5):  # a burst of edits: debounced into few scans
+            cur.execute("UPDATE [F_STO] SET [ACTSTO]=? WHERE [ARTSTO]=?", 100 + i, "A0")
+        cur.execute("UPDATE [F_CLI] SET [NOFCLI]=?, [FUMCLI]=? WHERE [CODCLI]=?", "Ana María", datetime(2026, 4, 1), 1)
+        _wait(lambda: len(store.changes()) >= 2)
+    finally:
+        watcher.stop()
+    got = _changes(store)
+    assert ("F_CLI", K(CODCLI=1), "update") in got
+    stock = [c for c in store.changes() if c.source_table == "F_STO"]
+    assert Decimal(loads(stock[-1].after)["ACTSTO"]) == 104
+    assert all(not r.full for r in scans[1:])  # event scans, not the safety rescan (60 s)
+    assert watcher.status.state == "stopped" and watcher.status.file.endswith("0012026.sqlite")
+
+
+def test_locked_file_is_retried_and_nothing_is_lost(fs):
+    conn, store, cfg, path = fs
+    watcher = FactusolWatcher(store, cfg, max_backoff=0.5).start()
+    try:
+        _wait(lambda: watcher.status.scans >= 1)
+        locker = sqlite3.connect(path, timeout=0, isolation_level=None)
+        locker.execute("BEGIN EXCLUSIVE")
+        locker.execute("UPDATE F_ART SET DESART = 'edited under lock' WHERE CODART = 'A2'")
+        locker.execute("DELETE FROM F_STO WHERE ARTSTO = 'A3'")
+        watcher.notify(str(path))
+        _wait(lambda: watcher.status.state == "locked")
+        assert "locked" in watcher.status.last_error.lower()
+        assert store.changes() == []
+        locker.execute("COMMIT")
+        locker.close()
+        watcher.notify(str(path))
+        _wait(lambda: len(store.changes()) >= 2 and watcher.status.state == "idle")
+    finally:
+        watcher.stop()
+    assert set(_changes(store)) == {("F_ART", K(CODART="A2"), "update"), ("F_STO", K(ALMSTO="GEN", ARTSTO="A3"), "delete")}
+
+
+def test_scanner_raises_locked_while_exclusive_lock_is_held(fs):
+    _, store, cfg, path = fs
+    scanner = FactusolScanner(store, cfg)
+    scanner.scan()
+    locker = sqlite3.connect(path, timeout=0, isolation_level=None)
+    locker.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(FactusolLocked):
+            scanner.scan()
+    finally:
+        locker.execute("ROLLBACK")
+        locker.close()
+    assert scanner.scan().changes == 0
+
+
+def test_fiscal_year_rollover_rebaselines_masters_and_keeps_documents_apart(tmp_path):
+    old = make_file(tmp_path / "0012026.sqlite")
+    store = Store(f"sqlite:///{tmp_path / 'state.sqlite'}")
+    cfg = FactusolConfig(data_dir=tmp_path, company="001", connection=CONN)
+    scanner = FactusolScanner(store, cfg)
+    assert scanner.scan().file.endswith("0012026.sqlite")
+    # FactuSOL opens 2027: masters copied (one article priced differently, one customer missing), no documents.
+    new = make_file(tmp_path / "0012027.sqlite")
+    cur = new.cursor()
+    cur.execute("UPDATE [F_ART] SET [PCOART]=? WHERE [CODART]=?", Decimal("2.75"), "A3")
+    cur.execute("DELETE FROM [F_LPC]")
+    cur.execute("DELETE FROM [F_PCL]")
+    cur.execute("INSERT INTO [F_PCL] ([TIPPCL],[CODPCL],[CLIPCL]) VALUES (?,?,?)", "1", 1, 1)  # numbering restarts
+    report = scanner.scan()
+    assert report.rollover and report.file.endswith("0012027.sqlite")
+    got = _changes(store)
+    # Only real differences: the repriced article, and this year's first order.  No mass inserts/deletes.
+    assert sorted(got, key=str) == sorted([("F_ART", K(CODART="A3"), "update"),
+                                           ("F_PCL", K(CODPCL=1, TIPPCL="1"), "insert")], key=str)
+    cp = store.checkpoint("factusol.scan")
+    assert cp["file"].endswith("0012027.sqlite") and cp["previous_file"].endswith("0012026.sqlite")
+    assert set(store.snapshot_hashes("factusol", "F_LPC")) == set()  # last year's lines left with last year
+    assert scanner.scan().changes == 0
+    old.close()
+    new.close()
+
+
+@given(st.decimals(min_value=-10**9, max_value=10**9, places=4, allow_nan=False))
+def test_row_hash_is_stable_over_driver_types(value):
+    as_float = float(value)
+    if Decimal(repr(as_float)) != value.normalize():
+        as_float = None  # not exactly representable as float: only Decimal and text forms are compared
+    base = row_hash({"A": value, "B": "x", "D": datetime(2026, 1, 2)})
+    assert base == row_hash({"D": datetime(2026, 1, 2), "B": "x", "A": value.quantize(Decimal("0.0001"))})
+    assert base == row_hash({"B": "x", "A": fsconn.to_decimal(str(value)), "D": datetime(2026, 1, 2, 0, 0)})
+    if as_float is not None:
+        assert base == row_hash({"B": "x", "A": as_float, "D": datetime(2026, 1, 2)})
+    assert base != row_hash({"A": value + 1, "B": "x", "D": datetime(2026, 1, 2)})
+
+
+def test_watched_tables_cover_the_issue_list():
+    t = factusol_tables()
+    assert {n for n, w in t.items() if w.ts_column} == {"F_ART", "F_CLI", "F_PCL", "F_FAC"}
+    assert t["F_STO"].pk == ("ARTSTO", "ALMSTO") and t["F_STO"].entity == "stock"
+    for name, table in t.items():
+        assert tuple(load_schema()[name].pk) == table.pk
+
+
+def _wait(cond, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
