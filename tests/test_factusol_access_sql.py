@@ -46,6 +46,7 @@ FORBIDDEN = [
     "SELECT TOP ? [CODART] FROM [F_ART]",
     "DELETE FROM [F_ALM] WHERE [CODALM] = 'it''s unterminated",
     "CREATE TABLE IF NOT EXISTS [X] ([A] INTEGER)",
+    "SELECT [CODART FROM [F_ART]",
     "SELECT * FROM [F_PCL] FULL OUTER JOIN [F_LPC] ON [TIPPCL] = [TIPLPC]",
     "SELECT * FROM [F_PCL] INNER JOIN [F_LPC] ON [CODPCL] = [CODLPC] INNER JOIN [F_ART] ON [ARTLPC] = [CODART]",
     "SELECT * FROM (([F_PCL] INNER JOIN [F_LPC] ON [CODPCL] = [CODLPC]) INNER JOIN [F_ART] ON [ARTLPC] = [CODART]) "
@@ -58,6 +59,7 @@ ALLOWED = [
     "SELECT [CODPCL] FROM [F_PCL] WHERE [FECPCL] >= ? AND [TIPPCL] = '1'",
     "UPDATE [F_STO] SET [DISSTO] = [DISSTO] - ? WHERE [ARTSTO] = ? AND [ALMSTO] = ?",
     "SELECT [CODART] FROM [F_ART] WHERE [CODART] <> ?;",
+    "SELECT [LIMIT], [Nº de serie#] FROM [F_X]",  # keywords and symbols inside brackets are just names
 ]
 
 

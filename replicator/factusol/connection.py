@@ -127,7 +127,10 @@ def check_access_sql(sql: str) -> str:
     for lit in literals:
         if _DATE_LITERAL.fullmatch(lit):
             raise AccessSqlError(f"literal date {lit!r}: pass dates as parameters (datetime objects): {sql!r}")
-    upper = skeleton.upper()
+    # Bracketed identifiers are Access's own quoting: their contents are names, never keywords.
+    upper = re.sub(r"\[[^\[\]]*\]", "[X]", skeleton).upper()
+    if "[" in upper.replace("[X]", ""):
+        raise AccessSqlError(f"unbalanced [brackets]: {sql!r}")
     body = upper.rstrip().rstrip(";")
     if ";" in body:
         raise AccessSqlError(f"one statement per call; Access ODBC rejects batches: {sql!r}")
