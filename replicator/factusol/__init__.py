@@ -1,0 +1,1 @@
+"""FactuSOL side: schema fixture, Access-checked pyodbc connection, stand-in sandbox, readers and writers."""
