@@ -68,10 +68,10 @@ class EntitySync(Protocol):
         """Every key on both sides, for the initial sync."""
 
 
-def row_key(change: Change) -> list[Any]:
-    """The source primary key of a change, decoded."""
+def row_key(change: Change) -> dict[str, Any]:
+    """The source primary key of a change, decoded: {column: value} (see replicator.capture.tables)."""
     value = json.loads(change.row_key)
-    return value if isinstance(value, list) else [value]
+    return value if isinstance(value, dict) else {"key": value}
 
 
 def image(change: Change) -> dict:
