@@ -59,7 +59,8 @@ def open_runtime(config: Config) -> Runtime:
     rules = load_rules(config.rules_dir)  # raises RulesError: the daemon refuses to start with invalid rules
     store = Store(config.store)
     factusol = open_factusol(factusol_connection_string(config))
-    shop = ShopConnection.from_config(config.prestashop)
+    ps = config.prestashop
+    shop = ShopConnection.from_config({"url": ps.url, "prefix": ps.prefix, "id_shop": ps.id_shop, "id_lang": ps.id_lang})
     ctx = SyncContext(config=config, store=store, rules=rules, factusol=factusol, shop=shop)
     return Runtime(config, store, ctx, Engine(ctx, default_syncs(rules)))
 
@@ -108,7 +109,7 @@ def run_once(runtime: Runtime) -> int:
     first_run = not (store.checkpoint(INITIAL_SYNC_CHECKPOINT) or {}).get("done")
     if first_run:
         # Capture first, so that every change made while the initial sync reads is caught afterwards.
-        capture_once(runtime.config, store, prime=True)
+        capture_once(runtime.config, store)  # first sight: row snapshots are taken, no change is logged
         with _Progress() as progress:
             report = runtime.engine.initial_sync(progress)
         store.set_checkpoint(INITIAL_SYNC_CHECKPOINT, {"done": True, "keys": report.keys})

@@ -375,3 +375,48 @@ def _delivery_addresses(conn: FactusolConnection, customers: set[int]) -> dict[t
             postcode=_text(r[a["postcode"]]), province=_text(r[a["province"]]), phone=_text(r[a["phone"]]),
             email=_text(r[a["email"]]), country_iso=country_iso(r[a["country_name"]]) or "ES")
     return out
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Stock detail for the stock rule (per warehouse, plus units pending on customer orders)
+
+StockKey = tuple  # (article, size CE1, colour CE2); size/colour "" for articles without variants
+
+
+def read_stock_detail(conn: FactusolConnection, references: Sequence[str] | None = None
+                      ) -> dict[StockKey, dict[str, dict[str, Decimal]]]:
+    """{(article, size, colour): {warehouse: {"physical": ACT, "available": DIS}}} from F_STO and F_STC.
+
+    Articles with variants keep their stock in F_STC only (FACTUSOL.md §3.2), so their F_STO rows are ignored.
+    """
+    variant_articles = {r["ARTARC"] for r in _rows(conn, "SELECT DISTINCT [ARTARC] FROM [F_ARC]", "ARTARC",
+                                                   references, "[ARTARC]")}
+    out: dict[StockKey, dict[str, dict[str, Decimal]]] = defaultdict(dict)
+    for r in _rows(conn, "SELECT [ARTSTO], [ALMSTO], [ACTSTO], [DISSTO] FROM [F_STO]", "ARTSTO", references,
+                   "[ARTSTO], [ALMSTO]"):
+        if r["ARTSTO"] not in variant_articles:
+            out[(r["ARTSTO"], "", "")][_text(r["ALMSTO"])] = {"physical": _dec(r["ACTSTO"]),
+                                                              "available": _dec(r["DISSTO"])}
+    for r in _rows(conn, "SELECT [ARTSTC], [ALMSTC], [CE1STC], [CE2STC], [ACTSTC], [DISSTC] FROM [F_STC]", "ARTSTC",
+                   references, "[ARTSTC], [CE1STC], [CE2STC], [ALMSTC]"):
+        out[(r["ARTSTC"], _text(r["CE1STC"]), _text(r["CE2STC"]))][_text(r["ALMSTC"])] = {
+            "physical": _dec(r["ACTSTC"]), "available": _dec(r["DISSTC"])}
+    return dict(out)
+
+
+def read_pending_order_units(conn: FactusolConnection, references: Sequence[str] | None = None,
+                             closed_states: Sequence[int] = (2, 4)) -> dict[StockKey, dict[str, Decimal]]:
+    """Units still pending (PENLPC) on open customer orders, per article/variant and warehouse (ALMPCL).
+
+    Orders whose ESTPCL is in ``closed_states`` (2 enviado, 4 anulado) reserve nothing.
+    """
+    marks = ", ".join("?" for _ in closed_states)
+    head = ("SELECT [F_LPC].[ARTLPC], [F_LPC].[CE1LPC], [F_LPC].[CE2LPC], [F_PCL].[ALMPCL], [F_LPC].[PENLPC]"
+            " FROM [F_LPC] INNER JOIN [F_PCL] ON ([F_PCL].[TIPPCL] = [F_LPC].[TIPLPC]"
+            " AND [F_PCL].[CODPCL] = [F_LPC].[CODLPC])"
+            f" WHERE [F_PCL].[ESTPCL] NOT IN ({marks}) AND [F_LPC].[PENLPC] > 0")
+    out: dict[StockKey, dict[str, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
+    for r in _rows(conn, head, "ARTLPC", references, "[F_LPC].[ARTLPC]", list(closed_states)):
+        key = (_text(r["ARTLPC"]), _text(r["CE1LPC"]), _text(r["CE2LPC"]))
+        out[key][_text(r["ALMPCL"])] += _dec(r["PENLPC"])
+    return {k: dict(v) for k, v in out.items()}

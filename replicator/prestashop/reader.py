@@ -375,3 +375,54 @@ def read_invoices(shop: ShopConnection, order_ids: Iterable[int]) -> dict[int, l
             total_tax_incl=total, total_tax_excl=_dec(r["total_paid_tax_excl"]),
             paid=_dec(r["paid"]).quantize(Decimal("0.01")) >= total.quantize(Decimal("0.01"))))
     return out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Stock lookups for the stock sync
+
+def stock_targets(shop: ShopConnection, product_ids: Iterable[int]) -> list[dict]:
+    """Stock rows the replicator may write for these products: one per simple product (pa=0) and one per
+    combination, with the combination reference and the current available quantity in the shop's scope."""
+    ids = list(product_ids)
+    if not ids:
+        return []
+    marks, args = _in(ids)
+    id_shop, id_group = shop.stock_scope()
+    return shop.query(
+        "SELECT p.id_product, COALESCE(pa.id_product_attribute, 0) AS id_product_attribute, p.reference,"
+        " COALESCE(pa.reference, '') AS combination_reference, COALESCE(sa.quantity, 0) AS quantity"
+        " FROM {p}product p LEFT JOIN {p}product_attribute pa ON pa.id_product = p.id_product"
+        " LEFT JOIN {p}stock_available sa ON sa.id_product = p.id_product"
+        "  AND sa.id_product_attribute = COALESCE(pa.id_product_attribute, 0)"
+        "  AND sa.id_shop = %s AND sa.id_shop_group = %s"
+        f" WHERE p.id_product IN ({marks}) ORDER BY p.id_product, id_product_attribute",
+        (id_shop, id_group, *args))
+
+
+def unsynced_order_units(shop: ShopConnection, product_ids: Iterable[int], synced_order_ids: set[int],
+                         since_order_id: int = 0) -> dict[tuple[int, int], int]:
+    """Units of open shop orders that FactuSOL does not know yet, per (id_product, id_product_attribute).
+
+    "Open" = not in PS_OS_CANCELED / PS_OS_ERROR and not shipped; orders already written to FactuSOL
+    (``synced_order_ids``) or older than ``since_order_id`` are excluded.
+    """
+    ids = list(product_ids)
+    if not ids:
+        return {}
+    marks, args = _in(ids)
+    closed = [s for s in (shop.state_id("PS_OS_CANCELED"), shop.state_id("PS_OS_ERROR")) if s]
+    closed_sql = f" AND o.current_state NOT IN ({', '.join(['%s'] * len(closed))})" if closed else ""
+    rows = shop.query(
+        "SELECT o.id_order, od.product_id, od.product_attribute_id,"
+        " od.product_quantity - od.product_quantity_refunded AS units"
+        " FROM {p}orders o JOIN {p}order_detail od ON od.id_order = o.id_order"
+        " LEFT JOIN {p}order_state os ON os.id_order_state = o.current_state"
+        f" WHERE o.id_shop = %s AND o.id_order > %s AND od.product_id IN ({marks}){closed_sql}"
+        " AND COALESCE(os.shipped, 0) = 0", (shop.id_shop, since_order_id, *args, *closed))
+    out: dict[tuple[int, int], int] = {}
+    for r in rows:
+        if r["id_order"] in synced_order_ids:
+            continue
+        key = (r["product_id"], r["product_attribute_id"] or 0)
+        out[key] = out.get(key, 0) + int(r["units"])
+    return out

@@ -50,6 +50,7 @@ class SyncContext:
     factusol: Any  # replicator.factusol.connection.FactusolConnection
     shop: Any  # replicator.prestashop.connection.ShopConnection
     stats: dict[str, int] = field(default_factory=dict)
+    cache: dict[str, Any] = field(default_factory=dict)  # per-cycle lookups (e.g. FactuSOL customers by NIF)
 
     def count(self, what: str, n: int = 1) -> None:
         self.stats[what] = self.stats.get(what, 0) + n

@@ -1,0 +1,146 @@
+"""`replicator demo`: everything local, nothing to configure.
+
+It creates a FactuSOL stand-in and a PrestaShop sandbox database (on a throwaway MariaDB it starts, unless
+REPLICATOR_DEMO_MYSQL_URL names a server), writes a config beside them, runs the initial sync, then plays
+a FactuSOL user who changes stock every few seconds while the replicator runs: each change is captured
+from the FactuSOL file and applied to the shop, one log line per change.  With the TUI (default on a
+terminal) the same run is shown live; `--headless` prints log lines.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import shutil
+import tempfile
+import threading
+import time
+from decimal import Decimal
+from pathlib import Path
+
+from replicator.config import load_config, render_config
+from replicator.store import APPLIED
+
+log = logging.getLogger("replicator.demo")
+COMPANY, YEAR = "001", 2026
+
+
+def _mysql(workdir: Path):
+    url = os.environ.get("REPLICATOR_DEMO_MYSQL_URL")
+    if url:
+        return url, None
+    from replicator.prestashop.localserver import LocalMariaDB
+
+    log.info("starting a throwaway MariaDB (ROW binlog) in %s", workdir / "mysql")
+    server = LocalMariaDB(base_dir=workdir / "mysql").start()
+    return server.url, server
+
+
+def prepare(workdir: Path, mysql_url: str, articles: int = 60, customers: int = 30) -> Path:
+    """Create both sandboxes and a config; returns the config path."""
+    from replicator.cli import default_rules_dir
+    from replicator.factusol.sandbox import create_sandbox
+    from replicator.prestashop.sandbox import create_shop
+
+    fs_file = workdir / "FS" / f"{COMPANY}{YEAR}.sqlite"
+    fs_file.parent.mkdir(parents=True, exist_ok=True)
+    connection = create_sandbox(str(fs_file), articles=articles, customers=customers, seed=7)
+    log.info("FactuSOL stand-in: %s (%d articles, %d customers)", fs_file, articles, customers)
+    shop_url = create_shop(mysql_url, "replicator_demo", demo=True)
+    log.info("PrestaShop sandbox: database replicator_demo")
+    config_path = workdir / "replicator.yaml"
+    config_path.write_text(render_config(connection, shop_url, store="sqlite:///replicator-state.sqlite"),
+                           encoding="utf-8")
+    shutil.copytree(default_rules_dir(), workdir / "rules", dirs_exist_ok=True)
+    return config_path
+
+
+class FactusolUser(threading.Thread):
+    """Plays a person in FactuSOL: adjusts the stock of a linked article every few seconds."""
+
+    def __init__(self, connection: str, articles: list[str], interval: float, stop: threading.Event):
+        super().__init__(name="factusol-user", daemon=True)
+        self.connection, self.articles, self.interval, self.stop_event = connection, articles, interval, stop
+        self.random = random.Random(42)
+        self.changes = 0
+
+    def run(self) -> None:
+        from replicator.factusol.connection import open_factusol
+        from replicator.factusol.writer import update_stock
+
+        conn = open_factusol(self.connection)
+        try:
+            while not self.stop_event.wait(self.interval):
+                article = self.random.choice(self.articles)
+                row = conn.query_one("SELECT [ACTSTO], [DISSTO] FROM [F_STO] WHERE [ARTSTO] = ? AND [ALMSTO] = ?",
+                                     [article, "GEN"])
+                if row is None:
+                    continue
+                delta = Decimal(self.random.choice([-3, -2, -1, 2, 5, 10]))
+                actual = max(Decimal(row["ACTSTO"]) + delta, Decimal(0))
+                available = max(Decimal(row["DISSTO"]) + delta, Decimal(0))
+                update_stock(conn, article, "GEN", actual=actual, available=available)
+                self.changes += 1
+                log.info("FactuSOL user: stock of %s in GEN %s -> %s", article, int(row["ACTSTO"]), int(actual))
+        finally:
+            conn.close()
+
+
+def run_demo(headless: bool = False, seconds: int = 60, workdir: str | None = None) -> int:
+    from replicator.daemon import factusol_connection_string, open_runtime, run_once
+    from replicator.capture import CaptureService
+
+    keep = workdir is not None
+    root = Path(workdir or tempfile.mkdtemp(prefix="replicator-demo-")).resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    mysql_url, server = _mysql(root)
+    stop = threading.Event()
+    try:
+        config = load_config(prepare(root, mysql_url))
+        if not headless:
+            logging.getLogger().handlers[:] = [logging.FileHandler(root / "demo.log", encoding="utf-8")]
+        runtime = open_runtime(config)
+        log.info("initial sync (articles, stock, customers, orders)...")
+        run_once(runtime)
+        articles = sorted(runtime.store.id_map("product"))
+        if not articles:
+            log.error("the initial sync linked no article: nothing to demonstrate")
+            return 1
+        user = FactusolUser(factusol_connection_string(config), articles, interval=2.0, stop=stop)
+        capture = CaptureService(config, runtime.store).start()
+        user.start()
+        log.info("replicating for %d s: a FactuSOL user changes stock every 2 s", seconds)
+
+        def apply_loop() -> None:
+            while not stop.is_set():
+                runtime.engine.apply_pending()
+                stop.wait(1.0)
+
+        applier = threading.Thread(target=apply_loop, name="apply", daemon=True)
+        applier.start()
+        if headless:
+            stop.wait(seconds)
+        else:
+            from tui.app import ReplicatorApp
+
+            app = ReplicatorApp(runtime.store, config.describe())
+            threading.Timer(seconds, lambda: app.call_from_thread(app.exit)).start()
+            app.run()
+        stop.set()
+        applier.join(10)
+        user.join(10)
+        capture.stop()
+        time.sleep(0.5)
+        runtime.engine.apply_pending()
+        applied = [c for c in runtime.store.changes(status=APPLIED, entity="stock") if c.side == "factusol"]
+        log.info("demo done: %d FactuSOL stock edits, %d stock changes replicated to the shop; files in %s",
+                 user.changes, len(applied), root if keep else "a temp folder (removed)")
+        runtime.close()
+        return 0 if applied else 1
+    finally:
+        stop.set()
+        if server:
+            server.stop()
+        if not keep:
+            shutil.rmtree(root, ignore_errors=True)

@@ -1,0 +1,318 @@
+"""Customers: new shop customers (registered and guests) become F_CLI rows; linked customers merge both ways.
+
+Keys are ``ps:<id_customer>`` for customers that exist in the shop and ``fs:<CODCLI>`` for FactuSOL customers
+not linked to one (those are only looked at, never pushed: new customers flow shop -> FactuSOL).
+
+The baseline of a linked customer holds BOTH sides' last agreed images.  A field moved on one side when it
+differs from that side's image, so two sides that legitimately show a field differently (e.g. a name split
+into first/last) are "agreed to differ" and nothing flaps.  On the first link (initial sync by NIF, then
+e-mail) only blanks are filled; no existing data is overwritten on either side.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Iterable
+
+from replicator.factusol import reader as fs_reader
+from replicator.factusol import writer as fs_writer
+from replicator.factusol.schema import FactusolWidthError
+from replicator.model import Customer
+from replicator.prestashop import reader as ps_reader
+from replicator.prestashop import writer as ps_writer
+from replicator.rules import MappingError, apply_transforms
+from replicator.rules.decisions import anonymise
+from replicator.rules.merge import MergeResult, merge_field
+from replicator.store import Change
+from replicator.sync.base import CONFLICT, NOOP, Outcome, SyncContext, SyncError, image, log, row_key
+from replicator.sync.common import canon, record_factusol_write, shop_marker
+
+ENTITY = "customer"
+GUEST_ENTITY = "customer_guest"  # guests sharing one "cliente de contado" code: linked per shop id
+FIELDS = ("fiscal_name", "commercial_name", "nif", "email", "phone", "mobile", "street", "city", "postcode",
+          "province", "country_iso")
+_UNCHANGED = "\x00unchanged"  # marks "this side did not move" for merge_field
+
+
+def normalise_nif(nif: str) -> str:
+    value = "".join(ch for ch in (nif or "").upper() if ch.isalnum())
+    return value[2:] if value.startswith("ES") and len(value) > 9 else value
+
+
+def _fields(customer: Customer) -> dict[str, Any]:
+    return {name: canon(getattr(customer, name)) for name in FIELDS}
+
+
+def _fs_columns(ctx: SyncContext, key: str, fields: dict[str, Any]) -> dict[str, Any]:
+    """Canonical -> F_CLI columns through the rule (widths with their fit policy, value maps)."""
+    try:
+        mapped = apply_transforms(ctx.rules.entity(ENTITY), fields, "factusol", key=key)
+    except MappingError as exc:
+        raise SyncError(ENTITY, key, exc.reason, exc.field) from None
+    return {column.split(".", 1)[1]: value for column, value in mapped.items() if column.startswith("F_CLI.")}
+
+
+def _ps_columns(ctx: SyncContext, current: Customer, fields: dict[str, Any]) -> tuple[dict, dict]:
+    """Canonical -> (customer columns, main-address columns) of the shop."""
+    customer: dict[str, Any] = {}
+    address: dict[str, Any] = {}
+    if "fiscal_name" in fields:
+        if current.company:  # a company customer: the fiscal name is the company
+            customer["company"] = fields["fiscal_name"]
+        else:
+            first, _, last = str(fields["fiscal_name"]).partition(" ")
+            customer["firstname"], customer["lastname"] = first, last or first
+    if "commercial_name" in fields and current.company:
+        first, _, last = str(fields["commercial_name"]).partition(" ")
+        customer["firstname"], customer["lastname"] = first, last or first
+    if "email" in fields:
+        customer["email"] = fields["email"]
+    for name, column in (("nif", "dni"), ("phone", "phone"), ("mobile", "phone_mobile"), ("street", "address1"),
+                         ("city", "city"), ("postcode", "postcode")):
+        if name in fields:
+            address[column] = fields[name]
+    if "country_iso" in fields or "province" in fields:
+        address.update(ps_writer.country_and_state(ctx.shop, fields.get("country_iso", current.country_iso),
+                                                   fields.get("province", current.province)))
+    return customer, address
+
+
+class CustomerSync:
+    entity = ENTITY
+
+    # -- routing ----------------------------------------------------------------------------------------
+    def keys_for_change(self, ctx: SyncContext, change: Change) -> list[str]:
+        table = change.source_table
+        if change.side == "prestashop" and table in ("customer", "address"):
+            customer_id = image(change).get("id_customer")
+            return [f"ps:{customer_id}"] if customer_id else []
+        if change.side == "factusol" and table in ("F_CLI", "F_OBR"):
+            pk = row_key(change)
+            code = pk.get("CODCLI", pk.get("CLIOBR"))
+            link = ctx.store.map_id(ENTITY, factusol_key=str(code))
+            return [f"ps:{link.prestashop_id}" if link else f"fs:{code}"]
+        return []
+
+    def all_keys(self, ctx: SyncContext) -> Iterable[str]:
+        return [f"ps:{row['id_customer']}" for row in ctx.shop.query(
+            "SELECT id_customer FROM {p}customer WHERE deleted = 0 ORDER BY id_customer")]
+
+    # -- sync -------------------------------------------------------------------------------------------
+    def sync(self, ctx: SyncContext, keys: list[str]) -> dict[str, Any]:
+        outcomes: dict[str, Outcome] = {}
+        ps_ids = [int(k[3:]) for k in keys if k.startswith("ps:")]
+        shop_customers = {c.prestashop_id: c for c in ps_reader.read_customers(ctx.shop, ps_ids)} if ps_ids else {}
+        links = {int(v): int(k) for k, v in ctx.store.id_map(ENTITY).items() if int(v) in set(ps_ids)}
+        fs_customers = {c.factusol_code: c for c in fs_reader.read_customers(ctx.factusol, list(links.values()))} \
+            if links else {}
+        for key in keys:
+            try:
+                if key.startswith("fs:"):
+                    outcomes[key] = Outcome(NOOP, "FactuSOL-only customer: new customers flow from the shop")
+                    continue
+                ps_id = int(key[3:])
+                shop = shop_customers.get(ps_id)
+                code = links.get(ps_id)
+                if shop is None or shop.deleted:
+                    outcomes[key] = self._deleted_in_shop(ctx, key, code)
+                elif code is None:
+                    outcomes[key] = self._link_or_create(ctx, key, shop)
+                elif code not in fs_customers:
+                    outcomes[key] = Outcome("quarantined", f"customer {key}: linked FactuSOL customer {code} is missing")
+                    ctx.store.quarantine(ENTITY, key, "factusol", f"linked FactuSOL customer {code} no longer exists")
+                else:
+                    outcomes[key] = self._merge(ctx, key, code, fs_customers[code], shop)
+            except SyncError as exc:
+                ctx.store.quarantine(exc.entity, exc.key, "prestashop", exc.reason, exc.field)
+                outcomes[key] = Outcome("quarantined", str(exc))
+            except FactusolWidthError as exc:
+                ctx.store.quarantine(ENTITY, key, "prestashop", str(exc), exc.column)
+                outcomes[key] = Outcome("quarantined", str(exc))
+        return outcomes
+
+    # -- new customers ------------------------------------------------------------------------------------
+    def _fs_index(self, ctx: SyncContext) -> tuple[dict[str, list[int]], dict[str, list[int]], set[int]]:
+        if "customers_by_nif" not in ctx.cache:
+            by_nif: dict[str, list[int]] = {}
+            by_email: dict[str, list[int]] = {}
+            codes: set[int] = set()
+            for c in fs_reader.read_customers(ctx.factusol):
+                codes.add(c.factusol_code)
+                if normalise_nif(c.nif):
+                    by_nif.setdefault(normalise_nif(c.nif), []).append(c.factusol_code)
+                if c.email:
+                    by_email.setdefault(c.email.strip().lower(), []).append(c.factusol_code)
+            ctx.cache.update(customers_by_nif=by_nif, customers_by_email=by_email, customer_codes=codes)
+        return ctx.cache["customers_by_nif"], ctx.cache["customers_by_email"], ctx.cache["customer_codes"]
+
+    def _link_or_create(self, ctx: SyncContext, key: str, shop: Customer) -> Outcome:
+        rules = ctx.rules.entity(ENTITY)
+        codes_rule = rules.options.get("codes", {})
+        if shop.is_guest and "single" in codes_rule.get("guests", {}):
+            code = int(codes_rule["guests"]["single"])
+            ctx.store.link(GUEST_ENTITY, f"{code}:{shop.prestashop_id}", str(shop.prestashop_id))
+            return Outcome(NOOP, f"guest uses the shared FactuSOL customer {code}")
+        by_nif, by_email, all_codes = self._fs_index(ctx)
+        linked = set(ctx.store.id_map(ENTITY))
+        candidates, how = [], ""
+        if normalise_nif(shop.nif):
+            candidates, how = by_nif.get(normalise_nif(shop.nif), []), "NIF"
+        if not candidates and shop.email:
+            candidates, how = by_email.get(shop.email.strip().lower(), []), "e-mail"
+        candidates = [c for c in candidates if str(c) not in linked]
+        if len(candidates) > 1:
+            raise SyncError(ENTITY, key, f"ambiguous match by {how}: FactuSOL customers "
+                            f"{', '.join(map(str, sorted(candidates)))}; link one by hand or fix the duplicates",
+                            "nif" if how == "NIF" else "email")
+        if candidates:
+            return self._first_link(ctx, key, candidates[0], shop, how)
+        return self._create(ctx, key, shop, all_codes)
+
+    def _create(self, ctx: SyncContext, key: str, shop: Customer, all_codes: set[int]) -> Outcome:
+        rules = ctx.rules.entity(ENTITY)
+        if rules.create not in ("to_factusol", "both"):
+            return Outcome(NOOP, "customer creation in FactuSOL is off (customer rule: create)")
+        if shop.is_guest and not rules.filters.get("include_guests", True):
+            return Outcome(NOOP, "guests are not replicated (customer rule: filters.include_guests)")
+        spec = rules.options["codes"]["guests" if shop.is_guest else "registered"]
+        columns = _fs_columns(ctx, key, _fields(shop))
+        defaults = {"ESTCLI": 1, "DOCCLI": 1}
+        try:
+            code = fs_writer.insert_customer(ctx.factusol, {**defaults, **columns},
+                                             code_range=(int(spec["from"]), int(spec["to"])))
+        except fs_writer.FactusolRangeFullError as exc:
+            raise SyncError(ENTITY, key, f"{exc}: widen codes.{'guests' if shop.is_guest else 'registered'}",
+                            "factusol_code") from None
+        record_factusol_write(ctx, ENTITY, "F_CLI", {"CODCLI": code})
+        ctx.store.link(ENTITY, str(code), str(shop.prestashop_id))
+        all_codes.add(code)
+        created = fs_reader.read_customers(ctx.factusol, [code])[0]
+        self._save_baseline(ctx, key, created, shop)
+        kind = "guest" if shop.is_guest else "customer"
+        return Outcome("applied", f"new shop {kind} {shop.email or shop.prestashop_id} -> FactuSOL customer {code}")
+
+    def _first_link(self, ctx: SyncContext, key: str, code: int, shop: Customer, how: str) -> Outcome:
+        fs = fs_reader.read_customers(ctx.factusol, [code])[0]
+        fs_fields, ps_fields = _fields(fs), _fields(shop)
+        rules = ctx.rules.entity(ENTITY)
+        directions = rules.directions()
+        fill_fs = {n: ps_fields[n] for n in FIELDS if not fs_fields[n] and ps_fields[n]
+                   and directions.get(n, "both") in ("both", "to_factusol")}
+        fill_ps = {n: fs_fields[n] for n in FIELDS if not ps_fields[n] and fs_fields[n]
+                   and directions.get(n, "both") in ("both", "to_prestashop")}
+        ctx.store.link(ENTITY, str(code), str(shop.prestashop_id))
+        self._write(ctx, key, code, shop, fill_fs, fill_ps)
+        fs = fs_reader.read_customers(ctx.factusol, [code])[0] if fill_fs else fs
+        shop = ps_reader.read_customers(ctx.shop, [shop.prestashop_id])[0] if fill_ps else shop
+        self._save_baseline(ctx, key, fs, shop)
+        return Outcome("applied", f"linked to FactuSOL customer {code} by {how}"
+                       + (f"; filled {', '.join(sorted({*fill_fs, *fill_ps}))}" if fill_fs or fill_ps else ""))
+
+    # -- existing customers --------------------------------------------------------------------------------
+    def _merge(self, ctx: SyncContext, key: str, code: int, fs: Customer, shop: Customer) -> Outcome:
+        rules = ctx.rules.entity(ENTITY)
+        base = ctx.store.baseline(ENTITY, key)
+        if base is None:
+            return self._first_link(ctx, key, code, shop, "id map")
+        fs_now, ps_now = _fields(fs), _fields(shop)
+        times = (fs.updated_at, shop.updated_at)
+        result = MergeResult()
+        for name in FIELDS:
+            fs_in = fs_now[name] if fs_now[name] != base["factusol"].get(name) else _UNCHANGED
+            ps_in = ps_now[name] if ps_now[name] != base["prestashop"].get(name) else _UNCHANGED
+            if fs_in is _UNCHANGED and ps_in is _UNCHANGED:
+                continue
+            rule = rules.fields.get(name)
+            merge_field(name, _UNCHANGED, fs_in, ps_in, rule.policy if rule else "manual",
+                        rule.direction if rule else "both", times, result)
+        to_fs = {k: v for k, v in result.to_factusol.items() if v is not _UNCHANGED}
+        to_ps = {k: v for k, v in result.to_prestashop.items() if v is not _UNCHANGED}
+        for conflict in result.conflicts:
+            ctx.store.open_conflict(ENTITY, key, conflict.field, base["factusol"].get(conflict.field),
+                                    conflict.factusol, conflict.prestashop)
+        if not to_fs and not to_ps and not result.conflicts:
+            self._save_baseline(ctx, key, fs, shop, keep=base)
+            return Outcome(NOOP)
+        self._write(ctx, key, code, shop, to_fs, to_ps)
+        fs_after = fs_reader.read_customers(ctx.factusol, [code])[0] if to_fs else fs
+        ps_after = ps_reader.read_customers(ctx.shop, [shop.prestashop_id])[0] if to_ps else shop
+        parked = {c.field for c in result.conflicts}
+        self._save_baseline(ctx, key, fs_after, ps_after, keep=base, parked=parked)
+        parts = []
+        if to_fs:
+            parts.append(f"-> FactuSOL {code}: {', '.join(sorted(to_fs))}")
+        if to_ps:
+            parts.append(f"-> shop: {', '.join(sorted(to_ps))}")
+        if parked:
+            parts.append(f"conflict on {', '.join(sorted(parked))}")
+        return Outcome(CONFLICT if parked and not parts[:-1] else "applied", "; ".join(parts))
+
+    def apply_resolution(self, ctx: SyncContext, key: str, field_name: str, value: Any) -> None:
+        """Write a person's decision on a conflict to both sides and move the baseline past it."""
+        code = int(ctx.store.map_id(ENTITY, prestashop_id=key[3:]).factusol_key)
+        shop = ps_reader.read_customers(ctx.shop, [int(key[3:])])[0]
+        self._write(ctx, key, code, shop, {field_name: value}, {field_name: value})
+        fs = fs_reader.read_customers(ctx.factusol, [code])[0]
+        shop = ps_reader.read_customers(ctx.shop, [int(key[3:])])[0]
+        self._save_baseline(ctx, key, fs, shop)
+
+    # -- deletes ----------------------------------------------------------------------------------------
+    def _deleted_in_shop(self, ctx: SyncContext, key: str, code: int | None) -> Outcome:
+        if code is None:
+            return Outcome(NOOP, "deleted in the shop before it reached FactuSOL")
+        rules = ctx.rules.entity(ENTITY)
+        action = rules.options.get("gdpr", {}).get("on_delete", "keep")
+        base = ctx.store.baseline(ENTITY, key) or {}
+        if base.get("deleted_action") == action:
+            return Outcome(NOOP)
+        if action == "block":
+            fs_writer.update_customer_fields(ctx.factusol, code, {"ESTCLI": 3, "NVCCLI": 1})
+        elif action == "anonymise":
+            fields = anonymise(rules, {name: "" for name in FIELDS})
+            columns = _fs_columns(ctx, key, {k: v for k, v in fields.items() if v})
+            fs_writer.update_customer_fields(ctx.factusol, code, columns)
+        if action != "keep":
+            record_factusol_write(ctx, ENTITY, "F_CLI", {"CODCLI": code})
+        ctx.store.set_baseline(ENTITY, key, {**base, "deleted_action": action})
+        return Outcome("applied", f"deleted in the shop: FactuSOL customer {code} -> {action} (customer rule gdpr)")
+
+    # -- writes -----------------------------------------------------------------------------------------
+    def _write(self, ctx: SyncContext, key: str, code: int, shop: Customer, to_fs: dict, to_ps: dict) -> None:
+        if to_fs:
+            columns = _fs_columns(ctx, key, to_fs)
+            if columns:
+                fs_writer.update_customer_fields(ctx.factusol, code, columns)
+                record_factusol_write(ctx, ENTITY, "F_CLI", {"CODCLI": code})
+        if to_ps:
+            customer, address = _ps_columns(ctx, shop, to_ps)
+            if customer or address:
+                ps_writer.update_customer(ctx.shop, shop.prestashop_id, customer, address,
+                                          extra=shop_marker(ctx, f"customer {key}"))
+
+    def _save_baseline(self, ctx: SyncContext, key: str, fs: Customer, shop: Customer, keep: dict | None = None,
+                       parked: set[str] = frozenset()) -> None:
+        fs_image, ps_image = _fields(fs), _fields(shop)
+        for name in parked:  # a parked conflict keeps the old images, so it is seen again until resolved
+            fs_image[name] = keep["factusol"].get(name)
+            ps_image[name] = keep["prestashop"].get(name)
+        ctx.store.set_baseline(ENTITY, key, {"factusol": fs_image, "prestashop": ps_image})
+
+
+def ensure_factusol_customer(ctx: SyncContext, ps_customer_id: int) -> int:
+    """The F_CLI code a shop order of this customer must use; creates or links the customer first."""
+    rules = ctx.rules.entity(ENTITY)
+    guests = rules.options.get("codes", {}).get("guests", {})
+    link = ctx.store.map_id(ENTITY, prestashop_id=str(ps_customer_id))
+    if link is None:
+        shop = ps_reader.read_customers(ctx.shop, [ps_customer_id])
+        if shop and shop[0].is_guest and "single" in guests:
+            return int(guests["single"])
+        outcome = CustomerSync().sync(ctx, [f"ps:{ps_customer_id}"])[f"ps:{ps_customer_id}"]
+        link = ctx.store.map_id(ENTITY, prestashop_id=str(ps_customer_id))
+        if link is None:
+            raise SyncError(ENTITY, f"ps:{ps_customer_id}", f"customer not in FactuSOL yet: {outcome.detail}",
+                            "factusol_code")
+    return int(link.factusol_key)
+
+
+__all__ = ["CustomerSync", "ensure_factusol_customer", "normalise_nif", "json"]

@@ -1,0 +1,138 @@
+"""Articles: FactuSOL F_ART (+ tariff price, variants) -> shop products and combinations, fields owned by rule.
+
+The key is the article code (F_ART.CODART = product.reference).  A first sight links an existing shop product
+with that reference before creating one.  Afterwards a field travels when it changed in FactuSOL since the
+baseline (the image last pushed) and the product rule lets it (`direction`); an edit made in the shop's back
+office stays until the article changes in FactuSOL.  An article that leaves the rule's filters (unticked
+"subir a internet", family filtered out) is deactivated, never deleted: orders refer to it.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, Iterable
+
+from replicator.factusol import reader as fs_reader
+from replicator.model import Product
+from replicator.prestashop import reader as ps_reader
+from replicator.prestashop import writer as ps_writer
+from replicator.rules.decisions import passes_filters
+from replicator.rules.ruleset import writes
+from replicator.store import Change
+from replicator.sync.base import NOOP, Outcome, SyncContext, image, row_key
+from replicator.sync.common import canon, shop_marker
+
+ENTITY = "product"
+FS_TABLES = {"F_ART": "CODART", "F_LTA": "ARTLTA", "F_ARC": "ARTARC", "F_EAN": "ARTEAN"}
+PS_TABLES = ("product", "product_shop", "product_lang", "product_attribute")
+# canonical comparison field -> the product rule field that owns it
+RULE_FIELD = {"name": "name", "description": "description", "ean13": "ean13", "weight": "weight",
+              "active": "publish", "price_tax_excl": "price_tax_excl", "cost_price": "cost_price",
+              "vat_rate": "vat_selector"}
+SIX = Decimal("0.000001")
+
+
+def _money(value: Any) -> Any:
+    return None if value is None else canon(Decimal(value).quantize(SIX, ROUND_HALF_UP))
+
+
+def _fields(product: Product) -> dict[str, Any]:
+    return {
+        "name": product.name[:128], "description": product.description, "ean13": product.ean13[:13],
+        "weight": _money(product.weight), "active": bool(product.active), "price_tax_excl": _money(product.price_tax_excl),
+        "cost_price": _money(product.cost_price), "vat_rate": _money(product.vat_rate),
+        "combinations": sorted(c.reference for c in product.combinations),
+    }
+
+
+class ProductSync:
+    entity = ENTITY
+
+    def keys_for_change(self, ctx: SyncContext, change: Change) -> list[str]:
+        if change.side == "factusol" and change.source_table in FS_TABLES:
+            column = FS_TABLES[change.source_table]
+            article = row_key(change).get(column) or image(change).get(column)
+            return [str(article)] if article else []
+        if change.side == "prestashop" and change.source_table in PS_TABLES:
+            product_id = image(change).get("id_product")
+            link = ctx.store.map_id(ENTITY, prestashop_id=str(product_id)) if product_id else None
+            return [link.factusol_key] if link else []  # shop-only products are the shop's business
+        return []
+
+    def all_keys(self, ctx: SyncContext) -> Iterable[str]:
+        return [r["CODART"] for r in ctx.factusol.query("SELECT [CODART] FROM [F_ART] ORDER BY [CODART]")]
+
+    def sync(self, ctx: SyncContext, keys: list[str]) -> dict[str, Outcome]:
+        rules = ctx.rules.entity(ENTITY)
+        tariff = int(rules.options.get("tariff", 1))
+        fs_products = {p.reference: p for p in fs_reader.read_products(
+            ctx.factusol, tariff=tariff, references=keys, combinations=bool(rules.options.get("variants", True)))}
+        links = {k: int(v) for k, v in ctx.store.id_map(ENTITY).items() if k in set(keys)}
+        unlinked = [k for k in keys if k not in links]
+        for product in ps_reader.read_products(ctx.shop, references=unlinked) if unlinked else []:
+            if product.reference in fs_products and product.reference not in links:
+                links[product.reference] = product.prestashop_id  # link before create (lowest id wins)
+                ctx.store.link(ENTITY, product.reference, str(product.prestashop_id))
+        shop_products = {p.prestashop_id: p for p in ps_reader.read_products(ctx.shop, ids=links.values())} \
+            if links else {}
+        outcomes: dict[str, Outcome] = {}
+        for key in keys:
+            article = fs_products.get(key)
+            product_id = links.get(key)
+            current = shop_products.get(product_id) if product_id else None
+            if article is None or not passes_filters(rules, {"family": article.family, "publish": article.publish}):
+                outcomes[key] = self._leave(ctx, key, current, "deleted in FactuSOL" if article is None
+                                            else "filtered out by the product rule")
+                continue
+            if current is None:
+                outcomes[key] = self._create(ctx, key, article)
+            else:
+                outcomes[key] = self._update(ctx, key, article, current)
+        return outcomes
+
+    def _create(self, ctx: SyncContext, key: str, article: Product) -> Outcome:
+        rules = ctx.rules.entity(ENTITY)
+        if rules.create not in ("to_prestashop", "both"):
+            return Outcome(NOOP, "product creation in the shop is off (product rule: create)")
+        product_id = ps_writer.upsert_product(ctx.shop, article, extra=shop_marker(ctx, f"product {key}"))
+        ctx.store.link(ENTITY, key, str(product_id))
+        ctx.store.set_baseline(ENTITY, key, _fields(article))
+        combos = f" with {len(article.combinations)} combinations" if article.combinations else ""
+        return Outcome("applied", f"created shop product {product_id}{combos}")
+
+    def _update(self, ctx: SyncContext, key: str, article: Product, current: Product) -> Outcome:
+        rules = ctx.rules.entity(ENTITY)
+        fs_now, ps_now = _fields(article), _fields(current)
+        base = ctx.store.baseline(ENTITY, key)
+        changed = []
+        for name, value in fs_now.items():
+            rule = rules.fields.get(RULE_FIELD.get(name, name))
+            if rule is not None and not writes(rule.direction, "prestashop"):
+                continue  # the shop owns this field
+            moved = base is None or base.get(name) != value
+            if moved and ps_now.get(name) != value and value is not None:
+                changed.append(name)
+        if not changed:
+            ctx.store.set_baseline(ENTITY, key, fs_now)
+            return Outcome(NOOP)
+        # Fields FactuSOL does not own keep the shop's values: start from the shop product.
+        merged = Product(reference=key, prestashop_id=current.prestashop_id, name=current.name,
+                         description=current.description, description_short=current.description_short,
+                         ean13=current.ean13, weight=current.weight, active=current.active,
+                         price_tax_excl=current.price_tax_excl, cost_price=current.cost_price,
+                         vat_rate=current.vat_rate, combinations=article.combinations)
+        for name in changed:
+            if name != "combinations":
+                setattr(merged, name, getattr(article, name))
+        ps_writer.upsert_product(ctx.shop, merged, extra=shop_marker(ctx, f"product {key}"))
+        ctx.store.set_baseline(ENTITY, key, fs_now)
+        return Outcome("applied", f"shop product {current.prestashop_id}: {', '.join(changed)}")
+
+    def _leave(self, ctx: SyncContext, key: str, current: Product | None, why: str) -> Outcome:
+        rules = ctx.rules.entity(ENTITY)
+        if current is None or not current.active or rules.options.get("on_filter_exit", "deactivate") != "deactivate":
+            return Outcome(NOOP, why)
+        current.active = False
+        current.combinations = []
+        ps_writer.upsert_product(ctx.shop, current, extra=shop_marker(ctx, f"product {key} deactivated"))
+        return Outcome("applied", f"{why}: shop product {current.prestashop_id} deactivated")

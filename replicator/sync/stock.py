@@ -1,0 +1,107 @@
+"""Stock: FactuSOL -> shop, from the chosen warehouse(s) with the chosen formula, per product and combination.
+
+The key is the FactuSOL article code.  The quantity published is the stock rule's formula over F_STO/F_STC
+(and the units pending on FactuSOL customer orders when the formula asks for them), minus the units of shop
+orders FactuSOL does not know yet: a sale in the shop has already taken its units there, and putting them
+back on sale because FactuSOL lags behind would oversell.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from replicator.factusol import reader as fs_reader
+from replicator.prestashop import reader as ps_reader
+from replicator.prestashop import writer as ps_writer
+from replicator.rules.decisions import stock_quantity
+from replicator.store import Change
+from replicator.sync.base import NOOP, Outcome, SyncContext, image, row_key
+from replicator.sync.common import shop_marker
+
+ENTITY = "stock"
+FS_TABLES = {"F_STO": "ARTSTO", "F_STC": "ARTSTC", "F_LPC": "ARTLPC"}
+
+
+def _article_of_product(ctx: SyncContext, product_id: Any) -> str | None:
+    link = ctx.store.map_id("product", prestashop_id=str(product_id))
+    return link.factusol_key if link else None
+
+
+class StockSync:
+    entity = ENTITY
+
+    def keys_for_change(self, ctx: SyncContext, change: Change) -> list[str]:
+        if change.side == "factusol" and change.source_table in FS_TABLES:
+            column = FS_TABLES[change.source_table]
+            article = row_key(change).get(column) or image(change).get(column)
+            return [str(article)] if article else []
+        if change.side == "prestashop" and change.source_table in ("stock_available", "order_detail"):
+            product_id = image(change).get("id_product", image(change).get("product_id"))
+            article = _article_of_product(ctx, product_id) if product_id else None
+            return [article] if article else []
+        return []
+
+    def all_keys(self, ctx: SyncContext) -> Iterable[str]:
+        return sorted(ctx.store.id_map("product"))
+
+    def sync(self, ctx: SyncContext, keys: list[str]) -> dict[str, Outcome]:
+        rules = ctx.rules.entity(ENTITY)
+        options = rules.options
+        products = {k: int(v) for k, v in ctx.store.id_map("product").items() if k in set(keys)}
+        outcomes = {k: Outcome(NOOP, "article not in the shop") for k in keys if k not in products}
+        if not products:
+            return outcomes
+        detail = fs_reader.read_stock_detail(ctx.factusol, list(products))
+        formula = str(options.get("formula", "available"))
+        pending = fs_reader.read_pending_order_units(ctx.factusol, list(products)) if "pending" in formula else {}
+        unsynced: dict[tuple[int, int], int] = {}
+        if options.get("subtract_unsynced_shop_orders", True):
+            synced = {int(v) for v in ctx.store.id_map("order").values()}
+            unsynced = ps_reader.unsynced_order_units(ctx.shop, products.values(), synced)
+        targets = ps_reader.stock_targets(ctx.shop, products.values())
+        by_product: dict[int, list[dict]] = {}
+        for row in targets:
+            by_product.setdefault(row["id_product"], []).append(row)
+        for article, product_id in products.items():
+            writes = []
+            for row in by_product.get(product_id, []):
+                size_colour = self._variant(article, row)
+                if size_colour is None:
+                    continue  # a shop combination FactuSOL does not have: left alone
+                stock_key = (article, *size_colour)
+                per_warehouse = {wh: dict(v) for wh, v in detail.get(stock_key, {}).items()}
+                for wh, units in pending.get(stock_key, {}).items():
+                    per_warehouse.setdefault(wh, {})["pending"] = units
+                reserved = unsynced.get((product_id, row["id_product_attribute"]), 0)
+                quantity = int(stock_quantity(rules, per_warehouse, reserved).to_integral_value())
+                if options.get("negative_as_zero", True):
+                    quantity = max(quantity, 0)
+                if quantity != int(row["quantity"]):
+                    writes.append((row, quantity, reserved))
+            if not writes:
+                outcomes[article] = Outcome(NOOP)
+                continue
+            notes = []
+            for row, quantity, reserved in writes:
+                ps_writer.set_stock(ctx.shop, product_id, row["id_product_attribute"], quantity,
+                                    extra=shop_marker(ctx, f"stock {article}"))
+                label = row["combination_reference"] or article
+                notes.append(f"{label} {int(row['quantity'])} -> {quantity}"
+                             + (f" ({reserved} held by shop orders not yet in FactuSOL)" if reserved else ""))
+            ctx.count("stock_writes", len(writes))
+            outcomes[article] = Outcome("applied", "shop stock " + ", ".join(notes))
+        return outcomes
+
+    @staticmethod
+    def _variant(article: str, row: dict) -> tuple[str, str] | None:
+        """(size, colour) of a shop stock row: ("", "") for a simple product, parsed from the combination
+        reference <article>-<size>-<colour> that the product sync gives combinations."""
+        if not row["id_product_attribute"]:
+            return ("", "")
+        reference = row["combination_reference"] or ""
+        prefix = f"{article}-"
+        if not reference.startswith(prefix):
+            return None
+        size, _, colour = reference[len(prefix):].partition("-")
+        return (size, colour)
+
