@@ -420,3 +420,110 @@ def read_pending_order_units(conn: FactusolConnection, references: Sequence[str]
         key = (_text(r["ARTLPC"]), _text(r["CE1LPC"]), _text(r["CE2LPC"]))
         out[key][_text(r["ALMPCL"])] += _dec(r["PENLPC"])
     return {k: dict(v) for k, v in out.items()}
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Documents that follow a customer order (delivery notes, invoices) — used by the order/shipment/invoice syncs.
+# FACTUSOL.md §4.3: lines carry their origin (DOC letter, DTP series, DCO number); headers also keep REFxxx, which
+# FactuSOL copies from the order when it converts it, so both are followed.
+
+
+def order_header(conn: FactusolConnection, series: str, number: int) -> dict[str, Any] | None:
+    """The F_PCL row (all columns) of one customer order, or None."""
+    return conn.query_one("SELECT * FROM [F_PCL] WHERE [TIPPCL] = ? AND [CODPCL] = ?", [series, number])
+
+
+def order_lines(conn: FactusolConnection, series: str, number: int) -> list[dict[str, Any]]:
+    return conn.query("SELECT * FROM [F_LPC] WHERE [TIPLPC] = ? AND [CODLPC] = ? ORDER BY [POSLPC]", [series, number])
+
+
+def _doc_headers(conn: FactusolConnection, table: str, suffix: str, keys: Iterable[tuple[str, int]],
+                 reference: str | None) -> list[dict[str, Any]]:
+    found: dict[tuple[str, int], dict[str, Any]] = {}
+    for tip, cod in sorted(set(keys)):
+        row = conn.query_one(f"SELECT * FROM [{table}] WHERE [TIP{suffix}] = ? AND [COD{suffix}] = ?", [tip, cod])
+        if row is not None:
+            found[(tip, cod)] = row
+    if reference:
+        for row in conn.query(f"SELECT * FROM [{table}] WHERE [REF{suffix}] = ?", [reference]):
+            found.setdefault((row[f"TIP{suffix}"], row[f"COD{suffix}"]), row)
+    # oldest first: the last one is the most recent document (its tracking/state wins)
+    return sorted(found.values(), key=lambda r: (empty_date(r.get(f"FEC{suffix}")) or datetime.min,
+                                                 r[f"TIP{suffix}"], r[f"COD{suffix}"]))
+
+
+def order_delivery_notes(conn: FactusolConnection, series: str, number: int,
+                         reference: str | None = None) -> list[dict[str, Any]]:
+    """F_ALB headers made from order (series, number): F_LAL lines with DOC='C' pointing at it, or REFALB = reference."""
+    keys = [(r["TIPLAL"], r["CODLAL"]) for r in conn.query(
+        "SELECT DISTINCT [TIPLAL], [CODLAL] FROM [F_LAL] WHERE [DOCLAL] = ? AND [DTPLAL] = ? AND [DCOLAL] = ?",
+        ["C", series, number])]
+    return _doc_headers(conn, "F_ALB", "ALB", keys, reference)
+
+
+def order_invoices(conn: FactusolConnection, series: str, number: int, delivery_notes: Sequence[dict[str, Any]] = (),
+                   reference: str | None = None) -> list[dict[str, Any]]:
+    """F_FAC headers of an order: lines DOC='C' to the order, DOC='A' to one of its delivery notes, or REFFAC."""
+    keys = [(r["TIPLFA"], r["CODLFA"]) for r in conn.query(
+        "SELECT DISTINCT [TIPLFA], [CODLFA] FROM [F_LFA] WHERE [DOCLFA] = ? AND [DTPLFA] = ? AND [DCOLFA] = ?",
+        ["C", series, number])]
+    for note in delivery_notes:
+        keys += [(r["TIPLFA"], r["CODLFA"]) for r in conn.query(
+            "SELECT DISTINCT [TIPLFA], [CODLFA] FROM [F_LFA] WHERE [DOCLFA] = ? AND [DTPLFA] = ? AND [DCOLFA] = ?",
+            ["A", note["TIPALB"], note["CODALB"]])]
+    return _doc_headers(conn, "F_FAC", "FAC", keys, reference)
+
+
+def _origins(conn: FactusolConnection, table: str, suffix: str, series: str, number: int) -> list[tuple[str, str, int]]:
+    return [(_text(r[f"DOC{suffix}"]), _text(r[f"DTP{suffix}"]), int(r[f"DCO{suffix}"] or 0)) for r in conn.query(
+        f"SELECT DISTINCT [DOC{suffix}], [DTP{suffix}], [DCO{suffix}] FROM [{table}] WHERE [TIP{suffix}] = ? AND "
+        f"[COD{suffix}] = ?", [series, number])]
+
+
+def delivery_note_orders(conn: FactusolConnection, series: str, number: int) -> list[tuple[str, int]]:
+    """(TIPPCL, CODPCL) of the customer orders a delivery note was made from (its DOC='C' lines)."""
+    return sorted({(s, n) for doc, s, n in _origins(conn, "F_LAL", "LAL", series, number) if doc.upper() == "C" and n})
+
+
+def invoice_orders(conn: FactusolConnection, series: str, number: int) -> list[tuple[str, int]]:
+    """(TIPPCL, CODPCL) of the customer orders an invoice comes from, directly or through its delivery notes."""
+    out: set[tuple[str, int]] = set()
+    for doc, s, n in _origins(conn, "F_LFA", "LFA", series, number):
+        if doc.upper() == "C" and n:
+            out.add((s, n))
+        elif doc.upper() == "A" and n:
+            out.update(delivery_note_orders(conn, s, n))
+    return sorted(out)
+
+
+def document_header(conn: FactusolConnection, table: str, series: str, number: int) -> dict[str, Any] | None:
+    """One F_ALB / F_FAC header by key (REFxxx and friends)."""
+    if table not in ("F_ALB", "F_FAC", "F_PCL"):
+        raise ValueError(f"not a document header table: {table}")
+    suffix = table[2:]
+    return conn.query_one(f"SELECT * FROM [{table}] WHERE [TIP{suffix}] = ? AND [COD{suffix}] = ?", [series, number])
+
+
+def article_variants(conn: FactusolConnection, codes: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
+    """code -> its (CE1, CE2) variants for the F_ART codes that exist ([] for an article without variants)."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    codes = sorted({c for c in codes if c})
+    for r in _rows(conn, "SELECT [CODART] FROM [F_ART]", "CODART", codes, "[CODART]"):
+        out[r["CODART"]] = []
+    if out:
+        for r in _rows(conn, "SELECT [ARTARC], [CE1ARC], [CE2ARC] FROM [F_ARC]", "ARTARC", sorted(out),
+                       "[ARTARC], [CE1ARC], [CE2ARC]"):
+            out[r["ARTARC"]].append((_text(r["CE1ARC"]), _text(r["CE2ARC"])))
+    return out
+
+
+def customer_tax(conn: FactusolConnection, code: int) -> dict[str, Any] | None:
+    """IVACLI (VAT regime) and REQCLI (equivalence surcharge) of one customer."""
+    return conn.query_one("SELECT [IVACLI], [REQCLI] FROM [F_CLI] WHERE [CODCLI] = ?", [code])
+
+
+def delivery_address_code(conn: FactusolConnection, customer: int, street: str, postcode: str) -> int | None:
+    """CODOBR of the customer's F_OBR address with this street and postcode, if FactuSOL has it."""
+    row = conn.query_one("SELECT TOP 1 [CODOBR] FROM [F_OBR] WHERE [CLIOBR] = ? AND [DIROBR] = ? AND [CPOOBR] = ? "
+                         "ORDER BY [CODOBR]", [customer, street, postcode])
+    return None if row is None else int(row["CODOBR"])

@@ -157,6 +157,20 @@ def update_stock(conn: FactusolConnection, article: str, warehouse: str, actual:
             insert_row(conn, table, {**cols, **values}, key=tuple(cols.values()))
 
 
+def set_order_state(conn: FactusolConnection, series: str, number: int, state: int, release_pending: bool = False) -> int:
+    """Set ESTPCL (and stamp FUMPCL) of a customer order; with ``release_pending`` the quantities still to serve
+    move to the cancelled column (ANULPC += PENLPC, PENLPC = 0) in the same transaction, so a cancelled order
+    stops counting as pending stock even on FactuSOL versions without state 4 "Anulado".  Returns headers touched.
+    """
+    with conn.transaction():
+        touched = update_fields(conn, "F_PCL", {"TIPPCL": series, "CODPCL": number},
+                                {"ESTPCL": int(state), "FUMPCL": datetime.now().replace(microsecond=0)})
+        if touched and release_pending:
+            conn.execute("UPDATE [F_LPC] SET [ANULPC] = [ANULPC] + [PENLPC], [PENLPC] = 0 "
+                         "WHERE [TIPLPC] = ? AND [CODLPC] = ? AND [PENLPC] > 0", [series, number])
+    return touched
+
+
 # --------------------------------------------------------------------------------------------------------------------
 # Totals
 
@@ -204,5 +218,5 @@ def order_totals(lines: Sequence[dict[str, Any]], vat_rates: Sequence[Decimal], 
 
 __all__ = [
     "FactusolRangeFullError", "FactusolWidthError", "find_order_by_ref", "insert_customer", "insert_order", "insert_row",
-    "order_totals", "update_customer_fields", "update_fields", "update_stock",
+    "order_totals", "set_order_state", "update_customer_fields", "update_fields", "update_stock",
 ]

@@ -426,3 +426,41 @@ def unsynced_order_units(shop: ShopConnection, product_ids: Iterable[int], synce
         key = (r["product_id"], r["product_attribute_id"] or 0)
         out[key] = out.get(key, 0) + int(r["units"])
     return out
+
+
+def order_ids(shop: ShopConnection, since=None) -> list[int]:
+    """Every order id of the shop (optionally only those updated since a shop-time datetime), ascending."""
+    where, args = "id_shop = %s", [shop.id_shop]
+    if since is not None:
+        where += " AND date_upd >= %s"
+        args.append(since)
+    return [r["id_order"] for r in shop.query(f"SELECT id_order FROM {{p}}orders WHERE {where} ORDER BY id_order", args)]
+
+
+def current_state(shop: ShopConnection, order_id: int) -> int | None:
+    row = shop.query_one("SELECT current_state FROM {p}orders WHERE id_order = %s", (order_id,))
+    return None if row is None else int(row["current_state"])
+
+
+def combination_references(shop: ShopConnection, attribute_ids: Iterable[int]) -> dict[int, str]:
+    """id_product_attribute -> product_attribute.reference (the variant code, e.g. 'CAM001-S-BLA')."""
+    ids = sorted({int(i) for i in attribute_ids if i})
+    if not ids:
+        return {}
+    marks, args = _in(ids)
+    rows = shop.query(f"SELECT id_product_attribute AS pa, reference FROM {{p}}product_attribute"
+                      f" WHERE id_product_attribute IN ({marks})", args)
+    return {r["pa"]: _s(r["reference"]) for r in rows}
+
+
+def carrier_reference(shop: ShopConnection, id_carrier: int) -> int | None:
+    """carrier.id_reference (stable across carrier edits) of a carrier id."""
+    row = shop.query_one("SELECT id_reference FROM {p}carrier WHERE id_carrier = %s", (id_carrier,))
+    return None if row is None else int(row["id_reference"])
+
+
+def carrier_for_reference(shop: ShopConnection, id_reference: int) -> int | None:
+    """The current (not deleted) carrier id of a carrier id_reference."""
+    row = shop.query_one("SELECT id_carrier FROM {p}carrier WHERE id_reference = %s AND deleted = 0"
+                         " ORDER BY id_carrier DESC LIMIT 1", (id_reference,))
+    return None if row is None else int(row["id_carrier"])

@@ -543,26 +543,7 @@ def change_order_state(shop: ShopConnection, order_id: int, new_state_id: int, *
         invoices = shop.query("SELECT * FROM {p}order_invoice WHERE id_order = %s ORDER BY id_order_invoice",
                               (order_id,), cursor=cur)
         if new.paid:
-            for inv in invoices:
-                if inv["number"] <= 0:
-                    continue
-                paid = shop.query_one("SELECT COALESCE(SUM(op.amount), 0) AS s FROM {p}order_invoice_payment oip"
-                                      " JOIN {p}order_payment op ON op.id_order_payment = oip.id_order_payment"
-                                      " WHERE oip.id_order_invoice = %s", (inv["id_order_invoice"],), cursor=cur)["s"]
-                rest = (Decimal(inv["total_paid_tax_incl"]) - Decimal(paid)).quantize(Decimal("0.01"))
-                if rest > 0:
-                    cols = {"order_reference": (order["reference"] or "")[:9], "id_currency": order["id_currency"],
-                            "amount": rest, "payment_method": order["payment"],
-                            "conversion_rate": order["conversion_rate"], "transaction_id": "", "date_add": now}
-                    if shop.detect_version().has_order_payment_employee:
-                        cols["id_employee"] = id_employee
-                    pay = shop.execute(f"INSERT INTO {{p}}order_payment ({', '.join(f'`{k}`' for k in cols)})"
-                                       f" VALUES ({', '.join(['%s'] * len(cols))})", list(cols.values()), cursor=cur)
-                    shop.execute("INSERT INTO {p}order_invoice_payment (id_order_invoice, id_order_payment, id_order)"
-                                 " VALUES (%s, %s, %s)", (inv["id_order_invoice"], pay, order_id), cursor=cur)
-                    shop.execute("UPDATE {p}orders SET total_paid_real = total_paid_real + %s WHERE id_order = %s",
-                                 (rest, order_id), cursor=cur)
-                    result.payments += 1
+            result.payments += _pay_invoices(shop, cur, order, invoices, now, id_employee)
         if new.delivery:
             for inv in invoices:
                 if not inv["delivery_number"]:
@@ -578,6 +559,60 @@ def change_order_state(shop: ShopConnection, order_id: int, new_state_id: int, *
         recompute_reserved(shop, cur, {line["product_id"] for line in lines})
         _run_extra(shop, cur, extra)
     return result
+
+
+def _pay_invoices(shop: ShopConnection, cur, order: dict, invoices: list[dict], now: datetime,
+                  id_employee: int = 0) -> int:
+    """An order_payment for the rest to pay of every numbered invoice (what a paid state does); returns how many."""
+    made = 0
+    for inv in invoices:
+        if inv["number"] <= 0:
+            continue
+        paid = shop.query_one("SELECT COALESCE(SUM(op.amount), 0) AS s FROM {p}order_invoice_payment oip"
+                              " JOIN {p}order_payment op ON op.id_order_payment = oip.id_order_payment"
+                              " WHERE oip.id_order_invoice = %s", (inv["id_order_invoice"],), cursor=cur)["s"]
+        rest = (Decimal(inv["total_paid_tax_incl"]) - Decimal(paid)).quantize(Decimal("0.01"))
+        if rest > 0:
+            cols = {"order_reference": (order["reference"] or "")[:9], "id_currency": order["id_currency"],
+                    "amount": rest, "payment_method": order["payment"],
+                    "conversion_rate": order["conversion_rate"], "transaction_id": "", "date_add": now}
+            if shop.detect_version().has_order_payment_employee:
+                cols["id_employee"] = id_employee
+            pay = shop.execute(f"INSERT INTO {{p}}order_payment ({', '.join(f'`{k}`' for k in cols)})"
+                               f" VALUES ({', '.join(['%s'] * len(cols))})", list(cols.values()), cursor=cur)
+            shop.execute("INSERT INTO {p}order_invoice_payment (id_order_invoice, id_order_payment, id_order)"
+                         " VALUES (%s, %s, %s)", (inv["id_order_invoice"], pay, order["id_order"]), cursor=cur)
+            shop.execute("UPDATE {p}orders SET total_paid_real = total_paid_real + %s WHERE id_order = %s",
+                         (rest, order["id_order"]), cursor=cur)
+            made += 1
+    return made
+
+
+def record_invoice_payment(shop: ShopConnection, order_id: int, *, id_employee: int = 0, extra: Extra = None) -> int:
+    """Register the rest to pay of the order's invoices as paid, without changing the order state (for an ERP
+    "collected" event on an order already further along, e.g. Delivered).  Returns the payments added."""
+    with shop.transaction() as cur:
+        order = _load_order(shop, cur, order_id)
+        invoices = shop.query("SELECT * FROM {p}order_invoice WHERE id_order = %s ORDER BY id_order_invoice",
+                              (order_id,), cursor=cur)
+        made = _pay_invoices(shop, cur, order, invoices, shop.now(), id_employee)
+        _run_extra(shop, cur, extra)
+    return made
+
+
+def set_order_carrier(shop: ShopConnection, order_id: int, id_carrier: int, *, extra: Extra = None) -> bool:
+    """Point the order (orders.id_carrier and its first order_carrier row) at another carrier; False if unchanged."""
+    with shop.transaction() as cur:
+        order = _load_order(shop, cur, order_id)
+        if int(order["id_carrier"]) == int(id_carrier):
+            return False
+        shop.execute("UPDATE {p}orders SET id_carrier = %s, date_upd = %s WHERE id_order = %s",
+                     (id_carrier, shop.now(), order_id), cursor=cur)
+        shop.execute("UPDATE {p}order_carrier SET id_carrier = %s WHERE id_order_carrier = (SELECT id FROM"
+                     " (SELECT MIN(id_order_carrier) AS id FROM {p}order_carrier WHERE id_order = %s) x)",
+                     (id_carrier, order_id), cursor=cur)
+        _run_extra(shop, cur, extra)
+    return True
 
 
 def _product_sale(shop: ShopConnection, cur, product_id: int, qty: int, now: datetime) -> None:
@@ -628,10 +663,11 @@ def set_tracking(shop: ShopConnection, order_id: int, tracking: str, *, extra: E
 
 
 def set_invoice(shop: ShopConnection, order_id: int, number: int, date: datetime, totals: dict | None = None, *,
-                extra: Extra = None) -> int:
+                note: str | None = None, extra: Extra = None) -> int:
     """Record the ERP's invoice on the order: order_invoice (+ line/carrier links, existing payments linked)
     and orders.invoice_number/invoice_date.  Updates the existing invoice if the order has one (or fills the
-    delivery-slip-only row).  ``totals`` may override order_invoice total_* columns.  Returns id_order_invoice.
+    delivery-slip-only row).  ``totals`` may override order_invoice total_* columns; ``note`` sets
+    order_invoice.note (e.g. the ERP's due dates, which PrestaShop has no column for).  Returns id_order_invoice.
     """
     if int(number) <= 0:
         raise WriteError("invoice number must be positive")
@@ -646,10 +682,15 @@ def set_invoice(shop: ShopConnection, order_id: int, number: int, date: datetime
                        "total_paid_tax_incl", "total_products", "total_products_wt", "total_shipping_tax_excl",
                        "total_shipping_tax_incl", "total_wrapping_tax_excl", "total_wrapping_tax_incl"}
             sets.update({k: v for k, v in (totals or {}).items() if k in allowed})
+            if note is not None:
+                sets["note"] = note
             shop.execute(f"UPDATE {{p}}order_invoice SET {', '.join(f'`{k}` = %s' for k in sets)}"
                          " WHERE id_order_invoice = %s", (*sets.values(), inv), cursor=cur)
         else:
             inv = _insert_invoice(shop, cur, order, int(number), date, totals)
+            if note is not None:
+                shop.execute("UPDATE {p}order_invoice SET note = %s WHERE id_order_invoice = %s", (note, inv),
+                             cursor=cur)
         _link_existing_payments(shop, cur, order, inv)
         shop.execute("UPDATE {p}orders SET invoice_number = %s, invoice_date = %s, date_upd = %s WHERE id_order = %s",
                      (int(number), date, shop.now(), order_id), cursor=cur)
