@@ -1,0 +1,543 @@
+"""Orders: every shop order becomes a FactuSOL customer order (F_PCL + F_LPC); its state then follows both ways.
+
+Keys are ``ps:<id_order>``.  A FactuSOL pedido is traced back to its shop order through the id map (entity
+``order``, FactuSOL key ``<TIPPCL>-<CODPCL>``), else by parsing REFPCL with the rule's template.
+
+Exactly once: before any insert the pedido is looked up by REFPCL (the rule template, ``PS-<id>-<reference>``);
+header and lines go in ONE FactuSOL transaction; then the id map link, then the baseline.  A crash anywhere
+leaves either no pedido (transaction rolled back) or a pedido that the next run finds by REFPCL and links.
+
+State after creation (baseline ``order``/key = ``{"fs": ESTPCL, "ps": canonical shop state}``, the last values
+both sides agreed on; a side "moved" when it differs from its own baseline value, so nothing ping-pongs):
+- FactuSOL moved → the shop order goes to the state the ``states`` value map gives, forward only (a partial
+  delivery's ESTPCL 1 never drags a Shipped order back to Processing); cancellation and leaving cancellation
+  always travel.
+- Shop moved → only a cancellation travels to FactuSOL (ESTPCL = the map's cancelled code, 4 "Anulado", and the
+  pending quantities released: ANULPC += PENLPC, PENLPC = 0).  FactuSOL owns the rest of the workflow.
+- Both moved → the ``state`` field's policy (default ``factusol_wins``); ``manual`` parks a conflict.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, Iterable
+
+from replicator.factusol import reader as fs_reader
+from replicator.factusol import writer as fs_writer
+from replicator.factusol.connection import FactusolDuplicateKeyError
+from replicator.factusol.schema import FactusolWidthError, load_schema
+from replicator.model import Order, OrderLine
+from replicator.prestashop import reader as ps_reader
+from replicator.prestashop import writer as ps_writer
+from replicator.rules import MappingError
+from replicator.rules.transforms import to_side_value
+from replicator.store import APPLIED, CONFLICT, QUARANTINED, Change
+from replicator.sync.base import NOOP, Outcome, SyncContext, SyncError, image, row_key
+from replicator.sync.common import record_factusol_write, shop_marker
+
+log = logging.getLogger("replicator.sync.orders")
+
+ENTITY = "order"
+PS_TABLES = ("orders", "order_detail", "order_carrier", "order_history")
+CANCELLED = "cancelled"
+CANCEL_KEYS = ("PS_OS_CANCELED", "PS_OS_ERROR", "PS_OS_REFUND")
+# The shop order's columns the reader must give us: the payment MODULE (what payment_methods maps, not the
+# display name) and the carrier's id_reference (stable across carrier edits, what shipment.carriers maps).
+PS_ORDER_MAPS = {"order": {"payment_method": "o.module", "carrier_id": "ca.id_reference"}}
+CENT, FOUR = Decimal("0.01"), Decimal("0.0001")
+FS_USER = 1  # USUPCL/USMPCL: the FactuSOL user public writers use
+
+
+# ------------------------------------------------------------------------------------------------ keys
+
+
+def order_key(order_id: int | str) -> str:
+    return f"ps:{int(order_id)}"
+
+
+def order_id_of(key: str) -> int:
+    if not key.startswith("ps:") or not key[3:].isdigit():
+        raise SyncError(ENTITY, key, "order keys are ps:<id_order>")
+    return int(key[3:])
+
+
+def doc_key(series: str, number: int) -> str:
+    """The id-map FactuSOL key of a pedido."""
+    return f"{str(series).strip()}-{int(number)}"
+
+
+def split_doc_key(value: str) -> tuple[str, int]:
+    series, _, number = value.partition("-")
+    return series, int(number)
+
+
+def _reference_rule(ctx: SyncContext):
+    return ctx.rules.entity(ENTITY).fields["reference"]
+
+
+def reference_for(ctx: SyncContext, order_id: int, reference: str, key: str = "") -> str:
+    """REFPCL of a shop order: the rule's template (``PS-{prestashop_id}-{reference}``), fitted to width 50."""
+    rules = ctx.rules.entity(ENTITY)
+    try:
+        return to_side_value(rules, _reference_rule(ctx), "factusol",
+                             {"prestashop_id": order_id, "reference": reference}, key or order_key(order_id))
+    except MappingError as exc:
+        raise SyncError(ENTITY, key or order_key(order_id), exc.reason, exc.field) from None
+
+
+def order_id_from_reference(ctx: SyncContext, refpcl: str | None) -> int | None:
+    """The shop order id a REFPCL was written for (None for pedidos that did not come from the shop)."""
+    template = _reference_rule(ctx).factusol.template or ""
+    if not refpcl or "{prestashop_id}" not in template:
+        return None
+    parts = re.split(r"\{(\w+)\}", template)
+    rx = "".join(re.escape(p) if i % 2 == 0 else (r"(?P<prestashop_id>\d+)" if p == "prestashop_id" else ".*?")
+                 for i, p in enumerate(parts))
+    m = re.match(rx + "$", str(refpcl).strip())
+    return int(m.group("prestashop_id")) if m else None
+
+
+def order_id_for_pedido(ctx: SyncContext, series: str, number: int, refpcl: str | None = None,
+                        look_up: bool = True) -> int | None:
+    """Shop order id of a FactuSOL pedido: the id map first, else its REFPCL."""
+    link = ctx.store.map_id(ENTITY, factusol_key=doc_key(series, number))
+    if link is not None:
+        return int(link.prestashop_id)
+    if refpcl is None and look_up:
+        header = fs_reader.order_header(ctx.factusol, str(series), int(number))
+        refpcl = header.get("REFPCL") if header else None
+    return order_id_from_reference(ctx, refpcl)
+
+
+def linked_pedido(ctx: SyncContext, order_id: int) -> tuple[str, int] | None:
+    link = ctx.store.map_id(ENTITY, prestashop_id=str(order_id))
+    return split_doc_key(link.factusol_key) if link else None
+
+
+# ------------------------------------------------------------------------------------------------ states
+
+
+def states_map(ctx: SyncContext):
+    return ctx.rules.entity(ENTITY).value_map("states")
+
+
+def fs_canonical(ctx: SyncContext, estpcl: Any) -> str | None:
+    try:
+        return str(states_map(ctx).from_side(int(estpcl or 0), "factusol"))
+    except KeyError:
+        return None
+
+
+def ps_canonical(ctx: SyncContext, state_id: int | None) -> str | None:
+    """The rule's canonical state of a shop state id; None for a state no PS_OS_* key of the map names."""
+    state = ctx.shop.order_states().get(state_id)
+    if state is None:
+        return None
+    for k in state.keys:
+        try:
+            return str(states_map(ctx).from_side(k, "prestashop"))
+        except KeyError:
+            continue
+    return None
+
+
+def is_cancel_state(state) -> bool:
+    return bool(state and set(state.keys) & set(CANCEL_KEYS))
+
+
+def progress(state) -> int:
+    """How far along an order in this shop state is: states only ever move forward by FactuSOL events."""
+    if state is None:
+        return 0
+    if "PS_OS_DELIVERED" in state.keys:
+        return 4
+    if state.shipped:
+        return 3
+    if "PS_OS_PREPARATION" in state.keys or state.delivery:
+        return 2
+    if state.paid or state.logable:
+        return 1
+    return 0
+
+
+def state_id_for(ctx: SyncContext, key: str, ps_state_key: str, what: str = "state") -> int:
+    state_id = ctx.shop.state_id(ps_state_key)
+    if state_id is None:
+        raise SyncError(ENTITY, key, f"the shop has no order state {ps_state_key}", what)
+    return state_id
+
+
+# ------------------------------------------------------------------------------------------------ mapping
+
+
+@dataclass
+class Pedido:
+    """What will be written to FactuSOL for one shop order, plus what the mapping noticed."""
+
+    header: dict[str, Any]
+    lines: list[dict[str, Any]]
+    notes: list[str] = field(default_factory=list)
+    difference: Decimal = Decimal("0")
+
+
+def _fit(table: str, column: str, value: Any, notes: list[str]) -> str:
+    """Header snapshots are copies of the customer's address: cut to width, but say so (never silently)."""
+    text = "" if value is None else str(value).strip()
+    width = load_schema()[table].column(column).size
+    if width and len(text) > width:
+        notes.append(f"{column} cut to {width} characters")
+        text = text[:width].rstrip()
+    return text
+
+
+def _country_name(ctx: SyncContext, iso: str) -> str:
+    try:
+        return str(ctx.rules.entity("address").value_map("countries").to_side(iso or "ES", "factusol"))
+    except KeyError:
+        return iso or ""
+
+
+def _vat_selector(ctx: SyncContext, key: str, rate: Decimal, what: str) -> int:
+    rates = ctx.rules.entity(ENTITY).vat_rates
+    for selector, value in sorted(rates.items()):
+        if Decimal(value) == Decimal(rate).quantize(CENT):
+            return int(selector)
+    raise SyncError(ENTITY, key, f"no FactuSOL VAT type has rate {rate}% (rules vat_rates: "
+                                 f"{', '.join(f'{k}={v}' for k, v in sorted(rates.items()))})", what)
+
+
+def resolve_article(reference: str, combo_reference: str, variants: dict[str, list[tuple[str, str]]]
+                    ) -> tuple[str, str, str] | None:
+    """(article, CE1, CE2) of a shop line: its combination reference 'ART-CE1-CE2' (or 'ART-CE'), else the product
+    reference as a plain article.  None when FactuSOL has no such article/variant."""
+    for candidate in (combo_reference, reference):
+        if not candidate:
+            continue
+        if candidate in variants and (not variants[candidate] or candidate == reference and not combo_reference):
+            return candidate, "", ""
+        parts = candidate.split("-")
+        for cut in range(len(parts) - 1, 0, -1):
+            article, rest = "-".join(parts[:cut]), parts[cut:]
+            if article not in variants or len(rest) > 2:
+                continue
+            for ce1, ce2 in variants[article]:
+                if (len(rest) == 2 and (ce1, ce2) == tuple(rest)) or \
+                        (len(rest) == 1 and rest[0] in (ce1, ce2) and "" in (ce1, ce2)):
+                    return article, ce1, ce2
+    return None
+
+
+def _candidates(line: OrderLine, combo_ref: str) -> set[str]:
+    out = {line.reference, combo_ref}
+    for ref in (line.reference, combo_ref):
+        parts = (ref or "").split("-")
+        out.update("-".join(parts[:i]) for i in range(1, len(parts)))
+    return {c for c in out if c}
+
+
+def build_pedido(ctx: SyncContext, key: str, order: Order, customer_code: int) -> Pedido:
+    """Map a shop order to F_PCL/F_LPC rows (no write).  Raises SyncError naming the field that can't be mapped."""
+    rules = ctx.rules.entity(ENTITY)
+    opts = rules.options
+    notes: list[str] = []
+    conn = ctx.factusol
+    # -- lines --------------------------------------------------------------------------------------------
+    combos = ps_reader.combination_references(ctx.shop, [ln.prestashop_attribute_id for ln in order.lines])
+    wanted: set[str] = set()
+    for ln in order.lines:
+        wanted |= _candidates(ln, combos.get(ln.prestashop_attribute_id or 0, ""))
+    shipping_cfg = opts.get("shipping") or {}
+    mode = shipping_cfg.get("mode", "portes")
+    if mode == "line":
+        wanted.add(shipping_cfg.get("article", "PORTES"))
+    variants = fs_reader.article_variants(conn, sorted(wanted))
+    lines: list[dict[str, Any]] = []
+    for n, ln in enumerate(order.lines, start=1):
+        combo_ref = combos.get(ln.prestashop_attribute_id or 0, "")
+        found = resolve_article(ln.reference, combo_ref, variants)
+        if found is None:
+            shown = combo_ref or ln.reference or "(empty)"
+            raise SyncError(ENTITY, key, f"line {n}: unknown FactuSOL article {shown!r} ({ln.name})",
+                            "line.reference")
+        article, ce1, ce2 = found
+        price = ln.unit_price_tax_excl
+        discount = Decimal(ln.discount_percent or 0)
+        if 0 < discount < 100:  # the shop's unit price is already reduced; FactuSOL applies DT1 to PRE itself
+            price = price / (1 - discount / 100)
+        else:
+            discount = Decimal("0")
+        lines.append({
+            "POSLPC": n, "ARTLPC": article, "CE1LPC": ce1, "CE2LPC": ce2, "DESLPC": ln.name,
+            "CANLPC": Decimal(ln.quantity), "PRELPC": price.quantize(FOUR, ROUND_HALF_UP), "DT1LPC": float(discount),
+            # the shop's own line total (cent-exact with its order total), not a recomputation from 4-decimal prices
+            "TOTLPC": Decimal(ln.total_tax_excl).quantize(CENT, ROUND_HALF_UP),
+            "IVALPC": _vat_selector(ctx, key, ln.vat_rate, f"line {n} vat_rate"), "IINLPC": 0,
+            "PIVLPC": Decimal(ln.unit_price_tax_incl).quantize(FOUR, ROUND_HALF_UP),
+            "TIVLPC": Decimal(ln.total_tax_incl).quantize(CENT, ROUND_HALF_UP),
+        })
+    # -- shipping -----------------------------------------------------------------------------------------
+    ship_excl = Decimal(order.shipping_tax_excl or 0).quantize(CENT, ROUND_HALF_UP)
+    ship_incl = Decimal(order.shipping_tax_incl or 0).quantize(CENT, ROUND_HALF_UP)
+    portes = Decimal("0")
+    if ship_excl > 0:
+        rate = ((ship_incl / ship_excl - 1) * 100).quantize(Decimal("1"), ROUND_HALF_UP)
+        selector = _vat_selector(ctx, key, rate, "shipping_tax_excl")
+        if mode == "line":
+            article = shipping_cfg.get("article", "PORTES")
+            if article not in variants:
+                raise SyncError(ENTITY, key, f"shipping article {article!r} (order.yaml shipping.article) does not "
+                                             "exist in FactuSOL", "shipping.article")
+            lines.append({"POSLPC": len(lines) + 1, "ARTLPC": article, "CE1LPC": "", "CE2LPC": "",
+                          "DESLPC": order.carrier or "Portes", "CANLPC": Decimal("1"), "PRELPC": ship_excl,
+                          "DT1LPC": 0.0, "TOTLPC": ship_excl, "IVALPC": selector, "IINLPC": 0,
+                          "PIVLPC": ship_incl, "TIVLPC": ship_incl})
+        else:
+            if selector != 0:  # FactuSOL's portes live in VAT slot 1 in the public writers' practice
+                notes.append(f"shipping VAT {rate}% is not slot 1's rate: consider shipping.mode: line")
+            portes = ship_excl
+    # -- customer, tax --------------------------------------------------------------------------------------
+    tax = fs_reader.customer_tax(conn, customer_code) or {}
+    surcharge = bool(tax.get("REQCLI"))
+    vat_rates = [Decimal(rules.vat_rates.get(i, 0)) for i in range(3)]
+    rec = fs_reader.read_surcharge_rates(conn)
+    rec_rates = [Decimal(rec.get(i, 0)) for i in range(3)]
+    totals = fs_writer.order_totals(lines, vat_rates, rec_rates, surcharge=surcharge, shipping=portes)
+    surcharge_total = sum((totals[f"IREC{n}PCL"] for n in range(1, 4)), Decimal("0"))
+    expected = Decimal(order.total_tax_incl).quantize(CENT) + surcharge_total
+    difference = totals["TOTPCL"] - expected
+    if difference:
+        notes.append(f"total differs from the shop: FactuSOL {totals['TOTPCL']} vs shop {order.total_tax_incl}"
+                     + (f" + surcharge {surcharge_total}" if surcharge_total else "") + f" (difference {difference})")
+    # -- header ---------------------------------------------------------------------------------------------
+    bill = order.billing or order.delivery
+    if bill is None:
+        raise SyncError(ENTITY, key, "the order has no invoice address", "billing")
+    placed = order.placed_at or datetime.now()
+    try:
+        payment = rules.value_map("payment_methods").from_side(order.payment_method, "prestashop")
+        fop = rules.value_map("payment_methods").to_side(payment, "factusol")
+    except KeyError:
+        raise SyncError(ENTITY, key, f"payment module {order.payment_method!r} is missing from value map "
+                                     "payment_methods", "payment_method") from None
+    try:
+        carriers = rules.value_map("shipment.carriers")
+        trn = int(carriers.to_side(carriers.from_side(order.carrier_id, "prestashop"), "factusol"))
+    except KeyError:
+        raise SyncError(ENTITY, key, f"carrier id_reference {order.carrier_id!r} is missing from value map "
+                                     "shipment.carriers", "carrier") from None
+    header: dict[str, Any] = {
+        "TIPPCL": str(opts.get("series", "1")), "REFPCL": reference_for(ctx, order.prestashop_id, order.reference, key),
+        "FECPCL": datetime(placed.year, placed.month, placed.day),
+        "HORPCL": datetime(1900, 1, 1, placed.hour, placed.minute, placed.second),
+        "CLIPCL": int(customer_code),
+        "CNOPCL": _fit("F_PCL", "CNOPCL", bill.company or bill.name, notes),
+        "CDOPCL": _fit("F_PCL", "CDOPCL", bill.street, notes),
+        "CPOPCL": _fit("F_PCL", "CPOPCL", bill.city, notes),  # población
+        "CCPPCL": _fit("F_PCL", "CCPPCL", bill.postcode, notes),  # código postal
+        "CPRPCL": _fit("F_PCL", "CPRPCL", bill.province, notes),
+        "CNIPCL": _fit("F_PCL", "CNIPCL", bill.nif, notes),
+        "TELPCL": _fit("F_PCL", "TELPCL", bill.phone or bill.mobile, notes),
+        "CEMPCL": _fit("F_PCL", "CEMPCL", order.customer_email, notes),
+        "CPAPCL": _fit("F_PCL", "CPAPCL", _country_name(ctx, bill.country_iso), notes),
+        "ESTPCL": 0, "ALMPCL": str(opts.get("warehouse", "GEN")), "FOPPCL": str(fop),
+        "TIVPCL": int(tax.get("IVACLI") or 0), "REQPCL": int(surcharge), "TRNPCL": trn, "PRTPCL": 0,
+        "USUPCL": FS_USER, "USMPCL": FS_USER, "FUMPCL": datetime.now().replace(microsecond=0),
+        **totals,
+    }
+    ship = order.delivery
+    if ship is not None and bill is not None and (ship.street, ship.postcode, ship.city) != (bill.street, bill.postcode, bill.city):
+        obr = fs_reader.delivery_address_code(conn, customer_code, ship.street, ship.postcode)
+        if obr:
+            header["OBRPCL"] = obr
+        else:  # no F_OBR row for it: a snapshot in the observations, where the warehouse reads it
+            header["OB1PCL"] = _fit("F_PCL", "OB1PCL", f"Entrega: {ship.company or ship.name}, {ship.street}", notes)
+            header["OB2PCL"] = _fit("F_PCL", "OB2PCL", " ".join(p for p in (
+                ship.postcode, ship.city, f"({ship.province})" if ship.province else "", ship.phone) if p), notes)
+    return Pedido(header, lines, notes, difference)
+
+
+# ------------------------------------------------------------------------------------------------ the sync
+
+
+def _customer_code(ctx: SyncContext, key: str, order: Order) -> int:
+    from replicator.sync.customers import ensure_factusol_customer  # lazily: the customer module is optional here
+
+    try:
+        return int(ensure_factusol_customer(ctx, int(order.customer_prestashop_id)))
+    except SyncError as exc:
+        raise SyncError(ENTITY, key, f"customer ps:{order.customer_prestashop_id}: {exc.reason}",
+                        "customer_factusol_code") from None
+
+
+def read_shop_order(ctx: SyncContext, order_id: int) -> Order | None:
+    found = ps_reader.read_orders(ctx.shop, [order_id], maps=PS_ORDER_MAPS)
+    return found[0] if found else None
+
+
+class OrderSync:
+    entity = ENTITY
+
+    # -- routing --------------------------------------------------------------------------------------------
+    def keys_for_change(self, ctx: SyncContext, change: Change) -> list[str]:
+        img = image(change)
+        if change.side == "prestashop":
+            if change.source_table in PS_TABLES and img.get("id_order"):
+                return [order_key(img["id_order"])]
+            return []
+        if change.source_table not in ("F_PCL", "F_LPC"):
+            return []
+        pk = row_key(change)
+        if change.source_table == "F_PCL":
+            series, number, ref = pk.get("TIPPCL"), pk.get("CODPCL"), img.get("REFPCL")
+        else:
+            series, number, ref = pk.get("TIPLPC"), pk.get("CODLPC"), None
+        if series is None or number is None:
+            return []
+        oid = order_id_for_pedido(ctx, str(series), int(number), ref, look_up=change.op != "delete" or ref is None)
+        return [order_key(oid)] if oid else []
+
+    def all_keys(self, ctx: SyncContext) -> Iterable[str]:
+        return [order_key(i) for i in ps_reader.order_ids(ctx.shop)]
+
+    def sync(self, ctx: SyncContext, keys: list[str]) -> dict[str, Outcome]:
+        out: dict[str, Outcome] = {}
+        for key in keys:
+            try:
+                out[key] = self.sync_one(ctx, key)
+            except SyncError as exc:
+                # per key: one bad order never holds the others back; retried every cycle until it goes through
+                ctx.store.quarantine(exc.entity, exc.key, "prestashop", exc.reason, exc.field)
+                log.warning("%s", exc)
+                out[key] = Outcome(QUARANTINED, str(exc))
+        return out
+
+    # -- one order ------------------------------------------------------------------------------------------
+    def sync_one(self, ctx: SyncContext, key: str) -> Outcome:
+        order_id = order_id_of(key)
+        order = read_shop_order(ctx, order_id)
+        if order is None:
+            return Outcome(NOOP, "the order is not in the shop")
+        rules = ctx.rules.entity(ENTITY)
+        if order.is_guest and not rules.filters.get("include_guests", True):
+            return Outcome(NOOP, "guest orders are filtered out (order.yaml filters.include_guests)")
+        pedido = linked_pedido(ctx, order_id)
+        if pedido is not None:
+            header = fs_reader.order_header(ctx.factusol, *pedido)
+            if header is None:
+                # Deleted in FactuSOL, or the year file rolled over: never re-create (that would duplicate).
+                log.warning("order %s: its pedido %s-%s is no longer in FactuSOL", key, *pedido)
+                return Outcome(NOOP, f"pedido {pedido[0]}-{pedido[1]} not found in the current FactuSOL file")
+            return self.follow_state(ctx, key, order, header)
+        reference = reference_for(ctx, order_id, order.reference, key)
+        found = fs_writer.find_order_by_ref(ctx.factusol, reference)
+        if found is not None:  # written before a crash (or by an earlier install): link, never insert twice
+            ctx.store.link(ENTITY, doc_key(found["TIPPCL"], found["CODPCL"]), str(order_id))
+            outcome = self.follow_state(ctx, key, order, found)
+            detail = f"linked existing pedido {found['TIPPCL']}-{found['CODPCL']} ({reference})"
+            return Outcome(APPLIED if outcome.status == NOOP else outcome.status,
+                           "; ".join(p for p in (detail, outcome.detail) if p))
+        return self.create(ctx, key, order)
+
+    def create(self, ctx: SyncContext, key: str, order: Order) -> Outcome:
+        code = _customer_code(ctx, key, order)
+        pedido = build_pedido(ctx, key, order, code)
+        ps_state = ps_canonical(ctx, order.state_id)
+        if ps_state == CANCELLED:  # an order already cancelled in the shop is recorded cancelled, nothing pending
+            pedido.header["ESTPCL"] = int(states_map(ctx).to_side(CANCELLED, "factusol"))
+            for ln in pedido.lines:
+                ln["ANULPC"], ln["PENLPC"] = ln["CANLPC"], Decimal("0")
+        try:
+            series, number = fs_writer.insert_order(ctx.factusol, pedido.header, pedido.lines)
+        except FactusolWidthError as exc:
+            raise SyncError(ENTITY, key, str(exc), exc.column) from None
+        except FactusolDuplicateKeyError as exc:
+            raise SyncError(ENTITY, key, f"no free order number in series {pedido.header['TIPPCL']}: {exc}",
+                            "factusol_number") from None
+        ctx.store.link(ENTITY, doc_key(series, number), str(order.prestashop_id))
+        record_factusol_write(ctx, ENTITY, "F_PCL", {"TIPPCL": series, "CODPCL": number})
+        for ln in pedido.lines:
+            record_factusol_write(ctx, ENTITY, "F_LPC", {"TIPLPC": series, "CODLPC": number, "POSLPC": ln["POSLPC"]})
+        ctx.store.set_baseline(ENTITY, key, {"fs": int(pedido.header["ESTPCL"]), "ps": ps_state,
+                                             "pedido": doc_key(series, number)})
+        detail = f"pedido {series}-{number} created ({pedido.header['REFPCL']}, {len(pedido.lines)} lines, " \
+                 f"total {pedido.header['TOTPCL']})"
+        if pedido.notes:
+            detail += "; " + "; ".join(pedido.notes)
+        if pedido.difference:
+            log.warning("order %s: %s", key, next(n for n in pedido.notes if n.startswith("total differs")))
+        ctx.count("orders_created")
+        return Outcome(APPLIED, detail)
+
+    # -- state follow-up --------------------------------------------------------------------------------------
+    def follow_state(self, ctx: SyncContext, key: str, order: Order, header: dict[str, Any]) -> Outcome:
+        series, number = str(header["TIPPCL"]), int(header["CODPCL"])
+        fs_value = int(header.get("ESTPCL") or 0)
+        ps_state = ps_canonical(ctx, order.state_id)
+        base = ctx.store.baseline(ENTITY, key)
+        if base is None:  # linked without a baseline (crash between link and baseline): adopt today's values
+            ctx.store.set_baseline(ENTITY, key, {"fs": fs_value, "ps": ps_state, "pedido": doc_key(series, number)})
+            return Outcome(NOOP, "baseline recorded")
+        fs_moved = fs_value != base.get("fs")
+        ps_moved = ps_state is not None and ps_state != base.get("ps")
+        if not fs_moved and not ps_moved:
+            return Outcome(NOOP)
+        winner = "factusol" if fs_moved else "prestashop"
+        if fs_moved and ps_moved:
+            fs_state = fs_canonical(ctx, fs_value)
+            if fs_state == ps_state:
+                winner = ""  # both moved to the same place: agreed
+            else:
+                policy = ctx.rules.entity(ENTITY).fields["state"].policy
+                if policy == "factusol_wins":
+                    winner = "factusol"
+                elif policy == "prestashop_wins":
+                    winner = "prestashop"
+                else:
+                    ctx.store.open_conflict(ENTITY, key, "state", base, fs_state, ps_state)
+                    return Outcome(CONFLICT, f"state changed on both sides: FactuSOL {fs_state}, shop {ps_state}")
+        detail = ""
+        if winner == "factusol":
+            detail, ps_state = self._state_to_shop(ctx, key, order, fs_value, ps_state)
+        elif winner == "prestashop":
+            detail, fs_value = self._state_to_factusol(ctx, key, series, number, fs_value, ps_state)
+        ctx.store.set_baseline(ENTITY, key, {"fs": fs_value, "ps": ps_state if ps_state is not None else base.get("ps"),
+                                             "pedido": doc_key(series, number)})
+        return Outcome(APPLIED if detail else NOOP, detail)
+
+    def _state_to_shop(self, ctx: SyncContext, key: str, order: Order, fs_value: int,
+                       ps_state: str | None) -> tuple[str, str | None]:
+        fs_state = fs_canonical(ctx, fs_value)
+        if fs_state is None:
+            raise SyncError(ENTITY, key, f"ESTPCL {fs_value} is missing from value map states", "state")
+        if fs_state == ps_state:
+            return "", ps_state
+        target_key = str(states_map(ctx).to_side(fs_state, "prestashop"))
+        target = state_id_for(ctx, key, target_key)
+        states = ctx.shop.order_states()
+        current = states.get(order.state_id)
+        forward = progress(states.get(target)) > progress(current)
+        if not (forward or is_cancel_state(states.get(target)) or is_cancel_state(current)):
+            return "", ps_state  # a FactuSOL step back (e.g. partial delivery) never drags the shop order back
+        ps_writer.change_order_state(ctx.shop, order.prestashop_id, target,
+                                     extra=shop_marker(ctx, f"order {key} state {target_key}"))
+        return f"shop state -> {target_key} (FactuSOL ESTPCL {fs_value})", fs_state
+
+    def _state_to_factusol(self, ctx: SyncContext, key: str, series: str, number: int, fs_value: int,
+                           ps_state: str | None) -> tuple[str, int]:
+        if ps_state != CANCELLED or fs_canonical(ctx, fs_value) == CANCELLED:
+            return "", fs_value  # FactuSOL owns the order workflow; only a shop cancellation travels back
+        value = int(states_map(ctx).to_side(CANCELLED, "factusol"))
+        fs_writer.set_order_state(ctx.factusol, series, number, value, release_pending=True)
+        record_factusol_write(ctx, ENTITY, "F_PCL", {"TIPPCL": series, "CODPCL": number})
+        for ln in fs_reader.order_lines(ctx.factusol, series, number):
+            record_factusol_write(ctx, ENTITY, "F_LPC", {"TIPLPC": series, "CODLPC": number, "POSLPC": ln["POSLPC"]})
+        return f"pedido {series}-{number} cancelled in FactuSOL (ESTPCL {value}, pending released)", value
+
+
+__all__ = ["OrderSync", "ENTITY", "order_key", "order_id_of", "doc_key", "split_doc_key", "reference_for",
+           "order_id_from_reference", "order_id_for_pedido", "linked_pedido", "build_pedido", "resolve_article",
+           "progress", "is_cancel_state", "ps_canonical", "fs_canonical", "read_shop_order", "Pedido"]
