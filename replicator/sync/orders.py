@@ -310,7 +310,8 @@ def build_pedido(ctx: SyncContext, key: str, order: Order, customer_code: int) -
     expected = Decimal(order.total_tax_incl).quantize(CENT) + surcharge_total
     difference = totals["TOTPCL"] - expected
     if difference:
-        notes.append(f"total differs from the shop: FactuSOL {totals['TOTPCL']} vs shop {order.total_tax_incl}"
+        notes.append(f"total differs from the shop: FactuSOL {totals['TOTPCL']} vs shop "
+                     f"{Decimal(order.total_tax_incl).quantize(CENT)}"
                      + (f" + surcharge {surcharge_total}" if surcharge_total else "") + f" (difference {difference})")
     # -- header ---------------------------------------------------------------------------------------------
     bill = order.billing or order.delivery
@@ -457,10 +458,12 @@ class OrderSync:
         except FactusolDuplicateKeyError as exc:
             raise SyncError(ENTITY, key, f"no free order number in series {pedido.header['TIPPCL']}: {exc}",
                             "factusol_number") from None
-        ctx.store.link(ENTITY, doc_key(series, number), str(order.prestashop_id))
+        # echo records first, then the link: a crash in between leaves an unlinked pedido that the next run
+        # finds by REFPCL (and links) instead of inserting it again
         record_factusol_write(ctx, ENTITY, "F_PCL", {"TIPPCL": series, "CODPCL": number})
         for ln in pedido.lines:
             record_factusol_write(ctx, ENTITY, "F_LPC", {"TIPLPC": series, "CODLPC": number, "POSLPC": ln["POSLPC"]})
+        ctx.store.link(ENTITY, doc_key(series, number), str(order.prestashop_id))
         ctx.store.set_baseline(ENTITY, key, {"fs": int(pedido.header["ESTPCL"]), "ps": ps_state,
                                              "pedido": doc_key(series, number)})
         detail = f"pedido {series}-{number} created ({pedido.header['REFPCL']}, {len(pedido.lines)} lines, " \
