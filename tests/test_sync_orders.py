@@ -129,6 +129,9 @@ def test_registered_order_becomes_one_pedido(env):
 
 def test_guest_and_company_orders(env):
     ctx = env
+    # Jordi's order goes to his warehouse address, which FactuSOL has no F_OBR row for: snapshot in OB1/OB2
+    ctx.shop.execute("UPDATE {p}orders SET id_address_delivery = (SELECT MAX(id_address) FROM {p}address"
+                     " WHERE id_customer = 2) WHERE id_order = 2")
     out = OrderSync().sync(ctx, ["ps:3", "ps:2", "ps:5"])
     assert {k: o.status for k, o in out.items()} == {"ps:3": "applied", "ps:2": "applied", "ps:5": "applied"}
     [guest] = pedidos(ctx, 3)
@@ -136,6 +139,8 @@ def test_guest_and_company_orders(env):
     [company] = pedidos(ctx, 2)
     assert company["CNOPCL"] == "Puig Serra SL" and company["FOPPCL"] == "TRF" and company["CNIPCL"] == "B12345674"
     assert [(l["ARTLPC"], l["CE1LPC"]) for l in lines_of(ctx, company)] == [("SUD002", "L"), ("CUA040", "")]
+    assert company["OB1PCL"] == "Entrega: Puig Serra SL, Polígono Can Roca, nave 4"
+    assert company["OB2PCL"].startswith("08100 Mollet del Vallès")
     [french] = pedidos(ctx, 5)
     assert french["CPAPCL"] == "FRANCIA" and [l["IVALPC"] for l in lines_of(ctx, french)] == [2]  # 4 % book
 
