@@ -234,7 +234,9 @@ class BinlogCapture:
             only_events=[WriteRowsEvent, UpdateRowsEvent, DeleteRowsEvent, XidEvent, QueryEvent, RotateEvent,
                          GtidEvent, MariadbGtidEvent],
             only_schemas=[self.schema], only_tables=[*self.by_physical, self.ledger],
-            is_mariadb=bool(self._mariadb), use_column_name_cache=True, enable_logging=False,
+            # The library's is_mariadb mode dumps by MariaDB GTID state and ignores log_file/log_pos; we resume
+            # by file/position (what we checkpoint), which MariaDB serves through the classic dump command.
+            is_mariadb=False, use_column_name_cache=True, enable_logging=False,
         )
 
     def _rows_of(self, event, file: str) -> list[tuple[str, WatchedTable, dict | None, dict | None]]:
