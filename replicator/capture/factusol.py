@@ -100,7 +100,7 @@ class _ResultReader:
         self.table, self.columns = table, columns
         self.hasher = RowHasher(columns)
         # Moneda/Fecha converters from the FactuSOL schema: the stand-in driver returns DECIMAL as text.
-        self.convs = [(i, c) for i, c in ((i, fsconn._converter(n)) for i, n in enumerate(columns)) if c]
+        self.convs = [(i, _memo(c)) for i, c in ((i, fsconn._converter(n)) for i, n in enumerate(columns)) if c]
         self.pk_idx = [columns.index(c) for c in table.pk]
         self.pk_names = table.pk
         ts = table.ts_column
@@ -116,6 +116,24 @@ class _ResultReader:
 
     def image(self, vals: list) -> dict:
         return dict(zip(self.columns, vals))
+
+
+def _memo(conv: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """Cache a column converter: Moneda/Fecha columns repeat few raw values ('0', the same dates) across rows."""
+    cache: dict[Any, Any] = {}
+
+    def run(value: Any) -> Any:
+        try:
+            return cache[value]
+        except KeyError:
+            out = conv(value)
+            if len(cache) < 50_000:
+                cache[value] = out
+            return out
+        except TypeError:  # unhashable raw value
+            return conv(value)
+
+    return run
 
 
 def _stream(conn: fsconn.FactusolConnection, sql: str, params: list | None = None):

@@ -1,0 +1,201 @@
+"""Capture benchmark, printed as JSON: FactuSOL rescan vs a bare pyodbc read, and binlog capture vs a bare reader.
+
+    python bench/bench_capture.py [--articles 100000] [--binlog-rows 20000] [--mysql-url mysql://root@127.0.0.1:3306/]
+
+Without --mysql-url (or REPLICATOR_TEST_MYSQL_URL) a throwaway local mariadbd is started for the binlog part.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sys
+import tempfile
+import time
+import tracemalloc
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pyodbc
+
+from replicator.capture.binlog import BinlogCapture, ensure_ledger_table
+from replicator.capture.factusol import FactusolScanner
+from replicator.config import FactusolConfig, PrestashopConfig
+from replicator.factusol.schema import load_schema, table_ddl
+from replicator.store import Store
+
+
+def build_factusol(path: Path, n: int) -> None:
+    c = pyodbc.connect(f"DRIVER={{SQLite3}};Database={path}", autocommit=False)
+    cur = c.cursor()
+    for t in ("F_ART", "F_STO", "F_CLI"):
+        cur.execute(table_ddl(load_schema()[t]))
+    cur.fast_executemany = False
+    cur.executemany(
+        "INSERT INTO [F_ART] ([CODART],[DESART],[FAMART],[PCOART],[FALART],[FUMART],[EANART]) VALUES (?,?,?,?,?,?,?)",
+        [(f"A{i:06d}", f"Artículo de prueba número {i}", f"F{i % 50:02d}", Decimal(i % 997) / 4,
+          datetime(2025, 1, 1), datetime(2026, 1, 1 + i % 28), f"84{i:011d}") for i in range(n)])
+    cur.executemany("INSERT INTO [F_STO] ([ARTSTO],[ALMSTO],[ACTSTO],[DISSTO]) VALUES (?,?,?,?)",
+                    [(f"A{i:06d}", "GEN", Decimal(i % 300), Decimal(i % 300)) for i in range(n)])
+    c.commit()
+    c.close()
+
+
+def bare_read(path: Path) -> tuple[float, int]:
+    started = time.perf_counter()
+    c = pyodbc.connect(f"DRIVER={{SQLite3}};Database={path}")
+    rows = 0
+    for t in ("F_ART", "F_STO", "F_CLI"):
+        cur = c.cursor()
+        cur.execute(f"SELECT * FROM [{t}]")
+        while True:
+            chunk = cur.fetchmany(5000)
+            if not chunk:
+                break
+            rows += len(chunk)
+    c.close()
+    return time.perf_counter() - started, rows
+
+
+def bench_factusol(n: int, work: Path) -> dict:
+    path = work / "0012026.sqlite"
+    t = time.perf_counter()
+    build_factusol(path, n)
+    build_s = time.perf_counter() - t
+    store = Store(f"sqlite:///{work / 'fs-state.sqlite'}")
+    cfg = FactusolConfig(file=path, connection="DRIVER={SQLite3};Database={file}")
+    scanner = FactusolScanner(store, cfg)
+    t = time.perf_counter()
+    scanner.scan()
+    baseline_s = time.perf_counter() - t
+    bare_s, rows = min(bare_read(path) for _ in range(3))
+    # 10 changes: 5 article edits (FUM bumped) and 5 stock edits.
+    c = pyodbc.connect(f"DRIVER={{SQLite3}};Database={path}", autocommit=True)
+    for i in range(5):
+        c.execute("UPDATE [F_ART] SET [DESART]=?, [FUMART]=? WHERE [CODART]=?", f"changed {i}", datetime(2026, 2, 1),
+                  f"A{i * 1000:06d}")
+        c.execute("UPDATE [F_STO] SET [ACTSTO]=? WHERE [ARTSTO]=?", Decimal(9999), f"A{i * 777:06d}")
+    c.close()
+    t = time.perf_counter()
+    report = scanner.scan(full=True)
+    rescan_s = time.perf_counter() - t
+    assert report.changes == 10, report
+    # Quiet rescans: nothing changed.
+    t = time.perf_counter()
+    quiet_full = scanner.scan(full=True)
+    quiet_full_s = time.perf_counter() - t
+    t = time.perf_counter()
+    quiet_narrow = scanner.scan(full=False)
+    quiet_narrow_s = time.perf_counter() - t
+    assert quiet_full.changes == quiet_narrow.changes == 0
+    tracemalloc.start()
+    fresh = FactusolScanner(store, cfg)  # cold: loads the snapshot hashes from the store too
+    fresh.scan(full=True)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return {
+        "articles": n, "stock_rows": n, "rows_read": rows, "build_seconds": round(build_s, 2),
+        "baseline_scan_seconds": round(baseline_s, 2),
+        "bare_pyodbc_read_seconds": round(bare_s, 3),
+        "rescan_10_changes_seconds": round(rescan_s, 3),
+        "rescan_vs_bare_ratio": round(rescan_s / bare_s, 2), "target_ratio": 1.5,
+        "quiet_full_rescan_seconds": round(quiet_full_s, 3),
+        "quiet_narrow_rescan_seconds": round(quiet_narrow_s, 3),
+        "narrow_tables": {k: v for k, v in quiet_narrow.tables.items() if v != "missing"},
+        "cold_rescan_peak_tracemalloc_mb": round(peak / 2**20, 1),
+    }
+
+
+def bench_binlog(url: str, rows: int, per_txn: int = 100) -> dict:
+    from pymysqlreplication import BinLogStreamReader
+    from pymysqlreplication.event import XidEvent
+    from pymysqlreplication.row_event import DeleteRowsEvent, UpdateRowsEvent, WriteRowsEvent
+
+    from replicator.prestashop.connection import connect, parse_mysql_url
+    from replicator.prestashop.schema import create_schema
+
+    db = f"bench_{os.getpid()}"
+    conn = connect(url)
+    with conn.cursor() as cur:
+        cur.execute(f"DROP DATABASE IF EXISTS `{db}`")
+        cur.execute(f"CREATE DATABASE `{db}`")
+    conn.select_db(db)
+    create_schema(conn, "8", "ps_")
+    ensure_ledger_table(conn, "ps_")
+    work = Path(tempfile.mkdtemp(prefix="bench-binlog-"))
+    store = Store(f"sqlite:///{work / 'state.sqlite'}")
+    cfg = PrestashopConfig(url=url.rstrip("/") + "/" + db, server_id=7301)
+    cap = BinlogCapture(store, cfg)
+    cap.capture()
+    start = store.checkpoint("prestashop.binlog")
+    with conn.cursor() as cur:
+        for t in range(rows // per_txn):
+            values = ", ".join(f"({t * per_txn + i + 1}, {t * per_txn + i + 1}, 0, 1, 0, {i})" for i in range(per_txn))
+            cur.execute("START TRANSACTION")
+            cur.execute("INSERT INTO ps_stock_available (id_stock_available, id_product, id_product_attribute, "
+                        f"id_shop, id_shop_group, quantity) VALUES {values}")
+            cur.execute("COMMIT")
+    t = time.perf_counter()
+    report = cap.capture()
+    capture_s = time.perf_counter() - t
+    assert report.changes == rows, report
+    settings = parse_mysql_url(url)
+    settings.pop("database", None)
+    settings.pop("charset", None)
+    t = time.perf_counter()
+    stream = BinLogStreamReader(connection_settings=settings, server_id=7302, resume_stream=True,
+                                log_file=start["file"], log_pos=int(start["pos"]), blocking=False,
+                                only_events=[WriteRowsEvent, UpdateRowsEvent, DeleteRowsEvent, XidEvent],
+                                only_schemas=[db], only_tables=["ps_stock_available"], use_column_name_cache=True)
+    bare_rows = 0
+    for event in stream:
+        if isinstance(event, (WriteRowsEvent, UpdateRowsEvent, DeleteRowsEvent)):
+            for row in event.rows:
+                bare_rows += 1
+    stream.close()
+    bare_s = time.perf_counter() - t
+    with conn.cursor() as cur:
+        cur.execute(f"DROP DATABASE `{db}`")
+    conn.close()
+    return {
+        "row_events": rows, "rows_per_transaction": per_txn,
+        "capture_seconds": round(capture_s, 3), "capture_rows_per_second": round(rows / capture_s),
+        "target_rows_per_second": 1500,
+        "bare_reader_seconds": round(bare_s, 3), "bare_rows_per_second": round(bare_rows / bare_s),
+        "capture_vs_bare_ratio": round(capture_s / bare_s, 2), "target_ratio": 1.5,
+    }
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--articles", type=int, default=100_000)
+    ap.add_argument("--binlog-rows", type=int, default=20_000)
+    ap.add_argument("--mysql-url", default=os.environ.get("REPLICATOR_TEST_MYSQL_URL"))
+    ap.add_argument("--skip-binlog", action="store_true")
+    args = ap.parse_args()
+    out: dict = {"python": sys.version.split()[0]}
+    with tempfile.TemporaryDirectory(prefix="bench-capture-") as tmp:
+        out["factusol"] = bench_factusol(args.articles, Path(tmp))
+    if not args.skip_binlog:
+        server = None
+        url = args.mysql_url
+        if not url:
+            from replicator.prestashop.localserver import LocalMariaDB
+
+            server = LocalMariaDB().start()
+            url = server.url
+        try:
+            out["binlog"] = bench_binlog(url, args.binlog_rows)
+        finally:
+            if server:
+                server.stop()
+    out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    print(json.dumps(out, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
