@@ -18,6 +18,9 @@ import pytest
 
 from replicator.prestashop import localserver
 
+# Every FactuSOL statement sent by any test is checked as Access SQL (see replicator/factusol/testing.py).
+pytest_plugins = ["replicator.factusol.testing"]
+
 REFERENCE_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "reference"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
