@@ -37,6 +37,46 @@ def _mysql(workdir: Path):
     return server.url, server
 
 
+# The demo shop's catalogue (replicator.prestashop.sandbox.DEMO_PRODUCTS) also exists in FactuSOL, as it would
+# in a shop that was loaded from FactuSOL: its products are linked by reference and its orders can become
+# pedidos.  Shop attribute names -> FactuSOL talla/color codes.
+SIZE_CODES = {1: "S", 2: "M", 3: "L", 4: "XL", 5: "38", 6: "40", 7: "42"}
+COLOUR_CODES = {8: "BLA", 9: "NEG", 10: "ROJ", 11: "AZU"}
+VAT_SELECTOR = {1: 0, 2: 1, 3: 2}  # demo tax rules group -> FactuSOL VAT type (21 %, 10 %, 4 %)
+
+
+def add_shop_catalogue(connection: str) -> int:
+    """Write the demo shop's products into the FactuSOL stand-in (articles, variants, prices, stock)."""
+    from replicator.factusol.connection import open_factusol
+    from replicator.factusol.writer import insert_row
+    from replicator.prestashop.sandbox import DEMO_PRODUCTS
+
+    conn = open_factusol(connection)
+    try:
+        with conn.transaction():
+            for ref, _cat, tax, price, cost, weight, ean, _en, es, combos, quantity in DEMO_PRODUCTS:
+                insert_row(conn, "F_ART", {"CODART": ref, "DESART": es, "EANART": ean, "PESART": Decimal(weight),
+                                           "PCOART": Decimal(cost), "TIVART": VAT_SELECTOR[tax], "SUWART": 1},
+                           key=ref)
+                for tariff in (1, 2):
+                    rate = Decimal({0: 21, 1: 10, 2: 4}[VAT_SELECTOR[tax]]) / 100
+                    value = Decimal(price) * (1 + rate if tariff == 2 else 1)
+                    insert_row(conn, "F_LTA", {"TARLTA": tariff, "ARTLTA": ref,
+                                               "PRELTA": value.quantize(Decimal("0.0001"))}, key=ref)
+                if not combos:  # FactuSOL has a few more units than the shop showed: the sync corrects it
+                    for warehouse, units in (("GEN", quantity + 3), ("AL2", 2)):
+                        insert_row(conn, "F_STO", {"ARTSTO": ref, "ALMSTO": warehouse, "ACTSTO": units,
+                                                   "DISSTO": units}, key=ref)
+                for size, colour, units, _impact in combos:
+                    ce1, ce2 = SIZE_CODES.get(size, ""), COLOUR_CODES.get(colour, "")
+                    insert_row(conn, "F_ARC", {"ARTARC": ref, "CE1ARC": ce1, "CE2ARC": ce2}, key=ref)
+                    insert_row(conn, "F_STC", {"ARTSTC": ref, "ALMSTC": "GEN", "CE1STC": ce1, "CE2STC": ce2,
+                                               "ACTSTC": units + 1, "DISSTC": units + 1}, key=ref)
+        return len(DEMO_PRODUCTS)
+    finally:
+        conn.close()
+
+
 def prepare(workdir: Path, mysql_url: str, articles: int = 60, customers: int = 30) -> Path:
     """Create both sandboxes and a config; returns the config path."""
     from replicator.cli import default_rules_dir
@@ -46,7 +86,8 @@ def prepare(workdir: Path, mysql_url: str, articles: int = 60, customers: int = 
     fs_file = workdir / "FS" / f"{COMPANY}{YEAR}.sqlite"
     fs_file.parent.mkdir(parents=True, exist_ok=True)
     connection = create_sandbox(str(fs_file), articles=articles, customers=customers, seed=7)
-    log.info("FactuSOL stand-in: %s (%d articles, %d customers)", fs_file, articles, customers)
+    added = add_shop_catalogue(connection)
+    log.info("FactuSOL stand-in: %s (%d articles, %d customers)", fs_file, articles + added, customers)
     shop_url = create_shop(mysql_url, "replicator_demo", demo=True)
     log.info("PrestaShop sandbox: database replicator_demo")
     config_path = workdir / "replicator.yaml"
