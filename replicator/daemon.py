@@ -32,6 +32,10 @@ class Runtime:
     ctx: SyncContext
     engine: Engine
 
+    def reconnect(self) -> None:
+        """Re-open what a restarted MySQL or a reopened FactuSOL file left dead (cheap when all is well)."""
+        self.ctx.shop.conn.ping(reconnect=True)
+
     def close(self) -> None:
         for conn in (self.ctx.factusol, self.ctx.shop):
             try:
@@ -136,7 +140,7 @@ def serve(runtime: Runtime, stop: threading.Event) -> int:
         runtime.ctx.rules = rules
         from replicator.sync import default_syncs
 
-        runtime.engine.syncs = default_syncs(rules)
+        runtime.engine.rules_changed(default_syncs(rules))
         log.info("rules reloaded from %s", runtime.config.rules_dir)
 
     capture = CaptureService(runtime.config, runtime.store)
@@ -147,9 +151,11 @@ def serve(runtime: Runtime, stop: threading.Event) -> int:
     try:
         while not stop.is_set():
             try:
+                runtime.reconnect()
                 runtime.engine.apply_pending()
             except Exception as exc:  # a failing cycle is logged and retried, the service keeps running
-                log.error("apply cycle failed, retrying: %s", redact(exc))
+                log.error("apply cycle failed, retrying in %.0fs: %s", runtime.config.apply_interval_seconds,
+                          redact(exc))
             stop.wait(runtime.config.apply_interval_seconds)
     finally:
         watcher.stop()

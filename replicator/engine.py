@@ -12,6 +12,7 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from replicator.config import redact
 from replicator.store import CONFLICT, ECHO, PENDING, QUARANTINED
 from replicator.sync.base import NOOP, EntitySync, Outcome, SyncContext, SyncError
 
@@ -19,6 +20,7 @@ log = logging.getLogger("replicator.apply")
 
 ENTITY_ORDER = ("customer", "product", "stock", "order", "shipment", "invoice")
 BATCH = 5000
+QUARANTINE_RETRY_SECONDS = 30.0  # quarantined keys are retried this often, and at once after a rule reload
 
 
 @dataclass
@@ -36,6 +38,19 @@ class Engine:
     def __init__(self, ctx: SyncContext, syncs: dict[str, EntitySync]):
         self.ctx = ctx
         self.syncs = syncs
+        self.retry_due = 0.0  # monotonic time of the next quarantine retry; 0 = now
+        self._reported: dict[tuple[str, str], str] = {}  # last quarantine reason logged per key
+        self._held: set[tuple[str, str]] | None = None  # keys with an open quarantine entry (loaded lazily)
+
+    def _held_keys(self) -> set[tuple[str, str]]:
+        if self._held is None:
+            self._held = {(row.entity, row.key) for row in self.ctx.store.quarantined()}
+        return self._held
+
+    def rules_changed(self, syncs: dict[str, EntitySync]) -> None:
+        """New rules: new syncs, and every quarantined key is retried on the next cycle."""
+        self.syncs = syncs
+        self.retry_due = 0.0
 
     # -- one cycle ------------------------------------------------------------------------------------
     def apply_pending(self) -> ApplyReport:
@@ -46,8 +61,12 @@ class Engine:
             if not changes:
                 break
             report.changes += len(changes)
+            self.ctx.cache.clear()  # per-cycle lookups must not outlive the changes they were built for
             self._apply_batch(changes, report)
-        self.retry_quarantined(report)
+        if report.outcomes.get("applied") or time.monotonic() >= self.retry_due:
+            # something was applied (an article may now exist) or the retry interval passed
+            self.retry_quarantined(report)
+            self.retry_due = time.monotonic() + QUARANTINE_RETRY_SECONDS
         report.seconds = time.monotonic() - started
         return report
 
@@ -100,7 +119,9 @@ class Engine:
         store = self.ctx.store
         try:
             outcomes = sync.sync(self.ctx, keys)
-        except SyncError as exc:
+        except Exception as exc:
+            if is_transient(exc):
+                raise  # a locked file or a lost connection: the whole cycle waits and retries
             # a batch-level failure: retry key by key so one bad row cannot hold the others back
             outcomes = {}
             for key in keys:
@@ -108,15 +129,24 @@ class Engine:
                     outcomes.update(sync.sync(self.ctx, [key]))
                 except SyncError as key_exc:
                     outcomes[key] = self._quarantine(key_exc)
-            if not outcomes:
-                outcomes = {exc.key: self._quarantine(exc)}
+                except Exception as key_exc:
+                    if is_transient(key_exc):
+                        raise
+                    outcomes[key] = self._quarantine(SyncError(
+                        entity, key, f"unexpected error: {type(key_exc).__name__}: {redact(key_exc)}"))
         for key, outcome in outcomes.items():
             if outcome.status in ("applied", NOOP, ECHO):
-                store.release_quarantine(entity, key)
+                if (entity, key) in self._held_keys() and store.release_quarantine(entity, key):
+                    log.info("%s %s: released from quarantine", entity, key)
+                self._held_keys().discard((entity, key))
+                self._reported.pop((entity, key), None)
                 if outcome.status == "applied":
                     log.info("%s %s: %s", entity, key, outcome.detail or "applied")
             elif outcome.status == QUARANTINED:
-                log.warning("%s %s quarantined: %s", entity, key, outcome.detail)
+                self._held_keys().add((entity, key))
+                if self._reported.get((entity, key)) != outcome.detail:  # say it once, not every retry
+                    log.warning("%s %s quarantined: %s", entity, key, outcome.detail)
+                    self._reported[(entity, key)] = outcome.detail
             elif outcome.status == CONFLICT:
                 log.warning("%s %s: conflict parked for review: %s", entity, key, outcome.detail)
         return outcomes
@@ -128,6 +158,7 @@ class Engine:
     def retry_quarantined(self, report: ApplyReport | None = None) -> None:
         """Re-run the keys waiting in quarantine: a fixed rule or a created article lets them through."""
         pending: dict[str, set[str]] = defaultdict(set)
+        self._held = None  # re-read: a person may have skipped entries from the TUI or CLI
         for row in self.ctx.store.quarantined():
             if row.entity in self.syncs:
                 pending[row.entity].add(row.key)
@@ -159,6 +190,18 @@ class Engine:
                     progress.advance(entity, len(chunk))
         report.seconds = time.monotonic() - started
         return report
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Errors that say "try again later" (connection lost, file locked), not "this row is bad"."""
+    import pymysql
+    import pyodbc
+
+    from replicator.factusol.connection import FactusolLockedError, is_lock_error
+
+    if isinstance(exc, (pymysql.err.OperationalError, pymysql.err.InterfaceError, FactusolLockedError)):
+        return True
+    return isinstance(exc, pyodbc.Error) and (is_lock_error(exc) or isinstance(exc, pyodbc.OperationalError))
 
 
 def _rank(status: str) -> int:

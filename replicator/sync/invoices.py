@@ -81,7 +81,6 @@ class InvoiceSync:
                 out[key] = self.sync_one(ctx, key)
             except SyncError as exc:
                 ctx.store.quarantine(exc.entity, exc.key, "factusol", exc.reason, exc.field)
-                log.warning("%s", exc)
                 out[key] = Outcome(QUARANTINED, str(exc))
         return out
 

@@ -412,7 +412,6 @@ class OrderSync:
             except SyncError as exc:
                 # per key: one bad order never holds the others back; retried every cycle until it goes through
                 ctx.store.quarantine(exc.entity, exc.key, "prestashop", exc.reason, exc.field)
-                log.warning("%s", exc)
                 out[key] = Outcome(QUARANTINED, str(exc))
         return out
 
