@@ -7,6 +7,7 @@ are retried every cycle (cheap: only their keys), so they go through once their 
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections import defaultdict
@@ -63,6 +64,7 @@ class Engine:
             report.changes += len(changes)
             self.ctx.cache.clear()  # per-cycle lookups must not outlive the changes they were built for
             self._apply_batch(changes, report)
+        self.apply_resolutions(report)
         if report.outcomes.get("applied") or time.monotonic() >= self.retry_due:
             # something was applied (an article may now exist) or the retry interval passed
             self.retry_quarantined(report)
@@ -154,6 +156,25 @@ class Engine:
     def _quarantine(self, exc: SyncError) -> Outcome:
         self.ctx.store.quarantine(exc.entity, exc.key, "any", exc.reason, exc.field)
         return Outcome(QUARANTINED, str(exc))
+
+    def apply_resolutions(self, report: ApplyReport | None = None) -> None:
+        """Write the conflicts people resolved (TUI, `replicator resolve`) to both sides."""
+        for conflict in self.ctx.store.resolved_conflicts():
+            sync = self.syncs.get(conflict.entity)
+            if sync is None or not hasattr(sync, "apply_resolution"):
+                continue
+            value = json.loads(conflict.resolution) if conflict.resolution is not None else None
+            try:
+                sync.apply_resolution(self.ctx, conflict.key, conflict.field, value)
+            except SyncError as exc:
+                self._quarantine(exc)
+                continue
+            self.ctx.store.mark_conflict_applied(conflict.id)
+            self.ctx.store.release_held_changes(conflict.entity, conflict.key)
+            log.info("%s %s: %s set to %r on both sides (conflict #%d, %s)", conflict.entity, conflict.key,
+                     conflict.field, value, conflict.id, conflict.resolved_by)
+            if report:
+                report.add("resolved")
 
     def retry_quarantined(self, report: ApplyReport | None = None) -> None:
         """Re-run the keys waiting in quarantine: a fixed rule or a created article lets them through."""

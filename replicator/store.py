@@ -421,6 +421,20 @@ class Store:
             s.commit()
             return conflict
 
+    def release_held_changes(self, entity: str, key: str) -> int:
+        """Changes parked behind conflicts of one key become applied once no conflict of that key is open."""
+        with self._session() as s:
+            still_open = s.exec(select(Conflict.id).where(
+                Conflict.entity == entity, Conflict.key == key, Conflict.status == "open")).first()
+            if still_open:
+                return 0
+            rows = s.exec(select(Change).where(Change.status == CONFLICT, Change.held_by == f"{entity}:{key}")).all()
+            for change in rows:
+                change.status, change.detail = APPLIED, "applied after the conflict was resolved"
+                s.add(change)
+            s.commit()
+            return len(rows)
+
     # -- quarantine -----------------------------------------------------------------------------------
     def quarantine(self, entity: str, key: str, side: str, reason: str, field: str = "",
                    change_id: int | None = None) -> int:
