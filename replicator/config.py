@@ -171,6 +171,14 @@ def _number(section: dict, key: str, default: float, where: str, kind=float) -> 
         raise ConfigError(f"{where}.{key}: expected a number, got {value!r}") from None
 
 
+def _numbers(path: Path, build):
+    """Run `build` and prefix a number error with the file it came from."""
+    try:
+        return build()
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+
+
 def load_config(path: str | os.PathLike) -> Config:
     path = Path(path).expanduser().resolve()
     if path.is_dir():
@@ -202,7 +210,7 @@ def load_config(path: str | os.PathLike) -> Config:
     _register_url_secrets(store)
 
     fs_raw = _section(data, "factusol", path)
-    fs = FactusolConfig(
+    fs = _numbers(path, lambda: FactusolConfig(
         connection=expand_env(str(fs_raw.get("connection") or ""), f"{path}: factusol.connection"),
         file=rel(fs_raw.get("file")),
         data_dir=rel(fs_raw.get("data_dir")),
@@ -210,10 +218,10 @@ def load_config(path: str | os.PathLike) -> Config:
         rescan_seconds=_number(fs_raw, "rescan_seconds", 60.0, "factusol"),
         debounce_seconds=_number(fs_raw, "debounce_seconds", 1.0, "factusol"),
         lock_retry_seconds=_number(fs_raw, "lock_retry_seconds", 120.0, "factusol"),
-    )
+    ))
     _register_url_secrets(fs.connection)
     ps_raw = _section(data, "prestashop", path)
-    ps = PrestashopConfig(
+    ps = _numbers(path, lambda: PrestashopConfig(
         url=expand_env(str(ps_raw.get("url") or ""), f"{path}: prestashop.url"),
         prefix=str(ps_raw.get("prefix", "ps_")),
         id_shop=_number(ps_raw, "id_shop", 1, "prestashop", int),
@@ -223,14 +231,14 @@ def load_config(path: str | os.PathLike) -> Config:
         poll_overlap_seconds=_number(ps_raw, "poll_overlap_seconds", 10.0, "prestashop"),
         server_id=_number(ps_raw, "server_id", 4242, "prestashop", int),
         timezone=ps_raw.get("timezone"),
-    )
+    ))
     _register_url_secrets(ps.url)
     log_raw = _section(data, "log", path)
-    config = Config(
+    config = _numbers(path, lambda: Config(
         path=path, store=store, rules_dir=rel(data.get("rules") or "rules"), factusol=fs, prestashop=ps,
         apply_interval_seconds=_number(data, "apply_interval_seconds", 2.0, "config"),
         log_level=str(log_raw.get("level", "INFO")).upper(), log_file=rel(log_raw.get("file")),
-    )
+    ))
     problems = validate(config)
     if problems:
         raise ConfigError("\n".join(f"{path}: {p}" for p in problems))
