@@ -421,6 +421,22 @@ class Store:
             s.commit()
             return conflict
 
+    def resolved_conflicts(self, entity: str | None = None) -> list[Conflict]:
+        """Conflicts a person resolved that the engine has not written yet."""
+        with self._session() as s:
+            q = select(Conflict).where(Conflict.status == "resolved").order_by(Conflict.id)
+            if entity:
+                q = q.where(Conflict.entity == entity)
+            return list(s.exec(q).all())
+
+    def mark_conflict_applied(self, conflict_id: int) -> None:
+        with self._session() as s:
+            conflict = s.get(Conflict, conflict_id)
+            if conflict is not None:
+                conflict.status = "applied"
+                s.add(conflict)
+                s.commit()
+
     def release_held_changes(self, entity: str, key: str) -> int:
         """Changes parked behind conflicts of one key become applied once no conflict of that key is open."""
         with self._session() as s:
