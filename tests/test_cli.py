@@ -1,0 +1,114 @@
+"""The `replicator` command end to end: init, sandboxes, run --once, status/log/conflicts/resolve, rules check.
+
+Runs against the real test MariaDB and the FactuSOL stand-in through pyodbc; a shop user with a password
+checks that the password never appears in any output.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from replicator.cli import main
+from replicator.store import Store
+
+SECRET = "Sh0p-Pa55word!"
+
+
+@pytest.fixture
+def installation(mysql_server, mysql_db, tmp_path, monkeypatch, capsys):
+    """A FactuSOL stand-in, a demo shop reached by a user with a password, and `replicator init` beside them."""
+    fs_path = tmp_path / "FS" / "0012026.sqlite"
+    fs_path.parent.mkdir()
+    assert main(["sandbox", "factusol", str(fs_path), "--articles", "40", "--customers", "10"]) == 0
+    out = capsys.readouterr().out
+    connection = next(line.strip() for line in out.splitlines() if line.strip().startswith("DRIVER="))
+    assert main(["sandbox", "prestashop", "--mysql", mysql_server.url, "--database", mysql_db, "--demo"]) == 0
+    capsys.readouterr()
+    with mysql_server.connect() as conn, conn.cursor() as cur:
+        user = f"shop_{mysql_db[-6:]}"
+        cur.execute(f"CREATE USER '{user}'@'%%' IDENTIFIED BY %s", (SECRET,))
+        cur.execute(f"GRANT ALL ON `{mysql_db}`.* TO '{user}'@'%'")
+        cur.execute(f"GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO '{user}'@'%'")
+    host_port = mysql_server.url.split("@", 1)[1].rstrip("/")
+    monkeypatch.setenv("PS_DB_PASSWORD", SECRET)
+    url = f"mysql://{user}:${{PS_DB_PASSWORD}}@{host_port}/{mysql_db}"
+    assert main(["init", str(tmp_path / "conf"), "--factusol", connection, "--prestashop", url]) == 0
+    capsys.readouterr()
+    return tmp_path / "conf" / "replicator.yaml"
+
+
+def test_init_writes_config_and_rules_and_refuses_to_overwrite(tmp_path, capsys):
+    assert main(["init", str(tmp_path)]) == 0
+    assert (tmp_path / "replicator.yaml").read_text().startswith("# FactuSOL <-> PrestaShop")
+    assert (tmp_path / "rules" / "customer.yaml").exists()
+    assert (tmp_path / "rules" / "rules.schema.json").exists()
+    assert main(["init", str(tmp_path)]) == 2
+    assert "already exists" in capsys.readouterr().err
+
+
+def test_rules_check_exit_codes(tmp_path, capsys):
+    assert main(["rules", "check"]) == 0
+    bad = tmp_path / "stock.yaml"
+    bad.write_text("entity: stock\nversion: 1\nformula: guesswork\n", encoding="utf-8")
+    assert main(["rules", "check", str(bad)]) == 1
+    out = capsys.readouterr().out
+    assert f"{bad}:3:10:" in out
+
+
+def test_run_once_status_log_and_no_secret_anywhere(installation, capsys):
+    config = str(installation)
+    outputs = []
+    assert main(["config", "validate", "--config", config]) == 0
+    outputs.append(capsys.readouterr())
+    assert main(["run", "--config", config, "--once"]) == 0
+    outputs.append(capsys.readouterr())
+    assert "initial sync done" in outputs[-1].err
+    assert main(["status", "--config", config, "--json"]) == 0
+    captured = capsys.readouterr()
+    outputs.append(captured)
+    status = json.loads(captured.out)
+    assert status["checkpoints"]["initial_sync"]["done"] is True
+    assert "prestashop.binlog" in status["checkpoints"]
+    assert "***" in status["config"]["prestashop"]["url"]
+    store = Store(json.loads(main_json(["status", "--config", config, "--json"], capsys))["config"]["store"])
+    assert store.id_map("product"), "the initial sync linked or created shop products"
+    assert store.id_map("customer"), "the demo shop's customers reached FactuSOL"
+    for command in (["log", "--config", config], ["log", "--config", config, "--json"],
+                    ["conflicts", "--config", config], ["quarantine", "--config", config]):
+        assert main(command) == 0
+        outputs.append(capsys.readouterr())
+    for captured in outputs:
+        assert SECRET not in captured.out and SECRET not in captured.err
+
+
+def main_json(argv, capsys) -> str:
+    assert main(argv) == 0
+    return capsys.readouterr().out
+
+
+def test_wrong_password_is_a_clear_error_without_the_password(installation, monkeypatch, capsys):
+    monkeypatch.setenv("PS_DB_PASSWORD", "not-the-Right-one")
+    assert main(["run", "--config", str(installation), "--once"]) == 1
+    err = capsys.readouterr().err
+    assert "not-the-Right-one" not in err
+    assert "Traceback" not in err
+    assert "error:" in err
+
+
+def test_conflicts_and_resolve(installation, capsys):
+    config = str(installation)
+    store_url = json.loads(main_json(["status", "--config", config, "--json"], capsys))["config"]["store"]
+    store = Store(store_url)
+    cid = store.open_conflict("customer", "ps:1", "nif", "1X", "12345678Z", "87654321X")
+    listing = main_json(["conflicts", "--config", config, "--json"], capsys)
+    assert json.loads(listing)[0]["field"] == "nif"
+    assert main(["resolve", str(cid), "--take", "prestashop", "--field", "email", "--config", config]) == 1
+    assert "not email" in capsys.readouterr().err
+    assert main(["resolve", str(cid), "--take", "prestashop", "--config", config]) == 0
+    assert "resolved with prestashop" in capsys.readouterr().out
+    assert json.loads(store.conflict(cid).resolution) == "87654321X"
+    assert main(["resolve", str(cid), "--take", "base", "--config", config]) == 1
+    assert "already resolved" in capsys.readouterr().err
+    assert main(["resolve", "999", "--take", "base", "--config", config]) == 1
