@@ -77,6 +77,23 @@ def insert_customer(conn: FactusolConnection, fields: Mapping[str, Any], code_ra
     raise AssertionError("unreachable")
 
 
+def insert_delivery_address(conn: FactusolConnection, customer: int, fields: Mapping[str, Any],
+                            retries: int = NUMBER_RETRIES) -> int:
+    """Insert an F_OBR delivery address of ``customer`` with CODOBR = MAX(CODOBR of that customer) + 1; returns it."""
+    row = {k: v for k, v in fields.items() if k not in ("CLIOBR", "CODOBR")}
+    validate_row("F_OBR", row, key=(customer, "(new)"))
+    for attempt in range(retries):
+        try:
+            with conn.transaction():
+                code = _next_code(conn, "F_OBR", "CODOBR", "[CLIOBR] = ?", [customer], hi=32767)
+                insert_row(conn, "F_OBR", {"CLIOBR": customer, "CODOBR": code, **row}, key=(customer, code))
+            return code
+        except FactusolDuplicateKeyError:
+            if attempt == retries - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
 def update_fields(conn: FactusolConnection, table: str, key: Mapping[str, Any], fields: Mapping[str, Any]) -> int:
     """UPDATE the given columns of the row with primary key ``key``; returns the rows touched (0 or 1)."""
     if not fields:
@@ -217,6 +234,6 @@ def order_totals(lines: Sequence[dict[str, Any]], vat_rates: Sequence[Decimal], 
 
 
 __all__ = [
-    "FactusolRangeFullError", "FactusolWidthError", "find_order_by_ref", "insert_customer", "insert_order", "insert_row",
+    "FactusolRangeFullError", "FactusolWidthError", "find_order_by_ref", "insert_customer", "insert_delivery_address", "insert_order", "insert_row",
     "order_totals", "set_order_state", "update_customer_fields", "update_fields", "update_stock",
 ]

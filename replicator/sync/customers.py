@@ -28,6 +28,7 @@ from replicator.sync.base import CONFLICT, NOOP, Outcome, SyncContext, SyncError
 from replicator.sync.common import canon, record_factusol_write, shop_marker
 
 ENTITY = "customer"
+ADDRESS_ENTITY = "address"  # F_OBR delivery addresses: "CLIOBR:CODOBR" <-> id_address
 GUEST_ENTITY = "customer_guest"  # guests sharing one "cliente de contado" code: linked per shop id
 FIELDS = ("fiscal_name", "commercial_name", "nif", "email", "phone", "mobile", "street", "city", "postcode",
           "province", "country_iso")
@@ -189,7 +190,9 @@ class CustomerSync:
         created = fs_reader.read_customers(ctx.factusol, [code])[0]
         self._save_baseline(ctx, key, created, shop)
         kind = "guest" if shop.is_guest else "customer"
-        return Outcome("applied", f"new shop {kind} {shop.email or shop.prestashop_id} -> FactuSOL customer {code}")
+        notes = self._sync_addresses(ctx, key, code, shop)
+        return Outcome("applied", f"new shop {kind} {shop.email or shop.prestashop_id} -> FactuSOL customer {code}"
+                       + (f"; {'; '.join(notes)}" if notes else ""))
 
     def _first_link(self, ctx: SyncContext, key: str, code: int, shop: Customer, how: str) -> Outcome:
         fs = fs_reader.read_customers(ctx.factusol, [code])[0]
@@ -205,8 +208,10 @@ class CustomerSync:
         fs = fs_reader.read_customers(ctx.factusol, [code])[0] if fill_fs else fs
         shop = ps_reader.read_customers(ctx.shop, [shop.prestashop_id])[0] if fill_ps else shop
         self._save_baseline(ctx, key, fs, shop)
+        notes = self._sync_addresses(ctx, key, code, shop)
         return Outcome("applied", f"linked to FactuSOL customer {code} by {how}"
-                       + (f"; filled {', '.join(sorted({*fill_fs, *fill_ps}))}" if fill_fs or fill_ps else ""))
+                       + (f"; filled {', '.join(sorted({*fill_fs, *fill_ps}))}" if fill_fs or fill_ps else "")
+                       + (f"; {'; '.join(notes)}" if notes else ""))
 
     # -- existing customers --------------------------------------------------------------------------------
     def _merge(self, ctx: SyncContext, key: str, code: int, fs: Customer, shop: Customer) -> Outcome:
@@ -230,9 +235,10 @@ class CustomerSync:
         for conflict in result.conflicts:
             ctx.store.open_conflict(ENTITY, key, conflict.field, base["factusol"].get(conflict.field),
                                     conflict.factusol, conflict.prestashop)
+        addresses = self._sync_addresses(ctx, key, code, shop)
         if not to_fs and not to_ps and not result.conflicts:
             self._save_baseline(ctx, key, fs, shop, keep=base)
-            return Outcome(NOOP)
+            return Outcome("applied", "; ".join(addresses)) if addresses else Outcome(NOOP)
         self._write(ctx, key, code, shop, to_fs, to_ps)
         fs_after = fs_reader.read_customers(ctx.factusol, [code])[0] if to_fs else fs
         ps_after = ps_reader.read_customers(ctx.shop, [shop.prestashop_id])[0] if to_ps else shop
@@ -243,6 +249,7 @@ class CustomerSync:
             parts.append(f"-> FactuSOL {code}: {', '.join(sorted(to_fs))}")
         if to_ps:
             parts.append(f"-> shop: {', '.join(sorted(to_ps))}")
+        parts += addresses
         if parked:
             parts.append(f"conflict on {', '.join(sorted(parked))}")
         return Outcome(CONFLICT if parked and not parts[:-1] else "applied", "; ".join(parts))
@@ -255,6 +262,56 @@ class CustomerSync:
         fs = fs_reader.read_customers(ctx.factusol, [code])[0]
         shop = ps_reader.read_customers(ctx.shop, [int(key[3:])])[0]
         self._save_baseline(ctx, key, fs, shop)
+
+    # -- delivery addresses (F_OBR) ---------------------------------------------------------------------------
+    def _sync_addresses(self, ctx: SyncContext, key: str, code: int, shop: Customer) -> list[str]:
+        """Every shop address after the first (the first one is F_CLI's own) is one F_OBR row of the customer.
+
+        A shop address is linked to its F_OBR row in the id map (entity ``address``: ``CLIOBR:CODOBR`` <->
+        id_address).  Unlinked: an F_OBR row of the customer with the same street and postcode is taken, else a
+        row is inserted with CODOBR = MAX+1 of that customer.  Linked: columns the shop changed since the image last
+        written are updated.  Widths follow the address rule (fit per field); an address that can't be mapped
+        quarantines the customer key, naming the field.
+        """
+        if len(shop.addresses) < 2:
+            return []
+        ids = [r["id_address"] for r in ctx.shop.query(
+            "SELECT id_address FROM {p}address WHERE id_customer = %s AND deleted = 0 ORDER BY id_address",
+            (shop.prestashop_id,))]
+        rule = ctx.rules.entity(ADDRESS_ENTITY)
+        notes = []
+        for address_id, address in list(zip(ids, shop.addresses))[1:]:
+            fields = {"name": address.company or address.name, "street": address.street, "city": address.city,
+                      "postcode": address.postcode, "province": address.province,
+                      "country_iso": address.country_iso, "phone": address.phone or address.mobile,
+                      "email": address.email}
+            try:
+                mapped = apply_transforms(rule, fields, "factusol", key=f"{key} address {address_id}")
+            except MappingError as exc:
+                raise SyncError(ENTITY, key, f"delivery address {address_id}: {exc.reason}",
+                                f"address.{exc.field}") from None
+            columns = {c.split(".", 1)[1]: v for c, v in mapped.items() if c.startswith("F_OBR.")}
+            link = ctx.store.map_id(ADDRESS_ENTITY, prestashop_id=str(address_id))
+            number = int(link.factusol_key.split(":")[1]) if link and link.factusol_key.startswith(f"{code}:") else None
+            if number is None:
+                number = fs_reader.delivery_address_code(ctx.factusol, code, columns.get("DIROBR", ""),
+                                                         columns.get("CPOOBR", ""))
+                if number is None:
+                    number = fs_writer.insert_delivery_address(ctx.factusol, code, columns)
+                    notes.append(f"delivery address {address_id} -> F_OBR {code}/{number}")
+                else:
+                    notes.append(f"delivery address {address_id} linked to F_OBR {code}/{number}")
+                ctx.store.link(ADDRESS_ENTITY, f"{code}:{number}", str(address_id))
+            else:
+                last = ctx.store.baseline(ADDRESS_ENTITY, f"{code}:{number}") or {}
+                changed = {c: v for c, v in columns.items() if last.get(c) != canon(v)}
+                if not changed:
+                    continue
+                fs_writer.update_fields(ctx.factusol, "F_OBR", {"CLIOBR": code, "CODOBR": number}, changed)
+                notes.append(f"F_OBR {code}/{number}: {', '.join(sorted(changed))}")
+            record_factusol_write(ctx, ENTITY, "F_OBR", {"CLIOBR": code, "CODOBR": number})
+            ctx.store.set_baseline(ADDRESS_ENTITY, f"{code}:{number}", {c: canon(v) for c, v in columns.items()})
+        return notes
 
     # -- deletes ----------------------------------------------------------------------------------------
     def _deleted_in_shop(self, ctx: SyncContext, key: str, code: int | None) -> Outcome:
