@@ -17,6 +17,7 @@ from typing import Any, Callable
 
 from replicator import __version__
 from replicator.config import CONFIG_NAME, ConfigError, install_log_redaction, load_config, redact, render_config
+from replicator.rules.errors import RulesError
 
 log = logging.getLogger("replicator")
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
@@ -323,6 +324,11 @@ def main(argv: list[str] | None = None) -> int:
         return handler(args) or EXIT_OK
     except ConfigError as exc:
         print(f"configuration error: {redact(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+    except RulesError as exc:
+        print("the rule files have errors; nothing was started:", file=sys.stderr)
+        for problem in exc.errors:
+            print(f"  {problem}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130

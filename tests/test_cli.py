@@ -112,3 +112,12 @@ def test_conflicts_and_resolve(installation, capsys):
     assert main(["resolve", str(cid), "--take", "base", "--config", config]) == 1
     assert "already resolved" in capsys.readouterr().err
     assert main(["resolve", "999", "--take", "base", "--config", config]) == 1
+
+
+def test_run_refuses_to_start_with_invalid_rules(installation, capsys):
+    stock = installation.parent / "rules" / "stock.yaml"
+    stock.write_text(stock.read_text().replace("formula: physical_minus_pending_orders", "formula: guesswork"))
+    assert main(["run", "--config", str(installation), "--once"]) == 2
+    err = capsys.readouterr().err
+    assert "nothing was started" in err
+    assert f"{stock}:" in err and "Traceback" not in err
