@@ -221,7 +221,8 @@ def cmd_demo(args) -> int:
     from replicator.demo import run_demo
 
     _setup_logging("INFO")
-    return run_demo(headless=args.headless, seconds=args.seconds, workdir=args.workdir)
+    headless = args.headless or not (sys.stdout.isatty() and sys.stdin.isatty())  # no terminal: log lines
+    return run_demo(headless=headless, seconds=args.seconds, workdir=args.workdir)
 
 
 # --------------------------------------------------------------------------------------------- parser
