@@ -135,4 +135,9 @@ class ProductSync:
         current.active = False
         current.combinations = []
         ps_writer.upsert_product(ctx.shop, current, extra=shop_marker(ctx, f"product {key} deactivated"))
+        # Remember what the shop was given: an article that comes back (ticked again, family re-added) must be
+        # seen as moved, or its product would stay inactive for ever.
+        base = ctx.store.baseline(ENTITY, key)
+        if base is not None:
+            ctx.store.set_baseline(ENTITY, key, {**base, "active": False})
         return Outcome("applied", f"{why}: shop product {current.prestashop_id} deactivated")
