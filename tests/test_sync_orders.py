@@ -139,8 +139,10 @@ def test_guest_and_company_orders(env):
     [company] = pedidos(ctx, 2)
     assert company["CNOPCL"] == "Puig Serra SL" and company["FOPPCL"] == "TRF" and company["CNIPCL"] == "B12345674"
     assert [(l["ARTLPC"], l["CE1LPC"]) for l in lines_of(ctx, company)] == [("SUD002", "L"), ("CUA040", "")]
-    assert company["OB1PCL"] == "Entrega: Puig Serra SL, Polígono Can Roca, nave 4"
-    assert company["OB2PCL"].startswith("08100 Mollet del Vallès")
+    # Jordi's second shop address became an F_OBR row when the customer was created: the pedido points at it
+    obr = ctx.factusol.query_one("SELECT * FROM [F_OBR] WHERE [CLIOBR] = ? AND [CODOBR] = ?",
+                                 [company["CLIPCL"], company["OBRPCL"]])
+    assert obr["DIROBR"] == "Polígono Can Roca, nave 4" and obr["CPOOBR"] == "08100"
     [french] = pedidos(ctx, 5)
     assert french["CPAPCL"] == "FRANCIA" and [l["IVALPC"] for l in lines_of(ctx, french)] == [2]  # 4 % book
 

@@ -225,7 +225,7 @@ def read_products(conn: FactusolConnection, tariff: int = 1, references: Sequenc
         for size, color in combos.get(ref, []):
             vprice = combo_prices.get((ref, size, color))
             impact = None if vprice is None or base is None else _ex_vat(vprice, includes, rate) - base
-            combs.append(Combination(size=size, color=color, reference=f"{ref}-{size}-{color}",
+            combs.append(Combination(size=size, color=color, reference="-".join(p for p in (ref, size, color) if p),
                                      ean13=eans.get((ref, size, color), ""), price_impact=impact))
         out.append(Product(
             reference=ref, name=_text(r[c["name"]]),

@@ -238,6 +238,12 @@ def _find_combination(shop: ShopConnection, cur, product_id: int, combo: Combina
                              " AND id_product = %s", (combo.prestashop_id, product_id), cursor=cur)
         if row:
             return row["id_product_attribute"]
+    if combo.reference:  # link before create: the shop's combination with this reference (lowest id)
+        row = shop.query_one("SELECT id_product_attribute FROM {p}product_attribute WHERE id_product = %s"
+                             " AND reference = %s ORDER BY id_product_attribute LIMIT 1",
+                             (product_id, combo.reference), cursor=cur)
+        if row:
+            return row["id_product_attribute"]
     for pa in shop.query("SELECT id_product_attribute FROM {p}product_attribute WHERE id_product = %s",
                          (product_id,), cursor=cur):
         ids = sorted(r["id_attribute"] for r in shop.query(

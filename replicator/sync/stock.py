@@ -58,6 +58,7 @@ class StockSync:
         if options.get("subtract_unsynced_shop_orders", True):
             synced = {int(v) for v in ctx.store.id_map("order").values()}
             unsynced = ps_reader.unsynced_order_units(ctx.shop, products.values(), synced)
+        variants = fs_reader.article_variants(ctx.factusol, list(products))
         targets = ps_reader.stock_targets(ctx.shop, products.values())
         by_product: dict[int, list[dict]] = {}
         for row in targets:
@@ -65,7 +66,7 @@ class StockSync:
         for article, product_id in products.items():
             writes = []
             for row in by_product.get(product_id, []):
-                size_colour = self._variant(article, row)
+                size_colour = self._variant(article, row, variants.get(article, []))
                 if size_colour is None:
                     continue  # a shop combination FactuSOL does not have: left alone
                 stock_key = (article, *size_colour)
@@ -93,15 +94,18 @@ class StockSync:
         return outcomes
 
     @staticmethod
-    def _variant(article: str, row: dict) -> tuple[str, str] | None:
-        """(size, colour) of a shop stock row: ("", "") for a simple product, parsed from the combination
-        reference <article>-<size>-<colour> that the product sync gives combinations."""
+    def _variant(article: str, row: dict, variants: list[tuple[str, str]]) -> tuple[str, str] | None:
+        """(size, colour) of a shop stock row: ("", "") for a simple product; for a combination, the FactuSOL
+        variant its reference names: '<article>-<size>-<colour>', or '<article>-<size>' / '<article>-<colour>'
+        when the other one is empty (how the product sync and the demo catalogue build them)."""
         if not row["id_product_attribute"]:
             return ("", "")
         reference = row["combination_reference"] or ""
         prefix = f"{article}-"
         if not reference.startswith(prefix):
             return None
-        size, _, colour = reference[len(prefix):].partition("-")
-        return (size, colour)
-
+        rest = reference[len(prefix):]
+        for size, colour in variants:
+            if rest in ("-".join(p for p in (size, colour) if p), f"{size}-{colour}"):
+                return (size, colour)
+        return None
