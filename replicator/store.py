@@ -17,7 +17,8 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any, Iterable, Iterator
 
-from sqlalchemy import Index, UniqueConstraint, event, func, text
+from sqlalchemy import Index, UniqueConstraint, bindparam, event, func, text
+from sqlalchemy import select as sa_select
 from sqlmodel import Field, Session, SQLModel, create_engine, select
 
 STORE_SCHEMA_VERSION = 1
@@ -244,42 +245,42 @@ class Store:
     ) -> int:
         """Append changes, move the checkpoint and update row snapshots atomically.
 
-        `snapshots` items are (side, table, row_key, row_hash or None to delete, image).  Rows whose
-        (side, position, table, key) is already logged are dropped: that is how a re-read after a crash is
-        recognised.  Returns the number of new changes.
+        `snapshots` items are (side, table, row_key, row_hash or None to delete, image); when one key appears
+        twice the last item wins.  Rows whose (side, position, table, key) is already logged (or repeated in
+        this call) are dropped: that is how a re-read after a crash is recognised.  Returns the number of new
+        changes.
+
+        Batched: one query per chunk of positions finds what is already logged, changes go in with one
+        executemany, snapshots with one bulk upsert and one bulk delete, and all of it plus the checkpoint is
+        ONE transaction (a failure anywhere rolls back everything).
         """
-        added = 0
-        with self._session() as s:
+        rows = rows if isinstance(rows, list) else list(rows)
+        snaps = _collapse_snapshots(snapshots)
+        now = utcnow()
+        with self.engine.begin() as conn:
+            seen = _logged_positions(conn, rows) if rows else set()
+            values = []
             for row in rows:
-                exists = s.exec(
-                    select(Change.id).where(
-                        Change.side == row.side, Change.position == row.position,
-                        Change.source_table == row.source_table, Change.row_key == row.row_key,
-                    )
-                ).first()
-                if exists:
+                ident = (row.side, row.position, row.source_table, row.row_key)
+                if ident in seen:
                     continue
-                s.add(Change(
-                    side=row.side, entity=row.entity, source_table=row.source_table, row_key=row.row_key,
-                    op=row.op, before=None if row.before is None else dumps(row.before),
-                    after=None if row.after is None else dumps(row.after), position=row.position, txn=row.txn,
-                ))
-                added += 1
-            for side, table, key, row_hash, image in snapshots:
-                current = s.get(RowSnapshot, (side, table, key))
-                if row_hash is None:
-                    if current:
-                        s.delete(current)
-                elif current:
-                    current.row_hash, current.image = row_hash, dumps(image)
-                    s.add(current)
-                else:
-                    s.add(RowSnapshot(side=side, source_table=table, row_key=key, row_hash=row_hash,
-                                      image=dumps(image)))
+                seen.add(ident)
+                values.append({
+                    "side": row.side, "entity": row.entity, "source_table": row.source_table,
+                    "row_key": row.row_key, "op": row.op,
+                    "before": None if row.before is None else dumps(row.before),
+                    "after": None if row.after is None else dumps(row.after),
+                    "position": row.position, "txn": row.txn, "captured_at": now, "status": PENDING,
+                    "attempts": 0, "detail": "", "held_by": "",
+                })
+            if values:
+                conn.execute(Change.__table__.insert(), values)
+            if snaps:
+                _write_snapshots(conn, snaps)
             if checkpoint:
-                s.merge(Checkpoint(name=checkpoint[0], value=dumps(checkpoint[1]), updated_at=utcnow()))
-            s.commit()
-        return added
+                _upsert(conn, Checkpoint.__table__, ("name",),
+                        [{"name": checkpoint[0], "value": dumps(checkpoint[1]), "updated_at": now}])
+        return len(values)
 
     def checkpoint(self, name: str) -> Any:
         with self._session() as s:
@@ -292,15 +293,18 @@ class Store:
             s.commit()
 
     def snapshot_hashes(self, side: str, table: str) -> dict[str, str]:
-        with self._session() as s:
-            rows = s.exec(select(RowSnapshot.row_key, RowSnapshot.row_hash)
-                          .where(RowSnapshot.side == side, RowSnapshot.source_table == table))
-            return dict(rows.all())
+        t = RowSnapshot.__table__
+        with self.engine.connect() as conn:
+            result = conn.execute(sa_select(t.c.row_key, t.c.row_hash)
+                                  .where(t.c.side == side, t.c.source_table == table))
+            return {key: h for key, h in result}
 
     def snapshot_image(self, side: str, table: str, key: str) -> dict | None:
-        with self._session() as s:
-            row = s.get(RowSnapshot, (side, table, key))
-            return loads(row.image) if row else None
+        t = RowSnapshot.__table__
+        with self.engine.connect() as conn:
+            image = conn.execute(sa_select(t.c.image).where(
+                t.c.side == side, t.c.source_table == table, t.c.row_key == key)).scalar()
+            return loads(image)
 
     # -- change log -----------------------------------------------------------------------------------
     def changes(self, status: str | None = None, entity: str | None = None, side: str | None = None,
@@ -541,6 +545,95 @@ class Store:
             "checkpoints": checkpoints,
             "store_schema_version": self.schema_version(),
         }
+
+
+# --------------------------------------------------------------------------------------------- capture helpers
+
+_IN_CHUNK = 500  # values per IN list / per bulk statement (SQLite's old limit is 999 bound parameters)
+
+
+def _collapse_snapshots(snapshots: Iterable[tuple[str, str, str, str | None, dict | None]]
+                        ) -> dict[tuple[str, str, str], tuple[str | None, str | None]]:
+    """(side, table, key) -> (hash, image JSON) or (None, None) for a delete; the last item per key wins."""
+    out: dict[tuple[str, str, str], tuple[str | None, str | None]] = {}
+    for side, table, key, row_hash, image in snapshots:
+        out[(side, table, key)] = (None, None) if row_hash is None else (row_hash, dumps(image))
+    return out
+
+
+def _logged_positions(conn, rows: list[CapturedRow]) -> set[tuple[str, str, str, str]]:
+    """(side, position, table, key) of the rows' positions already in the change log: one query per chunk."""
+    c = Change.__table__.c
+    by_side: dict[str, set[str]] = {}
+    for row in rows:
+        by_side.setdefault(row.side, set()).add(row.position)
+    found: set[tuple[str, str, str, str]] = set()
+    for side, positions in by_side.items():
+        ordered = sorted(positions)
+        for i in range(0, len(ordered), _IN_CHUNK):
+            q = (sa_select(c.side, c.position, c.source_table, c.row_key)
+                 .where(c.side == side, c.position.in_(ordered[i:i + _IN_CHUNK])))
+            found.update((s, p, t, k) for s, p, t, k in conn.execute(q))
+    return found
+
+
+def _write_snapshots(conn, snaps: dict[tuple[str, str, str], tuple[str | None, str | None]]) -> None:
+    t = RowSnapshot.__table__
+    upserts, deletes = [], []
+    for (side, table, key), (row_hash, image) in snaps.items():
+        if row_hash is None:
+            deletes.append({"d_side": side, "d_table": table, "d_key": key})
+        else:
+            upserts.append({"side": side, "source_table": table, "row_key": key, "row_hash": row_hash,
+                            "image": image})
+    if deletes:
+        conn.execute(t.delete().where(t.c.side == bindparam("d_side"), t.c.source_table == bindparam("d_table"),
+                                      t.c.row_key == bindparam("d_key")), deletes)
+    if upserts:
+        _upsert(conn, t, ("side", "source_table", "row_key"), upserts)
+
+
+def _upsert(conn, table, keys: tuple[str, ...], values: list[dict], dialect: str | None = None) -> None:
+    """Insert or update rows by primary key: ON CONFLICT on SQLite/PostgreSQL, update-then-insert elsewhere.
+
+    `dialect` overrides the connection's dialect name (tests run the portable path on SQLite with "generic").
+    """
+    name = dialect or conn.dialect.name
+    if name in ("sqlite", "postgresql"):
+        if name == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        else:
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        stmt = dialect_insert(table)
+        others = [c for c in values[0] if c not in keys]
+        stmt = stmt.on_conflict_do_update(index_elements=[table.c[k] for k in keys],
+                                          set_={c: stmt.excluded[c] for c in others})
+        for i in range(0, len(values), _IN_CHUNK * 10):
+            conn.execute(stmt, values[i:i + _IN_CHUNK * 10])
+        return
+    # Portable: find which keys exist (chunked IN on the last key column, grouped by the others), then one
+    # executemany UPDATE for those and one executemany INSERT for the rest.
+    head, last = keys[:-1], keys[-1]
+    groups: dict[tuple, list[dict]] = {}
+    for v in values:
+        groups.setdefault(tuple(v[k] for k in head), []).append(v)
+    existing: set[tuple] = set()
+    for prefix, group in groups.items():
+        wanted = [v[last] for v in group]
+        for i in range(0, len(wanted), _IN_CHUNK):
+            q = sa_select(table.c[last]).where(*(table.c[k] == p for k, p in zip(head, prefix)),
+                                            table.c[last].in_(wanted[i:i + _IN_CHUNK]))
+            existing.update(prefix + (k,) for k in conn.execute(q).scalars())
+    updates = [v for v in values if tuple(v[k] for k in keys) in existing]
+    inserts = [v for v in values if tuple(v[k] for k in keys) not in existing]
+    if updates:
+        others = [c for c in values[0] if c not in keys]
+        stmt = (table.update().where(*(table.c[k] == bindparam(f"k_{k}") for k in keys))
+                .values({c: bindparam(f"v_{c}") for c in others}))
+        conn.execute(stmt, [{**{f"k_{k}": v[k] for k in keys}, **{f"v_{c}": v[c] for c in others}}
+                            for v in updates])
+    if inserts:
+        conn.execute(table.insert(), inserts)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

@@ -1,0 +1,218 @@
+"""State store: batched record_capture (dedupe by position, atomicity, snapshots), conflicts, schema version."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from replicator.store import (
+    STORE_SCHEMA_VERSION, CapturedRow, Checkpoint, RowSnapshot, Store, _IN_CHUNK, _upsert, sa_select, utcnow,
+)
+
+
+@pytest.fixture
+def store(tmp_path):
+    return Store(f"sqlite:///{tmp_path / 'state.sqlite'}")
+
+
+def _row(i: int, position: str | None = None, side: str = "prestashop", table: str = "stock_available",
+         after: dict | None = None) -> CapturedRow:
+    return CapturedRow(side=side, entity="stock", source_table=table, row_key=f'{{"id":{i}}}', op="insert",
+                       before=None, after=after if after is not None else {"id": i, "q": i},
+                       position=position or f"bin.000001:{100 + i}#0", txn=f"bin.000001:{100 + i}")
+
+
+def _snapshots(store: Store, side: str = "factusol", table: str = "F_STO") -> dict[str, tuple[str, str]]:
+    t = RowSnapshot.__table__
+    with store.engine.connect() as conn:
+        rows = conn.execute(sa_select(t.c.row_key, t.c.row_hash, t.c.image)
+                            .where(t.c.side == side, t.c.source_table == table)).all()
+    return {k: (h, img) for k, h, img in rows}
+
+
+# ---------------------------------------------------------------------------------------------- dedupe
+
+
+def test_dedupe_by_position_across_calls(store):
+    assert store.record_capture([_row(1), _row(2)], ("prestashop.binlog", {"pos": 1})) == 2
+    # A re-read after a crash hands the same positions again, plus one new row.
+    assert store.record_capture([_row(1), _row(2), _row(3)], ("prestashop.binlog", {"pos": 2})) == 1
+    changes = store.changes()
+    assert [c.row_key for c in changes] == ['{"id":1}', '{"id":2}', '{"id":3}']
+    assert store.checkpoint("prestashop.binlog") == {"pos": 2}
+    # Same position but another key or table or side is a different change.
+    assert store.record_capture([
+        CapturedRow("prestashop", "stock", "stock_available", '{"id":99}', "insert", None, {"id": 99},
+                    "bin.000001:101#0"),
+        CapturedRow("prestashop", "stock", "product", '{"id":1}', "insert", None, {"id": 1}, "bin.000001:101#0"),
+        CapturedRow("factusol", "stock", "stock_available", '{"id":1}', "insert", None, {"id": 1},
+                    "bin.000001:101#0"),
+    ]) == 3
+
+
+def test_dedupe_within_one_call_and_across_chunks(store):
+    n = 2 * _IN_CHUNK + 37  # more positions than one IN list holds
+    assert store.record_capture([_row(i) for i in range(n)] + [_row(5), _row(n - 1)]) == n
+    assert store.record_capture([_row(i) for i in range(n + 10)]) == 10
+    assert len(store.changes()) == n + 10
+
+
+def test_captured_row_fields_are_stored(store):
+    row = CapturedRow("prestashop", "order", "orders", '{"id_order":7}', "update", {"a": 1}, {"a": 2},
+                      "bin.000002:4#3", "bin.000002:4")
+    store.record_capture([row])
+    (change,) = store.changes()
+    assert (change.side, change.entity, change.source_table, change.row_key, change.op) == (
+        "prestashop", "order", "orders", '{"id_order":7}', "update")
+    assert (change.before, change.after, change.position, change.txn) == ('{"a":1}', '{"a":2}', "bin.000002:4#3",
+                                                                          "bin.000002:4")
+    assert (change.status, change.attempts, change.detail, change.held_by) == ("pending", 0, "", "")
+    assert change.captured_at is not None and change.id is not None
+
+
+# ---------------------------------------------------------------------------------------------- atomicity
+
+
+def test_python_failure_inside_the_batch_writes_nothing(store):
+    store.record_capture([_row(1)], ("prestashop.binlog", {"pos": 1}), [("factusol", "F_STO", "k0", "h0", {"a": 0})])
+    with pytest.raises(TypeError):
+        # The checkpoint value is not JSON: it fails after the changes and snapshots were sent in the transaction.
+        store.record_capture([_row(2), _row(3)], ("prestashop.binlog", {"pos": object()}),
+                             [("factusol", "F_STO", "k1", "h1", {"a": 1}), ("factusol", "F_STO", "k0", None, None)])
+    assert [c.row_key for c in store.changes()] == ['{"id":1}']
+    assert store.checkpoint("prestashop.binlog") == {"pos": 1}
+    assert store.snapshot_hashes("factusol", "F_STO") == {"k0": "h0"}
+
+
+def test_database_failure_inside_the_batch_writes_nothing(store):
+    store.set_checkpoint("factusol.scan", {"scan": 4})
+    with pytest.raises(Exception) as info:
+        # A NULL primary-key column in the snapshots fails in the database, after the changes were inserted.
+        store.record_capture([_row(1), _row(2)], ("factusol.scan", {"scan": 5}),
+                             [("factusol", "F_STO", "k1", "h1", {"a": 1}), ("factusol", "F_STO", None, "h2", {})])
+    assert "null" in str(info.value).lower() or "constraint" in str(info.value).lower()
+    assert store.changes() == []
+    assert store.checkpoint("factusol.scan") == {"scan": 4}
+    assert store.snapshot_hashes("factusol", "F_STO") == {}
+
+
+def test_failed_call_can_be_repeated(store):
+    with pytest.raises(TypeError):
+        store.record_capture([_row(1)], ("prestashop.binlog", {"pos": object()}))
+    assert store.record_capture([_row(1)], ("prestashop.binlog", {"pos": 9})) == 1
+    assert store.checkpoint("prestashop.binlog") == {"pos": 9}
+
+
+# ---------------------------------------------------------------------------------------------- snapshots
+
+
+def test_snapshot_upsert_update_and_delete(store):
+    store.record_capture([], None, [("factusol", "F_STO", "a", "h1", {"q": 1}), ("factusol", "F_STO", "b", "h2", {"q": 2}),
+                                    ("factusol", "F_ART", "a", "x1", {"d": "art"})])
+    assert store.snapshot_hashes("factusol", "F_STO") == {"a": "h1", "b": "h2"}
+    assert store.snapshot_hashes("factusol", "F_ART") == {"a": "x1"}
+    assert store.snapshot_image("factusol", "F_STO", "a") == {"q": 1}
+    store.record_capture([], None, [("factusol", "F_STO", "a", "h1b", {"q": 10}), ("factusol", "F_STO", "b", None, None),
+                                    ("factusol", "F_STO", "c", "h3", None)])
+    assert store.snapshot_hashes("factusol", "F_STO") == {"a": "h1b", "c": "h3"}
+    assert store.snapshot_image("factusol", "F_STO", "a") == {"q": 10}
+    assert store.snapshot_image("factusol", "F_STO", "b") is None
+    assert store.snapshot_image("factusol", "F_STO", "zz") is None
+    assert _snapshots(store)["c"] == ("h3", "null")
+    # Deleting an unknown key is harmless; the other side/table is untouched.
+    store.record_capture([], None, [("factusol", "F_STO", "nope", None, None)])
+    assert store.snapshot_hashes("factusol", "F_ART") == {"a": "x1"}
+
+
+def test_snapshot_last_item_per_key_wins(store):
+    store.record_capture([], None, [("factusol", "F_STO", "a", "h1", {"q": 1})])
+    store.record_capture([], None, [("factusol", "F_STO", "a", None, None), ("factusol", "F_STO", "a", "h2", {"q": 2}),
+                                    ("factusol", "F_STO", "b", "h3", {"q": 3}), ("factusol", "F_STO", "b", None, None)])
+    assert store.snapshot_hashes("factusol", "F_STO") == {"a": "h2"}
+    assert store.snapshot_image("factusol", "F_STO", "a") == {"q": 2}
+
+
+def test_many_snapshots_in_one_call(store):
+    n = 12_345
+    store.record_capture([], ("factusol.scan", {"scan": 1}),
+                         [("factusol", "F_STO", f"k{i}", f"h{i}", {"i": i}) for i in range(n)])
+    hashes = store.snapshot_hashes("factusol", "F_STO")
+    assert len(hashes) == n and hashes["k12344"] == "h12344"
+    store.record_capture([], None, [("factusol", "F_STO", f"k{i}", None if i % 2 else f"n{i}", {"i": -i})
+                                    for i in range(n)])
+    hashes = store.snapshot_hashes("factusol", "F_STO")
+    assert len(hashes) == (n + 1) // 2 and hashes["k0"] == "n0" and "k1" not in hashes
+
+
+def test_portable_upsert_path(store):
+    """The update-then-insert fallback (dialects without ON CONFLICT), run on the real SQLite store."""
+    t = RowSnapshot.__table__
+    rows = [{"side": "factusol", "source_table": "F_STO", "row_key": f"k{i}", "row_hash": f"h{i}", "image": "{}"}
+            for i in range(3)]
+    with store.engine.begin() as conn:
+        _upsert(conn, t, ("side", "source_table", "row_key"), rows, dialect="generic")
+    more = [{**rows[1], "row_hash": "new"}] + [
+        {"side": "factusol", "source_table": "F_STO", "row_key": f"k{i}", "row_hash": f"h{i}", "image": "{}"}
+        for i in range(3, 3 + 2 * _IN_CHUNK)]
+    with store.engine.begin() as conn:
+        _upsert(conn, t, ("side", "source_table", "row_key"), more, dialect="generic")
+        _upsert(conn, Checkpoint.__table__, ("name",), [{"name": "x", "value": "1", "updated_at": utcnow()}],
+                dialect="generic")
+        _upsert(conn, Checkpoint.__table__, ("name",), [{"name": "x", "value": "2", "updated_at": utcnow()}],
+                dialect="generic")
+    hashes = store.snapshot_hashes("factusol", "F_STO")
+    assert len(hashes) == 3 + 2 * _IN_CHUNK and hashes["k1"] == "new" and hashes["k0"] == "h0"
+    assert store.checkpoint("x") == 2
+
+
+def test_checkpoint_insert_then_update(store):
+    store.record_capture([], ("a", {"n": 1}))
+    store.record_capture([], ("a", {"n": 2}))
+    store.record_capture([], ("b", [1, 2]))
+    assert store.checkpoint("a") == {"n": 2} and store.checkpoint("b") == [1, 2]
+    assert store.checkpoint("missing") is None
+
+
+# ---------------------------------------------------------------------------------------------- conflicts
+
+
+def test_resolved_conflicts_and_mark_applied(store):
+    a = store.open_conflict("product", "A1", "price", 1, 2, 3)
+    b = store.open_conflict("customer", "7", "email", "x", "y", "z")
+    c = store.open_conflict("product", "A2", "name", "n", "m", "o")
+    assert store.resolved_conflicts() == []
+    store.resolve_conflict(a, "factusol")
+    store.resolve_conflict(b, "custom", "w")
+    assert [x.id for x in store.resolved_conflicts()] == [a, b]
+    assert [x.id for x in store.resolved_conflicts("product")] == [a]
+    assert store.resolved_conflicts("order") == []
+    store.mark_conflict_applied(a)
+    store.mark_conflict_applied(a)  # idempotent: a retry after a crash
+    assert store.conflict(a).status == "applied"
+    assert [x.id for x in store.resolved_conflicts()] == [b]
+    assert [x.id for x in store.conflicts("applied")] == [a]
+    assert store.conflict(c).status == "open"
+
+
+# ---------------------------------------------------------------------------------------------- schema version
+
+
+def test_schema_version_is_recorded(store):
+    assert store.schema_version() == STORE_SCHEMA_VERSION
+
+
+def test_refuses_a_newer_store(tmp_path):
+    path = tmp_path / "state.sqlite"
+    Store(f"sqlite:///{path}").engine.dispose()
+    db = sqlite3.connect(path)
+    db.execute("UPDATE store_meta SET value = ? WHERE key = 'schema_version'", (str(STORE_SCHEMA_VERSION + 1),))
+    db.commit()
+    db.close()
+    with pytest.raises(RuntimeError, match="newer than this replicator"):
+        Store(f"sqlite:///{path}")
+    # The refusal changed nothing: the store still says the newer version.
+    db = sqlite3.connect(path)
+    assert db.execute("SELECT value FROM store_meta WHERE key = 'schema_version'").fetchone()[0] == str(
+        STORE_SCHEMA_VERSION + 1)
+    db.close()
