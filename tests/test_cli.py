@@ -16,6 +16,18 @@ from replicator.store import Store
 SECRET = "Sh0p-Pa55word!"
 
 
+@pytest.fixture(autouse=True)
+def restore_logging():
+    """`replicator run` installs stderr handlers on the root logger; capsys closes that stream after the test."""
+    import logging
+
+    root = logging.getLogger()
+    handlers, level, filters = root.handlers[:], root.level, root.filters[:]
+    yield
+    root.handlers[:], root.filters[:] = handlers, filters
+    root.setLevel(level)
+
+
 @pytest.fixture
 def installation(mysql_server, mysql_db, tmp_path, monkeypatch, capsys):
     """A FactuSOL stand-in, a demo shop reached by a user with a password, and `replicator init` beside them."""

@@ -66,6 +66,8 @@ class LocalMariaDB:
             self.base_dir = Path(tempfile.mkdtemp(prefix="replicator-mariadb-"))
         self.base_dir.mkdir(parents=True, exist_ok=True)
         datadir = self.base_dir / "data"
+        tmpdir = self.base_dir / "tmp"  # its own temp folder: nothing else cleaning /tmp can pull files away
+        tmpdir.mkdir(exist_ok=True)
         self.port = self.port or free_port()
         user_args = ["--user=root"] if os.geteuid() == 0 else []
         if not (datadir / "mysql").exists():
@@ -80,7 +82,7 @@ class LocalMariaDB:
         log = open(self.base_dir / "server.log", "ab")
         self.process = subprocess.Popen(
             [server, "--no-defaults", f"--datadir={datadir}", f"--port={self.port}", "--bind-address=127.0.0.1",
-             f"--socket={self.base_dir / 'mysql.sock'}", f"--pid-file={self.base_dir / 'mysql.pid'}",
+             f"--socket={self.base_dir / 'mysql.sock'}", f"--tmpdir={tmpdir}", f"--pid-file={self.base_dir / 'mysql.pid'}",
              "--server-id=1", f"--log-bin={datadir / 'binlog'}", "--binlog-format=ROW",
              "--binlog-row-image=FULL", "--binlog-row-metadata=FULL", "--skip-name-resolve",
              "--innodb-buffer-pool-size=128M", "--innodb-log-file-size=48M", "--innodb-flush-log-at-trx-commit=2",
