@@ -1,0 +1,127 @@
+"""Initial sync through `run_once` on a fresh pair: link before create, progress lines, resumable after kill -9."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from replicator.daemon import run_once
+from replicator.factusol.testing import access_sql_guard  # noqa: F401  (every statement must be Access SQL)
+from replicator.model import Product
+from replicator.prestashop import writer as ps_writer
+from replicator.store import PENDING
+
+from _sync_env import build, open_env
+
+pytestmark = pytest.mark.mysql
+ARTICLES, CUSTOMERS = 150, 30
+
+
+@pytest.fixture
+def config(mysql_server, mysql_db, tmp_path):
+    return build(mysql_server, mysql_db, tmp_path, demo=False, articles=ARTICLES, customers=0, orders=0,
+                 shop_customers=CUSTOMERS)
+
+
+def counts(env) -> dict:
+    q = env.shop.query_one
+    return {"products": q("SELECT COUNT(*) AS n FROM {p}product")["n"],
+            "distinct_refs": q("SELECT COUNT(DISTINCT reference) AS n FROM {p}product")["n"],
+            "f_cli": env.fs.scalar("SELECT COUNT(*) AS [N] FROM [F_CLI]"),
+            "f_cli_nif": env.fs.scalar("SELECT COUNT(*) AS [N] FROM (SELECT DISTINCT [NIFCLI] FROM [F_CLI])")}
+
+
+def published(env) -> list[str]:
+    return [r["CODART"] for r in env.fs.query("SELECT [CODART] FROM [F_ART] WHERE [SUWART] = 1 ORDER BY [CODART]")]
+
+
+def test_run_once_links_before_create_and_logs_progress(config, caplog):
+    env = open_env(config)
+    try:
+        first = published(env)[0]
+        existing = ps_writer.upsert_product(env.shop, Product(reference=first, name="Hecho en la tienda", price_tax_excl=1))
+        customers_before = counts(env)["f_cli"]
+        with caplog.at_level(logging.INFO, logger="replicator"):
+            run_once(env.runtime)
+        lines = [r.getMessage() for r in caplog.records]
+        assert f"initial sync: product, {ARTICLES} keys" in lines and f"initial sync: product {ARTICLES}/{ARTICLES}" in lines
+        assert any(m.startswith("initial sync done:") for m in lines)
+        c = counts(env)
+        assert c["products"] == c["distinct_refs"] == len(published(env))  # the shop's product was linked
+        assert env.store.map_id("product", factusol_key=first).prestashop_id == str(existing)
+        assert c["f_cli"] == customers_before + CUSTOMERS
+        assert len(env.store.id_map("customer")) == CUSTOMERS
+        stocked = env.shop.query_one("SELECT COUNT(*) AS n FROM {p}stock_available WHERE quantity > 0")["n"]
+        assert stocked > 0
+        captured, applied = env.cycle()  # nothing comes back
+        assert captured.changes == 0 and applied.changes == 0 and env.store.changes(status=PENDING) == []
+    finally:
+        env.close()
+
+
+CHILD = textwrap.dedent("""
+    import sys, time, pickle
+    sys.path.insert(0, {tests!r})
+    from _sync_env import open_env
+    from replicator.daemon import run_once
+    import replicator.prestashop.writer as ps_writer
+    import replicator.factusol.writer as fs_writer
+
+    config = pickle.loads(bytes.fromhex({config!r}))
+    env = open_env(config)
+    calls = [0]
+
+    def stop_after(fn, n):
+        def wrapper(*a, **kw):
+            out = fn(*a, **kw)
+            calls[0] += 1
+            if calls[0] == n:
+                print("HOOK", flush=True)
+                time.sleep(120)
+            return out
+        return wrapper
+
+    if {where!r} == "customer":
+        fs_writer.insert_customer = stop_after(fs_writer.insert_customer, 10)
+    else:
+        ps_writer.upsert_product = stop_after(ps_writer.upsert_product, 40)
+    run_once(env.runtime)
+    print("DONE", flush=True)
+""")
+
+
+@pytest.mark.parametrize("where", ["customer", "product"])
+def test_initial_sync_resumes_after_kill_9(config, where):
+    import pickle
+
+    code = CHILD.format(tests=str(Path(__file__).parent), config=pickle.dumps(config).hex(), where=where)
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             cwd=str(Path(__file__).parents[1]))
+    try:
+        line = child.stdout.readline()
+        assert line.strip() == "HOOK", child.stderr.read()
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.wait(timeout=30)
+    assert child.returncode == -signal.SIGKILL
+    env = open_env(config)
+    try:
+        assert not (env.store.checkpoint("initial_sync") or {}).get("done")
+        run_once(env.runtime)
+        c = counts(env)
+        assert c["products"] == c["distinct_refs"] == len(published(env))
+        assert len(env.store.id_map("product")) == len(published(env))
+        assert len(env.store.id_map("customer")) == CUSTOMERS
+        assert c["f_cli_nif"] == c["f_cli"]  # no customer twice
+        assert (env.store.checkpoint("initial_sync") or {}).get("done")
+        captured, applied = env.cycle()
+        assert applied.changes == 0
+    finally:
+        env.close()
