@@ -69,6 +69,18 @@ class EntitySync(Protocol):
         """Every key on both sides, for the initial sync."""
 
 
+def sync_each(ctx: SyncContext, keys: list[str], sync_one, side: str) -> dict[str, Outcome]:
+    """Run `sync_one(ctx, key)` per key; a SyncError quarantines that key only (the others go on)."""
+    out: dict[str, Outcome] = {}
+    for key in keys:
+        try:
+            out[key] = sync_one(ctx, key)
+        except SyncError as exc:
+            ctx.store.quarantine(exc.entity, exc.key, side, exc.reason, exc.field)
+            out[key] = Outcome(QUARANTINED, str(exc))
+    return out
+
+
 def row_key(change: Change) -> dict[str, Any]:
     """The source primary key of a change, decoded: {column: value} (see replicator.capture.tables)."""
     value = json.loads(change.row_key)
@@ -81,4 +93,4 @@ def image(change: Change) -> dict:
 
 
 __all__ = ["APPLIED", "CONFLICT", "ECHO", "QUARANTINED", "NOOP", "Outcome", "SyncContext", "SyncError",
-           "EntitySync", "row_key", "image", "log"]
+           "EntitySync", "sync_each", "row_key", "image", "log"]

@@ -23,8 +23,8 @@ from typing import Any, Iterable
 from replicator.factusol.reader import empty_date
 from replicator.prestashop import reader as ps_reader
 from replicator.prestashop import writer as ps_writer
-from replicator.store import APPLIED, QUARANTINED, Change
-from replicator.sync.base import NOOP, Outcome, SyncContext, SyncError, image, row_key
+from replicator.store import APPLIED, Change
+from replicator.sync.base import NOOP, Outcome, SyncContext, SyncError, image, row_key, sync_each
 from replicator.sync.common import shop_marker
 from replicator.sync.orders import linked_pedido, order_id_of, order_key
 from replicator.sync.shipments import fire_events, order_documents, orders_of_document
@@ -75,14 +75,7 @@ class InvoiceSync:
         return sorted((order_key(pid) for pid in ctx.store.id_map("order").values()), key=lambda k: int(k[3:]))
 
     def sync(self, ctx: SyncContext, keys: list[str]) -> dict[str, Outcome]:
-        out = {}
-        for key in keys:
-            try:
-                out[key] = self.sync_one(ctx, key)
-            except SyncError as exc:
-                ctx.store.quarantine(exc.entity, exc.key, "factusol", exc.reason, exc.field)
-                out[key] = Outcome(QUARANTINED, str(exc))
-        return out
+        return sync_each(ctx, keys, self.sync_one, "factusol")
 
     def sync_one(self, ctx: SyncContext, key: str) -> Outcome:
         order_id = order_id_of(key)

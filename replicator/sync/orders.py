@@ -35,8 +35,8 @@ from replicator.prestashop import reader as ps_reader
 from replicator.prestashop import writer as ps_writer
 from replicator.rules import MappingError
 from replicator.rules.transforms import to_side_value
-from replicator.store import APPLIED, CONFLICT, QUARANTINED, Change
-from replicator.sync.base import NOOP, Outcome, SyncContext, SyncError, image, row_key
+from replicator.store import APPLIED, CONFLICT, Change
+from replicator.sync.base import NOOP, Outcome, SyncContext, SyncError, image, row_key, sync_each
 from replicator.sync.common import record_factusol_write, shop_marker
 
 log = logging.getLogger("replicator.sync.orders")
@@ -405,15 +405,8 @@ class OrderSync:
         return [order_key(i) for i in ps_reader.order_ids(ctx.shop)]
 
     def sync(self, ctx: SyncContext, keys: list[str]) -> dict[str, Outcome]:
-        out: dict[str, Outcome] = {}
-        for key in keys:
-            try:
-                out[key] = self.sync_one(ctx, key)
-            except SyncError as exc:
-                # per key: one bad order never holds the others back; retried every cycle until it goes through
-                ctx.store.quarantine(exc.entity, exc.key, "prestashop", exc.reason, exc.field)
-                out[key] = Outcome(QUARANTINED, str(exc))
-        return out
+        # per key: one bad order never holds the others back; the engine retries quarantined keys
+        return sync_each(ctx, keys, self.sync_one, "prestashop")
 
     # -- one order ------------------------------------------------------------------------------------------
     def sync_one(self, ctx: SyncContext, key: str) -> Outcome:
