@@ -8,11 +8,13 @@ pending on both sides, applies it and exits.  As a service it captures continuou
 from __future__ import annotations
 
 import logging
+import re
 import signal
 import sys
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from replicator.config import Config, redact
 from replicator.engine import Engine
@@ -33,8 +35,20 @@ class Runtime:
     engine: Engine
 
     def reconnect(self) -> None:
-        """Re-open what a restarted MySQL or a reopened FactuSOL file left dead (cheap when all is well)."""
+        """Re-open what a restarted MySQL left dead, and follow FactuSOL to a new fiscal-year file."""
         self.ctx.shop.conn.ping(reconnect=True)
+        if self.config.factusol.data_dir:
+            from replicator.factusol.connection import open_factusol
+
+            path = factusol_file(self.config)
+            year = fiscal_year(path)
+            if year and year != self.ctx.factusol_year:
+                log.info("FactuSOL fiscal year %s -> %s: now writing to %s", self.ctx.factusol_year, year, path)
+                old = self.ctx.factusol
+                self.ctx.factusol = open_factusol(factusol_connection_string(self.config, path))
+                self.ctx.factusol_year = year
+                self.ctx.cache.clear()
+                old.close()
 
     def close(self) -> None:
         for conn in (self.ctx.factusol, self.ctx.shop):
@@ -44,11 +58,26 @@ class Runtime:
                 pass
 
 
-def factusol_connection_string(config: Config) -> str:
-    from replicator.factusol.connection import connection_string_for, resolve_year_file
+def factusol_file(config: Config) -> Path | None:
+    """The company/year file in use: the configured one, or the newest <CCC><YYYY> in the data folder."""
+    from replicator.factusol.connection import resolve_year_file
 
     fs = config.factusol
-    path = fs.file or (resolve_year_file(fs.data_dir, fs.company) if fs.data_dir else None)
+    return fs.file or (resolve_year_file(fs.data_dir, fs.company) if fs.data_dir else None)
+
+
+def fiscal_year(path: Path | None, connection: str = "") -> str:
+    """The 4-digit year of a <CCC><YYYY> file name ("" when the name does not say)."""
+    name = path.stem if path else (re.search(r"(?i)(?:DBQ|Database)=([^;]+)", connection) or [None, ""])[1]
+    match = re.search(r"(\d{4})$", Path(str(name)).stem) if name else None
+    return match.group(1) if match else ""
+
+
+def factusol_connection_string(config: Config, path: Path | None = None) -> str:
+    from replicator.factusol.connection import connection_string_for
+
+    fs = config.factusol
+    path = path or factusol_file(config)
     if fs.connection:
         return fs.connection.replace("{file}", str(path)) if path else fs.connection
     return connection_string_for(path)
@@ -62,10 +91,13 @@ def open_runtime(config: Config) -> Runtime:
 
     rules = load_rules(config.rules_dir)  # raises RulesError: the daemon refuses to start with invalid rules
     store = Store(config.store)
-    factusol = open_factusol(factusol_connection_string(config))
+    path = factusol_file(config)
+    connection = factusol_connection_string(config, path)
+    factusol = open_factusol(connection)
     ps = config.prestashop
     shop = ShopConnection.from_config({"url": ps.url, "prefix": ps.prefix, "id_shop": ps.id_shop, "id_lang": ps.id_lang})
-    ctx = SyncContext(config=config, store=store, rules=rules, factusol=factusol, shop=shop)
+    ctx = SyncContext(config=config, store=store, rules=rules, factusol=factusol, shop=shop,
+                      factusol_year=fiscal_year(path, connection))
     return Runtime(config, store, ctx, Engine(ctx, default_syncs(rules)))
 
 

@@ -51,6 +51,7 @@ class SyncContext:
     shop: Any  # replicator.prestashop.connection.ShopConnection
     stats: dict[str, int] = field(default_factory=dict)
     cache: dict[str, Any] = field(default_factory=dict)  # per-cycle lookups (e.g. FactuSOL customers by NIF)
+    factusol_year: str = ""  # fiscal year of the open FactuSOL file: document numbers restart every year
 
     def count(self, what: str, n: int = 1) -> None:
         self.stats[what] = self.stats.get(what, 0) + n

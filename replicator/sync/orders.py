@@ -65,14 +65,18 @@ def order_id_of(key: str) -> int:
     return int(key[3:])
 
 
-def doc_key(series: str, number: int) -> str:
-    """The id-map FactuSOL key of a pedido."""
-    return f"{str(series).strip()}-{int(number)}"
+def doc_key(series: str, number: int, year: str = "") -> str:
+    """The id-map FactuSOL key of a pedido: "<year>/<series>-<number>" (numbers restart in each year file)."""
+    return (f"{year}/" if year else "") + f"{str(series).strip()}-{int(number)}"
 
 
 def split_doc_key(value: str) -> tuple[str, int]:
-    series, _, number = value.partition("-")
+    series, _, number = value.rpartition("/")[2].partition("-")
     return series, int(number)
+
+
+def doc_year(value: str) -> str:
+    return value.partition("/")[0] if "/" in value else ""
 
 
 def _reference_rule(ctx: SyncContext):
@@ -104,7 +108,7 @@ def order_id_from_reference(ctx: SyncContext, refpcl: str | None) -> int | None:
 def order_id_for_pedido(ctx: SyncContext, series: str, number: int, refpcl: str | None = None,
                         look_up: bool = True) -> int | None:
     """Shop order id of a FactuSOL pedido: the id map first, else its REFPCL."""
-    link = ctx.store.map_id(ENTITY, factusol_key=doc_key(series, number))
+    link = ctx.store.map_id(ENTITY, factusol_key=doc_key(series, number, ctx.factusol_year))
     if link is not None:
         return int(link.prestashop_id)
     if refpcl is None and look_up:
@@ -115,7 +119,9 @@ def order_id_for_pedido(ctx: SyncContext, series: str, number: int, refpcl: str 
 
 def linked_pedido(ctx: SyncContext, order_id: int) -> tuple[str, int] | None:
     link = ctx.store.map_id(ENTITY, prestashop_id=str(order_id))
-    return split_doc_key(link.factusol_key) if link else None
+    if link is None or doc_year(link.factusol_key) not in ("", ctx.factusol_year):
+        return None  # the pedido lives in another fiscal-year file than the one open
+    return split_doc_key(link.factusol_key)
 
 
 # ------------------------------------------------------------------------------------------------ states
@@ -428,7 +434,7 @@ class OrderSync:
         reference = reference_for(ctx, order_id, order.reference, key)
         found = fs_writer.find_order_by_ref(ctx.factusol, reference)
         if found is not None:  # written before a crash (or by an earlier install): link, never insert twice
-            ctx.store.link(ENTITY, doc_key(found["TIPPCL"], found["CODPCL"]), str(order_id))
+            ctx.store.link(ENTITY, doc_key(found["TIPPCL"], found["CODPCL"], ctx.factusol_year), str(order_id))
             outcome = self.follow_state(ctx, key, order, found)
             detail = f"linked existing pedido {found['TIPPCL']}-{found['CODPCL']} ({reference})"
             return Outcome(APPLIED if outcome.status == NOOP else outcome.status,
@@ -455,9 +461,9 @@ class OrderSync:
         record_factusol_write(ctx, ENTITY, "F_PCL", {"TIPPCL": series, "CODPCL": number})
         for ln in pedido.lines:
             record_factusol_write(ctx, ENTITY, "F_LPC", {"TIPLPC": series, "CODLPC": number, "POSLPC": ln["POSLPC"]})
-        ctx.store.link(ENTITY, doc_key(series, number), str(order.prestashop_id))
+        ctx.store.link(ENTITY, doc_key(series, number, ctx.factusol_year), str(order.prestashop_id))
         ctx.store.set_baseline(ENTITY, key, {"fs": int(pedido.header["ESTPCL"]), "ps": ps_state,
-                                             "pedido": doc_key(series, number)})
+                                             "pedido": doc_key(series, number, ctx.factusol_year)})
         detail = f"pedido {series}-{number} created ({pedido.header['REFPCL']}, {len(pedido.lines)} lines, " \
                  f"total {pedido.header['TOTPCL']})"
         if pedido.notes:
@@ -474,7 +480,8 @@ class OrderSync:
         ps_state = ps_canonical(ctx, order.state_id)
         base = ctx.store.baseline(ENTITY, key)
         if base is None:  # linked without a baseline (crash between link and baseline): adopt today's values
-            ctx.store.set_baseline(ENTITY, key, {"fs": fs_value, "ps": ps_state, "pedido": doc_key(series, number)})
+            ctx.store.set_baseline(ENTITY, key, {"fs": fs_value, "ps": ps_state,
+                                                 "pedido": doc_key(series, number, ctx.factusol_year)})
             return Outcome(NOOP, "baseline recorded")
         fs_moved = fs_value != base.get("fs")
         ps_moved = ps_state is not None and ps_state != base.get("ps")
@@ -500,7 +507,7 @@ class OrderSync:
         elif winner == "prestashop":
             detail, fs_value = self._state_to_factusol(ctx, key, series, number, fs_value, ps_state)
         ctx.store.set_baseline(ENTITY, key, {"fs": fs_value, "ps": ps_state if ps_state is not None else base.get("ps"),
-                                             "pedido": doc_key(series, number)})
+                                             "pedido": doc_key(series, number, ctx.factusol_year)})
         return Outcome(APPLIED if detail else NOOP, detail)
 
     def _state_to_shop(self, ctx: SyncContext, key: str, order: Order, fs_value: int,
@@ -533,6 +540,6 @@ class OrderSync:
         return f"pedido {series}-{number} cancelled in FactuSOL (ESTPCL {value}, pending released)", value
 
 
-__all__ = ["OrderSync", "ENTITY", "order_key", "order_id_of", "doc_key", "split_doc_key", "reference_for",
+__all__ = ["OrderSync", "ENTITY", "order_key", "order_id_of", "doc_key", "split_doc_key", "doc_year", "reference_for",
            "order_id_from_reference", "order_id_for_pedido", "linked_pedido", "build_pedido", "resolve_article",
            "progress", "is_cancel_state", "ps_canonical", "fs_canonical", "read_shop_order", "Pedido"]
