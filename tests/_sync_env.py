@@ -79,9 +79,3 @@ def open_env(config: Config) -> Env:
 
 
 __all__ = ["build", "open_env", "Env", "FS_CONN", "connection_string_for"]
-
-# TEMPORARY while replicator/store.py catches up with engine.apply_resolutions (another person's work in progress)
-from replicator.store import Store as _Store  # noqa: E402
-
-if not hasattr(_Store, "resolved_conflicts"):
-    _Store.resolved_conflicts = lambda self: []
