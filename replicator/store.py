@@ -257,6 +257,7 @@ class Store:
         rows = rows if isinstance(rows, list) else list(rows)
         snaps = _collapse_snapshots(snapshots)
         now = utcnow()
+        encode = _ENCODE
         with self.engine.begin() as conn:
             seen = _logged_positions(conn, rows) if rows else set()
             values = []
@@ -265,16 +266,14 @@ class Store:
                 if ident in seen:
                     continue
                 seen.add(ident)
-                values.append({
-                    "side": row.side, "entity": row.entity, "source_table": row.source_table,
-                    "row_key": row.row_key, "op": row.op,
-                    "before": None if row.before is None else dumps(row.before),
-                    "after": None if row.after is None else dumps(row.after),
-                    "position": row.position, "txn": row.txn, "captured_at": now, "status": PENDING,
-                    "attempts": 0, "detail": "", "held_by": "",
-                })
+                values.append((
+                    row.side, row.entity, row.source_table, row.row_key, row.op,
+                    None if row.before is None else encode(row.before),
+                    None if row.after is None else encode(row.after),
+                    row.position, row.txn,
+                ))
             if values:
-                conn.execute(Change.__table__.insert(), values)
+                _insert_changes(conn, values, now)
             if snaps:
                 _write_snapshots(conn, snaps)
             if checkpoint:
@@ -552,12 +551,37 @@ class Store:
 _IN_CHUNK = 500  # values per IN list / per bulk statement (SQLite's old limit is 999 bound parameters)
 
 
+# `dumps` with the encoder built once (json.dumps builds one per call); same output byte for byte.
+_ENCODE = json.JSONEncoder(default=_json_default, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode
+_CHANGE_COLUMNS = ("side", "entity", "source_table", "row_key", "op", "before", "after", "position", "txn")
+
+
+def _insert_changes(conn, values: list[tuple], now: datetime) -> None:
+    """Insert new change rows (tuples in `_CHANGE_COLUMNS` order) with the Change defaults, in one executemany.
+
+    On SQLite the rows go straight to the driver (SQLAlchemy's per-row parameter processing was a third of the
+    binlog capture time); every other dialect goes through Core.
+    """
+    table = Change.__table__
+    if conn.dialect.name == "sqlite":
+        process = table.c.captured_at.type.bind_processor(conn.dialect)
+        captured = process(now) if process else now
+        columns = _CHANGE_COLUMNS + ("captured_at", "status", "attempts", "detail", "held_by")
+        sql = (f"INSERT INTO {table.name} ({', '.join(columns)}) "
+               f"VALUES ({', '.join('?' * len(columns))})")
+        tail = (captured, PENDING, 0, "", "")
+        conn.exec_driver_sql(sql, [v + tail for v in values])
+        return
+    defaults = {"captured_at": now, "status": PENDING, "attempts": 0, "detail": "", "held_by": ""}
+    conn.execute(table.insert(), [{**dict(zip(_CHANGE_COLUMNS, v)), **defaults} for v in values])
+
+
 def _collapse_snapshots(snapshots: Iterable[tuple[str, str, str, str | None, dict | None]]
                         ) -> dict[tuple[str, str, str], tuple[str | None, str | None]]:
     """(side, table, key) -> (hash, image JSON) or (None, None) for a delete; the last item per key wins."""
     out: dict[tuple[str, str, str], tuple[str | None, str | None]] = {}
     for side, table, key, row_hash, image in snapshots:
-        out[(side, table, key)] = (None, None) if row_hash is None else (row_hash, dumps(image))
+        out[(side, table, key)] = (None, None) if row_hash is None else (row_hash, _ENCODE(image))
     return out
 
 
@@ -568,12 +592,19 @@ def _logged_positions(conn, rows: list[CapturedRow]) -> set[tuple[str, str, str,
     for row in rows:
         by_side.setdefault(row.side, set()).add(row.position)
     found: set[tuple[str, str, str, str]] = set()
+    sqlite = conn.dialect.name == "sqlite"
     for side, positions in by_side.items():
         ordered = sorted(positions)
         for i in range(0, len(ordered), _IN_CHUNK):
-            q = (sa_select(c.side, c.position, c.source_table, c.row_key)
-                 .where(c.side == side, c.position.in_(ordered[i:i + _IN_CHUNK])))
-            found.update((s, p, t, k) for s, p, t, k in conn.execute(q))
+            chunk = ordered[i:i + _IN_CHUNK]
+            if sqlite:  # plain driver SQL: SQLAlchemy re-renders an expanding IN list on every execution
+                result = conn.exec_driver_sql(
+                    f"SELECT side, position, source_table, row_key FROM {Change.__tablename__} "
+                    f"WHERE side = ? AND position IN ({', '.join('?' * len(chunk))})", (side, *chunk))
+            else:
+                result = conn.execute(sa_select(c.side, c.position, c.source_table, c.row_key)
+                                      .where(c.side == side, c.position.in_(chunk)))
+            found.update((s, p, t, k) for s, p, t, k in result)
     return found
 
 

@@ -14,6 +14,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 import pymysql
@@ -155,8 +156,17 @@ def clean_value(value: Any) -> Any:
     return value
 
 
+_PLAIN = frozenset({int, float, Decimal, type(None), datetime, date, bool})
+
+
 def clean_row(values: dict) -> dict:
-    return {k: clean_value(v) for k, v in values.items()}
+    """`clean_value` of every value; a row with nothing to clean (the usual case) is returned as it is."""
+    for v in values.values():
+        t = type(v)
+        if t in _PLAIN or (t is str and not v.startswith("0000-00-00")):
+            continue
+        return {k: clean_value(v) for k, v in values.items()}
+    return values
 
 
 # ------------------------------------------------------------------------------------------------ reader
