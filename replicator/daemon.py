@@ -8,12 +8,14 @@ pending on both sides, applies it and exits.  As a service it captures continuou
 from __future__ import annotations
 
 import logging
+import os
 import re
 import signal
 import sys
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from replicator.config import Config, redact
@@ -157,6 +159,21 @@ def run_once(runtime: Runtime) -> int:
     return 0
 
 
+SERVICE_CHECKPOINT = "service"
+
+
+def publish_status(runtime: Runtime, capture, report, problem: str) -> None:
+    """Put the watchers' state (scanning / locked / error ...) where `replicator status` and the TUI read it."""
+    try:
+        runtime.store.set_checkpoint(SERVICE_CHECKPOINT, {
+            "pid": os.getpid(), "at": datetime.now().isoformat(timespec="seconds"),
+            "capture": capture.status(), "last_apply": report.outcomes if report else None,
+            "apply_error": problem or None, "factusol_year": runtime.ctx.factusol_year,
+        })
+    except Exception as exc:  # status is informative; never let it stop the service
+        log.debug("could not publish the service status: %s", redact(exc))
+
+
 def serve(runtime: Runtime, stop: threading.Event) -> int:
     from replicator.capture import CaptureService
     from replicator.rules import RulesWatcher
@@ -182,12 +199,15 @@ def serve(runtime: Runtime, stop: threading.Event) -> int:
     log.info("replicator running (store %s); Ctrl-C to stop", redact(runtime.config.store))
     try:
         while not stop.is_set():
+            problem = ""
             try:
                 runtime.reconnect()
-                runtime.engine.apply_pending()
+                report = runtime.engine.apply_pending()
             except Exception as exc:  # a failing cycle is logged and retried, the service keeps running
-                log.error("apply cycle failed, retrying in %.0fs: %s", runtime.config.apply_interval_seconds,
-                          redact(exc))
+                problem = redact(f"{type(exc).__name__}: {exc}")
+                log.error("apply cycle failed, retrying in %.0fs: %s", runtime.config.apply_interval_seconds, problem)
+                report = None
+            publish_status(runtime, capture, report, problem)
             stop.wait(runtime.config.apply_interval_seconds)
     finally:
         watcher.stop()

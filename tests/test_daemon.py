@@ -67,6 +67,13 @@ def test_service_replicates_survives_a_bad_rule_edit_and_stops_on_sigterm(mysql_
         assert wait_for(lambda: "previous rules stay in force" in log_path.read_text(), 30)
         update_stock(fs, article, "GEN", actual=500, available=500)
         assert wait_for(lambda: 490 <= shop_quantity() <= 500), log_path.read_text()[-2000:]
+        # the watchers' state is published where `replicator status` and the TUI read it
+        from replicator.store import Store
+
+        store = Store(f"sqlite:///{tmp_path / 'replicator-state.sqlite'}")
+        status = wait_for(lambda: store.checkpoint("service"), 10)
+        assert status["capture"]["factusol"]["state"] in ("idle", "scanning", "waiting")
+        assert status["capture"]["prestashop_mode"] == "binlog"
         fs.close()
         shop.close()
     finally:
