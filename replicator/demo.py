@@ -175,8 +175,11 @@ def run_demo(headless: bool = False, seconds: int = 60, workdir: str | None = No
         time.sleep(0.5)
         runtime.engine.apply_pending()
         applied = [c for c in runtime.store.changes(status=APPLIED, entity="stock") if c.side == "factusol"]
-        log.info("demo done: %d FactuSOL stock edits, %d stock changes replicated to the shop; files in %s",
-                 user.changes, len(applied), root if keep else "a temp folder (removed)")
+        summary = (f"demo done: {user.changes} FactuSOL stock edits, {len(applied)} stock changes replicated to "
+                   f"the shop; files in {root if keep else 'a temp folder (removed)'}")
+        log.info("%s", summary)
+        if not headless:  # the log went to a file while the TUI had the screen
+            print(summary + (f"\nlog: {root / 'demo.log'}" if keep else ""))
         runtime.close()
         return 0 if applied else 1
     finally:
