@@ -252,6 +252,67 @@ def _converter(name: str) -> Callable[[Any], Any] | None:
     return None
 
 
+def converter_for(name: str) -> Callable[[Any], Any] | None:
+    """How a raw driver value of column `name` becomes its FactuSOL value (Moneda -> Decimal with 4 places,
+    Fecha/Hora -> datetime, Single/Double -> float), or None when the driver value is used as it is."""
+    return _converter(name)
+
+
+class TupleStream:
+    """The raw rows of one SELECT, as plain tuples, fetched in batches (`FactusolConnection.iter_tuples`).
+
+    `columns` are the result's column names and `converters` the matching `converter_for` functions (None where
+    the raw value is final).  Iterate it once; the cursor closes and the statement ends (commit outside a
+    transaction, so no lock stays on the shared file) when the iteration finishes, fails or is abandoned.  Use it
+    as a context manager, or call `close()`, when it may not be iterated to the end.
+    """
+
+    def __init__(self, conn: FactusolConnection, cur, sql: str, batch: int):
+        self._conn, self._cur, self.sql, self.batch = conn, cur, sql, batch
+        self.columns: list[str] = [d[0] for d in cur.description]
+        self._closed = False
+
+    @property
+    def converters(self) -> list[Callable[[Any], Any] | None]:
+        return [_converter(n) for n in self.columns]
+
+    def __iter__(self) -> Iterator[tuple]:
+        cur, batch = self._cur, self.batch
+        try:
+            while True:
+                try:
+                    chunk = cur.fetchmany(batch)
+                except pyodbc.Error as exc:
+                    raise _translate(exc, self.sql) from exc
+                if not chunk:
+                    break
+                yield from map(tuple, chunk)
+        except BaseException:
+            self.close(failed=True)
+            raise
+        self.close()
+
+    def close(self, failed: bool = False) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._cur.close()
+        except pyodbc.Error:
+            pass
+        if failed:
+            if not self._conn.in_transaction:
+                self._conn._safe_rollback()
+        else:
+            self._conn._end_statement()
+
+    def __enter__(self) -> TupleStream:
+        return self
+
+    def __exit__(self, exc_type, *_exc) -> None:
+        self.close(failed=exc_type is not None)
+
+
 # --------------------------------------------------------------------------------------------------------------------
 # Connection
 
@@ -367,6 +428,16 @@ class FactusolConnection:
         finally:
             cur.close()
             self._end_statement()
+
+    def iter_tuples(self, sql: str, params: Sequence[Any] | None = None, batch: int = 5000) -> TupleStream:
+        """Run a SELECT (Access-checked and recorded like every statement) and stream its raw rows as tuples.
+
+        No per-value conversion and no dicts: for scans of whole tables that only convert the rows they keep.
+        Raises at once if the statement is refused or fails; read errors while streaming raise FactusolError
+        (FactusolLockedError for a lock).  See `TupleStream`.
+        """
+        cur = self._cursor_run(sql, params)
+        return TupleStream(self, cur, sql, batch)
 
     @contextmanager
     def transaction(self):
