@@ -30,6 +30,7 @@ from replicator.prestashop.connection import connect
 from replicator.rules import load_rules
 
 FS_CONN = "DRIVER={SQLite3};Database={file};Timeout=200"
+PROFILE: Path | None = None  # --profile FILE: cProfile stats of run_once (the timing then includes the profiler)
 
 
 def bare(fs_path: Path, shop_url: str) -> dict:
@@ -86,7 +87,12 @@ def run(url: str, articles: int, customers: int, workdir: Path) -> dict:
                     prestashop=PrestashopConfig(url=shop_url, capture="binlog", server_id=9901))
     runtime = open_runtime(config)
     started = time.perf_counter()
-    run_once(runtime)
+    if PROFILE:
+        import cProfile
+
+        cProfile.runctx("run_once(runtime)", globals(), {"run_once": run_once, "runtime": runtime}, str(PROFILE))
+    else:
+        run_once(runtime)
     elapsed = time.perf_counter() - started
     shop = runtime.ctx.shop
     made = shop.query_one("SELECT COUNT(*) AS n FROM {p}product")["n"]
@@ -108,7 +114,10 @@ def main() -> None:
     parser.add_argument("--url")
     parser.add_argument("--articles", type=int, default=100_000)
     parser.add_argument("--customers", type=int, default=20_000)
+    parser.add_argument("--profile", metavar="FILE", help="write cProfile stats of run_once to FILE")
     args = parser.parse_args()
+    global PROFILE
+    PROFILE = Path(args.profile) if args.profile else None
     logging.basicConfig(level=logging.WARNING)
     server = None
     url = args.url

@@ -545,6 +545,38 @@ class Store:
             "store_schema_version": self.schema_version(),
         }
 
+    # -- batch writes (initial sync, large batches) ----------------------------------------------------
+    def link_many(self, entity: str, pairs: Iterable[tuple[str, str]]) -> int:
+        """`link` for many (factusol_key, prestashop_id) pairs in ONE transaction; keys already linked (or
+        repeated in `pairs`) keep their first link.  Returns how many links were added."""
+        wanted: dict[str, str] = {}
+        for key, pid in pairs:
+            wanted.setdefault(str(key), str(pid))
+        if not wanted:
+            return 0
+        t = IdMap.__table__
+        now = utcnow()
+        with self.engine.begin() as conn:
+            keys = list(wanted)
+            for i in range(0, len(keys), _IN_CHUNK):
+                chunk = keys[i:i + _IN_CHUNK]
+                for (known,) in conn.execute(sa_select(t.c.factusol_key).where(
+                        t.c.entity == entity, t.c.factusol_key.in_(chunk))):
+                    wanted.pop(known, None)
+            if wanted:
+                conn.execute(t.insert(), [{"entity": entity, "factusol_key": k, "prestashop_id": v, "created_at": now}
+                                          for k, v in wanted.items()])
+        return len(wanted)
+
+    def set_baselines(self, entity: str, items: dict[str, dict]) -> None:
+        """`set_baseline` for many keys in ONE transaction (insert or replace each key's fields)."""
+        if not items:
+            return
+        now = utcnow()
+        with self.engine.begin() as conn:
+            _upsert(conn, Baseline.__table__, ("entity", "key"),
+                    [{"entity": entity, "key": str(k), "fields": dumps(v), "updated_at": now} for k, v in items.items()])
+
 
 # --------------------------------------------------------------------------------------------- capture helpers
 

@@ -90,8 +90,10 @@ CHILD = textwrap.dedent("""
 
     if {where!r} == "customer":
         fs_writer.insert_customer = stop_after(fs_writer.insert_customer, 10)
-    else:
-        ps_writer.upsert_product = stop_after(ps_writer.upsert_product, 40)
+    else:  # killed after the 2nd bulk chunk committed in the shop, before the store linked it
+        import replicator.sync.products as products
+        products.BULK_CHUNK = 40
+        ps_writer.create_products_bulk = stop_after(ps_writer.create_products_bulk, 2)
     run_once(env.runtime)
     print("DONE", flush=True)
 """)

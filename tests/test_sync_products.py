@@ -114,10 +114,13 @@ def test_field_ownership_shop_edit_stays_until_factusol_changes(env):
     env.cycle()
     assert product(env, "LAM300")["price"] == Decimal("22.000000")
     assert {d for _, d in names(env, pid).values()} == {"Texto de la tienda"}
-    # FactuSOL changes the description: now it travels
+    # FactuSOL changes the description: now it travels to the default language; the other languages hold the
+    # shop's own text (no longer FactuSOL's previous value: a translation) and keep it
     fs_writer.update_fields(env.fs, "F_ART", {"CODART": "LAM300"}, {"DEWART": "Nueva descripción"})
     env.cycle()
-    assert {d for _, d in names(env, pid).values()} == {"Nueva descripción"}
+    default = env.shop.id_lang
+    assert {lang: d for lang, (_, d) in names(env, pid).items()} == {
+        lang: "Nueva descripción" if lang == default else "Texto de la tienda" for lang in names(env, pid)}
     # name with direction none: a FactuSOL name change does not reach the shop
     env.rules.entity("product").fields["name"].direction = "none"
     fs_writer.update_fields(env.fs, "F_ART", {"CODART": "LAM300"}, {"DESART": "Lámpara de pie"})

@@ -14,8 +14,10 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Callable, Iterable
 
+import pymysql
+
 from ..model import Combination, Product
-from .connection import ShopConnection
+from .connection import ShopConnection, ShopConnectionError, redact
 
 Extra = Callable | Iterable[tuple] | None
 SIX = Decimal("0.000001")
@@ -47,42 +49,95 @@ def _scope_sql(shop: ShopConnection, alias: str = "") -> tuple[str, tuple]:
 # Stock
 # ---------------------------------------------------------------------------------------------------------------
 
-def reserved_quantity(shop: ShopConnection, cur, product_id: int, attribute_id: int) -> int:
-    """Units sold but not shipped, as StockManager::updateReservedProductQuantity computes them."""
+def _reserved_by_row(shop: ShopConnection, cur, product_ids: Iterable[int] | None = None,
+                     attribute_id: int | None = None) -> dict[tuple[int, int], int]:
+    """Units sold but not shipped per (id_product, id_product_attribute), as
+    StockManager::updateReservedProductQuantity computes them: ONE grouped query for many products."""
     shops = shop.shop_ids_for_stock()
     error, canceled = shop.state_id("PS_OS_ERROR") or 0, shop.state_id("PS_OS_CANCELED") or 0
-    row = shop.query_one(
-        "SELECT COALESCE(SUM(od.product_quantity - od.product_quantity_refunded), 0) AS r"
+    where, args = "", ()
+    if product_ids is not None:
+        ids = sorted(set(product_ids))
+        if not ids:
+            return {}
+        where, args = f" AND od.product_id IN ({', '.join(['%s'] * len(ids))})", tuple(ids)
+    if attribute_id is not None:
+        where, args = where + " AND od.product_attribute_id = %s", (*args, attribute_id)
+    rows = shop.query(
+        "SELECT od.product_id, od.product_attribute_id,"
+        " COALESCE(SUM(od.product_quantity - od.product_quantity_refunded), 0) AS r"
         " FROM {p}orders o JOIN {p}order_detail od ON od.id_order = o.id_order"
         " JOIN {p}order_state os ON os.id_order_state = o.current_state"
         f" WHERE o.id_shop IN ({', '.join(['%s'] * len(shops))}) AND os.shipped != 1"
-        " AND (o.valid = 1 OR os.id_order_state NOT IN (%s, %s))"
-        " AND od.product_id = %s AND od.product_attribute_id = %s",
-        (*shops, error, canceled, product_id, attribute_id), cursor=cur)
-    return int(row["r"])
+        f" AND (o.valid = 1 OR os.id_order_state NOT IN (%s, %s)){where}"
+        " GROUP BY od.product_id, od.product_attribute_id",
+        (*shops, error, canceled, *args), cursor=cur)
+    return {(int(r["product_id"]), int(r["product_attribute_id"])): int(r["r"]) for r in rows
+            if r["product_attribute_id"] is not None}
+
+
+def reserved_quantity(shop: ShopConnection, cur, product_id: int, attribute_id: int) -> int:
+    """Units sold but not shipped, as StockManager::updateReservedProductQuantity computes them."""
+    return _reserved_by_row(shop, cur, [product_id], attribute_id).get((int(product_id), int(attribute_id)), 0)
 
 
 def recompute_reserved(shop: ShopConnection, cur, product_ids: Iterable[int] | None = None) -> None:
     """reserved_quantity from open orders, then physical_quantity = quantity + reserved, for the shop's scope.
 
     Unlike PrestaShop's legacy SQL this also recomputes group-scoped (share_stock) rows, which PS leaves stale.
+    One grouped query for the reserved units; only rows whose figures differ are written.
     """
     if not shop.detect_version().has_physical_quantity:
         return
     scope, args = _scope_sql(shop)
     where = scope
+    ids = None
     if product_ids is not None:
         ids = sorted(set(product_ids))
         if not ids:
             return
         where += f" AND id_product IN ({', '.join(['%s'] * len(ids))})"
         args = (*args, *ids)
-    rows = shop.query(f"SELECT id_stock_available, id_product, id_product_attribute, quantity FROM {{p}}stock_available"
-                      f" WHERE {where} FOR UPDATE", args, cursor=cur)
+    rows = shop.query("SELECT id_stock_available, id_product, id_product_attribute, quantity, reserved_quantity,"
+                      f" physical_quantity FROM {{p}}stock_available WHERE {where} FOR UPDATE", args, cursor=cur)
+    reserved = _reserved_by_row(shop, cur, ids)
     for r in rows:
-        reserved = reserved_quantity(shop, cur, r["id_product"], r["id_product_attribute"])
-        shop.execute("UPDATE {p}stock_available SET reserved_quantity = %s, physical_quantity = quantity + %s"
-                     " WHERE id_stock_available = %s", (reserved, reserved, r["id_stock_available"]), cursor=cur)
+        units = reserved.get((r["id_product"], r["id_product_attribute"]), 0)
+        if units != r["reserved_quantity"] or int(r["quantity"]) + units != r["physical_quantity"]:
+            shop.execute("UPDATE {p}stock_available SET reserved_quantity = %s, physical_quantity = quantity + %s"
+                         " WHERE id_stock_available = %s", (units, units, r["id_stock_available"]), cursor=cur)
+
+
+def _new_stock_row(shop: ShopConnection, product_id: int, attribute_id: int) -> dict:
+    """The columns of a new stock_available row in the shop's scope (quantity 0): one place for every writer."""
+    id_shop, id_group = shop.stock_scope()
+    row = {"id_product": product_id, "id_product_attribute": attribute_id, "id_shop": id_shop,
+           "id_shop_group": id_group, "quantity": 0}
+    if shop.detect_version().has_physical_quantity:
+        row.update(physical_quantity=0, reserved_quantity=0, depends_on_stock=0, out_of_stock=2, location="")
+    else:
+        row.update(depends_on_stock=0, out_of_stock=2)
+    return row
+
+
+def _insert_sql(shop: ShopConnection, table: str, columns: Iterable[str], tail: str = "") -> str:
+    columns = list(columns)
+    return shop.sql(f"INSERT INTO {{p}}{table} ({', '.join(f'`{c}`' for c in columns)})"
+                    f" VALUES ({', '.join(['%s'] * len(columns))}){tail}")
+
+
+def _insert_many(shop: ShopConnection, cur, table: str, rows: list[dict], tail: str = "") -> None:
+    """Rows (dicts with the same keys) in multi-row INSERTs: PyMySQL's executemany packs them into as few
+    ``INSERT ... VALUES (...), (...)`` statements as its statement-size limit allows."""
+    if not rows:
+        return
+    columns = list(rows[0])
+    sql = _insert_sql(shop, table, columns, tail)
+    try:
+        cur.executemany(sql, [tuple(r[c] for c in columns) for r in rows])
+    except pymysql.MySQLError as exc:
+        raise ShopConnectionError(redact(f"{getattr(shop, '_where', '')}: {exc}",
+                                         getattr(shop, "_password", None))) from exc
 
 
 def _stock_row(shop: ShopConnection, cur, product_id: int, attribute_id: int, create: bool = True) -> dict | None:
@@ -92,14 +147,8 @@ def _stock_row(shop: ShopConnection, cur, product_id: int, attribute_id: int, cr
                          (product_id, attribute_id, *args), cursor=cur)
     if row or not create:
         return row
-    id_shop, id_group = shop.stock_scope()
-    new_id = shop.execute(
-        "INSERT INTO {p}stock_available (id_product, id_product_attribute, id_shop, id_shop_group, quantity,"
-        " physical_quantity, reserved_quantity, depends_on_stock, out_of_stock, location)"
-        " VALUES (%s, %s, %s, %s, 0, 0, 0, 0, 2, '')" if shop.detect_version().has_physical_quantity else
-        "INSERT INTO {p}stock_available (id_product, id_product_attribute, id_shop, id_shop_group, quantity,"
-        " depends_on_stock, out_of_stock) VALUES (%s, %s, %s, %s, 0, 0, 2)",
-        (product_id, attribute_id, id_shop, id_group), cursor=cur)
+    cols = _new_stock_row(shop, product_id, attribute_id)
+    new_id = shop.execute(_insert_sql(shop, "stock_available", cols), list(cols.values()), cursor=cur)
     return {"id_stock_available": new_id, "quantity": 0}
 
 
@@ -172,6 +221,110 @@ def set_stock(shop: ShopConnection, product_id: int, attribute_id: int, quantity
         recompute_reserved(shop, cur, [product_id])
         _run_extra(shop, cur, extra)
     return StockWrite(row["id_stock_available"], int(row["quantity"]), target, reserved)
+
+
+STOCK_CHUNK = 2000  # stock rows per set_stock_bulk transaction
+
+
+def set_stock_bulk(shop: ShopConnection, rows: Iterable[tuple[int, int, int | Decimal]], *, extra: Extra = None,
+                   movement: bool = True, id_employee: int = 0, compute: Callable | None = None,
+                   chunk: int = STOCK_CHUNK) -> dict[tuple[int, int], StockWrite]:
+    """Set many available quantities ``(id_product, id_product_attribute, quantity)`` in the shop's stock scope:
+    what ``set_stock`` does per row, for a whole batch, in ONE transaction per chunk (products are never split
+    across chunks).
+
+    Per chunk: every stock row of the chunk's products is locked (one SELECT ... FOR UPDATE), missing rows are
+    inserted, ``compute(cursor)`` (if given) is called under the lock and may return ``{(id_product,
+    id_product_attribute): quantity}`` replacing the quantities passed in (the stock sync reads the shop orders
+    FactuSOL does not know yet there, so an order committed meanwhile cannot be put back on sale), the pa=0 rows
+    of products with combinations are re-summed, reserved/physical are recomputed from ONE grouped query over
+    the open orders of the chunk's products (rows without open orders get reserved 0), changed rows are written
+    with one multi-row statement, stock_mvt rows are inserted in bulk when ``movement``, then ``extra`` runs.
+    The transaction reads committed data (READ COMMITTED), so what ``compute`` reads is current.
+
+    Returns the rows asked for whose quantity changed: {(id_product, id_product_attribute): StockWrite}.
+    """
+    wanted: dict[tuple[int, int], int] = {}
+    for product_id, attribute_id, quantity in rows:
+        wanted[(int(product_id), int(attribute_id or 0))] = int(Decimal(quantity).to_integral_value(ROUND_HALF_UP))
+    by_product: dict[int, list[tuple[int, int]]] = {}
+    for key in wanted:
+        by_product.setdefault(key[0], []).append(key)
+    out: dict[tuple[int, int], StockWrite] = {}
+    batch: dict[tuple[int, int], int] = {}
+    for product_id in sorted(by_product):
+        batch.update((k, wanted[k]) for k in by_product[product_id])
+        if len(batch) >= chunk:
+            out.update(_set_stock_chunk(shop, batch, extra, movement, id_employee, compute))
+            batch = {}
+    if batch:
+        out.update(_set_stock_chunk(shop, batch, extra, movement, id_employee, compute))
+    return out
+
+
+def _set_stock_chunk(shop: ShopConnection, wanted: dict[tuple[int, int], int], extra: Extra, movement: bool,
+                     id_employee: int, compute: Callable | None) -> dict[tuple[int, int], StockWrite]:
+    physical = shop.detect_version().has_physical_quantity
+    scope, scope_args = _scope_sql(shop)  # cached lookups first: nothing but the batch runs in the transaction
+    id_shop, id_group = shop.stock_scope()
+    shop.shop_ids_for_stock()
+    shop.order_states()
+    reasons = {1: shop.config_int("PS_STOCK_MVT_INC_EMPLOYEE_EDITION", 0),
+               -1: shop.config_int("PS_STOCK_MVT_DEC_EMPLOYEE_EDITION", 0)} if movement else {}
+    now = shop.now()
+    ids = sorted({k[0] for k in wanted})
+    marks = ", ".join(["%s"] * len(ids))
+    columns = "id_stock_available, id_product, id_product_attribute, quantity" + (
+        ", reserved_quantity, physical_quantity" if physical else "")
+    select = (f"SELECT {columns} FROM {{p}}stock_available WHERE {scope} AND id_product IN ({marks})"
+              " ORDER BY id_product, id_product_attribute FOR UPDATE")
+    shop.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")  # for the next transaction only
+    with shop.transaction() as cur:
+        locked = {(r["id_product"], r["id_product_attribute"]): r
+                  for r in shop.query(select, (*scope_args, *ids), cursor=cur)}
+        with_combos = {pid for pid, pa in (*locked, *wanted) if pa}
+        missing = [k for k in wanted if k not in locked]
+        missing += [(pid, 0) for pid in sorted(with_combos) if (pid, 0) not in locked and (pid, 0) not in wanted]
+        if missing:
+            _insert_many(shop, cur, "stock_available", [_new_stock_row(shop, pid, pa) for pid, pa in missing])
+            locked = {(r["id_product"], r["id_product_attribute"]): r
+                      for r in shop.query(select, (*scope_args, *ids), cursor=cur)}
+        targets = dict(wanted)
+        if compute is not None:
+            for key, quantity in (compute(cur) or {}).items():
+                if key in targets:
+                    targets[key] = int(quantity)
+        quantity = {k: int(r["quantity"]) for k, r in locked.items()}
+        quantity.update(targets)
+        for pid in with_combos:  # StockAvailable::postSave: pa=0 = SUM of the combination rows of the scope
+            quantity[(pid, 0)] = sum(q for (p, pa), q in quantity.items() if p == pid and pa)
+        reserved = _reserved_by_row(shop, cur, ids) if physical else {}
+        updates, writes = [], {}
+        for key, r in locked.items():
+            q = quantity[key]
+            units = reserved.get(key, 0)
+            if q != int(r["quantity"]) or (physical and (units != r["reserved_quantity"]
+                                                         or q + units != r["physical_quantity"])):
+                row = {"id_stock_available": r["id_stock_available"], "id_product": key[0],
+                       "id_product_attribute": key[1], "id_shop": id_shop, "id_shop_group": id_group, "quantity": q}
+                if physical:
+                    row.update(reserved_quantity=units, physical_quantity=q + units)
+                updates.append(row)
+            if key in targets and q != int(r["quantity"]):
+                writes[key] = StockWrite(r["id_stock_available"], int(r["quantity"]), q, units)
+        if updates:
+            tail = " ON DUPLICATE KEY UPDATE quantity = VALUES(quantity)" + (
+                ", reserved_quantity = VALUES(reserved_quantity), physical_quantity = VALUES(physical_quantity)"
+                if physical else "")
+            _insert_many(shop, cur, "stock_available", updates, tail)
+        if movement and writes:
+            _insert_many(shop, cur, "stock_mvt", [
+                {"id_stock": w.id_stock_available, "id_order": None,
+                 "id_stock_mvt_reason": reasons[1 if w.delta > 0 else -1], "id_employee": id_employee,
+                 "physical_quantity": abs(w.delta), "date_add": now, "sign": 1 if w.delta > 0 else -1,
+                 "price_te": 0, "last_wa": 0, "current_wa": 0} for w in writes.values()])
+        _run_extra(shop, cur, extra)
+    return writes
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -312,6 +465,34 @@ def _upsert_combinations(shop: ShopConnection, cur, product_id: int, product: Pr
         _sync_product_row(shop, cur, product_id)
 
 
+def _new_product_rows(shop: ShopConnection, product: Product, category: int, tax_group: int | None,
+                      now: datetime) -> tuple[dict, dict]:
+    """The ``product`` row and the ``product_shop`` row (without id_product) of a NEW product: the one place for
+    the column defaults, used by ``upsert_product`` and ``create_products_bulk`` alike."""
+    version = shop.detect_version()
+    price, cost = _price(product.price_tax_excl), _price(product.cost_price)
+    common = {"id_category_default": category, "id_tax_rules_group": tax_group if tax_group is not None else 0,
+              "price": price or 0, "wholesale_price": cost or 0, "active": int(product.active),
+              "available_for_order": 1, "show_price": 1, "indexed": 0, "visibility": "both",
+              "available_date": "0000-00-00", "redirect_type": "default" if version.family == "8" else "404",
+              "date_add": now, "date_upd": now}
+    main = dict(common, id_shop_default=shop.id_shop, reference=product.reference, ean13=product.ean13 or "",
+                weight=_price(product.weight), product_type="combinations" if product.combinations else "standard",
+                state=1)
+    per_shop = dict(common, id_shop=shop.id_shop)
+    if version.family != "8":
+        per_shop["redirect_type"] = ""
+    return main, per_shop
+
+
+def _new_lang_row(shop: ShopConnection, product: Product, product_id: int, lang: int) -> dict:
+    """A product_lang row: the name (the reference when empty), its slug and the descriptions."""
+    name = (product.name or product.reference)[:128]
+    return {"id_product": product_id, "id_shop": shop.id_shop, "id_lang": lang, "name": name,
+            "link_rewrite": _slug(name), "description": product.description,
+            "description_short": product.description_short}
+
+
 def find_product(shop: ShopConnection, reference: str, cur=None) -> int | None:
     """product.reference is not unique in PrestaShop: the lowest id wins, like the BO search."""
     row = shop.query_one("SELECT id_product FROM {p}product WHERE reference = %s ORDER BY id_product LIMIT 1",
@@ -321,11 +502,17 @@ def find_product(shop: ShopConnection, reference: str, cur=None) -> int | None:
 
 def upsert_product(shop: ShopConnection, product: Product, lang_ids: list[int] | None = None, *,
                    id_category: int | None = None, id_tax_rules_group: int | None = None,
-                   extra: Extra = None) -> int:
+                   extra: Extra = None, lang_previous: dict[str, str] | None = None) -> int:
     """Create or update a product found by reference (or ``product.prestashop_id``); returns id_product.
 
     Writes product + product_shop (price tax excluded, 6 decimals), product_lang for every language,
     category_product and the stock_available rows (new rows start at 0; stock is ``set_stock``'s job).
+
+    ``lang_previous`` keeps the shop's translations on an UPDATE: the values this writer's caller wrote last time
+    (e.g. ``{"name": ..., "description": ...}``).  The shop's default language always gets the product's values;
+    another language gets a field only while its current value still equals the previous one (nobody translated
+    it), and fields not named there are left alone in other languages.  Without it every language is written.
+    A new product (or a language without a row yet) gets every field in every language.
     """
     if not product.reference:
         raise WriteError("a product needs a reference (FactuSOL article code)")
@@ -340,6 +527,7 @@ def upsert_product(shop: ShopConnection, product: Product, lang_ids: list[int] |
         tax_group = id_tax_rules_group
         if tax_group is None and product.vat_rate is not None:
             tax_group = tax_rules_group_for_rate(shop, product.vat_rate, cur)
+        existed = bool(pid)
         if pid:
             sets = {"reference": product.reference, "active": int(product.active), "date_upd": now,
                     "weight": _price(product.weight)}
@@ -360,31 +548,34 @@ def upsert_product(shop: ShopConnection, product: Product, lang_ids: list[int] |
                                                      (pid,), cursor=cur)["id_category_default"]
         else:
             category = id_category or shop.config_int("PS_HOME_CATEGORY", 2)
-            tax_group = tax_group if tax_group is not None else 0
-            common = {"id_category_default": category, "id_tax_rules_group": tax_group, "price": price or 0,
-                      "wholesale_price": cost or 0, "active": int(product.active), "available_for_order": 1,
-                      "show_price": 1, "indexed": 0, "visibility": "both", "available_date": "0000-00-00",
-                      "redirect_type": "default" if version.family == "8" else "404", "date_add": now, "date_upd": now}
-            main = dict(common, id_shop_default=shop.id_shop, reference=product.reference, ean13=product.ean13 or "",
-                        weight=_price(product.weight), product_type="combinations" if product.combinations else "standard",
-                        state=1)
-            pid = shop.execute(f"INSERT INTO {{p}}product ({', '.join(f'`{k}`' for k in main)})"
-                               f" VALUES ({', '.join(['%s'] * len(main))})", list(main.values()), cursor=cur)
-            per_shop = dict(common, id_product=pid, id_shop=shop.id_shop)
-            if version.family != "8":
-                per_shop["redirect_type"] = ""
-            shop.execute(f"INSERT INTO {{p}}product_shop ({', '.join(f'`{k}`' for k in per_shop)})"
-                         f" VALUES ({', '.join(['%s'] * len(per_shop))})", list(per_shop.values()), cursor=cur)
+            main, per_shop = _new_product_rows(shop, product, category, tax_group, now)
+            pid = shop.execute(_insert_sql(shop, "product", main), list(main.values()), cursor=cur)
+            per_shop = dict(per_shop, id_product=pid)
+            shop.execute(_insert_sql(shop, "product_shop", per_shop), list(per_shop.values()), cursor=cur)
             _stock_row(shop, cur, pid, 0)
+        current_langs = {}
+        if existed and lang_previous is not None:
+            current_langs = {r["id_lang"]: r for r in shop.query(
+                "SELECT id_lang, name, description, description_short FROM {p}product_lang WHERE id_product = %s"
+                " AND id_shop = %s FOR UPDATE", (pid, shop.id_shop), cursor=cur)}
         for lang in lang_ids:
-            name = (product.name or product.reference)[:128]
+            row = _new_lang_row(shop, product, pid, lang)
+            current = current_langs.get(lang)
+            if current is not None and lang != shop.id_lang:
+                # a translation made in the shop stays: only fields still holding the previous value move
+                sets = {f: row[f] for f in ("name", "description", "description_short")
+                        if f in lang_previous and _same_text(current[f], lang_previous[f]) and current[f] != row[f]}
+                if sets:
+                    shop.execute(f"UPDATE {{p}}product_lang SET {', '.join(f'`{k}` = %s' for k in sets)}"
+                                 " WHERE id_product = %s AND id_shop = %s AND id_lang = %s",
+                                 (*sets.values(), pid, shop.id_shop, lang), cursor=cur)
+                continue
             shop.execute(
                 "INSERT INTO {p}product_lang (id_product, id_shop, id_lang, name, link_rewrite, description,"
                 " description_short) VALUES (%s, %s, %s, %s, %s, %s, %s) ON DUPLICATE KEY UPDATE name = VALUES(name),"
                 " description = VALUES(description), description_short = VALUES(description_short),"
                 " link_rewrite = IF(link_rewrite = '', VALUES(link_rewrite), link_rewrite)",
-                (pid, shop.id_shop, lang, name, _slug(name), product.description, product.description_short),
-                cursor=cur)
+                tuple(row.values()), cursor=cur)
         if not shop.query_one("SELECT 1 AS x FROM {p}category_product WHERE id_category = %s AND id_product = %s",
                               (category, pid), cursor=cur):
             position = shop.query_one("SELECT COALESCE(MAX(position) + 1, 0) AS n FROM {p}category_product"
@@ -395,6 +586,103 @@ def upsert_product(shop: ShopConnection, product: Product, lang_ids: list[int] |
         _run_extra(shop, cur, extra)
     product.prestashop_id = pid
     return pid
+
+
+def _same_text(a, b) -> bool:
+    return ("" if a is None else str(a).strip()) == ("" if b is None else str(b).strip())
+
+
+PRODUCT_CHUNK = 1000  # new products per create_products_bulk transaction
+
+
+class BulkCreated(dict):
+    """reference -> id_product from ``create_products_bulk``; ``existing`` holds the references that were already
+    in the shop when the chunk ran (returned with their lowest id, NOT created and NOT written)."""
+
+    def __init__(self):
+        super().__init__()
+        self.existing: set[str] = set()
+
+
+def create_products_bulk(shop: ShopConnection, products: list[Product], lang_ids: list[int] | None = None, *,
+                         extra: Extra = None, id_category: int | None = None, id_tax_rules_group: int | None = None,
+                         chunk: int = PRODUCT_CHUNK) -> BulkCreated:
+    """Create many NEW products without combinations: the rows ``upsert_product`` writes for a new product
+    (same column defaults, ``_new_product_rows``), in ONE transaction per chunk of ``chunk`` products.
+
+    Per chunk: references already in the shop are skipped (link, don't create); product rows go in with
+    multi-row INSERTs and their ids are read back by reference in the same transaction; then product_shop,
+    product_lang (every language), category_product (positions after the category's last) and the pa=0
+    stock_available row (quantity 0, the shop's stock scope), each as multi-row INSERTs; ``extra`` runs once per
+    chunk.  A failure rolls the whole chunk back.  Products with combinations are refused (``upsert_product``).
+    """
+    todo: dict[str, Product] = {}
+    for product in products:
+        if not product.reference:
+            raise WriteError("a product needs a reference (FactuSOL article code)")
+        if product.combinations:
+            raise WriteError(f"product {product.reference}: has combinations, create it with upsert_product")
+        todo.setdefault(product.reference, product)
+    lang_ids = list(lang_ids or shop.lang_ids)
+    category = id_category or shop.config_int("PS_HOME_CATEGORY", 2)
+    shop.stock_scope()
+    shop.detect_version()
+    out = BulkCreated()
+    items = list(todo.values())
+    for i in range(0, len(items), chunk):
+        _create_chunk(shop, items[i:i + chunk], lang_ids, category, id_tax_rules_group, extra, out)
+    return out
+
+
+def _create_chunk(shop: ShopConnection, products: list[Product], lang_ids: list[int], category: int,
+                  id_tax_rules_group: int | None, extra: Extra, out: BulkCreated) -> None:
+    now = shop.now()
+    refs = [p.reference for p in products]
+    marks = ", ".join(["%s"] * len(refs))
+    with shop.transaction() as cur:
+        existing: dict[str, int] = {}
+        for r in shop.query(f"SELECT id_product, reference FROM {{p}}product WHERE reference IN ({marks})"
+                            " ORDER BY id_product", refs, cursor=cur):
+            existing.setdefault(r["reference"], r["id_product"])
+        new = [p for p in products if p.reference not in existing]
+        created: dict[str, int] = {}
+        if new:
+            tax_groups: dict = {}
+            rows = []
+            for p in new:
+                tax_group = id_tax_rules_group
+                if tax_group is None and p.vat_rate is not None:
+                    rate = Decimal(p.vat_rate)
+                    if rate not in tax_groups:
+                        tax_groups[rate] = tax_rules_group_for_rate(shop, rate, cur)
+                    tax_group = tax_groups[rate]
+                rows.append(_new_product_rows(shop, p, category, tax_group, now))
+            floor = shop.query_one("SELECT COALESCE(MAX(id_product), 0) AS n FROM {p}product", cursor=cur)["n"]
+            _insert_many(shop, cur, "product", [main for main, _ in rows])
+            new_marks = ", ".join(["%s"] * len(new))
+            for r in shop.query(f"SELECT id_product, reference FROM {{p}}product WHERE reference IN ({new_marks})"
+                                " AND id_product > %s ORDER BY id_product", (*(p.reference for p in new), floor),
+                                cursor=cur):
+                created.setdefault(r["reference"], r["id_product"])
+            if len(created) != len(new):
+                raise WriteError(f"bulk product creation: {len(new)} inserted but {len(created)} read back")
+            _insert_many(shop, cur, "product_shop", [dict(per_shop, id_product=created[p.reference])
+                                                     for p, (_, per_shop) in zip(new, rows)])
+            _insert_many(shop, cur, "product_lang", [_new_lang_row(shop, p, created[p.reference], lang)
+                                                     for p in new for lang in lang_ids])
+            position = shop.query_one("SELECT COALESCE(MAX(position) + 1, 0) AS n FROM {p}category_product"
+                                      " WHERE id_category = %s FOR UPDATE", (category,), cursor=cur)["n"]
+            _insert_many(shop, cur, "category_product", [
+                {"id_category": category, "id_product": created[p.reference], "position": position + n}
+                for n, p in enumerate(new)])
+            _insert_many(shop, cur, "stock_available", [_new_stock_row(shop, created[p.reference], 0) for p in new])
+        _run_extra(shop, cur, extra)
+    for p in products:
+        pid = existing.get(p.reference) or created[p.reference]
+        p.prestashop_id = pid
+        out[p.reference] = pid
+        if p.reference in existing:
+            out.existing.add(p.reference)
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ RULE_FIELD = {"name": "name", "description": "description", "ean13": "ean13", "w
               "active": "publish", "price_tax_excl": "price_tax_excl", "cost_price": "cost_price",
               "vat_rate": "vat_selector"}
 SIX = Decimal("0.000001")
+BULK_CHUNK = 1000  # new articles per shop transaction in the bulk creation path
 
 
 def _money(value: Any) -> Any:
@@ -43,6 +44,18 @@ def _fields(product: Product) -> dict[str, Any]:
         "cost_price": _money(product.cost_price), "vat_rate": _money(product.vat_rate),
         "combinations": sorted(c.reference for c in product.combinations),
     }
+
+
+def _lang_previous(key: str, base: dict | None) -> dict[str, str]:
+    """What FactuSOL gave every language last time (the baseline): a language still holding it is not translated."""
+    if not base:
+        return {}
+    out = {}
+    if "name" in base:
+        out["name"] = ((base["name"] or key)[:128])
+    if "description" in base:
+        out["description"] = base["description"] or ""
+    return out
 
 
 class ProductSync:
@@ -67,28 +80,69 @@ class ProductSync:
         tariff = int(rules.options.get("tariff", 1))
         fs_products = {p.reference: p for p in fs_reader.read_products(
             ctx.factusol, tariff=tariff, references=keys, combinations=bool(rules.options.get("variants", True)))}
-        links = {k: int(v) for k, v in ctx.store.id_map(ENTITY).items() if k in set(keys)}
+        wanted = set(keys)
+        links = {k: int(v) for k, v in ctx.store.id_map(ENTITY).items() if k in wanted}
         unlinked = [k for k in keys if k not in links]
+        found = []
         for product in ps_reader.read_products(ctx.shop, references=unlinked) if unlinked else []:
             if product.reference in fs_products and product.reference not in links:
                 links[product.reference] = product.prestashop_id  # link before create (lowest id wins)
-                ctx.store.link(ENTITY, product.reference, str(product.prestashop_id))
+                found.append((product.reference, str(product.prestashop_id)))
+        ctx.store.link_many(ENTITY, found)
         shop_products = {p.prestashop_id: p for p in ps_reader.read_products(ctx.shop, ids=links.values())} \
             if links else {}
         outcomes: dict[str, Outcome] = {}
-        for key in keys:
-            article = fs_products.get(key)
-            product_id = links.get(key)
-            current = shop_products.get(product_id) if product_id else None
-            if article is None or not passes_filters(rules, {"family": article.family, "publish": article.publish}):
-                outcomes[key] = self._leave(ctx, key, current, "deleted in FactuSOL" if article is None
-                                            else "filtered out by the product rule")
-                continue
-            if current is None:
-                outcomes[key] = self._create(ctx, key, article)
-            else:
-                outcomes[key] = self._update(ctx, key, article, current)
+        new: list[tuple[str, Product]] = []  # articles to create without combinations: one bulk write
+        self._baselines: dict[str, dict] = {}
+        try:
+            for key in keys:
+                article = fs_products.get(key)
+                product_id = links.get(key)
+                current = shop_products.get(product_id) if product_id else None
+                if article is None or not passes_filters(rules, {"family": article.family, "publish": article.publish}):
+                    outcomes[key] = self._leave(ctx, key, current, "deleted in FactuSOL" if article is None
+                                                else "filtered out by the product rule")
+                    continue
+                if current is None:
+                    if article.combinations or rules.create not in ("to_prestashop", "both"):
+                        outcomes[key] = self._create(ctx, key, article)
+                    else:
+                        new.append((key, article))
+                else:
+                    outcomes[key] = self._update(ctx, key, article, current)
+            if new:
+                outcomes.update(self._create_bulk(ctx, new))
+        finally:
+            ctx.store.set_baselines(ENTITY, self._baselines)
+            self._baselines = {}
+        return {key: outcomes[key] for key in keys if key in outcomes}
+
+    def _create_bulk(self, ctx: SyncContext, new: list[tuple[str, Product]]) -> dict[str, Outcome]:
+        """Many new articles without combinations: one shop transaction, one link and one baseline transaction
+        per chunk (a crash between them is healed by the next run, which links the products by reference)."""
+        outcomes: dict[str, Outcome] = {}
+        for i in range(0, len(new), BULK_CHUNK):
+            part = new[i:i + BULK_CHUNK]
+            note = f"products {part[0][0]}..{part[-1][0]} created ({len(part)})"
+            made = ps_writer.create_products_bulk(ctx.shop, [a for _, a in part], extra=shop_marker(ctx, note))
+            ctx.store.link_many(ENTITY, [(key, str(made[key])) for key, _ in part])
+            ctx.store.set_baselines(ENTITY, {key: _fields(a) for key, a in part if key not in made.existing})
+            for key, article in part:
+                if key in made.existing:
+                    # appeared in the shop since the links were read: linked, then updated like any linked product
+                    current = next(iter(ps_reader.read_products(ctx.shop, ids=[made[key]])), None)
+                    outcomes[key] = self._update(ctx, key, article, current) if current else Outcome(
+                        NOOP, f"linked to shop product {made[key]}")
+                else:
+                    outcomes[key] = Outcome("applied", f"created shop product {made[key]}")
         return outcomes
+
+    def _baseline(self, ctx: SyncContext, key: str, fields: dict[str, Any]) -> None:
+        """Baselines are written in one transaction at the end of the batch."""
+        if getattr(self, "_baselines", None) is None:
+            ctx.store.set_baseline(ENTITY, key, fields)
+        else:
+            self._baselines[key] = fields
 
     def _create(self, ctx: SyncContext, key: str, article: Product) -> Outcome:
         rules = ctx.rules.entity(ENTITY)
@@ -113,7 +167,7 @@ class ProductSync:
             if moved and ps_now.get(name) != value and value is not None:
                 changed.append(name)
         if not changed:
-            ctx.store.set_baseline(ENTITY, key, fs_now)
+            self._baseline(ctx, key, fs_now)
             return Outcome(NOOP)
         # Fields FactuSOL does not own keep the shop's values: start from the shop product.
         merged = Product(reference=key, prestashop_id=current.prestashop_id, name=current.name,
@@ -124,8 +178,9 @@ class ProductSync:
         for name in changed:
             if name != "combinations":
                 setattr(merged, name, getattr(article, name))
-        ps_writer.upsert_product(ctx.shop, merged, extra=shop_marker(ctx, f"product {key}"))
-        ctx.store.set_baseline(ENTITY, key, fs_now)
+        ps_writer.upsert_product(ctx.shop, merged, extra=shop_marker(ctx, f"product {key}"),
+                                 lang_previous=_lang_previous(key, base))
+        self._baseline(ctx, key, fs_now)
         return Outcome("applied", f"shop product {current.prestashop_id}: {', '.join(changed)}")
 
     def _leave(self, ctx: SyncContext, key: str, current: Product | None, why: str) -> Outcome:
@@ -134,7 +189,8 @@ class ProductSync:
             return Outcome(NOOP, why)
         current.active = False
         current.combinations = []
-        ps_writer.upsert_product(ctx.shop, current, extra=shop_marker(ctx, f"product {key} deactivated"))
+        ps_writer.upsert_product(ctx.shop, current, extra=shop_marker(ctx, f"product {key} deactivated"),
+                                 lang_previous={})  # the default language's texts: never over the translations
         # Remember what the shop was given: an article that comes back (ticked again, family re-added) must be
         # seen as moved, or its product would stay inactive for ever.
         base = ctx.store.baseline(ENTITY, key)

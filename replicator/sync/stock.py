@@ -20,6 +20,7 @@ from replicator.sync.common import shop_marker
 
 ENTITY = "stock"
 FS_TABLES = {"F_STO": "ARTSTO", "F_STC": "ARTSTC", "F_LPC": "ARTLPC"}
+HANDFUL = 8  # more stock rows than this in one batch: written together (set_stock_bulk chunks), not per article
 
 
 def _article_of_product(ctx: SyncContext, product_id: Any) -> str | None:
@@ -47,24 +48,24 @@ class StockSync:
     def sync(self, ctx: SyncContext, keys: list[str]) -> dict[str, Outcome]:
         rules = ctx.rules.entity(ENTITY)
         options = rules.options
-        products = {k: int(v) for k, v in ctx.store.id_map("product").items() if k in set(keys)}
+        wanted = set(keys)
+        products = {k: int(v) for k, v in ctx.store.id_map("product").items() if k in wanted}
         outcomes = {k: Outcome(NOOP, "article not in the shop") for k in keys if k not in products}
         if not products:
             return outcomes
         detail = fs_reader.read_stock_detail(ctx.factusol, list(products))
         formula = str(options.get("formula", "available"))
         pending = fs_reader.read_pending_order_units(ctx.factusol, list(products)) if "pending" in formula else {}
-        unsynced: dict[tuple[int, int], int] = {}
-        if options.get("subtract_unsynced_shop_orders", True):
-            synced = {int(v) for v in ctx.store.id_map("order").values()}
-            unsynced = ps_reader.unsynced_order_units(ctx.shop, products.values(), synced)
+        subtract = bool(options.get("subtract_unsynced_shop_orders", True))
+        synced = {int(v) for v in ctx.store.id_map("order").values()} if subtract else set()
         variants = fs_reader.article_variants(ctx.factusol, list(products))
         targets = ps_reader.stock_targets(ctx.shop, products.values())
         by_product: dict[int, list[dict]] = {}
         for row in targets:
             by_product.setdefault(row["id_product"], []).append(row)
+        # every stock row FactuSOL feeds: (article, shop row, FactuSOL figures per warehouse)
+        rows: dict[str, list[tuple[dict, dict]]] = {}
         for article, product_id in products.items():
-            writes = []
             for row in by_product.get(product_id, []):
                 size_colour = self._variant(article, row, variants.get(article, []))
                 if size_colour is None:
@@ -73,25 +74,53 @@ class StockSync:
                 per_warehouse = {wh: dict(v) for wh, v in detail.get(stock_key, {}).items()}
                 for wh, units in pending.get(stock_key, {}).items():
                     per_warehouse.setdefault(wh, {})["pending"] = units
-                reserved = unsynced.get((product_id, row["id_product_attribute"]), 0)
-                quantity = int(stock_quantity(rules, per_warehouse, reserved).to_integral_value())
-                if options.get("negative_as_zero", True):
-                    quantity = max(quantity, 0)
-                if quantity != int(row["quantity"]):
-                    writes.append((row, quantity, reserved))
-            if not writes:
-                outcomes[article] = Outcome(NOOP)
-                continue
-            notes = []
-            for row, quantity, reserved in writes:
-                ps_writer.set_stock(ctx.shop, product_id, row["id_product_attribute"], quantity,
-                                    extra=shop_marker(ctx, f"stock {article}"))
-                label = row["combination_reference"] or article
-                notes.append(f"{label} {int(row['quantity'])} -> {quantity}"
-                             + (f" ({reserved} held by shop orders not yet in FactuSOL)" if reserved else ""))
-            ctx.count("stock_writes", len(writes))
-            outcomes[article] = Outcome("applied", "shop stock " + ", ".join(notes))
-        return outcomes
+                rows.setdefault(article, []).append((row, per_warehouse))
+        count = sum(len(r) for r in rows.values())
+        if count > HANDFUL:  # a large batch (initial sync): one locked transaction per chunk of rows
+            groups = [list(rows)]
+        else:  # a few articles (a normal cycle): one transaction per article, as before
+            groups = [[article] for article in rows]
+        for group in groups:
+            outcomes.update(self._write(ctx, rules, {a: products[a] for a in group}, {a: rows[a] for a in group},
+                                        synced if subtract else None))
+        for article in products:
+            outcomes.setdefault(article, Outcome(NOOP))
+        return {key: outcomes[key] for key in keys}
+
+    def _write(self, ctx: SyncContext, rules, products: dict[str, int], rows: dict[str, list[tuple[dict, dict]]],
+               synced: set[int] | None) -> dict[str, Outcome]:
+        """Write the quantities of these articles; the units of shop orders FactuSOL does not know yet are read
+        INSIDE the transaction that holds the stock rows locked, so an order committed meanwhile is counted."""
+        options = rules.options
+        by_key = {(row["id_product"], row["id_product_attribute"]): (article, row, per_warehouse)
+                  for article, items in rows.items() for row, per_warehouse in items}
+        held: dict[tuple[int, int], int] = {}
+
+        def quantity(per_warehouse: dict, reserved: int) -> int:
+            q = int(stock_quantity(rules, per_warehouse, reserved).to_integral_value())
+            return max(q, 0) if options.get("negative_as_zero", True) else q
+
+        def under_lock(cur) -> dict[tuple[int, int], int]:
+            if synced is None:
+                return {}
+            held.update(ps_reader.unsynced_order_units(ctx.shop, products.values(), synced))
+            return {key: quantity(per_warehouse, held.get(key, 0)) for key, (_, _, per_warehouse) in by_key.items()}
+
+        first, last = min(products), max(products)
+        note = f"stock {first}" if first == last else f"stock {first}..{last} ({len(products)} articles)"
+        written = ps_writer.set_stock_bulk(
+            ctx.shop, [(pid, pa, quantity(per_warehouse, 0)) for (pid, pa), (_, _, per_warehouse) in by_key.items()],
+            extra=shop_marker(ctx, note), compute=under_lock)
+        notes: dict[str, list[str]] = {}
+        for key, write in written.items():
+            article, row, _ = by_key[key]
+            reserved = held.get(key, 0)
+            label = row["combination_reference"] or article
+            notes.setdefault(article, []).append(
+                f"{label} {write.old_quantity} -> {write.new_quantity}"
+                + (f" ({reserved} held by shop orders not yet in FactuSOL)" if reserved else ""))
+        ctx.count("stock_writes", len(written))
+        return {article: Outcome("applied", "shop stock " + ", ".join(n)) for article, n in notes.items()}
 
     @staticmethod
     def _variant(article: str, row: dict, variants: list[tuple[str, str]]) -> tuple[str, str] | None:
