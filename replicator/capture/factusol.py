@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from pickle import dumps as _pickle
 from typing import Any, Callable
 
 import pyodbc
@@ -143,13 +144,17 @@ def _memo(conv: Callable[[Any], Any]) -> Callable[[Any], Any]:
 
 
 def _fingerprint(raw: tuple) -> int:
-    """A cheap exact-enough fingerprint of a raw driver row: 64-bit hash of its repr.
+    """A cheap exact-enough fingerprint of a raw driver row: the 64-bit hash of its pickle.
 
-    repr tells every driver value apart (1 vs 1.0 vs '1', -1 vs -2: `hash()` of the tuple itself would not,
-    hash(-1) == hash(-2)), and the string hash is SipHash, so two different rows of one key collide with
-    probability ~2^-64.  Only compared within one process: never stored.
+    A pickle tells every driver value apart (1 vs 1.0 vs '1', -1 vs -2: `hash()` of the tuple itself would not,
+    hash(-1) == hash(-2)), and bytes hash with SipHash, so two different rows of one key collide with probability
+    ~2^-64.  Equal rows may pickle differently (shared objects are memoised), which only sends them down the
+    full path.  About half the cost of repr on 90-column rows.  Only compared within one process: never stored.
     """
-    return hash(repr(raw))
+    try:
+        return hash(_pickle(raw, 5))
+    except Exception:  # a value pickle does not know: repr still tells values apart
+        return hash(repr(raw))
 
 
 def _select_all(table: WatchedTable, where: str = "") -> str:
@@ -293,8 +298,12 @@ class FactusolScanner:
         keep = fresh.__setitem__ if full else prints.__setitem__
         known_get, seen_add = differ.known.get, differ.seen.add
         raw_pk, ts, row, read, image = reader.raw_pk, reader.ts_idx, differ.row, reader.read, reader.image
+        pickle_ = _pickle
         for raw in rows:
-            fp = hash(repr(raw))  # _fingerprint, inlined: this loop runs for every row of every scan
+            try:  # _fingerprint, inlined: this loop runs for every row of every scan
+                fp = hash(pickle_(raw, 5))
+            except Exception:
+                fp = hash(repr(raw))
             pk = raw_pk(raw)
             e = take(pk, None)
             if e is not None and e[1] == fp and known_get(e[0]) == e[2]:
