@@ -117,12 +117,15 @@ class _ResultReader:
         vals = list(raw)
         for i, conv in self.convs:
             vals[i] = conv(vals[i])
-        key = json.dumps({n: canon(vals[i]) for n, i in zip(self.pk_names, self.pk_idx)}, sort_keys=True,
-                         ensure_ascii=False, separators=(",", ":"))
+        key = _KEY_ENCODE({n: canon(vals[i]) for n, i in zip(self.pk_names, self.pk_idx)})
         return key, self.hasher(vals), vals
 
     def image(self, vals: list) -> dict:
         return dict(zip(self.columns, vals))
+
+
+# json.dumps(..., sort_keys=True, ensure_ascii=False, separators=(",", ":")) with the encoder built once.
+_KEY_ENCODE = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode
 
 
 def _memo(conv: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -390,7 +393,7 @@ class _KeyReader:
         for n, i in zip(self.names, self.idx):
             v, c = raw[i], self.convs[i]
             out[n] = canon(c(v) if c else v)
-        return json.dumps(out, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return _KEY_ENCODE(out)
 
 
 # ------------------------------------------------------------------------------------------------ watcher

@@ -10,6 +10,7 @@ the snapshot updates that go into the same `Store.record_capture` call.
 from __future__ import annotations
 
 import hashlib
+import operator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -79,9 +80,42 @@ class RowHasher:
         order = sorted(range(len(columns)), key=lambda i: columns[i])
         self.names = tuple(columns[i] for i in order)
         self.order = order
+        self._pick = (lambda v, i=order[0]: (v[i],)) if len(order) == 1 else operator.itemgetter(*order)
+        self._canon = _memo_canon()
+        # _digest hashes repr((names, values)): the "(names, " part is the same for every row, hash it once.
+        self._prefix = hashlib.blake2b(("(" + repr(self.names) + ", ").encode("utf-8", "surrogatepass"),
+                                       digest_size=16)
 
     def __call__(self, values) -> str:
-        return _digest(self.names, tuple([canon(values[i]) for i in self.order]))
+        # canon() of str, int and None is the value itself: skip the call for them (most columns); the others
+        # (Decimal, datetime, float) repeat few values across rows: memoised.
+        can = self._canon
+        canonical = tuple([v if type(v) in _CANON_SELF else can(v) for v in self._pick(values)])
+        h = self._prefix.copy()
+        h.update((repr(canonical) + ")").encode("utf-8", "surrogatepass"))
+        return h.hexdigest()  # == _digest(self.names, canonical)
+
+
+def _memo_canon(limit: int = 50_000) -> Callable[[Any], Any]:
+    """`canon` with a cache.  Safe to key by value: values that compare equal have the same canonical form
+    (Decimal('5.0') == 5.0 -> 5; Decimal('0.1') != 0.1), and datetime never equals date."""
+    cache: dict[Any, Any] = {}
+
+    def run(value: Any) -> Any:
+        try:
+            return cache[value]
+        except KeyError:
+            out = canon(value)
+            if len(cache) < limit:
+                cache[value] = out
+            return out
+        except TypeError:  # unhashable (or a signalling NaN)
+            return canon(value)
+
+    return run
+
+
+_CANON_SELF = frozenset({str, int, type(None)})
 
 
 @dataclass
