@@ -596,7 +596,8 @@ def _insert_changes(conn, values: list[tuple], now: datetime) -> None:
     """
     table = Change.__table__
     if conn.dialect.name == "sqlite":
-        process = table.c.captured_at.type.bind_processor(conn.dialect)
+        # dialect_impl: the SQLite DATETIME text format the ORM and Core write, not the driver's own adapter.
+        process = table.c.captured_at.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
         captured = process(now) if process else now
         columns = _CHANGE_COLUMNS + ("captured_at", "status", "attempts", "detail", "held_by")
         sql = (f"INSERT INTO {table.name} ({', '.join(columns)}) "

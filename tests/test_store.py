@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 
 import pytest
@@ -69,6 +70,20 @@ def test_captured_row_fields_are_stored(store):
                                                                           "bin.000002:4")
     assert (change.status, change.attempts, change.detail, change.held_by) == ("pending", 0, "", "")
     assert change.captured_at is not None and change.id is not None
+
+
+def test_captured_at_is_stored_like_the_orm_stores_datetimes(store, tmp_path):
+    """The SQLite fast path must write SQLAlchemy's DATETIME text, so SQL comparisons and ordering keep working."""
+    store.record_capture([_row(1)], ("prestashop.binlog", {"pos": 1}))
+    store.set_baseline("product", "A1", {"x": 1})  # an ORM write of a datetime column, for comparison
+    db = sqlite3.connect(tmp_path / "state.sqlite")
+    captured = db.execute("SELECT captured_at FROM change_log").fetchone()[0]
+    orm = db.execute("SELECT updated_at FROM baseline").fetchone()[0]
+    core = db.execute("SELECT updated_at FROM checkpoint").fetchone()[0]
+    db.close()
+    shape = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}")
+    assert shape.fullmatch(orm) and shape.fullmatch(captured) and shape.fullmatch(core), (orm, captured, core)
+    assert store.changes()[0].captured_at.tzinfo is not None
 
 
 # ---------------------------------------------------------------------------------------------- atomicity
