@@ -305,6 +305,18 @@ class Store:
                 t.c.side == side, t.c.source_table == table, t.c.row_key == key)).scalar()
             return loads(image)
 
+    def snapshot_images(self, side: str, table: str, keys: list[str]) -> dict[str, dict | None]:
+        """snapshot_image for many keys at once (the before-images of a scan's changed rows)."""
+        t = RowSnapshot.__table__
+        out: dict[str, dict | None] = {}
+        with self.engine.connect() as conn:
+            for i in range(0, len(keys), 500):
+                chunk = keys[i:i + 500]
+                for key, image in conn.execute(sa_select(t.c.row_key, t.c.image).where(
+                        t.c.side == side, t.c.source_table == table, t.c.row_key.in_(chunk))):
+                    out[key] = loads(image)
+        return out
+
     # -- change log -----------------------------------------------------------------------------------
     def changes(self, status: str | None = None, entity: str | None = None, side: str | None = None,
                 limit: int | None = None, after_id: int = 0) -> list[Change]:
@@ -529,6 +541,19 @@ class Store:
                 AppliedLedger.row_key == row_key,
             ).order_by(AppliedLedger.id.desc())).first()
             return row
+
+    def last_written_hashes(self, target: str, source_table: str, keys: list[str]) -> dict[str, str]:
+        """last_written_hash for many keys at once: key -> hash of the newest ledger row."""
+        t = AppliedLedger.__table__
+        out: dict[str, str] = {}
+        with self.engine.connect() as conn:
+            for i in range(0, len(keys), 500):
+                chunk = keys[i:i + 500]
+                for key, row_hash in conn.execute(sa_select(t.c.row_key, t.c.row_hash).where(
+                        t.c.target == target, t.c.source_table == source_table, t.c.row_key.in_(chunk),
+                ).order_by(t.c.id)):
+                    out[key] = row_hash  # ordered by id: the newest write wins
+        return out
 
     # -- summary --------------------------------------------------------------------------------------
     def status_summary(self) -> dict[str, Any]:

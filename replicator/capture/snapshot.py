@@ -152,23 +152,42 @@ class Differ:
         self.store, self.table, self.known = store, table, known
         self.position, self.txn, self.baseline = position, txn, baseline
         self.source_table = physical_name or table.name
-        self.result = DiffResult()
-        self.result.new_hashes[self.table.name] = {}
+        self._result = DiffResult()
+        self._result.new_hashes[self.table.name] = {}
         self.seen: set[str] = set()
+        # Changed rows wait here until the result is read, so their echo checks and before-images are looked
+        # up in a few batched queries instead of two queries per row: (op, key, hash, after-image).
+        self._pending: list[tuple[str, str, str, dict | None]] = []
+
+    @property
+    def result(self) -> DiffResult:
+        self._resolve()
+        return self._result
+
+    def _resolve(self) -> None:
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, []
+        keys = [key for _op, key, _h, _after in pending]
+        written = self.store.last_written_hashes(self.table.side, self.table.name, keys)
+        needs_before = [key for op, key, h, _after in pending if op != INSERT and written.get(key) != h]
+        before = self.store.snapshot_images(self.table.side, self.table.name, needs_before) if needs_before else {}
+        for op, key, h, after in pending:
+            if written.get(key) == h:
+                self._result.echoes += 1  # our own write coming back
+            else:
+                self._emit(op, key, before.get(key) if op != INSERT else None, after)
 
     def _snap(self, key: str, h: str | None, image: dict | None) -> None:
-        self.result.snapshots.append((self.table.side, self.table.name, key, h, image))
-        self.result.new_hashes[self.table.name][key] = h
-
-    def _is_echo(self, key: str, h: str) -> bool:
-        return self.store.last_written_hash(self.table.side, self.table.name, key) == h
+        self._result.snapshots.append((self.table.side, self.table.name, key, h, image))
+        self._result.new_hashes[self.table.name][key] = h
 
     def _emit(self, op: str, key: str, before: dict | None, after: dict | None) -> None:
-        self.result.rows.append(CapturedRow(
+        self._result.rows.append(CapturedRow(
             side=self.table.side, entity=self.table.entity, source_table=self.table.name, row_key=key, op=op,
             before=before, after=after, position=self.position, txn=self.txn,
         ))
-        self.result.counts[op] += 1
+        self._result.counts[op] += 1
 
     def row(self, key: str, h: str, image: dict | Callable[[], dict]) -> None:
         """One row as read now; `image` may be a callable so unchanged rows never build their dict."""
@@ -178,29 +197,16 @@ class Differ:
             return
         after = image() if callable(image) else image
         self._snap(key, h, after)
-        if self.baseline:
-            return
-        if self._is_echo(key, h):
-            self.result.echoes += 1
-            return
-        if old is None:
-            self._emit(INSERT, key, None, after)
-        else:
-            before = self.store.snapshot_image(self.table.side, self.table.name, key)
-            self._emit(UPDATE, key, before, after)
+        if not self.baseline:
+            self._pending.append((INSERT if old is None else UPDATE, key, h, after))
 
     def gone(self, key: str) -> None:
         """A known row that no longer exists."""
         if key not in self.known:
             return
         self._snap(key, None, None)
-        if self.baseline:
-            return
-        if self._is_echo(key, DELETED_HASH):
-            self.result.echoes += 1
-            return
-        before = self.store.snapshot_image(self.table.side, self.table.name, key)
-        self._emit(DELETE, key, before, None)
+        if not self.baseline:
+            self._pending.append((DELETE, key, DELETED_HASH, None))
 
     def finish_full(self) -> DiffResult:
         """After a full read: every known key not seen is a delete."""
