@@ -156,3 +156,25 @@ def test_publish_flag_and_family_filter_and_tax_included_tariff(env):
     fs_writer.update_fields(env.fs, "F_ART", {"CODART": "MUE700"}, {"DESART": "Mueble bajo"})
     env.cycle()
     assert product(env, "MUE700")["price"] == Decimal("82.644628")
+
+
+def test_linking_never_wipes_shop_text_with_empty_factusol_fields(env):
+    """The demo shop's TAZ010 has descriptions; the FactuSOL article with that code has no web description.
+    (Checked in the shop's default language: other languages keep their translations anyway.)"""
+    before = scalar(env, "SELECT description FROM {p}product_lang WHERE id_product = (SELECT id_product FROM"
+                         " {p}product WHERE reference = %s) AND id_lang = %s", ("TAZ010", env.shop.id_lang))
+    assert before, "the demo product has a description to keep"
+    add_article(env.fs, "TAZ010", "Taza de cerámica", price="8.00", description="")
+    run_once(env.runtime)
+    after = scalar(env, "SELECT description FROM {p}product_lang WHERE id_product = (SELECT id_product FROM"
+                        " {p}product WHERE reference = %s) AND id_lang = %s", ("TAZ010", env.shop.id_lang))
+    assert after == before
+    assert Decimal(product(env, "TAZ010")["shop_price"]) == Decimal("8.000000")  # what FactuSOL has does travel
+    # later, FactuSOL gets a web description: now it is FactuSOL's to give
+    env.fs.execute("UPDATE [F_ART] SET [DEWART] = ? WHERE [CODART] = ?", ["Taza de 350 ml", "TAZ010"])
+    from replicator.capture import capture_once
+
+    capture_once(env.config, env.store)
+    env.runtime.engine.apply_pending()
+    assert scalar(env, "SELECT description FROM {p}product_lang WHERE id_product = (SELECT id_product FROM"
+                       " {p}product WHERE reference = %s) AND id_lang = %s", ("TAZ010", env.shop.id_lang)) == "Taza de 350 ml"

@@ -163,8 +163,10 @@ class ProductSync:
             rule = rules.fields.get(RULE_FIELD.get(name, name))
             if rule is not None and not writes(rule.direction, "prestashop"):
                 continue  # the shop owns this field
+            if value is None or (value == "" and base is None):
+                continue  # no opinion: an empty FactuSOL field never wipes what a linked shop product has
             moved = base is None or base.get(name) != value
-            if moved and ps_now.get(name) != value and value is not None:
+            if moved and ps_now.get(name) != value:
                 changed.append(name)
         if not changed:
             self._baseline(ctx, key, fs_now)
