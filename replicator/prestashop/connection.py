@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import re
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import unquote, urlparse
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pymysql
+from pymysql import converters
+from pymysql.constants import FIELD_TYPE
 
 
 def parse_mysql_url(url: str) -> dict:
@@ -28,15 +35,6 @@ def parse_mysql_url(url: str) -> dict:
 # --------------------------------------------------------------------------------------------------------------
 # Shop connection: prefix, shop/lang context, version detection, configuration lookup, order states, stock scope.
 # --------------------------------------------------------------------------------------------------------------
-
-import re
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-from pymysql import converters
-from pymysql.constants import FIELD_TYPE
 
 PREFIX_RE = re.compile(r"^[A-Za-z0-9_]{0,32}$")
 
