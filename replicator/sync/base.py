@@ -82,6 +82,11 @@ def sync_each(ctx: SyncContext, keys: list[str], sync_one, side: str) -> dict[st
     return out
 
 
+def source_value(change: Change, column: str) -> Any:
+    """A column of the changed row: from its key, else from its image (after-image, or before for a delete)."""
+    return row_key(change).get(column) or image(change).get(column)
+
+
 def row_key(change: Change) -> dict[str, Any]:
     """The source primary key of a change, decoded: {column: value} (see replicator.capture.tables)."""
     value = json.loads(change.row_key)
@@ -94,4 +99,4 @@ def image(change: Change) -> dict:
 
 
 __all__ = ["APPLIED", "CONFLICT", "ECHO", "QUARANTINED", "NOOP", "Outcome", "SyncContext", "SyncError",
-           "EntitySync", "sync_each", "row_key", "image", "log"]
+           "EntitySync", "sync_each", "source_value", "row_key", "image", "log"]

@@ -26,7 +26,7 @@ from replicator.prestashop import writer as ps_writer
 from replicator.store import APPLIED, Change
 from replicator.sync.base import NOOP, Outcome, SyncContext, SyncError, image, row_key, sync_each
 from replicator.sync.common import shop_marker
-from replicator.sync.orders import linked_pedido, order_id_of, order_key
+from replicator.sync.orders import linked_order_keys, linked_pedido, order_id_of, order_key
 from replicator.sync.shipments import fire_events, order_documents, orders_of_document
 
 log = logging.getLogger("replicator.sync.invoices")
@@ -72,7 +72,7 @@ class InvoiceSync:
         return []
 
     def all_keys(self, ctx: SyncContext) -> Iterable[str]:
-        return sorted((order_key(pid) for pid in ctx.store.id_map("order").values()), key=lambda k: int(k[3:]))
+        return linked_order_keys(ctx)
 
     def sync(self, ctx: SyncContext, keys: list[str]) -> dict[str, Outcome]:
         return sync_each(ctx, keys, self.sync_one, "factusol")

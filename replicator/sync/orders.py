@@ -59,6 +59,11 @@ def order_key(order_id: int | str) -> str:
     return f"ps:{int(order_id)}"
 
 
+def linked_order_keys(ctx: SyncContext) -> list[str]:
+    """Keys of every shop order that has a pedido: what shipments and invoices follow."""
+    return sorted((order_key(pid) for pid in ctx.store.id_map(ENTITY).values()), key=lambda k: int(k[3:]))
+
+
 def order_id_of(key: str) -> int:
     if not key.startswith("ps:") or not key[3:].isdigit():
         raise SyncError(ENTITY, key, "order keys are ps:<id_order>")
@@ -540,6 +545,6 @@ class OrderSync:
         return f"pedido {series}-{number} cancelled in FactuSOL (ESTPCL {value}, pending released)", value
 
 
-__all__ = ["OrderSync", "ENTITY", "order_key", "order_id_of", "doc_key", "split_doc_key", "doc_year", "reference_for",
+__all__ = ["OrderSync", "ENTITY", "order_key", "linked_order_keys", "order_id_of", "doc_key", "split_doc_key", "doc_year", "reference_for",
            "order_id_from_reference", "order_id_for_pedido", "linked_pedido", "build_pedido", "resolve_article",
            "progress", "is_cancel_state", "ps_canonical", "fs_canonical", "read_shop_order", "Pedido"]

@@ -25,7 +25,7 @@ from replicator.prestashop import reader as ps_reader
 from replicator.prestashop import writer as ps_writer
 from replicator.store import APPLIED, Change
 from replicator.sync.base import NOOP, Outcome, SyncContext, SyncError, image, row_key, sync_each
-from replicator.sync.orders import (is_cancel_state, linked_pedido, order_id_for_pedido, order_id_from_reference,
+from replicator.sync.orders import (is_cancel_state, linked_order_keys, linked_pedido, order_id_for_pedido, order_id_from_reference,
                                     order_id_of, order_key, progress)
 from replicator.sync.common import shop_marker
 
@@ -174,7 +174,7 @@ class ShipmentSync:
         return orders_of_document(ctx, change.source_table, row_key(change), image(change))
 
     def all_keys(self, ctx: SyncContext) -> Iterable[str]:
-        return sorted((order_key(pid) for pid in ctx.store.id_map("order").values()), key=lambda k: int(k[3:]))
+        return linked_order_keys(ctx)
 
     def sync(self, ctx: SyncContext, keys: list[str]) -> dict[str, Outcome]:
         return sync_each(ctx, keys, self.sync_one, "factusol")

@@ -15,7 +15,7 @@ from replicator.prestashop import reader as ps_reader
 from replicator.prestashop import writer as ps_writer
 from replicator.rules.decisions import stock_quantity
 from replicator.store import Change
-from replicator.sync.base import NOOP, Outcome, SyncContext, image, row_key
+from replicator.sync.base import NOOP, Outcome, SyncContext, image, source_value
 from replicator.sync.common import shop_marker
 
 ENTITY = "stock"
@@ -33,8 +33,7 @@ class StockSync:
 
     def keys_for_change(self, ctx: SyncContext, change: Change) -> list[str]:
         if change.side == "factusol" and change.source_table in FS_TABLES:
-            column = FS_TABLES[change.source_table]
-            article = row_key(change).get(column) or image(change).get(column)
+            article = source_value(change, FS_TABLES[change.source_table])
             return [str(article)] if article else []
         if change.side == "prestashop" and change.source_table in ("stock_available", "order_detail"):
             product_id = image(change).get("id_product", image(change).get("product_id"))
