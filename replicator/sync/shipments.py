@@ -25,8 +25,8 @@ from replicator.prestashop import reader as ps_reader
 from replicator.prestashop import writer as ps_writer
 from replicator.store import APPLIED, Change
 from replicator.sync.base import NOOP, Outcome, SyncContext, SyncError, image, row_key, sync_each
-from replicator.sync.orders import (is_cancel_state, linked_order_keys, linked_pedido, order_id_for_pedido, order_id_from_reference,
-                                    order_id_of, order_key, progress)
+from replicator.sync.orders import (is_cancel_state, linked_order_keys, linked_pedido, order_id_for_pedido,
+                                    order_id_from_reference, order_id_of, order_key, progress)
 from replicator.sync.common import shop_marker
 
 log = logging.getLogger("replicator.sync.shipments")
