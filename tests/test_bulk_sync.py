@@ -12,7 +12,7 @@ import pytest
 from replicator.daemon import run_once
 from replicator.factusol import writer as fs_writer
 from replicator.factusol.testing import access_sql_guard  # noqa: F401  (every statement must be Access SQL)
-from replicator.model import Product
+from replicator.model import Combination, Product
 from replicator.prestashop import sandbox, writer
 from replicator.prestashop.connection import ShopConnection
 from replicator.sync import products as product_sync
@@ -53,6 +53,99 @@ def test_bulk_creation_writes_the_rows_upsert_product_writes(mysql_server, mysql
         assert shop.query_one("SELECT COUNT(*) AS n FROM {p}product_lang WHERE id_product = %s",
                               (made["BLK001"],))["n"] == len(shop.lang_ids)
 
+
+COMBO_TABLES = ("product", "product_shop", "product_lang", "category_product", "stock_available", "product_attribute",
+                "product_attribute_shop", "product_attribute_combination", "product_attribute_lang")
+
+
+def _combo_rows(shop, table: str, pid: int, ref: str) -> list[dict]:
+    """A product's rows with its combination ids replaced by their rank (1, 2, ... in id order) and its reference
+    by REF: two products created the same way give equal lists."""
+    rank = {r["id_product_attribute"]: n + 1 for n, r in enumerate(shop.query(
+        "SELECT id_product_attribute FROM {p}product_attribute WHERE id_product = %s ORDER BY id_product_attribute",
+        (pid,)))}
+    rank[0] = 0
+    if table in ("product_attribute_combination", "product_attribute_lang"):
+        key = "id_attribute" if table == "product_attribute_combination" else "id_lang"
+        rows = shop.query(f"SELECT t.* FROM {{p}}{table} t JOIN {{p}}product_attribute pa ON pa.id_product_attribute"
+                          f" = t.id_product_attribute WHERE pa.id_product = %s ORDER BY t.id_product_attribute, t.{key}",
+                          (pid,))
+    else:
+        order = {"product_lang": "id_lang", "stock_available": "id_product_attribute",
+                 "product_attribute": "id_product_attribute", "product_attribute_shop": "id_product_attribute"}
+        rows = shop.query(f"SELECT * FROM {{p}}{table} WHERE id_product = %s ORDER BY {order.get(table, 'id_product')}",
+                          (pid,))
+    out = []
+    for r in rows:
+        r = {k: v for k, v in r.items() if k not in SKIP - {"reference"}}
+        for k in ("id_product_attribute", "cache_default_attribute"):
+            if k in r:
+                r[k] = rank[r[k]]
+        if "reference" in r:
+            r["reference"] = r["reference"].replace(ref, "REF")
+        out.append(r)
+    return out
+
+
+@pytest.mark.parametrize("version,demo", [("8.2.1", True), ("1.7.8.11", True), ("8.2.1", False)])
+def test_bulk_creation_of_combinations_writes_the_rows_upsert_product_writes(mysql_server, mysql_db, version, demo):
+    with ShopConnection(sandbox.create_shop(mysql_server.url, mysql_db, demo=demo, version=version)) as shop:
+        def article(ref):
+            return Product(reference=ref, name="Camiseta lisa", description="<p>Algodón</p>", ean13="8412345000024",
+                           price_tax_excl=Decimal("12.396694"), cost_price=Decimal("4"), vat_rate=Decimal("21"),
+                           weight=Decimal("0.2"), combinations=[
+                               Combination(size="S", color="Rojo", reference=f"{ref}-S-Rojo", ean13="8412345000031"),
+                               Combination(size="M", color="Turquesa", reference=f"{ref}-M-Turquesa",
+                                           price_impact=Decimal("1.5")),
+                               Combination(size="XXXL", reference=f"{ref}-XXXL", price_impact=Decimal("-0.8264463")),
+                               Combination(color="Turquesa", reference=f"{ref}-Turquesa"),
+                               # the same values as the first one (the shop compares names without case): the first
+                               # combination is found again and updated, not inserted twice
+                               Combination(size="s", color="ROJO", reference=f"{ref}-S-ROJO",
+                                           price_impact=Decimal("0.5"))])
+
+        def attribute_rows(name):
+            return shop.query("SELECT a.*, COUNT(DISTINCT l.id_lang) AS langs, COUNT(DISTINCT s.id_shop) AS shops"
+                              " FROM {p}attribute a JOIN {p}attribute_lang l ON l.id_attribute = a.id_attribute"
+                              " LEFT JOIN {p}attribute_shop s ON s.id_attribute = a.id_attribute"
+                              " WHERE a.id_attribute IN (SELECT id_attribute FROM {p}attribute_lang WHERE name = %s)"
+                              " GROUP BY a.id_attribute", (name,))
+
+        # the bulk path creates the values (and the groups, on an empty shop) first; upsert_product then finds them
+        first = article("BLK001")
+        made = writer.create_products_bulk(shop, [first, Product(reference="BLK900", name="Sin tallas")])
+        assert set(made) == {"BLK001", "BLK900"} and not made.existing
+        one = writer.upsert_product(shop, article("ONE001"))
+        again = writer.create_products_bulk(shop, [article("BLK002")])
+        for table in COMBO_TABLES:
+            if table == "product_attribute_lang" and not shop.detect_version().has_product_attribute_lang:
+                assert not shop.has_table(table)
+                continue
+            expected = _combo_rows(shop, table, one, "ONE001")
+            assert expected, table
+            assert _combo_rows(shop, table, made["BLK001"], "BLK001") == expected, table
+            assert _combo_rows(shop, table, again["BLK002"], "BLK002") == expected, table
+        pas = shop.query("SELECT id_product_attribute, default_on FROM {p}product_attribute WHERE id_product = %s"
+                         " ORDER BY id_product_attribute", (made["BLK001"],))
+        assert [r["default_on"] for r in pas] == [1, None, None, None]
+        assert [c.prestashop_id for c in first.combinations] == [r["id_product_attribute"] for r in pas] + [
+            pas[0]["id_product_attribute"]]
+        assert shop.query_one("SELECT product_type, cache_default_attribute FROM {p}product WHERE id_product = %s",
+                              (made["BLK001"],)) == {"product_type": "combinations",
+                                                     "cache_default_attribute": pas[0]["id_product_attribute"]}
+        assert shop.query_one("SELECT product_type, cache_default_attribute FROM {p}product WHERE id_product = %s",
+                              (made["BLK900"],)) == {"product_type": "standard", "cache_default_attribute": None}
+        # the values the bulk path created look like the ones _attribute_id creates, once each
+        with shop.transaction() as cur:
+            writer._attribute_id(shop, cur, "Ocre", True, shop.lang_ids)
+        turquesa, ocre = attribute_rows("Turquesa"), attribute_rows("Ocre")
+        assert len(turquesa) == len(ocre) == len(attribute_rows("XXXL")) == 1
+        assert ocre[0]["position"] == turquesa[0]["position"] + 1
+        for row in (turquesa[0], ocre[0]):
+            row.pop("id_attribute"), row.pop("position")
+        assert turquesa == ocre and turquesa[0]["langs"] == len(shop.lang_ids) and turquesa[0]["shops"] == 1
+        groups = shop.query("SELECT is_color_group, COUNT(*) AS n FROM {p}attribute_group GROUP BY is_color_group")
+        assert all(g["n"] == 1 for g in groups) and len(groups) == 2
 
 def test_bulk_creation_skips_existing_references_and_rolls_back_a_failed_chunk(mysql_server, mysql_db):
     with ShopConnection(sandbox.create_shop(mysql_server.url, mysql_db, demo=True)) as shop:
@@ -153,8 +246,8 @@ def test_initial_sync_twice_and_after_a_failed_chunk_creates_nothing_twice(fresh
     monkeypatch.setattr(writer, "create_products_bulk", failing)
     with pytest.raises(pymysql.err.OperationalError):
         run_once(env.runtime)
-    # articles with combinations (upsert_product, one by one) and the 1st bulk chunk are in and linked; the
-    # 2nd chunk rolled back whole
+    # the 1st bulk chunk (articles with and without combinations) is in and linked; the 2nd chunk rolled back
+    # whole
     n, distinct = _shop_counts(env)
     assert n == distinct == len(env.store.id_map("product")) < _published(env)
     monkeypatch.setattr(writer, "create_products_bulk", original)

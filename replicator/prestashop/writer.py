@@ -407,6 +407,21 @@ def _find_combination(shop: ShopConnection, cur, product_id: int, combo: Combina
     return None
 
 
+def _new_combination_rows(shop: ShopConnection, product_id: int, combo: Combination,
+                          default_on: int | None) -> tuple[dict, dict]:
+    """The ``product_attribute`` row and the ``product_attribute_shop`` row (without id_product_attribute) of a NEW
+    combination: the one place for their column defaults, used by ``upsert_product`` and ``create_products_bulk``.
+    ``default_on`` is 1 or None, never 0 (UNIQUE (id_product, default_on))."""
+    impact = _price(combo.price_impact)
+    main = {"id_product": product_id, "reference": combo.reference, "ean13": combo.ean13 or "", "price": impact or 0,
+            "wholesale_price": 0, "default_on": default_on, "minimal_quantity": 1, "available_date": "0000-00-00"}
+    if shop.detect_version().has_product_attribute_quantity:
+        main.update(quantity=0, location="")
+    per_shop = {"id_product": product_id, "id_shop": shop.id_shop, "price": impact or 0, "wholesale_price": 0,
+                "default_on": default_on, "minimal_quantity": 1, "available_date": "0000-00-00"}
+    return main, per_shop
+
+
 def _upsert_combinations(shop: ShopConnection, cur, product_id: int, product: Product, lang_ids: list[int]) -> None:
     version = shop.detect_version()
     has_default = shop.query_one("SELECT id_product_attribute FROM {p}product_attribute WHERE id_product = %s"
@@ -434,17 +449,10 @@ def _upsert_combinations(shop: ShopConnection, cur, product_id: int, product: Pr
                              " AND id_shop = %s", (impact, pa, shop.id_shop), cursor=cur)
         else:
             default_on = None if has_default else 1  # NULL, never 0: UNIQUE (id_product, default_on)
-            cols = "id_product, reference, ean13, price, wholesale_price, default_on, minimal_quantity, available_date"
-            vals = [product_id, combo.reference, combo.ean13 or "", impact or 0, 0, default_on, 1, "0000-00-00"]
-            if version.has_product_attribute_quantity:
-                cols += ", quantity, location"
-                vals += [0, ""]
-            pa = shop.execute(f"INSERT INTO {{p}}product_attribute ({cols}) VALUES ({', '.join(['%s'] * len(vals))})",
-                              vals, cursor=cur)
-            shop.execute("INSERT INTO {p}product_attribute_shop (id_product, id_product_attribute, id_shop, price,"
-                         " wholesale_price, default_on, minimal_quantity, available_date)"
-                         " VALUES (%s, %s, %s, %s, 0, %s, 1, '0000-00-00')",
-                         (product_id, pa, shop.id_shop, impact or 0, default_on), cursor=cur)
+            main, per_shop = _new_combination_rows(shop, product_id, combo, default_on)
+            pa = shop.execute(_insert_sql(shop, "product_attribute", main), list(main.values()), cursor=cur)
+            per_shop = dict(per_shop, id_product_attribute=pa)
+            shop.execute(_insert_sql(shop, "product_attribute_shop", per_shop), list(per_shop.values()), cursor=cur)
             for aid in attrs:
                 shop.execute("INSERT INTO {p}product_attribute_combination (id_attribute, id_product_attribute)"
                              " VALUES (%s, %s)", (aid, pa), cursor=cur)
@@ -607,21 +615,25 @@ class BulkCreated(dict):
 def create_products_bulk(shop: ShopConnection, products: list[Product], lang_ids: list[int] | None = None, *,
                          extra: Extra = None, id_category: int | None = None, id_tax_rules_group: int | None = None,
                          chunk: int = PRODUCT_CHUNK) -> BulkCreated:
-    """Create many NEW products without combinations: the rows ``upsert_product`` writes for a new product
-    (same column defaults, ``_new_product_rows``), in ONE transaction per chunk of ``chunk`` products.
+    """Create many NEW products, with or without combinations: the rows ``upsert_product`` writes for a new
+    product (same column defaults, ``_new_product_rows`` / ``_new_combination_rows``), in ONE transaction per chunk
+    of ``chunk`` products.
 
     Per chunk: references already in the shop are skipped (link, don't create); product rows go in with
     multi-row INSERTs and their ids are read back by reference in the same transaction; then product_shop,
     product_lang (every language), category_product (positions after the category's last) and the pa=0
-    stock_available row (quantity 0, the shop's stock scope), each as multi-row INSERTs; ``extra`` runs once per
-    chunk.  A failure rolls the whole chunk back.  Products with combinations are refused (``upsert_product``).
+    stock_available row (quantity 0, the shop's stock scope), each as multi-row INSERTs.  Combinations: their
+    attribute values are resolved (or created) once per chunk with ``_attribute_id``, then product_attribute goes in
+    with multi-row INSERTs (ids read back per product in insertion order, references checked), followed by
+    product_attribute_shop, product_attribute_combination, product_attribute_lang (8.1+) and one stock_available row
+    per combination; the first combination of a product is its default (default_on 1, the others NULL) and
+    becomes cache_default_attribute of product and product_shop.  ``extra`` runs once per chunk.  A failure rolls
+    the whole chunk back.  Combination ids are set on the ``Combination`` objects (``prestashop_id``).
     """
     todo: dict[str, Product] = {}
     for product in products:
         if not product.reference:
             raise WriteError("a product needs a reference (FactuSOL article code)")
-        if product.combinations:
-            raise WriteError(f"product {product.reference}: has combinations, create it with upsert_product")
         todo.setdefault(product.reference, product)
     lang_ids = list(lang_ids or shop.lang_ids)
     category = id_category or shop.config_int("PS_HOME_CATEGORY", 2)
@@ -676,6 +688,7 @@ def _create_chunk(shop: ShopConnection, products: list[Product], lang_ids: list[
                 {"id_category": category, "id_product": created[p.reference], "position": position + n}
                 for n, p in enumerate(new)])
             _insert_many(shop, cur, "stock_available", [_new_stock_row(shop, created[p.reference], 0) for p in new])
+            _create_combinations_bulk(shop, cur, [(created[p.reference], p) for p in new if p.combinations], lang_ids)
         _run_extra(shop, cur, extra)
     for p in products:
         pid = existing.get(p.reference) or created[p.reference]
@@ -684,6 +697,100 @@ def _create_chunk(shop: ShopConnection, products: list[Product], lang_ids: list[
         if p.reference in existing:
             out.existing.add(p.reference)
 
+
+
+def _ci(text: str | None) -> str:
+    """A Python stand-in for the shop's ``reference = %s`` comparison (utf8mb4_general_ci: case and accents
+    ignored, trailing spaces ignored)."""
+    import unicodedata
+
+    text = unicodedata.normalize("NFKD", text or "")
+    return "".join(c for c in text if not unicodedata.combining(c)).casefold().rstrip(" ")
+
+
+def _create_combinations_bulk(shop: ShopConnection, cur, products: list[tuple[int, Product]],
+                              lang_ids: list[int]) -> None:
+    """The combinations of NEW products (``_create_chunk``), written as ``_upsert_combinations`` writes them for a
+    product that has none yet, with multi-row INSERTs.
+
+    Within one article ``_upsert_combinations`` finds an earlier combination again (``_find_combination``: same
+    reference, else the same attribute values) and updates it instead of inserting a second one; that is
+    replayed here on the planned rows (reference, a non-empty ean13 and a known price impact win)."""
+    if not products:
+        return
+    version = shop.detect_version()
+    values: dict[tuple[str, bool], int] = {}  # (value, is colour) -> id_attribute, resolved once per chunk
+
+    def attribute(value: str, color: bool) -> int:
+        key = (value, color)
+        if key not in values:
+            values[key] = _attribute_id(shop, cur, value, color, lang_ids)
+        return values[key]
+
+    plans: list[tuple[int, list[dict]]] = []  # (id_product, planned combinations in insertion order)
+    for pid, product in products:
+        planned: list[dict] = []
+        for combo in product.combinations:
+            attrs = []
+            if combo.size:
+                attrs.append(attribute(combo.size, False))
+            if combo.color:
+                attrs.append(attribute(combo.color, True))
+            same = None
+            if combo.reference:
+                same = next((c for c in planned if _ci(c["main"]["reference"]) == _ci(combo.reference)), None)
+            if same is None:
+                same = next((c for c in planned if sorted(c["attrs"]) == sorted(attrs)), None)
+            if same is not None:  # _upsert_combinations would UPDATE the earlier one
+                impact = _price(combo.price_impact)
+                same["main"]["reference"] = combo.reference
+                if combo.ean13:
+                    same["main"]["ean13"] = combo.ean13
+                if impact is not None:
+                    same["main"]["price"] = same["shop"]["price"] = impact
+                same["combos"].append(combo)
+                continue
+            main, per_shop = _new_combination_rows(shop, pid, combo, None if planned else 1)
+            planned.append({"main": main, "shop": per_shop, "attrs": attrs, "combos": [combo]})
+        plans.append((pid, planned))
+    floor = shop.query_one("SELECT COALESCE(MAX(id_product_attribute), 0) AS n FROM {p}product_attribute",
+                           cursor=cur)["n"]
+    _insert_many(shop, cur, "product_attribute", [c["main"] for _, planned in plans for c in planned])
+    pids = [pid for pid, _ in plans]
+    read: dict[int, list[dict]] = {pid: [] for pid in pids}
+    for r in shop.query(f"SELECT id_product_attribute, id_product, reference FROM {{p}}product_attribute"
+                        f" WHERE id_product IN ({', '.join(['%s'] * len(pids))}) AND id_product_attribute > %s"
+                        " ORDER BY id_product_attribute", (*pids, floor), cursor=cur):
+        read[r["id_product"]].append(r)
+    shop_rows, links, lang_rows, stock_rows = [], [], [], []
+    for pid, planned in plans:
+        got = read[pid]
+        if len(got) != len(planned) or any((r["reference"] or "") != (c["main"]["reference"] or "")[:64]
+                                           for r, c in zip(got, planned)):
+            raise WriteError(f"bulk combination creation: product {pid}: {len(planned)} combinations inserted,"
+                             f" {len(got)} read back (or another reference)")
+        for r, c in zip(got, planned):
+            pa = r["id_product_attribute"]
+            shop_rows.append(dict(c["shop"], id_product_attribute=pa))
+            links.extend({"id_attribute": aid, "id_product_attribute": pa} for aid in c["attrs"])
+            if version.has_product_attribute_lang:
+                lang_rows.extend({"id_product_attribute": pa, "id_lang": lang, "available_now": "",
+                                  "available_later": ""} for lang in lang_ids)
+            stock_rows.append(_new_stock_row(shop, pid, pa))
+            for combo in c["combos"]:
+                combo.prestashop_id = pa
+    _insert_many(shop, cur, "product_attribute_shop", shop_rows)
+    _insert_many(shop, cur, "product_attribute_combination", links)
+    _insert_many(shop, cur, "product_attribute_lang", lang_rows)
+    _insert_many(shop, cur, "stock_available", stock_rows)
+    # the default combination (the first one) is the product's cache_default_attribute, in every shop
+    marks = ", ".join(["%s"] * len(pids))
+    for table in ("product", "product_shop"):
+        shop.execute(f"UPDATE {{p}}{table} t JOIN {{p}}product_attribute pa ON pa.id_product = t.id_product AND"
+                     f" pa.default_on = 1 SET t.cache_default_attribute = pa.id_product_attribute"
+                     f" WHERE t.id_product IN ({marks})", pids, cursor=cur)
+    # product_type is already 'combinations' (_new_product_rows) and the pa=0 row's quantity is the sum of the
+    # combination rows (all 0): nothing else to do.
 
 # ---------------------------------------------------------------------------------------------------------------
 # Orders: state, tracking, invoice

@@ -92,7 +92,7 @@ class ProductSync:
         shop_products = {p.prestashop_id: p for p in ps_reader.read_products(ctx.shop, ids=links.values())} \
             if links else {}
         outcomes: dict[str, Outcome] = {}
-        new: list[tuple[str, Product]] = []  # articles to create without combinations: one bulk write
+        new: list[tuple[str, Product]] = []  # articles to create (with or without combinations): bulk writes
         self._baselines: dict[str, dict] = {}
         try:
             for key in keys:
@@ -104,7 +104,7 @@ class ProductSync:
                                                 else "filtered out by the product rule")
                     continue
                 if current is None:
-                    if article.combinations or rules.create not in ("to_prestashop", "both"):
+                    if rules.create not in ("to_prestashop", "both"):
                         outcomes[key] = self._create(ctx, key, article)
                     else:
                         new.append((key, article))
@@ -118,8 +118,9 @@ class ProductSync:
         return {key: outcomes[key] for key in keys if key in outcomes}
 
     def _create_bulk(self, ctx: SyncContext, new: list[tuple[str, Product]]) -> dict[str, Outcome]:
-        """Many new articles without combinations: one shop transaction, one link and one baseline transaction
-        per chunk (a crash between them is healed by the next run, which links the products by reference)."""
+        """Many new articles, with or without combinations: one shop transaction, one link and one baseline
+        transaction per chunk (a crash between them is healed by the next run, which links the products by
+        reference)."""
         outcomes: dict[str, Outcome] = {}
         for i in range(0, len(new), BULK_CHUNK):
             part = new[i:i + BULK_CHUNK]
@@ -134,7 +135,8 @@ class ProductSync:
                     outcomes[key] = self._update(ctx, key, article, current) if current else Outcome(
                         NOOP, f"linked to shop product {made[key]}")
                 else:
-                    outcomes[key] = Outcome("applied", f"created shop product {made[key]}")
+                    combos = f" with {len(article.combinations)} combinations" if article.combinations else ""
+                    outcomes[key] = Outcome("applied", f"created shop product {made[key]}{combos}")
         return outcomes
 
     def _baseline(self, ctx: SyncContext, key: str, fields: dict[str, Any]) -> None:
