@@ -602,6 +602,18 @@ class Store:
             _upsert(conn, Baseline.__table__, ("entity", "key"),
                     [{"entity": entity, "key": str(k), "fields": dumps(v), "updated_at": now} for k, v in items.items()])
 
+    def record_applied_many(self, target: str, entity: str, rows: Iterable[tuple[str, str, str]], op: str = "",
+                            change_id: int | None = None) -> int:
+        """`record_applied` for many (source_table, row_key, row_hash) in ONE transaction; returns how many."""
+        now = utcnow()
+        values = [{"change_id": change_id, "target": target, "entity": entity, "source_table": table,
+                   "row_key": key, "row_hash": row_hash, "op": op, "applied_at": now} for table, key, row_hash in rows]
+        if values:
+            with self.engine.begin() as conn:
+                for i in range(0, len(values), _IN_CHUNK * 10):
+                    conn.execute(AppliedLedger.__table__.insert(), values[i:i + _IN_CHUNK * 10])
+        return len(values)
+
 
 # --------------------------------------------------------------------------------------------- capture helpers
 

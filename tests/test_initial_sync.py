@@ -88,8 +88,10 @@ CHILD = textwrap.dedent("""
             return out
         return wrapper
 
-    if {where!r} == "customer":
-        fs_writer.insert_customer = stop_after(fs_writer.insert_customer, 10)
+    if {where!r} == "customer":  # killed after the 2nd bulk chunk committed in FactuSOL, before the store linked it
+        import replicator.sync.customers as customers
+        customers.CREATE_CHUNK = 10
+        fs_writer.insert_customers = stop_after(fs_writer.insert_customers, 2)
     else:  # killed after the 2nd bulk chunk committed in the shop, before the store linked it
         import replicator.sync.products as products
         products.BULK_CHUNK = 40

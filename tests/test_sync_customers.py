@@ -299,3 +299,89 @@ def test_customer_deleted_in_the_shop(env, action):
     env.shop.execute("UPDATE {p}customer SET deleted = 1, date_upd = NOW() WHERE id_customer = 1")
     env.cycle()
     assert fcli(env, code_of(env, 1)) is not None
+
+
+# ------------------------------------------------------------------------------------------------ bulk creation
+
+
+def _max_code(env, lo: int, hi: int) -> int:
+    return env.fs.scalar("SELECT MAX([CODCLI]) AS [M] FROM [F_CLI] WHERE [CODCLI] BETWEEN ? AND ?", [lo, hi]) or lo - 1
+
+
+def test_many_new_customers_are_created_in_bulk_with_consecutive_codes(env, monkeypatch):
+    import replicator.sync.customers as customers
+
+    monkeypatch.setattr(customers, "CREATE_CHUNK", 128)  # several chunks (one FactuSOL transaction each)
+    registered_top, guest_top = _max_code(env, 10000, 89999), _max_code(env, 90000, 99999)
+    count = customer_count(env)
+    made, extra, bad = {}, {}, None
+    for i in range(300):
+        guest = i % 3 == 2
+        addresses = [dict(address1=f"Calle Mayor {i}", postcode="28013", city="Madrid")]
+        if i % 5 == 0:
+            addresses += [dict(alias="Envío", address1=f"Calle Envío {i}", postcode="41001", city="Sevilla"),
+                          dict(alias="Otra", address1=f"Calle Otra {i}", postcode="46001", city="Valencia")]
+        if i == 150:
+            addresses = [dict(address1="Calle " + "x" * 110, postcode="28001", city="Madrid")]  # street: fit reject
+        cid = add_shop_customer(env, f"Nombre{i}", f"Apellido{i}", f"bulk{i}@example.com", addresses, guest=guest)
+        if i == 150:
+            bad = cid
+            continue
+        made[cid] = guest
+        if i % 5 == 0:
+            extra[cid] = [f"Calle Envío {i}", f"Calle Otra {i}"]
+    synced(env)
+    # the bad customer alone is quarantined, with its reason; everyone else is in FactuSOL
+    assert code_of(env, bad) is None
+    [q] = [q for q in env.store.quarantined() if q.key == f"ps:{bad}"]
+    assert q.field == "street" and "100" in q.reason
+    registered = [code_of(env, cid) for cid in [1, 2, 4] + sorted(c for c, g in made.items() if not g)]
+    guests = [code_of(env, cid) for cid in [3] + sorted(c for c, g in made.items() if g)]
+    assert registered == list(range(registered_top + 1, registered_top + 1 + len(registered)))
+    assert guests == list(range(guest_top + 1, guest_top + 1 + len(guests)))
+    assert registered[-1] <= 89999 and guests[-1] <= 99999
+    assert customer_count(env) == count + len(registered) + len(guests)
+    some = next(iter(made))
+    assert fcli(env, code_of(env, some))["EMACLI"] == f"bulk{0}@example.com"
+    for cid, streets in extra.items():
+        code = code_of(env, cid)
+        obr = env.fs.query("SELECT [CODOBR], [DIROBR] FROM [F_OBR] WHERE [CLIOBR] = ? ORDER BY [CODOBR]", [code])
+        assert [(o["CODOBR"], o["DIROBR"]) for o in obr] == [(1, streets[0]), (2, streets[1])]
+        assert env.store.map_id("address", factusol_key=f"{code}:2") is not None
+    obr_total = env.fs.scalar("SELECT COUNT(*) AS [N] FROM [F_OBR]")
+    # the capture sees every row we wrote as our own echo: nothing comes back, nothing is applied again
+    captured, applied = env.cycle()
+    assert captured.factusol["changes"] == 0 and captured.prestashop["changes"] == 0
+    assert applied.changes == 0 and env.store.changes(status=PENDING) == []
+    # exactly once: another initial sync links nothing new and creates nothing
+    env.runtime.engine.initial_sync()
+    assert customer_count(env) == count + len(registered) + len(guests)
+    assert env.fs.scalar("SELECT COUNT(*) AS [N] FROM [F_OBR]") == obr_total
+    assert len(env.store.id_map("customer")) == len(registered) + len(guests)
+    captured, applied = env.cycle()
+    assert captured.changes == 0 and applied.changes == 0
+
+
+def test_bulk_insert_retries_a_chunk_on_collision_and_leaves_a_full_range_out(env):
+    from replicator.factusol.connection import STATEMENT_HOOKS
+
+    state = {"done": False}
+
+    def steal(rec):  # another writer takes a code between our MAX read and our INSERT
+        if not state["done"] and rec.sql.startswith("INSERT INTO [F_CLI]"):
+            state["done"] = True
+            env.fs.execute("INSERT INTO [F_CLI] ([CODCLI], [NOFCLI]) VALUES (?, ?)", [50001, "Otro proceso"])
+
+    items = [((50000, 50002), {"NOFCLI": f"Cliente {i}"}, [{"DIROBR": f"Calle {i}"}] if i == 1 else [])
+             for i in range(4)]
+    STATEMENT_HOOKS.append(steal)
+    try:
+        result = fs_writer.insert_customers(env.fs, items)
+    finally:
+        STATEMENT_HOOKS.remove(steal)
+    assert state["done"]
+    assert result == [(50000, []), (50001, [1]), (50002, []), None]  # the 4th did not fit in 50000..50002
+    assert [r["NOFCLI"] for r in env.fs.query(
+        "SELECT [NOFCLI] FROM [F_CLI] WHERE [CODCLI] BETWEEN ? AND ? ORDER BY [CODCLI]", [50000, 50002])] == [
+        "Cliente 0", "Cliente 1", "Cliente 2"]
+    assert env.fs.scalar("SELECT [DIROBR] FROM [F_OBR] WHERE [CLIOBR] = ? AND [CODOBR] = 1", [50001]) == "Calle 1"

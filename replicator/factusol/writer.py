@@ -94,6 +94,109 @@ def insert_delivery_address(conn: FactusolConnection, customer: int, fields: Map
     raise AssertionError("unreachable")
 
 
+NewCustomer = tuple[tuple[int, int], Mapping[str, Any], Sequence[Mapping[str, Any]]]
+READ_CHUNK = 100  # keys per IN (...) list when reading rows back (short lists for the Access driver)
+
+
+def _executemany_grouped(conn: FactusolConnection, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
+    """INSERT rows with one executemany per distinct column list (rows keep their relative order)."""
+    groups: dict[tuple[str, ...], list[list[Any]]] = {}
+    for row in rows:
+        cols = tuple(row)
+        groups.setdefault(cols, []).append([_param(row[c]) for c in cols])
+    for cols, params in groups.items():
+        conn.executemany(_insert_sql(table, cols), params)
+
+
+def insert_customers(conn: FactusolConnection, items: Sequence[NewCustomer],
+                     retries: int = NUMBER_RETRIES) -> list[tuple[int, list[int]] | None]:
+    """Insert many F_CLI rows, each with its F_OBR delivery addresses, in ONE transaction.
+
+    ``items``: (code_range, F_CLI columns without CODCLI, F_OBR rows without CLIOBR/CODOBR).  Inside the
+    transaction MAX(CODCLI) is read once per distinct range and the rows of that range get consecutive codes in
+    item order; each customer's F_OBR rows get CODOBR 1..n (after any F_OBR row already under that code).  A
+    collision with a concurrent writer rolls the whole transaction back and retries from a fresh MAX.
+
+    Returns, aligned with ``items``, (CODCLI, [CODOBR...]) or None for a row that did not fit in its range (nothing
+    is written for it).  Every row is validated first: one bad row raises FactusolWidthError and nothing is
+    written, so callers validate row by row beforehand (`validate_row`) to set single rows aside.
+    """
+    now = datetime.now().replace(microsecond=0)
+    prepared = []
+    for code_range, fields, addresses in items:
+        row = {k: v for k, v in fields.items() if k != "CODCLI"}
+        row.setdefault("FALCLI", now)
+        row.setdefault("FUMCLI", now)
+        validate_row("F_CLI", row, key="(new)")
+        obr = [{k: v for k, v in a.items() if k not in ("CLIOBR", "CODOBR")} for a in addresses]
+        for a in obr:
+            validate_row("F_OBR", a, key=("(new)", "(new)"))
+        prepared.append(((int(code_range[0]), int(code_range[1])), row, obr))
+    if not prepared:
+        return []
+    for attempt in range(retries):
+        try:
+            with conn.transaction():
+                return _insert_customers_once(conn, prepared)
+        except FactusolDuplicateKeyError:
+            if attempt == retries - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _insert_customers_once(conn: FactusolConnection, prepared: list) -> list[tuple[int, list[int]] | None]:
+    nxt: dict[tuple[int, int], int] = {}
+    for code_range, _row, _obr in prepared:
+        if code_range not in nxt:
+            lo, hi = code_range
+            try:
+                nxt[code_range] = _next_code(conn, "F_CLI", "CODCLI", lo=lo, hi=hi)
+            except FactusolRangeFullError:
+                nxt[code_range] = hi + 1
+    codes: list[int | None] = []
+    for code_range, _row, _obr in prepared:
+        code = nxt[code_range]
+        if code > code_range[1]:
+            codes.append(None)
+            continue
+        nxt[code_range] = code + 1
+        codes.append(code)
+    taken = [c for c, (_r, _row, obr) in zip(codes, prepared) if c is not None and obr]
+    obr_top: dict[int, int] = {}
+    if taken:  # F_OBR rows left under a code whose F_CLI row is gone: number after them, never collide
+        for i in range(0, len(taken), READ_CHUNK):
+            chunk = taken[i:i + READ_CHUNK]
+            for r in conn.query(f"SELECT [CLIOBR], MAX([CODOBR]) AS [M] FROM [F_OBR] WHERE [CLIOBR] IN "
+                                f"({', '.join('?' for _ in chunk)}) GROUP BY [CLIOBR]", chunk):
+                obr_top[int(r["CLIOBR"])] = int(r["M"] or 0)
+    cli_rows, obr_rows, out = [], [], []
+    for code, (_r, row, obr) in zip(codes, prepared):
+        if code is None:
+            out.append(None)
+            continue
+        cli_rows.append({"CODCLI": code, **row})
+        numbers = []
+        for n, address in enumerate(obr, start=obr_top.get(code, 0) + 1):
+            obr_rows.append({"CLIOBR": code, "CODOBR": n, **address})
+            numbers.append(n)
+        out.append((code, numbers))
+    _executemany_grouped(conn, "F_CLI", cli_rows)
+    if obr_rows:
+        _executemany_grouped(conn, "F_OBR", obr_rows)
+    return out
+
+
+def read_rows_by_key(conn: FactusolConnection, table: str, column: str, values: Sequence[Any]) -> list[dict[str, Any]]:
+    """``SELECT *`` of the rows whose ``column`` is one of ``values`` (IN lists of READ_CHUNK): the images a
+    capture scan reads, for recording our own writes in bulk."""
+    out: list[dict[str, Any]] = []
+    values = list(dict.fromkeys(values))
+    for i in range(0, len(values), READ_CHUNK):
+        chunk = values[i:i + READ_CHUNK]
+        out += conn.query(f"SELECT * FROM {_q(table)} WHERE {_q(column)} IN ({', '.join('?' for _ in chunk)})", chunk)
+    return out
+
+
 def update_fields(conn: FactusolConnection, table: str, key: Mapping[str, Any], fields: Mapping[str, Any]) -> int:
     """UPDATE the given columns of the row with primary key ``key``; returns the rows touched (0 or 1)."""
     if not fields:
@@ -234,6 +337,7 @@ def order_totals(lines: Sequence[dict[str, Any]], vat_rates: Sequence[Decimal], 
 
 
 __all__ = [
-    "FactusolRangeFullError", "FactusolWidthError", "find_order_by_ref", "insert_customer", "insert_delivery_address", "insert_order", "insert_row",
+    "FactusolRangeFullError", "FactusolWidthError", "find_order_by_ref", "insert_customer", "insert_customers",
+    "read_rows_by_key", "insert_delivery_address", "insert_order", "insert_row",
     "order_totals", "set_order_state", "update_customer_fields", "update_fields", "update_stock",
 ]

@@ -12,12 +12,14 @@ e-mail) only blanks are filled; no existing data is overwritten on either side.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from replicator.factusol import reader as fs_reader
 from replicator.factusol import writer as fs_writer
-from replicator.factusol.schema import FactusolWidthError
-from replicator.model import Customer
+from replicator.capture.snapshot import row_hash
+from replicator.factusol.schema import FactusolWidthError, validate_row
+from replicator.model import Address, Customer
 from replicator.prestashop import reader as ps_reader
 from replicator.prestashop import writer as ps_writer
 from replicator.rules import MappingError, apply_transforms
@@ -25,7 +27,7 @@ from replicator.rules.decisions import anonymise
 from replicator.rules.merge import MergeResult, merge_field
 from replicator.store import Change
 from replicator.sync.base import CONFLICT, NOOP, Outcome, SyncContext, SyncError, image, log, row_key
-from replicator.sync.common import canon, record_factusol_write, shop_marker
+from replicator.sync.common import FACTUSOL, canon, factusol_key, record_factusol_write, shop_marker
 
 ENTITY = "customer"
 ADDRESS_ENTITY = "address"  # F_OBR delivery addresses: "CLIOBR:CODOBR" <-> id_address
@@ -33,6 +35,7 @@ GUEST_ENTITY = "customer_guest"  # guests sharing one "cliente de contado" code:
 FIELDS = ("fiscal_name", "commercial_name", "nif", "email", "phone", "mobile", "street", "city", "postcode",
           "province", "country_iso")
 _UNCHANGED = "\x00unchanged"  # marks "this side did not move" for merge_field
+CREATE_CHUNK = 500  # new customers per FactuSOL insert transaction
 
 
 def normalise_nif(nif: str) -> str:
@@ -78,6 +81,34 @@ def _ps_columns(ctx: SyncContext, current: Customer, fields: dict[str, Any]) -> 
     return customer, address
 
 
+def _address_columns(ctx: SyncContext, key: str, address_id: int, address: Address) -> dict[str, Any]:
+    """A shop delivery address -> F_OBR columns through the address rule; SyncError naming the field if it can't."""
+    fields = {"name": address.company or address.name, "street": address.street, "city": address.city,
+              "postcode": address.postcode, "province": address.province,
+              "country_iso": address.country_iso, "phone": address.phone or address.mobile,
+              "email": address.email}
+    try:
+        mapped = apply_transforms(ctx.rules.entity(ADDRESS_ENTITY), fields, "factusol",
+                                  key=f"{key} address {address_id}")
+    except MappingError as exc:
+        raise SyncError(ENTITY, key, f"delivery address {address_id}: {exc.reason}",
+                        f"address.{exc.field}") from None
+    return {c.split(".", 1)[1]: v for c, v in mapped.items() if c.startswith("F_OBR.")}
+
+
+@dataclass
+class _NewCustomer:
+    """A shop customer about to become an F_CLI row: its validated row and its F_OBR rows (id_address, columns)."""
+
+    key: str
+    shop: Customer
+    spec: str  # "registered" | "guests": the codes range it takes its code from
+    code_range: tuple[int, int]
+    row: dict[str, Any]
+    addresses: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    address_error: SyncError | None = None  # created anyway, key quarantined naming the address
+
+
 class CustomerSync:
     entity = ENTITY
 
@@ -103,7 +134,11 @@ class CustomerSync:
         outcomes: dict[str, Outcome] = {}
         ps_ids = [int(k[3:]) for k in keys if k.startswith("ps:")]
         shop_customers = {c.prestashop_id: c for c in ps_reader.read_customers(ctx.shop, ps_ids)} if ps_ids else {}
-        links = {int(v): int(k) for k, v in ctx.store.id_map(ENTITY).items() if int(v) in set(ps_ids)}
+        id_map = ctx.store.id_map(ENTITY)
+        wanted = set(ps_ids)
+        links = {int(v): int(k) for k, v in id_map.items() if int(v) in wanted}
+        linked = set(id_map)  # FactuSOL codes already linked (grows as this batch links)
+        to_create: dict[str, Customer] = {}  # created in bulk after every key was linked or set aside
         fs_customers = {c.factusol_code: c for c in fs_reader.read_customers(ctx.factusol, list(links.values()))} \
             if links else {}
         for key in keys:
@@ -117,7 +152,11 @@ class CustomerSync:
                 if shop is None or shop.deleted:
                     outcomes[key] = self._deleted_in_shop(ctx, key, code)
                 elif code is None:
-                    outcomes[key] = self._link_or_create(ctx, key, shop)
+                    outcome = self._link_or_create(ctx, key, shop, linked)
+                    if outcome is None:
+                        to_create[key] = shop
+                    else:
+                        outcomes[key] = outcome
                 elif code not in fs_customers:
                     outcomes[key] = Outcome("quarantined", f"customer {key}: linked FactuSOL customer {code} is missing")
                     ctx.store.quarantine(ENTITY, key, "factusol", f"linked FactuSOL customer {code} no longer exists")
@@ -129,7 +168,9 @@ class CustomerSync:
             except FactusolWidthError as exc:
                 ctx.store.quarantine(ENTITY, key, "prestashop", str(exc), exc.column)
                 outcomes[key] = Outcome("quarantined", str(exc))
-        return outcomes
+        if to_create:
+            outcomes.update(self._create_many(ctx, to_create))
+        return {key: outcomes[key] for key in dict.fromkeys(keys) if key in outcomes}
 
     # -- new customers ------------------------------------------------------------------------------------
     def _fs_index(self, ctx: SyncContext) -> tuple[dict[str, list[int]], dict[str, list[int]], set[int]]:
@@ -146,15 +187,15 @@ class CustomerSync:
             ctx.cache.update(customers_by_nif=by_nif, customers_by_email=by_email, customer_codes=codes)
         return ctx.cache["customers_by_nif"], ctx.cache["customers_by_email"], ctx.cache["customer_codes"]
 
-    def _link_or_create(self, ctx: SyncContext, key: str, shop: Customer) -> Outcome:
+    def _link_or_create(self, ctx: SyncContext, key: str, shop: Customer, linked: set[str]) -> Outcome | None:
+        """Link by NIF, then e-mail (an ambiguous match raises SyncError); None: the customer must be created."""
         rules = ctx.rules.entity(ENTITY)
         codes_rule = rules.options.get("codes", {})
         if shop.is_guest and "single" in codes_rule.get("guests", {}):
             code = int(codes_rule["guests"]["single"])
             ctx.store.link(GUEST_ENTITY, f"{code}:{shop.prestashop_id}", str(shop.prestashop_id))
             return Outcome(NOOP, f"guest uses the shared FactuSOL customer {code}")
-        by_nif, by_email, all_codes = self._fs_index(ctx)
-        linked = set(ctx.store.id_map(ENTITY))
+        by_nif, by_email, _codes = self._fs_index(ctx)
         candidates, how = [], ""
         if normalise_nif(shop.nif):
             candidates, how = by_nif.get(normalise_nif(shop.nif), []), "NIF"
@@ -166,33 +207,120 @@ class CustomerSync:
                             f"{', '.join(map(str, sorted(candidates)))}; link one by hand or fix the duplicates",
                             "nif" if how == "NIF" else "email")
         if candidates:
+            linked.add(str(candidates[0]))
             return self._first_link(ctx, key, candidates[0], shop, how)
-        return self._create(ctx, key, shop, all_codes)
+        return None
 
-    def _create(self, ctx: SyncContext, key: str, shop: Customer, all_codes: set[int]) -> Outcome:
+    def _create_many(self, ctx: SyncContext, customers: dict[str, Customer]) -> dict[str, Outcome]:
+        """New shop customers -> F_CLI rows (+ F_OBR delivery addresses), CREATE_CHUNK per FactuSOL transaction.
+
+        Each customer is mapped and validated on its own first: a bad one is quarantined with its reason and the
+        others go on.  A delivery address that can't be mapped does not hold the customer back (as before): the
+        customer is created without F_OBR rows and its key quarantined naming the address; once fixed, the retry
+        (a merge of the linked customer) adds them.  Per chunk: one insert transaction (MAX read once per code
+        range, consecutive codes, retried on a collision), one read-back of the written rows for their echo
+        hashes, then the ledger, links and baselines in one store transaction each.
+        """
         rules = ctx.rules.entity(ENTITY)
+        outcomes: dict[str, Outcome] = {}
         if rules.create not in ("to_factusol", "both"):
-            return Outcome(NOOP, "customer creation in FactuSOL is off (customer rule: create)")
-        if shop.is_guest and not rules.filters.get("include_guests", True):
-            return Outcome(NOOP, "guests are not replicated (customer rule: filters.include_guests)")
-        spec = rules.options["codes"]["guests" if shop.is_guest else "registered"]
-        columns = _fs_columns(ctx, key, _fields(shop))
-        defaults = {"ESTCLI": 1, "DOCCLI": 1}
+            return {key: Outcome(NOOP, "customer creation in FactuSOL is off (customer rule: create)")
+                    for key in customers}
+        include_guests = rules.filters.get("include_guests", True)
+        several = [c.prestashop_id for c in customers.values() if len(c.addresses) >= 2
+                   and (include_guests or not c.is_guest)]
+        address_ids: dict[int, list[int]] = {}
+        for i in range(0, len(several), 500):
+            chunk = several[i:i + 500]
+            for r in ctx.shop.query("SELECT id_customer, id_address FROM {p}address WHERE id_customer IN "
+                                    f"({', '.join(['%s'] * len(chunk))}) AND deleted = 0 "
+                                    "ORDER BY id_customer, id_address", chunk):
+                address_ids.setdefault(int(r["id_customer"]), []).append(int(r["id_address"]))
+        ready: list[_NewCustomer] = []
+        for key, shop in customers.items():
+            if shop.is_guest and not include_guests:
+                outcomes[key] = Outcome(NOOP, "guests are not replicated (customer rule: filters.include_guests)")
+                continue
+            try:
+                ready.append(self._prepare_new(ctx, key, shop, address_ids.get(shop.prestashop_id, [])))
+            except SyncError as exc:
+                ctx.store.quarantine(exc.entity, exc.key, "prestashop", exc.reason, exc.field)
+                outcomes[key] = Outcome("quarantined", str(exc))
+            except FactusolWidthError as exc:
+                ctx.store.quarantine(ENTITY, key, "prestashop", str(exc), exc.column)
+                outcomes[key] = Outcome("quarantined", str(exc))
+        for i in range(0, len(ready), CREATE_CHUNK):
+            outcomes.update(self._insert_chunk(ctx, ready[i:i + CREATE_CHUNK]))
+        return outcomes
+
+    def _prepare_new(self, ctx: SyncContext, key: str, shop: Customer, address_ids: list[int]) -> _NewCustomer:
+        """The F_CLI row (validated) and F_OBR rows of a new customer; SyncError/FactusolWidthError when it can't be."""
+        spec_name = "guests" if shop.is_guest else "registered"
+        spec = ctx.rules.entity(ENTITY).options["codes"][spec_name]
+        row = {"ESTCLI": 1, "DOCCLI": 1, **_fs_columns(ctx, key, _fields(shop))}
+        validate_row("F_CLI", row, key="(new)")
+        new = _NewCustomer(key, shop, spec_name, (int(spec["from"]), int(spec["to"])), row)
         try:
-            code = fs_writer.insert_customer(ctx.factusol, {**defaults, **columns},
-                                             code_range=(int(spec["from"]), int(spec["to"])))
-        except fs_writer.FactusolRangeFullError as exc:
-            raise SyncError(ENTITY, key, f"{exc}: widen codes.{'guests' if shop.is_guest else 'registered'}",
-                            "factusol_code") from None
-        record_factusol_write(ctx, ENTITY, "F_CLI", {"CODCLI": code})
-        ctx.store.link(ENTITY, str(code), str(shop.prestashop_id))
-        all_codes.add(code)
-        created = fs_reader.read_customers(ctx.factusol, [code])[0]
-        self._save_baseline(ctx, key, created, shop)
-        kind = "guest" if shop.is_guest else "customer"
-        notes = self._sync_addresses(ctx, key, code, shop)
-        return Outcome("applied", f"new shop {kind} {shop.email or shop.prestashop_id} -> FactuSOL customer {code}"
-                       + (f"; {'; '.join(notes)}" if notes else ""))
+            for address_id, address in list(zip(address_ids, shop.addresses))[1:]:
+                columns = _address_columns(ctx, key, address_id, address)
+                validate_row("F_OBR", columns, key=("(new)", "(new)"))
+                new.addresses.append((address_id, columns))
+        except SyncError as exc:
+            new.addresses, new.address_error = [], exc
+        except FactusolWidthError as exc:
+            new.addresses, new.address_error = [], SyncError(ENTITY, key, str(exc), f"address.{exc.column}")
+        return new
+
+    def _insert_chunk(self, ctx: SyncContext, chunk: list[_NewCustomer]) -> dict[str, Outcome]:
+        outcomes: dict[str, Outcome] = {}
+        results = fs_writer.insert_customers(ctx.factusol, [(n.code_range, n.row, [c for _, c in n.addresses])
+                                                            for n in chunk])
+        made: list[tuple[_NewCustomer, int, list[int]]] = []
+        for new, result in zip(chunk, results):
+            if result is None:
+                lo, hi = new.code_range
+                exc = SyncError(ENTITY, new.key, f"F_CLI.CODCLI: no free code in {lo}..{hi}: widen codes.{new.spec}",
+                                "factusol_code")
+                ctx.store.quarantine(exc.entity, exc.key, "prestashop", exc.reason, exc.field)
+                outcomes[new.key] = Outcome("quarantined", str(exc))
+            else:
+                made.append((new, *result))
+        if not made:
+            return outcomes
+        codes = [code for _, code, _ in made]
+        # echo records: the rows read back exactly as the capture reads them (as record_factusol_write does)
+        ledger = [("F_CLI", factusol_key({"CODCLI": r["CODCLI"]}), row_hash(r))
+                  for r in fs_writer.read_rows_by_key(ctx.factusol, "F_CLI", "CODCLI", codes)]
+        written_obr = {(code, n) for _, code, numbers in made for n in numbers}
+        if written_obr:
+            ledger += [("F_OBR", factusol_key({"CLIOBR": r["CLIOBR"], "CODOBR": r["CODOBR"]}), row_hash(r))
+                       for r in fs_writer.read_rows_by_key(ctx.factusol, "F_OBR", "CLIOBR",
+                                                           sorted({c for c, _ in written_obr}))
+                       if (r["CLIOBR"], r["CODOBR"]) in written_obr]
+        ctx.store.record_applied_many(FACTUSOL, ENTITY, ledger, "write")
+        ctx.store.link_many(ENTITY, [(str(code), str(new.shop.prestashop_id)) for new, code, _ in made])
+        ctx.cache.get("customer_codes", set()).update(codes)
+        created = {c.factusol_code: c for c in fs_reader.read_customers(ctx.factusol, codes)}
+        ctx.store.set_baselines(ENTITY, {new.key: {"factusol": _fields(created[code]), "prestashop": _fields(new.shop)}
+                                         for new, code, _ in made})
+        ctx.store.link_many(ADDRESS_ENTITY, [(f"{code}:{n}", str(address_id)) for new, code, numbers in made
+                                             for (address_id, _), n in zip(new.addresses, numbers)])
+        ctx.store.set_baselines(ADDRESS_ENTITY, {f"{code}:{n}": {c: canon(v) for c, v in columns.items()}
+                                                 for new, code, numbers in made
+                                                 for (_, columns), n in zip(new.addresses, numbers)})
+        for new, code, numbers in made:
+            kind = "guest" if new.shop.is_guest else "customer"
+            notes = [f"delivery address {address_id} -> F_OBR {code}/{n}"
+                     for (address_id, _), n in zip(new.addresses, numbers)]
+            detail = (f"new shop {kind} {new.shop.email or new.shop.prestashop_id} -> FactuSOL customer {code}"
+                      + (f"; {'; '.join(notes)}" if notes else ""))
+            if new.address_error is not None:
+                exc = new.address_error
+                ctx.store.quarantine(exc.entity, exc.key, "prestashop", exc.reason, exc.field)
+                outcomes[new.key] = Outcome("quarantined", f"{detail}; {exc}")
+            else:
+                outcomes[new.key] = Outcome("applied", detail)
+        return outcomes
 
     def _first_link(self, ctx: SyncContext, key: str, code: int, shop: Customer, how: str) -> Outcome:
         fs = fs_reader.read_customers(ctx.factusol, [code])[0]
@@ -278,19 +406,9 @@ class CustomerSync:
         ids = [r["id_address"] for r in ctx.shop.query(
             "SELECT id_address FROM {p}address WHERE id_customer = %s AND deleted = 0 ORDER BY id_address",
             (shop.prestashop_id,))]
-        rule = ctx.rules.entity(ADDRESS_ENTITY)
         notes = []
         for address_id, address in list(zip(ids, shop.addresses))[1:]:
-            fields = {"name": address.company or address.name, "street": address.street, "city": address.city,
-                      "postcode": address.postcode, "province": address.province,
-                      "country_iso": address.country_iso, "phone": address.phone or address.mobile,
-                      "email": address.email}
-            try:
-                mapped = apply_transforms(rule, fields, "factusol", key=f"{key} address {address_id}")
-            except MappingError as exc:
-                raise SyncError(ENTITY, key, f"delivery address {address_id}: {exc.reason}",
-                                f"address.{exc.field}") from None
-            columns = {c.split(".", 1)[1]: v for c, v in mapped.items() if c.startswith("F_OBR.")}
+            columns = _address_columns(ctx, key, address_id, address)
             link = ctx.store.map_id(ADDRESS_ENTITY, prestashop_id=str(address_id))
             number = int(link.factusol_key.split(":")[1]) if link and link.factusol_key.startswith(f"{code}:") else None
             if number is None:
