@@ -1,6 +1,7 @@
 """Capture benchmark, printed as JSON: FactuSOL rescan vs a bare pyodbc read, and binlog capture vs a bare reader.
 
-    python bench/bench_capture.py [--articles 100000] [--binlog-rows 20000] [--mysql-url mysql://root@127.0.0.1:3306/]
+    python bench/bench_capture.py [--articles 100000] [--binlog-rows 20000] [--echo-rows 20000]
+                                  [--mysql-url mysql://root@127.0.0.1:3306/]
 
 Without --mysql-url (or REPLICATOR_TEST_MYSQL_URL) a throwaway local mariadbd is started for the binlog part.
 """
@@ -21,7 +22,7 @@ from pathlib import Path
 
 import pyodbc
 
-from replicator.capture.binlog import BinlogCapture, ensure_ledger_table
+from replicator.capture.binlog import BinlogCapture, current_position, ensure_ledger_table, ledger_insert_sql
 from replicator.capture.factusol import FactusolScanner
 from replicator.config import FactusolConfig, PrestashopConfig
 from replicator.factusol.schema import load_schema, table_ddl
@@ -207,10 +208,97 @@ def bench_binlog(url: str, rows: int, per_txn: int = 100, repeats: int = 3) -> d
     }
 
 
+def bench_echo(url: str, rows: int, per_txn: int = 1000, repeats: int = 3) -> dict:
+    """Our own writes (an initial sync): `rows` ps_product inserts in transactions of `per_txn`, each ending with the
+    ledger row as the shop writers do.  Capture must drop them all (echoes); measured: rows/s skipped, against a
+    bare reader that only receives the events (no row parsing) and a capture of the same rows without the ledger."""
+    from pymysqlreplication import BinLogStreamReader
+    from pymysqlreplication.event import XidEvent
+    from pymysqlreplication.row_event import WriteRowsEvent
+
+    from replicator.prestashop.connection import connect, parse_mysql_url
+    from replicator.prestashop.schema import create_schema
+
+    db = f"bench_echo_{os.getpid()}"
+    conn = connect(url)
+    with conn.cursor() as cur:
+        cur.execute(f"DROP DATABASE IF EXISTS `{db}`")
+        cur.execute(f"CREATE DATABASE `{db}`")
+    conn.select_db(db)
+    create_schema(conn, "8", "ps_")
+    ensure_ledger_table(conn, "ps_")
+    work = Path(tempfile.mkdtemp(prefix="bench-echo-"))
+    cfg = PrestashopConfig(url=url.rstrip("/") + "/" + db, server_id=7303)
+    cap = BinlogCapture(Store(f"sqlite:///{work / 'warm.sqlite'}"), cfg)
+    cap.capture()
+
+    def write(first_id: int, marker: bool) -> dict:
+        """Write the rows; the binlog position they start at."""
+        file, pos = current_position(conn)
+        with conn.cursor() as cur:
+            for t in range(rows // per_txn):
+                base = first_id + t * per_txn
+                values = ", ".join(f"({base + i}, 1, 'REF-{base + i:07d}', {(base + i) % 997}.25, NOW(), NOW())"
+                                   for i in range(per_txn))
+                cur.execute("START TRANSACTION")
+                cur.execute("INSERT INTO ps_product (id_product, id_tax_rules_group, reference, price, date_add, "
+                            f"date_upd) VALUES {values}")
+                if marker:
+                    cur.execute(ledger_insert_sql("ps_"), (t, "bench initial sync"))
+                cur.execute("COMMIT")
+        return {"file": file, "pos": pos, "txn": "", "at": ""}
+
+    def captured(start: dict, i: int, tag: str) -> tuple[float, object]:
+        cap.store = Store(f"sqlite:///{work / f'{tag}-{i}.sqlite'}")
+        cap.store.set_checkpoint("prestashop.binlog", start)
+        t = time.perf_counter()
+        report = _profiled(tag, cap.capture) if i == 0 else cap.capture()
+        return time.perf_counter() - t, report
+
+    settings = parse_mysql_url(url)
+    settings.pop("database", None)
+    settings.pop("charset", None)
+
+    def bare(start: dict) -> float:  # receive + frame the events, rows never parsed
+        t = time.perf_counter()
+        stream = BinLogStreamReader(connection_settings=dict(settings), server_id=7304, resume_stream=True,
+                                    log_file=start["file"], log_pos=int(start["pos"]), blocking=False,
+                                    only_events=[WriteRowsEvent, XidEvent], only_schemas=[db],
+                                    only_tables=["ps_product", "ps_replicator_ledger"], use_column_name_cache=True)
+        for _ in stream:
+            pass
+        stream.close()
+        return time.perf_counter() - t
+
+    # Capture reads to the end of the binlog: the echo range is measured before the plain rows are written.
+    echo_range = write(1, marker=True)
+    echo_s = plain_s = bare_s = float("inf")
+    for i in range(repeats):  # best of `repeats`, interleaved: other processes on the machine make runs noisy
+        s, report = captured(echo_range, i, "echo")
+        assert report.echoes == rows // per_txn and report.changes == 0, report
+        echo_s = min(echo_s, s)
+        bare_s = min(bare_s, bare(echo_range))
+    plain_range = write(rows + 1, marker=False)  # the same kind of rows, no ledger: a person's bulk edit
+    for i in range(repeats):
+        s, report = captured(plain_range, i, "plain")
+        assert report.changes == rows and report.echoes == 0, report
+        plain_s = min(plain_s, s)
+    with conn.cursor() as cur:
+        cur.execute(f"DROP DATABASE `{db}`")
+    conn.close()
+    return {
+        "echo_rows": rows, "rows_per_transaction": per_txn, "table": "ps_product", "best_of": repeats,
+        "echo_capture_seconds": round(echo_s, 3), "echo_rows_skipped_per_second": round(rows / echo_s),
+        "same_rows_captured_seconds": round(plain_s, 3), "captured_rows_per_second": round(rows / plain_s),
+        "bare_receive_seconds": round(bare_s, 3), "echo_vs_bare_receive_ratio": round(echo_s / bare_s, 2),
+    }
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--articles", type=int, default=100_000)
-    ap.add_argument("--binlog-rows", type=int, default=20_000)
+    ap.add_argument("--binlog-rows", type=int, default=20_000, help="0: skip the binlog throughput part")
+    ap.add_argument("--echo-rows", type=int, default=20_000, help="rows of our own writes (ledger-marked) to skip; 0: skip this part")
     ap.add_argument("--mysql-url", default=os.environ.get("REPLICATOR_TEST_MYSQL_URL"))
     ap.add_argument("--skip-binlog", action="store_true")
     ap.add_argument("--skip-factusol", action="store_true")
@@ -233,7 +321,10 @@ def main() -> int:
             server = LocalMariaDB().start()
             url = server.url
         try:
-            out["binlog"] = bench_binlog(url, args.binlog_rows, repeats=args.repeats)
+            if args.binlog_rows:
+                out["binlog"] = bench_binlog(url, args.binlog_rows, repeats=args.repeats)
+            if args.echo_rows:
+                out["binlog_echo"] = bench_echo(url, args.echo_rows, repeats=args.repeats)
         finally:
             if server:
                 server.stop()

@@ -163,6 +163,44 @@ def test_ledger_transaction_is_an_echo_and_the_next_human_edit_is_captured(shop)
     assert loads(changes[0].before)["quantity"] == 50 and loads(changes[0].after)["quantity"] == 49
 
 
+def test_large_echo_transaction_is_dropped_without_decoding_its_rows(shop, monkeypatch):
+    from pymysqlreplication.row_event import RowsEvent
+
+    conn, store, cfg = shop
+    run(conn, stock_insert(1, 5))
+    cap = BinlogCapture(store, cfg)
+    cap.capture()
+    decoded: list[str] = []  # tables whose RowsEvent rows the library parsed
+    fetch_rows = RowsEvent._fetch_rows
+
+    def counting_fetch_rows(self):
+        decoded.append(self.table)
+        return fetch_rows(self)
+
+    monkeypatch.setattr(RowsEvent, "_fetch_rows", counting_fetch_rows)
+    # An initial sync's write: 5,000 products and stock rows, the ledger row last (as shop_marker does).
+    values = ", ".join(f"({i}, 1, 'REF-{i:05d}', {i % 97}.5, NOW(), NOW())" for i in range(1, 5001))
+    stock = ", ".join(f"({i}, {i}, 0, 1, 0, {i % 50})" for i in range(2, 5001))
+    run(conn, f"INSERT INTO ps_product (id_product, id_tax_rules_group, reference, price, date_add, date_upd) "
+              f"VALUES {values}",
+        "INSERT INTO ps_stock_available (id_stock_available, id_product, id_product_attribute, id_shop, "
+        f"id_shop_group, quantity) VALUES {stock}",
+        "UPDATE ps_stock_available SET quantity = 50 WHERE id_stock_available = 1",
+        (ledger_insert_sql("ps_"), (7, "initial sync")))
+    run(conn, "UPDATE ps_stock_available SET quantity = 49 WHERE id_stock_available = 1")  # a person, right after
+    report = cap.capture()
+    assert report.echoes == 1 and report.skipped_events > 1  # the echo's rows came in several events
+    assert decoded == ["ps_stock_available"]  # only the person's event was parsed
+    assert report.row_events == 1 and report.counts == {"insert": 0, "update": 1, "delete": 0}
+    changes = store.changes()
+    assert [(c.source_table, c.row_key, c.op) for c in changes] == [("stock_available", K(id_stock_available=1),
+                                                                      "update")]
+    assert loads(changes[0].before)["quantity"] == 50 and loads(changes[0].after)["quantity"] == 49
+    cp = store.checkpoint("prestashop.binlog")
+    assert changes[0].txn == f"{cp['file']}:{cp['pos']}"
+    assert cap.capture().changes == 0 and cap.capture().echoes == 0  # the checkpoint moved past both
+
+
 def test_resume_from_checkpoint_after_a_new_reader(shop):
     conn, store, cfg = shop
     BinlogCapture(store, cfg).capture()

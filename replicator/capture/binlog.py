@@ -5,6 +5,15 @@ Rows of one transaction are collected until its XID (or COMMIT) event and writte
 re-reads the whole transaction and a crash after the commit re-reads nothing.  Several whole transactions may
 share one record_capture call (throughput); a transaction is never split.  Transactions that also insert into
 `<prefix>replicator_ledger` are the replicator's own writes: they are dropped (counted as echoes), not logged.
+
+Rows are decoded only at the transaction's end, and only when it is not an echo.  python-mysql-replication parses a
+RowsEvent's rows lazily, on the first access to `.rows`; `event.table` / `event.schema` come from the table map when
+the event is built.  Each event owns its packet (its own bytes and read position; later events do not reuse it) and
+keeps the table-map dict it was built with, looked up by its table id when the rows are parsed.  That entry cannot
+change meaning inside a transaction: DDL commits implicitly, and the reader replaces (not clears) the dict on a
+rotate, which falls between transactions.  So a transaction's RowsEvents are buffered undecoded and decoded right
+after its XID/COMMIT (before the next event is read); the ledger row, which the shop writers insert last, then costs
+an echo transaction only the receiving of its events.
 """
 
 from __future__ import annotations
@@ -195,7 +204,8 @@ class BinlogStatus:
 @dataclass
 class BinlogReport:
     transactions: int = 0
-    row_events: int = 0
+    row_events: int = 0  # rows decoded (transactions that are not echoes, watched tables only)
+    skipped_events: int = 0  # RowsEvents of echo transactions, dropped without decoding their rows
     changes: int = 0
     echoes: int = 0
     file: str = ""
@@ -250,8 +260,9 @@ class BinlogCapture:
             is_mariadb=False, use_column_name_cache=True, enable_logging=False,
         )
 
-    def _rows_of(self, event, file: str) -> list[tuple[str, WatchedTable, dict | None, dict | None]]:
-        table = self.by_physical.get(event.table)
+    def _rows_of(self, event) -> list[tuple[str, WatchedTable, dict | None, dict | None]]:
+        """Decode the rows of one buffered RowsEvent (this is where python-mysql-replication parses them)."""
+        table = self.by_physical[event.table]
         out = []
         for row in event.rows:
             if isinstance(event, WriteRowsEvent):
@@ -272,7 +283,7 @@ class BinlogCapture:
         report = BinlogReport()
         file, pos = self.position()
         stream = self._stream(file, pos, blocking)
-        pending: list[tuple] = []  # rows of the open transaction
+        pending: list = []  # RowsEvents of the open transaction on watched tables, rows NOT yet decoded
         echo = False
         batch: list[CapturedRow] = []  # rows of whole, finished transactions not yet stored
         batch_end: dict | None = None
@@ -305,11 +316,11 @@ class BinlogCapture:
         try:
             for event in stream:
                 if isinstance(event, (WriteRowsEvent, UpdateRowsEvent, DeleteRowsEvent)):
-                    report.row_events += len(event.rows)
+                    # Never touch event.rows here: it would parse the rows of what may be our own write.
                     if event.table == self.ledger:
                         echo = True
                     elif event.table in self.by_physical:
-                        pending.extend(self._rows_of(event, stream.log_file))
+                        pending.append(event)
                 elif isinstance(event, (GtidEvent, MariadbGtidEvent)):
                     pending, echo = [], False  # a transaction starts
                 elif isinstance(event, QueryEvent):
@@ -349,13 +360,17 @@ class BinlogCapture:
         self.status.last_event_at = datetime.now()
         if echo:
             # Our own write (it carries a ledger row): the apply layer already knows it; don't log it again.
+            # Its buffered events are dropped with their rows never parsed.
             report.echoes += 1
+            report.skipped_events += len(pending)
             self.status.echoes += 1
             return end
         if not pending:  # a transaction on tables we don't watch: only the position moves
             return end
         txn = end["txn"]
-        for i, (op, table, before, after) in enumerate(pending):
+        rows = [r for event in pending for r in self._rows_of(event)]
+        report.row_events += len(rows)
+        for i, (op, table, before, after) in enumerate(rows):
             key = row_key(table, after if after is not None else before)
             if op == UPDATE and before is not None and row_key(table, before) != key:
                 # The primary key itself changed: a delete of the old key and an insert of the new one.
@@ -366,7 +381,7 @@ class BinlogCapture:
                 continue
             batch.append(self._row(table, op, key, before, after, f"{txn}#{i}", txn))
             report.counts[op] += 1
-        self.status.changes += len(pending)
+        self.status.changes += len(rows)
         return end
 
     @staticmethod
@@ -433,6 +448,7 @@ def _retryable(exc: BaseException) -> bool:
 def _add(total: BinlogReport, r: BinlogReport) -> None:
     total.transactions += r.transactions
     total.row_events += r.row_events
+    total.skipped_events += r.skipped_events
     total.changes += r.changes
     total.echoes += r.echoes
     total.file, total.pos, total.seconds = r.file, r.pos, total.seconds + r.seconds
