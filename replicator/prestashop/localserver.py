@@ -85,7 +85,7 @@ class LocalMariaDB:
              f"--socket={self.base_dir / 'mysql.sock'}", f"--tmpdir={tmpdir}", f"--pid-file={self.base_dir / 'mysql.pid'}",
              "--server-id=1", f"--log-bin={datadir / 'binlog'}", "--binlog-format=ROW",
              "--binlog-row-image=FULL", "--binlog-row-metadata=FULL", "--skip-name-resolve",
-             "--innodb-buffer-pool-size=128M", "--innodb-log-file-size=48M", "--innodb-flush-log-at-trx-commit=2",
+             "--innodb-buffer-pool-size=1G", "--innodb-log-file-size=256M", "--innodb-flush-log-at-trx-commit=2",
              "--character-set-server=utf8mb4", "--collation-server=utf8mb4_general_ci", *user_args],
             stdout=log, stderr=log,
         )
