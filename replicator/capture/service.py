@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,13 +55,26 @@ def _factusol_configured(config: Config) -> bool:
     return bool(fs.file or fs.data_dir)
 
 
+# One scanner per (store, FactuSOL location) for the life of the process: a warm scanner keeps its per-row
+# fingerprints, so the scan after `run --once`'s initial sync skips every unchanged row instead of re-hashing it.
+_SCANNERS: "weakref.WeakKeyDictionary[Store, dict[tuple, FactusolScanner]]" = weakref.WeakKeyDictionary()
+
+
+def _scanner(store: Store, config: Config, initial_load: bool) -> FactusolScanner:
+    fs = config.factusol
+    key = (str(fs.file), str(fs.data_dir), fs.company, initial_load)
+    per_store = _SCANNERS.setdefault(store, {})
+    if key not in per_store:
+        per_store[key] = FactusolScanner(store, fs, initial_load=initial_load)
+    return per_store[key]
+
+
 def capture_once(config: Config, store: Store, initial_load: bool = False) -> CaptureReport:
     """Capture everything pending on both sides once: a full FactuSOL scan and the shop up to now."""
     report = CaptureReport()
     if _factusol_configured(config):
         try:
-            r = scan_with_retry(FactusolScanner(store, config.factusol, initial_load=initial_load),
-                                config.factusol.lock_retry_seconds)
+            r = scan_with_retry(_scanner(store, config, initial_load), config.factusol.lock_retry_seconds)
             report.factusol = {"changes": r.changes, "echoes": r.echoes, "counts": r.counts, "file": r.file,
                                "scan": r.scan, "rollover": r.rollover, "seconds": r.seconds}
         except Exception as exc:
