@@ -527,7 +527,6 @@ def upsert_product(shop: ShopConnection, product: Product, lang_ids: list[int] |
     lang_ids = list(lang_ids or shop.lang_ids)
     now = shop.now()
     price, cost = _price(product.price_tax_excl), _price(product.cost_price)
-    version = shop.detect_version()
     with shop.transaction() as cur:
         pid = product.prestashop_id or find_product(shop, product.reference, cur)
         if pid and not shop.query_one("SELECT 1 AS x FROM {p}product WHERE id_product = %s FOR UPDATE", (pid,), cursor=cur):

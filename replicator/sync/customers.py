@@ -11,7 +11,6 @@ e-mail) only blanks are filled; no existing data is overwritten on either side.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
@@ -26,7 +25,7 @@ from replicator.rules import MappingError, apply_transforms
 from replicator.rules.decisions import anonymise
 from replicator.rules.merge import MergeResult, merge_field
 from replicator.store import Change
-from replicator.sync.base import CONFLICT, NOOP, Outcome, SyncContext, SyncError, image, log, row_key
+from replicator.sync.base import CONFLICT, NOOP, Outcome, SyncContext, SyncError, image, row_key
 from replicator.sync.common import FACTUSOL, canon, factusol_key, record_factusol_write, shop_marker
 
 ENTITY = "customer"
@@ -490,4 +489,4 @@ def ensure_factusol_customer(ctx: SyncContext, ps_customer_id: int) -> int:
     return int(link.factusol_key)
 
 
-__all__ = ["CustomerSync", "ensure_factusol_customer", "normalise_nif", "json"]
+__all__ = ["CustomerSync", "ensure_factusol_customer", "normalise_nif"]
