@@ -1,6 +1,6 @@
 """Orders, delivery and invoices end to end: real MariaDB shop (demo data) and the FactuSOL ODBC stand-in.
 
-No mocks: the shop is replicator.prestashop.sandbox's demo shop, FactuSOL the SQLite stand-in through pyodbc with
+Real databases only: the shop is replicator.prestashop.sandbox's demo shop, FactuSOL the SQLite stand-in through pyodbc with
 the demo's articles inserted by the FactuSOL writer.  Documents FactuSOL would make itself (delivery notes,
 invoices, state edits) are inserted here the way FactuSOL stores them.
 """
