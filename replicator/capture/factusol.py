@@ -25,7 +25,7 @@ from replicator.config import FactusolConfig, redact
 from replicator.factusol import connection as fsconn
 from replicator.store import Store
 
-from .snapshot import DiffResult, Differ, RowHasher, canon
+from .snapshot import DiffResult, Differ, RowHasher, canon, commit_diff
 from .tables import FACTUSOL, WatchedTable, factusol_tables
 
 log = logging.getLogger("replicator.capture.factusol")
@@ -248,18 +248,7 @@ class FactusolScanner:
                       "at": datetime.now().isoformat(timespec="seconds")}
         if rollover:
             checkpoint["previous_file"] = prev_file
-        try:
-            report.changes = self.store.record_capture(total.rows, (CHECKPOINT, checkpoint), total.snapshots)
-        except BaseException:
-            self._known.clear()  # the store did not move: reload what is really committed
-            raise
-        for name, updates in total.new_hashes.items():
-            known = self._known.setdefault(name, {})
-            for key, h in updates.items():
-                if h is None:
-                    known.pop(key, None)
-                else:
-                    known[key] = h
+        report.changes = commit_diff(self.store, total, (CHECKPOINT, checkpoint), self._known)
         report.echoes, report.counts = total.echoes, dict(total.counts)
         report.seconds = round(time.monotonic() - started, 3)
         if report.changes or rollover:

@@ -21,7 +21,7 @@ from replicator.prestashop.connection import connect
 from replicator.store import Store
 
 from .binlog import clean_value
-from .snapshot import DELETE, INSERT, UPDATE, DiffResult, Differ, RowHasher, canon
+from .snapshot import DELETE, INSERT, UPDATE, DiffResult, Differ, RowHasher, canon, commit_diff
 from .tables import PRESTASHOP, WatchedTable, prestashop_tables
 
 log = logging.getLogger("replicator.capture.poller")
@@ -103,18 +103,7 @@ class PollCapture:
             conn.close()
         checkpoint = {"poll": poll_no, "baselined": sorted(baselined), "since": since,
                       "at": datetime.now().isoformat(timespec="seconds")}
-        try:
-            report.changes = self.store.record_capture(total.rows, (CHECKPOINT, checkpoint), total.snapshots)
-        except BaseException:
-            self._known.clear()
-            raise
-        for name, updates in total.new_hashes.items():
-            known = self._known.setdefault(name, {})
-            for key, h in updates.items():
-                if h is None:
-                    known.pop(key, None)
-                else:
-                    known[key] = h
+        report.changes = commit_diff(self.store, total, (CHECKPOINT, checkpoint), self._known)
         report.echoes, report.counts = total.echoes, dict(total.counts)
         report.seconds = round(time.monotonic() - started, 3)
         return report

@@ -213,3 +213,22 @@ class Differ:
         for key in [k for k in self.known if k not in self.seen]:
             self.gone(key)
         return self.result
+
+
+def commit_diff(store: Store, diff: DiffResult, checkpoint: tuple[str, Any], known: dict[str, dict[str, str]]) -> int:
+    """Write a scan's changes, snapshots and checkpoint in one store transaction, then bring the in-memory
+    snapshot hashes (`known`, table -> key -> hash) in line.  If the write fails, `known` is cleared so the
+    next scan reloads what is really committed.  Returns the number of new changes."""
+    try:
+        changes = store.record_capture(diff.rows, checkpoint, diff.snapshots)
+    except BaseException:
+        known.clear()
+        raise
+    for name, updates in diff.new_hashes.items():
+        table = known.setdefault(name, {})
+        for key, h in updates.items():
+            if h is None:
+                table.pop(key, None)
+            else:
+                table[key] = h
+    return changes
