@@ -211,6 +211,22 @@ def cmd_quarantine(args) -> int:
     return EXIT_OK
 
 
+def cmd_link(args) -> int:
+    """A person's answer to an ambiguous match: this FactuSOL record is that shop record."""
+    config = load_config(args.config)
+    store = _open_store(config)
+    for side, value in (("factusol", args.factusol), ("prestashop", args.prestashop)):
+        existing = store.map_id(args.entity, **{"factusol_key" if side == "factusol" else "prestashop_id": value})
+        if existing:
+            print(f"{args.entity} {side} {value} is already linked (FactuSOL {existing.factusol_key} <-> "
+                  f"shop {existing.prestashop_id})", file=sys.stderr)
+            return EXIT_ERROR
+    store.link(args.entity, args.factusol, args.prestashop)
+    print(f"linked {args.entity}: FactuSOL {args.factusol} <-> shop {args.prestashop}; quarantined changes of it "
+          "are retried on the next cycle (only blank fields are filled on a first link)")
+    return EXIT_OK
+
+
 def cmd_rules_check(args) -> int:
     from replicator.rules import rules_check_main
 
@@ -302,6 +318,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--skip", type=int, metavar="ID")
     p.set_defaults(func=cmd_quarantine)
+
+    p = sub.add_parser("link", help="link a FactuSOL record to a shop record by hand (ambiguous matches)")
+    p.add_argument("entity", choices=["customer", "product"])
+    p.add_argument("--factusol", required=True, help="F_CLI.CODCLI or F_ART.CODART")
+    p.add_argument("--prestashop", required=True, help="id_customer or id_product")
+    _config_arg(p)
+    p.set_defaults(func=cmd_link)
 
     p = sub.add_parser("rules", help="rule file tools")
     rules_sub = p.add_subparsers(dest="rules_command", required=True)

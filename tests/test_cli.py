@@ -133,3 +133,13 @@ def test_run_refuses_to_start_with_invalid_rules(installation, capsys):
     err = capsys.readouterr().err
     assert "nothing was started" in err
     assert f"{stock}:" in err and "Traceback" not in err
+
+
+def test_link_by_hand(installation, capsys):
+    config = str(installation)
+    assert main(["link", "customer", "--factusol", "4242", "--prestashop", "3", "--config", config]) == 0
+    assert "linked customer" in capsys.readouterr().out
+    assert main(["link", "customer", "--factusol", "4242", "--prestashop", "4", "--config", config]) == 1
+    assert "already linked" in capsys.readouterr().err
+    store_url = json.loads(main_json(["status", "--config", config, "--json"], capsys))["config"]["store"]
+    assert Store(store_url).map_id("customer", prestashop_id="3").factusol_key == "4242"

@@ -203,7 +203,8 @@ class CustomerSync:
         candidates = [c for c in candidates if str(c) not in linked]
         if len(candidates) > 1:
             raise SyncError(ENTITY, key, f"ambiguous match by {how}: FactuSOL customers "
-                            f"{', '.join(map(str, sorted(candidates)))}; link one by hand or fix the duplicates",
+                            f"{', '.join(map(str, sorted(candidates)))}; fix the duplicates, or link one by hand: "
+                            f"replicator link customer --factusol CODE --prestashop {key[3:]}",
                             "nif" if how == "NIF" else "email")
         if candidates:
             linked.add(str(candidates[0]))
