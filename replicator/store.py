@@ -242,6 +242,7 @@ class Store:
         rows: Iterable[CapturedRow],
         checkpoint: tuple[str, Any] | None = None,
         snapshots: Iterable[tuple[str, str, str, str | None, dict | None]] = (),
+        positions_are_new: bool = False,
     ) -> int:
         """Append changes, move the checkpoint and update row snapshots atomically.
 
@@ -253,13 +254,16 @@ class Store:
         Batched: one query per chunk of positions finds what is already logged, changes go in with one
         executemany, snapshots with one bulk upsert and one bulk delete, and all of it plus the checkpoint is
         ONE transaction (a failure anywhere rolls back everything).
+
+        `positions_are_new=True` skips the already-logged lookup: for a source that resumes strictly after its
+        committed checkpoint (the binlog), nothing it hands over can be logged yet.
         """
         rows = rows if isinstance(rows, list) else list(rows)
         snaps = _collapse_snapshots(snapshots)
         now = utcnow()
         encode = _ENCODE
         with self.engine.begin() as conn:
-            seen = _logged_positions(conn, rows) if rows else set()
+            seen = _logged_positions(conn, rows) if rows and not positions_are_new else set()
             values = []
             for row in rows:
                 ident = (row.side, row.position, row.source_table, row.row_key)

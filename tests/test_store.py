@@ -52,6 +52,17 @@ def test_dedupe_by_position_across_calls(store):
     ]) == 3
 
 
+def test_positions_are_new_skips_the_lookup_but_the_unique_key_still_guards(store):
+    from sqlalchemy.exc import IntegrityError
+
+    assert store.record_capture([_row(1), _row(2)], ("prestashop.binlog", {"pos": 1}), (), True) == 2
+    # A source that wrongly claims new positions cannot log a change twice: the whole call is refused.
+    with pytest.raises(IntegrityError):
+        store.record_capture([_row(2), _row(3)], ("prestashop.binlog", {"pos": 9}), (), True)
+    assert [c.row_key for c in store.changes()] == ['{"id":1}', '{"id":2}']
+    assert store.checkpoint("prestashop.binlog") == {"pos": 1}
+
+
 def test_dedupe_within_one_call_and_across_chunks(store):
     n = 2 * _IN_CHUNK + 37  # more positions than one IN list holds
     assert store.record_capture([_row(i) for i in range(n)] + [_row(5), _row(n - 1)]) == n

@@ -309,7 +309,7 @@ class BinlogCapture:
             nonlocal batch, batch_end, last_flush, in_flight, in_flight_end
             if batch_end is not None:
                 settle()
-                in_flight = writer.submit(self.store.record_capture, batch, (CHECKPOINT, batch_end))
+                in_flight = writer.submit(self.store.record_capture, batch, (CHECKPOINT, batch_end), (), True)
                 in_flight_end = batch_end
             batch, batch_end, last_flush = [], None, time.monotonic()
 
