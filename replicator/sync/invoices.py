@@ -18,15 +18,15 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Iterable
+from typing import Any
 
 from replicator.factusol.reader import empty_date
 from replicator.prestashop import reader as ps_reader
 from replicator.prestashop import writer as ps_writer
 from replicator.store import APPLIED, Change
-from replicator.sync.base import NOOP, Outcome, SyncContext, SyncError, image, row_key, sync_each
+from replicator.sync.base import NOOP, Outcome, SyncContext, SyncError, image, row_key
 from replicator.sync.common import shop_marker
-from replicator.sync.orders import linked_order_keys, linked_pedido, order_id_of, order_key
+from replicator.sync.orders import PedidoFollowUp, order_key
 from replicator.sync.shipments import fire_events, order_documents, orders_of_document
 
 log = logging.getLogger("replicator.sync.invoices")
@@ -58,7 +58,7 @@ def invoice_image(inv: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-class InvoiceSync:
+class InvoiceSync(PedidoFollowUp):
     entity = ENTITY
 
     def keys_for_change(self, ctx: SyncContext, change: Change) -> list[str]:
@@ -71,19 +71,7 @@ class InvoiceSync:
                 return [order_key(oid)]
         return []
 
-    def all_keys(self, ctx: SyncContext) -> Iterable[str]:
-        return linked_order_keys(ctx)
-
-    def sync(self, ctx: SyncContext, keys: list[str]) -> dict[str, Outcome]:
-        return sync_each(ctx, keys, self.sync_one, "factusol")
-
-    def sync_one(self, ctx: SyncContext, key: str) -> Outcome:
-        order_id = order_id_of(key)
-        pedido = linked_pedido(ctx, order_id)
-        if pedido is None:
-            return Outcome(NOOP, "order not in FactuSOL yet")
-        if ps_reader.current_state(ctx.shop, order_id) is None:
-            return Outcome(NOOP, "the order is not in the shop")
+    def follow(self, ctx: SyncContext, key: str, order_id: int, pedido: tuple[str, int]) -> Outcome:
         facts = order_documents(ctx, *pedido, with_invoices=True)
         live = [i for i in facts["F_FAC"] if int(i.get("ESTFAC") or 0) != ANNULLED]
         facts["F_FAC"] = live

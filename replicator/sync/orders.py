@@ -64,6 +64,29 @@ def linked_order_keys(ctx: SyncContext) -> list[str]:
     return sorted((order_key(pid) for pid in ctx.store.id_map(ENTITY).values()), key=lambda k: int(k[3:]))
 
 
+class PedidoFollowUp:
+    """What shipments and invoices share: their keys are linked shop orders, one key at a time, and a key is only
+    followed while its pedido is in the open FactuSOL file and the order is still in the shop."""
+
+    def all_keys(self, ctx: SyncContext) -> Iterable[str]:
+        return linked_order_keys(ctx)
+
+    def sync(self, ctx: SyncContext, keys: list[str]) -> dict[str, Outcome]:
+        return sync_each(ctx, keys, self.sync_one, "factusol")
+
+    def sync_one(self, ctx: SyncContext, key: str) -> Outcome:
+        order_id = order_id_of(key)
+        pedido = linked_pedido(ctx, order_id)
+        if pedido is None:
+            return Outcome(NOOP, "order not in FactuSOL yet")
+        if ps_reader.current_state(ctx.shop, order_id) is None:
+            return Outcome(NOOP, "the order is not in the shop")
+        return self.follow(ctx, key, order_id, pedido)
+
+    def follow(self, ctx: SyncContext, key: str, order_id: int, pedido: tuple[str, int]) -> Outcome:
+        raise NotImplementedError
+
+
 def order_id_of(key: str) -> int:
     if not key.startswith("ps:") or not key[3:].isdigit():
         raise SyncError(ENTITY, key, "order keys are ps:<id_order>")
@@ -545,6 +568,6 @@ class OrderSync:
         return f"pedido {series}-{number} cancelled in FactuSOL (ESTPCL {value}, pending released)", value
 
 
-__all__ = ["OrderSync", "ENTITY", "order_key", "linked_order_keys", "order_id_of", "doc_key", "split_doc_key", "doc_year", "reference_for",
+__all__ = ["OrderSync", "PedidoFollowUp", "ENTITY", "order_key", "linked_order_keys", "order_id_of", "doc_key", "split_doc_key", "doc_year", "reference_for",
            "order_id_from_reference", "order_id_for_pedido", "linked_pedido", "build_pedido", "resolve_article",
            "progress", "is_cancel_state", "ps_canonical", "fs_canonical", "read_shop_order", "Pedido"]

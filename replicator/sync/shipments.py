@@ -18,15 +18,15 @@ order already further along registers the payment of its invoices without changi
 from __future__ import annotations
 
 import logging
-from typing import Any, Iterable
+from typing import Any
 
 from replicator.factusol import reader as fs_reader
 from replicator.prestashop import reader as ps_reader
 from replicator.prestashop import writer as ps_writer
 from replicator.store import APPLIED, Change
-from replicator.sync.base import NOOP, Outcome, SyncContext, SyncError, image, row_key, sync_each
-from replicator.sync.orders import (is_cancel_state, linked_order_keys, linked_pedido, order_id_for_pedido,
-                                    order_id_from_reference, order_id_of, order_key, progress)
+from replicator.sync.base import NOOP, Outcome, SyncContext, SyncError, image, row_key
+from replicator.sync.orders import (PedidoFollowUp, is_cancel_state, order_id_for_pedido, order_id_from_reference,
+                                    order_key, progress)
 from replicator.sync.common import shop_marker
 
 log = logging.getLogger("replicator.sync.shipments")
@@ -165,7 +165,7 @@ def tracking_column(ctx: SyncContext) -> str:
     return col
 
 
-class ShipmentSync:
+class ShipmentSync(PedidoFollowUp):
     entity = ENTITY
 
     def keys_for_change(self, ctx: SyncContext, change: Change) -> list[str]:
@@ -173,19 +173,7 @@ class ShipmentSync:
             return []  # tracking, carrier and shipped flow FactuSOL -> shop only
         return orders_of_document(ctx, change.source_table, row_key(change), image(change))
 
-    def all_keys(self, ctx: SyncContext) -> Iterable[str]:
-        return linked_order_keys(ctx)
-
-    def sync(self, ctx: SyncContext, keys: list[str]) -> dict[str, Outcome]:
-        return sync_each(ctx, keys, self.sync_one, "factusol")
-
-    def sync_one(self, ctx: SyncContext, key: str) -> Outcome:
-        order_id = order_id_of(key)
-        pedido = linked_pedido(ctx, order_id)
-        if pedido is None:
-            return Outcome(NOOP, "order not in FactuSOL yet")
-        if ps_reader.current_state(ctx.shop, order_id) is None:
-            return Outcome(NOOP, "the order is not in the shop")
+    def follow(self, ctx: SyncContext, key: str, order_id: int, pedido: tuple[str, int]) -> Outcome:
         facts = order_documents(ctx, *pedido)
         notes = facts["F_ALB"]
         base = ctx.store.baseline(ENTITY, key) or {}
