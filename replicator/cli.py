@@ -41,6 +41,18 @@ def _print_json(value: Any) -> None:
     print(redact(json.dumps(value, indent=2, default=str, ensure_ascii=False)))
 
 
+def _print_rows(args, rows: list, line, empty: str = "") -> int:
+    """A listing command's output: JSON of the records with --json, else one `line(row)` per record."""
+    if args.json:
+        _print_json([row.model_dump() for row in rows])
+        return EXIT_OK
+    if not rows and empty:
+        print(empty)
+    for row in rows:
+        print(redact(line(row)))
+    return EXIT_OK
+
+
 def _setup_logging(level: str = "INFO", log_file: Path | None = None) -> None:
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if log_file:
@@ -144,27 +156,17 @@ def cmd_log(args) -> int:
     config = load_config(args.config)
     rows = _open_store(config).changes(status=args.status, entity=args.entity, side=args.side)
     rows = rows[-args.limit:] if args.limit else rows
-    if args.json:
-        _print_json([row.model_dump() for row in rows])
-        return EXIT_OK
-    for row in rows:
-        print(f"{row.id:>6} {row.captured_at:%Y-%m-%d %H:%M:%S} {row.side:<10} {row.entity:<9} "
-              f"{row.source_table:<18} {row.op:<6} {row.row_key:<24} {row.status:<11} {redact(row.detail)}")
-    return EXIT_OK
+    return _print_rows(args, rows, lambda row: (
+        f"{row.id:>6} {row.captured_at:%Y-%m-%d %H:%M:%S} {row.side:<10} {row.entity:<9} "
+        f"{row.source_table:<18} {row.op:<6} {row.row_key:<24} {row.status:<11} {row.detail}"))
 
 
 def cmd_conflicts(args) -> int:
     config = load_config(args.config)
     rows = _open_store(config).conflicts(status=None if args.all else "open")
-    if args.json:
-        _print_json([row.model_dump() for row in rows])
-        return EXIT_OK
-    if not rows:
-        print("no open conflicts")
-    for row in rows:
-        print(f"#{row.id} {row.entity} {row.key} field {row.field}: base={row.base} "
-              f"factusol={row.factusol} prestashop={row.prestashop} [{row.status}]")
-    return EXIT_OK
+    return _print_rows(args, rows, lambda row: (
+        f"#{row.id} {row.entity} {row.key} field {row.field}: base={row.base} "
+        f"factusol={row.factusol} prestashop={row.prestashop} [{row.status}]"), "no open conflicts")
 
 
 def cmd_resolve(args) -> int:
@@ -200,15 +202,9 @@ def cmd_quarantine(args) -> int:
         store.skip_quarantine(args.skip)
         print(f"quarantined change #{args.skip} skipped")
         return EXIT_OK
-    rows = store.quarantined()
-    if args.json:
-        _print_json([row.model_dump() for row in rows])
-        return EXIT_OK
-    if not rows:
-        print("nothing quarantined")
-    for row in rows:
-        print(f"#{row.id} {row.entity} {row.key} from {row.side}: {row.reason} (tries {row.attempts})")
-    return EXIT_OK
+    return _print_rows(args, store.quarantined(), lambda row: (
+        f"#{row.id} {row.entity} {row.key} from {row.side}: {row.reason} (tries {row.attempts})"),
+        "nothing quarantined")
 
 
 def cmd_link(args) -> int:
