@@ -386,10 +386,30 @@ class Store:
                 s.commit()
 
     def id_map(self, entity: str) -> dict[str, str]:
-        """factusol_key -> prestashop_id for one entity."""
+        """factusol_key -> prestashop_id for one entity (all of it: for listings; syncs look up their keys)."""
         with self._session() as s:
             rows = s.exec(select(IdMap.factusol_key, IdMap.prestashop_id).where(IdMap.entity == entity))
             return dict(rows.all())
+
+    def id_map_for(self, entity: str, factusol_keys: Iterable[Any]) -> dict[str, str]:
+        """factusol_key -> prestashop_id for just these keys (a batch costs its own size, not the map's)."""
+        return self._id_lookup(entity, IdMap.__table__.c.factusol_key, IdMap.__table__.c.prestashop_id,
+                               factusol_keys)
+
+    def id_map_by_prestashop(self, entity: str, prestashop_ids: Iterable[Any]) -> dict[str, str]:
+        """prestashop_id -> factusol_key for just these shop ids."""
+        return self._id_lookup(entity, IdMap.__table__.c.prestashop_id, IdMap.__table__.c.factusol_key,
+                               prestashop_ids)
+
+    def _id_lookup(self, entity: str, by, out, values: Iterable[Any]) -> dict[str, str]:
+        wanted = sorted({str(v) for v in values})
+        t = IdMap.__table__
+        found: dict[str, str] = {}
+        with self.engine.connect() as conn:
+            for i in range(0, len(wanted), _IN_CHUNK):
+                chunk = wanted[i:i + _IN_CHUNK]
+                found.update(conn.execute(sa_select(by, out).where(t.c.entity == entity, by.in_(chunk))).all())
+        return found
 
     # -- conflicts ------------------------------------------------------------------------------------
     def open_conflict(self, entity: str, key: str, field: str, base: Any, factusol: Any, prestashop: Any,

@@ -118,3 +118,38 @@ def test_orders(fs_conn, sandbox_path):
     assert one.factusol_number == orders[0].factusol_number
     assert reader.read_orders(fs_conn, since=datetime(SANDBOX_YEAR + 1, 1, 1)) == []
     assert reader.read_orders(fs_conn, series="9") == []
+
+
+def test_many_keys_read_by_range_match_in_lists(fs_conn, monkeypatch):
+    """A big key list is read as one BETWEEN range, filtered; the result is what IN (...) lists give."""
+    codes = sorted(r["CODART"] for r in fs_conn.query("SELECT [CODART] FROM [F_ART]"))
+    # every other article: dense enough for the range read, and it must leave the others out
+    wanted = codes[::2] + ["NO-SUCH-ARTICLE"]
+    from replicator.factusol.connection import STATEMENT_LOG, last_statement_seq
+
+    since = last_statement_seq()
+    by_range = {p.reference: p for p in reader.read_products(fs_conn, references=wanted)}
+    statements = [r.sql for r in STATEMENT_LOG if r.seq > since]
+    assert any("[CODART] BETWEEN ? AND ?" in sql for sql in statements)
+    # only the key the range did not return is looked up again
+    assert [sql.count("?") for sql in statements if "FROM [F_ART]" in sql and "[CODART] IN (" in sql] == [1]
+    stock_by_range = reader.read_stock_detail(fs_conn, wanted)
+    monkeypatch.setattr(reader, "RANGE_MIN_KEYS", 10**9)  # IN (...) lists only
+    by_lists = {p.reference: p for p in reader.read_products(fs_conn, references=wanted)}
+    assert set(by_range) == set(codes[::2]) and by_range == by_lists
+    assert stock_by_range == reader.read_stock_detail(fs_conn, wanted)
+
+
+def test_range_read_finds_keys_outside_python_order(fs_conn):
+    """Keys the BETWEEN range does not return are read by IN (...).  The file compares text without case
+    (Access; COLLATE NOCASE in the stand-in) but Python's order puts lower case after upper case: with a
+    lower-case code the range's bounds come out reversed for the file, the range returns nothing, and every
+    key must still be found."""
+    codes = sorted(r["CODART"] for r in fs_conn.query("SELECT [CODART] FROM [F_ART]"))
+    fs_conn.execute("UPDATE [F_ART] SET [CODART] = ? WHERE [CODART] = ?", ["a-low", codes[-1]])
+    wanted = codes[:-1] + ["a-low"]
+    low, high = min(wanted), max(wanted)
+    assert high == "a-low" and fs_conn.scalar(
+        "SELECT COUNT(*) AS [N] FROM [F_ART] WHERE [CODART] BETWEEN ? AND ?", [low, high]) == 0
+    got = {p.reference for p in reader.read_products(fs_conn, references=wanted, combinations=False)}
+    assert got == set(wanted)

@@ -242,3 +242,17 @@ def test_refuses_a_newer_store(tmp_path):
     assert db.execute("SELECT value FROM store_meta WHERE key = 'schema_version'").fetchone()[0] == str(
         STORE_SCHEMA_VERSION + 1)
     db.close()
+
+
+def test_id_map_lookups_for_some_keys(store):
+    """A batch looks up only its own keys, either way round, across IN-list chunks; other entities don't leak."""
+    n = _IN_CHUNK + 20
+    store.link_many("product", [(f"ART{i:05d}", str(1000 + i)) for i in range(n)])
+    store.link_many("customer", [("ART00001", "7")])
+    wanted = [f"ART{i:05d}" for i in range(0, n, 2)] + ["NOPE"]
+    got = store.id_map_for("product", wanted)
+    assert got == {f"ART{i:05d}": str(1000 + i) for i in range(0, n, 2)}
+    assert store.id_map_by_prestashop("product", [1001, 1000 + n - 1, 5]) == {"1001": "ART00001",
+                                                                            str(1000 + n - 1): f"ART{n - 1:05d}"}
+    assert store.id_map_for("customer", ["ART00001", "ART00002"]) == {"ART00001": "7"}
+    assert store.id_map_for("product", []) == {}

@@ -8,6 +8,7 @@ Moneda as ``Decimal`` and Fecha/Hora as ``datetime``.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import re
@@ -119,6 +120,7 @@ def _blank_literals(sql: str) -> tuple[str, list[str]]:
     return "".join(out), literals
 
 
+@functools.lru_cache(maxsize=2048)  # pure: the same statement text is checked once (batches repeat it)
 def check_access_sql(sql: str) -> str:
     """Return ``sql`` unchanged if Access would accept it as far as we can tell cheaply; raise AccessSqlError otherwise."""
     if not sql or not sql.strip():

@@ -76,14 +76,39 @@ def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
         yield values[i : i + PARAM_CHUNK]
 
 
+RANGE_MIN_KEYS = 500  # from this many keys on, read the key range once instead of IN (...) lists
+RANGE_MAX_SPREAD = 3  # ... unless the range holds more than this many rows per wanted key
+
+
 def _rows(conn: FactusolConnection, sql_head: str, key_col: str, keys: Sequence[Any] | None, order: str,
           params: Sequence[Any] = ()) -> Iterable[dict[str, Any]]:
-    """Rows of ``sql_head`` (a SELECT … FROM … [WHERE …]), optionally restricted to ``key_col IN keys``."""
+    """Rows of ``sql_head`` (a SELECT … FROM … [WHERE …]), optionally restricted to ``key_col IN keys``.
+
+    Many keys (the initial sync's chunks of consecutive codes): one ``BETWEEN`` read of their range, filtered
+    here, instead of one IN (...) query per hundred keys.  The range is bounded by Python's order of the keys,
+    which may differ from the file's collation (Access compares text without case), so any key the range read
+    did not return is read again by IN (...): the range is a shortcut, never the only way a row is found.
+    """
     joiner = " AND " if " WHERE " in sql_head else " WHERE "
     if keys is None:
         yield from conn.iter_rows(f"{sql_head} ORDER BY {order}", list(params))
         return
-    for chunk in _chunks(list(keys)):
+    wanted = list(dict.fromkeys(keys))
+    rest: Sequence[Any] = wanted
+    select, source = sql_head.split(" FROM ", 1)
+    if (len(wanted) >= RANGE_MIN_KEYS and f"[{key_col}]" in select and " JOIN " not in source.upper()
+            and len({type(k) for k in wanted}) == 1):
+        low, high = min(wanted), max(wanted)
+        where = f"{joiner}[{key_col}] BETWEEN ? AND ?"
+        count = conn.scalar(f"SELECT COUNT(*) AS [N] FROM {source}{where}", [*params, low, high])
+        if count <= RANGE_MAX_SPREAD * len(wanted):
+            keyset, found = set(wanted), set()
+            for row in conn.iter_rows(f"{sql_head}{where} ORDER BY {order}", [*params, low, high]):
+                if row[key_col] in keyset:
+                    found.add(row[key_col])
+                    yield row
+            rest = [k for k in wanted if k not in found]
+    for chunk in _chunks(rest):
         marks = ", ".join("?" for _ in chunk)
         yield from conn.query(f"{sql_head}{joiner}[{key_col}] IN ({marks}) ORDER BY {order}", [*params, *chunk])
 

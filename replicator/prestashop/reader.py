@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 from decimal import Decimal
-from typing import Iterable
+from typing import Callable, Iterable
 
 from ..model import Address, Combination, Customer, Invoice, Order, OrderLine, Product, Shipment, Stock
 from .connection import ShopConnection
@@ -399,12 +399,14 @@ def stock_targets(shop: ShopConnection, product_ids: Iterable[int]) -> list[dict
         (id_shop, id_group, *args))
 
 
-def unsynced_order_units(shop: ShopConnection, product_ids: Iterable[int], synced_order_ids: set[int],
+def unsynced_order_units(shop: ShopConnection, product_ids: Iterable[int],
+                         synced_order_ids: set[int] | Callable[[list[int]], set[int]],
                          since_order_id: int = 0) -> dict[tuple[int, int], int]:
     """Units of open shop orders that FactuSOL does not know yet, per (id_product, id_product_attribute).
 
     "Open" = not in PS_OS_CANCELED / PS_OS_ERROR and not shipped; orders already written to FactuSOL
-    (``synced_order_ids``) or older than ``since_order_id`` are excluded.
+    (``synced_order_ids``: a set, or a function answering which of the given order ids are synced) or older
+    than ``since_order_id`` are excluded.
     """
     ids = list(product_ids)
     if not ids:
@@ -419,6 +421,8 @@ def unsynced_order_units(shop: ShopConnection, product_ids: Iterable[int], synce
         " LEFT JOIN {p}order_state os ON os.id_order_state = o.current_state"
         f" WHERE o.id_shop = %s AND o.id_order > %s AND od.product_id IN ({marks}){closed_sql}"
         " AND COALESCE(os.shipped, 0) = 0", (shop.id_shop, since_order_id, *args, *closed))
+    if callable(synced_order_ids):
+        synced_order_ids = synced_order_ids(sorted({r["id_order"] for r in rows}))
     out: dict[tuple[int, int], int] = {}
     for r in rows:
         if r["id_order"] in synced_order_ids:

@@ -133,10 +133,8 @@ class CustomerSync:
         outcomes: dict[str, Outcome] = {}
         ps_ids = [int(k[3:]) for k in keys if k.startswith("ps:")]
         shop_customers = {c.prestashop_id: c for c in ps_reader.read_customers(ctx.shop, ps_ids)} if ps_ids else {}
-        id_map = ctx.store.id_map(ENTITY)
-        wanted = set(ps_ids)
-        links = {int(v): int(k) for k, v in id_map.items() if int(v) in wanted}
-        linked = set(id_map)  # FactuSOL codes already linked (grows as this batch links)
+        links = {int(ps): int(code) for ps, code in ctx.store.id_map_by_prestashop(ENTITY, ps_ids).items()}
+        linked = self._linked_candidates(ctx, [c for i, c in shop_customers.items() if i not in links])
         to_create: dict[str, Customer] = {}  # created in bulk after every key was linked or set aside
         fs_customers = {c.factusol_code: c for c in fs_reader.read_customers(ctx.factusol, list(links.values()))} \
             if links else {}
@@ -172,6 +170,18 @@ class CustomerSync:
         return {key: outcomes[key] for key in dict.fromkeys(keys) if key in outcomes}
 
     # -- new customers ------------------------------------------------------------------------------------
+    def _linked_candidates(self, ctx: SyncContext, unlinked: list[Customer]) -> set[str]:
+        """The FactuSOL codes these unlinked shop customers could match (NIF, e-mail) that are already linked to
+        another shop customer: one store lookup per batch; the set grows as the batch links."""
+        if not unlinked:
+            return set()
+        by_nif, by_email, _codes = self._fs_index(ctx)
+        candidates: set[int] = set()
+        for shop in unlinked:
+            candidates.update(by_nif.get(normalise_nif(shop.nif), ()) if normalise_nif(shop.nif) else ())
+            candidates.update(by_email.get(shop.email.strip().lower(), ()) if shop.email else ())
+        return set(ctx.store.id_map_for(ENTITY, candidates)) if candidates else set()
+
     def _fs_index(self, ctx: SyncContext) -> tuple[dict[str, list[int]], dict[str, list[int]], set[int]]:
         if "customers_by_nif" not in ctx.cache:
             by_nif: dict[str, list[int]] = {}

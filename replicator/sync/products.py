@@ -81,7 +81,7 @@ class ProductSync:
         fs_products = {p.reference: p for p in fs_reader.read_products(
             ctx.factusol, tariff=tariff, references=keys, combinations=bool(rules.options.get("variants", True)))}
         wanted = set(keys)
-        links = {k: int(v) for k, v in ctx.store.id_map(ENTITY).items() if k in wanted}
+        links = {k: int(v) for k, v in ctx.store.id_map_for(ENTITY, wanted).items()}
         unlinked = [k for k in keys if k not in links]
         found = []
         for product in ps_reader.read_products(ctx.shop, references=unlinked) if unlinked else []:

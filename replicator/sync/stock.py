@@ -8,7 +8,7 @@ back on sale because FactuSOL lags behind would oversell.
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from replicator.factusol import reader as fs_reader
 from replicator.prestashop import reader as ps_reader
@@ -48,7 +48,7 @@ class StockSync:
         rules = ctx.rules.entity(ENTITY)
         options = rules.options
         wanted = set(keys)
-        products = {k: int(v) for k, v in ctx.store.id_map("product").items() if k in wanted}
+        products = {k: int(v) for k, v in ctx.store.id_map_for("product", wanted).items()}
         outcomes = {k: Outcome(NOOP, "article not in the shop") for k in keys if k not in products}
         if not products:
             return outcomes
@@ -56,7 +56,9 @@ class StockSync:
         formula = str(options.get("formula", "available"))
         pending = fs_reader.read_pending_order_units(ctx.factusol, list(products)) if "pending" in formula else {}
         subtract = bool(options.get("subtract_unsynced_shop_orders", True))
-        synced = {int(v) for v in ctx.store.id_map("order").values()} if subtract else set()
+        def synced(order_ids: list[int]) -> set[int]:  # which of these shop orders FactuSOL already has
+            return {int(v) for v in ctx.store.id_map_by_prestashop("order", order_ids)}
+
         variants = fs_reader.article_variants(ctx.factusol, list(products))
         targets = ps_reader.stock_targets(ctx.shop, products.values())
         by_product: dict[int, list[dict]] = {}
@@ -87,7 +89,7 @@ class StockSync:
         return {key: outcomes[key] for key in keys}
 
     def _write(self, ctx: SyncContext, rules, products: dict[str, int], rows: dict[str, list[tuple[dict, dict]]],
-               synced: set[int] | None) -> dict[str, Outcome]:
+               synced: Callable[[list[int]], set[int]] | None) -> dict[str, Outcome]:
         """Write the quantities of these articles; the units of shop orders FactuSOL does not know yet are read
         INSIDE the transaction that holds the stock rows locked, so an order committed meanwhile is counted."""
         options = rules.options
