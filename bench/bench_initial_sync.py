@@ -2,8 +2,10 @@
 the bare cost of the same I/O in the same run, printed as JSON.
 
 - ``initial_sync``: `replicator.daemon.run_once` on the fresh pair (capture baseline, initial sync, capture + apply).
-- ``bare``: read the same F_ART/F_LTA/F_STO rows with pyodbc and write the same number of product, product_shop,
-  product_lang and stock_available rows with PyMySQL ``executemany`` into a second empty shop schema.
+- ``bare``: the same reads and writes with no logic (see `bare`): every watched FactuSOL row read with pyodbc, the
+  shop's customers read with PyMySQL, the same product/stock/combination rows written with PyMySQL ``executemany``
+  into a second empty shop schema, and the same F_CLI/F_OBR rows written with pyodbc ``executemany`` into a copy
+  of the FactuSOL file.
 
 Target (issue #5): initial sync < 60 s and within 2x of the bare time.
 
@@ -16,10 +18,12 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import shutil
 import tempfile
 import time
 from pathlib import Path
 
+import pymysql
 import pyodbc
 
 from replicator.config import Config, FactusolConfig, PrestashopConfig
@@ -33,44 +37,125 @@ FS_CONN = "DRIVER={SQLite3};Database={file};Timeout=200"
 PROFILE: Path | None = None  # --profile FILE: cProfile stats of run_once (the timing then includes the profiler)
 
 
-def bare(fs_path: Path, shop_url: str) -> dict:
-    """pyodbc read of the rows the sync needs + executemany of as many shop rows (the floor for this I/O)."""
+WATCHED = ("F_CLI", "F_OBR", "F_ART", "F_LTA", "F_ARC", "F_EAN", "F_STO", "F_STC")
+F_CLI_COLUMNS = ("CODCLI", "NOFCLI", "NOCCLI", "NIFCLI", "EMACLI", "TELCLI", "MOVCLI", "DOMCLI", "POBCLI",
+                 "CPOCLI", "PROCLI", "PAICLI", "ESTCLI", "DOCCLI")
+
+
+def bare(fs_path: Path, source_shop_url: str, shop_url: str) -> dict:
+    """The same I/O as the initial sync, with no logic: the floor for it.
+
+    - reads (pyodbc): every row of the watched FactuSOL tables (the capture's first sight reads them all);
+    - reads (PyMySQL): the shop's customers with their addresses;
+    - writes (PyMySQL executemany, multi-row INSERTs) into an empty shop schema: for each published article
+      (SUWART = 1) its product, product_shop, product_lang (every language), category_product and stock_available
+      row, and for each of its F_ARC variants a product_attribute, product_attribute_shop,
+      product_attribute_combination and stock_available row;
+    - writes (pyodbc executemany, one transaction) into a copy of the FactuSOL file: one F_CLI row per shop
+      customer (the columns the customer rule maps) and one F_OBR row per extra address.
+    """
+    fs_copy = fs_path.with_name("bare-" + fs_path.name)
+    shutil.copyfile(fs_path, fs_copy)
     started = time.perf_counter()
     conn = pyodbc.connect(connection_string_for(fs_path), autocommit=True)
     cur = conn.cursor()
-    arts = cur.execute("SELECT [CODART], [DESART], [DEWART], [EANART], [PESART], [TIVART], [SUWART] FROM [F_ART]"
-                       " ORDER BY [CODART]").fetchall()
-    prices = dict(cur.execute("SELECT [ARTLTA], [PRELTA] FROM [F_LTA] WHERE [TARLTA] = 1").fetchall())
-    stock = {}
-    for art, qty in cur.execute("SELECT [ARTSTO], [ACTSTO] FROM [F_STO] WHERE [ALMSTO] = 'GEN'").fetchall():
-        stock[art] = qty
-    customers = cur.execute("SELECT * FROM [F_CLI]").fetchall()
+    tables: dict[str, tuple[list[str], list]] = {}
+    for table in WATCHED:
+        cur.execute(f"SELECT * FROM [{table}]")
+        names = [d[0] for d in cur.description]
+        rows = []
+        while batch := cur.fetchmany(5000):
+            rows.extend(batch)
+        tables[table] = (names, rows)
     conn.close()
+    src = connect(source_shop_url)
+    with src.cursor(pymysql.cursors.DictCursor) as c:
+        c.execute("SELECT c.id_customer, c.firstname, c.lastname, c.email, a.id_address, a.address1, a.city,"
+                  " a.postcode, a.phone, a.dni FROM ps_customer c LEFT JOIN ps_address a"
+                  " ON a.id_customer = c.id_customer AND a.deleted = 0 ORDER BY c.id_customer, a.id_address")
+        shop_customers = c.fetchall()
+    src.close()
     read_s = time.perf_counter() - started
+
+    def col(table: str, name: str) -> int:
+        return tables[table][0].index(name)
+
+    art_names, arts = tables["F_ART"]
+    code_i, name_i, desc_i, ean_i, weight_i, publish_i = (col("F_ART", n) for n in
+                                                          ("CODART", "DESART", "DEWART", "EANART", "PESART", "SUWART"))
+    published = [a for a in arts if str(a[publish_i]) == "1"]
+    prices = {r[col("F_LTA", "ARTLTA")]: r[col("F_LTA", "PRELTA")] for r in tables["F_LTA"][1]
+              if r[col("F_LTA", "TARLTA")] == 1}
+    stock: dict = {}
+    for r in tables["F_STO"][1]:
+        stock[r[col("F_STO", "ARTSTO")]] = stock.get(r[col("F_STO", "ARTSTO")], 0) + int(float(r[col("F_STO", "ACTSTO")] or 0))
+    variants: dict = {}
+    for r in tables["F_ARC"][1]:
+        variants.setdefault(r[col("F_ARC", "ARTARC")], []).append(r)
+    t = time.perf_counter()
     db = connect(shop_url)
+    now = time.strftime("%Y-%m-%d %H:%M:%S")
     with db.cursor() as c:
-        now = time.strftime("%Y-%m-%d %H:%M:%S")
-        # Only %s placeholders in VALUES: PyMySQL packs such an executemany into multi-row INSERTs (a literal
-        # in VALUES makes it fall back to one statement per row, ten times slower).
-        rows = [(i + 1, a[0], str(a[3] or "")[:13], a[4] or 0, prices.get(a[0], 0) or 0, 2, 1, 1, now, now)
-                for i, a in enumerate(arts)]
+        # Only %s placeholders in VALUES: PyMySQL packs such an executemany into multi-row INSERTs.
+        rows = [(i + 1, a[code_i], str(a[ean_i] or "")[:13], a[weight_i] or 0, prices.get(a[code_i], 0) or 0, 2, 1, 1,
+                 now, now) for i, a in enumerate(published)]
         c.executemany("INSERT INTO ps_product (id_product, reference, ean13, weight, price, id_category_default,"
                       " id_shop_default, state, date_add, date_upd) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                       rows)
         c.executemany("INSERT INTO ps_product_shop (id_product, id_shop, price, id_category_default, date_add,"
                       " date_upd) VALUES (%s, %s, %s, %s, %s, %s)", [(r[0], 1, r[4], 2, now, now) for r in rows])
-        langs = [r[0] for r in (c.execute("SELECT id_lang FROM ps_lang") and c.fetchall())]
+        c.execute("SELECT id_lang FROM ps_lang")
+        langs = [r[0] for r in c.fetchall()]
         c.executemany("INSERT INTO ps_product_lang (id_product, id_shop, id_lang, name, link_rewrite, description)"
                       " VALUES (%s, %s, %s, %s, %s, %s)",
-                      [(i + 1, 1, lang, a[1] or a[0], a[0].lower(), a[2] or "") for i, a in enumerate(arts)
-                       for lang in langs])
+                      [(i + 1, 1, lang, a[name_i] or a[code_i], a[code_i].lower(), a[desc_i] or "")
+                       for i, a in enumerate(published) for lang in langs])
+        c.executemany("INSERT INTO ps_category_product (id_category, id_product, position) VALUES (%s, %s, %s)",
+                      [(2, i + 1, i) for i in range(len(published))])
+        stock_rows = [(i + 1, 0, 1, 0, stock.get(a[code_i], 0), 2) for i, a in enumerate(published)]
+        attributes, attribute_shop, combination = [], [], []
+        for i, a in enumerate(published):
+            for n, v in enumerate(variants.get(a[code_i], [])):
+                pa = len(attributes) + 1
+                attributes.append((pa, i + 1, f"{a[code_i]}-{n}", 1 if n == 0 else None))
+                attribute_shop.append((pa, i + 1, 1, 1 if n == 0 else None))
+                combination.append((1 + n % 2, pa))
+                stock_rows.append((i + 1, pa, 1, 0, 0, 2))
+        c.executemany("INSERT INTO ps_product_attribute (id_product_attribute, id_product, reference, default_on)"
+                      " VALUES (%s, %s, %s, %s)", attributes)
+        c.executemany("INSERT INTO ps_product_attribute_shop (id_product_attribute, id_product, id_shop, default_on)"
+                      " VALUES (%s, %s, %s, %s)", attribute_shop)
+        c.executemany("INSERT IGNORE INTO ps_product_attribute_combination (id_attribute, id_product_attribute)"
+                      " VALUES (%s, %s)", combination)
         c.executemany("INSERT INTO ps_stock_available (id_product, id_product_attribute, id_shop, id_shop_group,"
-                      " quantity, out_of_stock) VALUES (%s, %s, %s, %s, %s, %s)",
-                      [(i + 1, 0, 1, 0, int(stock.get(a[0], 0) or 0), 2) for i, a in enumerate(arts)])
+                      " quantity, out_of_stock) VALUES (%s, %s, %s, %s, %s, %s)", stock_rows)
     db.commit()
     db.close()
+    shop_write_s = time.perf_counter() - t
+    t = time.perf_counter()
+    fs = pyodbc.connect(connection_string_for(fs_copy), autocommit=False)
+    cur = fs.cursor()
+    first_code = 1 + max(r[col("F_CLI", "CODCLI")] for r in tables["F_CLI"][1])
+    cli, obr, seen = [], [], {}
+    for r in shop_customers:
+        code = seen.setdefault(r["id_customer"], first_code + len(seen))
+        if len(seen) > len(cli):
+            cli.append((code, f"{r['firstname']} {r['lastname']}"[:100], f"{r['firstname']} {r['lastname']}"[:100],
+                        (r["dni"] or "")[:18], r["email"], r["phone"] or "", "", r["address1"] or "",
+                        (r["city"] or "")[:30], r["postcode"] or "", "", "ESPAÑA", 1, 1))
+        elif r["id_address"]:
+            obr.append((code, len(obr) + 1, r["address1"] or "", (r["city"] or "")[:30], r["postcode"] or ""))
+    cur.executemany(f"INSERT INTO [F_CLI] ({', '.join(F_CLI_COLUMNS)}) VALUES ({', '.join('?' * len(F_CLI_COLUMNS))})",
+                    cli)
+    if obr:
+        cur.executemany("INSERT INTO [F_OBR] (CLIOBR, CODOBR, DIROBR, POBOBR, CPOOBR) VALUES (?, ?, ?, ?, ?)", obr)
+    fs.commit()
+    fs.close()
+    fs_write_s = time.perf_counter() - t
     return {"seconds": round(time.perf_counter() - started, 2), "read_seconds": round(read_s, 2),
-            "articles": len(arts), "customers_read": len(customers)}
+            "shop_write_seconds": round(shop_write_s, 2), "factusol_write_seconds": round(fs_write_s, 2),
+            "factusol_rows_read": sum(len(r) for _, r in tables.values()), "products": len(published),
+            "combinations": len(attributes), "customers_written": len(cli), "addresses_written": len(obr)}
 
 
 def run(url: str, articles: int, customers: int, workdir: Path) -> dict:
@@ -82,7 +167,7 @@ def run(url: str, articles: int, customers: int, workdir: Path) -> dict:
     # side gets as many customers, which the initial sync creates in FactuSOL
     shop_url = sandbox.create_shop(url, "bench_initial_sync", demo=False, customers=customers)
     bare_url = sandbox.create_shop(url, "bench_initial_bare", demo=False)
-    result = {"bare": bare(fs_path, bare_url)}
+    result = {"bare": bare(fs_path, shop_url, bare_url)}
     from replicator.daemon import open_runtime, run_once
 
     config = Config(path=workdir / "replicator.yaml", store=f"sqlite:///{workdir / 'state.sqlite'}",
@@ -122,7 +207,7 @@ def main() -> None:
     args = parser.parse_args()
     global PROFILE
     PROFILE = Path(args.profile) if args.profile else None
-    logging.basicConfig(level=logging.WARNING)
+    logging.basicConfig(level=getattr(logging, __import__("os").environ.get("BENCH_LOG", "WARNING")), format="%(asctime)s %(name)s %(message)s")
     server = None
     url = args.url
     if not url:
