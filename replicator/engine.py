@@ -115,8 +115,11 @@ class Engine:
         for (status, detail, held), ids in by_status.items():
             store.set_change_status(ids, status, detail, held)
 
-    def sync_keys(self, entity: str, keys: list[str]) -> dict[str, Outcome]:
-        """Sync keys of one entity, turning failures into quarantine entries (per key, never per batch)."""
+    def sync_keys(self, entity: str, keys: list[str], quiet: bool = False) -> dict[str, Outcome]:
+        """Sync keys of one entity, turning failures into quarantine entries (per key, never per batch).
+
+        ``quiet``: what was applied is logged at DEBUG, not INFO (the initial sync reports progress instead of
+        one line per created product); quarantines and conflicts are always logged."""
         sync = self.syncs[entity]
         store = self.ctx.store
         try:
@@ -143,7 +146,8 @@ class Engine:
                 self._held_keys().discard((entity, key))
                 self._reported.pop((entity, key), None)
                 if outcome.status == "applied":
-                    log.info("%s %s: %s", entity, key, outcome.detail or "applied")
+                    log.log(logging.DEBUG if quiet else logging.INFO, "%s %s: %s", entity, key,
+                            outcome.detail or "applied")
             elif outcome.status == QUARANTINED:
                 self._held_keys().add((entity, key))
                 if self._reported.get((entity, key)) != outcome.detail:  # say it once, not every retry
@@ -204,7 +208,7 @@ class Engine:
                 progress.start(entity, len(keys))
             for i in range(0, len(keys), 2000):
                 chunk = keys[i:i + 2000]
-                for outcome in self.sync_keys(entity, chunk).values():
+                for outcome in self.sync_keys(entity, chunk, quiet=True).values():
                     report.add(outcome.status)
                 report.keys += len(chunk)
                 if progress:

@@ -53,6 +53,8 @@ def test_run_once_links_before_create_and_logs_progress(config, caplog):
         lines = [r.getMessage() for r in caplog.records]
         assert f"initial sync: product, {ARTICLES} keys" in lines and f"initial sync: product {ARTICLES}/{ARTICLES}" in lines
         assert any(m.startswith("initial sync done:") for m in lines)
+        # progress, not one INFO line per created row (those are at DEBUG)
+        assert not [m for r, m in zip(caplog.records, lines) if r.levelno >= logging.INFO and "new shop customer" in m]
         c = counts(env)
         assert c["products"] == c["distinct_refs"] == len(published(env))  # the shop's product was linked
         assert env.store.map_id("product", factusol_key=first).prestashop_id == str(existing)
