@@ -150,3 +150,66 @@ def test_update_stock(fs_conn):
     writer.update_stock(fs_conn, art, "GEN", actual=Decimal("3"), available=Decimal("2"), size=size, color=color)
     [s] = [s for s in reader.read_stock(fs_conn, ["GEN"], "physical", references=[art]) if (s.size, s.color) == (size, color)]
     assert (s.physical, s.available) == (Decimal("3"), Decimal("2"))
+
+
+# ------------------------------------------------------------------------------------------------ bulk customers
+
+
+def test_read_rows_by_key_reads_consecutive_codes_by_range_and_nothing_else(fs_conn):
+    """A bulk insert's consecutive codes are read back by one BETWEEN per run; keys outside a run (neighbours,
+    gaps inside the span) never come back, and scattered keys still go by IN lists."""
+    made = writer.insert_customers(fs_conn, [((60000, 60999), {**NEW_CUSTOMER, "NOFCLI": f"Bulk {i}"}, [])
+                                             for i in range(25)])
+    assert [code for code, _ in made] == list(range(60000, 60025))
+    wanted = [*range(60001, 60011), *range(60012, 60021), 5, 7, 60022]  # 60000, 60011, 60021, 60023.. exist too
+    seq = last_statement_seq()
+    rows = writer.read_rows_by_key(fs_conn, "F_CLI", "CODCLI", wanted)
+    sent = _sent_since(seq, "SELECT")
+    assert sorted(r["CODCLI"] for r in rows) == sorted(wanted)
+    assert sorted(s for s in sent if "BETWEEN" in s) == ["SELECT * FROM [F_CLI] WHERE [CODCLI] BETWEEN ? AND ?"] * 2
+    assert [s for s in sent if "BETWEEN" not in s] == ["SELECT * FROM [F_CLI] WHERE [CODCLI] IN (?, ?, ?)"]
+    for r in rows:  # the same images a plain SELECT * reads
+        assert r == fs_conn.query_one("SELECT * FROM [F_CLI] WHERE [CODCLI] = ?", [r["CODCLI"]])
+    seq = last_statement_seq()
+    assert sorted(r["CODCLI"] for r in writer.read_rows_by_key(fs_conn, "F_CLI", "CODCLI", [60001, 60002, 60003])) \
+        == [60001, 60002, 60003]
+    assert _sent_since(seq, "SELECT") == ["SELECT * FROM [F_CLI] WHERE [CODCLI] IN (?, ?, ?)"]  # too short a run
+    assert writer.read_rows_by_key(fs_conn, "F_CLI", "CODCLI", []) == []
+
+
+def test_read_values_by_key_hash_like_the_echo_ledger_and_the_capture(fs_conn):
+    """What the bulk creation records for its echoes (RowHasher over read_values_by_key) equals `row_hash` of the
+    row image as `record_factusol_write` and the capture read it, Moneda/Fecha columns included."""
+    from replicator.capture.snapshot import RowHasher, row_hash
+
+    made = writer.insert_customers(fs_conn, [((61000, 61999), {**NEW_CUSTOMER, "NOFCLI": f"Eco {i}"},
+                                              [{"DIROBR": f"Calle {i}", "CPOOBR": "26001"}]) for i in range(12)])
+    codes = [code for code, _ in made]
+    names, rows = writer.read_values_by_key(fs_conn, "F_CLI", "CODCLI", codes)
+    assert len(rows) == 12 and isinstance(rows[0][names.index("FUMCLI")], datetime)
+    assert isinstance(rows[0][names.index("FINCLI")], Decimal)  # Moneda converted, not the driver's text
+    hasher = RowHasher(names)
+    for vals in rows:
+        image = fs_conn.query_one("SELECT * FROM [F_CLI] WHERE [CODCLI] = ?", [vals[names.index("CODCLI")]])
+        assert hasher(vals) == row_hash(image) == row_hash(dict(zip(names, vals)))
+    names, rows = writer.read_values_by_key(fs_conn, "F_OBR", "CLIOBR", codes)
+    assert sorted((v[names.index("CLIOBR")], v[names.index("CODOBR")]) for v in rows) == [(c, 1) for c in codes]
+
+
+def test_insert_customers_numbers_addresses_after_leftover_f_obr_rows(fs_conn):
+    """F_OBR rows left under a code whose F_CLI row is gone (e.g. deleted in FactuSOL) push the new addresses'
+    CODOBR past them, whichever of the new codes they sit under; rows under other codes do not."""
+    for cli, cod in [(62001, 1), (62001, 2), (62000, 7), (62003, 4), (62004, 9), (63000, 3)]:
+        fs_conn.execute("INSERT INTO [F_OBR] ([CLIOBR], [CODOBR], [DIROBR]) VALUES (?, ?, ?)", [cli, cod, "Vieja"])
+    items = [((62000, 62999), {"NOFCLI": "Sin direcciones"}, []),
+             ((62000, 62999), {"NOFCLI": "Con restos"}, [{"DIROBR": "Nueva 1"}]),
+             ((63000, 63999), {"NOFCLI": "Otro rango"}, [{"DIROBR": "Nueva 2"}, {"DIROBR": "Nueva 3"}]),
+             ((62000, 62999), {"NOFCLI": "Limpio"}, [{"DIROBR": "Nueva 4"}]),
+             ((62000, 62999), {"NOFCLI": "Restos al final"}, [{"DIROBR": "Nueva 5"}])]
+    assert writer.insert_customers(fs_conn, items) == [(62000, []), (62001, [3]), (63000, [4, 5]), (62002, [1]),
+                                                      (62003, [5])]
+    got = fs_conn.query("SELECT [CLIOBR], [CODOBR], [DIROBR] FROM [F_OBR] WHERE [CLIOBR] BETWEEN ? AND ? "
+                        "AND [DIROBR] <> ? ORDER BY [CLIOBR], [CODOBR]", [62000, 63999, "Vieja"])
+    assert [(r["CLIOBR"], r["CODOBR"], r["DIROBR"]) for r in got] == [
+        (62001, 3, "Nueva 1"), (62002, 1, "Nueva 4"), (62003, 5, "Nueva 5"), (63000, 4, "Nueva 2"),
+        (63000, 5, "Nueva 3")]

@@ -12,6 +12,7 @@ import pytest
 
 from replicator.daemon import run_once
 from replicator.factusol import writer as fs_writer
+from replicator.factusol.connection import STATEMENT_LOG, last_statement_seq
 from replicator.factusol.testing import access_sql_guard  # noqa: F401  (every statement must be Access SQL)
 from replicator.store import PENDING
 from replicator.sync.customers import CustomerSync, normalise_nif
@@ -330,7 +331,12 @@ def test_many_new_customers_are_created_in_bulk_with_consecutive_codes(env, monk
         made[cid] = guest
         if i % 5 == 0:
             extra[cid] = [f"Calle Envío {i}", f"Calle Otra {i}"]
+    seq = last_statement_seq()
     synced(env)
+    # each chunk reads its new rows back by one range per code range, not by IN lists of codes
+    reads = [r.sql for r in STATEMENT_LOG if r.seq > seq and r.sent and r.sql.startswith("SELECT * FROM [F_")]
+    assert not [s for s in reads if " IN (" in s]
+    assert reads.count("SELECT * FROM [F_CLI] WHERE [CODCLI] BETWEEN ? AND ?") == 2 * 3  # 3 chunks, 2 ranges each
     # the bad customer alone is quarantined, with its reason; everyone else is in FactuSOL
     assert code_of(env, bad) is None
     [q] = [q for q in env.store.quarantined() if q.key == f"ps:{bad}"]

@@ -6,13 +6,13 @@ concurrent writer took the same number (what every public FactuSOL writer does; 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from .connection import FactusolConnection, FactusolDuplicateKeyError, FactusolError
-from .schema import FactusolWidthError, load_schema, validate_row
+from .schema import BYTE, LONG, SMALLINT, FactusolWidthError, load_schema, validate_row
 
 CENT = Decimal("0.01")
 NUMBER_RETRIES = 5
@@ -161,14 +161,17 @@ def _insert_customers_once(conn: FactusolConnection, prepared: list) -> list[tup
             continue
         nxt[code_range] = code + 1
         codes.append(code)
-    taken = [c for c, (_r, _row, obr) in zip(codes, prepared) if c is not None and obr]
+    # F_OBR rows left under a code whose F_CLI row is gone: number after them, never collide.  The codes of one
+    # range are consecutive and all ours, so one BETWEEN over those that get addresses reads nothing foreign.
+    spans: dict[tuple[int, int], list[int]] = {}
+    for c, (code_range, _row, obr) in zip(codes, prepared):
+        if c is not None and obr:
+            spans.setdefault(code_range, []).append(c)
     obr_top: dict[int, int] = {}
-    if taken:  # F_OBR rows left under a code whose F_CLI row is gone: number after them, never collide
-        for i in range(0, len(taken), READ_CHUNK):
-            chunk = taken[i:i + READ_CHUNK]
-            for r in conn.query(f"SELECT [CLIOBR], MAX([CODOBR]) AS [M] FROM [F_OBR] WHERE [CLIOBR] IN "
-                                f"({', '.join('?' for _ in chunk)}) GROUP BY [CLIOBR]", chunk):
-                obr_top[int(r["CLIOBR"])] = int(r["M"] or 0)
+    for taken in spans.values():
+        for r in conn.query("SELECT [CLIOBR], MAX([CODOBR]) AS [M] FROM [F_OBR] WHERE [CLIOBR] BETWEEN ? AND ? "
+                            "GROUP BY [CLIOBR]", [min(taken), max(taken)]):
+            obr_top[int(r["CLIOBR"])] = int(r["M"] or 0)
     cli_rows, obr_rows, out = [], [], []
     for code, (_r, row, obr) in zip(codes, prepared):
         if code is None:
@@ -186,15 +189,85 @@ def _insert_customers_once(conn: FactusolConnection, prepared: list) -> list[tup
     return out
 
 
-def read_rows_by_key(conn: FactusolConnection, table: str, column: str, values: Sequence[Any]) -> list[dict[str, Any]]:
-    """``SELECT *`` of the rows whose ``column`` is one of ``values`` (IN lists of READ_CHUNK): the images a
-    capture scan reads, for recording our own writes in bulk."""
-    out: list[dict[str, Any]] = []
+RUN_MIN = 8  # this many consecutive integer keys are read by one BETWEEN instead of IN (...) lists
+
+
+def _key_statements(table: str, column: str, values: Sequence[Any]) -> Iterator[tuple[str, list[Any]]]:
+    """The ``SELECT *`` statements that read exactly the rows whose ``column`` is one of ``values``.
+
+    On an integer column every run of at least RUN_MIN consecutive keys (what a bulk insert numbers) is one
+    ``BETWEEN lo AND hi``: every integer of the run is wanted, so the range returns no other row.  The other
+    keys go by IN lists of READ_CHUNK (short lists for the Access driver).
+    """
     values = list(dict.fromkeys(values))
-    for i in range(0, len(values), READ_CHUNK):
-        chunk = values[i:i + READ_CHUNK]
-        out += conn.query(f"SELECT * FROM {_q(table)} WHERE {_q(column)} IN ({', '.join('?' for _ in chunk)})", chunk)
-    return out
+    col = load_schema()[table].by_name.get(column)
+    rest: list[Any] = values
+    if col is not None and col.type in (LONG, SMALLINT, BYTE):
+        ints = sorted(v for v in values if type(v) is int)
+        rest = [v for v in values if type(v) is not int]
+        i = 0
+        while i < len(ints):
+            j = i
+            while j + 1 < len(ints) and ints[j + 1] == ints[j] + 1:
+                j += 1
+            if j - i + 1 >= RUN_MIN:
+                yield f"SELECT * FROM {_q(table)} WHERE {_q(column)} BETWEEN ? AND ?", [ints[i], ints[j]]
+            else:
+                rest += ints[i:j + 1]
+            i = j + 1
+    for i in range(0, len(rest), READ_CHUNK):
+        chunk = rest[i:i + READ_CHUNK]
+        yield f"SELECT * FROM {_q(table)} WHERE {_q(column)} IN ({', '.join('?' for _ in chunk)})", chunk
+
+
+def _memo(conv: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    cache: dict[Any, Any] = {}
+
+    def run(value: Any) -> Any:
+        try:
+            return cache[value]
+        except KeyError:
+            out = conv(value)
+            if len(cache) < 10_000:
+                cache[value] = out
+            return out
+        except TypeError:  # unhashable raw value
+            return conv(value)
+
+    return run
+
+
+def read_values_by_key(conn: FactusolConnection, table: str, column: str,
+                       values: Sequence[Any]) -> tuple[list[str], list[list[Any]]]:
+    """(column names, rows as value lists) of ``SELECT *`` of the rows whose ``column`` is one of ``values``.
+
+    The values are FactuSOL-typed by the same `converter_for` conversion every read applies (Moneda as Decimal,
+    Fecha/Hora as datetime): the row images a capture scan reads, without building a dict per row.  Consecutive
+    integer keys (a bulk insert's codes) are read by one BETWEEN per run.
+    """
+    names: list[str] | None = None
+    convs: list[tuple[int, Callable[[Any], Any]]] = []
+    out: list[list[Any]] = []
+    for sql, params in _key_statements(table, column, values):
+        with conn.iter_tuples(sql, params) as rows:
+            if names is None:
+                names = list(rows.columns)
+                convs = [(i, _memo(c)) for i, c in enumerate(rows.converters) if c]
+            elif list(rows.columns) != names:
+                raise FactusolError(f"{table}: columns changed between reads")
+            for raw in rows:
+                vals = list(raw)
+                for i, conv in convs:
+                    vals[i] = conv(vals[i])
+                out.append(vals)
+    return names or [], out
+
+
+def read_rows_by_key(conn: FactusolConnection, table: str, column: str, values: Sequence[Any]) -> list[dict[str, Any]]:
+    """``SELECT *`` of the rows whose ``column`` is one of ``values``, as dicts: the images a capture scan reads,
+    for recording our own writes in bulk (see `read_values_by_key`)."""
+    names, rows = read_values_by_key(conn, table, column, values)
+    return [dict(zip(names, r)) for r in rows]
 
 
 def update_fields(conn: FactusolConnection, table: str, key: Mapping[str, Any], fields: Mapping[str, Any]) -> int:
@@ -338,6 +411,6 @@ def order_totals(lines: Sequence[dict[str, Any]], vat_rates: Sequence[Decimal], 
 
 __all__ = [
     "FactusolRangeFullError", "FactusolWidthError", "find_order_by_ref", "insert_customer", "insert_customers",
-    "read_rows_by_key", "insert_delivery_address", "insert_order", "insert_row",
+    "read_rows_by_key", "read_values_by_key", "insert_delivery_address", "insert_order", "insert_row",
     "order_totals", "set_order_state", "update_customer_fields", "update_fields", "update_stock",
 ]

@@ -16,8 +16,8 @@ from typing import Any, Iterable
 
 from replicator.factusol import reader as fs_reader
 from replicator.factusol import writer as fs_writer
-from replicator.capture.snapshot import row_hash
-from replicator.factusol.schema import FactusolWidthError, validate_row
+from replicator.capture.snapshot import RowHasher
+from replicator.factusol.schema import FactusolWidthError, load_schema, validate_row
 from replicator.model import Address, Customer
 from replicator.prestashop import reader as ps_reader
 from replicator.prestashop import writer as ps_writer
@@ -93,6 +93,26 @@ def _address_columns(ctx: SyncContext, key: str, address_id: int, address: Addre
         raise SyncError(ENTITY, key, f"delivery address {address_id}: {exc.reason}",
                         f"address.{exc.field}") from None
     return {c.split(".", 1)[1]: v for c, v in mapped.items() if c.startswith("F_OBR.")}
+
+
+def _echo_records(ctx: SyncContext, table: str, column: str, values: list[int],
+                  keep: set[tuple] | None = None) -> list[tuple[str, str, str]]:
+    """(table, row key, row hash) of the rows of ``table`` whose ``column`` is in ``values`` (only the primary
+    keys in ``keep`` when given), read back and hashed exactly as a capture scan hashes them (`RowHasher` over
+    the converted ``SELECT *`` values, equal to `row_hash` of the row image): the ledger entries that make the
+    next scan see our writes as echoes."""
+    names, rows = fs_writer.read_values_by_key(ctx.factusol, table, column, values)
+    if not rows:
+        return []
+    hasher = RowHasher(names)
+    pk = load_schema()[table].pk
+    index = [names.index(c) for c in pk]
+    out = []
+    for vals in rows:
+        key = tuple(vals[i] for i in index)
+        if keep is None or key in keep:
+            out.append((table, factusol_key(dict(zip(pk, key))), hasher(vals)))
+    return out
 
 
 @dataclass
@@ -298,15 +318,12 @@ class CustomerSync:
         if not made:
             return outcomes
         codes = [code for _, code, _ in made]
-        # echo records: the rows read back exactly as the capture reads them (as record_factusol_write does)
-        ledger = [("F_CLI", factusol_key({"CODCLI": r["CODCLI"]}), row_hash(r))
-                  for r in fs_writer.read_rows_by_key(ctx.factusol, "F_CLI", "CODCLI", codes)]
+        # echo records: the rows read back exactly as the capture reads them (as record_factusol_write does);
+        # the codes are consecutive, so each table is one BETWEEN read per code range
+        ledger = _echo_records(ctx, "F_CLI", "CODCLI", codes)
         written_obr = {(code, n) for _, code, numbers in made for n in numbers}
         if written_obr:
-            ledger += [("F_OBR", factusol_key({"CLIOBR": r["CLIOBR"], "CODOBR": r["CODOBR"]}), row_hash(r))
-                       for r in fs_writer.read_rows_by_key(ctx.factusol, "F_OBR", "CLIOBR",
-                                                           sorted({c for c, _ in written_obr}))
-                       if (r["CLIOBR"], r["CODOBR"]) in written_obr]
+            ledger += _echo_records(ctx, "F_OBR", "CLIOBR", codes, keep=written_obr)
         ctx.store.record_applied_many(FACTUSOL, ENTITY, ledger, "write")
         ctx.store.link_many(ENTITY, [(str(code), str(new.shop.prestashop_id)) for new, code, _ in made])
         ctx.cache.get("customer_codes", set()).update(codes)
