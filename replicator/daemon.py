@@ -86,21 +86,31 @@ def factusol_connection_string(config: Config, path: Path | None = None) -> str:
 
 
 def open_runtime(config: Config) -> Runtime:
-    from replicator.factusol.connection import open_factusol
-    from replicator.prestashop.connection import ShopConnection
     from replicator.rules import load_rules
     from replicator.sync import default_syncs
 
     rules = load_rules(config.rules_dir)  # raises RulesError: the daemon refuses to start with invalid rules
-    store = Store(config.store)
+    ctx = open_context(config, Store(config.store), rules)
+    return Runtime(config, ctx.store, ctx, Engine(ctx, default_syncs(rules)))
+
+
+def open_context(config: Config, store: Store, rules) -> SyncContext:
+    """A sync context with its own connections to both sides (the caller closes them)."""
+    from replicator.factusol.connection import open_factusol
+    from replicator.prestashop.connection import ShopConnection
+
     path = factusol_file(config)
     connection = factusol_connection_string(config, path)
     factusol = open_factusol(connection)
     ps = config.prestashop
-    shop = ShopConnection.from_config({"url": ps.url, "prefix": ps.prefix, "id_shop": ps.id_shop, "id_lang": ps.id_lang})
-    ctx = SyncContext(config=config, store=store, rules=rules, factusol=factusol, shop=shop,
-                      factusol_year=fiscal_year(path, connection))
-    return Runtime(config, store, ctx, Engine(ctx, default_syncs(rules)))
+    try:
+        shop = ShopConnection.from_config({"url": ps.url, "prefix": ps.prefix, "id_shop": ps.id_shop,
+                                           "id_lang": ps.id_lang})
+    except BaseException:
+        factusol.close()
+        raise
+    return SyncContext(config=config, store=store, rules=rules, factusol=factusol, shop=shop,
+                       factusol_year=fiscal_year(path, connection))
 
 
 class _Progress:
@@ -149,7 +159,9 @@ def run_once(runtime: Runtime) -> int:
         # Capture first, so that every change made while the initial sync reads is caught afterwards.
         capture_once(runtime.config, store)  # first sight: row snapshots are taken, no change is logged
         with _Progress() as progress:
-            report = runtime.engine.initial_sync(progress)
+            ctx = runtime.ctx
+            report = runtime.engine.initial_sync(progress, side_context=lambda: open_context(
+                runtime.config, ctx.store, ctx.rules))
         store.set_checkpoint(INITIAL_SYNC_CHECKPOINT, {"done": True, "keys": report.keys})
         log.info("initial sync done: %d keys in %.1fs %s", report.keys, report.seconds, report.outcomes)
     capture = capture_once(runtime.config, store)

@@ -11,6 +11,8 @@ import json
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from replicator.config import redact
@@ -21,6 +23,10 @@ log = logging.getLogger("replicator.apply")
 
 ENTITY_ORDER = ("customer", "product", "stock", "order", "shipment", "invoice")
 BATCH = 5000
+INITIAL_CHUNK = 2000  # keys per sync call in the initial sync
+# The initial sync logs each applied key of these at DEBUG (a catalogue is thousands of lines); documents
+# (orders, shipments, invoices) are still logged one by one at INFO.
+QUIET_INITIAL = frozenset({"customer", "product", "stock"})
 QUARANTINE_RETRY_SECONDS = 30.0  # quarantined keys are retried this often, and at once after a rule reload
 
 
@@ -33,6 +39,12 @@ class ApplyReport:
 
     def add(self, status: str) -> None:
         self.outcomes[status] = self.outcomes.get(status, 0) + 1
+
+    def merge(self, other: "ApplyReport") -> None:
+        self.changes += other.changes
+        self.keys += other.keys
+        for status, n in other.outcomes.items():
+            self.outcomes[status] = self.outcomes.get(status, 0) + n
 
 
 class Engine:
@@ -115,15 +127,17 @@ class Engine:
         for (status, detail, held), ids in by_status.items():
             store.set_change_status(ids, status, detail, held)
 
-    def sync_keys(self, entity: str, keys: list[str], quiet: bool = False) -> dict[str, Outcome]:
+    def sync_keys(self, entity: str, keys: list[str], quiet: bool = False,
+                  ctx: SyncContext | None = None) -> dict[str, Outcome]:
         """Sync keys of one entity, turning failures into quarantine entries (per key, never per batch).
 
         ``quiet``: what was applied is logged at DEBUG, not INFO (the initial sync reports progress instead of
         one line per created product); quarantines and conflicts are always logged."""
         sync = self.syncs[entity]
-        store = self.ctx.store
+        ctx = ctx or self.ctx
+        store = ctx.store
         try:
-            outcomes = sync.sync(self.ctx, keys)
+            outcomes = sync.sync(ctx, keys)
         except Exception as exc:
             if is_transient(exc):
                 raise  # a locked file or a lost connection: the whole cycle waits and retries
@@ -131,7 +145,7 @@ class Engine:
             outcomes = {}
             for key in keys:
                 try:
-                    outcomes.update(sync.sync(self.ctx, [key]))
+                    outcomes.update(sync.sync(ctx, [key]))
                 except SyncError as key_exc:
                     outcomes[key] = self._quarantine(key_exc)
                 except Exception as key_exc:
@@ -195,25 +209,61 @@ class Engine:
                     report.add("retried_" + outcome.status)
 
     # -- initial sync ---------------------------------------------------------------------------------
-    def initial_sync(self, progress=None) -> ApplyReport:
-        """Every key of every entity, linking before creating; resumable (each key is idempotent)."""
+    def initial_sync(self, progress=None, side_context: Callable[[], SyncContext] | None = None) -> ApplyReport:
+        """Every key of every entity, linking before creating; resumable (each key is idempotent).
+
+        With ``side_context`` (it opens a second context: same store and rules, its own connections), customers
+        are synced on a second thread while products and stock run on this one.  They touch different rows on
+        both sides, and creating customers spends most of its time inside the ODBC driver, which lets the other
+        thread run meanwhile.  Orders wait for both, since they point at customers and products.
+        """
         report = ApplyReport()
         started = time.monotonic()
-        for entity in ENTITY_ORDER:
-            sync = self.syncs.get(entity)
-            if sync is None:
-                continue
-            keys = list(sync.all_keys(self.ctx))
-            if progress:
-                progress.start(entity, len(keys))
-            for i in range(0, len(keys), 2000):
-                chunk = keys[i:i + 2000]
-                for outcome in self.sync_keys(entity, chunk, quiet=True).values():
-                    report.add(outcome.status)
-                report.keys += len(chunk)
-                if progress:
-                    progress.advance(entity, len(chunk))
+        entities = [e for e in ENTITY_ORDER if e in self.syncs]
+        side: Future | None = None
+        pool = None
+        if side_context is not None and "customer" in entities:
+            entities.remove("customer")
+            pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="initial-sync-customers")
+            side = pool.submit(self._initial_side, side_context, "customer", progress)
+        try:
+            for entity in entities:
+                if side is not None and ENTITY_ORDER.index(entity) >= ENTITY_ORDER.index("order"):
+                    report.merge(side.result())  # orders need every customer first
+                    side = None
+                report.merge(self._initial_entity(self.ctx, entity, progress))
+            if side is not None:
+                report.merge(side.result())
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True)  # an error on this thread still lets the customers' chunk finish
         report.seconds = time.monotonic() - started
+        return report
+
+    def _initial_side(self, side_context: Callable[[], SyncContext], entity: str, progress) -> ApplyReport:
+        ctx = side_context()
+        try:
+            return self._initial_entity(ctx, entity, progress)
+        finally:
+            for conn in (ctx.factusol, ctx.shop):
+                try:
+                    conn.close()
+                except Exception:  # closing is best effort
+                    pass
+
+    def _initial_entity(self, ctx: SyncContext, entity: str, progress) -> ApplyReport:
+        report = ApplyReport()
+        keys = list(self.syncs[entity].all_keys(ctx))
+        if progress:
+            progress.start(entity, len(keys))
+        for i in range(0, len(keys), INITIAL_CHUNK):
+            chunk = keys[i:i + INITIAL_CHUNK]
+            quiet = entity in QUIET_INITIAL  # thousands of rows: progress lines say how far it is
+            for outcome in self.sync_keys(entity, chunk, quiet=quiet, ctx=ctx).values():
+                report.add(outcome.status)
+            report.keys += len(chunk)
+            if progress:
+                progress.advance(entity, len(chunk))
         return report
 
 

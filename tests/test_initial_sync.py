@@ -131,3 +131,60 @@ def test_initial_sync_resumes_after_kill_9(config, where):
         assert applied.changes == 0
     finally:
         env.close()
+
+
+def test_customers_sync_on_their_own_thread_and_connections(config, monkeypatch):
+    """Customers run on a second thread with their own FactuSOL and shop connections while products run here."""
+    import threading
+
+    from replicator.sync.customers import CustomerSync
+    from replicator.sync.products import ProductSync
+
+    seen: dict[str, set] = {"customer": set(), "product": set(), "customer_conns": set()}
+
+    def spy(cls, entity):
+        original = cls.sync
+
+        def sync(self, ctx, keys):
+            seen[entity].add(threading.current_thread().name)
+            if entity == "customer":
+                seen["customer_conns"].add((id(ctx.factusol), id(ctx.shop)))
+            return original(self, ctx, keys)
+        monkeypatch.setattr(cls, "sync", sync)
+
+    spy(CustomerSync, "customer")
+    spy(ProductSync, "product")
+    env = open_env(config)
+    try:
+        run_once(env.runtime)
+        main = threading.main_thread().name
+        assert seen["product"] == {main}
+        assert len(seen["customer"]) == 1 and main not in seen["customer"]
+        assert (id(env.runtime.ctx.factusol), id(env.runtime.ctx.shop)) not in seen["customer_conns"]
+        assert len(env.store.id_map("customer")) == CUSTOMERS
+        assert counts(env)["f_cli_nif"] == counts(env)["f_cli"]
+    finally:
+        env.close()
+
+
+def test_an_error_on_the_customer_thread_stops_the_initial_sync(config, monkeypatch):
+    """A transient error (the FactuSOL file locked) on the customer thread fails the run like one on the main
+    thread: the initial sync is not marked done and the next run redoes it."""
+    from replicator.factusol.connection import FactusolLockedError
+    from replicator.sync.customers import CustomerSync
+
+    def locked(self, ctx, keys):
+        raise FactusolLockedError("F_CLI: the file is locked")
+
+    monkeypatch.setattr(CustomerSync, "sync", locked)
+    env = open_env(config)
+    try:
+        with pytest.raises(FactusolLockedError):
+            run_once(env.runtime)
+        assert not (env.store.checkpoint("initial_sync") or {}).get("done")
+        monkeypatch.undo()
+        run_once(env.runtime)
+        assert len(env.store.id_map("customer")) == CUSTOMERS
+        assert (env.store.checkpoint("initial_sync") or {}).get("done")
+    finally:
+        env.close()
