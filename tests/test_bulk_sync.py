@@ -147,6 +147,81 @@ def test_bulk_creation_of_combinations_writes_the_rows_upsert_product_writes(mys
         groups = shop.query("SELECT is_color_group, COUNT(*) AS n FROM {p}attribute_group GROUP BY is_color_group")
         assert all(g["n"] == 1 for g in groups) and len(groups) == 2
 
+def test_bulk_creation_follows_the_live_schema_not_the_stock_defaults(mysql_server, mysql_db):
+    """Columns left to their DEFAULT and rows copied on the server must give what upsert_product writes even on a
+    shop whose schema differs from PrestaShop's: other defaults, a narrower product.price than product_shop's, and
+    a third language."""
+    with ShopConnection(sandbox.create_shop(mysql_server.url, mysql_db, demo=False)) as admin:
+        for sql in ("ALTER TABLE {p}product ALTER show_price SET DEFAULT 0, ALTER visibility SET DEFAULT 'none',"
+                    " ALTER state SET DEFAULT 0, ALTER id_shop_default SET DEFAULT 5,"
+                    " ALTER available_for_order SET DEFAULT 0, ALTER redirect_type SET DEFAULT '404'",
+                    "ALTER TABLE {p}product MODIFY price DECIMAL(20,2) NOT NULL DEFAULT '0.00'",
+                    "ALTER TABLE {p}product_lang ALTER id_shop SET DEFAULT 9",
+                    "ALTER TABLE {p}product_attribute ALTER minimal_quantity SET DEFAULT 3,"
+                    " ALTER wholesale_price SET DEFAULT '1.500000'",
+                    "ALTER TABLE {p}stock_available ALTER out_of_stock SET DEFAULT 2, ALTER quantity SET DEFAULT 7"):
+            admin.execute(sql)
+    with ShopConnection(mysql_server.database_url(mysql_db)) as shop:
+        langs = [*shop.lang_ids, max(shop.lang_ids) + 1]
+
+        def article(ref):
+            return Product(reference=ref, name="Camiseta lisa", description="<p>Algodón</p>", ean13="8412345000024",
+                           price_tax_excl=Decimal("12.396694"), cost_price=Decimal("4"), vat_rate=Decimal("21"),
+                           weight=Decimal("0.2"), combinations=[
+                               Combination(size="S", color="Rojo", reference=f"{ref}-S-Rojo"),
+                               Combination(size="M", reference=f"{ref}-M", price_impact=Decimal("1.5"))])
+
+        one = writer.upsert_product(shop, article("ONE001"), lang_ids=langs)
+        made = writer.create_products_bulk(shop, [article("BLK001"), Product(reference="BLK900", name="Sin tallas",
+                                                                             price_tax_excl=Decimal("3.333333"))],
+                                           lang_ids=langs)
+        simple = writer.upsert_product(shop, Product(reference="ONE900", name="Sin tallas",
+                                                     price_tax_excl=Decimal("3.333333")), lang_ids=langs)
+        for table in COMBO_TABLES:
+            expected = _combo_rows(shop, table, one, "ONE001")
+            assert expected, table
+            assert _combo_rows(shop, table, made["BLK001"], "BLK001") == expected, table
+        for table in ("product", "product_shop", "product_lang", "category_product", "stock_available"):
+            assert _rows(shop, table, made["BLK900"]) == _rows(shop, table, simple), table
+        row = shop.query_one("SELECT p.show_price, p.visibility, p.state, p.price, ps.price AS shop_price"
+                             " FROM {p}product p JOIN {p}product_shop ps ON ps.id_product = p.id_product"
+                             " WHERE p.id_product = %s", (made["BLK900"],))
+        assert row == {"show_price": 1, "visibility": "both", "state": 1, "price": Decimal("3.33"),
+                       "shop_price": Decimal("3.333333")}
+        assert shop.query_one("SELECT COUNT(*) AS n FROM {p}product_lang WHERE id_product = %s AND id_shop = %s",
+                              (made["BLK900"], shop.id_shop))["n"] == len(langs)
+
+
+@pytest.mark.parametrize("raw,nullable,data_type,extra,mariadb,expected", [
+    ("'default'", False, "enum", "", True, (True, "default")),
+    ("1", False, "tinyint", "", True, (True, Decimal(1))),
+    ("'0.000000'", False, "decimal", "", True, (True, Decimal(0))),
+    ("NULL", True, "varchar", "", True, (True, None)),
+    (None, False, "datetime", "", True, (False, None)),  # no default
+    ("current_timestamp()", False, "timestamp", "on update current_timestamp()", True, (False, None)),
+    ("'it''s'", False, "varchar", "", True, (False, None)),  # quoting we do not decode: always sent
+    ("default", False, "enum", "", False, (True, "default")),  # MySQL: bare values
+    ("0.000000", False, "decimal", "", False, (True, Decimal(0))),
+    (None, True, "varchar", "", False, (True, None)),  # MySQL: nullable without default = DEFAULT NULL
+    (None, False, "int", "", False, (False, None)),
+    ("CURRENT_TIMESTAMP", False, "timestamp", "default_generated", False, (False, None)),
+    ("", False, "json", "", False, (False, None)),
+])
+def test_column_defaults_are_read_from_both_servers_dialects(raw, nullable, data_type, extra, mariadb, expected):
+    assert writer._default_of(raw, nullable, data_type, extra, mariadb) == expected
+
+
+def test_equals_default_is_exact():
+    number, text, null = (writer._Column("int", True, Decimal(1)), writer._Column("varchar(9)", True, "both"),
+                          writer._Column("date", True, None))
+    assert writer._equals_default(number, 1) and writer._equals_default(number, True)
+    assert writer._equals_default(number, Decimal("1.000"))
+    assert not writer._equals_default(number, "1") and not writer._equals_default(number, 2)
+    assert writer._equals_default(text, "both") and not writer._equals_default(text, "Both")
+    assert writer._equals_default(null, None) and not writer._equals_default(null, "0000-00-00")
+    assert not writer._equals_default(writer._Column("int", False), None)
+
+
 def test_bulk_creation_skips_existing_references_and_rolls_back_a_failed_chunk(mysql_server, mysql_db):
     with ShopConnection(sandbox.create_shop(mysql_server.url, mysql_db, demo=True)) as shop:
         before = shop.query_one("SELECT COUNT(*) AS n FROM {p}product")["n"]
@@ -207,6 +282,60 @@ def test_set_stock_bulk_scope_sums_reserved_and_movements(mysql_server, mysql_db
         assert _sa(shop, cam, 0, scope=group)["quantity"] == 7  # only the group's combination rows are summed
         assert _sa(shop, taz, 0, scope=group)["quantity"] == 9 and _sa(shop, taz, 0)["quantity"] == 44
         assert _sa(shop, *combos["CAM001-S-BLA"])["quantity"] == 5
+
+
+def _stock_state(shop) -> tuple[list[dict], list[dict]]:
+    sa = shop.query("SELECT id_product, id_product_attribute, id_shop, id_shop_group, quantity, reserved_quantity,"
+                    " physical_quantity FROM {p}stock_available ORDER BY id_product, id_product_attribute, id_shop,"
+                    " id_shop_group")
+    mvt = shop.query("SELECT sa.id_product, sa.id_product_attribute, m.id_order, m.id_supply_order,"
+                     " m.id_stock_mvt_reason, m.id_employee, m.employee_lastname, m.physical_quantity, m.sign,"
+                     " m.price_te, m.last_wa, m.current_wa, m.referer FROM {p}stock_mvt m JOIN {p}stock_available sa"
+                     " ON sa.id_stock_available = m.id_stock ORDER BY m.id_stock_mvt")
+    return sa, mvt
+
+
+def test_set_stock_bulk_without_temporary_tables_writes_the_same(mysql_server, mysql_db):
+    """A shop user without CREATE TEMPORARY TABLES gets the multi-row upsert instead of the batch table: the same
+    stock rows, pa=0 sums, reserved/physical figures and movements, in the same order."""
+    from replicator.prestashop.connection import parse_mysql_url
+
+    other = mysql_server.fresh_database()
+    user = f"lim_{other[-10:]}"
+    try:
+        with mysql_server.connect() as conn, conn.cursor() as cur:
+            try:
+                cur.execute(f"CREATE USER '{user}'@'%' IDENTIFIED BY 'pw'")
+            except pymysql.MySQLError as exc:
+                pytest.skip(f"cannot create a test user on this server: {exc}")
+            cur.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON `{other}`.* TO '{user}'@'%'")
+        sandbox.create_shop(mysql_server.url, other, demo=True)
+        full_url = sandbox.create_shop(mysql_server.url, mysql_db, demo=True)
+        params = parse_mysql_url(mysql_server.url)
+        limited_url = f"mysql://{user}:pw@{params['host']}:{params['port']}/{other}"
+        results = []
+        for url in (full_url, limited_url):
+            with ShopConnection(url) as shop:
+                combos = {r["reference"]: (r["id_product"], r["id_product_attribute"]) for r in shop.query(
+                    "SELECT reference, id_product, id_product_attribute FROM {p}product_attribute"
+                    " WHERE reference LIKE 'CAM001-%%'")}
+                taz = writer.find_product(shop, "TAZ010")
+                first = writer.set_stock_bulk(shop, [(*combos["CAM001-S-BLA"], 5), (*combos["CAM001-M-BLA"], 7),
+                                                     (taz, 0, 13)])
+                second = writer.set_stock_bulk(shop, [(*combos["CAM001-S-BLA"], 2), (taz, 0, 20)],
+                                               compute=lambda cur: {(taz, 0): 11})
+                assert {k: w.new_quantity for k, w in second.items()} == {combos["CAM001-S-BLA"]: 2, (taz, 0): 11}
+                results.append((first.keys(), _stock_state(shop)))
+                batch = shop._cache.get("stock_batch_table")
+                assert (batch is False) == (url == limited_url)
+        (keys, (stock, movements)), (limited_keys, (limited_stock, limited_movements)) = results
+        assert list(keys) == list(limited_keys)
+        assert stock == limited_stock
+        assert movements == limited_movements and len(movements) >= 5
+    finally:
+        with mysql_server.connect() as conn, conn.cursor() as cur:
+            cur.execute(f"DROP USER IF EXISTS '{user}'@'%'")
+            cur.execute(f"DROP DATABASE IF EXISTS `{other}`")
 
 
 @pytest.fixture

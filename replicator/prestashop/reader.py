@@ -382,21 +382,17 @@ def read_invoices(shop: ShopConnection, order_ids: Iterable[int]) -> dict[int, l
 
 def stock_targets(shop: ShopConnection, product_ids: Iterable[int]) -> list[dict]:
     """Stock rows the replicator may write for these products: one per simple product (pa=0) and one per
-    combination, with the combination reference and the current available quantity in the shop's scope."""
+    combination, as ``{id_product, id_product_attribute, combination_reference}`` (products not in the shop give
+    none).  The quantities are not read here: ``writer.set_stock_bulk`` reads them under its lock."""
     ids = list(product_ids)
     if not ids:
         return []
     marks, args = _in(ids)
-    id_shop, id_group = shop.stock_scope()
     return shop.query(
-        "SELECT p.id_product, COALESCE(pa.id_product_attribute, 0) AS id_product_attribute, p.reference,"
-        " COALESCE(pa.reference, '') AS combination_reference, COALESCE(sa.quantity, 0) AS quantity"
+        "SELECT p.id_product, COALESCE(pa.id_product_attribute, 0) AS id_product_attribute,"
+        " COALESCE(pa.reference, '') AS combination_reference"
         " FROM {p}product p LEFT JOIN {p}product_attribute pa ON pa.id_product = p.id_product"
-        " LEFT JOIN {p}stock_available sa ON sa.id_product = p.id_product"
-        "  AND sa.id_product_attribute = COALESCE(pa.id_product_attribute, 0)"
-        "  AND sa.id_shop = %s AND sa.id_shop_group = %s"
-        f" WHERE p.id_product IN ({marks}) ORDER BY p.id_product, id_product_attribute",
-        (id_shop, id_group, *args))
+        f" WHERE p.id_product IN ({marks}) ORDER BY p.id_product, id_product_attribute", args)
 
 
 def unsynced_order_units(shop: ShopConnection, product_ids: Iterable[int],

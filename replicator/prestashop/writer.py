@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
+from operator import itemgetter
 from typing import Callable, Iterable
 
 import pymysql
@@ -126,18 +127,168 @@ def _insert_sql(shop: ShopConnection, table: str, columns: Iterable[str], tail: 
                     f" VALUES ({', '.join(['%s'] * len(columns))}){tail}")
 
 
-def _insert_many(shop: ShopConnection, cur, table: str, rows: list[dict], tail: str = "") -> None:
+def _insert_many(shop: ShopConnection, cur, table: str, rows: list[dict], tail: str = "", *,
+                 skip_defaults: bool = False) -> None:
     """Rows (dicts with the same keys) in multi-row INSERTs: PyMySQL's executemany packs them into as few
-    ``INSERT ... VALUES (...), (...)`` statements as its statement-size limit allows."""
+    ``INSERT ... VALUES (...), (...)`` statements as its statement-size limit allows.
+
+    ``skip_defaults``: a column whose value is its DEFAULT in the live schema in every row is left out (the
+    server writes that default: the same row, fewer values to escape and send)."""
     if not rows:
         return
     columns = list(rows[0])
+    if skip_defaults:
+        info = _columns(shop, table)
+        kept = []
+        for c in columns:
+            values = [r[c] for r in rows]
+            if not (c in info and _equals_default(info[c], values[0]) and values.count(values[0]) == len(values)):
+                kept.append(c)
+        columns = kept or columns[:1]
     sql = _insert_sql(shop, table, columns, tail)
     try:
-        cur.executemany(sql, [tuple(r[c] for c in columns) for r in rows])
+        if len(columns) == 1:
+            cur.executemany(sql, [(r[columns[0]],) for r in rows])
+        else:
+            cur.executemany(sql, list(map(itemgetter(*columns), rows)))
     except pymysql.MySQLError as exc:
         raise ShopConnectionError(redact(f"{getattr(shop, '_where', '')}: {exc}",
                                          getattr(shop, "_password", None))) from exc
+
+
+@dataclass(frozen=True)
+class _Column:
+    type: str  # COLUMN_TYPE, e.g. "decimal(20,6)", "int unsigned" (no display width)
+    has_default: bool  # a constant DEFAULT (NULL included), not an expression and not "no default"
+    default: object = None  # that DEFAULT: None (NULL), a Decimal for numeric columns, else a str
+
+
+_INTEGER_TYPES = {"tinyint", "smallint", "mediumint", "int", "integer", "bigint"}
+_NUMERIC_TYPES = {"tinyint", "smallint", "mediumint", "int", "integer", "bigint", "decimal", "numeric", "float",
+                  "double"}
+
+
+def _text_of(value) -> str | None:
+    return value.decode() if isinstance(value, (bytes, bytearray)) else value
+
+
+def _default_of(raw, nullable: bool, data_type: str, extra: str, mariadb: bool) -> tuple[bool, object]:
+    """(has a constant default, its value) from information_schema.COLUMNS.  MariaDB (10.2.7+) writes the default
+    as an SQL literal ('text', 12, NULL; no default = SQL NULL); MySQL writes the bare value (NULL default and no
+    default are both SQL NULL, expressions are flagged DEFAULT_GENERATED).  Anything unclear counts as "no
+    default": the column is then always sent."""
+    if "generated" in extra or data_type not in _NUMERIC_TYPES | {"char", "varchar", "enum", "set", "date",
+                                                                   "datetime", "timestamp", "time", "tinytext",
+                                                                   "text", "mediumtext", "longtext"}:
+        return False, None
+    numeric = data_type in _NUMERIC_TYPES
+    if mariadb:
+        if raw is None:
+            return False, None
+        if raw == "NULL":
+            return True, None
+        if len(raw) >= 2 and raw[0] == raw[-1] == "'":
+            inner = raw[1:-1]
+            if "'" in inner or "\\" in inner:
+                return False, None
+            if numeric:
+                try:
+                    return True, Decimal(inner)
+                except ArithmeticError:
+                    return False, None
+            return True, inner
+        if numeric:
+            try:
+                return True, Decimal(raw)
+            except ArithmeticError:
+                return False, None
+        return False, None  # an expression (current_timestamp(), ...)
+    if raw is None:
+        return (True, None) if nullable else (False, None)
+    if numeric:
+        try:
+            return True, Decimal(raw)
+        except ArithmeticError:
+            return False, None
+    return True, raw
+
+
+def _columns(shop: ShopConnection, table: str) -> dict[str, _Column]:
+    """The live schema's columns of a table (type and constant DEFAULT), read once per connection."""
+    key = ("writer_columns", table)
+    cache = shop._cache
+    if key not in cache:
+        if "server_is_mariadb" not in cache:
+            version = shop.query_one("SELECT VERSION() AS v")["v"]
+            cache["server_is_mariadb"] = "mariadb" in str(_text_of(version)).lower()
+        out = {}
+        for r in shop.query("SELECT COLUMN_NAME AS name, COLUMN_DEFAULT AS d, IS_NULLABLE AS nullable,"
+                            " DATA_TYPE AS data_type, COLUMN_TYPE AS column_type, EXTRA AS extra"
+                            " FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s",
+                            (shop.prefix + table,)):
+            has, default = _default_of(_text_of(r["d"]), _text_of(r["nullable"]) == "YES",
+                                       str(_text_of(r["data_type"])).lower(), str(_text_of(r["extra"]) or "").lower(),
+                                       cache["server_is_mariadb"])
+            column_type = str(_text_of(r["column_type"])).lower()
+            if str(_text_of(r["data_type"])).lower() in _INTEGER_TYPES:  # int(10) and int(11) hold the same values
+                column_type = re.sub(r"\(\d+\)", "", column_type)
+            out[_text_of(r["name"])] = _Column(column_type, has, default)
+        cache[key] = out
+    return cache[key]
+
+
+def _equals_default(column: _Column, value) -> bool:
+    """True only when writing ``value`` stores exactly the column's DEFAULT (exact comparison; unsure = False)."""
+    if not column.has_default:
+        return False
+    default = column.default
+    if default is None or value is None:
+        return default is None and value is None
+    if isinstance(default, Decimal):
+        if isinstance(value, bool):
+            value = int(value)
+        return isinstance(value, (int, Decimal)) and Decimal(value) == default
+    return isinstance(value, str) and value == default
+
+
+def _insert_copies(shop: ShopConnection, cur, table: str, rows: list[dict], source: str, key: str,
+                   sources: dict, where: str = "", where_args: tuple = ()) -> None:
+    """Insert ``rows`` of ``table``, one per row of ``source`` whose ``key`` is ``row[key]``, with ONE
+    ``INSERT ... SELECT ... FROM source``: nothing per row crosses the wire.
+
+    ``sources`` maps each key to the values that row of ``source`` was written with (in this transaction).  A
+    column whose value is that source row's value of the same column in every row (and which has the same type in
+    both tables) is copied from it; a column with the same value in every row is sent once.  When a column is
+    neither, the rows are sent as they are (``_insert_many``).  ``where`` narrows the source rows (e.g. one
+    language).  The rows go in in key order; their count is checked.
+    """
+    if not rows:
+        return
+    target, origin = _columns(shop, table), _columns(shop, source)
+    exprs, args = [], []
+    missing = object()
+    origins = [sources[r[key]] for r in rows]
+    for column in rows[0]:
+        values = [r[column] for r in rows]
+        if column == key or (column in origin and column in target and origin[column].type == target[column].type
+                             and [o.get(column, missing) for o in origins] == values):
+            exprs.append(f"s.`{column}`")
+        elif values.count(values[0]) == len(values):
+            exprs.append("%s")
+            args.append(values[0])
+        else:
+            _insert_many(shop, cur, table, rows)
+            return
+    ids = [r[key] for r in rows]
+    if len(set(ids)) != len(ids):
+        _insert_many(shop, cur, table, rows)
+        return
+    ids.sort()
+    sql = (f"INSERT INTO {{p}}{table} ({', '.join(f'`{c}`' for c in rows[0])}) SELECT {', '.join(exprs)}"
+           f" FROM {{p}}{source} s WHERE s.`{key}` IN ({', '.join(['%s'] * len(ids))}){where} ORDER BY s.`{key}`")
+    shop.execute(sql, (*args, *ids, *where_args), cursor=cur)
+    if cur.rowcount != len(rows):
+        raise WriteError(f"bulk insert into {table}: {len(rows)} rows expected from {source}, {cur.rowcount} made")
 
 
 def _stock_row(shop: ShopConnection, cur, product_id: int, attribute_id: int, create: bool = True) -> dict | None:
@@ -239,7 +390,9 @@ def set_stock_bulk(shop: ShopConnection, rows: Iterable[tuple[int, int, int | De
     FactuSOL does not know yet there, so an order committed meanwhile cannot be put back on sale), the pa=0 rows
     of products with combinations are re-summed, reserved/physical are recomputed from ONE grouped query over
     the open orders of the chunk's products (rows without open orders get reserved 0), changed rows are written
-    with one multi-row statement, stock_mvt rows are inserted in bulk when ``movement``, then ``extra`` runs.
+    with one ``UPDATE ... JOIN`` from a session TEMPORARY table holding (id, quantity, reserved, delta) — or one
+    multi-row upsert when the server refuses temporary tables —, stock_mvt rows are inserted in bulk when
+    ``movement`` (``INSERT ... SELECT`` from that table), then ``extra`` runs.
     The transaction reads committed data (READ COMMITTED), so what ``compute`` reads is current.
 
     Returns the rows asked for whose quantity changed: {(id_product, id_product_attribute): StockWrite}.
@@ -266,7 +419,7 @@ def _set_stock_chunk(shop: ShopConnection, wanted: dict[tuple[int, int], int], e
                      id_employee: int, compute: Callable | None) -> dict[tuple[int, int], StockWrite]:
     physical = shop.detect_version().has_physical_quantity
     scope, scope_args = _scope_sql(shop)  # cached lookups first: nothing but the batch runs in the transaction
-    id_shop, id_group = shop.stock_scope()
+    shop.stock_scope()
     shop.shop_ids_for_stock()
     shop.order_states()
     reasons = {1: shop.config_int("PS_STOCK_MVT_INC_EMPLOYEE_EDITION", 0),
@@ -278,6 +431,7 @@ def _set_stock_chunk(shop: ShopConnection, wanted: dict[tuple[int, int], int], e
         ", reserved_quantity, physical_quantity" if physical else "")
     select = (f"SELECT {columns} FROM {{p}}stock_available WHERE {scope} AND id_product IN ({marks})"
               " ORDER BY id_product, id_product_attribute FOR UPDATE")
+    batch = _stock_batch_ready(shop)  # before the transaction: MySQL's GTID rules refuse it inside one
     shop.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")  # for the next transaction only
     with shop.transaction() as cur:
         locked = {(r["id_product"], r["id_product_attribute"]): r
@@ -296,35 +450,107 @@ def _set_stock_chunk(shop: ShopConnection, wanted: dict[tuple[int, int], int], e
                     targets[key] = int(quantity)
         quantity = {k: int(r["quantity"]) for k, r in locked.items()}
         quantity.update(targets)
-        for pid in with_combos:  # StockAvailable::postSave: pa=0 = SUM of the combination rows of the scope
-            quantity[(pid, 0)] = sum(q for (p, pa), q in quantity.items() if p == pid and pa)
+        sums: dict[int, int] = {pid: 0 for pid in with_combos}
+        for (pid, pa), q in quantity.items():
+            if pa and pid in sums:
+                sums[pid] += q
+        for pid, total in sums.items():  # StockAvailable::postSave: pa=0 = SUM of the combination rows of the scope
+            quantity[(pid, 0)] = total
         reserved = _reserved_by_row(shop, cur, ids) if physical else {}
-        updates, writes = [], {}
+        changed, writes = [], {}  # changed: (id_stock_available, quantity, reserved, delta of a row asked for)
         for key, r in locked.items():
             q = quantity[key]
             units = reserved.get(key, 0)
-            if q != int(r["quantity"]) or (physical and (units != r["reserved_quantity"]
-                                                         or q + units != r["physical_quantity"])):
-                row = {"id_stock_available": r["id_stock_available"], "id_product": key[0],
-                       "id_product_attribute": key[1], "id_shop": id_shop, "id_shop_group": id_group, "quantity": q}
-                if physical:
-                    row.update(reserved_quantity=units, physical_quantity=q + units)
-                updates.append(row)
-            if key in targets and q != int(r["quantity"]):
-                writes[key] = StockWrite(r["id_stock_available"], int(r["quantity"]), q, units)
-        if updates:
-            tail = " ON DUPLICATE KEY UPDATE quantity = VALUES(quantity)" + (
-                ", reserved_quantity = VALUES(reserved_quantity), physical_quantity = VALUES(physical_quantity)"
-                if physical else "")
-            _insert_many(shop, cur, "stock_available", updates, tail)
-        if movement and writes:
+            old = int(r["quantity"])
+            if q != old or (physical and (units != r["reserved_quantity"] or q + units != r["physical_quantity"])):
+                asked = key in targets and q != old
+                changed.append((r["id_stock_available"], q, units, q - old if asked else 0))
+                if asked:
+                    writes[key] = StockWrite(r["id_stock_available"], old, q, units)
+        if changed:
+            if batch:
+                _write_stock_batch(shop, cur, changed, physical, reasons if movement else None, id_employee, now)
+            else:
+                _write_stock_rows(shop, cur, changed, locked, physical)
+        if movement and writes and not batch:
             _insert_many(shop, cur, "stock_mvt", [
                 {"id_stock": w.id_stock_available, "id_order": None,
                  "id_stock_mvt_reason": reasons[1 if w.delta > 0 else -1], "id_employee": id_employee,
                  "physical_quantity": abs(w.delta), "date_add": now, "sign": 1 if w.delta > 0 else -1,
-                 "price_te": 0, "last_wa": 0, "current_wa": 0} for w in writes.values()])
+                 "price_te": 0, "last_wa": 0, "current_wa": 0} for w in writes.values()], skip_defaults=True)
         _run_extra(shop, cur, extra)
     return writes
+
+
+STOCK_BATCH_TABLE = "replicator_stock_batch"  # a TEMPORARY table of the replicator's own session
+_TRANSIENT_CODES = {1205, 1213}  # lock wait timeout, deadlock (client errors 2000-2999 are transient too)
+
+
+def _stock_batch_ready(shop: ShopConnection) -> bool:
+    """Create (if needed) the session's temporary table ``set_stock_bulk`` sends its changed rows into.
+
+    False when the server refuses it (no CREATE TEMPORARY TABLES privilege, a disabled engine, ...): the rows
+    then go as a multi-row upsert, and the table is not tried again on this connection.  A lost connection is
+    raised."""
+    if shop._cache.get("stock_batch_table") is False:
+        return False
+    try:
+        shop.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {{p}}{STOCK_BATCH_TABLE} ("
+                     "seq INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY, id_stock_available INT UNSIGNED NOT NULL,"
+                     " quantity INT NOT NULL DEFAULT 0, reserved_quantity INT NOT NULL DEFAULT 0,"
+                     " delta INT NOT NULL DEFAULT 0, UNIQUE KEY (id_stock_available)) ENGINE=InnoDB")
+    except ShopConnectionError as exc:
+        code = exc.__cause__.args[0] if isinstance(exc.__cause__, pymysql.MySQLError) and exc.__cause__.args else 0
+        if not isinstance(code, int) or 2000 <= code < 3000 or code in _TRANSIENT_CODES:
+            raise
+        shop._cache["stock_batch_table"] = False
+        return False
+    return True
+
+
+def _write_stock_batch(shop: ShopConnection, cur, changed: list[tuple[int, int, int, int]], physical: bool,
+                       reasons: dict[int, int] | None, id_employee: int, now: datetime) -> None:
+    """The changed stock rows (id_stock_available, quantity, reserved, delta) through the session's batch table:
+    at most four integers per row are sent (columns that are 0 in every row are not), then ONE UPDATE ... JOIN
+    writes them and ONE INSERT ... SELECT writes the stock_mvt rows of the deltas (``reasons``: None = no
+    movements), in the order of ``changed`` (the table's auto-increment ``seq``)."""
+    table = f"{{p}}{STOCK_BATCH_TABLE}"
+    shop.execute(f"DELETE FROM {table}", cursor=cur)
+    names = ("id_stock_available", "quantity", "reserved_quantity", "delta")
+    sent = [n for n, name in enumerate(names) if n == 0 or any(row[n] for row in changed)]  # the others default 0
+    _insert_many(shop, cur, STOCK_BATCH_TABLE, [{names[n]: row[n] for n in sent} for row in changed])
+    sets = "sa.quantity = b.quantity" + (", sa.reserved_quantity = b.reserved_quantity,"
+                                         " sa.physical_quantity = b.quantity + b.reserved_quantity" if physical else "")
+    shop.execute(f"UPDATE {{p}}stock_available sa JOIN {table} b ON b.id_stock_available = sa.id_stock_available"
+                 f" SET {sets}", cursor=cur)
+    if cur.rowcount > len(changed):
+        raise WriteError(f"stock batch: {cur.rowcount} rows updated for {len(changed)} changes")
+    if reasons is not None and any(delta for *_, delta in changed):
+        shop.execute("INSERT INTO {p}stock_mvt (id_stock, id_order, id_stock_mvt_reason, id_employee,"
+                     " physical_quantity, date_add, sign, price_te, last_wa, current_wa)"
+                     " SELECT b.id_stock_available, %s, IF(b.delta > 0, %s, %s), %s, ABS(b.delta), %s,"
+                     f" IF(b.delta > 0, %s, %s), %s, %s, %s FROM {table} b WHERE b.delta <> 0 ORDER BY b.seq",
+                     (None, reasons[1], reasons[-1], id_employee, now, 1, -1, 0, 0, 0), cursor=cur)
+    shop.execute(f"DELETE FROM {table}", cursor=cur)
+
+
+def _write_stock_rows(shop: ShopConnection, cur, changed: list[tuple[int, int, int, int]], locked: dict,
+                      physical: bool) -> None:
+    """The changed stock rows as one multi-row ``INSERT ... ON DUPLICATE KEY UPDATE`` (no batch table)."""
+    by_id = {r["id_stock_available"]: r for r in locked.values()}
+    id_shop, id_group = shop.stock_scope()
+    rows = []
+    for sid, q, units, _ in changed:
+        r = by_id[sid]
+        row = {"id_stock_available": sid, "id_product": r["id_product"], "id_product_attribute":
+               r["id_product_attribute"], "id_shop": id_shop, "id_shop_group": id_group, "quantity": q}
+        if physical:
+            row.update(reserved_quantity=units, physical_quantity=q + units)
+        rows.append(row)
+    tail = " ON DUPLICATE KEY UPDATE quantity = VALUES(quantity)" + (
+        ", reserved_quantity = VALUES(reserved_quantity), physical_quantity = VALUES(physical_quantity)"
+        if physical else "")
+    _insert_many(shop, cur, "stock_available", rows, tail)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -335,11 +561,18 @@ def _price(value: Decimal | None) -> Decimal | None:
     return None if value is None else Decimal(value).quantize(SIX, ROUND_HALF_UP)
 
 
-def _slug(text: str) -> str:
-    import unicodedata
+_SLUG_WORD = re.compile(r"[a-z0-9]+")
 
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
-    return "-".join("".join(c if c.isalnum() else " " for c in ascii_text).split())[:128] or "product"
+
+def _slug(text: str) -> str:
+    """link_rewrite: the name in ASCII, lower case, its letters and digits in words joined by "-" (128 max)."""
+    if text.isascii():
+        ascii_text = text.lower()
+    else:
+        import unicodedata
+
+        ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    return "-".join(_SLUG_WORD.findall(ascii_text))[:128] or "product"
 
 
 def tax_rules_group_for_rate(shop: ShopConnection, rate: Decimal, cur=None) -> int | None:
@@ -619,15 +852,20 @@ def create_products_bulk(shop: ShopConnection, products: list[Product], lang_ids
     of ``chunk`` products.
 
     Per chunk: references already in the shop are skipped (link, don't create); product rows go in with
-    multi-row INSERTs and their ids are read back by reference in the same transaction; then product_shop,
-    product_lang (every language), category_product (positions after the category's last) and the pa=0
-    stock_available row (quantity 0, the shop's stock scope), each as multi-row INSERTs.  Combinations: their
-    attribute values are resolved (or created) once per chunk with ``_attribute_id``, then product_attribute goes in
-    with multi-row INSERTs (ids read back per product in insertion order, references checked), followed by
-    product_attribute_shop, product_attribute_combination, product_attribute_lang (8.1+) and one stock_available row
-    per combination; the first combination of a product is its default (default_on 1, the others NULL) and
-    becomes cache_default_attribute of product and product_shop.  ``extra`` runs once per chunk.  A failure rolls
-    the whole chunk back.  Combination ids are set on the ``Combination`` objects (``prestashop_id``).
+    multi-row INSERTs and their ids are read back in the same transaction; then product_shop, product_lang (every
+    language), category_product (positions after the category's last) and the pa=0 stock_available row (quantity
+    0, the shop's stock scope).  Combinations: their attribute values are resolved (or created) once per chunk with
+    ``_attribute_id``, then product_attribute goes in with multi-row INSERTs (ids read back per product in insertion
+    order, references checked), followed by product_attribute_shop, product_attribute_combination,
+    product_attribute_lang (8.1+) and one stock_available row per combination; the first combination of a product
+    is its default (default_on 1, the others NULL) and becomes cache_default_attribute of product and product_shop.
+    ``extra`` runs once per chunk.  A failure rolls the whole chunk back.  Combination ids are set on the
+    ``Combination`` objects (``prestashop_id``).
+
+    Only what differs per row crosses the wire: columns holding their live-schema DEFAULT in every row are left
+    to the server (``skip_defaults``), the texts go once (default language) and the rows that repeat a row already
+    written (product_shop, the other languages, product_attribute_shop, product_attribute_lang, stock_available)
+    are copied on the server with ``INSERT ... SELECT`` (``_insert_copies``).  The rows are the same.
     """
     todo: dict[str, Product] = {}
     for product in products:
@@ -669,25 +907,34 @@ def _create_chunk(shop: ShopConnection, products: list[Product], lang_ids: list[
                     tax_group = tax_groups[rate]
                 rows.append(_new_product_rows(shop, p, category, tax_group, now))
             floor = shop.query_one("SELECT COALESCE(MAX(id_product), 0) AS n FROM {p}product", cursor=cur)["n"]
-            _insert_many(shop, cur, "product", [main for main, _ in rows])
-            new_marks = ", ".join(["%s"] * len(new))
-            for r in shop.query(f"SELECT id_product, reference FROM {{p}}product WHERE reference IN ({new_marks})"
-                                " AND id_product > %s ORDER BY id_product", (*(p.reference for p in new), floor),
-                                cursor=cur):
-                created.setdefault(r["reference"], r["id_product"])
+            _insert_many(shop, cur, "product", [main for main, _ in rows], skip_defaults=True)
+            wanted = {p.reference for p in new}
+            for r in shop.query("SELECT id_product, reference FROM {p}product WHERE id_product > %s"
+                                " ORDER BY id_product", (floor,), cursor=cur):
+                if r["reference"] in wanted:  # above the floor: this chunk's rows (and any committed meanwhile)
+                    created.setdefault(r["reference"], r["id_product"])
             if len(created) != len(new):
                 raise WriteError(f"bulk product creation: {len(new)} inserted but {len(created)} read back")
-            _insert_many(shop, cur, "product_shop", [dict(per_shop, id_product=created[p.reference])
-                                                     for p, (_, per_shop) in zip(new, rows)])
-            _insert_many(shop, cur, "product_lang", [_new_lang_row(shop, p, created[p.reference], lang)
-                                                     for p in new for lang in lang_ids])
+            ids = [created[p.reference] for p in new]
+            mains = {pid: main for pid, (main, _) in zip(ids, rows)}
+            # product_shop repeats the product row's shop fields: copied from it on the server
+            _insert_copies(shop, cur, "product_shop", [dict(per_shop, id_product=pid) for pid, (_, per_shop)
+                                                       in zip(ids, rows)], "product", "id_product", mains)
+            # every language gets the same texts: sent once, copied to the other languages on the server
+            first, *others = lang_ids
+            texts = [_new_lang_row(shop, p, pid, first) for p, pid in zip(new, ids)]
+            _insert_many(shop, cur, "product_lang", texts, skip_defaults=True)
+            by_id = {row["id_product"]: row for row in texts}
+            for lang in others:
+                _insert_copies(shop, cur, "product_lang", [dict(row, id_lang=lang) for row in texts], "product_lang",
+                               "id_product", by_id, " AND s.id_shop = %s AND s.id_lang = %s", (shop.id_shop, first))
             position = shop.query_one("SELECT COALESCE(MAX(position) + 1, 0) AS n FROM {p}category_product"
                                       " WHERE id_category = %s FOR UPDATE", (category,), cursor=cur)["n"]
             _insert_many(shop, cur, "category_product", [
-                {"id_category": category, "id_product": created[p.reference], "position": position + n}
-                for n, p in enumerate(new)])
-            _insert_many(shop, cur, "stock_available", [_new_stock_row(shop, created[p.reference], 0) for p in new])
-            _create_combinations_bulk(shop, cur, [(created[p.reference], p) for p in new if p.combinations], lang_ids)
+                {"id_category": category, "id_product": pid, "position": position + n} for n, pid in enumerate(ids)])
+            _insert_copies(shop, cur, "stock_available", [_new_stock_row(shop, pid, 0) for pid in ids], "product",
+                           "id_product", mains)
+            _create_combinations_bulk(shop, cur, [(pid, p) for p, pid in zip(new, ids) if p.combinations], lang_ids)
         _run_extra(shop, cur, extra)
     for p in products:
         pid = existing.get(p.reference) or created[p.reference]
@@ -701,9 +948,12 @@ def _create_chunk(shop: ShopConnection, products: list[Product], lang_ids: list[
 def _ci(text: str | None) -> str:
     """A Python stand-in for the shop's ``reference = %s`` comparison (utf8mb4_general_ci: case and accents
     ignored, trailing spaces ignored)."""
+    text = text or ""
+    if text.isascii():  # nothing to decompose: the same result, faster
+        return text.lower().rstrip(" ")
     import unicodedata
 
-    text = unicodedata.normalize("NFKD", text or "")
+    text = unicodedata.normalize("NFKD", text)
     return "".join(c for c in text if not unicodedata.combining(c)).casefold().rstrip(" ")
 
 
@@ -737,12 +987,14 @@ def _create_combinations_bulk(shop: ShopConnection, cur, products: list[tuple[in
                 attrs.append(attribute(combo.color, True))
             same = None
             if combo.reference:
-                same = next((c for c in planned if _ci(c["main"]["reference"]) == _ci(combo.reference)), None)
+                ci = _ci(combo.reference)
+                same = next((c for c in planned if c["ci"] == ci), None)
             if same is None:
-                same = next((c for c in planned if sorted(c["attrs"]) == sorted(attrs)), None)
+                same = next((c for c in planned if c["sorted"] == sorted(attrs)), None)
             if same is not None:  # _upsert_combinations would UPDATE the earlier one
                 impact = _price(combo.price_impact)
                 same["main"]["reference"] = combo.reference
+                same["ci"] = _ci(combo.reference)
                 if combo.ean13:
                     same["main"]["ean13"] = combo.ean13
                 if impact is not None:
@@ -750,18 +1002,20 @@ def _create_combinations_bulk(shop: ShopConnection, cur, products: list[tuple[in
                 same["combos"].append(combo)
                 continue
             main, per_shop = _new_combination_rows(shop, pid, combo, None if planned else 1)
-            planned.append({"main": main, "shop": per_shop, "attrs": attrs, "combos": [combo]})
+            planned.append({"main": main, "shop": per_shop, "attrs": attrs, "combos": [combo], "sorted": sorted(attrs),
+                            "ci": _ci(combo.reference)})
         plans.append((pid, planned))
     floor = shop.query_one("SELECT COALESCE(MAX(id_product_attribute), 0) AS n FROM {p}product_attribute",
                            cursor=cur)["n"]
-    _insert_many(shop, cur, "product_attribute", [c["main"] for _, planned in plans for c in planned])
+    _insert_many(shop, cur, "product_attribute", [c["main"] for _, planned in plans for c in planned],
+                 skip_defaults=True)
     pids = [pid for pid, _ in plans]
     read: dict[int, list[dict]] = {pid: [] for pid in pids}
     for r in shop.query(f"SELECT id_product_attribute, id_product, reference FROM {{p}}product_attribute"
                         f" WHERE id_product IN ({', '.join(['%s'] * len(pids))}) AND id_product_attribute > %s"
                         " ORDER BY id_product_attribute", (*pids, floor), cursor=cur):
         read[r["id_product"]].append(r)
-    shop_rows, links, lang_rows, stock_rows = [], [], [], []
+    mains, shop_rows, links, stock_rows = {}, [], [], []
     for pid, planned in plans:
         got = read[pid]
         if len(got) != len(planned) or any((r["reference"] or "") != (c["main"]["reference"] or "")[:64]
@@ -770,18 +1024,22 @@ def _create_combinations_bulk(shop: ShopConnection, cur, products: list[tuple[in
                              f" {len(got)} read back (or another reference)")
         for r, c in zip(got, planned):
             pa = r["id_product_attribute"]
+            mains[pa] = c["main"]
             shop_rows.append(dict(c["shop"], id_product_attribute=pa))
             links.extend({"id_attribute": aid, "id_product_attribute": pa} for aid in c["attrs"])
-            if version.has_product_attribute_lang:
-                lang_rows.extend({"id_product_attribute": pa, "id_lang": lang, "available_now": "",
-                                  "available_later": ""} for lang in lang_ids)
             stock_rows.append(_new_stock_row(shop, pid, pa))
             for combo in c["combos"]:
                 combo.prestashop_id = pa
-    _insert_many(shop, cur, "product_attribute_shop", shop_rows)
+    # product_attribute_shop repeats the combination row, the language rows and the stock rows are constants:
+    # copied on the server
+    _insert_copies(shop, cur, "product_attribute_shop", shop_rows, "product_attribute", "id_product_attribute", mains)
     _insert_many(shop, cur, "product_attribute_combination", links)
-    _insert_many(shop, cur, "product_attribute_lang", lang_rows)
-    _insert_many(shop, cur, "stock_available", stock_rows)
+    if version.has_product_attribute_lang:
+        for lang in lang_ids:
+            _insert_copies(shop, cur, "product_attribute_lang", [
+                {"id_product_attribute": pa, "id_lang": lang, "available_now": "", "available_later": ""}
+                for pa in mains], "product_attribute", "id_product_attribute", mains)
+    _insert_copies(shop, cur, "stock_available", stock_rows, "product_attribute", "id_product_attribute", mains)
     # the default combination (the first one) is the product's cache_default_attribute, in every shop
     marks = ", ".join(["%s"] * len(pids))
     for table in ("product", "product_shop"):

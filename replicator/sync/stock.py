@@ -105,7 +105,8 @@ class StockSync:
             if synced is None:
                 return {}
             held.update(ps_reader.unsynced_order_units(ctx.shop, products.values(), synced))
-            return {key: quantity(per_warehouse, held.get(key, 0)) for key, (_, _, per_warehouse) in by_key.items()}
+            # only the rows with held units change: the others keep the quantity passed in (held 0)
+            return {key: quantity(by_key[key][2], units) for key, units in held.items() if units and key in by_key}
 
         first, last = min(products), max(products)
         note = f"stock {first}" if first == last else f"stock {first}..{last} ({len(products)} articles)"
