@@ -99,7 +99,9 @@ class RowSnapshot(SQLModel, table=True):
     source_table: str = Field(primary_key=True)
     row_key: str = Field(primary_key=True)
     row_hash: str
-    image: str | None = None  # JSON, kept so deletes and updates carry a before-image
+    # Kept so deletes and updates carry a before-image: a JSON image, a compact image (text starting with "~",
+    # written by a FactuSOL baseline: see replicator.capture.snapshot), or NULL when no image was kept.
+    image: str | None = None
 
 
 class Baseline(SQLModel, table=True):
@@ -298,27 +300,36 @@ class Store:
     def snapshot_hashes(self, side: str, table: str) -> dict[str, str]:
         t = RowSnapshot.__table__
         with self.engine.connect() as conn:
+            if conn.dialect.name == "sqlite":  # 100k+ rows: the driver's own tuples, no Row objects
+                cur = conn.connection.cursor()
+                try:
+                    cur.execute(f"SELECT row_key, row_hash FROM {t.name} WHERE side = ? AND source_table = ?",
+                                (side, table))
+                    return dict(cur.fetchall())
+                finally:
+                    cur.close()
             result = conn.execute(sa_select(t.c.row_key, t.c.row_hash)
                                   .where(t.c.side == side, t.c.source_table == table))
             return {key: h for key, h in result}
 
-    def snapshot_image(self, side: str, table: str, key: str) -> dict | None:
+    def snapshot_image(self, side: str, table: str, key: str) -> dict | str | None:
+        """The kept image of a row: a dict, a compact image as stored (str), or None (none kept / no row)."""
         t = RowSnapshot.__table__
         with self.engine.connect() as conn:
             image = conn.execute(sa_select(t.c.image).where(
                 t.c.side == side, t.c.source_table == table, t.c.row_key == key)).scalar()
-            return loads(image)
+            return _load_image(image)
 
-    def snapshot_images(self, side: str, table: str, keys: list[str]) -> dict[str, dict | None]:
+    def snapshot_images(self, side: str, table: str, keys: list[str]) -> dict[str, dict | str | None]:
         """snapshot_image for many keys at once (the before-images of a scan's changed rows)."""
         t = RowSnapshot.__table__
-        out: dict[str, dict | None] = {}
+        out: dict[str, dict | str | None] = {}
         with self.engine.connect() as conn:
             for i in range(0, len(keys), 500):
                 chunk = keys[i:i + 500]
                 for key, image in conn.execute(sa_select(t.c.row_key, t.c.image).where(
                         t.c.side == side, t.c.source_table == table, t.c.row_key.in_(chunk))):
-                    out[key] = loads(image)
+                    out[key] = _load_image(image)
         return out
 
     # -- change log -----------------------------------------------------------------------------------
@@ -670,13 +681,29 @@ def _insert_changes(conn, values: list[tuple], now: datetime) -> None:
     conn.execute(table.insert(), [{**dict(zip(_CHANGE_COLUMNS, v)), **defaults} for v in values])
 
 
-def _collapse_snapshots(snapshots: Iterable[tuple[str, str, str, str | None, dict | None]]
-                        ) -> dict[tuple[str, str, str], tuple[str | None, str | None]]:
-    """(side, table, key) -> (hash, image JSON) or (None, None) for a delete; the last item per key wins."""
-    out: dict[tuple[str, str, str], tuple[str | None, str | None]] = {}
-    for side, table, key, row_hash, image in snapshots:
-        out[(side, table, key)] = (None, None) if row_hash is None else (row_hash, _ENCODE(image))
-    return out
+def _collapse_snapshots(snapshots: Iterable[tuple[str, str, str, str | None, dict | str | None]]
+                        ) -> list[tuple[str, str, str, str | None, str | None]]:
+    """(side, table, key, hash, image text) rows to write, hash None for a delete; the last item per key wins.
+
+    A dict image is encoded as JSON, a str image (a compact image) is stored as it is, None stores NULL."""
+    out: dict[tuple[str, str, str], tuple[str, str, str, str | None, str | None]] = {}
+    encode = _ENCODE
+    for item in snapshots:
+        side, table, key, row_hash, image = item
+        if row_hash is None:
+            out[(side, table, key)] = (side, table, key, None, None)
+        elif image is None or type(image) is str:
+            out[(side, table, key)] = item if type(item) is tuple else (side, table, key, row_hash, image)
+        else:
+            out[(side, table, key)] = (side, table, key, row_hash, encode(image))
+    return list(out.values())
+
+
+def _load_image(text: str | None) -> dict | str | None:
+    """A stored snapshot image: JSON decoded; a compact image ("~...") handed back as text."""
+    if text is None or text.startswith("~"):
+        return text
+    return json.loads(text)
 
 
 def _logged_positions(conn, rows: list[CapturedRow]) -> set[tuple[str, str, str, str]]:
@@ -702,20 +729,30 @@ def _logged_positions(conn, rows: list[CapturedRow]) -> set[tuple[str, str, str,
     return found
 
 
-def _write_snapshots(conn, snaps: dict[tuple[str, str, str], tuple[str | None, str | None]]) -> None:
+def _write_snapshots(conn, snaps: list[tuple[str, str, str, str | None, str | None]]) -> None:
+    """Write `_collapse_snapshots` rows: an upsert for each hash, a delete for each None."""
     t = RowSnapshot.__table__
-    upserts, deletes = [], []
-    for (side, table, key), (row_hash, image) in snaps.items():
-        if row_hash is None:
-            deletes.append({"d_side": side, "d_table": table, "d_key": key})
-        else:
-            upserts.append({"side": side, "source_table": table, "row_key": key, "row_hash": row_hash,
-                            "image": image})
+    deletes = [s[:3] for s in snaps if s[3] is None]
+    upserts = [s for s in snaps if s[3] is not None] if deletes else snaps
+    if conn.dialect.name == "sqlite":
+        # Straight to the driver (a baseline writes 100k+ snapshots; SQLAlchemy's per-row parameter handling
+        # cost more than SQLite): one executemany DELETE and one executemany upsert.
+        if deletes:
+            conn.exec_driver_sql(f"DELETE FROM {t.name} WHERE side = ? AND source_table = ? AND row_key = ?", deletes)
+        if upserts:
+            conn.exec_driver_sql(
+                f"INSERT INTO {t.name} (side, source_table, row_key, row_hash, image) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (side, source_table, row_key) DO UPDATE SET row_hash = excluded.row_hash, "
+                "image = excluded.image", upserts)
+        return
     if deletes:
         conn.execute(t.delete().where(t.c.side == bindparam("d_side"), t.c.source_table == bindparam("d_table"),
-                                      t.c.row_key == bindparam("d_key")), deletes)
+                                      t.c.row_key == bindparam("d_key")),
+                     [{"d_side": side, "d_table": table, "d_key": key} for side, table, key in deletes])
     if upserts:
-        _upsert(conn, t, ("side", "source_table", "row_key"), upserts)
+        _upsert(conn, t, ("side", "source_table", "row_key"),
+                [{"side": side, "source_table": table, "row_key": key, "row_hash": row_hash, "image": image}
+                 for side, table, key, row_hash, image in upserts])
 
 
 def _upsert(conn, table, keys: tuple[str, ...], values: list[dict], dialect: str | None = None) -> None:

@@ -13,13 +13,14 @@ import pyodbc
 import pytest
 from hypothesis import given, strategies as st
 
+from replicator.capture import factusol as factusol_capture
 from replicator.capture import row_hash
 from replicator.capture.factusol import FactusolLocked, FactusolScanner, FactusolWatcher
 from replicator.capture.tables import factusol_tables
 from replicator.config import FactusolConfig
 from replicator.factusol import connection as fsconn
 from replicator.factusol.schema import load_schema, table_ddl
-from replicator.store import Store, dumps, loads
+from replicator.store import RowSnapshot, Store, dumps, loads, sa_select
 
 TABLES = ["F_CLI", "F_ART", "F_STO", "F_PCL", "F_LPC"]
 CONN = "DRIVER={SQLite3};Database={file};Timeout=200"
@@ -83,6 +84,98 @@ def test_first_scan_is_a_silent_baseline_then_diffs_carry_images(fs):
     assert cp["file"].endswith("0012026.sqlite") and cp["scan"] == 3
 
 
+def _stored_images(store, table):
+    t = RowSnapshot.__table__
+    with store.engine.connect() as c:
+        return dict(c.execute(sa_select(t.c.row_key, t.c.image).where(t.c.side == "factusol", t.c.source_table == table)).all())
+
+
+def test_baseline_keeps_compact_images_and_the_first_change_gets_the_full_before_image(fs):
+    conn, store, cfg, _ = fs
+    scanner = FactusolScanner(store, cfg)
+    scanner.scan()
+    images = _stored_images(store, "F_ART")
+    # The baseline stores the text it hashed (canonical values), not a JSON image per row.
+    assert len(images) == 5 and all(i.startswith("~") for i in images.values())
+    assert "'article 1'" in images[K(CODART="A1")]
+    cur = conn.cursor()
+    cur.execute("UPDATE [F_ART] SET [DESART]=? WHERE [CODART]=?", "renamed", "A1")
+    cur.execute("DELETE FROM [F_ART] WHERE [CODART]=?", "A2")
+    report = FactusolScanner(store, cfg).scan()  # a cold scanner: the before-images come from the store
+    assert report.counts == {"insert": 0, "update": 1, "delete": 1}
+    upd, dele = (next(c for c in store.changes() if c.op == op) for op in ("update", "delete"))
+    before, after = loads(upd.before), loads(upd.after)
+    # Every column reads back in the JSON image's form (Moneda "1.5000", dates ISO, NULLs), only DESART differs.
+    assert before["DESART"] == "article 1" and after["DESART"] == "renamed"
+    assert {k: v for k, v in before.items() if k != "DESART"} == {k: v for k, v in after.items() if k != "DESART"}
+    assert before["PCOART"] == "1.5000" and before["FUMART"] == "2026-01-01T00:00:00"
+    assert loads(dele.before)["CODART"] == "A2" and loads(dele.before)["PCOART"] == "1.5000"
+    # From the first change on, the snapshot keeps a JSON image again.
+    assert loads(_stored_images(store, "F_ART")[K(CODART="A1")])["DESART"] == "renamed"
+
+
+def test_before_image_not_kept_when_the_columns_changed_since_the_baseline(fs):
+    conn, store, cfg, _ = fs
+    FactusolScanner(store, cfg).scan()
+    cur = conn.cursor()
+    # A FactuSOL upgrade adds a column: every row's image (and hash) changes, and the baseline's compact images
+    # were made with other columns, so they cannot be read back as before-images.
+    cur.execute("ALTER TABLE [F_STO] ADD COLUMN [NEWSTO] INTEGER")
+    cur.execute("DELETE FROM [F_STO] WHERE [ARTSTO]=?", "A4")
+    report = FactusolScanner(store, cfg).scan()
+    assert report.counts == {"insert": 0, "update": 4, "delete": 1}
+    changes = [c for c in store.changes() if c.source_table == "F_STO"]
+    assert all(c.before is None for c in changes) and all(c.after is not None for c in changes if c.op == "update")
+    # The TUI says the before-image was not kept instead of marking every field as changed.
+    from rich.console import Console
+    from tui.format import diff_table
+
+    console = Console(width=100, record=True)
+    for change in changes:
+        console.print(diff_table(loads(change.before), loads(change.after), before_kept=False))
+    text = console.export_text()
+    assert "not kept" in text and "before-image not kept" in text and "* " not in text
+    # The next change of such a row has a before-image again.
+    cur.execute("UPDATE [F_STO] SET [ACTSTO]=? WHERE [ARTSTO]=?", 11, "A1")
+    FactusolScanner(store, cfg).scan()
+    last = store.changes()[-1]
+    assert Decimal(loads(last.before)["ACTSTO"]) == 3 and Decimal(loads(last.after)["ACTSTO"]) == 11
+
+
+def test_crash_mid_baseline_redoes_it(fs, monkeypatch):
+    conn, store, cfg, _ = fs
+    monkeypatch.setattr(factusol_capture, "BASELINE_CHUNK", 2)
+    monkeypatch.setattr(factusol_capture, "BATCH", 2)
+    real = store.record_capture
+    calls = []
+
+    def crash_at_the_checkpoint(rows, checkpoint=None, snapshots=(), **kw):
+        calls.append(checkpoint)
+        if checkpoint is not None:
+            raise RuntimeError("killed before the final commit")
+        return real(rows, checkpoint, snapshots, **kw)
+
+    monkeypatch.setattr(store, "record_capture", crash_at_the_checkpoint)
+    with pytest.raises(RuntimeError):
+        FactusolScanner(store, cfg).scan()
+    assert calls.count(None) >= 2  # baseline chunks were committed without the checkpoint ...
+    assert store.checkpoint("factusol.scan") is None  # ... but nothing counts as baselined
+    partial = store.snapshot_hashes("factusol", "F_ART")
+    assert 0 < len(partial) <= 5
+    monkeypatch.setattr(store, "record_capture", real)
+    # Before the restart, a row the crashed baseline already stored changes: the redone baseline takes the new
+    # image silently (a baseline emits nothing), and later diffs are against it.
+    conn.cursor().execute("UPDATE [F_ART] SET [DESART]=? WHERE [CODART]=?", "changed during the crash", "A0")
+    report = FactusolScanner(store, cfg).scan()
+    assert report.tables["F_ART"] == "baseline" and report.changes == 0 and store.changes() == []
+    assert len(store.snapshot_hashes("factusol", "F_ART")) == 5
+    assert "F_ART" in store.checkpoint("factusol.scan")["baselined"]
+    conn.cursor().execute("UPDATE [F_ART] SET [DESART]=? WHERE [CODART]=?", "after", "A0")
+    FactusolScanner(store, cfg).scan()
+    change = store.changes()[-1]
+    assert loads(change.before)["DESART"] == "changed during the crash" and loads(change.after)["DESART"] == "after"
+
+
 def test_every_statement_sent_is_access_sql(fs):
     conn, store, cfg, _ = fs
     seen = []
@@ -130,6 +223,7 @@ def test_echo_of_our_own_write_is_not_logged_but_the_next_human_edit_is(fs):
     written = fsconn.FactusolConnection(CONN.replace("{file}", str(cfg.file))).query(
         "SELECT * FROM [F_STO] WHERE [ARTSTO] = ?", ["A1"])[0]
     store.record_applied("factusol", "stock", "F_STO", '{"ALMSTO":"GEN","ARTSTO":"A1"}', row_hash(written), "update")
+    assert _stored_images(store, "F_STO")['{"ALMSTO":"GEN","ARTSTO":"A1"}'].startswith("~")  # a baseline snapshot
     report = scanner.scan()
     assert report.changes == 0 and report.echoes == 1
     assert store.snapshot_image("factusol", "F_STO", '{"ALMSTO":"GEN","ARTSTO":"A1"}')["ACTSTO"] == "10.0000"

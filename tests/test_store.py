@@ -145,10 +145,22 @@ def test_snapshot_upsert_update_and_delete(store):
     assert store.snapshot_image("factusol", "F_STO", "a") == {"q": 10}
     assert store.snapshot_image("factusol", "F_STO", "b") is None
     assert store.snapshot_image("factusol", "F_STO", "zz") is None
-    assert _snapshots(store)["c"] == ("h3", "null")
+    assert _snapshots(store)["c"] == ("h3", None)  # no image kept: NULL
     # Deleting an unknown key is harmless; the other side/table is untouched.
     store.record_capture([], None, [("factusol", "F_STO", "nope", None, None)])
     assert store.snapshot_hashes("factusol", "F_ART") == {"a": "x1"}
+
+
+def test_snapshot_compact_image_is_stored_and_returned_as_text(store):
+    # A str image is already in its stored form (a FactuSOL baseline's compact image): no JSON encoding.
+    store.record_capture([], None, [("factusol", "F_STO", "a", "h1", "~0123456789ab('A1', 5)"),
+                                    ("factusol", "F_STO", "b", "h2", {"q": 2})])
+    assert _snapshots(store) == {"a": ("h1", "~0123456789ab('A1', 5)"), "b": ("h2", '{"q":2}')}
+    assert store.snapshot_image("factusol", "F_STO", "a") == "~0123456789ab('A1', 5)"
+    assert store.snapshot_images("factusol", "F_STO", ["a", "b", "zz"]) == {"a": "~0123456789ab('A1', 5)", "b": {"q": 2}}
+    # The next change replaces it with a JSON image.
+    store.record_capture([], None, [("factusol", "F_STO", "a", "h3", {"q": 3})])
+    assert store.snapshot_image("factusol", "F_STO", "a") == {"q": 3}
 
 
 def test_snapshot_last_item_per_key_wins(store):

@@ -7,13 +7,19 @@ cold scanner sees, including ones `hash()` of the raw tuple would miss (-1 -> -2
 
 from __future__ import annotations
 
-from datetime import datetime
+import math
+from datetime import date, datetime
 from decimal import Decimal
 
 import pyodbc
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 
-from replicator.capture.factusol import FactusolScanner
+from replicator.capture import factusol as factusol_capture
+from replicator.capture import snapshot
+from replicator.capture.factusol import _KEY_ENCODE, FactusolScanner, _ResultReader
+from replicator.capture.snapshot import RowHasher, canon, row_hash
+from replicator.capture.tables import WatchedTable
 from replicator.config import FactusolConfig
 from replicator.factusol import connection as fsconn
 from replicator.factusol.schema import load_schema, table_ddl
@@ -82,6 +88,68 @@ def test_iter_tuples_is_access_checked_for_writers_too(fs):
             list(conn.iter_tuples("SELECT [NOPE] FROM [F_STO]"))
 
 
+# ---------------------------------------------------------------------------------------------- batch reading
+
+_RAW = st.one_of(
+    st.none(), st.text(max_size=12), st.sampled_from(["", "'", '"', "\\", "a'b\"c", "ñandú €", "\n\t", "%s %%"]),
+    st.integers(min_value=-3, max_value=3), st.integers(), st.booleans(),
+    st.floats(allow_nan=True, allow_infinity=True), st.sampled_from([5.0, -0.0, 0.1, 1e300]),
+    st.decimals(allow_nan=False, allow_infinity=False, places=4, min_value=-10**6, max_value=10**6),
+    st.sampled_from([Decimal("5.0"), Decimal("NaN"), Decimal("-0")]),
+    st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2100, 1, 1)),
+    st.dates(min_value=date(1990, 1, 1), max_value=date(2100, 1, 1)), st.binary(max_size=4),
+)
+_ROW = st.tuples(
+    st.text(max_size=6),  # K1
+    st.integers(min_value=-2**40, max_value=2**40),  # K2
+    st.one_of(st.none(), st.just(""), st.decimals(allow_nan=False, allow_infinity=False, places=4,
+                                                 min_value=-10**9, max_value=10**9).map(str)),  # M (Moneda, text)
+    st.one_of(st.none(), st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2100, 1, 1)),
+              st.dates(min_value=date(1990, 1, 1), max_value=date(2100, 1, 1)).map(str)),  # D (Fecha)
+    st.one_of(st.none(), st.integers(min_value=-10**6, max_value=10**6), st.floats(allow_nan=False, width=32)),  # F
+    _RAW,  # X: anything a driver may hand back
+)
+_COLUMNS = ["K1", "X", "M", "D", "K2", "F"]  # not sorted: the hash sorts them
+_CONVERTERS = [None, None, fsconn.to_decimal, fsconn.to_datetime, None, lambda v: None if v is None else float(v)]
+
+
+def _expected(table, raw):
+    image = {c: (conv(v) if conv else v) for c, conv, v in zip(_COLUMNS, _CONVERTERS, raw)}
+    return _KEY_ENCODE({c: canon(image[c]) for c in table.pk}), row_hash(image), image
+
+
+@pytest.mark.parametrize("pk", [("K2", "K1"), ("K1",), ("X", "K2")])
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(batches=st.lists(st.lists(_ROW.map(lambda r: (r[0], r[5], r[2], r[3], r[1], r[4])), max_size=12), max_size=4))
+def test_batch_reader_keys_and_hashes_equal_the_row_by_row_definitions(pk, batches, monkeypatch):
+    """`read_many` (column-wise, cached) must give exactly `row_hash(image)` and the JSON key, whatever the values:
+    the hash is the contract with the apply layer's echo suppression and with every stored snapshot."""
+    monkeypatch.setattr(snapshot, "_CACHE_LIMIT", 5)  # also exercise the cache being started over (same for every input)
+    table = WatchedTable("factusol", "T", pk, "test")
+    reader = _ResultReader(table, _COLUMNS, _CONVERTERS)
+    for raws in batches:  # several batches through one reader: its caches carry over
+        keys, hashes, texts = reader.read_many(raws)
+        assert len(keys) == len(hashes) == len(texts) == len(raws)
+        for raw, key, h, text in zip(raws, keys, hashes, texts):
+            want_key, want_hash, image = _expected(table, raw)
+            assert (key, h) == (want_key, want_hash), raw
+            assert reader.read(raw)[:2] == (want_key, want_hash)
+            # The compact image reads back as the canonical values (a float nan/inf is no literal: not kept).
+            back = reader.hasher.expand(reader.hasher.compact(text))
+            if not any(isinstance(v, float) and not math.isfinite(v) for v in (canon(x) for x in image.values())):
+                assert back == {c: canon(v) for c, v in image.items()}
+
+
+def test_compact_image_of_other_columns_is_not_read_back():
+    a, b = RowHasher(["A", "B"]), RowHasher(["A", "C"])
+    text = repr((1, "x"))
+    assert a.expand(a.compact(text)) == {"A": 1, "B": "x"}
+    assert b.expand(a.compact(text)) is None
+    assert a.expand(a.compact("(1, __import__('os'))")) is None  # literals only
+    assert a.expand(a.compact("(1,)")) is None
+
+
 # ---------------------------------------------------------------------------------------------- fingerprints
 
 
@@ -101,8 +169,12 @@ def test_warm_scanner_sees_changes_hash_of_the_tuple_would_miss(fs):
     assert report.changes == 2
 
 
-def test_warm_and_cold_scanners_agree(fs):
+@pytest.mark.parametrize("batch", [None, 3])
+def test_warm_and_cold_scanners_agree(fs, batch, monkeypatch):
     c, store, cfg, _ = fs
+    if batch:  # batches that mix cached rows, changed rows and new rows
+        monkeypatch.setattr(factusol_capture, "BATCH", batch)
+        monkeypatch.setattr(factusol_capture, "BASELINE_CHUNK", batch + 1)
     warm = FactusolScanner(store, cfg)
     warm.scan()
     warm.scan()

@@ -161,7 +161,9 @@ class ChangeLogPane(Vertical):
         title.append(f"  position {safe(change.position)}", style="dim")
         if change.detail:
             title.append(f"\n{safe(change.detail)}", style="italic")
-        detail.update(Group(title, diff_table(loads(change.before), loads(change.after))))
+        # An update or delete without a before-image: it was not kept (see diff_table), not an empty row.
+        kept = change.before is not None or change.op == "insert"
+        detail.update(Group(title, diff_table(loads(change.before), loads(change.after), before_kept=kept)))
 
     # -- filter ----------------------------------------------------------------------------------
     def action_focus_filter(self) -> None:

@@ -78,21 +78,27 @@ def changed_fields(before: dict | None, after: dict | None) -> set[str]:
     return {k for k in set(before) | set(after) if k not in before or k not in after or before[k] != after[k]}
 
 
-def diff_table(before: dict | None, after: dict | None) -> Table:
+def diff_table(before: dict | None, after: dict | None, before_kept: bool = True) -> Table:
     """A field | before | after table; changed fields are marked with * and highlighted.
 
     Columns that hold credentials (passwd, secure_key, tokens) show *** instead of their value.
+    `before_kept=False`: an update or delete whose before-image was not kept (see docs/reliability.md); the
+    table says so instead of marking every field as changed.
     """
-    changed = changed_fields(before, after)
+    changed = changed_fields(before, after) if before_kept else set()
     table = Table(expand=True, show_lines=False)
+    if not before_kept:
+        table.caption = "before-image not kept" + (": which fields changed is unknown" if after else "")
     table.add_column("field", no_wrap=True)
     table.add_column("before", overflow="fold", ratio=1)
     table.add_column("after", overflow="fold", ratio=1)
     fields = list((before or {}).keys()) + [k for k in (after or {}) if k not in (before or {})]
     for name in fields:
         cells = []
-        for image in (before, after):
-            if image is None or name not in image:
+        for is_before, image in ((True, before), (False, after)):
+            if is_before and not before_kept:
+                cells.append(Text("not kept", style="dim"))
+            elif image is None or name not in image:
                 cells.append(Text("—", style="dim"))
             elif is_sensitive(name):
                 cells.append(Text(MASK, style="dim"))
@@ -103,7 +109,7 @@ def diff_table(before: dict | None, after: dict | None) -> Table:
             cells = [Text(c.plain, style="bold yellow" if c.style != "dim" else "dim") for c in cells]
         table.add_row(Text(("* " if name in changed else "  ") + name, style=style), *cells)
     if not fields:
-        table.add_row(Text("(no image)", style="dim"), "", "")
+        table.add_row(Text("(no image)", style="dim"), Text("not kept", style="dim") if not before_kept else "", "")
     return table
 
 

@@ -14,7 +14,10 @@ import operator
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
+from functools import partial
+from itertools import islice, repeat
 from pathlib import Path
 from pickle import dumps as _pickle
 from typing import Any, Callable
@@ -25,13 +28,16 @@ from replicator.config import FactusolConfig, redact
 from replicator.factusol import connection as fsconn
 from replicator.store import Store
 
-from .snapshot import DiffResult, Differ, RowHasher, canon, commit_diff
+from .snapshot import DiffResult, Differ, RowHasher, canon, canon_column, commit_diff
 from .tables import FACTUSOL, WatchedTable, factusol_tables
 
 log = logging.getLogger("replicator.capture.factusol")
 
 CHECKPOINT = "factusol.scan"
 FETCH = 5000
+# Rows keyed and hashed together.  Small enough that a batch's raw rows die young (bigger batches got them
+# promoted to the old GC generation, where they triggered full collections), big enough for column-wise work.
+BATCH = 1000
 BASELINE_CHUNK = 5000  # baseline snapshots are committed in chunks so 100k images never sit in memory at once
 
 
@@ -96,7 +102,12 @@ def _is_lock(exc: BaseException) -> bool:
 
 
 class _ResultReader:
-    """Turns raw row tuples into (key, hash, values) with FactuSOL value types (Decimal, datetime)."""
+    """Turns raw row tuples into keys and row hashes with FactuSOL value types (Decimal, datetime).
+
+    Rows are read in batches, column by column (`read_many`): each column is canonicalised in a few C-level passes
+    (`canon_column`) instead of value by value, then every row's hash is one repr and one blake2b.  The same repr is
+    the row's compact image (`RowHasher.compact`), which a baseline stores instead of a JSON image.
+    """
 
     def __init__(self, table: WatchedTable, columns: list[str], converters: list | None = None):
         self.table, self.columns = table, columns
@@ -104,28 +115,110 @@ class _ResultReader:
         if converters is None:
             converters = [fsconn.converter_for(n) for n in columns]
         # Moneda/Fecha converters from the FactuSOL schema: the stand-in driver returns DECIMAL as text.
+        self.converters = list(converters)
         self.convs = [(i, _memo(c)) for i, c in enumerate(converters) if c]
+        self._caches: list[dict] = [{} for _ in columns]  # per column: raw value -> canonical value
         self.pk_idx = [columns.index(c) for c in table.pk]
         self.pk_names = table.pk
         ts = table.ts_column
         self.ts_idx = columns.index(ts) if ts and ts in columns else None
+        self._ts_conv = _memo(converters[self.ts_idx]) if self.ts_idx is not None and converters[self.ts_idx] else None
         # The raw primary key of a row tuple (a value for one column, a tuple for several): the fingerprint
         # cache's key, so unchanged rows never build their JSON key.
         self.raw_pk = operator.itemgetter(*self.pk_idx)
+        # The JSON key ({"A":..,"B":..}, sorted names) from the canonical pk columns, found among the sorted columns.
+        key_names = sorted(table.pk)
+        self._key_pos = [self.hasher.names.index(n) for n in key_names]
+        heads = ["{" if i == 0 else "," for i in range(len(key_names))]
+        if len(key_names) == 1:
+            self._key_head = "{" + _json_str(key_names[0]) + ":"
+        self._key_fmt = "".join(h + _json_str(n).replace("%", "%%") + ":%s" for h, n in zip(heads, key_names)) + "}"
+        # Before-images from compact images: canonical values back to the JSON image's form (Moneda "1.5000",
+        # dates "2026-01-01T00:00:00") for the columns that have a converter.
+        self._restore = [(n, c) for n, c in zip(columns, converters) if c]
+
+    def read_many(self, raws: list[tuple]) -> tuple[list[str], list[str], list[str]]:
+        """(keys, hashes, texts) of a batch of raw rows; `texts[i]` is what `hashes[i]` was computed from."""
+        if not raws:
+            return [], [], []
+        cols = list(zip(*raws))
+        convs, caches = self.converters, self._caches
+        canonical = [canon_column(cols[i], convs[i], caches[i]) for i in self.hasher.order]
+        texts = list(map(repr, zip(*canonical)))
+        hashes = self.hasher.of_texts(texts)
+        enc = [_json_column(canonical[p]) for p in self._key_pos]
+        if len(enc) == 1:
+            head = self._key_head
+            keys = [head + e + "}" for e in enc[0]]
+        else:
+            keys = list(map(self._key_fmt.__mod__, zip(*enc)))
+        return keys, hashes, texts
+
+    def ts_values(self, raws: list[tuple]) -> list | None:
+        """The converted timestamp column of a batch (None when the table has none)."""
+        if self.ts_idx is None:
+            return None
+        i, conv = self.ts_idx, self._ts_conv
+        values = [raw[i] for raw in raws]
+        return list(map(conv, values)) if conv else values
 
     def read(self, raw) -> tuple[str, str, list]:
+        """One row: (key, hash, converted values)."""
+        keys, hashes, _ = self.read_many([raw])
+        return keys[0], hashes[0], self.values(raw)
+
+    def values(self, raw) -> list:
         vals = list(raw)
         for i, conv in self.convs:
             vals[i] = conv(vals[i])
-        key = _KEY_ENCODE({n: canon(vals[i]) for n, i in zip(self.pk_names, self.pk_idx)})
-        return key, self.hasher(vals), vals
+        return vals
 
-    def image(self, vals: list) -> dict:
-        return dict(zip(self.columns, vals))
+    def image(self, raw) -> dict:
+        return dict(zip(self.columns, self.values(raw)))
+
+    def expand(self, stored: str) -> dict | None:
+        """The before-image kept as a compact image: canonical values, converted columns in their image form.
+
+        Exact for text, integers, NULLs, Moneda, Fecha and float columns; a Yes/No column reads back as 1/0."""
+        image = self.hasher.expand(stored)
+        if image is None:
+            return None
+        for name, conv in self._restore:
+            value = image.get(name)
+            if value is not None:
+                try:
+                    image[name] = _json_ready(conv(value))
+                except Exception:  # noqa: BLE001 - the canonical value is still a faithful image
+                    pass
+        return image
+
+
+def _json_ready(value: Any) -> Any:
+    """A value as it reads back from a JSON image (store.dumps writes Decimal and datetime as text)."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    return value
 
 
 # json.dumps(..., sort_keys=True, ensure_ascii=False, separators=(",", ":")) with the encoder built once.
 _KEY_ENCODE = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode
+_KEY_VALUE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_json_str = json.encoder.encode_basestring  # what _KEY_ENCODE writes for a str (ensure_ascii=False)
+
+
+def _json_column(values) -> list[str]:
+    """JSON text of every canonical value of one key column, as _KEY_ENCODE writes it inside the key."""
+    types = set(map(type, values))
+    if types == _STR:
+        return list(map(_json_str, values))
+    if types == _INT:
+        return list(map(int.__repr__, values))
+    return list(map(_KEY_VALUE, values))
+
+
+_STR, _INT = {str}, {int}
 
 
 def _memo(conv: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -158,6 +251,17 @@ def _fingerprint(raw: tuple) -> int:
         return hash(_pickle(raw, 5))
     except Exception:  # a value pickle does not know: repr still tells values apart
         return hash(repr(raw))
+
+
+_dumps5 = partial(_pickle, protocol=5)
+
+
+def _fingerprints(raws: list[tuple]) -> list[int]:
+    """`_fingerprint` of many rows (C-level map; per row only when a value does not pickle)."""
+    try:
+        return list(map(hash, map(_dumps5, raws)))
+    except Exception:
+        return [_fingerprint(raw) for raw in raws]
 
 
 def _select_all(table: WatchedTable, where: str = "") -> str:
@@ -237,7 +341,7 @@ class FactusolScanner:
                     differ.finish_full()
                 if mark is not None:
                     watermarks[name] = mark
-                for key in old_year_keys - set(differ.result.new_hashes[name]):
+                for key in old_year_keys - differ.seen:  # (new_hashes lacks the keys a baseline flushed)
                     differ.result.snapshots.append((FACTUSOL, name, key, None, None))
                     differ.result.new_hashes[name][key] = None
                 baselined.add(name)
@@ -282,38 +386,77 @@ class FactusolScanner:
                    full: bool, flush: bool = False, mark: Any = None) -> Any:
         """Diff streamed raw rows; returns the max timestamp seen (or `mark`).
 
+        Per batch of BATCH rows: rows whose raw fingerprint is cached and still current are unchanged; the others
+        are keyed and hashed together (`_ResultReader.read_many`).  flush=True (a baseline): snapshots keep the
+        compact image and are committed every BASELINE_CHUNK rows.
         full=True: `rows` is the whole table, so fingerprints of keys not read are dropped (pop as we go, the
         survivors are thrown away at the end).
         """
         fresh: dict[Any, tuple] = {}
         take = prints.pop if full else prints.get
         keep = fresh.__setitem__ if full else prints.__setitem__
-        known_get, seen_add = differ.known.get, differ.seen.add
-        raw_pk, ts, row, read, image = reader.raw_pk, reader.ts_idx, differ.row, reader.read, reader.image
+        keep_many = fresh.update if full else prints.update
+        known_get, seen_add, seen_many = differ.known.get, differ.seen.add, differ.seen.update
+        raw_pk, row, image, compact = reader.raw_pk, differ.row, reader.image, reader.hasher.compact
+        differ.expand_image = reader.expand
         pickle_ = _pickle
-        for raw in rows:
-            try:  # _fingerprint, inlined: this loop runs for every row of every scan
-                fp = hash(pickle_(raw, 5))
-            except Exception:
-                fp = hash(repr(raw))
-            pk = raw_pk(raw)
-            e = take(pk, None)
-            if e is not None and e[1] == fp and known_get(e[0]) == e[2]:
-                keep(pk, e)
-                seen_add(e[0])
-                v = e[3]
+        stream = iter(rows)
+        while True:
+            batch = list(islice(stream, BATCH))
+            if not batch:
+                break
+            if not prints:  # nothing cached (a cold scan, a baseline, or only new rows left): read them all
+                raws, fps, pks = batch, _fingerprints(batch), list(map(raw_pk, batch))
             else:
-                key, h, vals = read(raw)
-                old = known_get(key)
-                if old == h:
-                    h = old  # share the string with the known-hash dict
-                v = vals[ts] if ts is not None else None
-                keep(pk, (key, fp, h, v))
-                row(key, h, lambda vals=vals: image(vals))
-                if flush and len(differ.result.snapshots) >= BASELINE_CHUNK:
-                    self._flush_baseline(table, differ)
-            if v is not None and (mark is None or v > mark):
-                mark = v
+                raws, fps, pks = [], [], []  # the rows that need keys and hashes
+                for raw in batch:
+                    try:  # _fingerprint, inlined: this loop runs for every row of every scan
+                        fp = hash(pickle_(raw, 5))
+                    except Exception:
+                        fp = hash(repr(raw))
+                    pk = raw_pk(raw)
+                    e = take(pk, None)
+                    if e is not None and e[1] == fp and known_get(e[0]) == e[2]:
+                        keep(pk, e)
+                        seen_add(e[0])
+                        v = e[3]
+                        if v is not None and (mark is None or v > mark):
+                            mark = v
+                    else:
+                        raws.append(raw)
+                        fps.append(fp)
+                        pks.append(pk)
+                if not raws:
+                    continue
+            keys, hashes, texts = reader.read_many(raws)
+            stamps = reader.ts_values(raws)
+            if stamps is not None:
+                stamps_set = [v for v in stamps if v is not None]
+                if stamps_set:
+                    top = max(stamps_set)
+                    if mark is None or top > mark:
+                        mark = top
+            else:
+                stamps = repeat(None)
+            olds = list(map(known_get, keys))
+            if olds == hashes:  # all unchanged (a cold rescan); keep the known strings, not new equal ones
+                seen_many(keys)
+                keep_many(zip(pks, zip(keys, fps, olds, stamps)))
+            elif flush and not any(olds):  # a baseline's new rows
+                differ.baseline_rows(keys, hashes, list(map(compact, texts)))
+                keep_many(zip(pks, zip(keys, fps, hashes, stamps)))
+            else:
+                for raw, fp, pk, key, h, old, text, v in zip(raws, fps, pks, keys, hashes, olds, texts, stamps):
+                    if old == h:
+                        h = old  # share the string with the known-hash dict
+                        seen_add(key)
+                    elif flush:
+                        row(key, h, compact(text))
+                    else:
+                        row(key, h, lambda raw=raw: image(raw))
+                    keep(pk, (key, fp, h, v))
+            if flush and len(differ.result.snapshots) >= BASELINE_CHUNK:
+                self._flush_baseline(table, differ)
         if full:
             prints.clear()
             prints.update(fresh)
@@ -323,9 +466,7 @@ class FactusolScanner:
         # Baseline: commit snapshots in chunks, without checkpoint; the table only counts as baselined when the
         # scan's final record_capture commits, so a crash here just redoes the baseline.
         self.store.record_capture([], None, differ.result.snapshots)
-        known = self._hashes(table.name)
-        for s in differ.result.snapshots:
-            known[s[2]] = s[3]
+        self._hashes(table.name).update(differ.result.new_hashes[table.name])  # only new/changed rows, no deletes
         differ.result.snapshots = []
         differ.result.new_hashes[table.name] = {}
 
@@ -363,9 +504,10 @@ class FactusolScanner:
             params = [json.loads(key)[c] for c in table.pk]
             with conn.iter_tuples(_select_all(table, where), params) as rows:
                 reader = _ResultReader(table, rows.columns, rows.converters)
+                differ.expand_image = reader.expand
                 for raw in rows:
-                    k, h, vals = reader.read(raw)
-                    differ.row(k, h, lambda vals=vals: reader.image(vals))
+                    k, h, _vals = reader.read(raw)
+                    differ.row(k, h, lambda raw=raw, reader=reader: reader.image(raw))
         for key in [k for k in differ.known if k not in keys]:
             differ.gone(key)
         return mark.isoformat() if isinstance(mark, datetime) else mark

@@ -5,15 +5,22 @@ of what it wrote with the hash of what the watcher reads back), so it must not d
 Decimal('5.5000'), '5.5' coerced, and 5.5 hash alike; 5 and Decimal('5.0') hash alike; a midnight datetime
 hashes like its date.  `Differ` turns (key, hash, image) rows into CapturedRows with before/after images plus
 the snapshot updates that go into the same `Store.record_capture` call.
+
+Compact images: the text a row hash is computed from, `repr` of the row's canonical values in sorted column
+order, is also a complete (canonical) image of the row.  A scanner that hashes many rows at once keeps that text
+as the snapshot image (`RowHasher.compact`), so a baseline stores before-images without encoding a JSON image
+per row; `RowHasher.expand` turns it back into {column: canonical value} while the table's columns are the same.
 """
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import operator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
+from itertools import repeat
 from typing import Any, Callable
 
 from replicator.store import CapturedRow, Store
@@ -83,17 +90,86 @@ class RowHasher:
         self._pick = (lambda v, i=order[0]: (v[i],)) if len(order) == 1 else operator.itemgetter(*order)
         self._canon = _memo_canon()
         # _digest hashes repr((names, values)): the "(names, " part is the same for every row, hash it once.
-        self._prefix = hashlib.blake2b(("(" + repr(self.names) + ", ").encode("utf-8", "surrogatepass"),
-                                       digest_size=16)
+        names = repr(self.names)
+        self._prefix = hashlib.blake2b(("(" + names + ", ").encode("utf-8", "surrogatepass"), digest_size=16)
+        # Compact images carry a tag of the column names they were made with: "~<tag>(values...)".
+        self._compact = COMPACT + hashlib.blake2b(names.encode("utf-8", "surrogatepass"), digest_size=6).hexdigest()
 
     def __call__(self, values) -> str:
         # canon() of str, int and None is the value itself: skip the call for them (most columns); the others
         # (Decimal, datetime, float) repeat few values across rows: memoised.
         can = self._canon
         canonical = tuple([v if type(v) in _CANON_SELF else can(v) for v in self._pick(values)])
+        return self.of_text(repr(canonical))  # == _digest(self.names, canonical)
+
+    def of_text(self, text: str) -> str:
+        """The row hash from `repr` of the row's canonical values, in `names` order."""
         h = self._prefix.copy()
-        h.update((repr(canonical) + ")").encode("utf-8", "surrogatepass"))
-        return h.hexdigest()  # == _digest(self.names, canonical)
+        h.update(text.encode("utf-8", "surrogatepass"))
+        h.update(b")")
+        return h.hexdigest()
+
+    def of_texts(self, texts: list[str]) -> list[str]:
+        """`of_text` of many rows."""
+        copy, out = self._prefix.copy, []
+        append = out.append
+        for text in texts:
+            h = copy()
+            h.update(text.encode("utf-8", "surrogatepass"))
+            h.update(b")")
+            append(h.hexdigest())
+        return out
+
+    def compact(self, text: str) -> str:
+        """The compact snapshot image of a row, from the same text as `of_text`."""
+        return self._compact + text
+
+    def expand(self, stored: str) -> dict | None:
+        """{column: canonical value} from a `compact` image, or None when it was made with other columns (or is
+        unreadable): the before-image is then unknown."""
+        head = self._compact
+        if not stored.startswith(head):
+            return None
+        try:
+            values = ast.literal_eval(stored[len(head):])  # literals only: never evaluates code
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            return None  # e.g. a float nan/inf, whose repr is not a literal
+        if type(values) is not tuple or len(values) != len(self.names):
+            return None
+        return dict(zip(self.names, values))
+
+
+COMPACT = "~"  # first character of a compact image (a JSON image starts with "{")
+
+
+def canon_column(values: tuple | list, convert: Callable[[Any], Any] | None, cache: dict) -> tuple | list:
+    """`canon(convert(v))` (or `canon(v)`) for every value of one column of a batch of rows.
+
+    Columns of text, integers and NULLs only (most of them) come back as they are; the others go through `cache`
+    (raw value -> canonical value), filled once per distinct value, so a batch costs a few C-level passes.
+    Keyed by the raw value: values that compare equal have the same canonical form (see `_memo_canon`).
+    """
+    if convert is None:
+        if set(map(type, values)) <= _CANON_SELF:
+            return values
+        one = canon
+    else:
+        def one(v, convert=convert):
+            return canon(convert(v))
+    try:
+        missing = set(values).difference(cache)
+    except TypeError:  # an unhashable (or signalling NaN) value: no cache for this batch
+        return [one(v) for v in values]
+    if missing:
+        if len(cache) + len(missing) > _CACHE_LIMIT:  # many distinct values (prices of 100k articles): start over
+            cache.clear()
+            missing = set(values)
+        for v in missing:
+            cache[v] = one(v)
+    return list(map(cache.__getitem__, values))
+
+
+_CACHE_LIMIT = 50_000
 
 
 def _memo_canon(limit: int = 50_000) -> Callable[[Any], Any]:
@@ -158,6 +234,9 @@ class Differ:
         # Changed rows wait here until the result is read, so their echo checks and before-images are looked
         # up in a few batched queries instead of two queries per row: (op, key, hash, after-image).
         self._pending: list[tuple[str, str, str, dict | None]] = []
+        # Turns a compact snapshot image (see `RowHasher.compact`) back into a before-image; without it (or when
+        # it answers None) such a before-image counts as not kept.
+        self.expand_image: Callable[[str], dict | None] | None = None
 
     @property
     def result(self) -> DiffResult:
@@ -176,7 +255,10 @@ class Differ:
             if written.get(key) == h:
                 self._result.echoes += 1  # our own write coming back
             else:
-                self._emit(op, key, before.get(key) if op != INSERT else None, after)
+                old = before.get(key) if op != INSERT else None
+                if type(old) is str:  # a compact image (the baseline's)
+                    old = self.expand_image(old) if self.expand_image is not None else None
+                self._emit(op, key, old, after)
 
     def _snap(self, key: str, h: str | None, image: dict | None) -> None:
         self._result.snapshots.append((self.table.side, self.table.name, key, h, image))
@@ -189,8 +271,11 @@ class Differ:
         ))
         self._result.counts[op] += 1
 
-    def row(self, key: str, h: str, image: dict | Callable[[], dict]) -> None:
-        """One row as read now; `image` may be a callable so unchanged rows never build their dict."""
+    def row(self, key: str, h: str, image: dict | str | Callable[[], dict]) -> None:
+        """One row as read now; `image` may be a callable so unchanged rows never build their dict.
+
+        A `str` image is a compact image (`RowHasher.compact`): only for a baseline, where no change needs an
+        after-image, so the snapshot keeps the text the hash was computed from."""
         self.seen.add(key)
         old = self.known.get(key)
         if old == h:
@@ -199,6 +284,14 @@ class Differ:
         self._snap(key, h, after)
         if not self.baseline:
             self._pending.append((INSERT if old is None else UPDATE, key, h, after))
+
+    def baseline_rows(self, keys: list[str], hashes: list[str], images: list) -> None:
+        """`row` for many rows of a baseline that are all new or changed against `known`: snapshots only."""
+        assert self.baseline
+        self.seen.update(keys)
+        side, name = self.table.side, self.table.name
+        self._result.snapshots.extend(zip(repeat(side), repeat(name), keys, hashes, images))
+        self._result.new_hashes[name].update(zip(keys, hashes))
 
     def gone(self, key: str) -> None:
         """A known row that no longer exists."""
