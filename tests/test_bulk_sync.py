@@ -222,6 +222,33 @@ def test_equals_default_is_exact():
     assert not writer._equals_default(writer._Column("int", False), None)
 
 
+def test_insert_copies_copies_only_the_rows_asked_for(mysql_server, mysql_db):
+    """The server-side copy: a range when the keys are consecutive, an IN list when they are not; columns that
+    repeat the source row are copied, constant ones sent once, anything else falls back to plain INSERTs."""
+    with ShopConnection(sandbox.create_shop(mysql_server.url, mysql_db, demo=False)) as shop:
+        made = writer.create_products_bulk(shop, [Product(reference=f"CPY{i}", name=f"Copia {i}",
+                                                          price_tax_excl=Decimal(i)) for i in range(1, 5)])
+        ids = [made[f"CPY{i}"] for i in range(1, 5)]
+        assert ids == list(range(ids[0], ids[0] + 4))
+        sources = {pid: {"price": Decimal(n + 1)} for n, pid in enumerate(ids)}
+
+        def copy(pids, prices, shop_id):
+            with shop.transaction() as cur:
+                writer._insert_copies(shop, cur, "product_shop", [
+                    {"id_product": pid, "id_shop": shop_id, "price": price, "id_tax_rules_group": 0,
+                     "date_add": "2024-01-01 00:00:00", "date_upd": "2024-01-01 00:00:00"}
+                    for pid, price in zip(pids, prices)], "product", "id_product", sources)
+            return {r["id_product"]: r["price"] for r in shop.query(
+                "SELECT id_product, price FROM {p}product_shop WHERE id_shop = %s", (shop_id,))}
+
+        # not consecutive (the second product left out): exactly the two asked for, with their own prices
+        assert copy([ids[0], ids[2]], [Decimal(1), Decimal(3)], 2) == {ids[0]: 1, ids[2]: 3}
+        # consecutive, the middle two only
+        assert copy(ids[1:3], [Decimal(2), Decimal(3)], 3) == {ids[1]: 2, ids[2]: 3}
+        # a price that is not the product's: sent as it is
+        assert copy(ids[:2], [Decimal(1), Decimal("9.5")], 4) == {ids[0]: 1, ids[1]: Decimal("9.5")}
+
+
 def test_bulk_creation_skips_existing_references_and_rolls_back_a_failed_chunk(mysql_server, mysql_db):
     with ShopConnection(sandbox.create_shop(mysql_server.url, mysql_db, demo=True)) as shop:
         before = shop.query_one("SELECT COUNT(*) AS n FROM {p}product")["n"]

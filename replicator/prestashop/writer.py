@@ -284,9 +284,13 @@ def _insert_copies(shop: ShopConnection, cur, table: str, rows: list[dict], sour
         _insert_many(shop, cur, table, rows)
         return
     ids.sort()
+    if ids[-1] - ids[0] + 1 == len(ids):  # consecutive ids (the usual case): no other row can be in between
+        match, keys = f"s.`{key}` BETWEEN %s AND %s", (ids[0], ids[-1])
+    else:
+        match, keys = f"s.`{key}` IN ({', '.join(['%s'] * len(ids))})", tuple(ids)
     sql = (f"INSERT INTO {{p}}{table} ({', '.join(f'`{c}`' for c in rows[0])}) SELECT {', '.join(exprs)}"
-           f" FROM {{p}}{source} s WHERE s.`{key}` IN ({', '.join(['%s'] * len(ids))}){where} ORDER BY s.`{key}`")
-    shop.execute(sql, (*args, *ids, *where_args), cursor=cur)
+           f" FROM {{p}}{source} s WHERE {match}{where} ORDER BY s.`{key}`")
+    shop.execute(sql, (*args, *keys, *where_args), cursor=cur)
     if cur.rowcount != len(rows):
         raise WriteError(f"bulk insert into {table}: {len(rows)} rows expected from {source}, {cur.rowcount} made")
 
@@ -374,7 +378,7 @@ def set_stock(shop: ShopConnection, product_id: int, attribute_id: int, quantity
     return StockWrite(row["id_stock_available"], int(row["quantity"]), target, reserved)
 
 
-STOCK_CHUNK = 2000  # stock rows per set_stock_bulk transaction
+STOCK_CHUNK = 5000  # stock rows per set_stock_bulk transaction
 
 
 def set_stock_bulk(shop: ShopConnection, rows: Iterable[tuple[int, int, int | Decimal]], *, extra: Extra = None,
@@ -487,15 +491,16 @@ _TRANSIENT_CODES = {1205, 1213}  # lock wait timeout, deadlock (client errors 20
 
 
 def _stock_batch_ready(shop: ShopConnection) -> bool:
-    """Create (if needed) the session's temporary table ``set_stock_bulk`` sends its changed rows into.
+    """(Re)create the session's empty temporary table ``set_stock_bulk`` sends a chunk's changed rows into.
 
     False when the server refuses it (no CREATE TEMPORARY TABLES privilege, a disabled engine, ...): the rows
     then go as a multi-row upsert, and the table is not tried again on this connection.  A lost connection is
     raised."""
     if shop._cache.get("stock_batch_table") is False:
         return False
-    try:
-        shop.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {{p}}{STOCK_BATCH_TABLE} ("
+    try:  # a fresh (empty) table per chunk: emptying an InnoDB one row by row costs more than re-creating it
+        shop.execute(f"DROP TEMPORARY TABLE IF EXISTS {{p}}{STOCK_BATCH_TABLE}")
+        shop.execute(f"CREATE TEMPORARY TABLE {{p}}{STOCK_BATCH_TABLE} ("
                      "seq INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY, id_stock_available INT UNSIGNED NOT NULL,"
                      " quantity INT NOT NULL DEFAULT 0, reserved_quantity INT NOT NULL DEFAULT 0,"
                      " delta INT NOT NULL DEFAULT 0, UNIQUE KEY (id_stock_available)) ENGINE=InnoDB")
@@ -515,7 +520,6 @@ def _write_stock_batch(shop: ShopConnection, cur, changed: list[tuple[int, int, 
     writes them and ONE INSERT ... SELECT writes the stock_mvt rows of the deltas (``reasons``: None = no
     movements), in the order of ``changed`` (the table's auto-increment ``seq``)."""
     table = f"{{p}}{STOCK_BATCH_TABLE}"
-    shop.execute(f"DELETE FROM {table}", cursor=cur)
     names = ("id_stock_available", "quantity", "reserved_quantity", "delta")
     sent = [n for n, name in enumerate(names) if n == 0 or any(row[n] for row in changed)]  # the others default 0
     _insert_many(shop, cur, STOCK_BATCH_TABLE, [{names[n]: row[n] for n in sent} for row in changed])
@@ -531,7 +535,6 @@ def _write_stock_batch(shop: ShopConnection, cur, changed: list[tuple[int, int, 
                      " SELECT b.id_stock_available, %s, IF(b.delta > 0, %s, %s), %s, ABS(b.delta), %s,"
                      f" IF(b.delta > 0, %s, %s), %s, %s, %s FROM {table} b WHERE b.delta <> 0 ORDER BY b.seq",
                      (None, reasons[1], reasons[-1], id_employee, now, 1, -1, 0, 0, 0), cursor=cur)
-    shop.execute(f"DELETE FROM {table}", cursor=cur)
 
 
 def _write_stock_rows(shop: ShopConnection, cur, changed: list[tuple[int, int, int, int]], locked: dict,
@@ -832,7 +835,7 @@ def _same_text(a, b) -> bool:
     return ("" if a is None else str(a).strip()) == ("" if b is None else str(b).strip())
 
 
-PRODUCT_CHUNK = 1000  # new products per create_products_bulk transaction
+PRODUCT_CHUNK = 2000  # new products per create_products_bulk transaction
 
 
 class BulkCreated(dict):

@@ -30,7 +30,7 @@ RULE_FIELD = {"name": "name", "description": "description", "ean13": "ean13", "w
               "active": "publish", "price_tax_excl": "price_tax_excl", "cost_price": "cost_price",
               "vat_rate": "vat_selector"}
 SIX = Decimal("0.000001")
-BULK_CHUNK = 1000  # new articles per shop transaction in the bulk creation path
+BULK_CHUNK = 2000  # new articles per shop transaction in the bulk creation path
 
 
 def _money(value: Any) -> Any:
