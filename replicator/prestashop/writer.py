@@ -435,7 +435,9 @@ def _set_stock_chunk(shop: ShopConnection, wanted: dict[tuple[int, int], int], e
         ", reserved_quantity, physical_quantity" if physical else "")
     select = (f"SELECT {columns} FROM {{p}}stock_available WHERE {scope} AND id_product IN ({marks})"
               " ORDER BY id_product, id_product_attribute FOR UPDATE")
-    batch = _stock_batch_ready(shop)  # before the transaction: MySQL's GTID rules refuse it inside one
+    # the batch table for a big chunk only (a normal cycle's few rows go as one upsert); created before the
+    # transaction: MySQL's GTID rules refuse it inside one
+    batch = len(wanted) >= STOCK_BATCH_MIN_ROWS and _stock_batch_ready(shop)
     shop.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")  # for the next transaction only
     with shop.transaction() as cur:
         locked = {(r["id_product"], r["id_product_attribute"]): r
@@ -487,6 +489,7 @@ def _set_stock_chunk(shop: ShopConnection, wanted: dict[tuple[int, int], int], e
 
 
 STOCK_BATCH_TABLE = "replicator_stock_batch"  # a TEMPORARY table of the replicator's own session
+STOCK_BATCH_MIN_ROWS = 64  # fewer stock rows than this in a chunk: one upsert, no batch table
 _TRANSIENT_CODES = {1205, 1213}  # lock wait timeout, deadlock (client errors 2000-2999 are transient too)
 
 

@@ -59,11 +59,14 @@ class StockSync:
         def synced(order_ids: list[int]) -> set[int]:  # which of these shop orders FactuSOL already has
             return {int(v) for v in ctx.store.id_map_by_prestashop("order", order_ids)}
 
-        variants = fs_reader.article_variants(ctx.factusol, list(products))
         targets = ps_reader.stock_targets(ctx.shop, products.values())
         by_product: dict[int, list[dict]] = {}
         for row in targets:
             by_product.setdefault(row["id_product"], []).append(row)
+        # the FactuSOL variants matter only for the shop's combinations: read for those articles alone
+        with_combinations = [a for a, pid in products.items() if any(r["id_product_attribute"]
+                                                                    for r in by_product.get(pid, ()))]
+        variants = fs_reader.article_variants(ctx.factusol, with_combinations) if with_combinations else {}
         # every stock row FactuSOL feeds: (article, shop row, FactuSOL figures per warehouse)
         rows: dict[str, list[tuple[dict, dict]]] = {}
         for article, product_id in products.items():
@@ -72,9 +75,11 @@ class StockSync:
                 if size_colour is None:
                     continue  # a shop combination FactuSOL does not have: left alone
                 stock_key = (article, *size_colour)
-                per_warehouse = {wh: dict(v) for wh, v in detail.get(stock_key, {}).items()}
-                for wh, units in pending.get(stock_key, {}).items():
-                    per_warehouse.setdefault(wh, {})["pending"] = units
+                per_warehouse = detail.get(stock_key, {})
+                if stock_key in pending:  # a copy: the detail read stays as FactuSOL gave it
+                    per_warehouse = {wh: dict(v) for wh, v in per_warehouse.items()}
+                    for wh, units in pending[stock_key].items():
+                        per_warehouse.setdefault(wh, {})["pending"] = units
                 rows.setdefault(article, []).append((row, per_warehouse))
         count = sum(len(r) for r in rows.values())
         if count > HANDFUL:  # a large batch (initial sync): one locked transaction per chunk of rows
