@@ -141,6 +141,14 @@ def test_batch_reader_keys_and_hashes_equal_the_row_by_row_definitions(pk, batch
                 assert back == {c: canon(v) for c, v in image.items()}
 
 
+def test_single_column_table_reads_like_row_hash():
+    # repr of a 1-tuple is "(x,)": the batch reader must build the same text.
+    reader = _ResultReader(WatchedTable("factusol", "T", ("A",), "test"), ["A"], [None])
+    keys, hashes, _ = reader.read_many([("x",), (5,), (None,)])
+    assert keys == ['{"A":"x"}', '{"A":5}', '{"A":null}']
+    assert hashes == [row_hash({"A": "x"}), row_hash({"A": 5}), row_hash({"A": None})]
+
+
 def test_compact_image_of_other_columns_is_not_read_back():
     a, b = RowHasher(["A", "B"]), RowHasher(["A", "C"])
     text = repr((1, "x"))

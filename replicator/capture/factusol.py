@@ -28,7 +28,7 @@ from replicator.config import FactusolConfig, redact
 from replicator.factusol import connection as fsconn
 from replicator.store import Store
 
-from .snapshot import DiffResult, Differ, RowHasher, canon, canon_column, commit_diff
+from .snapshot import DiffResult, Differ, RowHasher, canon, canon_column, canon_repr_column, commit_diff
 from .tables import FACTUSOL, WatchedTable, factusol_tables
 
 log = logging.getLogger("replicator.capture.factusol")
@@ -117,7 +117,9 @@ class _ResultReader:
         # Moneda/Fecha converters from the FactuSOL schema: the stand-in driver returns DECIMAL as text.
         self.converters = list(converters)
         self.convs = [(i, _memo(c)) for i, c in enumerate(converters) if c]
-        self._caches: list[dict] = [{} for _ in columns]  # per column: raw value -> canonical value
+        self._caches: list[dict] = [{} for _ in columns]  # per key column: raw value -> canonical value
+        self._reprs: list[dict] = [{} for _ in columns]  # per column: raw value -> repr of its canonical value
+        self._repr_state = [[True] for _ in columns]  # per column: still worth caching (see canon_repr_column)
         self.pk_idx = [columns.index(c) for c in table.pk]
         self.pk_names = table.pk
         ts = table.ts_column
@@ -128,7 +130,7 @@ class _ResultReader:
         self.raw_pk = operator.itemgetter(*self.pk_idx)
         # The JSON key ({"A":..,"B":..}, sorted names) from the canonical pk columns, found among the sorted columns.
         key_names = sorted(table.pk)
-        self._key_pos = [self.hasher.names.index(n) for n in key_names]
+        self._key_idx = [columns.index(n) for n in key_names]
         heads = ["{" if i == 0 else "," for i in range(len(key_names))]
         if len(key_names) == 1:
             self._key_head = "{" + _json_str(key_names[0]) + ":"
@@ -142,11 +144,16 @@ class _ResultReader:
         if not raws:
             return [], [], []
         cols = list(zip(*raws))
-        convs, caches = self.converters, self._caches
-        canonical = [canon_column(cols[i], convs[i], caches[i]) for i in self.hasher.order]
-        texts = list(map(repr, zip(*canonical)))
+        convs, reprs, states = self.converters, self._reprs, self._repr_state
+        # texts[r] == repr(tuple of row r's canonical values in sorted column order), built from per-column reprs
+        # (cached for the columns that repeat values) instead of one repr per row.
+        parts = [canon_repr_column(cols[i], convs[i], reprs[i], states[i]) for i in self.hasher.order]
+        if len(parts) == 1:
+            texts = ["(" + t + ",)" for t in parts[0]]
+        else:
+            texts = ["(" + t + ")" for t in map(", ".join, zip(*parts))]
         hashes = self.hasher.of_texts(texts)
-        enc = [_json_column(canonical[p]) for p in self._key_pos]
+        enc = [_json_column(canon_column(cols[i], convs[i], self._caches[i])) for i in self._key_idx]
         if len(enc) == 1:
             head = self._key_head
             keys = [head + e + "}" for e in enc[0]]
@@ -254,6 +261,7 @@ def _fingerprint(raw: tuple) -> int:
 
 
 _dumps5 = partial(_pickle, protocol=5)
+_KEY, _FP, _HASH, _STAMP = (operator.itemgetter(i) for i in range(4))  # of a fingerprint cache entry
 
 
 def _fingerprints(raws: list[tuple]) -> list[int]:
@@ -399,7 +407,6 @@ class FactusolScanner:
         known_get, seen_add, seen_many = differ.known.get, differ.seen.add, differ.seen.update
         raw_pk, row, image, compact = reader.raw_pk, differ.row, reader.image, reader.hasher.compact
         differ.expand_image = reader.expand
-        pickle_ = _pickle
         stream = iter(rows)
         while True:
             batch = list(islice(stream, BATCH))
@@ -408,14 +415,22 @@ class FactusolScanner:
             if not prints:  # nothing cached (a cold scan, a baseline, or only new rows left): read them all
                 raws, fps, pks = batch, _fingerprints(batch), list(map(raw_pk, batch))
             else:
+                fps, pks = _fingerprints(batch), list(map(raw_pk, batch))
+                cached = list(map(take, pks, repeat(None)))  # (key, fingerprint, hash, timestamp) or None
+                if None not in cached and list(map(_FP, cached)) == fps:
+                    keys = list(map(_KEY, cached))
+                    if list(map(known_get, keys)) == list(map(_HASH, cached)):  # the whole batch is unchanged
+                        keep_many(zip(pks, cached))
+                        seen_many(keys)
+                        stamps_set = [v for v in map(_STAMP, cached) if v is not None]
+                        if stamps_set:
+                            top = max(stamps_set)
+                            if mark is None or top > mark:
+                                mark = top
+                        continue
+                rows_fps_pks = zip(batch, fps, pks)
                 raws, fps, pks = [], [], []  # the rows that need keys and hashes
-                for raw in batch:
-                    try:  # _fingerprint, inlined: this loop runs for every row of every scan
-                        fp = hash(pickle_(raw, 5))
-                    except Exception:
-                        fp = hash(repr(raw))
-                    pk = raw_pk(raw)
-                    e = take(pk, None)
+                for (raw, fp, pk), e in zip(rows_fps_pks, cached):
                     if e is not None and e[1] == fp and known_get(e[0]) == e[2]:
                         keep(pk, e)
                         seen_add(e[0])

@@ -169,6 +169,46 @@ def canon_column(values: tuple | list, convert: Callable[[Any], Any] | None, cac
     return list(map(cache.__getitem__, values))
 
 
+def canon_repr_column(values: tuple | list, convert: Callable[[Any], Any] | None, cache: dict,
+                      state: list[bool]) -> list[str]:
+    """`repr(canon(convert(v)))` for every value of one column of a batch: the column's part of the repr of the
+    rows' canonical tuples (see `RowHasher.of_text`), so a row's text is ", ".join of its parts in brackets.
+
+    `cache` maps raw value -> repr.  Columns of text, integers and NULLs use it only while they repeat values
+    (`state[0]`, switched off for good by a batch of mostly distinct values); the others always do.
+    """
+    if convert is None and set(map(type, values)) <= _CANON_SELF:  # already canonical
+        if not state[0]:
+            return list(map(repr, values))
+        try:
+            distinct = set(values)
+        except TypeError:
+            return list(map(repr, values))
+        if len(distinct) * 4 > len(values):  # mostly distinct (names, codes): a cache would not pay
+            state[0] = False
+            return list(map(repr, values))
+        missing = distinct.difference(cache)
+        one = repr
+    else:
+        if convert is None:
+            def one(v):
+                return repr(canon(v))
+        else:
+            def one(v, convert=convert):
+                return repr(canon(convert(v)))
+        try:
+            missing = set(values).difference(cache)
+        except TypeError:  # an unhashable (or signalling NaN) value: no cache for this batch
+            return [one(v) for v in values]
+    if missing:
+        if len(cache) + len(missing) > _CACHE_LIMIT:
+            cache.clear()
+            missing = set(values)
+        for v in missing:
+            cache[v] = one(v)
+    return list(map(cache.__getitem__, values))
+
+
 _CACHE_LIMIT = 50_000
 
 
