@@ -205,6 +205,8 @@ def test_bulk_creation_follows_the_live_schema_not_the_stock_defaults(mysql_serv
     (None, True, "varchar", "", False, (True, None)),  # MySQL: nullable without default = DEFAULT NULL
     (None, False, "int", "", False, (False, None)),
     ("CURRENT_TIMESTAMP", False, "timestamp", "default_generated", False, (False, None)),
+    ("CURRENT_TIMESTAMP", False, "timestamp", "on update current_timestamp", False, (False, None)),  # MySQL 5.7
+    ("0000-00-00", True, "date", "", False, (True, "0000-00-00")),
     ("", False, "json", "", False, (False, None)),
 ])
 def test_column_defaults_are_read_from_both_servers_dialects(raw, nullable, data_type, extra, mariadb, expected):

@@ -205,6 +205,8 @@ def _default_of(raw, nullable: bool, data_type: str, extra: str, mariadb: bool) 
         return False, None  # an expression (current_timestamp(), ...)
     if raw is None:
         return (True, None) if nullable else (False, None)
+    if raw.upper().startswith("CURRENT_TIMESTAMP") and data_type in ("datetime", "timestamp"):
+        return False, None  # MySQL 5.7 does not flag it DEFAULT_GENERATED
     if numeric:
         try:
             return True, Decimal(raw)
