@@ -163,6 +163,15 @@ def test_snapshot_compact_image_is_stored_and_returned_as_text(store):
     assert store.snapshot_image("factusol", "F_STO", "a") == {"q": 3}
 
 
+def test_snapshot_rows_without_images_to_encode_still_collapse_by_key(store):
+    # Compact (str) and missing images need no encoding; a key given twice still keeps its last item.
+    store.record_capture([], None, [("factusol", "F_STO", "a", "h1", "~x(1,)"), ("factusol", "F_STO", "b", "h2", None),
+                                    ("factusol", "F_STO", "a", "h3", "~x(3,)"), ("factusol", "F_STO", "b", None, None)])
+    assert _snapshots(store) == {"a": ("h3", "~x(3,)")}
+    store.record_capture([], None, [("factusol", "F_STO", "c", "h4", "~x(4,)"), ("factusol", "F_STO", "a", None, "~x(3,)")])
+    assert _snapshots(store) == {"c": ("h4", "~x(4,)")}
+
+
 def test_snapshot_last_item_per_key_wins(store):
     store.record_capture([], None, [("factusol", "F_STO", "a", "h1", {"q": 1})])
     store.record_capture([], None, [("factusol", "F_STO", "a", None, None), ("factusol", "F_STO", "a", "h2", {"q": 2}),
