@@ -87,7 +87,8 @@ def test_first_scan_is_a_silent_baseline_then_diffs_carry_images(fs):
 def _stored_images(store, table):
     t = RowSnapshot.__table__
     with store.engine.connect() as c:
-        return dict(c.execute(sa_select(t.c.row_key, t.c.image).where(t.c.side == "factusol", t.c.source_table == table)).all())
+        query = sa_select(t.c.row_key, t.c.image).where(t.c.side == "factusol", t.c.source_table == table)
+        return dict(c.execute(query).all())
 
 
 def test_baseline_keeps_compact_images_and_the_first_change_gets_the_full_before_image(fs):

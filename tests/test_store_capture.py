@@ -125,7 +125,8 @@ def _expected(table, raw):
 def test_batch_reader_keys_and_hashes_equal_the_row_by_row_definitions(pk, batches, monkeypatch):
     """`read_many` (column-wise, cached) must give exactly `row_hash(image)` and the JSON key, whatever the values:
     the hash is the contract with the apply layer's echo suppression and with every stored snapshot."""
-    monkeypatch.setattr(snapshot, "_CACHE_LIMIT", 5)  # also exercise the cache being started over (same for every input)
+    # Also exercise the cache being started over (the patch is the same for every generated input).
+    monkeypatch.setattr(snapshot, "_CACHE_LIMIT", 5)
     table = WatchedTable("factusol", "T", pk, "test")
     reader = _ResultReader(table, _COLUMNS, _CONVERTERS)
     for raws in batches:  # several batches through one reader: its caches carry over

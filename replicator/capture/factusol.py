@@ -104,9 +104,10 @@ def _is_lock(exc: BaseException) -> bool:
 class _ResultReader:
     """Turns raw row tuples into keys and row hashes with FactuSOL value types (Decimal, datetime).
 
-    Rows are read in batches, column by column (`read_many`): each column is canonicalised in a few C-level passes
-    (`canon_column`) instead of value by value, then every row's hash is one repr and one blake2b.  The same repr is
-    the row's compact image (`RowHasher.compact`), which a baseline stores instead of a JSON image.
+    Rows are read in batches, column by column (`read_many`): each column's canonical values are turned into their
+    reprs in a few C-level passes (`canon_repr_column`, cached per raw value) instead of value by value, then a row's
+    text is those reprs joined and its hash one blake2b: the same as `row_hash` of its converted image.  The text is
+    also the row's compact image (`RowHasher.compact`), which a baseline stores instead of a JSON image.
     """
 
     def __init__(self, table: WatchedTable, columns: list[str], converters: list | None = None):
@@ -128,7 +129,7 @@ class _ResultReader:
         # The raw primary key of a row tuple (a value for one column, a tuple for several): the fingerprint
         # cache's key, so unchanged rows never build their JSON key.
         self.raw_pk = operator.itemgetter(*self.pk_idx)
-        # The JSON key ({"A":..,"B":..}, sorted names) from the canonical pk columns, found among the sorted columns.
+        # The JSON key ({"A":..,"B":..}, sorted names, as _KEY_ENCODE writes it) from the canonical pk columns.
         key_names = sorted(table.pk)
         self._key_idx = [columns.index(n) for n in key_names]
         heads = ["{" if i == 0 else "," for i in range(len(key_names))]
