@@ -164,7 +164,10 @@ def run_once(runtime: Runtime) -> int:
                 runtime.config, ctx.store, ctx.rules))
         store.set_checkpoint(INITIAL_SYNC_CHECKPOINT, {"done": True, "keys": report.keys})
         log.info("initial sync done: %d keys in %.1fs %s", report.keys, report.seconds, report.outcomes)
-    capture = capture_once(runtime.config, store)
+    # Right after an initial sync (whose first-sight scan read every row minutes ago) the tables with a
+    # last-modified column (F_CLI, F_ART, ...) are scanned narrow: key list + rows modified since.  Edits that do
+    # not stamp FUM* are caught by the next full scan (the next run's first, or the service's safety rescan).
+    capture = capture_once(runtime.config, store, full=not first_run)
     report = runtime.engine.apply_pending()
     log.info("captured %s; applied %d changes (%d keys) in %.1fs %s", capture, report.changes, report.keys,
              report.seconds, report.outcomes)

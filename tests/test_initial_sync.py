@@ -188,3 +188,43 @@ def test_an_error_on_the_customer_thread_stops_the_initial_sync(config, monkeypa
         assert (env.store.checkpoint("initial_sync") or {}).get("done")
     finally:
         env.close()
+
+
+def test_factusol_edits_made_during_the_initial_sync_are_captured_by_the_same_run(config, monkeypatch):
+    """The first-sight scan runs before the sync reads; what FactuSOL users change meanwhile is captured by the
+    scan after the sync (narrowed by FUMART for F_ART, a full read for F_STO, which has no timestamp)."""
+    from datetime import datetime
+
+    from replicator.store import Change
+    from replicator.sync.products import ProductSync
+
+    env = open_env(config)
+    article = published(env)[0]
+    original = ProductSync.sync
+    edited = []
+
+    def sync(self, ctx, keys):
+        out = original(self, ctx, keys)
+        if not edited:  # a FactuSOL user edits while the initial sync runs
+            env.fs.execute("UPDATE [F_ART] SET [DESART] = ?, [FUMART] = ? WHERE [CODART] = ?",
+                           ["Renombrado durante la sincronización", datetime.now(), article])
+            env.fs.execute("UPDATE [F_STO] SET [ACTSTO] = [ACTSTO] + 7, [DISSTO] = [DISSTO] + 7 WHERE [ARTSTO] = ?",
+                           [article])
+            edited.append(article)
+        return out
+
+    monkeypatch.setattr(ProductSync, "sync", sync)
+    try:
+        run_once(env.runtime)
+        assert edited
+        with env.store.session() as s:
+            from sqlmodel import select
+
+            changes = s.exec(select(Change).where(Change.side == "factusol")).all()
+        tables = {(c.source_table, c.op) for c in changes if article in c.row_key}
+        assert ("F_ART", "update") in tables and ("F_STO", "update") in tables
+        name = env.shop.query_one("SELECT pl.name FROM {p}product p JOIN {p}product_lang pl"
+                                  " ON pl.id_product = p.id_product WHERE p.reference = %s LIMIT 1", (article,))
+        assert name["name"] == "Renombrado durante la sincronización"
+    finally:
+        env.close()

@@ -69,12 +69,13 @@ def _scanner(store: Store, config: Config, initial_load: bool) -> FactusolScanne
     return per_store[key]
 
 
-def capture_once(config: Config, store: Store, initial_load: bool = False) -> CaptureReport:
-    """Capture everything pending on both sides once: a full FactuSOL scan and the shop up to now."""
+def capture_once(config: Config, store: Store, initial_load: bool = False, full: bool = True) -> CaptureReport:
+    """Capture everything pending on both sides once: a FactuSOL scan (full, or narrowed by the FUM* columns
+    where the tables have them: `full=False`) and the shop up to now."""
     report = CaptureReport()
     if _factusol_configured(config):
         try:
-            r = scan_with_retry(_scanner(store, config, initial_load), config.factusol.lock_retry_seconds)
+            r = scan_with_retry(_scanner(store, config, initial_load), config.factusol.lock_retry_seconds, full=full)
             report.factusol = {"changes": r.changes, "echoes": r.echoes, "counts": r.counts, "file": r.file,
                                "scan": r.scan, "rollover": r.rollover, "seconds": r.seconds}
         except Exception as exc:
