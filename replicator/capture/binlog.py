@@ -21,7 +21,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -290,27 +289,14 @@ class BinlogCapture:
         last_flush = time.monotonic()
         self.status.state = "streaming"
 
-        # Store writes run on one writer thread while the next events are parsed (SQLite releases the GIL while
-        # it writes).  At most one write is in flight and they run in order, so every commit is still whole
-        # transactions + the checkpoint after the last of them, and the checkpoints only move forward.
-        writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="binlog-store")
-        in_flight: Future | None = None
-        in_flight_end: dict | None = None
-
-        def settle() -> None:
-            """Wait for the write in flight; its failure is raised here."""
-            nonlocal in_flight, in_flight_end
-            if in_flight is not None:
-                future, end, in_flight, in_flight_end = in_flight, in_flight_end, None, None
-                report.changes += future.result()
-                self.status.file, self.status.pos = end["file"], end["pos"]
-
+        # Whole transactions are stored in batches, each with the checkpoint after its last transaction, in ONE
+        # store transaction.  (A writer thread overlapping SQLite with parsing was measured slower: it waits for
+        # the GIL around every row it binds.)
         def flush() -> None:
-            nonlocal batch, batch_end, last_flush, in_flight, in_flight_end
+            nonlocal batch, batch_end, last_flush
             if batch_end is not None:
-                settle()
-                in_flight = writer.submit(self.store.record_capture, batch, (CHECKPOINT, batch_end), (), True)
-                in_flight_end = batch_end
+                report.changes += self.store.record_capture(batch, (CHECKPOINT, batch_end), (), True)
+                self.status.file, self.status.pos = batch_end["file"], batch_end["pos"]
             batch, batch_end, last_flush = [], None, time.monotonic()
 
         try:
@@ -340,14 +326,8 @@ class BinlogCapture:
                 if max_seconds is not None and time.monotonic() - started > max_seconds and not pending:
                     break
             flush()  # rows of an unfinished transaction (pending) are dropped: re-read from the checkpoint
-            settle()
         finally:
             stream.close()
-            try:
-                if in_flight is not None:  # leaving on an error: the write in flight still finishes (or fails)
-                    in_flight.exception()
-            finally:
-                writer.shutdown(wait=True)
         report.file, report.pos = self.status.file, self.status.pos
         report.seconds = round(time.monotonic() - started, 3)
         return report
