@@ -117,7 +117,7 @@ class _ResultReader:
             converters = [fsconn.converter_for(n) for n in columns]
         # Moneda/Fecha converters from the FactuSOL schema: the stand-in driver returns DECIMAL as text.
         self.converters = list(converters)
-        self.convs = [(i, _memo(c)) for i, c in enumerate(converters) if c]
+        self.convs = [(i, fsconn.memoised(c)) for i, c in enumerate(converters) if c]
         self._caches: list[dict] = [{} for _ in columns]  # per key column: raw value -> canonical value
         self._reprs: list[dict] = [{} for _ in columns]  # per column: raw value -> repr of its canonical value
         self._repr_state = [[True] for _ in columns]  # per column: still worth caching (see canon_repr_column)
@@ -125,7 +125,7 @@ class _ResultReader:
         self.pk_names = table.pk
         ts = table.ts_column
         self.ts_idx = columns.index(ts) if ts and ts in columns else None
-        self._ts_conv = _memo(converters[self.ts_idx]) if self.ts_idx is not None and converters[self.ts_idx] else None
+        self._ts_conv = fsconn.memoised(converters[self.ts_idx]) if self.ts_idx is not None and converters[self.ts_idx] else None
         # The raw primary key of a row tuple (a value for one column, a tuple for several): the fingerprint
         # cache's key, so unchanged rows never build their JSON key.
         self.raw_pk = operator.itemgetter(*self.pk_idx)
@@ -227,24 +227,6 @@ def _json_column(values) -> list[str]:
 
 
 _STR, _INT = {str}, {int}
-
-
-def _memo(conv: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """Cache a column converter: Moneda/Fecha columns repeat few raw values ('0', the same dates) across rows."""
-    cache: dict[Any, Any] = {}
-
-    def run(value: Any) -> Any:
-        try:
-            return cache[value]
-        except KeyError:
-            out = conv(value)
-            if len(cache) < 50_000:
-                cache[value] = out
-            return out
-        except TypeError:  # unhashable raw value
-            return conv(value)
-
-    return run
 
 
 def _fingerprint(raw: tuple) -> int:

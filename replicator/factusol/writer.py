@@ -11,7 +11,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from .connection import FactusolConnection, FactusolDuplicateKeyError, FactusolError
+from .connection import FactusolConnection, FactusolDuplicateKeyError, FactusolError, memoised
 from .schema import BYTE, LONG, SMALLINT, FactusolWidthError, load_schema, validate_row
 
 CENT = Decimal("0.01")
@@ -220,23 +220,6 @@ def _key_statements(table: str, column: str, values: Sequence[Any]) -> Iterator[
         yield f"SELECT * FROM {_q(table)} WHERE {_q(column)} IN ({', '.join('?' for _ in chunk)})", chunk
 
 
-def _memo(conv: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    cache: dict[Any, Any] = {}
-
-    def run(value: Any) -> Any:
-        try:
-            return cache[value]
-        except KeyError:
-            out = conv(value)
-            if len(cache) < 10_000:
-                cache[value] = out
-            return out
-        except TypeError:  # unhashable raw value
-            return conv(value)
-
-    return run
-
-
 def read_values_by_key(conn: FactusolConnection, table: str, column: str,
                        values: Sequence[Any]) -> tuple[list[str], list[list[Any]]]:
     """(column names, rows as value lists) of ``SELECT *`` of the rows whose ``column`` is one of ``values``.
@@ -252,7 +235,7 @@ def read_values_by_key(conn: FactusolConnection, table: str, column: str,
         with conn.iter_tuples(sql, params) as rows:
             if names is None:
                 names = list(rows.columns)
-                convs = [(i, _memo(c)) for i, c in enumerate(rows.converters) if c]
+                convs = [(i, memoised(c, 10_000)) for i, c in enumerate(rows.converters) if c]
             elif list(rows.columns) != names:
                 raise FactusolError(f"{table}: columns changed between reads")
             for raw in rows:
