@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import shutil
 import tempfile
 import time
@@ -207,7 +208,8 @@ def main() -> None:
     args = parser.parse_args()
     global PROFILE
     PROFILE = Path(args.profile) if args.profile else None
-    logging.basicConfig(level=getattr(logging, __import__("os").environ.get("BENCH_LOG", "WARNING")), format="%(asctime)s %(name)s %(message)s")
+    logging.basicConfig(level=getattr(logging, os.environ.get("BENCH_LOG", "WARNING")),  # BENCH_LOG=INFO: progress
+                        format="%(asctime)s %(name)s %(message)s")
     server = None
     url = args.url
     if not url:

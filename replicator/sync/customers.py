@@ -179,12 +179,8 @@ class CustomerSync:
                     ctx.store.quarantine(ENTITY, key, "factusol", f"linked FactuSOL customer {code} no longer exists")
                 else:
                     outcomes[key] = self._merge(ctx, key, code, fs_customers[code], shop)
-            except SyncError as exc:
-                ctx.store.quarantine(exc.entity, exc.key, "prestashop", exc.reason, exc.field)
-                outcomes[key] = Outcome("quarantined", str(exc))
-            except FactusolWidthError as exc:
-                ctx.store.quarantine(ENTITY, key, "prestashop", str(exc), exc.column)
-                outcomes[key] = Outcome("quarantined", str(exc))
+            except (SyncError, FactusolWidthError) as exc:
+                outcomes[key] = _quarantined(ctx, key, exc)
         if to_create:
             outcomes.update(self._create_many(ctx, to_create))
         return {key: outcomes[key] for key in dict.fromkeys(keys) if key in outcomes}
@@ -273,12 +269,8 @@ class CustomerSync:
                 continue
             try:
                 ready.append(self._prepare_new(ctx, key, shop, address_ids.get(shop.prestashop_id, [])))
-            except SyncError as exc:
-                ctx.store.quarantine(exc.entity, exc.key, "prestashop", exc.reason, exc.field)
-                outcomes[key] = Outcome("quarantined", str(exc))
-            except FactusolWidthError as exc:
-                ctx.store.quarantine(ENTITY, key, "prestashop", str(exc), exc.column)
-                outcomes[key] = Outcome("quarantined", str(exc))
+            except (SyncError, FactusolWidthError) as exc:
+                outcomes[key] = _quarantined(ctx, key, exc)
         for i in range(0, len(ready), CREATE_CHUNK):
             outcomes.update(self._insert_chunk(ctx, ready[i:i + CREATE_CHUNK]))
         return outcomes
@@ -518,3 +510,12 @@ def ensure_factusol_customer(ctx: SyncContext, ps_customer_id: int) -> int:
 
 
 __all__ = ["CustomerSync", "ensure_factusol_customer", "normalise_nif"]
+
+
+def _quarantined(ctx: SyncContext, key: str, exc: SyncError | FactusolWidthError) -> Outcome:
+    """Park a shop customer that cannot be mapped: the quarantine names entity, key and field."""
+    if isinstance(exc, FactusolWidthError):
+        ctx.store.quarantine(ENTITY, key, "prestashop", str(exc), exc.column)
+    else:
+        ctx.store.quarantine(exc.entity, exc.key, "prestashop", exc.reason, exc.field)
+    return Outcome("quarantined", str(exc))
