@@ -26,6 +26,7 @@ import pyodbc
 
 from replicator.config import FactusolConfig, redact
 from replicator.factusol import connection as fsconn
+from replicator.memo import memoised
 from replicator.store import Store
 
 from .snapshot import DiffResult, Differ, RowHasher, canon, canon_column, canon_repr_column, commit_diff
@@ -117,7 +118,7 @@ class _ResultReader:
             converters = [fsconn.converter_for(n) for n in columns]
         # Moneda/Fecha converters from the FactuSOL schema: the stand-in driver returns DECIMAL as text.
         self.converters = list(converters)
-        self.convs = [(i, fsconn.memoised(c)) for i, c in enumerate(converters) if c]
+        self.convs = [(i, memoised(c)) for i, c in enumerate(converters) if c]
         self._caches: list[dict] = [{} for _ in columns]  # per key column: raw value -> canonical value
         self._reprs: list[dict] = [{} for _ in columns]  # per column: raw value -> repr of its canonical value
         self._repr_state = [[True] for _ in columns]  # per column: still worth caching (see canon_repr_column)
@@ -125,7 +126,7 @@ class _ResultReader:
         self.pk_names = table.pk
         ts = table.ts_column
         self.ts_idx = columns.index(ts) if ts and ts in columns else None
-        self._ts_conv = fsconn.memoised(converters[self.ts_idx]) if self.ts_idx is not None and converters[self.ts_idx] else None
+        self._ts_conv = memoised(converters[self.ts_idx]) if self.ts_idx is not None and converters[self.ts_idx] else None
         # The raw primary key of a row tuple (a value for one column, a tuple for several): the fingerprint
         # cache's key, so unchanged rows never build their JSON key.
         self.raw_pk = operator.itemgetter(*self.pk_idx)

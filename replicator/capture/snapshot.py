@@ -23,6 +23,7 @@ from decimal import Decimal
 from itertools import repeat
 from typing import Any, Callable
 
+from replicator.memo import memoised
 from replicator.store import CapturedRow, Store
 
 from .tables import WatchedTable
@@ -215,20 +216,7 @@ _CACHE_LIMIT = 50_000
 def _memo_canon(limit: int = 50_000) -> Callable[[Any], Any]:
     """`canon` with a cache.  Safe to key by value: values that compare equal have the same canonical form
     (Decimal('5.0') == 5.0 -> 5; Decimal('0.1') != 0.1), and datetime never equals date."""
-    cache: dict[Any, Any] = {}
-
-    def run(value: Any) -> Any:
-        try:
-            return cache[value]
-        except KeyError:
-            out = canon(value)
-            if len(cache) < limit:
-                cache[value] = out
-            return out
-        except TypeError:  # unhashable (or a signalling NaN)
-            return canon(value)
-
-    return run
+    return memoised(canon, limit)
 
 
 _CANON_SELF = frozenset({str, int, type(None)})

@@ -254,24 +254,6 @@ def _converter(name: str) -> Callable[[Any], Any] | None:
     return None
 
 
-def memoised(conv: Callable[[Any], Any], limit: int = 50_000) -> Callable[[Any], Any]:
-    """Cache a column converter: Moneda/Fecha columns repeat few raw values ('0', the same dates) across rows."""
-    cache: dict[Any, Any] = {}
-
-    def run(value: Any) -> Any:
-        try:
-            return cache[value]
-        except KeyError:
-            out = conv(value)
-            if len(cache) < limit:
-                cache[value] = out
-            return out
-        except TypeError:  # unhashable raw value
-            return conv(value)
-
-    return run
-
-
 def converter_for(name: str) -> Callable[[Any], Any] | None:
     """How a raw driver value of column `name` becomes its FactuSOL value (Moneda -> Decimal with 4 places,
     Fecha/Hora -> datetime, Single/Double -> float), or None when the driver value is used as it is."""

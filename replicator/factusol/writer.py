@@ -11,7 +11,9 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from .connection import FactusolConnection, FactusolDuplicateKeyError, FactusolError, memoised
+from replicator.memo import memoised
+
+from .connection import FactusolConnection, FactusolDuplicateKeyError, FactusolError
 from .schema import BYTE, LONG, SMALLINT, FactusolWidthError, load_schema, validate_row
 
 CENT = Decimal("0.01")
