@@ -122,3 +122,38 @@ def test_connection_string_for(tmp_path, monkeypatch):
     monkeypatch.setattr(fc.sys, "platform", "linux")
     with pytest.raises(fc.FactusolError):
         connection_string_for("0012025.accdb")
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * 4096 / 2**20
+
+
+def test_big_reads_stream_instead_of_loading_the_whole_result(tmp_path):
+    # 30,000 rows of 2 KB: ~60 MB if the driver copied the result on execute (its default), ~nothing streamed.
+    path = tmp_path / "big.sqlite"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE [F_BIG] ([COD] INTEGER PRIMARY KEY, [TXT] TEXT)")
+        db.executemany("INSERT INTO [F_BIG] VALUES (?, ?)", ((i, f"{i:06d}" * 340) for i in range(30_000)))
+    conn = FactusolConnection(f"DRIVER={{SQLite3}};Database={path}")
+    try:
+        before = _rss_mb()
+        grew, seen = 0.0, 0
+        with conn.iter_tuples("SELECT [COD], [TXT] FROM [F_BIG]", batch=500) as rows:
+            for cod, txt in rows:
+                seen += 1
+                if seen == 1_000:
+                    grew = _rss_mb() - before
+                    # A transaction opened while the stream is open is a real one: its rollback undoes its write.
+                    with pytest.raises(RuntimeError):
+                        with conn.transaction():
+                            conn.execute("UPDATE [F_BIG] SET [TXT] = ? WHERE [COD] = ?", ["lost", 1])
+                            raise RuntimeError("roll back")
+        assert seen == 30_000 and grew < 25, f"rss grew {grew:.0f} MB after the first rows"
+        assert conn.scalar("SELECT [TXT] FROM [F_BIG] WHERE [COD] = ?", [1]).startswith("000001")
+        # After the stream, statements outside a transaction commit one by one again, as before.
+        conn.executemany("UPDATE [F_BIG] SET [TXT] = ? WHERE [COD] = ?", [("x", 1), ("y", 2)])
+        assert conn.query("SELECT [TXT] FROM [F_BIG] WHERE [COD] IN (?, ?) ORDER BY [COD]", [1, 2]) == [
+            {"TXT": "x"}, {"TXT": "y"}]
+    finally:
+        conn.close()

@@ -273,21 +273,32 @@ class TupleStream:
         self._conn, self._cur, self.sql, self.batch = conn, cur, sql, batch
         self.columns: list[str] = [d[0] for d in cur.description]
         self._closed = False
+        self._rest: list | None = None  # the unread rows, once `drain` has fetched them
 
     @property
     def converters(self) -> list[Callable[[Any], Any] | None]:
         return [_converter(n) for n in self.columns]
 
-    def __iter__(self) -> Iterator[tuple]:
-        cur, batch = self._cur, self.batch
+    def _fetch(self) -> list:
+        if self._rest is not None:
+            rest, self._rest = self._rest, []
+            return rest
         try:
-            while True:
-                try:
-                    chunk = cur.fetchmany(batch)
-                except pyodbc.Error as exc:
-                    raise _translate(exc, self.sql) from exc
-                if not chunk:
-                    break
+            return self._cur.fetchmany(self.batch)
+        except pyodbc.Error as exc:
+            raise _translate(exc, self.sql) from exc
+
+    def drain(self) -> None:
+        """Fetch every unread row now (iteration then goes on from memory): the statement may be ended under us."""
+        if not self._closed and self._rest is None:
+            rest = []
+            while chunk := self._fetch():
+                rest.extend(chunk)
+            self._rest = rest
+
+    def __iter__(self) -> Iterator[tuple]:
+        try:
+            while chunk := self._fetch():
                 yield from map(tuple, chunk)
         except BaseException:
             self.close(failed=True)
@@ -298,10 +309,12 @@ class TupleStream:
         if self._closed:
             return
         self._closed = True
+        self._rest = None
         try:
             self._cur.close()
         except pyodbc.Error:
             pass
+        self._conn._stream_closed(self)
         if failed:
             if not self._conn.in_transaction:
                 self._conn._safe_rollback()
@@ -329,11 +342,17 @@ class FactusolConnection:
     def __init__(self, conn_str: str):
         self.conn_str = conn_str
         self.dialect = dialect_of(conn_str)
+        # The stand-in's SQLite ODBC driver copies a whole result set into memory on execute unless StepAPI is on
+        # and the connection is in autocommit mode; then it steps through rows as they are fetched, as Access does.
+        self._stream_in_autocommit = self.dialect == "sqlite"
+        if self._stream_in_autocommit and "stepapi" not in conn_str.lower():
+            conn_str = conn_str.rstrip(";") + ";StepAPI=1"
         try:
             self._cn = pyodbc.connect(conn_str, autocommit=False)
         except pyodbc.Error as exc:
             raise _translate(exc, "<connect>") from exc
         self._tx_depth = 0
+        self._open_streams: list[TupleStream] = []
 
     # -- plumbing --
     def _cursor_run(self, sql: str, params: Sequence[Any] | None, many: Iterable[Sequence[Any]] | None = None):
@@ -365,6 +384,24 @@ class FactusolConnection:
             self._cn.rollback()
         except pyodbc.Error:
             pass
+
+    def _start_stream(self, sql: str, params: Sequence[Any] | None, batch: int) -> TupleStream:
+        """Execute a SELECT whose rows are fetched bit by bit (see `_stream_in_autocommit`)."""
+        if self._stream_in_autocommit and self._tx_depth == 0 and not self._cn.autocommit:
+            self._cn.autocommit = True  # nothing is pending: outside a transaction every statement has committed
+        try:
+            stream = TupleStream(self, self._cursor_run(sql, params), sql, batch)
+        except BaseException:
+            self._stream_closed(None)
+            raise
+        self._open_streams.append(stream)
+        return stream
+
+    def _stream_closed(self, stream: TupleStream | None) -> None:
+        if stream in self._open_streams:
+            self._open_streams.remove(stream)
+        if not self._open_streams and self._cn.autocommit:
+            self._cn.autocommit = False
 
     def _end_statement(self) -> None:
         # Outside a transaction every statement is its own unit: commit so no lock is held on the shared file.
@@ -418,18 +455,10 @@ class FactusolConnection:
 
     def iter_rows(self, sql: str, params: Sequence[Any] | None = None, batch: int = 2000) -> Iterator[dict[str, Any]]:
         """Stream a SELECT in batches (Access has no OFFSET, so this is how large tables are read)."""
-        cur = self._cursor_run(sql, params)
-        make = self._row_maker(cur)
-        try:
-            while True:
-                chunk = cur.fetchmany(batch)
-                if not chunk:
-                    break
-                for r in chunk:
-                    yield make(r)
-        finally:
-            cur.close()
-            self._end_statement()
+        with self.iter_tuples(sql, params, batch) as stream:
+            names, convs = stream.columns, stream.converters
+            for raw in stream:
+                yield {n: (c(v) if c else v) for n, c, v in zip(names, convs, raw)}
 
     def iter_tuples(self, sql: str, params: Sequence[Any] | None = None, batch: int = 5000) -> TupleStream:
         """Run a SELECT (Access-checked and recorded like every statement) and stream its raw rows as tuples.
@@ -438,12 +467,17 @@ class FactusolConnection:
         Raises at once if the statement is refused or fails; read errors while streaming raise FactusolError
         (FactusolLockedError for a lock).  See `TupleStream`.
         """
-        cur = self._cursor_run(sql, params)
-        return TupleStream(self, cur, sql, batch)
+        return self._start_stream(sql, params, batch)
 
     @contextmanager
     def transaction(self):
         """``with conn.transaction():`` commits on success and rolls back on any exception (nesting joins the outer)."""
+        if self._tx_depth == 0 and self._cn.autocommit:
+            # A stream is open on this connection.  The stand-in's driver ends a stepping statement, silently, when
+            # the transaction begins: read what is left of it first.
+            for stream in self._open_streams:
+                stream.drain()
+            self._cn.autocommit = False
         self._tx_depth += 1
         try:
             yield self
