@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from replicator.daemon import run_once
+from replicator.engine import PARALLEL_SWITCH_INTERVAL
 from replicator.factusol.testing import access_sql_guard  # noqa: F401  (every statement must be Access SQL)
 from replicator.model import Product
 from replicator.prestashop import writer as ps_writer
@@ -140,13 +141,15 @@ def test_customers_sync_on_their_own_thread_and_connections(config, monkeypatch)
     from replicator.sync.customers import CustomerSync
     from replicator.sync.products import ProductSync
 
-    seen: dict[str, set] = {"customer": set(), "product": set(), "customer_conns": set()}
+
+    seen: dict[str, set] = {"customer": set(), "product": set(), "customer_conns": set(), "switch": set()}
 
     def spy(cls, entity):
         original = cls.sync
 
         def sync(self, ctx, keys):
             seen[entity].add(threading.current_thread().name)
+            seen["switch"].add(sys.getswitchinterval())
             if entity == "customer":
                 seen["customer_conns"].add((id(ctx.factusol), id(ctx.shop)))
             return original(self, ctx, keys)
@@ -154,9 +157,12 @@ def test_customers_sync_on_their_own_thread_and_connections(config, monkeypatch)
 
     spy(CustomerSync, "customer")
     spy(ProductSync, "product")
+    before = sys.getswitchinterval()
     env = open_env(config)
     try:
         run_once(env.runtime)
+        # the GIL is handed over quickly while both threads run (no convoy), and the default is back afterwards
+        assert [pytest.approx(PARALLEL_SWITCH_INTERVAL)] == list(seen["switch"]) and sys.getswitchinterval() == before
         main = threading.main_thread().name
         assert seen["product"] == {main}
         assert len(seen["customer"]) == 1 and main not in seen["customer"]
