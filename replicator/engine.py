@@ -262,7 +262,8 @@ class Engine:
 
     def _initial_entity(self, ctx: SyncContext, entity: str, progress) -> ApplyReport:
         report = ApplyReport()
-        keys = list(self.syncs[entity].all_keys(ctx))
+        keys = self.syncs[entity].all_keys(ctx)
+        keys = keys if isinstance(keys, list) else list(keys)  # a list subclass (FileOrder) keeps what it says
         if progress:
             progress.start(entity, len(keys))
         for i in range(0, len(keys), INITIAL_CHUNK):

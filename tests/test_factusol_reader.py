@@ -153,3 +153,29 @@ def test_range_read_finds_keys_outside_python_order(fs_conn):
         "SELECT COUNT(*) AS [N] FROM [F_ART] WHERE [CODART] BETWEEN ? AND ?", [low, high]) == 0
     got = {p.reference for p in reader.read_products(fs_conn, references=wanted, combinations=False)}
     assert got == set(wanted)
+
+
+def test_keys_in_file_order_are_read_by_one_range_per_table(fs_conn):
+    """Keys as the file sorts them (`FileOrder`, what the initial sync passes) bound their range in the file's own
+    collation, so no key is looked up again by IN (...), not even one the file has no row for, and a lower-case
+    code (sorted apart from upper case by Python, not by the file) is still found."""
+    from replicator.factusol.connection import STATEMENT_LOG, last_statement_seq
+
+    codes = sorted(r["CODART"] for r in fs_conn.query("SELECT [CODART] FROM [F_ART]"))
+    fs_conn.execute("UPDATE [F_ART] SET [CODART] = ? WHERE [CODART] = ?", ["a-low", codes[-1]])
+    in_file = reader.FileOrder(r["CODART"] for r in fs_conn.query("SELECT [CODART] FROM [F_ART] ORDER BY [CODART]"))
+    assert isinstance(in_file[1:], reader.FileOrder) and isinstance(in_file.subset(set(codes)), reader.FileOrder)
+    wanted = in_file[::2]
+    since = last_statement_seq()
+    by_range = {p.reference: p for p in reader.read_products(fs_conn, references=wanted)}
+    stock_by_range = reader.read_stock_detail(fs_conn, wanted)
+    statements = [r.sql for r in STATEMENT_LOG if r.seq > since]
+    def table(sql):
+        return sql.split(" FROM ", 1)[1].split()[0]
+    ranged = {table(sql) for sql in statements if "BETWEEN ? AND ?" in sql and not sql.startswith("SELECT COUNT")}
+    assert {"[F_ART]", "[F_LTA]", "[F_ARC]"} <= ranged
+    assert not [sql for sql in statements if " IN (" in sql and table(sql) in ranged]
+    assert set(by_range) == set(wanted) and ("a-low" in wanted) == ("a-low" in by_range)
+    plain = list(wanted)  # the same keys without the promise: the IN (...) fallback looks for the missing ones
+    assert {p.reference: p for p in reader.read_products(fs_conn, references=plain)} == by_range
+    assert reader.read_stock_detail(fs_conn, plain) == stock_by_range

@@ -452,7 +452,7 @@ class FactusolScanner:
                     elif flush:
                         row(key, h, compact(text))
                     else:
-                        row(key, h, lambda raw=raw: image(raw))
+                        row(key, h, lambda raw=raw: image(raw), compact(text))
                     keep(pk, (key, fp, h, v))
             if flush and len(differ.result.snapshots) >= BASELINE_CHUNK:
                 self._flush_baseline(table, differ)

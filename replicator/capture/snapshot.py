@@ -242,6 +242,10 @@ class DiffResult:
             self.counts[k] += v
 
 
+def _image_of(image: dict | str | Callable[[], dict] | None) -> dict | str | None:
+    return image() if callable(image) else image
+
+
 class Differ:
     """Diff the rows of one table, as they are read, against the known snapshot hashes.
 
@@ -260,8 +264,9 @@ class Differ:
         self._result.new_hashes[self.table.name] = {}
         self.seen: set[str] = set()
         # Changed rows wait here until the result is read, so their echo checks and before-images are looked
-        # up in a few batched queries instead of two queries per row: (op, key, hash, after-image).
-        self._pending: list[tuple[str, str, str, dict | None]] = []
+        # up in a few batched queries instead of two queries per row: (op, key, hash, after-image or the callable
+        # that builds it, compact image or None).  Their snapshots are written when they are resolved.
+        self._pending: list[tuple[str, str, str, Any, str | None]] = []
         # Turns a compact snapshot image (see `RowHasher.compact`) back into a before-image; without it (or when
         # it answers None) such a before-image counts as not kept.
         self.expand_image: Callable[[str], dict | None] | None = None
@@ -275,18 +280,27 @@ class Differ:
         if not self._pending:
             return
         pending, self._pending = self._pending, []
-        keys = [key for _op, key, _h, _after in pending]
+        keys = [key for _op, key, _h, _image, _compact in pending]
         written = self.store.last_written_hashes(self.table.side, self.table.name, keys)
-        needs_before = [key for op, key, h, _after in pending if op != INSERT and written.get(key) != h]
+        needs_before = [key for op, key, h, _image, _compact in pending if op != INSERT and written.get(key) != h]
         before = self.store.snapshot_images(self.table.side, self.table.name, needs_before) if needs_before else {}
-        for op, key, h, after in pending:
-            if written.get(key) == h:
-                self._result.echoes += 1  # our own write coming back
+        for op, key, h, image, compact in pending:
+            echo = written.get(key) == h  # our own write coming back
+            if op == DELETE:
+                self._snap(key, None, None)
+                after = None
+            elif echo and compact is not None:
+                self._snap(key, h, compact)  # the after-image of an echo is never built
             else:
-                old = before.get(key) if op != INSERT else None
-                if type(old) is str:  # a compact image (the baseline's)
-                    old = self.expand_image(old) if self.expand_image is not None else None
-                self._emit(op, key, old, after)
+                after = _image_of(image)
+                self._snap(key, h, after)
+            if echo:
+                self._result.echoes += 1
+                continue
+            old = before.get(key) if op != INSERT else None
+            if type(old) is str:  # a compact image (the baseline's)
+                old = self.expand_image(old) if self.expand_image is not None else None
+            self._emit(op, key, old, after)
 
     def _snap(self, key: str, h: str | None, image: dict | None) -> None:
         self._result.snapshots.append((self.table.side, self.table.name, key, h, image))
@@ -299,19 +313,22 @@ class Differ:
         ))
         self._result.counts[op] += 1
 
-    def row(self, key: str, h: str, image: dict | str | Callable[[], dict]) -> None:
+    def row(self, key: str, h: str, image: dict | str | Callable[[], dict], compact: str | None = None) -> None:
         """One row as read now; `image` may be a callable so unchanged rows never build their dict.
 
         A `str` image is a compact image (`RowHasher.compact`): only for a baseline, where no change needs an
-        after-image, so the snapshot keeps the text the hash was computed from."""
+        after-image, so the snapshot keeps the text the hash was computed from.  `compact`, when given, is that
+        compact image of a changed row: it becomes the snapshot if the row turns out to be our own write (an
+        echo), whose after-image is then never built."""
         self.seen.add(key)
         old = self.known.get(key)
         if old == h:
             return
-        after = image() if callable(image) else image
-        self._snap(key, h, after)
-        if not self.baseline:
-            self._pending.append((INSERT if old is None else UPDATE, key, h, after))
+        if self.baseline:
+            self._snap(key, h, _image_of(image))
+            return
+        self._result.new_hashes[self.table.name][key] = h
+        self._pending.append((INSERT if old is None else UPDATE, key, h, image, compact))
 
     def baseline_rows(self, keys: list[str], hashes: list[str], images: list) -> None:
         """`row` for many rows of a baseline that are all new or changed against `known`: snapshots only."""
@@ -325,9 +342,11 @@ class Differ:
         """A known row that no longer exists."""
         if key not in self.known:
             return
-        self._snap(key, None, None)
-        if not self.baseline:
-            self._pending.append((DELETE, key, DELETED_HASH, None))
+        if self.baseline:
+            self._snap(key, None, None)
+            return
+        self._result.new_hashes[self.table.name][key] = None
+        self._pending.append((DELETE, key, DELETED_HASH, None, None))
 
     def finish_full(self) -> DiffResult:
         """After a full read: every known key not seen is a delete."""

@@ -80,14 +80,37 @@ RANGE_MIN_KEYS = 500  # from this many keys on, read the key range once instead 
 RANGE_MAX_SPREAD = 3  # ... unless the range holds more than this many rows per wanted key
 
 
+class FileOrder(list):
+    """Keys listed in the FactuSOL file's own sort order (as an ``ORDER BY`` on the file returned them).
+
+    The first and the last of such a list, or of any slice or `subset` of it, bound all of its keys in the file's
+    collation, so one ``BETWEEN`` of those two reads every row of those keys: a key the range did not return has
+    no row, and `_rows` does not look for it again one IN (...) list at a time.
+    """
+
+    def __getitem__(self, index):
+        item = super().__getitem__(index)
+        return FileOrder(item) if isinstance(index, slice) else item
+
+    def subset(self, keep) -> FileOrder:
+        """The keys that are in ``keep``, still in file order."""
+        return FileOrder(k for k in self if k in keep)
+
+
+def in_file_order(keys: Sequence[Any], keep) -> list:
+    """The keys that are in ``keep``: a `FileOrder` if ``keys`` is one, else in ``keep``'s own order."""
+    return keys.subset(keep) if isinstance(keys, FileOrder) else list(keep)
+
+
 def _rows(conn: FactusolConnection, sql_head: str, key_col: str, keys: Sequence[Any] | None, order: str,
           params: Sequence[Any] = ()) -> Iterable[dict[str, Any]]:
     """Rows of ``sql_head`` (a SELECT … FROM … [WHERE …]), optionally restricted to ``key_col IN keys``.
 
     Many keys (the initial sync's chunks of consecutive codes): one ``BETWEEN`` read of their range, filtered
-    here, instead of one IN (...) query per hundred keys.  The range is bounded by Python's order of the keys,
-    which may differ from the file's collation (Access compares text without case), so any key the range read
-    did not return is read again by IN (...): the range is a shortcut, never the only way a row is found.
+    here, instead of one IN (...) query per hundred keys.  For a `FileOrder` the range is bounded by its first and
+    last key.  Otherwise it is bounded by Python's order of the keys, which may differ from the file's collation
+    (Access compares text without case), so any key the range read did not return is read again by IN (...): the
+    range is then a shortcut, never the only way a row is found.
     """
     joiner = " AND " if " WHERE " in sql_head else " WHERE "
     if keys is None:
@@ -98,7 +121,8 @@ def _rows(conn: FactusolConnection, sql_head: str, key_col: str, keys: Sequence[
     select, source = sql_head.split(" FROM ", 1)
     if (len(wanted) >= RANGE_MIN_KEYS and f"[{key_col}]" in select and " JOIN " not in source.upper()
             and len({type(k) for k in wanted}) == 1):
-        low, high = min(wanted), max(wanted)
+        file_order = isinstance(keys, FileOrder)
+        low, high = (wanted[0], wanted[-1]) if file_order else (min(wanted), max(wanted))
         where = f"{joiner}[{key_col}] BETWEEN ? AND ?"
         count = conn.scalar(f"SELECT COUNT(*) AS [N] FROM {source}{where}", [*params, low, high])
         if count <= RANGE_MAX_SPREAD * len(wanted):
@@ -107,7 +131,7 @@ def _rows(conn: FactusolConnection, sql_head: str, key_col: str, keys: Sequence[
                 if row[key_col] in keyset:
                     found.add(row[key_col])
                     yield row
-            rest = [k for k in wanted if k not in found]
+            rest = [] if file_order else [k for k in wanted if k not in found]
     for chunk in _chunks(rest):
         marks = ", ".join("?" for _ in chunk)
         yield from conn.query(f"{sql_head}{joiner}[{key_col}] IN ({marks}) ORDER BY {order}", [*params, *chunk])
@@ -532,11 +556,11 @@ def document_header(conn: FactusolConnection, table: str, series: str, number: i
 def article_variants(conn: FactusolConnection, codes: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
     """code -> its (CE1, CE2) variants for the F_ART codes that exist ([] for an article without variants)."""
     out: dict[str, list[tuple[str, str]]] = {}
-    codes = sorted({c for c in codes if c})
+    codes = codes.subset({c for c in codes if c}) if isinstance(codes, FileOrder) else sorted({c for c in codes if c})
     for r in _rows(conn, "SELECT [CODART] FROM [F_ART]", "CODART", codes, "[CODART]"):
         out[r["CODART"]] = []
     if out:
-        for r in _rows(conn, "SELECT [ARTARC], [CE1ARC], [CE2ARC] FROM [F_ARC]", "ARTARC", sorted(out),
+        for r in _rows(conn, "SELECT [ARTARC], [CE1ARC], [CE2ARC] FROM [F_ARC]", "ARTARC", in_file_order(codes, out),
                        "[ARTARC], [CE1ARC], [CE2ARC]"):
             out[r["ARTARC"]].append((_text(r["CE1ARC"]), _text(r["CE2ARC"])))
     return out

@@ -73,7 +73,8 @@ class ProductSync:
         return []
 
     def all_keys(self, ctx: SyncContext) -> Iterable[str]:
-        return [r["CODART"] for r in ctx.factusol.query("SELECT [CODART] FROM [F_ART] ORDER BY [CODART]")]
+        return fs_reader.FileOrder(
+            r["CODART"] for r in ctx.factusol.query("SELECT [CODART] FROM [F_ART] ORDER BY [CODART]"))
 
     def sync(self, ctx: SyncContext, keys: list[str]) -> dict[str, Outcome]:
         rules = ctx.rules.entity(ENTITY)

@@ -42,7 +42,12 @@ class StockSync:
         return []
 
     def all_keys(self, ctx: SyncContext) -> Iterable[str]:
-        return sorted(ctx.store.id_map("product"))
+        # In the file's order (`FileOrder`): each chunk's FactuSOL rows are then read by one range per table.
+        linked = ctx.store.id_map("product")
+        in_file = fs_reader.FileOrder(r["CODART"] for r in ctx.factusol.query(
+            "SELECT [CODART] FROM [F_ART] ORDER BY [CODART]") if r["CODART"] in linked)
+        gone = sorted(set(linked) - set(in_file))  # links to articles no longer in the file (rare)
+        return in_file if not gone else [*in_file, *gone]
 
     def sync(self, ctx: SyncContext, keys: list[str]) -> dict[str, Outcome]:
         rules = ctx.rules.entity(ENTITY)
@@ -52,9 +57,10 @@ class StockSync:
         outcomes = {k: Outcome(NOOP, "article not in the shop") for k in keys if k not in products}
         if not products:
             return outcomes
-        detail = fs_reader.read_stock_detail(ctx.factusol, list(products))
+        articles = fs_reader.in_file_order(keys, products)
+        detail = fs_reader.read_stock_detail(ctx.factusol, articles)
         formula = str(options.get("formula", "available"))
-        pending = fs_reader.read_pending_order_units(ctx.factusol, list(products)) if "pending" in formula else {}
+        pending = fs_reader.read_pending_order_units(ctx.factusol, articles) if "pending" in formula else {}
         subtract = bool(options.get("subtract_unsynced_shop_orders", True))
         def synced(order_ids: list[int]) -> set[int]:  # which of these shop orders FactuSOL already has
             return {int(v) for v in ctx.store.id_map_by_prestashop("order", order_ids)}
@@ -64,8 +70,8 @@ class StockSync:
         for row in targets:
             by_product.setdefault(row["id_product"], []).append(row)
         # the FactuSOL variants matter only for the shop's combinations: read for those articles alone
-        with_combinations = [a for a, pid in products.items() if any(r["id_product_attribute"]
-                                                                    for r in by_product.get(pid, ()))]
+        with_combinations = fs_reader.in_file_order(articles, [
+            a for a, pid in products.items() if any(r["id_product_attribute"] for r in by_product.get(pid, ()))])
         variants = fs_reader.article_variants(ctx.factusol, with_combinations) if with_combinations else {}
         # every stock row FactuSOL feeds: (article, shop row, FactuSOL figures per warehouse)
         rows: dict[str, list[tuple[dict, dict]]] = {}
