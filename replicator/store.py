@@ -182,7 +182,7 @@ class AppliedLedger(SQLModel, table=True):
 MIGRATIONS: dict[int, list[str]] = {}
 
 
-@dataclass
+@dataclass(slots=True)
 class CapturedRow:
     """What a watcher hands to `record_capture`."""
 
@@ -257,27 +257,34 @@ class Store:
         executemany, snapshots with one bulk upsert and one bulk delete, and all of it plus the checkpoint is
         ONE transaction (a failure anywhere rolls back everything).
 
-        `positions_are_new=True` skips the already-logged lookup: for a source that resumes strictly after its
-        committed checkpoint (the binlog), nothing it hands over can be logged yet.
+        `positions_are_new=True` skips the already-logged lookup and the in-call check: for a source that resumes
+        strictly after its committed checkpoint and gives every row its own position (the binlog), nothing it hands
+        over can be logged yet (the unique key on positions would still refuse a duplicate).
         """
         rows = rows if isinstance(rows, list) else list(rows)
         snaps = _collapse_snapshots(snapshots)
         now = utcnow()
         encode = _IMAGE_ENCODE
         with self.engine.begin() as conn:
-            seen = _logged_positions(conn, rows) if rows and not positions_are_new else set()
-            values = []
-            for row in rows:
-                ident = (row.side, row.position, row.source_table, row.row_key)
-                if ident in seen:
-                    continue
-                seen.add(ident)
-                values.append((
-                    row.side, row.entity, row.source_table, row.row_key, row.op,
-                    None if row.before is None else encode(row.before),
-                    None if row.after is None else encode(row.after),
-                    row.position, row.txn,
-                ))
+            if positions_are_new:  # every position is new and distinct: nothing to look up or drop
+                values = [(row.side, row.entity, row.source_table, row.row_key, row.op,
+                           None if row.before is None else encode(row.before),
+                           None if row.after is None else encode(row.after),
+                           row.position, row.txn) for row in rows]
+            else:
+                seen = _logged_positions(conn, rows) if rows else set()
+                values = []
+                for row in rows:
+                    ident = (row.side, row.position, row.source_table, row.row_key)
+                    if ident in seen:
+                        continue
+                    seen.add(ident)
+                    values.append((
+                        row.side, row.entity, row.source_table, row.row_key, row.op,
+                        None if row.before is None else encode(row.before),
+                        None if row.after is None else encode(row.after),
+                        row.position, row.txn,
+                    ))
             if values:
                 _insert_changes(conn, values, now)
             if snaps:

@@ -166,16 +166,17 @@ def clean_value(value: Any) -> Any:
 
 
 _PLAIN = frozenset({int, float, Decimal, type(None), datetime, date, bool})
+_PLAIN_OR_STR = _PLAIN | {str}
 
 
 def clean_row(values: dict) -> dict:
     """`clean_value` of every value; a row with nothing to clean (the usual case) is returned as it is."""
-    for v in values.values():
-        t = type(v)
-        if t in _PLAIN or (t is str and not v.startswith("0000-00-00")):
-            continue
-        return {k: clean_value(v) for k, v in values.items()}
-    return values
+    types = set(map(type, values.values()))  # C-level passes: most rows hold only numbers, text and dates
+    if types <= _PLAIN:
+        return values
+    if types <= _PLAIN_OR_STR and not any(type(v) is str and v.startswith("0000-00-00") for v in values.values()):
+        return values
+    return {k: clean_value(v) for k, v in values.items()}
 
 
 # ------------------------------------------------------------------------------------------------ reader
@@ -366,8 +367,7 @@ class BinlogCapture:
 
     @staticmethod
     def _row(table: WatchedTable, op: str, key: str, before, after, position: str, txn: str) -> CapturedRow:
-        return CapturedRow(side=PRESTASHOP, entity=table.entity, source_table=table.name, row_key=key, op=op,
-                           before=before, after=after, position=position, txn=txn)
+        return CapturedRow(PRESTASHOP, table.entity, table.name, key, op, before, after, position, txn)
 
     # -- resilient loops --
     def capture(self, retries: int = 8, max_seconds: float | None = None) -> BinlogReport:
