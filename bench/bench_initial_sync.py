@@ -35,6 +35,7 @@ from replicator.prestashop.connection import connect
 from replicator.rules import load_rules
 
 FS_CONN = "DRIVER={SQLite3};Database={file};Timeout=200"
+SERVER_PID: int | None = None  # the throwaway mariadbd started by main (its CPU time is reported)
 PROFILE: Path | None = None  # --profile FILE: cProfile stats of run_once (the timing then includes the profiler)
 
 
@@ -159,6 +160,17 @@ def bare(fs_path: Path, source_shop_url: str, shop_url: str) -> dict:
             "combinations": len(attributes), "customers_written": len(cli), "addresses_written": len(obr)}
 
 
+def _server_cpu_seconds() -> float | None:
+    """CPU time used so far by the throwaway mariadbd (user + system), or None with --url."""
+    if SERVER_PID is None:
+        return None
+    try:
+        fields = Path(f"/proc/{SERVER_PID}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def run(url: str, articles: int, customers: int, workdir: Path) -> dict:
     fs_path = workdir / "0012025.sqlite"
     t = time.perf_counter()
@@ -176,6 +188,8 @@ def run(url: str, articles: int, customers: int, workdir: Path) -> dict:
                     factusol=FactusolConfig(file=fs_path, connection=FS_CONN),
                     prestashop=PrestashopConfig(url=shop_url, capture="binlog", server_id=9901))
     runtime = open_runtime(config)
+    server_cpu = _server_cpu_seconds()
+    own_cpu = time.process_time()
     started = time.perf_counter()
     if PROFILE:
         import cProfile
@@ -184,12 +198,17 @@ def run(url: str, articles: int, customers: int, workdir: Path) -> dict:
     else:
         run_once(runtime)
     elapsed = time.perf_counter() - started
+    own_cpu = time.process_time() - own_cpu
+    server_cpu = _server_cpu_seconds() - server_cpu if server_cpu is not None else None
     shop = runtime.ctx.shop
     made = shop.query_one("SELECT COUNT(*) AS n FROM {p}product")["n"]
     stocked = shop.query_one("SELECT COUNT(*) AS n FROM {p}stock_available WHERE quantity <> 0")["n"]
     runtime.close()
     result["initial_sync"] = {"seconds": round(elapsed, 2), "products": made, "stock_rows_nonzero": stocked,
-                              "customers_linked": len(runtime.store.id_map("customer"))}
+                              "customers_linked": len(runtime.store.id_map("customer")),
+                              # CPU seconds (all threads) against 2 cores x the wall time: how busy the machine was
+                              "replicator_cpu_seconds": round(own_cpu, 1),
+                              "mariadb_cpu_seconds": None if server_cpu is None else round(server_cpu, 1)}
     result.update(bench="initial_sync", articles=articles, customers=customers, seed_seconds=round(seed_s, 2),
                   ratio_to_bare=round(elapsed / max(result["bare"]["seconds"], 1e-9), 2),
                   target={"seconds": 60, "ratio_to_bare": 2},
@@ -206,7 +225,7 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=20_000)
     parser.add_argument("--profile", metavar="FILE", help="write cProfile stats of run_once to FILE")
     args = parser.parse_args()
-    global PROFILE
+    global PROFILE, SERVER_PID
     PROFILE = Path(args.profile) if args.profile else None
     logging.basicConfig(level=getattr(logging, os.environ.get("BENCH_LOG", "WARNING")),  # BENCH_LOG=INFO: progress
                         format="%(asctime)s %(name)s %(message)s")
@@ -215,6 +234,7 @@ def main() -> None:
     if not url:
         server = localserver.LocalMariaDB().start()
         url = server.url
+        SERVER_PID = server.process.pid
     try:
         with tempfile.TemporaryDirectory(prefix="bench-initial-") as tmp:
             print(json.dumps(run(url, args.articles, args.customers, Path(tmp))))

@@ -122,6 +122,7 @@ class _Progress:
         self.tasks: dict[str, int] = {}
         self.totals: dict[str, int] = {}
         self.done: dict[str, int] = {}
+        self._lock = threading.Lock()  # the initial sync advances it from several threads
 
     def __enter__(self):
         if self.tty:
@@ -143,11 +144,13 @@ class _Progress:
             log.info("initial sync: %s, %d keys", entity, total)
 
     def advance(self, entity: str, n: int) -> None:
-        self.done[entity] += n
+        with self._lock:
+            self.done[entity] += n
+            done = self.done[entity]
         if self.bar:
             self.bar.advance(self.tasks[entity], n)
         else:
-            log.info("initial sync: %s %d/%d", entity, self.done[entity], self.totals[entity])
+            log.info("initial sync: %s %d/%d", entity, done, self.totals[entity])
 
 
 def run_once(runtime: Runtime) -> int:

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
 import time
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 
 from replicator.config import redact
+from replicator.gil import quick_handoff
 from replicator.store import CONFLICT, ECHO, PENDING, QUARANTINED
 from replicator.sync.base import NOOP, EntitySync, Outcome, SyncContext, SyncError
 
@@ -28,11 +29,9 @@ INITIAL_CHUNK = 2000  # keys per sync call in the initial sync
 # The initial sync logs each applied key of these at DEBUG (a catalogue is thousands of lines); documents
 # (orders, shipments, invoices) are still logged one by one at INFO.
 QUIET_INITIAL = frozenset({"customer", "product", "stock"})
-# While two sync threads run, the interpreter hands the GIL over after this long instead of 5 ms.  Both threads
-# make many short driver calls that release the GIL (pyodbc: one per row executed or fetched); with the default,
-# each of those calls waits up to 5 ms to get the GIL back from the other thread (a "convoy"): 3,000 F_CLI inserts
-# took 1.7 s alone and 20 s beside a busy thread, 2.7 s with 0.1 ms.
-PARALLEL_SWITCH_INTERVAL = 0.0001
+# Entities whose initial sync runs in two halves at once, each thread with its own connections: their keys touch
+# disjoint rows (stock: each article's own stock_available rows, locked per chunk) and they run alone otherwise.
+SPLIT_INITIAL = frozenset({"stock"})
 QUARANTINE_RETRY_SECONDS = 30.0  # quarantined keys are retried this often, and at once after a rule reload
 
 
@@ -221,38 +220,56 @@ class Engine:
         With ``side_context`` (it opens a second context: same store and rules, its own connections), customers
         are synced on a second thread while products and stock run on this one.  They touch different rows on
         both sides, and creating customers spends most of its time inside the ODBC driver, which lets the other
-        thread run meanwhile.  Orders wait for both, since they point at customers and products.
+        thread run meanwhile.  Stock, which runs alone once products are done, is split in two halves, one per
+        thread (`SPLIT_INITIAL`).  Orders wait for all of it, since they point at customers and products.
         """
         report = ApplyReport()
         started = time.monotonic()
         entities = [e for e in ENTITY_ORDER if e in self.syncs]
         side: Future | None = None
         pool = None
-        switch_interval = sys.getswitchinterval()
-        if side_context is not None and "customer" in entities:
-            entities.remove("customer")
-            sys.setswitchinterval(min(switch_interval, PARALLEL_SWITCH_INTERVAL))
-            pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="initial-sync-customers")
-            side = pool.submit(self._initial_side, side_context, "customer", progress)
+        handoff = ExitStack()
+        if side_context is not None:
+            handoff.enter_context(quick_handoff())  # threads side by side: no GIL convoy (see replicator.gil)
+            pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="initial-sync-side")
+            if "customer" in entities:
+                entities.remove("customer")
+                side = pool.submit(self._initial_side, side_context, "customer", progress)
         try:
             for entity in entities:
                 if side is not None and ENTITY_ORDER.index(entity) >= ENTITY_ORDER.index("order"):
                     report.merge(side.result())  # orders need every customer first
                     side = None
-                report.merge(self._initial_entity(self.ctx, entity, progress))
+                if pool is not None and entity in SPLIT_INITIAL:
+                    report.merge(self._initial_split(pool, side_context, entity, progress))
+                else:
+                    report.merge(self._initial_entity(self.ctx, entity, progress))
             if side is not None:
                 report.merge(side.result())
         finally:
             if pool is not None:
-                pool.shutdown(wait=True)  # an error on this thread still lets the customers' chunk finish
-                sys.setswitchinterval(switch_interval)
+                pool.shutdown(wait=True)  # an error on this thread still lets the other threads' chunks finish
+            handoff.close()
         report.seconds = time.monotonic() - started
         return report
 
-    def _initial_side(self, side_context: Callable[[], SyncContext], entity: str, progress) -> ApplyReport:
+    def _initial_split(self, pool: ThreadPoolExecutor, side_context: Callable[[], SyncContext], entity: str,
+                       progress) -> ApplyReport:
+        """The first half of the entity's keys here, the second on a side thread with its own connections."""
+        keys = self._all_keys(self.ctx, entity, progress)
+        middle = (len(keys) // 2 // INITIAL_CHUNK + 1) * INITIAL_CHUNK if len(keys) > INITIAL_CHUNK else len(keys)
+        other = pool.submit(self._initial_side, side_context, entity, progress, keys[middle:]) \
+            if middle < len(keys) else None
+        report = self._initial_entity(self.ctx, entity, progress, keys[:middle])
+        if other is not None:
+            report.merge(other.result())
+        return report
+
+    def _initial_side(self, side_context: Callable[[], SyncContext], entity: str, progress,
+                      keys: list | None = None) -> ApplyReport:
         ctx = side_context()
         try:
-            return self._initial_entity(ctx, entity, progress)
+            return self._initial_entity(ctx, entity, progress, keys)
         finally:
             for conn in (ctx.factusol, ctx.shop):
                 try:
@@ -260,12 +277,18 @@ class Engine:
                 except Exception:  # closing is best effort
                     pass
 
-    def _initial_entity(self, ctx: SyncContext, entity: str, progress) -> ApplyReport:
-        report = ApplyReport()
+    def _all_keys(self, ctx: SyncContext, entity: str, progress) -> list:
         keys = self.syncs[entity].all_keys(ctx)
         keys = keys if isinstance(keys, list) else list(keys)  # a list subclass (FileOrder) keeps what it says
         if progress:
             progress.start(entity, len(keys))
+        return keys
+
+    def _initial_entity(self, ctx: SyncContext, entity: str, progress, keys: list | None = None) -> ApplyReport:
+        """Sync ``keys`` of the entity (all of them when None) in chunks of INITIAL_CHUNK."""
+        report = ApplyReport()
+        if keys is None:
+            keys = self._all_keys(ctx, entity, progress)
         for i in range(0, len(keys), INITIAL_CHUNK):
             chunk = keys[i:i + INITIAL_CHUNK]
             quiet = entity in QUIET_INITIAL  # thousands of rows: progress lines say how far it is

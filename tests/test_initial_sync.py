@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from replicator.daemon import run_once
-from replicator.engine import PARALLEL_SWITCH_INTERVAL
+from replicator.gil import SWITCH_INTERVAL
 from replicator.factusol.testing import access_sql_guard  # noqa: F401  (every statement must be Access SQL)
 from replicator.model import Product
 from replicator.prestashop import writer as ps_writer
@@ -162,13 +162,50 @@ def test_customers_sync_on_their_own_thread_and_connections(config, monkeypatch)
     try:
         run_once(env.runtime)
         # the GIL is handed over quickly while both threads run (no convoy), and the default is back afterwards
-        assert [pytest.approx(PARALLEL_SWITCH_INTERVAL)] == list(seen["switch"]) and sys.getswitchinterval() == before
+        assert [pytest.approx(SWITCH_INTERVAL)] == list(seen["switch"]) and sys.getswitchinterval() == before
         main = threading.main_thread().name
         assert seen["product"] == {main}
         assert len(seen["customer"]) == 1 and main not in seen["customer"]
         assert (id(env.runtime.ctx.factusol), id(env.runtime.ctx.shop)) not in seen["customer_conns"]
         assert len(env.store.id_map("customer")) == CUSTOMERS
         assert counts(env)["f_cli_nif"] == counts(env)["f_cli"]
+    finally:
+        env.close()
+
+
+def test_stock_runs_in_two_halves_on_two_threads(config, monkeypatch):
+    """Stock, alone once products are done, is split: the first half of the articles here, the second on a side
+    thread with its own connections; every article is synced once and the shop ends with FactuSOL's stock."""
+    import threading
+
+    from replicator import engine
+    from replicator.factusol import reader as fs_reader
+    from replicator.sync.stock import StockSync
+
+    monkeypatch.setattr(engine, "INITIAL_CHUNK", 20)
+    calls: list[tuple[str, tuple[str, ...], int]] = []
+    original = StockSync.sync
+
+    def sync(self, ctx, keys):
+        calls.append((threading.current_thread().name, tuple(keys), id(ctx.shop)))
+        return original(self, ctx, keys)
+    monkeypatch.setattr(StockSync, "sync", sync)
+    env = open_env(config)
+    try:
+        run_once(env.runtime)
+        threads = {name for name, _, _ in calls}
+        assert threading.main_thread().name in threads and len(threads) == 2
+        assert len({conn for _, _, conn in calls}) == 2
+        synced = [k for _, keys, _ in calls for k in keys]
+        assert sorted(synced) == sorted(env.store.id_map("product")) and len(synced) == len(set(synced))
+        detail = fs_reader.read_stock_detail(env.fs)
+        quantities = {r["reference"]: r["quantity"] for r in env.shop.query(
+            "SELECT p.reference, s.quantity FROM {p}stock_available s JOIN {p}product p ON p.id_product = s.id_product"
+            " WHERE s.id_product_attribute = 0")}
+        # the stock rule: warehouse GEN, physical minus units pending on FactuSOL orders (there are none here)
+        simple = [a for a in published(env) if "GEN" in detail.get((a, "", ""), {})]
+        assert simple and {a: quantities[a] for a in simple} == {
+            a: max(0, int(detail[(a, "", "")]["GEN"]["physical"])) for a in simple}
     finally:
         env.close()
 
