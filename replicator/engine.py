@@ -13,7 +13,6 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import ExitStack
 from dataclasses import dataclass, field
 
 from replicator.config import redact
@@ -226,38 +225,42 @@ class Engine:
         report = ApplyReport()
         started = time.monotonic()
         entities = [e for e in ENTITY_ORDER if e in self.syncs]
+        if side_context is None:
+            for entity in entities:
+                report.merge(self._initial_entity(self.ctx, entity, progress))
+        else:
+            with quick_handoff():  # threads side by side: no GIL convoy (see replicator.gil)
+                self._initial_threads(report, entities, side_context, progress)
+        report.seconds = time.monotonic() - started
+        return report
+
+    def _initial_threads(self, report: ApplyReport, entities: list[str], side_context: Callable[[], SyncContext],
+                         progress) -> None:
+        """`initial_sync` with side threads: customers beside products and stock, stock in two halves."""
         side: Future | None = None
-        pool = None
-        handoff = ExitStack()
-        if side_context is not None:
-            handoff.enter_context(quick_handoff())  # threads side by side: no GIL convoy (see replicator.gil)
-            pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="initial-sync-side")
-            if "customer" in entities:
-                entities.remove("customer")
-                side = pool.submit(self._initial_side, side_context, "customer", progress)
+        pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="initial-sync-side")
+        if "customer" in entities:
+            entities.remove("customer")
+            side = pool.submit(self._initial_side, side_context, "customer", progress)
         try:
             for entity in entities:
                 if side is not None and ENTITY_ORDER.index(entity) >= ENTITY_ORDER.index("order"):
                     report.merge(side.result())  # orders need every customer first
                     side = None
-                if pool is not None and entity in SPLIT_INITIAL:
+                if entity in SPLIT_INITIAL:
                     report.merge(self._initial_split(pool, side_context, entity, progress))
                 else:
                     report.merge(self._initial_entity(self.ctx, entity, progress))
             if side is not None:
                 report.merge(side.result())
         finally:
-            if pool is not None:
-                pool.shutdown(wait=True)  # an error on this thread still lets the other threads' chunks finish
-            handoff.close()
-        report.seconds = time.monotonic() - started
-        return report
+            pool.shutdown(wait=True)  # an error on this thread still lets the other threads' chunks finish
 
     def _initial_split(self, pool: ThreadPoolExecutor, side_context: Callable[[], SyncContext], entity: str,
                        progress) -> ApplyReport:
         """The first half of the entity's keys here, the second on a side thread with its own connections."""
         keys = self._all_keys(self.ctx, entity, progress)
-        middle = (len(keys) // 2 // INITIAL_CHUNK + 1) * INITIAL_CHUNK if len(keys) > INITIAL_CHUNK else len(keys)
+        middle = len(keys) // 2 if len(keys) > INITIAL_CHUNK else len(keys)  # a few keys: not worth a thread
         other = pool.submit(self._initial_side, side_context, entity, progress, keys[middle:]) \
             if middle < len(keys) else None
         report = self._initial_entity(self.ctx, entity, progress, keys[:middle])

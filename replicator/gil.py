@@ -22,12 +22,12 @@ _saved = 0.0
 
 
 @contextmanager
-def quick_handoff(interval: float | None = None) -> Iterator[None]:
+def quick_handoff(interval: float = SWITCH_INTERVAL) -> Iterator[None]:
     global _users, _saved
     with _lock:
         if _users == 0:
             _saved = sys.getswitchinterval()
-            sys.setswitchinterval(min(_saved, SWITCH_INTERVAL if interval is None else interval))
+            sys.setswitchinterval(min(_saved, interval))
         _users += 1
     try:
         yield

@@ -102,6 +102,11 @@ def in_file_order(keys: Sequence[Any], keep) -> list:
     return keys.subset(keep) if isinstance(keys, FileOrder) else list(keep)
 
 
+def article_codes(conn: FactusolConnection) -> FileOrder:
+    """Every F_ART code, in the file's own order."""
+    return FileOrder(r["CODART"] for r in conn.query("SELECT [CODART] FROM [F_ART] ORDER BY [CODART]"))
+
+
 def _rows(conn: FactusolConnection, sql_head: str, key_col: str, keys: Sequence[Any] | None, order: str,
           params: Sequence[Any] = ()) -> Iterable[dict[str, Any]]:
     """Rows of ``sql_head`` (a SELECT … FROM … [WHERE …]), optionally restricted to ``key_col IN keys``.
@@ -556,7 +561,7 @@ def document_header(conn: FactusolConnection, table: str, series: str, number: i
 def article_variants(conn: FactusolConnection, codes: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
     """code -> its (CE1, CE2) variants for the F_ART codes that exist ([] for an article without variants)."""
     out: dict[str, list[tuple[str, str]]] = {}
-    codes = codes.subset({c for c in codes if c}) if isinstance(codes, FileOrder) else sorted({c for c in codes if c})
+    codes = in_file_order(codes, {c for c in codes if c})
     for r in _rows(conn, "SELECT [CODART] FROM [F_ART]", "CODART", codes, "[CODART]"):
         out[r["CODART"]] = []
     if out:

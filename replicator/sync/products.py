@@ -73,8 +73,7 @@ class ProductSync:
         return []
 
     def all_keys(self, ctx: SyncContext) -> Iterable[str]:
-        return fs_reader.FileOrder(
-            r["CODART"] for r in ctx.factusol.query("SELECT [CODART] FROM [F_ART] ORDER BY [CODART]"))
+        return fs_reader.article_codes(ctx.factusol)
 
     def sync(self, ctx: SyncContext, keys: list[str]) -> dict[str, Outcome]:
         rules = ctx.rules.entity(ENTITY)

@@ -44,8 +44,7 @@ class StockSync:
     def all_keys(self, ctx: SyncContext) -> Iterable[str]:
         # In the file's order (`FileOrder`): each chunk's FactuSOL rows are then read by one range per table.
         linked = ctx.store.id_map("product")
-        in_file = fs_reader.FileOrder(r["CODART"] for r in ctx.factusol.query(
-            "SELECT [CODART] FROM [F_ART] ORDER BY [CODART]") if r["CODART"] in linked)
+        in_file = fs_reader.article_codes(ctx.factusol).subset(linked)
         gone = sorted(set(linked) - set(in_file))  # links to articles no longer in the file (rare)
         return in_file if not gone else [*in_file, *gone]
 
