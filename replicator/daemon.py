@@ -153,14 +153,24 @@ class _Progress:
             log.info("initial sync: %s %d/%d", entity, done, self.totals[entity])
 
 
+class FirstSightError(RuntimeError):
+    """The first run could not take its first sight of a side: nothing is synced until it can."""
+
+
 def run_once(runtime: Runtime) -> int:
     from replicator.capture import capture_once
 
     store = runtime.store
     first_run = not (store.checkpoint(INITIAL_SYNC_CHECKPOINT) or {}).get("done")
     if first_run:
-        # Capture first, so that every change made while the initial sync reads is caught afterwards.
-        capture_once(runtime.config, store)  # first sight: row snapshots are taken, no change is logged
+        # Capture first, so that every change made while the initial sync reads is caught afterwards.  First sight
+        # takes row snapshots and logs no change.  Without it (the file locked past the retry budget, the shop
+        # unreachable) a table would only be baselined after the sync, and an edit made in between would be lost:
+        # so nothing is synced until it succeeds.
+        first_sight = capture_once(runtime.config, store)
+        if first_sight.errors:
+            raise FirstSightError("first sight failed, nothing was synced (run again once it is fixed): "
+                                  + "; ".join(first_sight.errors))
         with _Progress() as progress:
             ctx = runtime.ctx
             report = runtime.engine.initial_sync(progress, side_context=lambda: open_context(

@@ -271,3 +271,29 @@ def test_factusol_edits_made_during_the_initial_sync_are_captured_by_the_same_ru
         assert name["name"] == "Renombrado durante la sincronización"
     finally:
         env.close()
+
+
+def test_a_failed_first_sight_syncs_nothing_and_the_next_run_does_it_all(config):
+    """The FactuSOL file locked past the retry budget during the first run's first sight: the run stops with a
+    clear error before syncing anything (a table synced before it was first seen could lose an edit made in
+    between); once the lock is gone, the next run takes the first sight and syncs."""
+    import dataclasses
+    import sqlite3
+
+    from replicator.daemon import FirstSightError
+
+    config = dataclasses.replace(config, factusol=dataclasses.replace(config.factusol, lock_retry_seconds=0.5))
+    env = open_env(config)
+    locker = sqlite3.connect(config.factusol.file, timeout=0, isolation_level=None)
+    try:
+        locker.execute("BEGIN EXCLUSIVE")  # FactuSOL compacting the file
+        with pytest.raises(FirstSightError, match="first sight failed.*factusol.*locked"):
+            run_once(env.runtime)
+        locker.execute("ROLLBACK")
+        assert counts(env)["products"] == 0 and env.store.id_map("customer") == {}
+        assert not (env.store.checkpoint("initial_sync") or {}).get("done")
+        run_once(env.runtime)
+        assert counts(env)["products"] == len(published(env)) and len(env.store.id_map("customer")) == CUSTOMERS
+    finally:
+        locker.close()
+        env.close()
