@@ -201,15 +201,28 @@ def read_customers(conn: FactusolConnection, codes: Sequence[int] | None = None,
     """F_CLI rows (all, or ``codes``) as Customers with their F_OBR delivery addresses."""
     c = _cols(CUSTOMER_COLUMNS, columns)
     a = _cols(ADDRESS_COLUMNS, address_columns)
+    address_rows = _rows(conn, f"SELECT {_select(a.values())} FROM [F_OBR]", a["customer"], codes,
+                         f"[{a['customer']}], [{a['code']}]")
+    customer_rows = _rows(conn, f"SELECT {_select(c.values())} FROM [F_CLI]", c["code"], codes, f"[{c['code']}]")
+    return customers_from_rows(customer_rows, address_rows, columns, address_columns)
+
+
+def customers_from_rows(customer_rows: Iterable[Mapping[str, Any]], address_rows: Iterable[Mapping[str, Any]],
+                        columns: Mapping[str, str] | None = None,
+                        address_columns: Mapping[str, str] | None = None) -> list[Customer]:
+    """Customers from F_CLI rows and F_OBR rows already read (column -> value, as reads convert them); the address
+    rows are read first, and each customer's addresses keep their order."""
+    c = _cols(CUSTOMER_COLUMNS, columns)
+    a = _cols(ADDRESS_COLUMNS, address_columns)
     addresses: dict[int, list[Address]] = defaultdict(list)
-    for r in _rows(conn, f"SELECT {_select(a.values())} FROM [F_OBR]", a["customer"], codes, f"[{a['customer']}], [{a['code']}]"):
+    for r in address_rows:
         addresses[r[a["customer"]]].append(Address(
             alias=f"OBR{r[a['code']]}", name=_text(r[a["name"]]), street=_text(r[a["street"]]), city=_text(r[a["city"]]),
             postcode=_text(r[a["postcode"]]), province=_text(r[a["province"]]), phone=_text(r[a["phone"]]),
             email=_text(r[a["email"]]), country_iso=country_iso(r[a["country_name"]]) or "ES",
         ))
     out = []
-    for r in _rows(conn, f"SELECT {_select(c.values())} FROM [F_CLI]", c["code"], codes, f"[{c['code']}]"):
+    for r in customer_rows:
         code = r[c["code"]]
         fiscal, nif = _text(r[c["fiscal_name"]]), _text(r[c["nif"]])
         company = _is_company_nif(nif)

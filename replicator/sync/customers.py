@@ -95,13 +95,12 @@ def _address_columns(ctx: SyncContext, key: str, address_id: int, address: Addre
     return {c.split(".", 1)[1]: v for c, v in mapped.items() if c.startswith("F_OBR.")}
 
 
-def _echo_records(ctx: SyncContext, table: str, column: str, values: list[int],
+def _echo_records(table: str, names: list[str], rows: list[list[Any]],
                   keep: set[tuple] | None = None) -> list[tuple[str, str, str]]:
-    """(table, row key, row hash) of the rows of ``table`` whose ``column`` is in ``values`` (only the primary
-    keys in ``keep`` when given), read back and hashed exactly as a capture scan hashes them (`RowHasher` over
-    the converted ``SELECT *`` values, equal to `row_hash` of the row image): the ledger entries that make the
-    next scan see our writes as echoes."""
-    names, rows = fs_writer.read_values_by_key(ctx.factusol, table, column, values)
+    """(table, row key, row hash) of ``rows`` of ``table`` read back by `fs_writer.read_values_by_key` (only the
+    primary keys in ``keep`` when given), hashed exactly as a capture scan hashes them (`RowHasher` over the
+    converted ``SELECT *`` values, equal to `row_hash` of the row image): the ledger entries that make the next
+    scan see our writes as echoes."""
     if not rows:
         return []
     hasher = RowHasher(names)
@@ -310,16 +309,21 @@ class CustomerSync:
         if not made:
             return outcomes
         codes = [code for _, code, _ in made]
-        # echo records: the rows read back exactly as the capture reads them (as record_factusol_write does);
-        # the codes are consecutive, so each table is one BETWEEN read per code range
-        ledger = _echo_records(ctx, "F_CLI", "CODCLI", codes)
+        # The written rows read back once, exactly as the capture reads them (as record_factusol_write does): their
+        # hashes are the echo records, and they are the new customers' FactuSOL side for the baselines.  The codes
+        # are consecutive, so each table is one BETWEEN read per code range.
+        cli_names, cli_rows = fs_writer.read_values_by_key(ctx.factusol, "F_CLI", "CODCLI", codes)
+        obr_names, obr_rows = fs_writer.read_values_by_key(ctx.factusol, "F_OBR", "CLIOBR", codes)
         written_obr = {(code, n) for _, code, numbers in made for n in numbers}
+        ledger = _echo_records("F_CLI", cli_names, cli_rows)
         if written_obr:
-            ledger += _echo_records(ctx, "F_OBR", "CLIOBR", codes, keep=written_obr)
+            ledger += _echo_records("F_OBR", obr_names, obr_rows, keep=written_obr)
         ctx.store.record_applied_many(FACTUSOL, ENTITY, ledger, "write")
         ctx.store.link_many(ENTITY, [(str(code), str(new.shop.prestashop_id)) for new, code, _ in made])
         ctx.cache.get("customer_codes", set()).update(codes)
-        created = {c.factusol_code: c for c in fs_reader.read_customers(ctx.factusol, codes)}
+        addresses = sorted((dict(zip(obr_names, r)) for r in obr_rows), key=lambda r: (r["CLIOBR"], r["CODOBR"]))
+        created = {c.factusol_code: c for c in fs_reader.customers_from_rows(
+            (dict(zip(cli_names, r)) for r in cli_rows), addresses)}
         ctx.store.set_baselines(ENTITY, {new.key: {"factusol": _fields(created[code]), "prestashop": _fields(new.shop)}
                                          for new, code, _ in made})
         ctx.store.link_many(ADDRESS_ENTITY, [(f"{code}:{n}", str(address_id)) for new, code, numbers in made
