@@ -36,6 +36,7 @@ from replicator.rules import load_rules
 
 FS_CONN = "DRIVER={SQLite3};Database={file};Timeout=200"
 SERVER_PID: int | None = None  # the throwaway mariadbd started by main (its CPU time is reported)
+JOURNAL_MODE = "wal"  # --journal-mode: the stand-in's ("delete": a long read holds off writes; no overlap then)
 PROFILE: Path | None = None  # --profile FILE: cProfile stats of run_once (the timing then includes the profiler)
 
 
@@ -174,7 +175,9 @@ def _server_cpu_seconds() -> float | None:
 def run(url: str, articles: int, customers: int, workdir: Path) -> dict:
     fs_path = workdir / "0012025.sqlite"
     t = time.perf_counter()
-    create_sandbox(fs_path, articles=articles, customers=customers, orders=0, year=2025)
+    # WAL mode: one connection writes while another reads, as Access's page locks allow (the bare copy is in the
+    # same mode, so its writes get the same journal)
+    create_sandbox(fs_path, articles=articles, customers=customers, orders=0, year=2025, journal_mode=JOURNAL_MODE)
     seed_s = time.perf_counter() - t
     # the FactuSOL customers reach the shop only through orders (new customers flow shop -> FactuSOL): the shop
     # side gets as many customers, which the initial sync creates in FactuSOL
@@ -209,7 +212,7 @@ def run(url: str, articles: int, customers: int, workdir: Path) -> dict:
                               # CPU seconds (all threads) against 2 cores x the wall time: how busy the machine was
                               "replicator_cpu_seconds": round(own_cpu, 1),
                               "mariadb_cpu_seconds": None if server_cpu is None else round(server_cpu, 1)}
-    result.update(bench="initial_sync", articles=articles, customers=customers, seed_seconds=round(seed_s, 2),
+    result.update(bench="initial_sync", journal_mode=JOURNAL_MODE, articles=articles, customers=customers, seed_seconds=round(seed_s, 2),
                   ratio_to_bare=round(elapsed / max(result["bare"]["seconds"], 1e-9), 2),
                   target={"seconds": 60, "ratio_to_bare": 2},
                   meets_target=elapsed < 60 and elapsed <= 2 * result["bare"]["seconds"])
@@ -224,8 +227,11 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=100_000)
     parser.add_argument("--customers", type=int, default=20_000)
     parser.add_argument("--profile", metavar="FILE", help="write cProfile stats of run_once to FILE")
+    parser.add_argument("--journal-mode", choices=("wal", "delete"), default="wal",
+                        help="the stand-in's journal mode (default wal: reads do not hold off writes, as with Access)")
     args = parser.parse_args()
-    global PROFILE, SERVER_PID
+    global PROFILE, SERVER_PID, JOURNAL_MODE
+    JOURNAL_MODE = args.journal_mode
     PROFILE = Path(args.profile) if args.profile else None
     logging.basicConfig(level=getattr(logging, os.environ.get("BENCH_LOG", "WARNING")),  # BENCH_LOG=INFO: progress
                         format="%(asctime)s %(name)s %(message)s")

@@ -103,6 +103,9 @@ class Config:
     factusol: FactusolConfig = field(default_factory=FactusolConfig)
     prestashop: PrestashopConfig = field(default_factory=PrestashopConfig)
     apply_interval_seconds: float = 2.0
+    # Where the first run's initial sync does its side work (customers, half the stock): "process" (a child
+    # process, a second core without the GIL) or "thread" (for where a child process can't be started)
+    initial_sync_workers: str = "process"
     log_level: str = "INFO"
     log_file: Path | None = None
 
@@ -193,7 +196,8 @@ def load_config(path: str | os.PathLike) -> Config:
         raise ConfigError(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: the configuration must be a mapping of keys")
-    unknown = set(data) - {"store", "rules", "factusol", "prestashop", "apply_interval_seconds", "log"}
+    unknown = set(data) - {"store", "rules", "factusol", "prestashop", "apply_interval_seconds",
+                           "initial_sync_workers", "log"}
     if unknown:
         raise ConfigError(f"{path}: unknown top-level key(s): {', '.join(sorted(unknown))}")
     base = path.parent
@@ -237,6 +241,7 @@ def load_config(path: str | os.PathLike) -> Config:
     config = _numbers(path, lambda: Config(
         path=path, store=store, rules_dir=rel(data.get("rules") or "rules"), factusol=fs, prestashop=ps,
         apply_interval_seconds=_number(data, "apply_interval_seconds", 2.0, "config"),
+        initial_sync_workers=str(data.get("initial_sync_workers", "process")),
         log_level=str(log_raw.get("level", "INFO")).upper(), log_file=rel(log_raw.get("file")),
     ))
     problems = validate(config)
@@ -259,6 +264,8 @@ def validate(config: Config) -> list[str]:
         problems.append("prestashop.url: must start with mysql://")
     elif not urlparse(ps.url).path.strip("/"):
         problems.append("prestashop.url: the database name is missing at the end of the URL")
+    if config.initial_sync_workers not in ("process", "thread"):
+        problems.append(f"initial_sync_workers: must be process or thread (got {config.initial_sync_workers!r})")
     if ps.capture not in ("auto", "binlog", "poll"):
         problems.append(f"prestashop.capture: must be auto, binlog or poll (got {ps.capture!r})")
     if not re.fullmatch(r"[A-Za-z0-9_]*", ps.prefix):
@@ -308,6 +315,7 @@ prestashop:
   poll_seconds: 5
 
 apply_interval_seconds: 2
+initial_sync_workers: process   # process | thread: where the first run's side work runs (customers, half the stock)
 
 log:
   level: INFO

@@ -163,18 +163,19 @@ def run_once(runtime: Runtime) -> int:
     store = runtime.store
     first_run = not (store.checkpoint(INITIAL_SYNC_CHECKPOINT) or {}).get("done")
     if first_run:
+        early, rest = _first_sight_parts(runtime)
         # Capture first, so that every change made while the initial sync reads is caught afterwards.  First sight
         # takes row snapshots and logs no change.  Without it (the file locked past the retry budget, the shop
         # unreachable) a table would only be baselined after the sync, and an edit made in between would be lost:
-        # so nothing is synced until it succeeds.
-        first_sight = capture_once(runtime.config, store)
-        if first_sight.errors:
-            raise FirstSightError("first sight failed, nothing was synced (run again once it is fixed): "
-                                  + "; ".join(first_sight.errors))
-        with _Progress() as progress:
-            ctx = runtime.ctx
-            report = runtime.engine.initial_sync(progress, side_context=lambda: open_context(
-                runtime.config, ctx.store, ctx.rules))
+        # so nothing is synced until it succeeds.  It may come in two parts (see _first_sight_parts): the shop and
+        # the customers' tables, then the rest while the side worker already syncs customers.
+        _first_sight(capture_once(runtime.config, store, factusol_tables=early))
+        before_main = None
+        if rest is not None:
+            def before_main() -> None:
+                _first_sight(capture_once(runtime.config, store, factusol_tables=rest, prestashop=False))
+        with _Progress() as progress, _side_worker(runtime, progress) as side:
+            report = runtime.engine.initial_sync(progress, side=side, before_main=before_main)
         store.set_checkpoint(INITIAL_SYNC_CHECKPOINT, {"done": True, "keys": report.keys})
         log.info("initial sync done: %d keys in %.1fs %s", report.keys, report.seconds, report.outcomes)
     # Right after an initial sync (whose first-sight scan read every row minutes ago) the tables with a
@@ -185,6 +186,43 @@ def run_once(runtime: Runtime) -> int:
     log.info("captured %s; applied %d changes (%d keys) in %.1fs %s", capture, report.changes, report.keys,
              report.seconds, report.outcomes)
     return 0
+
+
+def _side_worker(runtime: Runtime, progress):
+    """Where the initial sync's side work runs (`initial_sync_workers`, see replicator.workers)."""
+    from replicator.workers import ProcessSide, ThreadSide
+
+    if runtime.config.initial_sync_workers == "thread":
+        ctx = runtime.ctx
+        return ThreadSide(runtime.engine, lambda: open_context(runtime.config, ctx.store, ctx.rules), progress)
+    return ProcessSide(runtime.config, runtime.ctx.rules, progress)
+
+
+def _first_sight_parts(runtime: Runtime) -> tuple[list[str] | None, list[str] | None]:
+    """(FactuSOL tables of the first part, of the second part); (None, None) when the first sight is one part.
+
+    Two parts only when the side work runs in a child process and FactuSOL's reads do not hold off writes (Access,
+    or the stand-in in WAL mode): the second part then runs while the child creates customers in FactuSOL.  Beside
+    a thread of this process it would not pay: the scan fetches row by row, and each row waits for the GIL."""
+    from replicator.capture.tables import factusol_tables
+    from replicator.engine import SIDE_INITIAL
+    from replicator.factusol.connection import reads_hold_off_writes
+
+    fs = runtime.config.factusol
+    if runtime.config.initial_sync_workers != "process" or not (fs.file or fs.data_dir) \
+            or SIDE_INITIAL not in runtime.engine.syncs:
+        return None, None
+    if reads_hold_off_writes(runtime.ctx.factusol.conn_str):
+        return None, None
+    tables = factusol_tables()
+    early = [name for name, t in tables.items() if t.entity == SIDE_INITIAL]
+    return early, [name for name in tables if name not in early]
+
+
+def _first_sight(report) -> None:
+    if report.errors:
+        raise FirstSightError("first sight failed, nothing was synced (run again once it is fixed): "
+                              + "; ".join(report.errors))
 
 
 SERVICE_CHECKPOINT = "service"

@@ -12,11 +12,10 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from replicator.config import redact
-from replicator.gil import quick_handoff
 from replicator.store import CONFLICT, ECHO, PENDING, QUARANTINED
 from replicator.sync.base import NOOP, EntitySync, Outcome, SyncContext, SyncError
 
@@ -28,6 +27,9 @@ INITIAL_CHUNK = 2000  # keys per sync call in the initial sync
 # The initial sync logs each applied key of these at DEBUG (a catalogue is thousands of lines); documents
 # (orders, shipments, invoices) are still logged one by one at INFO.
 QUIET_INITIAL = frozenset({"customer", "product", "stock"})
+# The entity whose initial sync runs on a side thread, beside the others (and beside the second part of the first
+# sight, see replicator.daemon.run_once): it reads and writes tables no other entity touches.
+SIDE_INITIAL = "customer"
 # Entities whose initial sync runs in two halves at once, each thread with its own connections: their keys touch
 # disjoint rows (stock: each article's own stock_available rows, locked per chunk) and they run alone otherwise.
 SPLIT_INITIAL = frozenset({"stock"})
@@ -213,72 +215,60 @@ class Engine:
                     report.add("retried_" + outcome.status)
 
     # -- initial sync ---------------------------------------------------------------------------------
-    def initial_sync(self, progress=None, side_context: Callable[[], SyncContext] | None = None) -> ApplyReport:
+    def initial_sync(self, progress=None, side=None, before_main: Callable[[], None] | None = None) -> ApplyReport:
         """Every key of every entity, linking before creating; resumable (each key is idempotent).
 
-        With ``side_context`` (it opens a second context: same store and rules, its own connections), customers
-        are synced on a second thread while products and stock run on this one.  They touch different rows on
-        both sides, and creating customers spends most of its time inside the ODBC driver, which lets the other
-        thread run meanwhile.  Stock, which runs alone once products are done, is split in two halves, one per
-        thread (`SPLIT_INITIAL`).  Orders wait for all of it, since they point at customers and products.
+        With a ``side`` worker (`replicator.workers`: a child process or threads, each job with its own connections
+        to both sides and the same store), customers are synced there while products and stock run here: they touch
+        different rows on both sides.  Stock, which runs alone once products are done, is split in two halves, one
+        here and one on the side (`SPLIT_INITIAL`).  Orders wait for all of it, since they point at customers and
+        products.
+
+        ``before_main`` runs here before the first entity: once the customers' job is under way when there is a
+        side worker (the rest of the first sight, which customers do not read), else first of all.
         """
         report = ApplyReport()
         started = time.monotonic()
         entities = [e for e in ENTITY_ORDER if e in self.syncs]
-        if side_context is None:
+        if side is None:
+            if before_main is not None:
+                before_main()
             for entity in entities:
-                report.merge(self._initial_entity(self.ctx, entity, progress))
+                report.merge(self.initial_entity(self.ctx, entity, progress))
         else:
-            with quick_handoff():  # threads side by side: no GIL convoy (see replicator.gil)
-                self._initial_threads(report, entities, side_context, progress)
+            self._initial_with_side(report, entities, side, progress, before_main)
         report.seconds = time.monotonic() - started
         return report
 
-    def _initial_threads(self, report: ApplyReport, entities: list[str], side_context: Callable[[], SyncContext],
-                         progress) -> None:
-        """`initial_sync` with side threads: customers beside products and stock, stock in two halves."""
-        side: Future | None = None
-        pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="initial-sync-side")
-        if "customer" in entities:
-            entities.remove("customer")
-            side = pool.submit(self._initial_side, side_context, "customer", progress)
-        try:
-            for entity in entities:
-                if side is not None and ENTITY_ORDER.index(entity) >= ENTITY_ORDER.index("order"):
-                    report.merge(side.result())  # orders need every customer first
-                    side = None
-                if entity in SPLIT_INITIAL:
-                    report.merge(self._initial_split(pool, side_context, entity, progress))
-                else:
-                    report.merge(self._initial_entity(self.ctx, entity, progress))
-            if side is not None:
-                report.merge(side.result())
-        finally:
-            pool.shutdown(wait=True)  # an error on this thread still lets the other threads' chunks finish
+    def _initial_with_side(self, report: ApplyReport, entities: list[str], side, progress,
+                           before_main: Callable[[], None] | None) -> None:
+        """`initial_sync` with a side worker: customers there beside products and stock, stock in two halves."""
+        customers: Future | None = None
+        if SIDE_INITIAL in entities:
+            entities.remove(SIDE_INITIAL)
+            customers = side.submit(SIDE_INITIAL)
+        if before_main is not None:
+            before_main()
+        for entity in entities:
+            if customers is not None and ENTITY_ORDER.index(entity) >= ENTITY_ORDER.index("order"):
+                report.merge(customers.result())  # orders need every customer first
+                customers = None
+            if entity in SPLIT_INITIAL:
+                report.merge(self._initial_split(side, entity, progress))
+            else:
+                report.merge(self.initial_entity(self.ctx, entity, progress))
+        if customers is not None:
+            report.merge(customers.result())
 
-    def _initial_split(self, pool: ThreadPoolExecutor, side_context: Callable[[], SyncContext], entity: str,
-                       progress) -> ApplyReport:
-        """The first half of the entity's keys here, the second on a side thread with its own connections."""
+    def _initial_split(self, side, entity: str, progress) -> ApplyReport:
+        """The first half of the entity's keys here, the second on the side worker."""
         keys = self._all_keys(self.ctx, entity, progress)
-        middle = len(keys) // 2 if len(keys) > INITIAL_CHUNK else len(keys)  # a few keys: not worth a thread
-        other = pool.submit(self._initial_side, side_context, entity, progress, keys[middle:]) \
-            if middle < len(keys) else None
-        report = self._initial_entity(self.ctx, entity, progress, keys[:middle])
+        middle = len(keys) // 2 if len(keys) > INITIAL_CHUNK else len(keys)  # a few keys: not worth the hand-over
+        other = side.submit(entity, keys[middle:]) if middle < len(keys) else None
+        report = self.initial_entity(self.ctx, entity, progress, keys[:middle])
         if other is not None:
             report.merge(other.result())
         return report
-
-    def _initial_side(self, side_context: Callable[[], SyncContext], entity: str, progress,
-                      keys: list | None = None) -> ApplyReport:
-        ctx = side_context()
-        try:
-            return self._initial_entity(ctx, entity, progress, keys)
-        finally:
-            for conn in (ctx.factusol, ctx.shop):
-                try:
-                    conn.close()
-                except Exception:  # closing is best effort
-                    pass
 
     def _all_keys(self, ctx: SyncContext, entity: str, progress) -> list:
         keys = self.syncs[entity].all_keys(ctx)
@@ -287,7 +277,7 @@ class Engine:
             progress.start(entity, len(keys))
         return keys
 
-    def _initial_entity(self, ctx: SyncContext, entity: str, progress, keys: list | None = None) -> ApplyReport:
+    def initial_entity(self, ctx: SyncContext, entity: str, progress, keys: list | None = None) -> ApplyReport:
         """Sync ``keys`` of the entity (all of them when None) in chunks of INITIAL_CHUNK."""
         report = ApplyReport()
         if keys is None:

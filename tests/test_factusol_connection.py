@@ -157,3 +157,35 @@ def test_big_reads_stream_instead_of_loading_the_whole_result(tmp_path):
             {"TXT": "x"}, {"TXT": "y"}]
     finally:
         conn.close()
+
+
+@pytest.mark.parametrize("journal_mode", ["delete", "wal"])
+def test_reads_hold_off_writes_says_whether_a_commit_can_go_on_during_a_long_read(tmp_path, journal_mode):
+    """What the first run relies on to sync customers while it scans the other tables: in WAL mode (as with Access's
+    page locks) one connection commits while another is halfway through a streamed read; in rollback-journal mode
+    the commit waits for the reader, past the busy timeout."""
+    from replicator.factusol.sandbox import create_sandbox
+
+    path = tmp_path / "0012025.sqlite"
+    create_sandbox(path, articles=3000, customers=5, orders=0, year=2025, journal_mode=journal_mode)
+    conn_str = connection_string_for(path, timeout_ms=200)
+    holds_off = fc.reads_hold_off_writes(conn_str)
+    assert holds_off is (journal_mode == "delete")
+    reader, writer = FactusolConnection(conn_str), FactusolConnection(conn_str)
+    try:
+        with reader.iter_tuples("SELECT * FROM [F_ART]", batch=100) as rows:
+            stream = iter(rows)
+            first = next(stream)  # the read is under way (and goes on below)
+            try:
+                with writer.transaction():
+                    writer.execute("UPDATE [F_CLI] SET [NOFCLI] = ? WHERE [CODCLI] = ?", ["Durante la lectura", 2])
+                committed = True
+            except FactusolLockedError:
+                committed = False
+            assert committed is not holds_off
+            assert 1 + sum(1 for _ in stream) == 3000 and first[0]  # the reader still gets every row
+    finally:
+        reader.close()
+        writer.close()
+    assert fc.reads_hold_off_writes(f"DRIVER={{SQLite3}};Database={tmp_path / 'missing.sqlite'}")  # unknown: assume so
+    assert not fc.reads_hold_off_writes("DRIVER={Microsoft Access Driver (*.mdb, *.accdb)};DBQ=C:\\x\\0012025.accdb;")

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from replicator.daemon import run_once
+from replicator.factusol import connection as fs_connection
 from replicator.gil import SWITCH_INTERVAL
 from replicator.factusol.testing import access_sql_guard  # noqa: F401  (every statement must be Access SQL)
 from replicator.model import Product
@@ -25,10 +26,20 @@ pytestmark = pytest.mark.mysql
 ARTICLES, CUSTOMERS = 150, 30
 
 
-@pytest.fixture
-def config(mysql_server, mysql_db, tmp_path):
+@pytest.fixture(params=["process-delete", "process-wal", "thread-delete"])
+def config(mysql_server, mysql_db, tmp_path, request):
+    """Side work in a child process (the default) with the stand-in in both journal modes (in WAL mode the first
+    sight is taken in two parts), and on threads."""
+    workers, journal_mode = request.param.split("-")
     return build(mysql_server, mysql_db, tmp_path, demo=False, articles=ARTICLES, customers=0, orders=0,
-                 shop_customers=CUSTOMERS)
+                 shop_customers=CUSTOMERS, journal_mode=journal_mode, workers=workers)
+
+
+@pytest.fixture
+def thread_config(mysql_server, mysql_db, tmp_path):
+    """Side work on threads: for the tests that watch the syncs from inside this process."""
+    return build(mysql_server, mysql_db, tmp_path, demo=False, articles=ARTICLES, customers=0, orders=0,
+                 shop_customers=CUSTOMERS, workers="thread")
 
 
 def counts(env) -> dict:
@@ -106,8 +117,11 @@ CHILD = textwrap.dedent("""
 
 @pytest.mark.parametrize("where", ["customer", "product"])
 def test_initial_sync_resumes_after_kill_9(config, where):
+    import dataclasses
     import pickle
 
+    if where == "customer":  # the hook on the customers' writes must be in the killed process
+        config = dataclasses.replace(config, initial_sync_workers="thread")
     code = CHILD.format(tests=str(Path(__file__).parent), config=pickle.dumps(config).hex(), where=where)
     child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                              cwd=str(Path(__file__).parents[1]))
@@ -134,7 +148,7 @@ def test_initial_sync_resumes_after_kill_9(config, where):
         env.close()
 
 
-def test_customers_sync_on_their_own_thread_and_connections(config, monkeypatch):
+def test_customers_sync_on_their_own_thread_and_connections(thread_config, monkeypatch):
     """Customers run on a second thread with their own FactuSOL and shop connections while products run here."""
     import threading
 
@@ -158,7 +172,7 @@ def test_customers_sync_on_their_own_thread_and_connections(config, monkeypatch)
     spy(CustomerSync, "customer")
     spy(ProductSync, "product")
     before = sys.getswitchinterval()
-    env = open_env(config)
+    env = open_env(thread_config)
     try:
         run_once(env.runtime)
         # the GIL is handed over quickly while both threads run (no convoy), and the default is back afterwards
@@ -173,9 +187,10 @@ def test_customers_sync_on_their_own_thread_and_connections(config, monkeypatch)
         env.close()
 
 
-def test_stock_runs_in_two_halves_on_two_threads(config, monkeypatch):
-    """Stock, alone once products are done, is split: the first half of the articles here, the second on a side
-    thread with its own connections; every article is synced once and the shop ends with FactuSOL's stock."""
+def test_stock_runs_in_two_halves(config, monkeypatch, caplog):
+    """Stock, alone once products are done, is split: the first half of the articles here, the second on the side
+    worker (a thread or the child process) with its own connections; every article is synced once and the shop
+    ends with FactuSOL's stock."""
     import threading
 
     from replicator import engine
@@ -186,18 +201,27 @@ def test_stock_runs_in_two_halves_on_two_threads(config, monkeypatch):
     calls: list[tuple[str, tuple[str, ...], int]] = []
     original = StockSync.sync
 
-    def sync(self, ctx, keys):
+    def sync(self, ctx, keys):  # seen for the keys synced in this process only
         calls.append((threading.current_thread().name, tuple(keys), id(ctx.shop)))
         return original(self, ctx, keys)
     monkeypatch.setattr(StockSync, "sync", sync)
     env = open_env(config)
     try:
-        run_once(env.runtime)
-        threads = {name for name, _, _ in calls}
-        assert threading.main_thread().name in threads and len(threads) == 2
-        assert len({conn for _, _, conn in calls}) == 2
+        with caplog.at_level(logging.DEBUG, logger="replicator"):  # the child logs at this process's level
+            run_once(env.runtime)
         synced = [k for _, keys, _ in calls for k in keys]
-        assert sorted(synced) == sorted(env.store.id_map("product")) and len(synced) == len(set(synced))
+        if config.initial_sync_workers == "thread":
+            threads = {name for name, _, _ in calls}
+            assert threading.main_thread().name in threads and len(threads) == 2
+            assert len({conn for _, _, conn in calls}) == 2
+        else:
+            assert {name for name, _, _ in calls} == {threading.main_thread().name}
+            # the child's "stock <article>: ..." lines (each applied article, at DEBUG) are the other half
+            synced += [r.getMessage().split()[1].rstrip(":") for r in caplog.records
+                       if r.process != os.getpid() and r.name == "replicator.apply" and r.getMessage().startswith("stock ")]
+            assert len(synced) > len(calls[0][1])
+        stocked = [k for k in env.store.id_map("product")]
+        assert sorted(set(synced)) == sorted(stocked) and len(synced) == len(set(synced))
         detail = fs_reader.read_stock_detail(env.fs)
         quantities = {r["reference"]: r["quantity"] for r in env.shop.query(
             "SELECT p.reference, s.quantity FROM {p}stock_available s JOIN {p}product p ON p.id_product = s.id_product"
@@ -210,7 +234,7 @@ def test_stock_runs_in_two_halves_on_two_threads(config, monkeypatch):
         env.close()
 
 
-def test_an_error_on_the_customer_thread_stops_the_initial_sync(config, monkeypatch):
+def test_an_error_on_the_customer_thread_stops_the_initial_sync(thread_config, monkeypatch):
     """A transient error (the FactuSOL file locked) on the customer thread fails the run like one on the main
     thread: the initial sync is not marked done and the next run redoes it."""
     from replicator.factusol.connection import FactusolLockedError
@@ -220,7 +244,7 @@ def test_an_error_on_the_customer_thread_stops_the_initial_sync(config, monkeypa
         raise FactusolLockedError("F_CLI: the file is locked")
 
     monkeypatch.setattr(CustomerSync, "sync", locked)
-    env = open_env(config)
+    env = open_env(thread_config)
     try:
         with pytest.raises(FactusolLockedError):
             run_once(env.runtime)
@@ -273,27 +297,166 @@ def test_factusol_edits_made_during_the_initial_sync_are_captured_by_the_same_ru
         env.close()
 
 
-def test_a_failed_first_sight_syncs_nothing_and_the_next_run_does_it_all(config):
+@pytest.mark.parametrize("workers", ["process", "thread"])
+def test_a_failed_first_sight_syncs_nothing_and_the_next_run_does_it_all(mysql_server, mysql_db, tmp_path, workers):
     """The FactuSOL file locked past the retry budget during the first run's first sight: the run stops with a
     clear error before syncing anything (a table synced before it was first seen could lose an edit made in
-    between); once the lock is gone, the next run takes the first sight and syncs."""
+    between); once the lock is gone, the next run takes the first sight and syncs.  (Rollback-journal mode: there
+    an exclusive lock keeps readers out, as FactuSOL compacting the file does.)"""
     import dataclasses
     import sqlite3
 
     from replicator.daemon import FirstSightError
 
+    config = build(mysql_server, mysql_db, tmp_path, demo=False, articles=ARTICLES, customers=0, orders=0,
+                   shop_customers=CUSTOMERS, workers=workers)
     config = dataclasses.replace(config, factusol=dataclasses.replace(config.factusol, lock_retry_seconds=0.5))
     env = open_env(config)
     locker = sqlite3.connect(config.factusol.file, timeout=0, isolation_level=None)
     try:
-        locker.execute("BEGIN EXCLUSIVE")  # FactuSOL compacting the file
+        locker.execute("BEGIN EXCLUSIVE")
         with pytest.raises(FirstSightError, match="first sight failed.*factusol.*locked"):
             run_once(env.runtime)
         locker.execute("ROLLBACK")
+        locker.close()
         assert counts(env)["products"] == 0 and env.store.id_map("customer") == {}
         assert not (env.store.checkpoint("initial_sync") or {}).get("done")
         run_once(env.runtime)
         assert counts(env)["products"] == len(published(env)) and len(env.store.id_map("customer")) == CUSTOMERS
     finally:
         locker.close()
+        env.close()
+
+
+def test_customers_sync_in_a_child_process_beside_the_rest_of_the_first_sight(config, monkeypatch, caplog):
+    """Side work in a child process, FactuSOL's reads not holding off writes (WAL here, Access's page locks): the
+    first sight of the shop and of F_CLI/F_OBR comes first, and the other tables are scanned while the child is
+    already creating customers.  Otherwise (rollback-journal mode, or side work on threads) the whole first sight
+    comes first.  Either way every customer is created once and nothing is captured back."""
+    import threading
+
+    from replicator.capture.factusol import FactusolScanner
+
+    file = str(config.factusol.file)
+    overlap = config.initial_sync_workers == "process" and not fs_connection.reads_hold_off_writes(
+        config.factusol.connection.replace("{file}", file))
+    child_customers = threading.Event()
+
+    class Watch(logging.Handler):  # the child's records reach this process's loggers
+        def emit(self, record):
+            # each customer the child creates is logged there at DEBUG ("customer ps:1: new shop customer ...")
+            if record.process != os.getpid() and record.getMessage().startswith("customer "):
+                child_customers.set()
+
+    scans: list[tuple] = []
+    real_scan = FactusolScanner.scan
+
+    def scan(self, full=True, only=None):
+        beside = child_customers.is_set()
+        if only is not None and "F_ART" in only:  # the child must get going while this part waits for it
+            beside = child_customers.wait(30)
+        scans.append((None if only is None else sorted(only), beside))
+        return real_scan(self, full=full, only=only)
+
+    monkeypatch.setattr(FactusolScanner, "scan", scan)
+    watch = Watch(logging.DEBUG)
+    logging.getLogger("replicator").addHandler(watch)
+    env = open_env(config)
+    try:
+        with caplog.at_level(logging.DEBUG, logger="replicator"):  # the child logs at this process's level
+            run_once(env.runtime)
+        if overlap:
+            assert scans[0] == (["F_CLI", "F_OBR"], False)
+            assert scans[1][0] is not None and "F_ART" in scans[1][0] and "F_CLI" not in scans[1][0]
+            assert scans[1][1], "the rest of the first sight did not run beside the child's customers"
+        else:
+            assert scans[0] == (None, False)  # one first sight, before any customer is synced
+        assert child_customers.is_set() is (config.initial_sync_workers == "process")
+        assert scans[-1][0] is None  # the capture after the sync reads every table
+        assert len(env.store.id_map("customer")) == CUSTOMERS
+        c = counts(env)
+        assert c["products"] == len(published(env)) and c["f_cli_nif"] == c["f_cli"]
+        captured, applied = env.cycle()  # the customers created beside the scan come back as echoes only
+        assert captured.changes == 0 and applied.changes == 0 and env.store.changes(status=PENDING) == []
+    finally:
+        logging.getLogger("replicator").removeHandler(watch)
+        env.close()
+        env.close()
+
+
+def _children_of(pid: int) -> list[int]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc to find the child process")
+def test_kill_9_during_the_childs_customers_leaves_no_orphan_and_resumes(mysql_server, mysql_db, tmp_path):
+    """kill -9 of the run while its child process creates customers: the child dies with it (nothing is written
+    after the kill), and the next run creates each remaining customer once."""
+    import pickle
+    import time
+
+    from replicator.store import Store
+
+    many = 3000
+    config = build(mysql_server, mysql_db, tmp_path, demo=False, articles=ARTICLES, customers=0, orders=0,
+                   shop_customers=many)
+    code = textwrap.dedent("""
+        import sys, pickle
+        sys.path.insert(0, {tests!r})
+        from _sync_env import open_env
+        from replicator.daemon import run_once
+        run_once(open_env(pickle.loads(bytes.fromhex({config!r}))).runtime)
+    """).format(tests=str(Path(__file__).parent), config=pickle.dumps(config).hex())
+    run = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                           cwd=str(Path(__file__).parents[1]))
+    store = Store(config.store)
+    try:
+        deadline = time.monotonic() + 120
+        linked = 0
+        while time.monotonic() < deadline and run.poll() is None:
+            try:
+                linked = len(store.id_map("customer"))
+            except Exception:  # the store is being created
+                linked = 0
+            if linked:
+                break
+            time.sleep(0.05)
+        assert 0 < linked < many, run.stderr.read() if run.poll() is not None else f"{linked} linked"
+        workers = _children_of(run.pid)
+        assert workers, "no child process"
+        os.kill(run.pid, signal.SIGKILL)
+    finally:
+        run.wait(timeout=30)
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(pid) for pid in workers), "the child process outlived the killed run"
+    env = open_env(config)
+    try:
+        written = counts(env)["f_cli"]
+        time.sleep(1.0)
+        assert counts(env)["f_cli"] == written  # nobody writes any more
+        run_once(env.runtime)
+        c = counts(env)
+        assert len(env.store.id_map("customer")) == many
+        assert c["f_cli_nif"] == c["f_cli"]  # no customer twice
+        assert c["products"] == len(published(env))
+        captured, applied = env.cycle()
+        assert applied.changes == 0
+    finally:
         env.close()

@@ -24,7 +24,8 @@ pytestmark = pytest.mark.mysql
 
 @pytest.fixture
 def env(mysql_server, mysql_db, tmp_path):
-    config = build(mysql_server, mysql_db, tmp_path, demo=True, articles=0, customers=3, orders=0)
+    config = build(mysql_server, mysql_db, tmp_path, demo=True, articles=0, customers=3, orders=0,
+                   workers="thread")  # in-process: tests here look inside the syncs
     e = open_env(config)
     e.runtime.engine.syncs = {"customer": CustomerSync()}  # this module is about customers only
     yield e

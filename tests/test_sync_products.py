@@ -39,7 +39,8 @@ def add_article(fs, code: str, name: str, *, price: str = "10", price_incl: str 
 
 @pytest.fixture
 def env(mysql_server, mysql_db, tmp_path):
-    config = build(mysql_server, mysql_db, tmp_path, demo=True, articles=0, customers=0, orders=0)
+    config = build(mysql_server, mysql_db, tmp_path, demo=True, articles=0, customers=0, orders=0,
+                   workers="thread")  # in-process: tests here look inside the syncs
     e = open_env(config)
     e.runtime.engine.syncs = {"product": ProductSync(), "stock": StockSync()}
     yield e

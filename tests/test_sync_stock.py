@@ -26,7 +26,8 @@ DEMO = [("CAM001", 0, [(s, c) for c in ("BLA", "NEG") for s in ("S", "M", "L")])
 
 @pytest.fixture
 def env(mysql_server, mysql_db, tmp_path):
-    config = build(mysql_server, mysql_db, tmp_path, demo=True, articles=0, customers=0, orders=0)
+    config = build(mysql_server, mysql_db, tmp_path, demo=True, articles=0, customers=0, orders=0,
+                   workers="thread")  # in-process: tests here look inside the syncs
     e = open_env(config)
     for code, vat, variants in DEMO:
         add_article(e.fs, code, f"Artículo {code}", vat=vat, variants=[(s, c, "") for s, c in variants])

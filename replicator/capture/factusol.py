@@ -13,6 +13,7 @@ import logging
 import operator
 import threading
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -283,8 +284,11 @@ class FactusolScanner:
             self._known[name] = self.store.snapshot_hashes(FACTUSOL, name)
         return self._known[name]
 
-    def scan(self, full: bool = True) -> ScanReport:
-        """One scan.  `full=False` lets FUM* tables use the narrow path (key list + rows with FUM >= watermark)."""
+    def scan(self, full: bool = True, only: Collection[str] | None = None) -> ScanReport:
+        """One scan.  `full=False` lets FUM* tables use the narrow path (key list + rows with FUM >= watermark).
+
+        `only`: scan these tables and leave the others as they are (the first run's first sight is taken in two
+        parts, see `replicator.daemon.run_once`); ignored when the file rolled over, which every table must see."""
         started = time.monotonic()
         file = resolve_file(self.cfg)
         cp = self.store.checkpoint(CHECKPOINT) or {}
@@ -297,6 +301,8 @@ class FactusolScanner:
         baselined = set(cp.get("baselined", []))
         watermarks: dict[str, str] = dict(cp.get("fum", {})) if not rollover else {}
         report = ScanReport(scan=scan_no, file=str(file), full=full or rollover, rollover=rollover)
+        if rollover:
+            only = None
         position, txn = f"scan:{scan_no}", f"factusol:{file.name}:scan:{scan_no}"
         total = DiffResult()
         try:
@@ -306,6 +312,8 @@ class FactusolScanner:
         try:
             present = self._present_tables(conn)
             for name, table in self.tables.items():
+                if only is not None and name not in only:
+                    continue
                 if name.upper() not in present:
                     report.tables[name] = "missing"
                     continue
@@ -658,13 +666,14 @@ class FactusolWatcher:
                 self.on_scan(report)
 
 
-def scan_with_retry(scanner: FactusolScanner, budget_seconds: float, full: bool = True) -> ScanReport:
+def scan_with_retry(scanner: FactusolScanner, budget_seconds: float, full: bool = True,
+                    only: Collection[str] | None = None) -> ScanReport:
     """One scan, retried with backoff while the file is locked, for at most `budget_seconds`."""
     deadline = time.monotonic() + budget_seconds
     delay = 0.25
     while True:
         try:
-            return scanner.scan(full=full)
+            return scanner.scan(full=full, only=only)
         except FactusolLocked:
             if time.monotonic() + delay > deadline:
                 raise

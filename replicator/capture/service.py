@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import weakref
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,18 +70,23 @@ def _scanner(store: Store, config: Config, initial_load: bool) -> FactusolScanne
     return per_store[key]
 
 
-def capture_once(config: Config, store: Store, initial_load: bool = False, full: bool = True) -> CaptureReport:
+def capture_once(config: Config, store: Store, initial_load: bool = False, full: bool = True,
+                 factusol_tables: Collection[str] | None = None, prestashop: bool = True) -> CaptureReport:
     """Capture everything pending on both sides once: a FactuSOL scan (full, or narrowed by the FUM* columns
-    where the tables have them: `full=False`) and the shop up to now."""
+    where the tables have them: `full=False`) and the shop up to now.
+
+    `factusol_tables` limits the scan to those tables and `prestashop=False` leaves the shop out: the first run
+    takes its first sight in two parts (`replicator.daemon.run_once`)."""
     report = CaptureReport()
-    if _factusol_configured(config):
+    if _factusol_configured(config) and (factusol_tables is None or factusol_tables):
         try:
-            r = scan_with_retry(_scanner(store, config, initial_load), config.factusol.lock_retry_seconds, full=full)
+            r = scan_with_retry(_scanner(store, config, initial_load), config.factusol.lock_retry_seconds, full=full,
+                                only=factusol_tables)
             report.factusol = {"changes": r.changes, "echoes": r.echoes, "counts": r.counts, "file": r.file,
                                "scan": r.scan, "rollover": r.rollover, "seconds": r.seconds}
         except Exception as exc:
             report.errors.append(redact(f"factusol: {type(exc).__name__}: {exc}"))
-    if config.prestashop.url:
+    if config.prestashop.url and prestashop:
         mode, why = choose_prestashop_mode(config)
         report.prestashop_mode = mode
         log.info("prestashop capture mode %s: %s", mode, redact(why))

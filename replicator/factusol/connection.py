@@ -584,3 +584,23 @@ def connection_string_for(path: str | os.PathLike, timeout_ms: int = 2000) -> st
         return f"DRIVER={{{ACCESS_DRIVER}}};DBQ={p};"
     # Timeout = SQLite busy timeout in ms: how long one statement waits for a lock before "database is locked".
     return f"DRIVER={{{SQLITE_DRIVER}}};Database={p};Timeout={timeout_ms};"
+
+
+def reads_hold_off_writes(conn_str: str) -> bool:
+    """Whether a long read on one connection keeps another connection from committing, for as long as it reads.
+
+    Access locks pages, not the file: one connection may write while another reads.  So does the stand-in in SQLite's
+    WAL mode.  In SQLite's rollback-journal mode (its default) a reader holds a whole-file lock and a writer waits
+    for it, past the driver's busy timeout on a long scan.  The mode is read from the stand-in's file header (bytes
+    18-19 are 2 in WAL mode), so no statement is sent; a file that can't be read counts as holding off writes."""
+    if dialect_of(conn_str) != "sqlite":
+        return False
+    match = re.search(r"(?i)(?:^|;)\s*database\s*=\s*([^;]+)", conn_str)
+    if not match:
+        return True
+    try:
+        with open(match.group(1).strip(), "rb") as f:
+            header = f.read(20)
+    except OSError:
+        return True
+    return len(header) < 20 or header[18:20] != b"\x02\x02"

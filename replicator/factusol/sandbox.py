@@ -22,13 +22,19 @@ sqlite3.register_adapter(datetime, lambda d: d.isoformat(sep=" "))
 
 
 def create_sandbox(path: str | os.PathLike, articles: int = 1000, customers: int = 200, seed: int = 0,
-                   year: int | None = None, orders: int = 6, check_seed: bool | None = None) -> str:
+                   year: int | None = None, orders: int = 6, check_seed: bool | None = None,
+                   journal_mode: str = "delete") -> str:
     """(Re)create the stand-in at ``path`` and return its ODBC connection string.  Deterministic by seed and year.
 
     ``check_seed``: evaluate the width/type CHECK constraints while loading the seed.  They cost ~90% of the load
     time on F_ART (91 checked columns), so by default they are only evaluated for small sandboxes (<= 5,000
     articles); the generator is the same for every size, and the constraints are always enforced afterwards.
+
+    ``journal_mode``: "delete" (SQLite's default: one connection's long read holds off another's commit, a whole-file
+    lock) or "wal" (readers and one writer go on side by side, as Access's page locks allow).  It stays with the file.
     """
+    if journal_mode not in ("delete", "wal"):
+        raise ValueError(f"journal_mode must be 'delete' or 'wal', not {journal_mode!r}")
     if check_seed is None:
         check_seed = articles <= 5000
     p = Path(path)
@@ -50,6 +56,8 @@ def create_sandbox(path: str | os.PathLike, articles: int = 1000, customers: int
                 db.executemany(sql, rows)
         db.commit()
         db.execute("PRAGMA ignore_check_constraints=OFF")
+        if journal_mode == "wal":
+            db.execute("PRAGMA journal_mode=WAL")
     finally:
         db.close()
     return connection_string_for(p)
