@@ -337,6 +337,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    import multiprocessing
+
+    multiprocessing.freeze_support()  # a frozen Windows build: lets the initial sync's child process start
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Callable = args.func

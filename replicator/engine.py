@@ -221,7 +221,8 @@ class Engine:
         With a ``side`` worker (`replicator.workers`: a child process or threads, each job with its own connections
         to both sides and the same store), customers are synced there while products and stock run here: they touch
         different rows on both sides.  Stock, which runs alone once products are done, is split in two halves, one
-        here and one on the side (`SPLIT_INITIAL`).  Orders wait for all of it, since they point at customers and
+        here and one on the side worker (`SPLIT_INITIAL`) if the customers are done by then (else all of it here:
+        its half would wait for them).  Orders wait for all of it, since they point at customers and
         products.
 
         ``before_main`` runs here before the first entity: once the customers' job is under way when there is a
@@ -253,7 +254,7 @@ class Engine:
             if customers is not None and ENTITY_ORDER.index(entity) >= ENTITY_ORDER.index("order"):
                 report.merge(customers.result())  # orders need every customer first
                 customers = None
-            if entity in SPLIT_INITIAL:
+            if entity in SPLIT_INITIAL and (customers is None or customers.done()):
                 report.merge(self._initial_split(side, entity, progress))
             else:
                 report.merge(self.initial_entity(self.ctx, entity, progress))

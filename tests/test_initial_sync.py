@@ -206,6 +206,9 @@ def test_stock_runs_in_two_halves(config, monkeypatch, caplog):
         return original(self, ctx, keys)
     monkeypatch.setattr(StockSync, "sync", sync)
     env = open_env(config)
+    # no customers here: the stock's second half goes to the side worker only once the customers' job is done
+    # (see test_stock_is_not_handed_to_a_side_worker_still_busy_with_customers), which would make this a race
+    del env.runtime.engine.syncs["customer"]
     try:
         with caplog.at_level(logging.DEBUG, logger="replicator"):  # the child logs at this process's level
             run_once(env.runtime)
@@ -293,6 +296,42 @@ def test_factusol_edits_made_during_the_initial_sync_are_captured_by_the_same_ru
         name = env.shop.query_one("SELECT pl.name FROM {p}product p JOIN {p}product_lang pl"
                                   " ON pl.id_product = p.id_product WHERE p.reference = %s LIMIT 1", (article,))
         assert name["name"] == "Renombrado durante la sincronización"
+    finally:
+        env.close()
+
+
+def test_stock_is_not_handed_to_a_side_worker_still_busy_with_customers(thread_config, monkeypatch):
+    """Stock is split only when the side worker is free: a half handed to a worker still creating customers would
+    wait for them, so this process syncs all of it."""
+    from concurrent.futures import Future
+
+    from replicator import engine
+    from replicator.engine import ApplyReport
+    from replicator.sync.stock import StockSync
+
+    monkeypatch.setattr(engine, "INITIAL_CHUNK", 20)  # enough keys to split
+    customers: Future = Future()
+    submitted: list[str] = []
+
+    class BusySide:  # a side worker whose customers' job is still running when stock starts
+        def submit(self, entity, keys=None):
+            submitted.append(entity)
+            return customers
+
+    synced: list[str] = []
+    original = StockSync.sync
+
+    def sync(self, ctx, keys):
+        if not customers.done():  # the split was decided: now the customers may finish
+            customers.set_result(ApplyReport())
+        synced.extend(keys)
+        return original(self, ctx, keys)
+    monkeypatch.setattr(StockSync, "sync", sync)
+    env = open_env(thread_config)
+    try:
+        report = env.runtime.engine.initial_sync(side=BusySide())
+        assert submitted == ["customer"]
+        assert sorted(synced) == sorted(env.store.id_map("product")) and report.keys > len(synced)
     finally:
         env.close()
 
