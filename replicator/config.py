@@ -159,6 +159,13 @@ def _register_url_secrets(url: str) -> None:
         register_secret(match.group(1))
 
 
+def register_config_secrets(config: "Config") -> None:
+    """Register the passwords in a config's URLs for redaction (a child process, which gets the config already
+    loaded, calls it: registered secrets are per process)."""
+    for url in (config.store, config.factusol.connection, config.prestashop.url):
+        _register_url_secrets(url)
+
+
 def _section(data: dict, name: str, path: Path) -> dict:
     value = data.get(name) or {}
     if not isinstance(value, dict):

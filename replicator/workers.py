@@ -87,7 +87,7 @@ class ProcessSide:
     def submit(self, entity: str, keys: list | None = None) -> Future:
         # Submitted from the main thread, which lives as long as the run: the child is started from it, and Linux's
         # parent-death signal follows the thread that started the child.
-        return self._pool.submit(_child_job, entity, None if keys is None else list(keys))
+        return self._pool.submit(_child_job, entity, keys)  # a FileOrder stays one (it pickles as itself)
 
     def _listen(self) -> None:
         """Hand the child's log records to this process's loggers and its progress to the progress bar."""
@@ -140,11 +140,13 @@ def _child_start(config, rules, queue, level: int) -> None:
     root.handlers[:] = [logging.handlers.QueueHandler(queue)]
     root.setLevel(level)
     try:
+        from replicator.config import register_config_secrets
         from replicator.daemon import open_context
         from replicator.engine import Engine
         from replicator.store import Store
         from replicator.sync import default_syncs
 
+        register_config_secrets(config)  # what the child logs or stores is redacted like the parent's
         ctx = open_context(config, Store(config.store), rules)  # the parent's rules, not the files read again
         _child_runtime = (ctx, Engine(ctx, default_syncs(rules)), _ChildProgress(queue))
     except Exception as exc:  # raised by the first job, where the parent sees it (an initializer's error is not)

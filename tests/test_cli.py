@@ -143,3 +143,25 @@ def test_link_by_hand(installation, capsys):
     assert "already linked" in capsys.readouterr().err
     store_url = json.loads(main_json(["status", "--config", config, "--json"], capsys))["config"]["store"]
     assert Store(store_url).map_id("customer", prestashop_id="3").factusol_key == "4242"
+
+
+def test_the_installed_command_runs_the_initial_sync_with_its_child_process(installation):
+    """`replicator run --once` as an admin runs it (the console script, a new interpreter): the initial sync's child
+    process starts from it, its lines come through the command's own log, and no secret is printed."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from replicator.config import load_config
+
+    assert load_config(installation).initial_sync_workers == "process"
+    command = Path(sys.executable).parent / "replicator"
+    done = subprocess.run([str(command), "run", "--config", str(installation), "--once"], capture_output=True,
+                          text=True, timeout=300, env={**os.environ, "PS_DB_PASSWORD": SECRET})
+    assert done.returncode == 0, done.stderr
+    assert "initial sync done" in done.stderr
+    assert "initial sync: customer" in done.stderr  # the child's progress, shown by the command
+    assert SECRET not in done.stdout + done.stderr
+    store = Store(load_config(installation).store)
+    assert store.id_map("customer"), "the child created the demo shop's customers in FactuSOL"
