@@ -137,18 +137,10 @@ class _Progress:
             self.bar.stop()
 
     def start(self, entity: str, total: int) -> None:
-        """Begin an entity's count, or set its total if it had begun (part of its keys went ahead, see
-        `Engine._hand_over`): what is done stays done."""
-        with self._lock:
-            started = entity in self.totals
-            self.totals[entity] = total
-            self.done.setdefault(entity, 0)
+        self.totals[entity], self.done[entity] = total, 0
         if self.bar:
-            if started:
-                self.bar.update(self.tasks[entity], total=total)
-            else:
-                self.tasks[entity] = self.bar.add_task(f"initial sync: {entity}", total=total)
-        elif total:
+            self.tasks[entity] = self.bar.add_task(f"initial sync: {entity}", total=total)
+        else:
             log.info("initial sync: %s, %d keys", entity, total)
 
     def advance(self, entity: str, n: int) -> None:

@@ -33,11 +33,6 @@ SIDE_INITIAL = "customer"
 # Entities whose initial sync runs in two halves at once, each thread with its own connections: their keys touch
 # disjoint rows (stock: each article's own stock_available rows, locked per chunk) and they run alone otherwise.
 SPLIT_INITIAL = frozenset({"stock"})
-# Entities whose keys follow another's, chunk by chunk, in the initial sync with a side worker: once the side is
-# free, the stock of each chunk of articles just created here is synced there while the next chunk is created.
-# A key is handed over once it has a link of the entity it follows (PIPELINE_LINK).
-PIPELINED_INITIAL = {"product": "stock"}
-PIPELINE_LINK = {"stock": "product"}
 QUARANTINE_RETRY_SECONDS = 30.0  # quarantined keys are retried this often, and at once after a rule reload
 
 
@@ -248,60 +243,27 @@ class Engine:
 
     def _initial_with_side(self, report: ApplyReport, entities: list[str], side, progress,
                            before_main: Callable[[], None] | None) -> None:
-        """`initial_sync` with a side worker: customers there beside products; once they are done, the stock of
-        each chunk of products created here goes to the side worker; the stock left then is split in two halves."""
+        """`initial_sync` with a side worker: customers there beside products and stock, stock in two halves."""
         customers: Future | None = None
         if SIDE_INITIAL in entities:
             entities.remove(SIDE_INITIAL)
             customers = side.submit(SIDE_INITIAL)
         if before_main is not None:
             before_main()
-        handed: dict[str, list[tuple[list, Future]]] = defaultdict(list)  # entity -> its keys already on the side
         for entity in entities:
             if customers is not None and ENTITY_ORDER.index(entity) >= ENTITY_ORDER.index("order"):
                 report.merge(customers.result())  # orders need every customer first
                 customers = None
-            side_free = customers is None or customers.done()
-            after_chunk = None
-            follower = PIPELINED_INITIAL.get(entity)
-            if follower in entities:
-                def after_chunk(chunk: list, follower: str = follower) -> None:
-                    if customers is None or customers.done():  # a busy side would only queue it
-                        self._hand_over(side, follower, chunk, handed[follower], progress)
-            if handed[entity]:
-                report.merge(self._initial_rest(side, entity, progress, handed.pop(entity), side_free))
-            elif entity in SPLIT_INITIAL and side_free:
-                report.merge(self._initial_split(side, entity, progress, self._all_keys(self.ctx, entity, progress)))
+            if entity in SPLIT_INITIAL and (customers is None or customers.done()):
+                report.merge(self._initial_split(side, entity, progress))
             else:
-                report.merge(self.initial_entity(self.ctx, entity, progress, after_chunk=after_chunk))
+                report.merge(self.initial_entity(self.ctx, entity, progress))
         if customers is not None:
             report.merge(customers.result())
 
-    def _hand_over(self, side, entity: str, chunk: list, handed: list[tuple[list, Future]], progress) -> None:
-        """Give the side worker ``entity``'s keys among the just-synced ``chunk`` of the entity it follows: those
-        now linked (the others are no key of it)."""
-        linked = self.ctx.store.id_map_for(PIPELINE_LINK[entity], set(chunk))
-        keys = _kept(chunk, linked)
-        if not keys:
-            return
-        if not handed and progress:
-            progress.start(entity, 0)  # its total is known once the entity's own turn comes
-        handed.append((keys, side.submit(entity, keys)))
-
-    def _initial_rest(self, side, entity: str, progress, handed: list[tuple[list, Future]],
-                      side_free: bool) -> ApplyReport:
-        """An entity part of whose keys the side worker already has: the rest, split in two halves if it may be."""
+    def _initial_split(self, side, entity: str, progress) -> ApplyReport:
+        """The first half of the entity's keys here, the second on the side worker."""
         keys = self._all_keys(self.ctx, entity, progress)
-        taken = {k for part, _ in handed for k in part}
-        rest = _kept(keys, {k for k in keys if k not in taken})
-        report = self._initial_split(side, entity, progress, rest) if entity in SPLIT_INITIAL and side_free \
-            else self.initial_entity(self.ctx, entity, progress, rest)
-        for _, future in handed:
-            report.merge(future.result())
-        return report
-
-    def _initial_split(self, side, entity: str, progress, keys: list) -> ApplyReport:
-        """The first half of ``keys`` here, the second on the side worker."""
         middle = len(keys) // 2 if len(keys) > INITIAL_CHUNK else len(keys)  # a few keys: not worth the hand-over
         other = side.submit(entity, keys[middle:]) if middle < len(keys) else None
         report = self.initial_entity(self.ctx, entity, progress, keys[:middle])
@@ -316,10 +278,8 @@ class Engine:
             progress.start(entity, len(keys))
         return keys
 
-    def initial_entity(self, ctx: SyncContext, entity: str, progress, keys: list | None = None,
-                       after_chunk: Callable[[list], None] | None = None) -> ApplyReport:
-        """Sync ``keys`` of the entity (all of them when None) in chunks of INITIAL_CHUNK; ``after_chunk`` is
-        called with each chunk once it is synced."""
+    def initial_entity(self, ctx: SyncContext, entity: str, progress, keys: list | None = None) -> ApplyReport:
+        """Sync ``keys`` of the entity (all of them when None) in chunks of INITIAL_CHUNK."""
         report = ApplyReport()
         if keys is None:
             keys = self._all_keys(ctx, entity, progress)
@@ -331,8 +291,6 @@ class Engine:
             report.keys += len(chunk)
             if progress:
                 progress.advance(entity, len(chunk))
-            if after_chunk is not None:
-                after_chunk(chunk)
         return report
 
 
@@ -350,10 +308,3 @@ def is_transient(exc: BaseException) -> bool:
 
 def _rank(status: str) -> int:
     return {NOOP: 0, ECHO: 0, "applied": 1, CONFLICT: 2, QUARANTINED: 3}.get(status, 1)
-
-
-def _kept(keys: list, keep) -> list:
-    """The keys that are in ``keep``, in their order and of their kind (a `FileOrder` stays one: the first and
-    last of it still bound its keys in the file)."""
-    kept = [k for k in keys if k in keep]
-    return type(keys)(kept) if type(keys) is not list and isinstance(keys, list) else kept

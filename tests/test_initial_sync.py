@@ -187,57 +187,44 @@ def test_customers_sync_on_their_own_thread_and_connections(thread_config, monke
         env.close()
 
 
-def test_stock_follows_the_products_on_the_side_worker(config, monkeypatch, caplog):
-    """Once the side worker is free, the stock of each chunk of articles just created here is synced there while the
-    next chunk is created; what is left when products are done is split between here and the side.  Every article
-    is synced once and the shop ends with FactuSOL's stock."""
+def test_stock_runs_in_two_halves(config, monkeypatch, caplog):
+    """Stock, alone once products are done, is split: the first half of the articles here, the second on the side
+    worker (a thread or the child process) with its own connections; every article is synced once and the shop
+    ends with FactuSOL's stock."""
     import threading
 
     from replicator import engine
     from replicator.factusol import reader as fs_reader
-    from replicator.sync.products import ProductSync
     from replicator.sync.stock import StockSync
 
     monkeypatch.setattr(engine, "INITIAL_CHUNK", 20)
-    calls: list[tuple[str, tuple[str, ...]]] = []
-    stock_started = threading.Event()
-    original_stock, original_product = StockSync.sync, ProductSync.sync
-    product_calls = []
+    calls: list[tuple[str, tuple[str, ...], int]] = []
+    original = StockSync.sync
 
-    def stock(self, ctx, keys):  # seen for the keys synced in this process only
-        calls.append((threading.current_thread().name, tuple(keys)))
-        stock_started.set()
-        return original_stock(self, ctx, keys)
-
-    def product(self, ctx, keys):
-        product_calls.append(keys)
-        if len(product_calls) == 3 and config.initial_sync_workers == "thread":
-            # stock of the first chunks must be under way on the side before the products go on
-            product_calls.append(stock_started.wait(20))
-        return original_product(self, ctx, keys)
-    monkeypatch.setattr(StockSync, "sync", stock)
-    monkeypatch.setattr(ProductSync, "sync", product)
+    def sync(self, ctx, keys):  # seen for the keys synced in this process only
+        calls.append((threading.current_thread().name, tuple(keys), id(ctx.shop)))
+        return original(self, ctx, keys)
+    monkeypatch.setattr(StockSync, "sync", sync)
     env = open_env(config)
-    # no customers here: stock goes to the side worker only once the customers' job is done (see
-    # test_stock_is_not_handed_to_a_side_worker_still_busy_with_customers), which would make this a race
+    # no customers here: the stock's second half goes to the side worker only once the customers' job is done
+    # (see test_stock_is_not_handed_to_a_side_worker_still_busy_with_customers), which would make this a race
     del env.runtime.engine.syncs["customer"]
     try:
         with caplog.at_level(logging.DEBUG, logger="replicator"):  # the child logs at this process's level
             run_once(env.runtime)
-        here = [k for name, keys in calls if name == threading.main_thread().name for k in keys]
-        side = [k for name, keys in calls if name != threading.main_thread().name for k in keys]
+        synced = [k for _, keys, _ in calls for k in keys]
         if config.initial_sync_workers == "thread":
-            assert True in product_calls, "no stock was synced on the side while products were being created"
-            synced = here + side
-            assert side and sorted(synced) == sorted(env.store.id_map("product")) and len(synced) == len(set(synced))
+            threads = {name for name, _, _ in calls}
+            assert threading.main_thread().name in threads and len(threads) == 2
+            assert len({conn for _, _, conn in calls}) == 2
         else:
-            assert not side
-            # the child logs each article whose stock it changed ("stock <article>: ...", at DEBUG)
-            assert [r for r in caplog.records if r.process != os.getpid() and r.name == "replicator.apply"
-                    and r.getMessage().startswith("stock ")]
-            # every article's product once and every linked article's stock once, here and in the child together
-            [done] = [r.getMessage() for r in caplog.records if r.getMessage().startswith("initial sync done:")]
-            assert done.startswith(f"initial sync done: {ARTICLES + len(env.store.id_map('product'))} keys")
+            assert {name for name, _, _ in calls} == {threading.main_thread().name}
+            # the child's "stock <article>: ..." lines (each applied article, at DEBUG) are the other half
+            synced += [r.getMessage().split()[1].rstrip(":") for r in caplog.records
+                       if r.process != os.getpid() and r.name == "replicator.apply" and r.getMessage().startswith("stock ")]
+            assert len(synced) > len(calls[0][1])
+        stocked = [k for k in env.store.id_map("product")]
+        assert sorted(set(synced)) == sorted(stocked) and len(synced) == len(set(synced))
         detail = fs_reader.read_stock_detail(env.fs)
         quantities = {r["reference"]: r["quantity"] for r in env.shop.query(
             "SELECT p.reference, s.quantity FROM {p}stock_available s JOIN {p}product p ON p.id_product = s.id_product"
