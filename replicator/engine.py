@@ -27,11 +27,11 @@ INITIAL_CHUNK = 2000  # keys per sync call in the initial sync
 # The initial sync logs each applied key of these at DEBUG (a catalogue is thousands of lines); documents
 # (orders, shipments, invoices) are still logged one by one at INFO.
 QUIET_INITIAL = frozenset({"customer", "product", "stock"})
-# The entity whose initial sync runs on a side thread, beside the others (and beside the second part of the first
-# sight, see replicator.daemon.run_once): it reads and writes tables no other entity touches.
+# The entity whose initial sync runs on the side worker (replicator.workers), beside the others (and beside the
+# second part of the first sight, see replicator.daemon.run_once): it reads and writes tables no other entity touches.
 SIDE_INITIAL = "customer"
-# Entities whose initial sync runs in two halves at once, each thread with its own connections: their keys touch
-# disjoint rows (stock: each article's own stock_available rows, locked per chunk) and they run alone otherwise.
+# Entities whose initial sync runs in two halves at once, here and on the side worker, each with its own
+# connections: their keys touch disjoint rows (stock: each article's own stock_available rows, locked per chunk).
 SPLIT_INITIAL = frozenset({"stock"})
 QUARANTINE_RETRY_SECONDS = 30.0  # quarantined keys are retried this often, and at once after a rule reload
 
@@ -220,10 +220,9 @@ class Engine:
 
         With a ``side`` worker (`replicator.workers`: a child process or threads, each job with its own connections
         to both sides and the same store), customers are synced there while products and stock run here: they touch
-        different rows on both sides.  Stock, which runs alone once products are done, is split in two halves, one
-        here and one on the side worker (`SPLIT_INITIAL`) if the customers are done by then (else all of it here:
-        its half would wait for them).  Orders wait for all of it, since they point at customers and
-        products.
+        different rows on both sides.  Stock, once products are done, is split in two halves, one here and one on
+        the side worker (`SPLIT_INITIAL`), if the customers are done by then (else all of it here: its half would
+        wait for them).  Orders wait for all of it, since they point at customers and products.
 
         ``before_main`` runs here before the first entity: once the customers' job is under way when there is a
         side worker (the rest of the first sight, which customers do not read), else first of all.

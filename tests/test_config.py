@@ -36,6 +36,12 @@ def test_env_secret_is_expanded_and_redacted_everywhere(tmp_path, monkeypatch, c
     assert "connecting with" in caplog.text
 
 
+def test_initial_sync_workers_default_to_a_child_process(tmp_path):
+    base = "factusol:\n  file: a.sqlite\nprestashop:\n  url: mysql://root@127.0.0.1/shop\n"
+    assert load_config(write_config(tmp_path, base)).initial_sync_workers == "process"
+    assert load_config(write_config(tmp_path, base + "initial_sync_workers: thread\n")).initial_sync_workers == "thread"
+
+
 def test_relative_paths_are_relative_to_the_file(tmp_path):
     path = write_config(tmp_path, "store: sqlite:///state.sqlite\nfactusol:\n  file: FS/0012026.sqlite\n"
                                   "prestashop:\n  url: mysql://root@127.0.0.1/shop\n")
@@ -53,6 +59,8 @@ def test_relative_paths_are_relative_to_the_file(tmp_path):
     ("factusol:\n  data_dir: FS\nprestashop:\n  url: mysql://root@h/db\n", "factusol.company"),
     ("factusol:\n  file: a\nprestashop:\n  url: mysql://root@h/db\n  capture: sometimes\n",
      "prestashop.capture: must be auto, binlog or poll"),
+    ("factusol:\n  file: a\nprestashop:\n  url: mysql://root@h/db\ninitial_sync_workers: fork\n",
+     "initial_sync_workers: must be process or thread"),
     ("factusol:\n  file: a\nprestashop:\n  url: mysql://root@h/db\n  poll_seconds: soon\n",
      "prestashop.poll_seconds: expected a number"),
     ("factusol:\n  file: a\nprestashop:\n  url: mysql://root@h/db\nsurprise: 1\n", "unknown top-level key(s): surprise"),
