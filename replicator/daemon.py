@@ -13,6 +13,7 @@ import re
 import signal
 import sys
 import threading
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -153,6 +154,10 @@ class _Progress:
             log.info("initial sync: %s %d/%d", entity, done, self.totals[entity])
 
 
+class SideWorkerError(RuntimeError):
+    """The initial sync's child process died: the run stops, and the next one resumes."""
+
+
 class FirstSightError(RuntimeError):
     """The first run could not take its first sight of a side: nothing is synced until it can."""
 
@@ -174,8 +179,13 @@ def run_once(runtime: Runtime) -> int:
         if rest is not None:
             def before_main() -> None:
                 _first_sight(capture_once(runtime.config, store, factusol_tables=rest, prestashop=False))
-        with _Progress() as progress, _side_worker(runtime, progress) as side:
-            report = runtime.engine.initial_sync(progress, side=side, before_main=before_main)
+        try:
+            with _Progress() as progress, _side_worker(runtime, progress) as side:
+                report = runtime.engine.initial_sync(progress, side=side, before_main=before_main)
+        except BrokenProcessPool as exc:
+            raise SideWorkerError("the initial sync's child process ended unexpectedly (killed, or out of memory); "
+                                  "what it committed is kept: run again to go on (initial_sync_workers: thread "
+                                  "keeps the work in this process)") from exc
         store.set_checkpoint(INITIAL_SYNC_CHECKPOINT, {"done": True, "keys": report.keys})
         log.info("initial sync done: %d keys in %.1fs %s", report.keys, report.seconds, report.outcomes)
     # Right after an initial sync (whose first-sight scan read every row minutes ago) the tables with a

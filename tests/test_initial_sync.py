@@ -435,6 +435,13 @@ def _children_of(pid: int) -> list[int]:
     return out
 
 
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:  # it has ended
+        return b""
+
+
 def _alive(pid: int) -> bool:
     try:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
@@ -498,4 +505,48 @@ def test_kill_9_during_the_childs_customers_leaves_no_orphan_and_resumes(mysql_s
         captured, applied = env.cycle()
         assert applied.changes == 0
     finally:
+        env.close()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc to find the child process")
+def test_kill_9_of_the_child_stops_the_run_with_a_clear_error_and_the_next_run_resumes(mysql_server, mysql_db,
+                                                                                     tmp_path):
+    """The child process killed (the OOM killer, an admin) while it creates customers: the run stops with an error
+    that says what happened and what to do, nothing is marked done, and the next run creates each customer once."""
+    import threading
+    import time
+
+    from replicator.daemon import SideWorkerError
+
+    many = 3000
+    config = build(mysql_server, mysql_db, tmp_path, demo=False, articles=ARTICLES, customers=0, orders=0,
+                   shop_customers=many)
+    env = open_env(config)
+    killed: list[int] = []
+
+    def kill_the_child_once_it_links() -> None:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            children = [pid for pid in _children_of(os.getpid()) if b"spawn_main" in _cmdline(pid)]
+            if children and env.store.id_map("customer"):
+                os.kill(children[0], signal.SIGKILL)
+                killed.append(children[0])
+                return
+            time.sleep(0.05)
+
+    killer = threading.Thread(target=kill_the_child_once_it_links)
+    killer.start()
+    try:
+        with pytest.raises(SideWorkerError, match="child process ended unexpectedly.*run again"):
+            run_once(env.runtime)
+        killer.join()
+        assert killed
+        assert not (env.store.checkpoint("initial_sync") or {}).get("done")
+        assert 0 < len(env.store.id_map("customer")) < many
+        run_once(env.runtime)
+        c = counts(env)
+        assert len(env.store.id_map("customer")) == many and c["f_cli_nif"] == c["f_cli"]  # no customer twice
+        assert (env.store.checkpoint("initial_sync") or {}).get("done")
+    finally:
+        killer.join()
         env.close()
