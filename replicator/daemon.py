@@ -183,9 +183,10 @@ def run_once(runtime: Runtime) -> int:
             with _Progress() as progress, _side_worker(runtime, progress) as side:
                 report = runtime.engine.initial_sync(progress, side=side, before_main=before_main)
         except BrokenProcessPool as exc:
-            raise SideWorkerError("the initial sync's child process ended unexpectedly (killed, or out of memory); "
-                                  "what it committed is kept: run again to go on (initial_sync_workers: thread "
-                                  "keeps the work in this process)") from exc
+            raise SideWorkerError("the initial sync's child process ended unexpectedly (killed, out of memory, or "
+                                  "it could not start: a Python script that runs the replicator must guard its entry "
+                                  "point with `if __name__ == '__main__':`); what it committed is kept: run again to "
+                                  "go on (initial_sync_workers: thread keeps the work in this process)") from exc
         store.set_checkpoint(INITIAL_SYNC_CHECKPOINT, {"done": True, "keys": report.keys})
         log.info("initial sync done: %d keys in %.1fs %s", report.keys, report.seconds, report.outcomes)
     # Right after an initial sync (whose first-sight scan read every row minutes ago) the tables with a
