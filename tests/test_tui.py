@@ -162,12 +162,14 @@ def test_resolve_conflict_with_keys(store):
         async with app.run_test(size=SIZE) as pilot:
             await pilot.pause()
             await pilot.press("2", "p")
+            await app.workers.wait_for_complete()  # the write runs on a worker thread
             await pilot.pause()
             resolved = store.conflict(first)
             assert resolved.status == "resolved" and resolved.resolved_by == "prestashop"
             assert resolved.resolution == dumps("Ana C")
             assert table_ids(app, "#conflict-table") == [second]
             await pilot.press("e", "home", "ctrl+k", *"612 345 678", "enter")
+            await app.workers.wait_for_complete()
             await pilot.pause()
             custom = store.conflict(second)
             assert custom.status == "resolved" and custom.resolved_by == "custom"
@@ -176,6 +178,37 @@ def test_resolve_conflict_with_keys(store):
             assert "Conflicts (0)" in screen_text(app)
 
     run(scenario())
+
+
+def test_a_busy_store_does_not_freeze_the_screen(store):
+    """The running replicator holds the store's write lock while a person resolves a conflict: the screen keeps
+    answering (another tab opens), and the resolution lands once the lock is released."""
+    import sqlite3
+    import threading
+
+    first = store.open_conflict("customer", "7", "NOFCLI", "Ana", "Ana B", "Ana C")
+    holder = sqlite3.connect(store.url.removeprefix("sqlite:///"), isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")  # what a capture commit in progress looks like to the TUI
+
+    async def scenario():
+        app = ReplicatorApp(store, DESCRIPTION)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            await pilot.press("2", "p")
+            await pilot.press("1")  # answered while the write waits for the lock
+            await pilot.pause()
+            assert app.query_one("TabbedContent").active == "changes"
+            assert store.conflict(first).status == "open"
+            threading.Timer(0.3, holder.execute, ["ROLLBACK"]).start()
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            resolved = store.conflict(first)
+            assert resolved.status == "resolved" and resolved.resolved_by == "prestashop"
+
+    try:
+        run(scenario())
+    finally:
+        holder.close()
 
 
 def test_readonly_refuses_to_resolve_and_skip(store):
@@ -212,6 +245,7 @@ def test_quarantine_skip(store):
             await pilot.pause()
             assert "unknown tax 7%" in screen_text(app)
             await pilot.press("s")
+            await app.workers.wait_for_complete()
             await pilot.pause()
             assert table_ids(app, "#quarantine-table") == []
         assert store.quarantined("open") == []

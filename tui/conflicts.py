@@ -14,7 +14,6 @@ from textual.binding import Binding
 from replicator.store import Conflict, Store
 
 from .format import safe, short, show_json, show_time
-from .messages import StoreChanged
 from .modals import CANCELLED, ValueInputModal
 from .record_pane import RecordPane
 
@@ -83,10 +82,9 @@ class ConflictsPane(RecordPane):
         self.app.push_screen(ValueInputModal(title, safe(show_json(conflict.factusol))), done)
 
     def _resolve(self, conflict: Conflict, take: str, value: Any = None) -> None:
-        try:
-            resolved = self.store.resolve_conflict(conflict.id, take, value)
-        except (KeyError, ValueError) as exc:
-            self.notify(safe(exc), severity="error")
-        else:
-            self.notify(f"Conflict {conflict.id} resolved ({take}): {safe(short(show_json(resolved.resolution)))}")
-        self.post_message(StoreChanged())
+        store = self.store
+
+        def write() -> str:
+            resolved = store.resolve_conflict(conflict.id, take, value)
+            return f"Conflict {conflict.id} resolved ({take}): {safe(short(show_json(resolved.resolution)))}"
+        self.write_in_background(write)

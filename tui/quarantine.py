@@ -8,7 +8,6 @@ from textual.binding import Binding
 from replicator.store import Quarantine, Store
 
 from .format import safe, short, show_time
-from .messages import StoreChanged
 from .record_pane import RecordPane
 
 
@@ -48,10 +47,9 @@ class QuarantinePane(RecordPane):
         row = self.target()
         if row is None:
             return
-        try:
-            self.store.skip_quarantine(row.id)
-        except KeyError as exc:
-            self.notify(safe(exc), severity="error")
-        else:
-            self.notify(f"Quarantined change {row.id} skipped.")
-        self.post_message(StoreChanged())
+        store = self.store
+
+        def write() -> str:
+            store.skip_quarantine(row.id)
+            return f"Quarantined change {row.id} skipped."
+        self.write_in_background(write)

@@ -6,14 +6,19 @@ make a record "changed" (the table is rebuilt only when those change, so the cur
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from rich.text import Text
+from sqlalchemy.exc import OperationalError
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import DataTable, Static
 
 from replicator.store import Store
+
+from .format import safe
+from .messages import StoreChanged
 
 
 class RecordPane(Vertical):
@@ -103,3 +108,22 @@ class RecordPane(Vertical):
             self.notify(self.NOTHING_SELECTED, severity="warning")
             return None
         return self.records[record_id]
+
+    # -- writing -----------------------------------------------------------------------------------
+    def write_in_background(self, write: Callable[[], str]) -> None:
+        """Run a store write on a worker thread, so the screen keeps answering while the store is busy (the running
+        replicator may hold its write lock for a moment).  ``write`` returns the message to show; a KeyError or
+        ValueError it raises is shown as an error, and so is a store that stayed locked."""
+        app = self.app
+
+        def run() -> None:
+            try:
+                message, severity = write(), "information"
+            except (KeyError, ValueError) as exc:
+                message, severity = safe(exc), "error"
+            except OperationalError:
+                message, severity = "The state store stayed busy (the replicator is writing): try again.", "error"
+            app.call_from_thread(self.notify, message, severity=severity)
+            app.call_from_thread(self.post_message, StoreChanged())
+
+        self.run_worker(run, thread=True, group="store-writes", exit_on_error=False)
