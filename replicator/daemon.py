@@ -164,6 +164,7 @@ class FirstSightError(RuntimeError):
 
 def run_once(runtime: Runtime) -> int:
     from replicator.capture import capture_once
+    from replicator.engine import SIDE_INITIAL
 
     store = runtime.store
     first_run = not (store.checkpoint(INITIAL_SYNC_CHECKPOINT) or {}).get("done")
@@ -172,15 +173,21 @@ def run_once(runtime: Runtime) -> int:
         # Capture first, so that every change made while the initial sync reads is caught afterwards.  First sight
         # takes row snapshots and logs no change.  Without it (the file locked past the retry budget, the shop
         # unreachable) a table would only be baselined after the sync, and an edit made in between would be lost:
-        # so nothing is synced until it succeeds.  It may come in two parts (see _first_sight_parts): the shop and
-        # the customers' tables, then the rest while the side worker already syncs customers.
-        _first_sight(capture_once(runtime.config, store, factusol_tables=early))
+        # so nothing is synced until the first sight of what it reads succeeds.  It may come in parts (see
+        # _first_sight_parts): the shop's position here; the customers' tables in the child process, just before
+        # it syncs them; the other tables here meanwhile.
+        side_first_sight = None
         before_main = None
-        if rest is not None:
+        if early is None:
+            take_first_sight(runtime.config, store)
+        else:
+            take_first_sight(runtime.config, store, factusol_tables=[])
+            side_first_sight = {SIDE_INITIAL: early}
+
             def before_main() -> None:
-                _first_sight(capture_once(runtime.config, store, factusol_tables=rest, prestashop=False))
+                take_first_sight(runtime.config, store, factusol_tables=rest, prestashop=False)
         try:
-            with _Progress() as progress, _side_worker(runtime, progress) as side:
+            with _Progress() as progress, _side_worker(runtime, progress, side_first_sight) as side:
                 report = runtime.engine.initial_sync(progress, side=side, before_main=before_main)
         except BrokenProcessPool as exc:
             raise SideWorkerError("the initial sync's child process ended unexpectedly (killed, out of memory, or "
@@ -199,22 +206,25 @@ def run_once(runtime: Runtime) -> int:
     return 0
 
 
-def _side_worker(runtime: Runtime, progress):
-    """Where the initial sync's side work runs (`initial_sync_workers`, see replicator.workers)."""
+def _side_worker(runtime: Runtime, progress, first_sight: dict[str, list[str]] | None):
+    """Where the initial sync's side work runs (`initial_sync_workers`, see replicator.workers); ``first_sight``:
+    entity -> the FactuSOL tables the child takes the first sight of before it syncs that entity."""
     from replicator.workers import ProcessSide, ThreadSide
 
     if runtime.config.initial_sync_workers == "thread":
         ctx = runtime.ctx
         return ThreadSide(runtime.engine, lambda: open_context(runtime.config, ctx.store, ctx.rules), progress)
-    return ProcessSide(runtime.config, runtime.ctx.rules, progress)
+    return ProcessSide(runtime.config, runtime.ctx.rules, progress, first_sight)
 
 
 def _first_sight_parts(runtime: Runtime) -> tuple[list[str] | None, list[str] | None]:
     """(FactuSOL tables of the first part, of the second part); (None, None) when the first sight is one part.
 
-    Two parts only when the side work runs in a child process and FactuSOL's reads do not hold off writes (Access,
-    or the stand-in in WAL mode): the second part then runs while the child creates customers in FactuSOL.  Beside
-    a thread of this process it would not pay: the scan fetches row by row, and each row waits for the GIL."""
+    In parts only when the side work runs in a child process and FactuSOL's reads do not hold off writes (Access,
+    or the stand-in in WAL mode): the child scans the first part (the customers' tables) and then creates customers
+    while this process scans the second.  The two scans share one checkpoint, which each merges on commit
+    (`FactusolScanner.scan`).  Beside a thread of this process it would not pay: the scan fetches row by row, and
+    each row waits for the GIL."""
     from replicator.capture.tables import factusol_tables
     from replicator.engine import SIDE_INITIAL
     from replicator.factusol.connection import reads_hold_off_writes
@@ -230,7 +240,13 @@ def _first_sight_parts(runtime: Runtime) -> tuple[list[str] | None, list[str] | 
     return early, [name for name in tables if name not in early]
 
 
-def _first_sight(report) -> None:
+def take_first_sight(config: Config, store: Store, factusol_tables: list[str] | None = None,
+                     prestashop: bool = True) -> None:
+    """The first sight of these FactuSOL tables (all when None) and of the shop (its binlog position or poll
+    baseline): row snapshots, no change logged.  Raises FirstSightError if it fails."""
+    from replicator.capture import capture_once
+
+    report = capture_once(config, store, factusol_tables=factusol_tables, prestashop=prestashop)
     if report.errors:
         raise FirstSightError("first sight failed, nothing was synced (run again once it is fixed): "
                               + "; ".join(report.errors))

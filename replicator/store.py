@@ -257,6 +257,10 @@ class Store:
         executemany, snapshots with one bulk upsert and one bulk delete, and all of it plus the checkpoint is
         ONE transaction (a failure anywhere rolls back everything).
 
+        `checkpoint` is (name, value), or (name, function of the committed value returning the new one): the
+        function sees the value as it is inside this transaction, after the store's write lock is taken, so two
+        writers that each change part of one checkpoint (two scans of different tables) both keep their part.
+
         `positions_are_new=True` skips the already-logged lookup and the in-call check: for a source that resumes
         strictly after its committed checkpoint and gives every row its own position (the binlog), nothing it hands
         over can be logged yet (the unique key on positions would still refuse a duplicate).
@@ -290,8 +294,10 @@ class Store:
             if snaps:
                 _write_snapshots(conn, snaps)
             if checkpoint:
-                _upsert(conn, Checkpoint.__table__, ("name",),
-                        [{"name": checkpoint[0], "value": dumps(checkpoint[1]), "updated_at": now}])
+                name, value = checkpoint
+                if callable(value):
+                    value = value(_locked_checkpoint(conn, name))
+                _upsert(conn, Checkpoint.__table__, ("name",), [{"name": name, "value": dumps(value), "updated_at": now}])
         return len(values)
 
     def checkpoint(self, name: str) -> Any:
@@ -806,6 +812,22 @@ def _upsert(conn, table, keys: tuple[str, ...], values: list[dict], dialect: str
                             for v in updates])
     if inserts:
         conn.execute(table.insert(), inserts)
+
+
+def _locked_checkpoint(conn, name: str) -> Any:
+    """A checkpoint's committed value, read inside the caller's write transaction: a no-op UPDATE first takes the
+    write lock (SQLite begins the transaction on it) or the row lock, so no other writer commits between this read
+    and the caller's write."""
+    t = Checkpoint.__table__
+    if conn.dialect.name in ("sqlite", "postgresql"):  # a first writer: create the row to lock (a second one waits)
+        if conn.dialect.name == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        else:
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        conn.execute(dialect_insert(t).values(name=name, value="null", updated_at=utcnow())
+                     .on_conflict_do_nothing(index_elements=[t.c.name]))
+    conn.execute(t.update().where(t.c.name == name).values(name=t.c.name))
+    return loads(conn.execute(sa_select(t.c.value).where(t.c.name == name)).scalar())
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

@@ -10,6 +10,7 @@ with the worker's own connections to both sides and the same state store.
   child sends its log records and progress back through a queue, so they show where this process's show.  It
   never outlives this process: on Linux the kernel kills it when this process dies, and on any system it stops
   between chunks when it finds this process gone.  What it had committed is resumed like any interrupted run.
+  Before a job it may take the first sight of the tables that job reads (`replicator.daemon.run_once`).
 - `ThreadSide` runs them on threads of this process, with a short GIL switch interval while they run
   (`replicator.gil`).  For where a child process can't be started (`initial_sync_workers: thread`).
 """
@@ -68,8 +69,10 @@ class ThreadSide:
 class ProcessSide:
     """Side jobs in one child process, started with "spawn" (safe beside threads and open connections)."""
 
-    def __init__(self, config, rules, progress) -> None:
+    def __init__(self, config, rules, progress, first_sight: dict[str, list[str]] | None = None) -> None:
         self.config, self.rules, self.progress = config, rules, progress
+        # entity -> the FactuSOL tables the child takes the first sight of before it syncs that entity
+        self.first_sight = dict(first_sight or {})
         self._pool: ProcessPoolExecutor | None = None
         self._queue = None
         self._listener: threading.Thread | None = None
@@ -87,7 +90,8 @@ class ProcessSide:
     def submit(self, entity: str, keys: list | None = None) -> Future:
         # Submitted from the main thread, which lives as long as the run: the child is started from it, and Linux's
         # parent-death signal follows the thread that started the child.
-        return self._pool.submit(_child_job, entity, keys)  # a FileOrder stays one (it pickles as itself)
+        # a FileOrder stays one (it pickles as itself)
+        return self._pool.submit(_child_job, entity, keys, self.first_sight.pop(entity, None))
 
     def _listen(self) -> None:
         """Hand the child's log records to this process's loggers and its progress to the progress bar."""
@@ -114,7 +118,7 @@ class ProcessSide:
 
 # -- the child process ----------------------------------------------------------------------------------------------
 
-_child_runtime = None  # (SyncContext, Engine, _ChildProgress), or the exception that kept the child from opening one
+_child_runtime = None  # (Config, SyncContext, Engine, _ChildProgress), or the exception that kept the child from starting
 
 
 class _ChildProgress:
@@ -148,15 +152,19 @@ def _child_start(config, rules, queue, level: int) -> None:
 
         register_config_secrets(config)  # what the child logs or stores is redacted like the parent's
         ctx = open_context(config, Store(config.store), rules)  # the parent's rules, not the files read again
-        _child_runtime = (ctx, Engine(ctx, default_syncs(rules)), _ChildProgress(queue))
+        _child_runtime = (config, ctx, Engine(ctx, default_syncs(rules)), _ChildProgress(queue))
     except Exception as exc:  # raised by the first job, where the parent sees it (an initializer's error is not)
         _child_runtime = exc
 
 
-def _child_job(entity: str, keys: list | None):
+def _child_job(entity: str, keys: list | None, first_sight: list[str] | None = None):
     if isinstance(_child_runtime, Exception):
         raise _child_runtime
-    ctx, engine, progress = _child_runtime
+    config, ctx, engine, progress = _child_runtime
+    if first_sight:  # the tables this entity reads, seen before it writes (FirstSightError if that fails)
+        from replicator.daemon import take_first_sight
+
+        take_first_sight(config, ctx.store, factusol_tables=first_sight, prestashop=False)
     return engine.initial_entity(ctx, entity, progress, keys)
 
 

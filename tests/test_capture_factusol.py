@@ -353,3 +353,38 @@ def _wait(cond, timeout: float = 15.0) -> None:
             return
         time.sleep(0.05)
     raise AssertionError("condition not met in time")
+
+
+def test_two_scans_of_different_tables_at_once_both_keep_their_checkpoint(fs, monkeypatch):
+    """The first run's first sight in two parts: the child process scans F_CLI while this one scans the articles.
+    Each scan rewrites the one FactuSOL checkpoint; the last to commit must keep what the other recorded (its tables
+    baselined, their FUM watermarks), or a table would later be baselined again and an edit made meanwhile lost."""
+    _, store, cfg, _ = fs
+    first, second = FactusolScanner(store, cfg), FactusolScanner(store, cfg)
+    paused, go_on = threading.Event(), threading.Event()
+    real = FactusolScanner._present_tables
+
+    def present(self, conn):  # the first scan has read the checkpoint; it waits here while the other one runs
+        if self is first:
+            paused.set()
+            assert go_on.wait(20)
+        return real(self, conn)
+
+    monkeypatch.setattr(FactusolScanner, "_present_tables", present)
+    done: list = []
+    worker = threading.Thread(target=lambda: done.append(first.scan(only=["F_CLI"])))
+    worker.start()
+    assert paused.wait(20)
+    second.scan(only=["F_ART", "F_STO"])
+    go_on.set()
+    worker.join(30)
+    assert done
+    cp = store.checkpoint("factusol.scan")
+    assert {"F_CLI", "F_ART", "F_STO"} <= set(cp["baselined"])
+    assert {"F_CLI", "F_ART"} <= set(cp["fum"])  # the tables with a FUM column keep their watermark
+    # and the next scan diffs all three (nothing is baselined again): an edit made now is a change
+    with sqlite3.connect(cfg.file) as db:
+        db.execute("UPDATE F_CLI SET NOFCLI = 'Ana María' WHERE CODCLI = 1")
+        db.execute("UPDATE F_ART SET DESART = 'cambiado' WHERE CODART = 'A1'")
+    FactusolScanner(store, cfg).scan()
+    assert {("F_CLI", "update"), ("F_ART", "update")} <= {(t, op) for t, _, op in _changes(store)}

@@ -368,10 +368,11 @@ def test_a_failed_first_sight_syncs_nothing_and_the_next_run_does_it_all(mysql_s
 
 
 def test_customers_sync_in_a_child_process_beside_the_rest_of_the_first_sight(config, monkeypatch, caplog):
-    """Side work in a child process, FactuSOL's reads not holding off writes (WAL here, Access's page locks): the
-    first sight of the shop and of F_CLI/F_OBR comes first, and the other tables are scanned while the child is
-    already creating customers.  Otherwise (rollback-journal mode, or side work on threads) the whole first sight
-    comes first.  Either way every customer is created once and nothing is captured back."""
+    """Side work in a child process, FactuSOL's reads not holding off writes (WAL here, Access's page locks): this
+    process takes the shop's position, the child takes the first sight of F_CLI/F_OBR and then creates customers,
+    and this process scans the other tables meanwhile.  Otherwise (rollback-journal mode, or side work on threads)
+    the whole first sight comes first, here.  Either way every customer is created once, and what the customers'
+    sync wrote comes back as echoes only: F_CLI was seen before it was written."""
     import threading
 
     from replicator.capture.factusol import FactusolScanner
@@ -380,17 +381,20 @@ def test_customers_sync_in_a_child_process_beside_the_rest_of_the_first_sight(co
     overlap = config.initial_sync_workers == "process" and not fs_connection.reads_hold_off_writes(
         config.factusol.connection.replace("{file}", file))
     child_customers = threading.Event()
+    child_lines: list[str] = []
 
     class Watch(logging.Handler):  # the child's records reach this process's loggers
         def emit(self, record):
-            # each customer the child creates is logged there at DEBUG ("customer ps:1: new shop customer ...")
-            if record.process != os.getpid() and record.getMessage().startswith("customer "):
-                child_customers.set()
+            if record.process != os.getpid():
+                child_lines.append(record.getMessage())
+                # each customer the child creates is logged there at DEBUG ("customer ps:1: new shop customer ...")
+                if record.getMessage().startswith("customer "):
+                    child_customers.set()
 
     scans: list[tuple] = []
     real_scan = FactusolScanner.scan
 
-    def scan(self, full=True, only=None):
+    def scan(self, full=True, only=None):  # the scans of this process
         beside = child_customers.is_set()
         if only is not None and "F_ART" in only:  # the child must get going while this part waits for it
             beside = child_customers.wait(30)
@@ -405,9 +409,11 @@ def test_customers_sync_in_a_child_process_beside_the_rest_of_the_first_sight(co
         with caplog.at_level(logging.DEBUG, logger="replicator"):  # the child logs at this process's level
             run_once(env.runtime)
         if overlap:
-            assert scans[0] == (["F_CLI", "F_OBR"], False)
-            assert scans[1][0] is not None and "F_ART" in scans[1][0] and "F_CLI" not in scans[1][0]
-            assert scans[1][1], "the rest of the first sight did not run beside the child's customers"
+            assert "F_ART" in scans[0][0] and "F_CLI" not in scans[0][0] and "F_OBR" not in scans[0][0]
+            assert scans[0][1], "the rest of the first sight did not run beside the child's customers"
+            seen = [n for n, line in enumerate(child_lines) if line.startswith("factusol scan") and "F_CLI" in line]
+            created = [n for n, line in enumerate(child_lines) if line.startswith("customer ")]
+            assert seen and created and seen[0] < created[0]  # the child saw F_CLI before it wrote there
         else:
             assert scans[0] == (None, False)  # one first sight, before any customer is synced
         assert child_customers.is_set() is (config.initial_sync_workers == "process")
@@ -415,11 +421,12 @@ def test_customers_sync_in_a_child_process_beside_the_rest_of_the_first_sight(co
         assert len(env.store.id_map("customer")) == CUSTOMERS
         c = counts(env)
         assert c["products"] == len(published(env)) and c["f_cli_nif"] == c["f_cli"]
-        captured, applied = env.cycle()  # the customers created beside the scan come back as echoes only
+        [after] = [r.getMessage() for r in caplog.records if r.getMessage().startswith("captured CaptureReport")]
+        assert f"'echoes': {CUSTOMERS}" in after  # the new F_CLI rows are our own writes, not first seen
+        captured, applied = env.cycle()
         assert captured.changes == 0 and applied.changes == 0 and env.store.changes(status=PENDING) == []
     finally:
         logging.getLogger("replicator").removeHandler(watch)
-        env.close()
         env.close()
 
 

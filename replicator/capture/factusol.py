@@ -352,12 +352,27 @@ class FactusolScanner:
                       "at": datetime.now().isoformat(timespec="seconds")}
         if rollover:
             checkpoint["previous_file"] = prev_file
-        report.changes = commit_diff(self.store, total, (CHECKPOINT, checkpoint), self._known)
+        scanned = set(report.tables)
+
+        def merged(committed: dict | None) -> dict:
+            # Another process may have scanned other tables meanwhile (the first run's first sight, in two parts):
+            # keep what it recorded for its tables.  After a rollover this scan read every table: it alone counts.
+            if rollover or not committed or committed.get("file") != str(file):
+                return checkpoint
+            fum = dict(committed.get("fum", {}))
+            fum.update({name: mark for name, mark in watermarks.items() if name in scanned})
+            return {**checkpoint, "scan": max(scan_no, int(committed.get("scan", 0))), "fum": fum,
+                    "baselined": sorted(set(committed.get("baselined", [])) | baselined)}
+
+        report.changes = commit_diff(self.store, total, (CHECKPOINT, merged), self._known)
         report.echoes, report.counts = total.echoes, dict(total.counts)
         report.seconds = round(time.monotonic() - started, 3)
         if report.changes or rollover:
             log.info("factusol scan %s of %s: %s changes %s, %s echoes%s", scan_no, file.name, report.changes,
                      report.counts, report.echoes, " (fiscal-year rollover from %s)" % prev_file if rollover else "")
+        else:
+            log.debug("factusol scan %s of %s: no changes (%s) in %.1fs", scan_no, file.name,
+                      ", ".join(f"{name} {how}" for name, how in report.tables.items()), report.seconds)
         return report
 
     def _present_tables(self, conn) -> set[str]:
