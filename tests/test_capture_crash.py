@@ -9,7 +9,6 @@ import sys
 import time
 from collections import Counter
 from decimal import Decimal
-from pathlib import Path
 
 import pyodbc
 import pytest

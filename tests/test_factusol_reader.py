@@ -4,7 +4,6 @@ import sqlite3
 from datetime import datetime
 from decimal import Decimal
 
-import pytest
 
 from replicator.factusol import reader
 from replicator.factusol.testing import *  # noqa: F401,F403
