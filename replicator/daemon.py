@@ -71,7 +71,9 @@ def factusol_file(config: Config) -> Path | None:
 
 def fiscal_year(path: Path | None, connection: str = "") -> str:
     """The 4-digit year of a <CCC><YYYY> file name ("" when the name does not say)."""
-    name = path.stem if path else (re.search(r"(?i)(?:DBQ|Database)=([^;]+)", connection) or [None, ""])[1]
+    from replicator.factusol.connection import database_path
+
+    name = path.stem if path else database_path(connection)
     match = re.search(r"(\d{4})$", Path(str(name)).stem) if name else None
     return match.group(1) if match else ""
 

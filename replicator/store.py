@@ -778,11 +778,7 @@ def _upsert(conn, table, keys: tuple[str, ...], values: list[dict], dialect: str
     """
     name = dialect or conn.dialect.name
     if name in ("sqlite", "postgresql"):
-        if name == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert as dialect_insert
-        else:
-            from sqlalchemy.dialects.postgresql import insert as dialect_insert
-        stmt = dialect_insert(table)
+        stmt = _conflict_insert(name)(table)
         others = [c for c in values[0] if c not in keys]
         stmt = stmt.on_conflict_do_update(index_elements=[table.c[k] for k in keys],
                                           set_={c: stmt.excluded[c] for c in others})
@@ -814,17 +810,22 @@ def _upsert(conn, table, keys: tuple[str, ...], values: list[dict], dialect: str
         conn.execute(table.insert(), inserts)
 
 
+def _conflict_insert(dialect: str):
+    """The INSERT construct with ON CONFLICT of a dialect that has one (sqlite, postgresql)."""
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:
+        from sqlalchemy.dialects.postgresql import insert
+    return insert
+
+
 def _locked_checkpoint(conn, name: str) -> Any:
     """A checkpoint's committed value, read inside the caller's write transaction: a no-op UPDATE first takes the
     write lock (SQLite begins the transaction on it) or the row lock, so no other writer commits between this read
     and the caller's write."""
     t = Checkpoint.__table__
     if conn.dialect.name in ("sqlite", "postgresql"):  # a first writer: create the row to lock (a second one waits)
-        if conn.dialect.name == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert as dialect_insert
-        else:
-            from sqlalchemy.dialects.postgresql import insert as dialect_insert
-        conn.execute(dialect_insert(t).values(name=name, value="null", updated_at=utcnow())
+        conn.execute(_conflict_insert(conn.dialect.name)(t).values(name=name, value="null", updated_at=utcnow())
                      .on_conflict_do_nothing(index_elements=[t.c.name]))
     conn.execute(t.update().where(t.c.name == name).values(name=t.c.name))
     return loads(conn.execute(sa_select(t.c.value).where(t.c.name == name)).scalar())

@@ -189,3 +189,14 @@ def test_reads_hold_off_writes_says_whether_a_commit_can_go_on_during_a_long_rea
         writer.close()
     assert fc.reads_hold_off_writes(f"DRIVER={{SQLite3}};Database={tmp_path / 'missing.sqlite'}")  # unknown: assume so
     assert not fc.reads_hold_off_writes("DRIVER={Microsoft Access Driver (*.mdb, *.accdb)};DBQ=C:\\x\\0012025.accdb;")
+
+
+def test_database_path_and_the_fiscal_year_it_names():
+    from replicator.daemon import fiscal_year
+
+    assert fc.database_path("DRIVER={SQLite3};Database=/d/FS/0012026.sqlite;Timeout=2") == "/d/FS/0012026.sqlite"
+    assert fc.database_path("DRIVER={Microsoft Access Driver (*.mdb, *.accdb)};DBQ=C:\\FS\\0012025.accdb;") == \
+        "C:\\FS\\0012025.accdb"
+    assert fc.database_path("DSN=factusol") == ""
+    assert fiscal_year(None, "DRIVER={SQLite3};Database=/d/FS/0012026.sqlite;") == "2026"
+    assert fiscal_year(None, "DSN=factusol") == ""

@@ -595,12 +595,18 @@ def reads_hold_off_writes(conn_str: str) -> bool:
     18-19 are 2 in WAL mode), so no statement is sent; a file that can't be read counts as holding off writes."""
     if dialect_of(conn_str) != "sqlite":
         return False
-    match = re.search(r"(?i)(?:^|;)\s*database\s*=\s*([^;]+)", conn_str)
-    if not match:
+    path = database_path(conn_str)
+    if not path:
         return True
     try:
-        with open(match.group(1).strip(), "rb") as f:
+        with open(path, "rb") as f:
             header = f.read(20)
     except OSError:
         return True
     return len(header) < 20 or header[18:20] != b"\x02\x02"
+
+
+def database_path(conn_str: str) -> str:
+    """The file an ODBC connection string opens (its DBQ= or Database=), or "" when it names none."""
+    match = re.search(r"(?i)(?:^|;)\s*(?:DBQ|Database)\s*=\s*([^;]+)", conn_str)
+    return match.group(1).strip() if match else ""
