@@ -15,9 +15,12 @@ from replicator.capture import capture_once, check_binlog_access, ensure_ledger_
 from replicator.capture.binlog import BinlogCapture
 from replicator.capture.poller import PollCapture
 from replicator.capture.service import choose_prestashop_mode
+from replicator.capture.tables import PRESTASHOP, WatchedTable
 from replicator.config import Config, PrestashopConfig
 from replicator.prestashop.schema import create_schema
-from replicator.store import Store, dumps, loads
+from sqlalchemy.exc import IntegrityError
+
+from replicator.store import CapturedRow, Change, Store, dumps, loads
 
 pytestmark = pytest.mark.mysql
 _SERVER_IDS = itertools.count(5100)
@@ -147,6 +150,26 @@ def test_one_shop_transaction_is_one_change_group(shop):
     assert loads(order.after)["invoice_date"] is None
 
 
+def test_values_the_library_does_not_hand_over_as_json_ready_text_are_cleaned_column_by_column(shop):
+    # Text in a binary column arrives as bytes, SET as a set, TIME as a timedelta: those become text.  Text that
+    # merely reads like a zero date stays as it is (zero DATE/DATETIME values arrive as None already).
+    conn, store, cfg = shop
+    run(conn, "CREATE TABLE ps_odd (id INT PRIMARY KEY, label VARCHAR(40), raw VARBINARY(20), note BLOB, "
+              "tags SET('a','b','c'), opens TIME, day DATE, empty_day DATETIME) ENGINE=InnoDB", commit=False)
+    tables = {"odd": WatchedTable(PRESTASHOP, "odd", ("id",), "product")}
+    cap = BinlogCapture(store, cfg, tables)
+    cap.capture()
+    with conn.cursor() as cur:
+        cur.execute("SET SESSION sql_mode = ''")
+    run(conn, ("INSERT INTO ps_odd VALUES (1, '0000-00-00 looks like a date', %s, %s, 'c,a', '-01:02:03', "
+               "'2026-11-28', '0000-00-00 00:00:00')", (b"caf\xc3\xa9", "Peñíscola".encode())))
+    assert cap.capture().changes == 1
+    (change,) = store.changes()
+    assert loads(change.after) == {"id": 1, "label": "0000-00-00 looks like a date", "raw": "café",
+                                   "note": "Peñíscola", "tags": "a,c", "opens": "-01:02:03", "day": "2026-11-28",
+                                   "empty_day": None}
+
+
 def test_ledger_transaction_is_an_echo_and_the_next_human_edit_is_captured(shop):
     conn, store, cfg = shop
     run(conn, stock_insert(1, 5))
@@ -201,6 +224,49 @@ def test_large_echo_transaction_is_dropped_without_decoding_its_rows(shop, monke
     assert cap.capture().changes == 0 and cap.capture().echoes == 0  # the checkpoint moved past both
 
 
+def _binlog_order(change) -> tuple:
+    file, _, rest = change.position.partition(":")
+    pos, _, index = rest.partition("#")
+    return file, int(pos), int(index.rstrip("d"))
+
+
+def test_a_batch_the_commit_thread_cannot_store_stops_the_read_and_is_read_again(shop, tmp_path, monkeypatch):
+    # Batches are committed on a background thread.  One the store refuses (here: one of its positions is already
+    # logged, so the unique key rejects the whole batch) stops the read with that error; the batches before it
+    # stay committed with their checkpoint, the ones after it are not written, and the next read resumes there.
+    monkeypatch.setattr("replicator.capture.binlog.BATCH_ROWS", 50)
+    conn, store, cfg = shop
+    cap = BinlogCapture(store, cfg)
+    cap.capture()
+    start = store.checkpoint("prestashop.binlog")
+    for t in range(40):
+        run(conn, *(stock_insert(t * 10 + i + 1, qty=t) for i in range(10)))
+    cap.capture()
+    reference = store.changes()
+    assert len(reference) == 400
+    assert [_binlog_order(c) for c in reference] == sorted(_binlog_order(c) for c in reference)  # ids follow the log
+
+    other = Store(f"sqlite:///{tmp_path / 'other.sqlite'}")
+    other.set_checkpoint("prestashop.binlog", start)
+    planted = reference[301]
+    other.record_capture([CapturedRow(planted.side, planted.entity, planted.source_table, planted.row_key,
+                                      planted.op, None, {"planted": True}, planted.position, planted.txn)])
+    cap.store = other
+    with pytest.raises(IntegrityError):
+        cap.capture()
+    stored = [c for c in other.changes() if c.id > 1]
+    assert 0 < len(stored) <= 300 and len(stored) % 10 == 0  # whole transactions only, none from the bad batch on
+    assert [c.position for c in stored] == [c.position for c in reference[:len(stored)]]
+    assert other.checkpoint("prestashop.binlog")["txn"] == stored[-1].txn
+
+    with other.session() as s:  # the operator removes the offending row; the next read goes on from there
+        s.delete(s.get(Change, 1))
+        s.commit()
+    assert cap.capture().changes == 400 - len(stored)
+    assert [(c.position, c.row_key, c.after) for c in other.changes()] == [
+        (c.position, c.row_key, c.after) for c in reference]
+
+
 def test_resume_from_checkpoint_after_a_new_reader(shop):
     conn, store, cfg = shop
     BinlogCapture(store, cfg).capture()
@@ -209,6 +275,38 @@ def test_resume_from_checkpoint_after_a_new_reader(shop):
     run(conn, stock_insert(2))
     BinlogCapture(store, cfg).capture()  # a fresh process resumes where the last one committed
     assert [c.row_key for c in store.changes()] == [K(id_stock_available=1), K(id_stock_available=2)]
+
+
+def _connections(conn) -> int:
+    with conn.cursor() as cur:
+        cur.execute("SHOW GLOBAL STATUS LIKE 'Connections'")
+        return int(cur.fetchone()[1])
+
+
+def test_the_daemon_keeps_one_stream_while_the_shop_is_quiet(shop):
+    # The daemon's reader follows the binlog on one blocking stream: a quiet shop costs it no new connections
+    # (a reader that polled would open two every half second), a change still arrives within a heartbeat or two,
+    # and a stop request is seen at the next heartbeat.
+    conn, store, cfg = shop
+    cap = BinlogCapture(store, cfg)
+    cap.capture()
+    stop = threading.Event()
+    thread = threading.Thread(target=cap.run, args=(stop, 0.2), daemon=True)
+    thread.start()
+    try:
+        _wait(lambda: cap.status.state == "streaming")
+        time.sleep(0.5)
+        before = _connections(conn)
+        time.sleep(2.0)
+        assert _connections(conn) == before
+        run(conn, stock_insert(1, 3))
+        _wait(lambda: len(store.changes()) == 1, timeout=5)
+        assert _connections(conn) == before
+    finally:
+        stop.set()
+        thread.join(5)
+    assert not thread.is_alive() and cap.status.state == "stopped"
+    assert store.checkpoint("prestashop.binlog")["txn"] == store.changes()[0].txn
 
 
 def test_server_restart_mid_stream_loses_and_duplicates_nothing(mysql_server, shop):

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
+from datetime import date, datetime
+from decimal import Decimal
 
 import pytest
+from sqlalchemy import event
 
 from replicator.store import (
     STORE_SCHEMA_VERSION, CapturedRow, Checkpoint, RowSnapshot, Store, _IN_CHUNK, _upsert, sa_select, utcnow,
@@ -81,6 +85,38 @@ def test_captured_row_fields_are_stored(store):
                                                                           "bin.000002:4")
     assert (change.status, change.attempts, change.detail, change.held_by) == ("pending", 0, "", "")
     assert change.captured_at is not None and change.id is not None
+
+
+_ODD_IMAGE = {"name": 'quote " backslash \\ newline \n tab \t', "uni": "Peñíscola € 😀 \u2028", "price": Decimal("10.500000"),
+              "when": datetime(2026, 2, 3, 4, 5, 6, 789), "day": date(2026, 2, 3), "none": None, "float": 0.1,
+              "negative": -42, "zero_key_order": 0}
+
+
+@pytest.mark.parametrize("big", [False, True], ids=["one-statement", "beyond-64-bits"])
+def test_images_are_stored_as_compact_json_in_source_column_order(store, big):
+    # The batch goes in as one JSON array unpacked by SQLite; an image orjson refuses (an integer beyond 64 bits)
+    # is encoded by the standard encoder instead.  Both store the same text, and the rows keep their order.
+    image = dict(_ODD_IMAGE, big=2**70 if big else 2**63 - 1)
+    rows = [CapturedRow("prestashop", "product", "product", f'{{"id":{i}}}', "update", dict(image, id=i - 1),
+                        dict(image, id=i), f"bin.000001:{900 - i}#0", f"bin.000001:{900 - i}") for i in range(300)]
+    inserts: list[tuple[str, bool]] = []
+    event.listen(store.engine, "before_cursor_execute",
+                 lambda conn, cur, sql, params, ctx, many: inserts.append((sql, many)) if "change_log" in sql else None)
+    assert store.record_capture(rows, ("prestashop.binlog", {"pos": 1}), (), True) == 300
+    assert len(inserts) == 1 and "json_each" in inserts[0][0]  # the batch in one statement
+    changes = store.changes()
+    assert [c.row_key for c in changes] == [r.row_key for r in rows]  # ids follow the batch, not the positions
+    expected = json.dumps(dict(image, id=7), default=str, ensure_ascii=False, separators=(",", ":"))
+    assert changes[7].after == expected.replace('"2026-02-03 04:05:06.000789"', '"2026-02-03T04:05:06.000789"')
+    assert json.loads(changes[7].before)["id"] == 6 and list(json.loads(changes[7].after)) == list(image) + ["id"]
+    assert all(c.before is not None for c in changes)
+
+
+def test_a_missing_image_is_stored_as_null(store):
+    store.record_capture([CapturedRow("prestashop", "stock", "stock_available", '{"id":1}', "delete", {"q": 1},
+                                      None, "bin.000001:5#0", "bin.000001:5")], None, (), True)
+    (change,) = store.changes()
+    assert change.before == '{"q":1}' and change.after is None
 
 
 def test_captured_at_is_stored_like_the_orm_stores_datetimes(store, tmp_path):

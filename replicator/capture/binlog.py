@@ -22,26 +22,28 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import datetime, timedelta
 from typing import Any
 
 import pymysql
 from pymysqlreplication import BinLogStreamReader
-from pymysqlreplication.event import GtidEvent, MariadbGtidEvent, QueryEvent, RotateEvent, XidEvent
+from pymysqlreplication.constants import FIELD_TYPE
+from pymysqlreplication.event import GtidEvent, HeartbeatLogEvent, MariadbGtidEvent, QueryEvent, RotateEvent, XidEvent
 from pymysqlreplication.row_event import DeleteRowsEvent, UpdateRowsEvent, WriteRowsEvent
 
 from replicator.config import PrestashopConfig, redact
 from replicator.prestashop.connection import connect, parse_mysql_url
 from replicator.store import CapturedRow, Store
 
+from .committer import BackgroundCommitter
 from .snapshot import DELETE, INSERT, UPDATE
 from .tables import LEDGER_TABLE, PRESTASHOP, WatchedTable, prestashop_tables, row_key
 
 log = logging.getLogger("replicator.capture.binlog")
 
 CHECKPOINT = "prestashop.binlog"
-BATCH_ROWS = 2000  # flush accumulated whole transactions at this many rows
+BATCH_ROWS = 2000  # hand accumulated whole transactions to the commit thread at this many rows
+BATCH_ROWS_MAX = 20000  # ... or, while it is still writing the previous batch, at this many
 BATCH_SECONDS = 0.5
 # Client errors that mean "the server went away / restarts": reconnect with backoff and resume.
 RECONNECT_ERRNOS = {2003, 2006, 2013, 2055, 1053, 1927, 1317}
@@ -153,30 +155,42 @@ def ledger_insert_sql(prefix: str) -> str:
 
 
 def clean_value(value: Any) -> Any:
-    """bytes -> text, zero dates -> None; Decimal and datetime stay (store.dumps handles them)."""
+    """bytes -> text, zero dates -> None, SET -> "a,b", TIME -> "HH:MM:SS"; Decimal and datetime stay
+    (store images handle them)."""
     if isinstance(value, (bytes, bytearray)):
         return bytes(value).decode("utf-8", errors="replace")
     if isinstance(value, str) and value.startswith("0000-00-00"):
         return None
     if isinstance(value, set):
         return ",".join(sorted(value))
-    if isinstance(value, (datetime, date)) or value is None:
-        return value
+    if isinstance(value, timedelta):
+        seconds = int(value.total_seconds())
+        sign, seconds = ("-", -seconds) if seconds < 0 else ("", seconds)
+        return f"{sign}{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
     return value
 
 
-_PLAIN = frozenset({int, float, Decimal, type(None), datetime, date, bool})
-_PLAIN_OR_STR = _PLAIN | {str}
+# Binlog column types whose decoded values may need `clean_value`: text can arrive as bytes (a binary column, or a
+# character set Python lacks), SET as a set, TIME as a timedelta.  Numbers, dates (zero dates arrive as None),
+# ENUM and BIT arrive ready.
+_MAYBE_UNCLEAN = frozenset({FIELD_TYPE.VARCHAR, FIELD_TYPE.STRING, FIELD_TYPE.VAR_STRING, FIELD_TYPE.BLOB,
+                            FIELD_TYPE.TINY_BLOB, FIELD_TYPE.MEDIUM_BLOB, FIELD_TYPE.LONG_BLOB, FIELD_TYPE.GEOMETRY,
+                            FIELD_TYPE.SET, FIELD_TYPE.TIME, FIELD_TYPE.TIME2})
 
 
-def clean_row(values: dict) -> dict:
-    """`clean_value` of every value; a row with nothing to clean (the usual case) is returned as it is."""
-    types = set(map(type, values.values()))  # C-level passes: most rows hold only numbers, text and dates
-    if types <= _PLAIN:
-        return values
-    if types <= _PLAIN_OR_STR and not any(type(v) is str and v.startswith("0000-00-00") for v in values.values()):
-        return values
-    return {k: clean_value(v) for k, v in values.items()}
+def unclean_columns(columns) -> tuple[str, ...]:
+    """Names of the binlog columns (a RowsEvent's `.columns`) whose values `clean_row` must look at."""
+    return tuple(c.name for c in columns if c.type in _MAYBE_UNCLEAN)
+
+
+def clean_row(values: dict, unclean: tuple[str, ...]) -> dict:
+    """`clean_value` of the values in the `unclean` columns that are not already text (in place; text, the usual
+    case, is left as it is, whatever it reads)."""
+    for name in unclean:
+        value = values[name]
+        if value is not None and type(value) is not str:
+            values[name] = clean_value(value)
+    return values
 
 
 # ------------------------------------------------------------------------------------------------ reader
@@ -243,17 +257,20 @@ class BinlogCapture:
         self.store.set_checkpoint(CHECKPOINT, {"file": file, "pos": pos, "txn": "", "at": _now()})
         return file, pos
 
-    def _stream(self, file: str, pos: int, blocking: bool) -> BinLogStreamReader:
+    def _stream(self, file: str, pos: int, blocking: bool, heartbeat: float | None) -> BinLogStreamReader:
         if self._mariadb is None:
             with connect(self.cfg.url) as conn:
                 self._mariadb = is_mariadb(conn)
                 for note in binlog_notes(conn):
                     log.info("binlog: %s", note)
+        events = [WriteRowsEvent, UpdateRowsEvent, DeleteRowsEvent, XidEvent, QueryEvent, RotateEvent, GtidEvent,
+                  MariadbGtidEvent]
         return BinLogStreamReader(
             connection_settings=dict(self.settings), server_id=int(self.cfg.server_id), resume_stream=True,
             log_file=file, log_pos=pos, blocking=blocking,
-            only_events=[WriteRowsEvent, UpdateRowsEvent, DeleteRowsEvent, XidEvent, QueryEvent, RotateEvent,
-                         GtidEvent, MariadbGtidEvent],
+            # A blocking stream asks the server for a heartbeat event whenever it has been idle this long: the
+            # reader gets control back to commit what it holds and to see a stop request.
+            slave_heartbeat=heartbeat, only_events=events + [HeartbeatLogEvent] if heartbeat else events,
             only_schemas=[self.schema], only_tables=[*self.by_physical, self.ledger],
             # The library's is_mariadb mode dumps by MariaDB GTID state and ignores log_file/log_pos; we resume
             # by file/position (what we checkpoint), which MariaDB serves through the classic dump command.
@@ -263,26 +280,31 @@ class BinlogCapture:
     def _rows_of(self, event) -> list[tuple[str, WatchedTable, dict | None, dict | None]]:
         """Decode the rows of one buffered RowsEvent (this is where python-mysql-replication parses them)."""
         table = self.by_physical[event.table]
+        unclean = unclean_columns(event.columns)
         out = []
         for row in event.rows:
             if isinstance(event, WriteRowsEvent):
-                out.append((INSERT, table, None, clean_row(row["values"])))
+                out.append((INSERT, table, None, clean_row(row["values"], unclean)))
             elif isinstance(event, DeleteRowsEvent):
-                out.append((DELETE, table, clean_row(row["values"]), None))
+                out.append((DELETE, table, clean_row(row["values"], unclean), None))
             else:
-                out.append((UPDATE, table, clean_row(row["before_values"]), clean_row(row["after_values"])))
+                out.append((UPDATE, table, clean_row(row["before_values"], unclean),
+                            clean_row(row["after_values"], unclean)))
         return out
 
     def read(self, stop: threading.Event | None = None, max_seconds: float | None = None,
-             blocking: bool = False) -> BinlogReport:
+             blocking: bool = False, heartbeat: float | None = None) -> BinlogReport:
         """Read from the checkpoint to the end of the binlog (or until stopped) and record every transaction.
+
+        `blocking=True` keeps waiting for new events until `stop` is set, with a server heartbeat every `heartbeat`
+        seconds of quiet (the daemon); otherwise the read ends at the end of the binlog.
 
         Raises pymysql errors on connection loss; `run`/`capture` handle reconnects.
         """
         started = time.monotonic()
         report = BinlogReport()
         file, pos = self.position()
-        stream = self._stream(file, pos, blocking)
+        stream = self._stream(file, pos, blocking, heartbeat if blocking else None)
         pending: list = []  # RowsEvents of the open transaction on watched tables, rows NOT yet decoded
         echo = False
         batch: list[CapturedRow] = []  # rows of whole, finished transactions not yet stored
@@ -291,13 +313,20 @@ class BinlogCapture:
         self.status.state = "streaming"
 
         # Whole transactions are stored in batches, each with the checkpoint after its last transaction, in ONE
-        # store transaction.  (A writer thread overlapping SQLite with parsing was measured slower: it waits for
-        # the GIL around every row it binds.)
-        def flush() -> None:
+        # store transaction, committed on a background thread while the next batch is parsed.  While a batch is
+        # being written the next one keeps growing (up to BATCH_ROWS_MAX), so a slow store gets fewer, larger
+        # commits instead of holding the reader up.
+        def committed(end: dict, changes: int) -> None:  # on the commit thread
+            report.changes += changes
+            self.status.file, self.status.pos = end["file"], end["pos"]
+
+        committer = BackgroundCommitter(self.store, CHECKPOINT, committed)
+
+        def flush(last: bool = False) -> None:
             nonlocal batch, batch_end, last_flush
-            if batch_end is not None:
-                report.changes += self.store.record_capture(batch, (CHECKPOINT, batch_end), (), True)
-                self.status.file, self.status.pos = batch_end["file"], batch_end["pos"]
+            if batch_end is None or (not last and committer.busy and len(batch) < BATCH_ROWS_MAX):
+                return
+            committer.submit(batch, batch_end)
             batch, batch_end, last_flush = [], None, time.monotonic()
 
         try:
@@ -326,9 +355,10 @@ class BinlogCapture:
                     break
                 if max_seconds is not None and time.monotonic() - started > max_seconds and not pending:
                     break
-            flush()  # rows of an unfinished transaction (pending) are dropped: re-read from the checkpoint
+            flush(last=True)  # rows of an unfinished transaction (pending) are dropped: re-read from the checkpoint
         finally:
             stream.close()
+            committer.close()  # waits for the batch in flight; raises the commit thread's error
         report.file, report.pos = self.status.file, self.status.pos
         report.seconds = round(time.monotonic() - started, 3)
         return report
@@ -389,11 +419,15 @@ class BinlogCapture:
         return total
 
     def run(self, stop: threading.Event, idle_seconds: float = 0.5) -> None:
-        """Daemon loop: read, sleep `idle_seconds` when caught up, reconnect with backoff on server loss."""
+        """Daemon loop: one blocking stream that follows the binlog as it grows (a heartbeat every `idle_seconds`
+        of quiet lets it commit and see `stop`), reconnecting with backoff on server loss.
+
+        One stream for the life of the daemon: a new one per poll would cost two connections (with their TLS
+        set-up) every half second of an idle shop."""
         delay = 0.5
         while not stop.is_set():
             try:
-                self.read(stop=stop)
+                self.read(stop=stop, blocking=True, heartbeat=idle_seconds)
                 delay = 0.5
                 self.status.state, self.status.last_error = "streaming", ""
             except (pymysql.MySQLError, OSError, EOFError) as exc:
@@ -405,7 +439,7 @@ class BinlogCapture:
                 self._reconnect_wait(exc, delay, stop)
                 delay = min(delay * 2, 30.0)
                 continue
-            stop.wait(idle_seconds)
+            stop.wait(idle_seconds)  # the server ended the stream (it shuts down): read again from the checkpoint
         self.status.state = "stopped"
 
     def _reconnect_wait(self, exc: BaseException, delay: float, stop: threading.Event | None = None) -> None:
