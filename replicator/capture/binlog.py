@@ -277,20 +277,41 @@ class BinlogCapture:
             is_mariadb=False, use_column_name_cache=True, enable_logging=False,
         )
 
-    def _rows_of(self, event) -> list[tuple[str, WatchedTable, dict | None, dict | None]]:
-        """Decode the rows of one buffered RowsEvent (this is where python-mysql-replication parses them)."""
-        table = self.by_physical[event.table]
-        unclean = unclean_columns(event.columns)
-        out = []
-        for row in event.rows:
-            if isinstance(event, WriteRowsEvent):
-                out.append((INSERT, table, None, clean_row(row["values"], unclean)))
-            elif isinstance(event, DeleteRowsEvent):
-                out.append((DELETE, table, clean_row(row["values"], unclean), None))
-            else:
-                out.append((UPDATE, table, clean_row(row["before_values"], unclean),
-                            clean_row(row["after_values"], unclean)))
-        return out
+    def _decode(self, pending: list, txn: str, batch: list[CapturedRow], counts: dict[str, int]) -> int:
+        """Append the change rows of one transaction's buffered RowsEvents to `batch` (this is where
+        python-mysql-replication parses their rows); the number of source rows."""
+        i = 0  # row number within the transaction: the row's position is "<txn>#<i>"
+        for event in pending:
+            table = self.by_physical[event.table]
+            entity, name = table.entity, table.name
+            unclean = unclean_columns(event.columns)
+            if isinstance(event, UpdateRowsEvent):
+                for row in event.rows:
+                    before = clean_row(row["before_values"], unclean)
+                    after = clean_row(row["after_values"], unclean)
+                    key, old_key = row_key(table, after), row_key(table, before)
+                    if key == old_key:
+                        batch.append(CapturedRow(PRESTASHOP, entity, name, key, UPDATE, before, after,
+                                                 f"{txn}#{i}", txn))
+                        counts[UPDATE] += 1
+                    else:  # the primary key itself changed: a delete of the old key and an insert of the new one
+                        batch.append(CapturedRow(PRESTASHOP, entity, name, old_key, DELETE, before, None,
+                                                 f"{txn}#{i}d", txn))
+                        batch.append(CapturedRow(PRESTASHOP, entity, name, key, INSERT, None, after, f"{txn}#{i}", txn))
+                        counts[DELETE] += 1
+                        counts[INSERT] += 1
+                    i += 1
+                continue
+            inserted = isinstance(event, WriteRowsEvent)
+            op = INSERT if inserted else DELETE
+            first = i
+            for row in event.rows:
+                values = clean_row(row["values"], unclean)
+                batch.append(CapturedRow(PRESTASHOP, entity, name, row_key(table, values), op,
+                                         None if inserted else values, values if inserted else None, f"{txn}#{i}", txn))
+                i += 1
+            counts[op] += i - first
+        return i
 
     def read(self, stop: threading.Event | None = None, max_seconds: float | None = None,
              blocking: bool = False, heartbeat: float | None = None) -> BinlogReport:
@@ -378,26 +399,10 @@ class BinlogCapture:
             return end
         if not pending:  # a transaction on tables we don't watch: only the position moves
             return end
-        txn = end["txn"]
-        rows = [r for event in pending for r in self._rows_of(event)]
-        report.row_events += len(rows)
-        for i, (op, table, before, after) in enumerate(rows):
-            key = row_key(table, after if after is not None else before)
-            if op == UPDATE and before is not None and row_key(table, before) != key:
-                # The primary key itself changed: a delete of the old key and an insert of the new one.
-                batch.append(self._row(table, DELETE, row_key(table, before), before, None, f"{txn}#{i}d", txn))
-                batch.append(self._row(table, INSERT, key, None, after, f"{txn}#{i}", txn))
-                report.counts[DELETE] += 1
-                report.counts[INSERT] += 1
-                continue
-            batch.append(self._row(table, op, key, before, after, f"{txn}#{i}", txn))
-            report.counts[op] += 1
-        self.status.changes += len(rows)
+        decoded = self._decode(pending, end["txn"], batch, report.counts)
+        report.row_events += decoded
+        self.status.changes += decoded
         return end
-
-    @staticmethod
-    def _row(table: WatchedTable, op: str, key: str, before, after, position: str, txn: str) -> CapturedRow:
-        return CapturedRow(PRESTASHOP, table.entity, table.name, key, op, before, after, position, txn)
 
     # -- resilient loops --
     def capture(self, retries: int = 8, max_seconds: float | None = None) -> BinlogReport:
