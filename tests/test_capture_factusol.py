@@ -261,6 +261,38 @@ def test_watchdog_event_triggers_a_debounced_scan(fs):
     assert watcher.status.state == "stopped" and watcher.status.file.endswith("0012026.sqlite")
 
 
+@pytest.mark.parametrize("journal", ["delete", "wal"])
+@pytest.mark.parametrize("located_by", ["file", "data_dir"])
+def test_the_watcher_does_not_rescan_after_its_own_reads(tmp_path, journal, located_by):
+    # A connection's own file events (open and close, the -wal/-shm files a WAL reader creates and deletes, a lock
+    # file) are not data: the watcher must sleep until someone writes.  It used to rescan after each of its own scans.
+    path = tmp_path / "FS" / "0012026.sqlite"
+    path.parent.mkdir()
+    make_file(path).close()  # nobody else holds the file open: our scan's connection is the first and the last
+    with sqlite3.connect(path) as c:
+        c.execute(f"PRAGMA journal_mode={journal}")
+    store = Store(f"sqlite:///{tmp_path / 'state.sqlite'}")
+    located = {"file": path} if located_by == "file" else {"data_dir": path.parent, "company": "001"}
+    cfg = FactusolConfig(**located, connection=CONN, debounce_seconds=0.2, rescan_seconds=60)
+    (path.parent / "0012026.laccdb").write_text("lock")  # a lock file appearing and changing is not data either
+    watcher = FactusolWatcher(store, cfg).start()
+    try:
+        _wait(lambda: watcher.status.scans >= 1)
+        (path.parent / "0012026.laccdb").write_text("lock, another user")
+        time.sleep(2.0)  # ten debounce periods
+        assert watcher.status.scans == 1
+        writer = sqlite3.connect(path, isolation_level=None)
+        writer.execute("UPDATE F_ART SET DESART = 'edited' WHERE CODART = 'A1'")
+        writer.close()
+        _wait(lambda: len(store.changes()) == 1)
+        scans = watcher.status.scans
+        time.sleep(2.0)
+        assert watcher.status.scans == scans  # and no loop after that scan either
+    finally:
+        watcher.stop()
+    assert _changes(store) == [("F_ART", K(CODART="A1"), "update")]
+
+
 def test_locked_file_is_retried_and_nothing_is_lost(fs):
     conn, store, cfg, path = fs
     watcher = FactusolWatcher(store, cfg, max_backoff=0.5).start()

@@ -11,13 +11,14 @@ from __future__ import annotations
 import json
 import logging
 import operator
+import re
 import threading
 import time
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from functools import partial
+from functools import lru_cache, partial
 from itertools import islice, repeat
 from pathlib import Path
 from pickle import dumps as _pickle
@@ -552,6 +553,15 @@ class _KeyReader:
 # ------------------------------------------------------------------------------------------------ watcher
 
 
+_DATA_EVENT_KINDS = frozenset({"modified", "created", "deleted", "moved"})  # watchdog's event_type values
+
+
+@lru_cache(maxsize=8)
+def _year_file_pattern(company: str) -> re.Pattern:
+    """`<CCC><YYYY>.<ext>`, upper case: a fiscal-year file of the company (not its lock or journal files)."""
+    return re.compile(re.escape(company.upper()) + r"\d{4}\.(?!LACCDB$|LDB$)[A-Z0-9]+")
+
+
 class FactusolWatcher:
     """Runs `FactusolScanner` from a thread, driven by watchdog file events, a safety timer and lock backoff."""
 
@@ -573,15 +583,26 @@ class FactusolWatcher:
     def _folder(self) -> Path:
         return Path(self.cfg.data_dir) if self.cfg.data_dir else Path(self.cfg.file).parent
 
-    def _relevant(self, path: str) -> bool:
-        name = Path(path).name.upper()
-        if self.cfg.data_dir:
-            return name.startswith(self.cfg.company.upper())  # any year file of the company, incl. a new year
-        return name.startswith(Path(self.cfg.file).stem.upper())  # the file, its -journal/-wal/.laccdb
+    def is_data_event(self, path: str, kind: str = "modified") -> bool:
+        """Whether a file event can mean new data in a watched database file.
 
-    def notify(self, path: str | None = None) -> None:
+        That is a write to the file itself or to its SQLite write-ahead log, or a database file created, deleted or
+        moved into place (a new fiscal year's file, a restored copy).  Opening and closing the file, attribute
+        changes, lock files (`.laccdb`, `.ldb`), `-shm` and `-journal` files come with every connection, this
+        watcher's own scans included; reacting to them made it rescan after each of its own scans, forever."""
+        name = Path(path).name.upper()
+        wal = name.endswith("-WAL")
+        if wal:
+            name = name[:-len("-WAL")]
+        if kind not in _DATA_EVENT_KINDS or (wal and kind != "modified"):
+            return False
+        if self.cfg.data_dir:  # any year file of the company, a new year's included
+            return _year_file_pattern(self.cfg.company).fullmatch(name) is not None
+        return name == Path(self.cfg.file).name.upper()
+
+    def notify(self, path: str | None = None, kind: str = "modified") -> None:
         """A file event (or a manual nudge): scan once the burst has been quiet for debounce_seconds."""
-        if path is not None and not self._relevant(path):
+        if path is not None and not self.is_data_event(path, kind):
             return
         now = time.monotonic()
         self._last_event = now
@@ -597,12 +618,10 @@ class FactusolWatcher:
 
         class Handler(FileSystemEventHandler):
             def on_any_event(self, event):
-                if event.event_type in ("opened", "closed_no_write"):
-                    return  # reads (including our own scans) must not trigger scans
-                watcher.notify(event.src_path)
+                watcher.notify(event.src_path, event.event_type)
                 dest = getattr(event, "dest_path", "")
                 if dest:
-                    watcher.notify(dest)
+                    watcher.notify(dest, event.event_type)
 
         self._observer = Observer()
         self._observer.schedule(Handler(), str(self._folder()), recursive=False)
