@@ -293,6 +293,33 @@ def test_the_watcher_does_not_rescan_after_its_own_reads(tmp_path, journal, loca
     assert _changes(store) == [("F_ART", K(CODART="A1"), "update")]
 
 
+def test_writes_that_change_no_watched_table_space_the_event_scans_out(fs, monkeypatch):
+    # Something that writes to the file after each scan without changing a watched table (here: a byte rewritten
+    # as it was) would make every scan bring on the next.  After a few empty event scans they are spaced out; a
+    # real change is still captured, and resets the spacing.
+    monkeypatch.setattr(factusol_capture, "EVENT_SCAN_GAP_MAX", 1.6)
+    conn, store, cfg, path = fs
+
+    def rewrite_a_byte(_report) -> None:
+        with open(path, "r+b") as f:
+            f.seek(100)
+            byte = f.read(1)
+            f.seek(100)
+            f.write(byte)
+
+    watcher = FactusolWatcher(store, cfg, on_scan=rewrite_a_byte).start()
+    try:
+        time.sleep(6.0)  # unspaced, a scan every debounce (0.2 s) plus its own time: 15 or more
+        scans = watcher.status.scans
+        assert 4 <= scans <= 9  # 1 baseline, 3 at once, then 0.5, 1, 1.6, 1.6 ... s apart
+        conn.cursor().execute("UPDATE [F_ART] SET [DESART]=? WHERE [CODART]=?", "edited", "A1")
+        _wait(lambda: len(store.changes()) == 1, timeout=5)
+    finally:
+        watcher.stop()
+    assert factusol_capture.event_scan_gap(0, 0.2) == 0 and factusol_capture.event_scan_gap(3, 0.2) == 0.5
+    assert _changes(store) == [("F_ART", K(CODART="A1"), "update")]
+
+
 def test_locked_file_is_retried_and_nothing_is_lost(fs):
     conn, store, cfg, path = fs
     watcher = FactusolWatcher(store, cfg, max_backoff=0.5).start()

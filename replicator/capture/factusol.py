@@ -562,6 +562,23 @@ def _year_file_pattern(company: str) -> re.Pattern:
     return re.compile(re.escape(company.upper()) + r"\d{4}\.(?!LACCDB$|LDB$)[A-Z0-9]+")
 
 
+EMPTY_SCANS_BEFORE_SPACING = 3
+EVENT_SCAN_GAP_MAX = 15.0  # seconds
+
+
+def event_scan_gap(empty_event_scans: int, debounce: float) -> float:
+    """The least time between the end of a scan and the next event scan, after `empty_event_scans` event scans in a
+    row found nothing.
+
+    Only data events reach the scanner (`FactusolWatcher.is_data_event`), but a program may write to the file
+    without changing a watched table, or a driver may write to it on open (not seen with the stand-in; unverified
+    with Access): then each scan would bring on the next.  After a few such scans the gap doubles with each one, up
+    to EVENT_SCAN_GAP_MAX; a scan that finds a change or an echo resets it."""
+    if empty_event_scans < EMPTY_SCANS_BEFORE_SPACING:
+        return 0.0
+    return min(EVENT_SCAN_GAP_MAX, max(debounce, 0.25) * 2 ** (empty_event_scans - EMPTY_SCANS_BEFORE_SPACING + 1))
+
+
 class FactusolWatcher:
     """Runs `FactusolScanner` from a thread, driven by watchdog file events, a safety timer and lock backoff."""
 
@@ -653,15 +670,17 @@ class FactusolWatcher:
         next_full = 0.0  # first pass is a full scan
         retry_at = 0.0
         backoff = 0.5
+        last_scan_end, empty_event_scans = 0.0, 0
         while not self._stop.is_set():
             now = time.monotonic()
             due_full = now >= next_full
-            due_event = self._dirty_since is not None and (
+            gap_left = last_scan_end + event_scan_gap(empty_event_scans, debounce) - now
+            due_event = self._dirty_since is not None and gap_left <= 0 and (
                 now - self._last_event >= debounce or now - self._dirty_since >= max_wait)
             if now < retry_at or not (due_full or due_event):
                 waits = [next_full - now]
                 if self._dirty_since is not None:
-                    waits.append(debounce - (now - self._last_event))
+                    waits.append(max(debounce - (now - self._last_event), gap_left))
                 if now < retry_at:
                     waits = [retry_at - now]
                 self._wake.wait(max(0.02, min(waits)))
@@ -686,6 +705,15 @@ class FactusolWatcher:
                 backoff = min(self.max_backoff, backoff * 2)
                 continue
             backoff = 0.5
+            last_scan_end = time.monotonic()
+            if report.changes or report.echoes:
+                empty_event_scans = 0
+            elif not due_full:
+                empty_event_scans += 1
+                if empty_event_scans == EMPTY_SCANS_BEFORE_SPACING:
+                    log.info("FactuSOL file events without changes to the watched tables (something writes to the "
+                             "file without changing them): event scans are spaced out, up to one every %.0f s, "
+                             "until one finds a change", EVENT_SCAN_GAP_MAX)
             if due_full:
                 next_full = time.monotonic() + rescan
             if self._last_event == dirty_mark:  # no event arrived during the scan
