@@ -6,10 +6,12 @@ import itertools
 import threading
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pymysql
 import pytest
+from sqlalchemy.exc import IntegrityError
 
 from replicator.capture import capture_once, check_binlog_access, ensure_ledger_table, ledger_insert_sql
 from replicator.capture.binlog import BinlogCapture
@@ -18,8 +20,6 @@ from replicator.capture.service import choose_prestashop_mode
 from replicator.capture.tables import PRESTASHOP, WatchedTable
 from replicator.config import Config, PrestashopConfig
 from replicator.prestashop.schema import create_schema
-from sqlalchemy.exc import IntegrityError
-
 from replicator.store import CapturedRow, Change, Store, dumps, loads
 
 pytestmark = pytest.mark.mysql
@@ -277,6 +277,19 @@ def test_resume_from_checkpoint_after_a_new_reader(shop):
     assert [c.row_key for c in store.changes()] == [K(id_stock_available=1), K(id_stock_available=2)]
 
 
+@contextmanager
+def daemon_reader(cap: BinlogCapture, idle_seconds: float):
+    """`cap.run` on a thread for the block, as the daemon runs it; stopped (and joined) at the end."""
+    stop = threading.Event()
+    thread = threading.Thread(target=cap.run, args=(stop, idle_seconds), daemon=True)
+    thread.start()
+    try:
+        yield thread
+    finally:
+        stop.set()
+        thread.join(20)
+
+
 def _connections(conn) -> int:
     with conn.cursor() as cur:
         cur.execute("SHOW GLOBAL STATUS LIKE 'Connections'")
@@ -290,10 +303,7 @@ def test_the_daemon_keeps_one_stream_while_the_shop_is_quiet(shop):
     conn, store, cfg = shop
     cap = BinlogCapture(store, cfg)
     cap.capture()
-    stop = threading.Event()
-    thread = threading.Thread(target=cap.run, args=(stop, 0.2), daemon=True)
-    thread.start()
-    try:
+    with daemon_reader(cap, idle_seconds=0.2) as thread:
         _wait(lambda: cap.status.state == "streaming")
         time.sleep(0.5)
         before = _connections(conn)
@@ -302,9 +312,6 @@ def test_the_daemon_keeps_one_stream_while_the_shop_is_quiet(shop):
         run(conn, stock_insert(1, 3))
         _wait(lambda: len(store.changes()) == 1, timeout=5)
         assert _connections(conn) == before
-    finally:
-        stop.set()
-        thread.join(5)
     assert not thread.is_alive() and cap.status.state == "stopped"
     assert store.checkpoint("prestashop.binlog")["txn"] == store.changes()[0].txn
 
@@ -315,10 +322,7 @@ def test_server_restart_mid_stream_loses_and_duplicates_nothing(mysql_server, sh
     conn, store, cfg = shop
     cap = BinlogCapture(store, cfg)
     cap.capture()
-    stop = threading.Event()
-    thread = threading.Thread(target=cap.run, args=(stop, 0.1), daemon=True)
-    thread.start()
-    try:
+    with daemon_reader(cap, idle_seconds=0.1):
         for i in range(1, 51):
             run(conn, stock_insert(i))
         _wait(lambda: len(store.changes()) >= 50)
@@ -330,9 +334,6 @@ def test_server_restart_mid_stream_loses_and_duplicates_nothing(mysql_server, sh
         conn2.close()
         _wait(lambda: len(store.changes()) >= 100, timeout=60)
         time.sleep(0.5)
-    finally:
-        stop.set()
-        thread.join(20)
     keys = [c.row_key for c in store.changes()]
     assert sorted(keys) == sorted(K(id_stock_available=i) for i in range(1, 101))
     assert cap.status.reconnects >= 1
