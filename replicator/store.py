@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any, Iterable, Iterator
 
 import orjson
-
 from sqlalchemy import Index, UniqueConstraint, bindparam, event, func, text
 from sqlalchemy import select as sa_select
 from sqlmodel import Field, Session, SQLModel, create_engine, select
@@ -695,13 +694,16 @@ _ENCODE = _image_encoder(sort_keys=True)
 # Change-log images keep the source's column order (nothing compares their text; hashes come from the values):
 # skipping the key sort is a few per cent of the binlog capture.
 _IMAGE_ENCODE = _image_encoder(sort_keys=False)
+
+
 def _sqlite_has_json() -> bool:
     """SQLite's JSON functions are built in from 3.38; older builds may lack them."""
-    try:
-        sqlite3.connect(":memory:").execute("SELECT json_extract('[1]', '$[0]')").close()
-        return True
-    except sqlite3.OperationalError:
-        return False
+    with closing(sqlite3.connect(":memory:")) as conn:
+        try:
+            conn.execute("SELECT json_extract('[1]', '$[0]')")
+            return True
+        except sqlite3.OperationalError:
+            return False
 
 
 _SQLITE_HAS_JSON = _sqlite_has_json()

@@ -87,9 +87,9 @@ def test_captured_row_fields_are_stored(store):
     assert change.captured_at is not None and change.id is not None
 
 
-_ODD_IMAGE = {"name": 'quote " backslash \\ newline \n tab \t', "uni": "Peñíscola € 😀 \u2028", "price": Decimal("10.500000"),
-              "when": datetime(2026, 2, 3, 4, 5, 6, 789), "day": date(2026, 2, 3), "none": None, "float": 0.1,
-              "negative": -42, "zero_key_order": 0}
+_ODD_IMAGE = {"name": 'quote " backslash \\ newline \n tab \t', "uni": "Peñíscola € 😀 \u2028",
+              "price": Decimal("10.500000"), "when": datetime(2026, 2, 3, 4, 5, 6, 789), "day": date(2026, 2, 3),
+              "none": None, "float": 0.1, "negative": -42, "zero_key_order": 0}
 
 
 @pytest.mark.parametrize("big", [False, True], ids=["one-statement", "beyond-64-bits"])
