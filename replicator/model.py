@@ -144,6 +144,15 @@ class OrderLine(Entity):
 
 
 @dataclass
+class OrderDiscount:
+    """A cart rule applied to a shop order (`order_cart_rule`): a voucher, a promotion, free shipping."""
+    name: str = ""
+    value_tax_incl: Decimal = Decimal("0")
+    value_tax_excl: Decimal = Decimal("0")
+    free_shipping: bool = False
+
+
+@dataclass
 class Order(Entity):
     ENTITY: ClassVar[str] = "order"
     prestashop_id: int | None = None
@@ -167,6 +176,7 @@ class Order(Entity):
     delivery: Address | None = None
     customer_email: str = ""
     lines: list[OrderLine] = field(default_factory=list)
+    discounts: list[OrderDiscount] = field(default_factory=list)
     updated_at: datetime | None = None
 
 

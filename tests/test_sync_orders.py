@@ -25,6 +25,7 @@ from replicator.factusol import writer as fs_writer
 from replicator.factusol.connection import connection_string_for, open_factusol
 from replicator.factusol.sandbox import create_sandbox
 from replicator.factusol.testing import access_sql_guard  # noqa: F401  (every statement must be Access SQL)
+from replicator.model import Order, OrderDiscount, OrderLine
 from replicator.prestashop import sandbox as ps_sandbox
 from replicator.prestashop import writer as ps_writer
 from replicator.prestashop.connection import ShopConnection
@@ -32,7 +33,7 @@ from replicator.rules import load_rules
 from replicator.store import Change, Store
 from replicator.sync.base import SyncContext
 from replicator.sync.invoices import InvoiceSync, due_dates
-from replicator.sync.orders import OrderSync, order_id_from_reference, resolve_article
+from replicator.sync.orders import OrderSync, discount_parts, order_id_from_reference, resolve_article
 from replicator.sync.shipments import ShipmentSync
 
 # FactuSOL articles matching the demo shop: code, VAT selector, variants (CE1 talla, CE2 color: 3 letters of the
@@ -237,6 +238,90 @@ def _insert_shop_order(ctx, customer: int, lines, state: int = 2, carrier: int =
                          " total_paid = total_products_wt + total_shipping_tax_incl, total_paid_tax_excl ="
                          " total_products + total_shipping_tax_excl WHERE id_order = %s", (oid,), cursor=cur)
     return oid
+
+
+def _add_cart_rule(ctx, oid: int, name: str, value_tax_incl: str, value_tax_excl: str, free_shipping: int = 0) -> None:
+    """A cart rule on an order as the checkout records it: an order_cart_rule row and the order's totals lowered."""
+    incl, excl = Decimal(value_tax_incl), Decimal(value_tax_excl)
+    with ctx.shop.transaction() as cur:
+        ctx.shop.execute("INSERT INTO {p}order_cart_rule (id_order, id_cart_rule, name, value, value_tax_excl,"
+                         " free_shipping) VALUES (%s, 1, %s, %s, %s, %s)", (oid, name, incl, excl, free_shipping),
+                         cursor=cur)
+        ctx.shop.execute("UPDATE {p}orders SET total_discounts = total_discounts + %s, total_discounts_tax_incl ="
+                         " total_discounts_tax_incl + %s, total_discounts_tax_excl = total_discounts_tax_excl + %s,"
+                         " total_paid = total_paid - %s, total_paid_tax_incl = total_paid_tax_incl - %s,"
+                         " total_paid_tax_excl = total_paid_tax_excl - %s WHERE id_order = %s",
+                         (incl, incl, excl, incl, incl, excl, oid), cursor=cur)
+
+
+def test_a_voucher_becomes_a_negative_line_and_the_totals_match_the_shop(env):
+    ctx = env
+    oid = _insert_shop_order(ctx, customer=1, lines=[("CAM001", "M", "BLA", 2), ("TAZ010", 0, 0, 1)])
+    _add_cart_rule(ctx, oid, "Cupón BIENVENIDA -5 €", "5.00", "4.13")
+    _add_cart_rule(ctx, oid, "Envío gratis", str(shop_order(ctx, oid)["total_shipping_tax_incl"]),
+                   str(shop_order(ctx, oid)["total_shipping_tax_excl"]), free_shipping=1)
+    out = OrderSync().sync(ctx, [f"ps:{oid}"])[f"ps:{oid}"]
+    assert out.status == "applied", out.detail
+    [h] = pedidos(ctx, oid)
+    lines = lines_of(ctx, h)
+    voucher, shipping = lines[-2:]
+    assert (voucher["ARTLPC"], voucher["DESLPC"], voucher["CANLPC"]) == ("", "Cupón BIENVENIDA -5 €", Decimal(1))
+    assert (voucher["PRELPC"], voucher["TOTLPC"], voucher["TIVLPC"], voucher["IVALPC"]) == (
+        Decimal("-4.13"), Decimal("-4.13"), Decimal("-5.00"), 0)
+    assert shipping["DESLPC"] == "Envío gratis" and shipping["TOTLPC"] == -h["IPOR1PCL"]
+    assert h["TOTPCL"] == shop_order(ctx, oid)["total_paid_tax_incl"]  # to the cent: what the customer paid
+    assert "total differs" not in out.detail
+
+
+def test_a_voucher_on_a_mixed_vat_cart_is_split_over_the_rates(env):
+    ctx = env
+    oid = _insert_shop_order(ctx, customer=1, lines=[("CAM001", "M", "BLA", 1), ("LIB020", 0, 0, 1)])
+    goods = {r["g"]: r["t"] for r in ctx.shop.query("SELECT id_tax_rules_group AS g, total_price_tax_incl AS t FROM"
+                                                     " {p}order_detail WHERE id_order = %s", (oid,))}
+    assert set(goods) == {1, 3}  # 21 % and 4 %
+    # PrestaShop spreads a 10 € voucher over the goods by their price, and records its amount without VAT
+    share_21 = (Decimal("10.00") * goods[1] / (goods[1] + goods[3])).quantize(Decimal("0.01"))
+    excl = (share_21 / Decimal("1.21") + (Decimal("10.00") - share_21) / Decimal("1.04")).quantize(Decimal("0.01"))
+    _add_cart_rule(ctx, oid, "-10 €", "10.00", str(excl))
+    ctx.rules.entity("order").options["discounts"] = {"article": "DTO"}
+    out = OrderSync().sync(ctx, [f"ps:{oid}"])[f"ps:{oid}"]
+    assert out.status == "quarantined" and "discounts.article" in out.detail  # DTO is not in FactuSOL yet
+    add_article(ctx.factusol, "DTO")
+    out = OrderSync().sync(ctx, [f"ps:{oid}"])[f"ps:{oid}"]
+    assert out.status == "applied", out.detail
+    [h] = pedidos(ctx, oid)
+    parts = [ln for ln in lines_of(ctx, h) if ln["ARTLPC"] == "DTO"]
+    assert [ln["IVALPC"] for ln in parts] == [0, 2] and sum(ln["TOTLPC"] for ln in parts) == -excl
+    assert abs(-parts[0]["TIVLPC"] - share_21) <= Decimal("0.01")  # each rate's part follows the goods at that rate
+    assert sum(ln["TIVLPC"] for ln in parts) == Decimal("-10.00")
+    difference = h["TOTPCL"] - shop_order(ctx, oid)["total_paid_tax_incl"]
+    assert abs(difference) <= Decimal("0.01")  # FactuSOL's VAT per slot against the shop's per line: a cent at most
+    assert ("total differs" in out.detail) is (difference != 0)
+
+
+def _order(lines, discounts, shipping=("0", "0")) -> Order:
+    return Order(lines=[OrderLine(vat_rate=Decimal(rate), total_tax_excl=Decimal(excl)) for rate, excl in lines],
+                 discounts=[OrderDiscount(name=n, value_tax_incl=Decimal(i), value_tax_excl=Decimal(e),
+                                          free_shipping=f) for n, i, e, f in discounts],
+                 shipping_tax_excl=Decimal(shipping[0]), shipping_tax_incl=Decimal(shipping[1]))
+
+
+def test_discount_parts_by_rate():
+    D = Decimal
+    # one rate on the cart: one part at that rate, whatever the amounts' own rounding
+    assert discount_parts(_order([("21", "50")], [("A", "5.00", "4.13", 0)])) == [("A", D("21.00"), D("4.13"),
+                                                                                   D("5.00"))]
+    # a mixed cart, but the amounts are exactly one of its rates (a voucher on 21 % goods only)
+    assert discount_parts(_order([("21", "50"), ("4", "20")], [("B", "12.10", "10.00", 0)])) == [
+        ("B", D("21.00"), D("10.00"), D("12.10"))]
+    # free shipping at the shipping's rate, even when no product has it
+    assert discount_parts(_order([("4", "20")], [("C", "6.05", "5.00", 1)], shipping=("5.00", "6.05")))[0][1] == 21
+    # three rates: split by the goods' tax-included amounts; the parts add up to the tax-excluded amount
+    parts = discount_parts(_order([("21", "100"), ("10", "100"), ("4", "100")], [("E", "10.00", "9.10", 0)]))
+    assert [p[1] for p in parts] == [D("21.00"), D("10.00"), D("4.00")] and sum(p[2] for p in parts) == D("9.10")
+    assert parts[0][2] > parts[1][2] > parts[2][2]
+    # nothing to discount, nothing written
+    assert discount_parts(_order([("21", "50")], [("F", "0", "0", 0)])) == []
 
 
 # ------------------------------------------------------------------------------------------------ life of an order

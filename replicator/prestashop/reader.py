@@ -12,7 +12,7 @@ import copy
 from decimal import Decimal
 from typing import Callable, Iterable
 
-from ..model import Address, Combination, Customer, Invoice, Order, OrderLine, Product, Shipment, Stock
+from ..model import Address, Combination, Customer, Invoice, Order, OrderDiscount, OrderLine, Product, Shipment, Stock
 from .connection import ShopConnection
 
 COLUMN_MAPS: dict[str, dict[str, str]] = {
@@ -309,6 +309,12 @@ def read_orders(shop: ShopConnection, ids: Iterable[int] | None = None, *, since
             discount_percent=_dec(r["discount_percent"]), total_tax_excl=_dec(r["total_tax_excl"]),
             total_tax_incl=_dec(r["total_tax_incl"]), vat_rate=rate, prestashop_product_id=r["prestashop_product_id"],
             prestashop_attribute_id=r["prestashop_attribute_id"] or None))
+    discounts: dict[int, list[OrderDiscount]] = {}
+    for r in shop.query("SELECT id_order, name, value, value_tax_excl, free_shipping FROM {p}order_cart_rule"
+                        f" WHERE id_order IN ({marks}) AND deleted = 0 ORDER BY id_order, id_order_cart_rule", oargs):
+        discounts.setdefault(r["id_order"], []).append(OrderDiscount(
+            name=_s(r["name"]), value_tax_incl=_dec(r["value"]), value_tax_excl=_dec(r["value_tax_excl"]),
+            free_shipping=bool(r["free_shipping"])))
     orders = []
     for r in rows:
         state = states.get(r["state_id"])
@@ -320,7 +326,8 @@ def read_orders(shop: ShopConnection, ids: Iterable[int] | None = None, *, since
             shipping_tax_excl=_dec(r["shipping_tax_excl"]), shipping_tax_incl=_dec(r["shipping_tax_incl"]),
             total_products_tax_excl=_dec(r["total_products_tax_excl"]), total_tax_incl=_dec(r["total_tax_incl"]),
             billing=addresses.get(r["_inv"]), delivery=addresses.get(r["_del"]), customer_email=_s(r["_email"]),
-            lines=lines.get(r["prestashop_id"], []), updated_at=r["updated_at"]))
+            lines=lines.get(r["prestashop_id"], []), discounts=discounts.get(r["prestashop_id"], []),
+            updated_at=r["updated_at"]))
     return orders
 
 

@@ -892,6 +892,20 @@ CREATE TABLE `PREFIX_order_carrier` (
   KEY id_carrier (id_carrier),
   KEY id_order_invoice (id_order_invoice)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci;
+CREATE TABLE `PREFIX_order_cart_rule` (
+  id_order_cart_rule int(10) unsigned NOT NULL AUTO_INCREMENT,
+  id_order int(10) unsigned NOT NULL,
+  id_cart_rule int(10) unsigned NOT NULL,
+  id_order_invoice int(10) unsigned DEFAULT '0',
+  name varchar(254) NOT NULL,
+  value decimal(20,6) NOT NULL DEFAULT '0.000000',
+  value_tax_excl decimal(20,6) NOT NULL DEFAULT '0.000000',
+  free_shipping tinyint(1) NOT NULL DEFAULT '0',
+  deleted tinyint(1) unsigned NOT NULL DEFAULT '0',
+  PRIMARY KEY (id_order_cart_rule),
+  KEY id_order (id_order),
+  KEY id_cart_rule (id_cart_rule)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci;
 CREATE TABLE `PREFIX_order_history` (
   id_order_history int(10) unsigned NOT NULL AUTO_INCREMENT,
   id_employee int(10) unsigned NOT NULL,

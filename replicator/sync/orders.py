@@ -244,6 +244,53 @@ def _vat_selector(ctx: SyncContext, key: str, rate: Decimal, what: str) -> int:
                                  f"{', '.join(f'{k}={v}' for k, v in sorted(rates.items()))})", what)
 
 
+def discount_parts(order: Order) -> list[tuple[str, Decimal, Decimal, Decimal]]:
+    """(name, VAT rate, amount tax excluded, amount tax included) of the discount lines for the order's cart rules.
+
+    A cart rule's amount carries one VAT rate when the order's products (and shipping, for free shipping) have one,
+    or when its tax-included amount is its tax-excluded one at one of the order's rates, to the cent.  Otherwise
+    (a voucher on a cart of 21% and 10% goods) it is split over the rates: with two rates, the one split whose
+    parts add up to both of the shop's amounts; with more, by the products' tax-included amounts at each rate, as
+    PrestaShop spreads a voucher.  A cent of rounding then shows in the total check."""
+    bases: dict[Decimal, Decimal] = {}
+    for ln in order.lines:
+        rate = Decimal(ln.vat_rate).quantize(CENT)
+        bases[rate] = bases.get(rate, Decimal("0")) + Decimal(ln.total_tax_excl)
+    ship_excl = Decimal(order.shipping_tax_excl or 0)
+    ship_rate = ((Decimal(order.shipping_tax_incl) / ship_excl - 1) * 100).quantize(CENT) if ship_excl > 0 else None
+    parts = []
+    for d in order.discounts:
+        excl, incl = Decimal(d.value_tax_excl).quantize(CENT), Decimal(d.value_tax_incl).quantize(CENT)
+        if excl <= 0:
+            continue
+        rates = set(bases) | ({ship_rate} if ship_rate is not None and d.free_shipping else set())
+        exact = [r for r in sorted(rates) if (excl * (1 + r / 100)).quantize(CENT, ROUND_HALF_UP) == incl]
+        if exact or len(rates) <= 1:
+            rate = exact[0] if exact else next(iter(rates), ((incl / excl - 1) * 100).quantize(CENT))
+            parts.append((d.name, rate, excl, incl))
+            continue
+        shares = _two_rate_split(excl, incl, sorted(bases)) if len(bases) == 2 else None
+        if shares is None:
+            with_tax = {rate: base * (1 + rate / 100) for rate, base in bases.items()}
+            total, left, shares = sum(with_tax.values(), Decimal("0")), excl, {}
+            ordered = sorted(with_tax.items(), key=lambda item: -item[1])
+            for n, (rate, amount) in enumerate(ordered):
+                shares[rate] = left if n == len(ordered) - 1 else (excl * amount / total).quantize(CENT, ROUND_HALF_UP)
+                left -= shares[rate]
+        parts += [(d.name, rate, share, (share * (1 + rate / 100)).quantize(CENT, ROUND_HALF_UP))
+                  for rate, share in sorted(shares.items(), reverse=True) if share]
+    return parts
+
+
+def _two_rate_split(excl: Decimal, incl: Decimal, rates: list[Decimal]) -> dict[Decimal, Decimal] | None:
+    """Tax-excluded parts at two rates that add up to `excl`, and to `incl` with their VAT; None if there are none."""
+    low, high = rates
+    at_high = ((incl - excl * (1 + low / 100)) / ((high - low) / 100)).quantize(CENT, ROUND_HALF_UP)
+    if not Decimal("0") <= at_high <= excl:
+        return None
+    return {high: at_high, low: excl - at_high}
+
+
 def resolve_article(reference: str, combo_reference: str, variants: dict[str, list[tuple[str, str]]]
                     ) -> tuple[str, str, str] | None:
     """(article, CE1, CE2) of a shop line: its combination reference 'ART-CE1-CE2' (or 'ART-CE'), else the product
@@ -288,6 +335,9 @@ def build_pedido(ctx: SyncContext, key: str, order: Order, customer_code: int) -
     mode = shipping_cfg.get("mode", "portes")
     if mode == "line":
         wanted.add(shipping_cfg.get("article", "PORTES"))
+    discount_article = (opts.get("discounts") or {}).get("article", "")
+    if discount_article and order.discounts:
+        wanted.add(discount_article)
     variants = fs_reader.article_variants(conn, sorted(wanted))
     lines: list[dict[str, Any]] = []
     for n, ln in enumerate(order.lines, start=1):
@@ -333,6 +383,15 @@ def build_pedido(ctx: SyncContext, key: str, order: Order, customer_code: int) -
             if selector != 0:  # FactuSOL's portes live in VAT slot 1 in the public writers' practice
                 notes.append(f"shipping VAT {rate}% is not slot 1's rate: consider shipping.mode: line")
             portes = ship_excl
+    # -- cart rules -------------------------------------------------------------------------------------------
+    if order.discounts and discount_article and discount_article not in variants:
+        raise SyncError(ENTITY, key, f"discount article {discount_article!r} (order.yaml discounts.article) does not "
+                                     "exist in FactuSOL", "discounts.article")
+    for name, rate, excl, incl in discount_parts(order):
+        lines.append({"POSLPC": len(lines) + 1, "ARTLPC": discount_article, "CE1LPC": "", "CE2LPC": "",
+                      "DESLPC": name, "CANLPC": Decimal("1"), "PRELPC": -excl, "DT1LPC": 0.0, "TOTLPC": -excl,
+                      "IVALPC": _vat_selector(ctx, key, rate, "discount vat_rate"), "IINLPC": 0,
+                      "PIVLPC": -incl, "TIVLPC": -incl})
     # -- customer, tax --------------------------------------------------------------------------------------
     tax = fs_reader.customer_tax(conn, customer_code) or {}
     surcharge = bool(tax.get("REQCLI"))
