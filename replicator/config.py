@@ -77,7 +77,8 @@ class FactusolConfig:
     file: Path | None = None  # one fixed company/year file
     data_dir: Path | None = None  # ...or the FS folder + company code: follows the newest year
     company: str = ""
-    rescan_seconds: float = 60.0
+    rescan_seconds: float = 60.0  # safety rescan: narrow where FUM* columns allow
+    full_rescan_seconds: float = 900.0  # a full rescan (every row of every table) at least this often
     debounce_seconds: float = 1.0
     lock_retry_seconds: float = 120.0
 
@@ -227,6 +228,7 @@ def load_config(path: str | os.PathLike) -> Config:
         data_dir=rel(fs_raw.get("data_dir")),
         company=str(fs_raw.get("company") or ""),
         rescan_seconds=_number(fs_raw, "rescan_seconds", 60.0, "factusol"),
+        full_rescan_seconds=_number(fs_raw, "full_rescan_seconds", 900.0, "factusol"),
         debounce_seconds=_number(fs_raw, "debounce_seconds", 1.0, "factusol"),
         lock_retry_seconds=_number(fs_raw, "lock_retry_seconds", 120.0, "factusol"),
     ))
@@ -310,6 +312,7 @@ factusol:
   # data_dir: 'C:\\Software DELSOL\\FACTUSOL\\Datos\\FS'
   # company: "001"
   rescan_seconds: 60      # safety rescan when file events don't arrive (network shares)
+  full_rescan_seconds: 900  # ...and a full one (edits that did not move FUM* dates) at least this often
   debounce_seconds: 1.0   # wait for a burst of file events to settle
 
 prestashop:

@@ -320,6 +320,40 @@ def test_writes_that_change_no_watched_table_space_the_event_scans_out(fs, monke
     assert _changes(store) == [("F_ART", K(CODART="A1"), "update")]
 
 
+class _NoFileEvents(FactusolWatcher):
+    """A watcher whose file events never arrive, as on a network share: only its timers make it scan."""
+
+    def _start_observer(self) -> None:
+        pass
+
+
+def test_without_file_events_safety_rescans_are_narrow_and_a_full_one_comes_in_time(fs):
+    # The safety rescan takes the narrow path (inserts, deletes and FUM-dated edits); an edit that did not move
+    # FUMART is found by the full rescan, which comes every full_rescan_seconds.
+    conn, store, _cfg, path = fs
+    # A0 was edited later than the others: the FUM watermark is its date, and A1 lies below it
+    conn.cursor().execute("UPDATE [F_ART] SET [FUMART]=? WHERE [CODART]=?", datetime(2026, 3, 1), "A0")
+    cfg = FactusolConfig(file=path, connection=CONN, debounce_seconds=0.2, rescan_seconds=0.4,
+                         full_rescan_seconds=3.0)
+    scans: list[tuple[float, bool, int]] = []
+    started = time.monotonic()
+    watcher = _NoFileEvents(store, cfg, on_scan=lambda r: scans.append((time.monotonic() - started, r.full,
+                                                                         r.changes))).start()
+    try:
+        _wait(lambda: len(scans) >= 2)
+        cur = conn.cursor()
+        cur.execute("UPDATE [F_ART] SET [DESART]=? WHERE [CODART]=?", "edited, FUM not moved", "A1")
+        cur.execute("DELETE FROM [F_STO] WHERE [ARTSTO]=?", "A2")  # a table without FUM: read in full every time
+        _wait(lambda: ("F_STO", K(ALMSTO="GEN", ARTSTO="A2"), "delete") in _changes(store))
+        assert ("F_ART", K(CODART="A1"), "update") not in _changes(store)  # the narrow path cannot see this one
+        _wait(lambda: ("F_ART", K(CODART="A1"), "update") in _changes(store), timeout=6)
+    finally:
+        watcher.stop()
+    fulls = [at for at, full, _ in scans if full]
+    assert scans[0][1] and len(fulls) >= 2 and fulls[1] >= 3.0  # the first pass, then one after full_rescan_seconds
+    assert sum(1 for _, full, _ in scans if not full) >= 3  # narrow safety rescans in between
+
+
 def test_locked_file_is_retried_and_nothing_is_lost(fs):
     conn, store, cfg, path = fs
     watcher = FactusolWatcher(store, cfg, max_backoff=0.5).start()

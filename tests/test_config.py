@@ -42,6 +42,14 @@ def test_initial_sync_workers_default_to_a_child_process(tmp_path):
     assert load_config(write_config(tmp_path, base + "initial_sync_workers: thread\n")).initial_sync_workers == "thread"
 
 
+def test_safety_rescans_default_to_a_minute_and_a_full_one_every_quarter_hour(tmp_path):
+    base = "factusol:\n  file: a.sqlite\nprestashop:\n  url: mysql://root@127.0.0.1/shop\n"
+    fs = load_config(write_config(tmp_path, base)).factusol
+    assert (fs.rescan_seconds, fs.full_rescan_seconds) == (60.0, 900.0)
+    custom = base.replace("a.sqlite\n", "a.sqlite\n  full_rescan_seconds: 300\n")
+    assert load_config(write_config(tmp_path, custom)).factusol.full_rescan_seconds == 300.0
+
+
 def test_relative_paths_are_relative_to_the_file(tmp_path):
     path = write_config(tmp_path, "store: sqlite:///state.sqlite\nfactusol:\n  file: FS/0012026.sqlite\n"
                                   "prestashop:\n  url: mysql://root@127.0.0.1/shop\n")
@@ -63,6 +71,8 @@ def test_relative_paths_are_relative_to_the_file(tmp_path):
      "initial_sync_workers: must be process or thread"),
     ("factusol:\n  file: a\nprestashop:\n  url: mysql://root@h/db\n  poll_seconds: soon\n",
      "prestashop.poll_seconds: expected a number"),
+    ("factusol:\n  file: a\n  full_rescan_seconds: hourly\nprestashop:\n  url: mysql://root@h/db\n",
+     "factusol.full_rescan_seconds: expected a number"),
     ("factusol:\n  file: a\nprestashop:\n  url: mysql://root@h/db\nsurprise: 1\n", "unknown top-level key(s): surprise"),
     ("factusol: [\n", "not valid YAML"),
     ("factusol:\n  file: a\nprestashop:\n  url: mysql://u:${NOT_SET_ANYWHERE}@h/db\n",

@@ -3,7 +3,8 @@
 `FactusolScanner.scan()` is one scan: read the year file, diff it against the row hashes in the store, and
 write changes + snapshot updates + checkpoint in ONE `Store.record_capture` call.  `FactusolWatcher` runs
 scans from a thread: after a burst of file events has been quiet for `debounce_seconds`, every
-`rescan_seconds` regardless (network shares drop events), and again with backoff while the file is locked.
+`rescan_seconds` regardless (network shares drop events; a full rescan at least every `full_rescan_seconds`), and
+again with backoff while the file is locked.
 """
 
 from __future__ import annotations
@@ -664,21 +665,25 @@ class FactusolWatcher:
 
     def _run(self) -> None:
         debounce = max(0.0, float(self.cfg.debounce_seconds))
+        # The safety rescan takes the narrow path where FUM* columns allow (it finds inserts, deletes and every
+        # edit that moved a FUM date); a full one, every row of every table, runs at least every full_every.
         rescan = max(0.5, float(self.cfg.rescan_seconds))
+        full_every = max(rescan, float(self.cfg.full_rescan_seconds))
         # Busy files see events continuously: never wait more than this for a quiet moment.
         max_wait = max(5 * debounce, 2.0)
-        next_full = 0.0  # first pass is a full scan
+        next_full = next_safety = 0.0  # first pass is a full scan
         retry_at = 0.0
         backoff = 0.5
         last_scan_end, empty_event_scans = 0.0, 0
         while not self._stop.is_set():
             now = time.monotonic()
             due_full = now >= next_full
+            due_safety = now >= next_safety
             gap_left = last_scan_end + event_scan_gap(empty_event_scans, debounce) - now
             due_event = self._dirty_since is not None and gap_left <= 0 and (
                 now - self._last_event >= debounce or now - self._dirty_since >= max_wait)
-            if now < retry_at or not (due_full or due_event):
-                waits = [next_full - now]
+            if now < retry_at or not (due_full or due_safety or due_event):
+                waits = [min(next_full, next_safety) - now]
                 if self._dirty_since is not None:
                     waits.append(max(debounce - (now - self._last_event), gap_left))
                 if now < retry_at:
@@ -706,16 +711,17 @@ class FactusolWatcher:
                 continue
             backoff = 0.5
             last_scan_end = time.monotonic()
+            next_safety = last_scan_end + rescan  # any scan looked at the file: the safety timer starts again
             if report.changes or report.echoes:
                 empty_event_scans = 0
-            elif not due_full:
+            elif not (due_full or due_safety):
                 empty_event_scans += 1
                 if empty_event_scans == EMPTY_SCANS_BEFORE_SPACING:
                     log.info("FactuSOL file events without changes to the watched tables (something writes to the "
                              "file without changing them): event scans are spaced out, up to one every %.0f s, "
                              "until one finds a change", EVENT_SCAN_GAP_MAX)
             if due_full:
-                next_full = time.monotonic() + rescan
+                next_full = last_scan_end + full_every
             if self._last_event == dirty_mark:  # no event arrived during the scan
                 self._dirty_since = None
             st = self.status
