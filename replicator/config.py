@@ -273,6 +273,13 @@ def validate(config: Config) -> list[str]:
         problems.append("prestashop.url: must start with mysql://")
     elif not urlparse(ps.url).path.strip("/"):
         problems.append("prestashop.url: the database name is missing at the end of the URL")
+    else:
+        from replicator.prestashop.connection import parse_mysql_url  # the shop driver's own reading of the URL
+
+        try:
+            parse_mysql_url(ps.url)
+        except ValueError as exc:
+            problems.append(f"prestashop.url: {redact(str(exc)).removeprefix('PrestaShop URL: ')}")
     if config.initial_sync_workers not in ("process", "thread"):
         problems.append(f"initial_sync_workers: must be process or thread (got {config.initial_sync_workers!r})")
     if ps.capture not in ("auto", "binlog", "poll"):
@@ -316,7 +323,8 @@ factusol:
   debounce_seconds: 1.0   # wait for a burst of file events to settle
 
 prestashop:
-  # mysql://USER:${{PS_DB_PASSWORD}}@HOST:3306/DATABASE
+  # mysql://USER:${{PS_DB_PASSWORD}}@HOST:3306/DATABASE  (a remote server: add ?ssl_mode=verify_identity&ssl_ca=FILE,
+  # see docs/operations.md)
   url: "{prestashop_url}"
   prefix: ps_            # table prefix (database_prefix in app/config/parameters.php)
   id_shop: 1

@@ -134,6 +134,19 @@ def test_binlog_insert_update_delete_with_images(shop):
     assert cap.capture().changes == 0
 
 
+def test_the_url_tls_options_reach_the_binlog_stream(shop):
+    # The binlog reader opens its own connections (the stream and the library's control connection) from the same
+    # URL: ssl_mode=disabled there as well, and nothing else changes.
+    conn, store, cfg = shop
+    cfg = PrestashopConfig(url=cfg.url + "?ssl_mode=disabled", prefix="ps_", server_id=cfg.server_id)
+    cap = BinlogCapture(store, cfg)
+    assert cap.settings["ssl_disabled"] is True
+    cap.capture()
+    run(conn, stock_insert(1, 5))
+    assert cap.capture().changes == 1
+    assert [c.row_key for c in store.changes()] == [K(id_stock_available=1)]
+
+
 def test_one_shop_transaction_is_one_change_group(shop):
     conn, store, cfg = shop
     cap = BinlogCapture(store, cfg)

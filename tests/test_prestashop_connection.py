@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from replicator.prestashop import sandbox
-from replicator.prestashop.connection import ShopConnection, ShopConnectionError, connect
+from replicator.prestashop.connection import ShopConnection, ShopConnectionError, connect, parse_mysql_url
 
 pytestmark = pytest.mark.mysql
 
@@ -91,3 +91,52 @@ def test_password_never_in_messages(mysql_server):
         connect(url + "x")
     assert "S3cretPassw0rd" not in str(info.value) and "S3cretPassw0rd" not in repr(info.value)
     assert info.value.__cause__ is None
+
+
+# ------------------------------------------------------------------------------------------------ TLS options
+
+
+def test_url_tls_options_map_to_the_driver():
+    base = "mysql://shop:pw@db.example.com:3307/ps"
+    assert "ssl_disabled" not in parse_mysql_url(base) and "ssl" not in parse_mysql_url(base)  # preferred
+    assert parse_mysql_url(base + "?ssl_mode=disabled")["ssl_disabled"] is True
+    assert parse_mysql_url(base + "?ssl-mode=REQUIRED")["ssl"] == {"verify_mode": False}
+    full = parse_mysql_url(base + "?ssl_mode=verify_identity&ssl_ca=/etc/ca.pem&ssl_cert=/c.pem&ssl_key=/k.pem")
+    assert (full["ssl_ca"], full["ssl_verify_cert"], full["ssl_verify_identity"]) == ("/etc/ca.pem", True, True)
+    assert (full["ssl_cert"], full["ssl_key"], full["database"], full["port"]) == ("/c.pem", "/k.pem", "ps", 3307)
+    ca = parse_mysql_url(base + "?ssl_mode=verify_ca&ssl_ca=/etc/ca.pem")
+    assert (ca["ssl_verify_cert"], ca["ssl_verify_identity"]) == (True, False)
+
+
+@pytest.mark.parametrize("query, message", [
+    ("?ssl_mode=verify_ca", "ssl_mode=verify_ca needs ssl_ca"),
+    ("?ssl_mode=sometimes", "ssl_mode must be one of disabled, preferred, required, verify_ca, verify_identity"),
+    ("?sslmode=require", "unknown option(s) sslmode"),
+    ("?charset=latin1", "charset must be utf8mb4"),
+])
+def test_bad_url_options_are_named_in_the_config_check(tmp_path, query, message):
+    from replicator.config import ConfigError, load_config
+
+    path = tmp_path / "replicator.yaml"
+    path.write_text(f"factusol:\n  file: a.sqlite\nprestashop:\n  url: mysql://shop:S3cret@db/ps{query}\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert f"prestashop.url: {message}" in str(info.value) and "S3cret" not in str(info.value)
+
+
+def test_tls_modes_against_the_test_server(mysql_server):
+    plain = connect(mysql_server.url + "?ssl_mode=disabled")
+    with plain.cursor() as cur:
+        cur.execute("SHOW SESSION STATUS LIKE 'Ssl_cipher'")
+        assert cur.fetchone()[1] == ""  # not encrypted
+        cur.execute("SELECT @@have_ssl")
+        offers_tls = cur.fetchone()[0] == "YES"
+    plain.close()
+    if offers_tls:
+        with connect(mysql_server.url + "?ssl_mode=required") as conn, conn.cursor() as cur:
+            cur.execute("SHOW SESSION STATUS LIKE 'Ssl_cipher'")
+            assert cur.fetchone()[1] != ""
+    else:  # required means encrypted or nothing: a server without TLS is refused, with a clear message
+        with pytest.raises(ShopConnectionError) as info:
+            connect(mysql_server.url + "?ssl_mode=required")
+        assert "SSL" in str(info.value) or "TLS" in str(info.value)
