@@ -207,6 +207,10 @@ class Engine:
         for row in self.ctx.store.quarantined():
             if row.entity in self.syncs:
                 pending[row.entity].add(row.key)
+                # Logged already where it was quarantined (maybe another process: the first run's child, or this
+                # service before a restart): a retry that fails for the same reason says nothing new.
+                self._reported.setdefault((row.entity, row.key), str(SyncError(row.entity, row.key, row.reason,
+                                                                               row.field)))
         for entity in ENTITY_ORDER:
             if not pending.get(entity):
                 continue
