@@ -299,6 +299,30 @@ def test_a_voucher_on_a_mixed_vat_cart_is_split_over_the_rates(env):
     assert ("total differs" in out.detail) is (difference != 0)
 
 
+def test_an_order_edited_in_the_shop_after_its_pedido_is_said_once_and_the_pedido_kept(env, caplog):
+    ctx = env
+    oid = _insert_shop_order(ctx, customer=1, lines=[("CAM001", "M", "BLA", 2), ("TAZ010", 0, 0, 1)])
+    assert OrderSync().sync(ctx, [f"ps:{oid}"])[f"ps:{oid}"].status == "applied"
+    [h] = pedidos(ctx, oid)
+    before = lines_of(ctx, h)
+    assert OrderSync().sync(ctx, [f"ps:{oid}"])[f"ps:{oid}"].detail == ""  # nothing changed, nothing said
+    with ctx.shop.transaction() as cur:  # the back office adds a mug to the order
+        ctx.shop.execute("UPDATE {p}order_detail SET product_quantity = product_quantity + 1, total_price_tax_excl ="
+                         " total_price_tax_excl + unit_price_tax_excl WHERE id_order = %s AND product_reference ="
+                         " 'TAZ010'", (oid,), cursor=cur)
+    with caplog.at_level("WARNING"):
+        out = OrderSync().sync(ctx, [f"ps:{oid}"])[f"ps:{oid}"]
+    assert f"edited in the shop after pedido {h['TIPPCL']}-{h['CODPCL']}" in out.detail
+    assert [r for r in caplog.records if "edited in the shop" in r.getMessage()]
+    assert lines_of(ctx, h) == before  # FactuSOL's pedido is left as it was
+    assert "edited" not in OrderSync().sync(ctx, [f"ps:{oid}"])[f"ps:{oid}"].detail  # said once per edit
+    # a pedido made by an earlier version has no fingerprint: today's order is adopted, nothing is said
+    base = ctx.store.baseline("order", f"ps:{oid}")
+    ctx.store.set_baseline("order", f"ps:{oid}", {k: v for k, v in base.items() if k != "content"})
+    assert "edited" not in OrderSync().sync(ctx, [f"ps:{oid}"])[f"ps:{oid}"].detail
+    assert ctx.store.baseline("order", f"ps:{oid}")["content"] == base["content"]
+
+
 def _order(lines, discounts, shipping=("0", "0")) -> Order:
     return Order(lines=[OrderLine(vat_rate=Decimal(rate), total_tax_excl=Decimal(excl)) for rate, excl in lines],
                  discounts=[OrderDiscount(name=n, value_tax_incl=Decimal(i), value_tax_excl=Decimal(e),

@@ -19,6 +19,8 @@ both sides agreed on; a side "moved" when it differs from its own baseline value
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import re
 from dataclasses import dataclass, field
@@ -242,6 +244,16 @@ def _vat_selector(ctx: SyncContext, key: str, rate: Decimal, what: str) -> int:
             return int(selector)
     raise SyncError(ENTITY, key, f"no FactuSOL VAT type has rate {rate}% (rules vat_rates: "
                                  f"{', '.join(f'{k}={v}' for k, v in sorted(rates.items()))})", what)
+
+
+def order_content(order: Order) -> str:
+    """A fingerprint of what the shop order asks for (lines, cart rules, shipping, total), kept in the baseline: a
+    different one later means the order was edited in the shop after its pedido was made."""
+    lines = sorted((ln.reference, ln.prestashop_product_id or 0, ln.prestashop_attribute_id or 0, str(ln.quantity),
+                    str(ln.total_tax_excl)) for ln in order.lines)
+    discounts = sorted((d.name, str(d.value_tax_excl)) for d in order.discounts)
+    text = json.dumps([lines, discounts, str(order.shipping_tax_excl), str(order.total_tax_incl)])
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
 
 def discount_parts(order: Order) -> list[tuple[str, Decimal, Decimal, Decimal]]:
@@ -550,6 +562,7 @@ class OrderSync:
             record_factusol_write(ctx, ENTITY, "F_LPC", {"TIPLPC": series, "CODLPC": number, "POSLPC": ln["POSLPC"]})
         ctx.store.link(ENTITY, doc_key(series, number, ctx.factusol_year), str(order.prestashop_id))
         ctx.store.set_baseline(ENTITY, key, {"fs": int(pedido.header["ESTPCL"]), "ps": ps_state,
+                                             "content": order_content(order),
                                              "pedido": doc_key(series, number, ctx.factusol_year)})
         detail = f"pedido {series}-{number} created ({pedido.header['REFPCL']}, {len(pedido.lines)} lines, " \
                  f"total {pedido.header['TOTPCL']})"
@@ -565,15 +578,26 @@ class OrderSync:
         series, number = str(header["TIPPCL"]), int(header["CODPCL"])
         fs_value = int(header.get("ESTPCL") or 0)
         ps_state = ps_canonical(ctx, order.state_id)
+        content = order_content(order)
         base = ctx.store.baseline(ENTITY, key)
         if base is None:  # linked without a baseline (crash between link and baseline): adopt today's values
-            ctx.store.set_baseline(ENTITY, key, {"fs": fs_value, "ps": ps_state,
+            ctx.store.set_baseline(ENTITY, key, {"fs": fs_value, "ps": ps_state, "content": content,
                                                  "pedido": doc_key(series, number, ctx.factusol_year)})
             return Outcome(NOOP, "baseline recorded")
+        # The pedido is FactuSOL's once made: an order edited in the shop afterwards (lines, quantities, vouchers)
+        # is not rewritten there, but said, once per edit, so that someone updates the pedido by hand.
+        edited = ""
+        if base.get("content") not in (None, content):
+            edited = (f"the order was edited in the shop after pedido {series}-{number} was made; FactuSOL keeps the "
+                      "pedido as it was: update its lines there by hand")
+            log.warning("order %s: %s", key, edited)
+        if base.get("content") != content:  # recorded now (pedidos made before this was kept adopt today's order)
+            base = {**base, "content": content}
+            ctx.store.set_baseline(ENTITY, key, base)
         fs_moved = fs_value != base.get("fs")
         ps_moved = ps_state is not None and ps_state != base.get("ps")
         if not fs_moved and not ps_moved:
-            return Outcome(NOOP)
+            return Outcome(NOOP, edited)
         winner = "factusol" if fs_moved else "prestashop"
         if fs_moved and ps_moved:
             fs_state = fs_canonical(ctx, fs_value)
@@ -594,8 +618,8 @@ class OrderSync:
         elif winner == "prestashop":
             detail, fs_value = self._state_to_factusol(ctx, key, series, number, fs_value, ps_state)
         ctx.store.set_baseline(ENTITY, key, {"fs": fs_value, "ps": ps_state if ps_state is not None else base.get("ps"),
-                                             "pedido": doc_key(series, number, ctx.factusol_year)})
-        return Outcome(APPLIED if detail else NOOP, detail)
+                                             "content": content, "pedido": doc_key(series, number, ctx.factusol_year)})
+        return Outcome(APPLIED if detail else NOOP, "; ".join(p for p in (detail, edited) if p))
 
     def _state_to_shop(self, ctx: SyncContext, key: str, order: Order, fs_value: int,
                        ps_state: str | None) -> tuple[str, str | None]:
