@@ -299,22 +299,56 @@ def test_a_voucher_on_a_mixed_vat_cart_is_split_over_the_rates(env):
     assert ("total differs" in out.detail) is (difference != 0)
 
 
-def test_an_order_edited_in_the_shop_after_its_pedido_is_said_once_and_the_pedido_kept(env, caplog):
+def _add_a_mug(ctx, oid: int) -> None:
+    """The back office edits the order: one more mug, and the order's totals with it."""
+    with ctx.shop.transaction() as cur:
+        ctx.shop.execute("UPDATE {p}order_detail SET product_quantity = product_quantity + 1, total_price_tax_excl ="
+                         " total_price_tax_excl + unit_price_tax_excl, total_price_tax_incl = total_price_tax_incl +"
+                         " unit_price_tax_incl WHERE id_order = %s AND product_reference = 'TAZ010'", (oid,), cursor=cur)
+        ctx.shop.execute("UPDATE {p}orders o SET total_paid_tax_incl = total_shipping_tax_incl + (SELECT"
+                         " SUM(total_price_tax_incl) FROM {p}order_detail d WHERE d.id_order = o.id_order)"
+                         " WHERE id_order = %s", (oid,), cursor=cur)
+
+
+def test_an_order_edited_in_the_shop_rewrites_its_pedido_while_factusol_has_not_started_on_it(env):
     ctx = env
     oid = _insert_shop_order(ctx, customer=1, lines=[("CAM001", "M", "BLA", 2), ("TAZ010", 0, 0, 1)])
     assert OrderSync().sync(ctx, [f"ps:{oid}"])[f"ps:{oid}"].status == "applied"
     [h] = pedidos(ctx, oid)
+    assert OrderSync().sync(ctx, [f"ps:{oid}"])[f"ps:{oid}"].detail == ""  # nothing changed, nothing done
+    _add_a_mug(ctx, oid)
+    out = OrderSync().sync(ctx, [f"ps:{oid}"])[f"ps:{oid}"]
+    assert out.status == "applied" and f"pedido {h['TIPPCL']}-{h['CODPCL']} rewritten" in out.detail
+    [after] = pedidos(ctx, oid)
+    assert after["CODPCL"] == h["CODPCL"] and after["REFPCL"] == h["REFPCL"]  # the same pedido, not a new one
+    mug = next(ln for ln in lines_of(ctx, after) if ln["ARTLPC"] == "TAZ010")
+    assert mug["CANLPC"] == 2 and mug["PENLPC"] == 2
+    shop_total = shop_order(ctx, oid)["total_paid_tax_incl"].quantize(Decimal("0.01"))
+    assert after["TOTPCL"] == shop_total != h["TOTPCL"]
+    # the rewrite is remembered as our own write, and a second edit is rewritten too
+    assert OrderSync().sync(ctx, [f"ps:{oid}"])[f"ps:{oid}"].detail == ""
+    _add_a_mug(ctx, oid)
+    assert "rewritten" in OrderSync().sync(ctx, [f"ps:{oid}"])[f"ps:{oid}"].detail
+    assert next(ln for ln in lines_of(ctx, after) if ln["ARTLPC"] == "TAZ010")["CANLPC"] == 3
+
+
+def test_an_order_edited_in_the_shop_after_factusol_changed_its_pedido_is_said_once_and_the_pedido_kept(
+        env, caplog):
+    ctx = env
+    oid = _insert_shop_order(ctx, customer=1, lines=[("CAM001", "M", "BLA", 2), ("TAZ010", 0, 0, 1)])
+    assert OrderSync().sync(ctx, [f"ps:{oid}"])[f"ps:{oid}"].status == "applied"
+    [h] = pedidos(ctx, oid)
+    # someone in FactuSOL adjusts a line of the pedido
+    fs_writer.update_fields(ctx.factusol, "F_LPC", {"TIPLPC": h["TIPPCL"], "CODLPC": h["CODPCL"], "POSLPC": 1},
+                            {"DESLPC": "Camiseta M blanca (sin logo)"})
     before = lines_of(ctx, h)
-    assert OrderSync().sync(ctx, [f"ps:{oid}"])[f"ps:{oid}"].detail == ""  # nothing changed, nothing said
-    with ctx.shop.transaction() as cur:  # the back office adds a mug to the order
-        ctx.shop.execute("UPDATE {p}order_detail SET product_quantity = product_quantity + 1, total_price_tax_excl ="
-                         " total_price_tax_excl + unit_price_tax_excl WHERE id_order = %s AND product_reference ="
-                         " 'TAZ010'", (oid,), cursor=cur)
+    _add_a_mug(ctx, oid)
     with caplog.at_level("WARNING"):
         out = OrderSync().sync(ctx, [f"ps:{oid}"])[f"ps:{oid}"]
-    assert f"edited in the shop after pedido {h['TIPPCL']}-{h['CODPCL']}" in out.detail
+    assert f"edited in the shop after pedido {h['TIPPCL']}-{h['CODPCL']} was made" in out.detail
+    assert "its lines were changed in FactuSOL" in out.detail
     assert [r for r in caplog.records if "edited in the shop" in r.getMessage()]
-    assert lines_of(ctx, h) == before  # FactuSOL's pedido is left as it was
+    assert lines_of(ctx, h) == before  # FactuSOL's pedido is left as it is
     assert "edited" not in OrderSync().sync(ctx, [f"ps:{oid}"])[f"ps:{oid}"].detail  # said once per edit
     # a pedido made by an earlier version has no fingerprint: today's order is adopted, nothing is said
     base = ctx.store.baseline("order", f"ps:{oid}")

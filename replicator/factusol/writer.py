@@ -309,6 +309,26 @@ def insert_order(conn: FactusolConnection, header: Mapping[str, Any], lines: Seq
     raise AssertionError("unreachable")
 
 
+def replace_order_lines(conn: FactusolConnection, series: str, number: int, header: Mapping[str, Any],
+                        lines: Sequence[Mapping[str, Any]]) -> None:
+    """Rewrite a pedido FactuSOL has not started on, in ONE transaction: its F_LPC lines replaced by ``lines``
+    (POSLPC 1..n unless given, PENLPC = CANLPC) and the given F_PCL header columns (totals) updated."""
+    head = {k: v for k, v in header.items() if k not in ("TIPPCL", "CODPCL")}
+    prepared = []
+    for pos, line in enumerate(lines, start=1):
+        ln = {k: v for k, v in line.items() if k not in ("TIPLPC", "CODLPC")}
+        ln.setdefault("POSLPC", pos)
+        if "CANLPC" in ln:
+            ln.setdefault("PENLPC", ln["CANLPC"])
+        validate_row("F_LPC", ln, key=(series, number, ln["POSLPC"]))
+        prepared.append(ln)
+    with conn.transaction():
+        conn.execute("DELETE FROM [F_LPC] WHERE [TIPLPC] = ? AND [CODLPC] = ?", [series, number])
+        for ln in prepared:
+            insert_row(conn, "F_LPC", {"TIPLPC": series, "CODLPC": number, **ln}, key=(series, number, ln["POSLPC"]))
+        update_fields(conn, "F_PCL", {"TIPPCL": series, "CODPCL": number}, head)
+
+
 def find_order_by_ref(conn: FactusolConnection, reference: str) -> dict[str, Any] | None:
     """The F_PCL header whose REFPCL equals ``reference`` (the shop's idempotency key), or None."""
     return conn.query_one("SELECT TOP 1 * FROM [F_PCL] WHERE [REFPCL] = ? ORDER BY [TIPPCL], [CODPCL]", [reference])
@@ -397,5 +417,5 @@ def order_totals(lines: Sequence[dict[str, Any]], vat_rates: Sequence[Decimal], 
 __all__ = [
     "FactusolRangeFullError", "FactusolWidthError", "find_order_by_ref", "insert_customer", "insert_customers",
     "read_rows_by_key", "read_values_by_key", "insert_delivery_address", "insert_order", "insert_row",
-    "order_totals", "set_order_state", "update_customer_fields", "update_fields", "update_stock",
+    "order_totals", "replace_order_lines", "set_order_state", "update_customer_fields", "update_fields", "update_stock",
 ]

@@ -28,6 +28,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Iterable
 
+from replicator.capture.snapshot import row_hash
 from replicator.factusol import reader as fs_reader
 from replicator.factusol import writer as fs_writer
 from replicator.factusol.connection import FactusolDuplicateKeyError
@@ -39,7 +40,7 @@ from replicator.rules import MappingError
 from replicator.rules.transforms import to_side_value
 from replicator.store import APPLIED, CONFLICT, Change
 from replicator.sync.base import NOOP, Outcome, SyncContext, SyncError, image, row_key, sync_each
-from replicator.sync.common import record_factusol_write, shop_marker
+from replicator.sync.common import FACTUSOL, factusol_key, record_factusol_write, shop_marker
 
 log = logging.getLogger("replicator.sync.orders")
 
@@ -562,7 +563,7 @@ class OrderSync:
             record_factusol_write(ctx, ENTITY, "F_LPC", {"TIPLPC": series, "CODLPC": number, "POSLPC": ln["POSLPC"]})
         ctx.store.link(ENTITY, doc_key(series, number, ctx.factusol_year), str(order.prestashop_id))
         ctx.store.set_baseline(ENTITY, key, {"fs": int(pedido.header["ESTPCL"]), "ps": ps_state,
-                                             "content": order_content(order),
+                                             "content": order_content(order), "lines": len(pedido.lines),
                                              "pedido": doc_key(series, number, ctx.factusol_year)})
         detail = f"pedido {series}-{number} created ({pedido.header['REFPCL']}, {len(pedido.lines)} lines, " \
                  f"total {pedido.header['TOTPCL']})"
@@ -584,20 +585,19 @@ class OrderSync:
             ctx.store.set_baseline(ENTITY, key, {"fs": fs_value, "ps": ps_state, "content": content,
                                                  "pedido": doc_key(series, number, ctx.factusol_year)})
             return Outcome(NOOP, "baseline recorded")
-        # The pedido is FactuSOL's once made: an order edited in the shop afterwards (lines, quantities, vouchers)
-        # is not rewritten there, but said, once per edit, so that someone updates the pedido by hand.
-        edited = ""
+        edited, rewritten = "", False
         if base.get("content") not in (None, content):
-            edited = (f"the order was edited in the shop after pedido {series}-{number} was made; FactuSOL keeps the "
-                      "pedido as it was: update its lines there by hand")
-            log.warning("order %s: %s", key, edited)
+            edited, header, lines = self._shop_edit(ctx, key, order, header, base)
+            fs_value = int(header.get("ESTPCL") or 0)
+            if lines is not None:
+                base, rewritten = {**base, "lines": lines}, True
         if base.get("content") != content:  # recorded now (pedidos made before this was kept adopt today's order)
             base = {**base, "content": content}
             ctx.store.set_baseline(ENTITY, key, base)
         fs_moved = fs_value != base.get("fs")
         ps_moved = ps_state is not None and ps_state != base.get("ps")
         if not fs_moved and not ps_moved:
-            return Outcome(NOOP, edited)
+            return Outcome(APPLIED if rewritten else NOOP, edited)
         winner = "factusol" if fs_moved else "prestashop"
         if fs_moved and ps_moved:
             fs_state = fs_canonical(ctx, fs_value)
@@ -617,9 +617,55 @@ class OrderSync:
             detail, ps_state = self._state_to_shop(ctx, key, order, fs_value, ps_state)
         elif winner == "prestashop":
             detail, fs_value = self._state_to_factusol(ctx, key, series, number, fs_value, ps_state)
-        ctx.store.set_baseline(ENTITY, key, {"fs": fs_value, "ps": ps_state if ps_state is not None else base.get("ps"),
+        ctx.store.set_baseline(ENTITY, key, {**base, "fs": fs_value,
+                                             "ps": ps_state if ps_state is not None else base.get("ps"),
                                              "content": content, "pedido": doc_key(series, number, ctx.factusol_year)})
-        return Outcome(APPLIED if detail else NOOP, "; ".join(p for p in (detail, edited) if p))
+        return Outcome(APPLIED if detail or rewritten else NOOP, "; ".join(p for p in (detail, edited) if p))
+
+    # -- the shop order edited after its pedido was made ------------------------------------------------------
+    def _shop_edit(self, ctx: SyncContext, key: str, order: Order, header: dict[str, Any], base: dict[str, Any]
+                   ) -> tuple[str, dict[str, Any], int | None]:
+        """Bring an edited shop order (lines, quantities, vouchers) to its pedido if FactuSOL has not started on it;
+        else say so.  Returns (detail, the pedido header now, its line count if rewritten)."""
+        series, number = str(header["TIPPCL"]), int(header["CODPCL"])
+        started = self._factusol_started(ctx, series, number, header, base)
+        if started:
+            detail = (f"the order was edited in the shop after pedido {series}-{number} was made, and {started}: "
+                      "FactuSOL keeps the pedido as it is; update its lines there by hand")
+            log.warning("order %s: %s", key, detail)
+            return detail, header, None
+        pedido = build_pedido(ctx, key, order, int(header["CLIPCL"]))
+        kept = ("TIPPCL", "CODPCL", "REFPCL", "FECPCL", "HORPCL", "CLIPCL", "ESTPCL")
+        fs_writer.replace_order_lines(ctx.factusol, series, number,
+                                      {k: v for k, v in pedido.header.items() if k not in kept}, pedido.lines)
+        record_factusol_write(ctx, ENTITY, "F_PCL", {"TIPPCL": series, "CODPCL": number})
+        for pos in range(1, max(len(pedido.lines), int(base["lines"])) + 1):  # new rows, and the rows now gone
+            record_factusol_write(ctx, ENTITY, "F_LPC", {"TIPLPC": series, "CODLPC": number, "POSLPC": pos})
+        detail = (f"pedido {series}-{number} rewritten from the order edited in the shop ({len(pedido.lines)} lines, "
+                  f"total {pedido.header['TOTPCL']})")
+        log.info("order %s: %s", key, detail)
+        return detail, fs_reader.order_header(ctx.factusol, series, number) or header, len(pedido.lines)
+
+    @staticmethod
+    def _factusol_started(ctx: SyncContext, series: str, number: int, header: dict[str, Any],
+                          base: dict[str, Any]) -> str:
+        """Why the pedido is no longer only what the replicator wrote ('' when it is): FactuSOL serves it, or a
+        person changed it there, or it was made before its line count was kept."""
+        if int(header.get("ESTPCL") or 0) != 0:
+            return "FactuSOL has moved it on from pending"
+        if base.get("lines") is None:
+            return "it was made before this replicator version kept what it wrote"
+        lines = fs_reader.order_lines(ctx.factusol, series, number)
+        if [int(ln["POSLPC"]) for ln in lines] != list(range(1, int(base["lines"]) + 1)):
+            return "its lines were changed in FactuSOL"
+        keys = {factusol_key({"TIPLPC": series, "CODLPC": number, "POSLPC": int(ln["POSLPC"])}): ln for ln in lines}
+        written = ctx.store.last_written_hashes(FACTUSOL, "F_LPC", list(keys))
+        if any(written.get(k) != row_hash(ln) for k, ln in keys.items()):
+            return "its lines were changed in FactuSOL"
+        head_key = factusol_key({"TIPPCL": series, "CODPCL": number})
+        if ctx.store.last_written_hash(FACTUSOL, "F_PCL", head_key) != row_hash(header):
+            return "its header was changed in FactuSOL"
+        return ""
 
     def _state_to_shop(self, ctx: SyncContext, key: str, order: Order, fs_value: int,
                        ps_state: str | None) -> tuple[str, str | None]:
