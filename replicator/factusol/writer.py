@@ -277,6 +277,20 @@ def update_customer_fields(conn: FactusolConnection, code: int, fields: Mapping[
     return update_fields(conn, "F_CLI", {"CODCLI": code}, fields)
 
 
+def _order_lines(series: str, number: int | str, lines: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """F_LPC rows of a pedido, validated: POSLPC 1..n unless given, PENLPC = CANLPC (pending to serve) unless given;
+    TIPLPC/CODLPC are left to the caller."""
+    prepared = []
+    for pos, line in enumerate(lines, start=1):
+        ln = {k: v for k, v in line.items() if k not in ("TIPLPC", "CODLPC")}
+        ln.setdefault("POSLPC", pos)
+        if "CANLPC" in ln:
+            ln.setdefault("PENLPC", ln["CANLPC"])
+        validate_row("F_LPC", ln, key=(series, number, ln["POSLPC"]))
+        prepared.append(ln)
+    return prepared
+
+
 def insert_order(conn: FactusolConnection, header: Mapping[str, Any], lines: Sequence[Mapping[str, Any]],
                  retries: int = NUMBER_RETRIES) -> tuple[str, int]:
     """Insert an F_PCL header and its F_LPC lines in ONE transaction; returns (series, number).
@@ -287,14 +301,7 @@ def insert_order(conn: FactusolConnection, header: Mapping[str, Any], lines: Seq
     head = {k: v for k, v in header.items() if k != "CODPCL"}
     series = str(head.setdefault("TIPPCL", "1"))
     validate_row("F_PCL", head, key=(series, "(new)"))
-    prepared = []
-    for pos, line in enumerate(lines, start=1):
-        ln = {k: v for k, v in line.items() if k not in ("TIPLPC", "CODLPC")}
-        ln.setdefault("POSLPC", pos)
-        if "CANLPC" in ln:
-            ln.setdefault("PENLPC", ln["CANLPC"])
-        validate_row("F_LPC", ln, key=(series, "(new)", ln["POSLPC"]))
-        prepared.append(ln)
+    prepared = _order_lines(series, "(new)", lines)
     for attempt in range(retries):
         try:
             with conn.transaction():
@@ -314,14 +321,7 @@ def replace_order_lines(conn: FactusolConnection, series: str, number: int, head
     """Rewrite a pedido FactuSOL has not started on, in ONE transaction: its F_LPC lines replaced by ``lines``
     (POSLPC 1..n unless given, PENLPC = CANLPC) and the given F_PCL header columns (totals) updated."""
     head = {k: v for k, v in header.items() if k not in ("TIPPCL", "CODPCL")}
-    prepared = []
-    for pos, line in enumerate(lines, start=1):
-        ln = {k: v for k, v in line.items() if k not in ("TIPLPC", "CODLPC")}
-        ln.setdefault("POSLPC", pos)
-        if "CANLPC" in ln:
-            ln.setdefault("PENLPC", ln["CANLPC"])
-        validate_row("F_LPC", ln, key=(series, number, ln["POSLPC"]))
-        prepared.append(ln)
+    prepared = _order_lines(series, number, lines)
     with conn.transaction():
         conn.execute("DELETE FROM [F_LPC] WHERE [TIPLPC] = ? AND [CODLPC] = ?", [series, number])
         for ln in prepared:
