@@ -280,6 +280,37 @@ def test_a_batch_the_commit_thread_cannot_store_stops_the_read_and_is_read_again
         (c.position, c.row_key, c.after) for c in reference]
 
 
+def test_the_daemon_reader_outlives_a_store_that_refuses_a_batch(shop, tmp_path):
+    # As the daemon runs it, a batch the store refuses puts the reader in "error" (the cause named, no traceback
+    # out of its thread) and it keeps trying from the checkpoint: once the cause is gone, every change arrives once.
+    conn, store, cfg = shop
+    BinlogCapture(store, cfg).capture()
+    run(conn, stock_insert(1))
+    BinlogCapture(store, cfg).capture()
+    (first,) = store.changes()
+    other = Store(f"sqlite:///{tmp_path / 'other.sqlite'}")
+    other.set_checkpoint("prestashop.binlog", store.checkpoint("prestashop.binlog"))
+    run(conn, stock_insert(2))
+    run(conn, stock_insert(3))
+    probe = BinlogCapture(Store(f"sqlite:///{tmp_path / 'probe.sqlite'}"), cfg)
+    probe.store.set_checkpoint("prestashop.binlog", other.checkpoint("prestashop.binlog"))
+    probe.capture()
+    planted = probe.store.changes()[0]  # the position stock row 2 gets: already logged in `other`
+    other.record_capture([CapturedRow(planted.side, planted.entity, planted.source_table, planted.row_key,
+                                      planted.op, None, {"planted": True}, planted.position, planted.txn)])
+    cap = BinlogCapture(other, cfg)
+    with daemon_reader(cap, idle_seconds=0.2) as thread:
+        _wait(lambda: "IntegrityError" in cap.status.last_error)
+        assert thread.is_alive()
+        with other.session() as s:
+            s.delete(s.get(Change, 1))
+            s.commit()
+        _wait(lambda: len(other.changes()) == 2)
+        _wait(lambda: cap.status.last_error == "")
+    assert [c.row_key for c in other.changes()] == [K(id_stock_available=2), K(id_stock_available=3)]
+    assert first.row_key == K(id_stock_available=1)
+
+
 def test_resume_from_checkpoint_after_a_new_reader(shop):
     conn, store, cfg = shop
     BinlogCapture(store, cfg).capture()

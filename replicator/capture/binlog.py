@@ -340,6 +340,7 @@ class BinlogCapture:
         def committed(end: dict, changes: int) -> None:  # on the commit thread
             report.changes += changes
             self.status.file, self.status.pos = end["file"], end["pos"]
+            self.status.last_error = ""  # stored again: whatever went wrong before is over
 
         committer = BackgroundCommitter(self.store, CHECKPOINT, committed)
 
@@ -372,6 +373,7 @@ class BinlogCapture:
                     pending, echo = [], False
                 if batch_end is not None and (len(batch) >= BATCH_ROWS or time.monotonic() - last_flush >= BATCH_SECONDS):
                     flush()
+                committer.raise_error()  # a batch the store refused ends the read now, not at the next batch
                 if stop is not None and stop.is_set() and not pending:
                     break
                 if max_seconds is not None and time.monotonic() - started > max_seconds and not pending:
@@ -442,6 +444,15 @@ class BinlogCapture:
                     stop.wait(min(delay * 4, 30.0))
                     continue
                 self._reconnect_wait(exc, delay, stop)
+                delay = min(delay * 2, 30.0)
+                continue
+            except Exception as exc:
+                # The store refused a batch (locked past its busy timeout, a full disk, ...): the checkpoint did not
+                # move past the last committed batch, so the next read takes the rest up again.  Keep going.
+                self.status.state, self.status.last_error = "error", redact(f"{type(exc).__name__}: {exc}")
+                log.error("binlog capture: the changes read could not be stored (%s); reading them again from the "
+                          "checkpoint in %.1fs", self.status.last_error, delay)
+                stop.wait(delay)
                 delay = min(delay * 2, 30.0)
                 continue
             stop.wait(idle_seconds)  # the server ended the stream (it shuts down): read again from the checkpoint

@@ -22,8 +22,8 @@ from replicator.store import CapturedRow, Store
 class BackgroundCommitter:
     """`submit` hands a batch over (waiting while the previous one is written); `close` waits for the last one.
 
-    An error of the commit thread is raised by the next `submit` or by `close`; batches after it are not written
-    (their checkpoint never moves, so they are read again)."""
+    An error of the commit thread is raised by `raise_error`, the next `submit` or `close`; batches after it are not
+    written (their checkpoint never moves, so they are read again)."""
 
     def __init__(self, store: Store, checkpoint: str, on_commit: Callable[[Any, int], None]):
         self.store, self.checkpoint, self.on_commit = store, checkpoint, on_commit
@@ -41,7 +41,7 @@ class BackgroundCommitter:
 
     def submit(self, rows: list[CapturedRow], checkpoint_value: Any) -> None:
         self._idle.wait()
-        self._raise()
+        self.raise_error()
         self._idle.clear()
         self._work.put((rows, checkpoint_value))
 
@@ -49,9 +49,10 @@ class BackgroundCommitter:
         """Wait for the batch in flight, stop the thread, and raise its error if it had one."""
         self._work.put(None)
         self._thread.join()
-        self._raise()
+        self.raise_error()
 
-    def _raise(self) -> None:
+    def raise_error(self) -> None:
+        """Raise the commit thread's error, if it had one."""
         if self.error is not None:
             raise self.error
 
