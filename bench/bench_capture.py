@@ -24,8 +24,8 @@ from pathlib import Path
 
 import pyodbc
 
-from replicator.capture.binlog import BinlogCapture, current_position, ensure_ledger_table, ledger_insert_sql
-from replicator.capture.factusol import FactusolScanner
+from replicator.prestashop.binlog import BinlogCapture, current_position, ensure_ledger_table, ledger_insert_sql
+from replicator.factusol.scanner import FactusolScanner
 from replicator.config import FactusolConfig, PrestashopConfig
 from replicator.factusol.schema import load_schema, table_ddl
 from replicator.store import Store
@@ -360,7 +360,7 @@ def main() -> int:
         server = None
         url = args.mysql_url
         if not url:
-            from replicator.prestashop.localserver import LocalMariaDB
+            from replicator.sandbox.mariadb import LocalMariaDB
 
             server = LocalMariaDB().start()
             url = server.url

@@ -21,9 +21,9 @@ from pathlib import Path
 
 from replicator.cli import default_rules_dir
 from replicator.config import render_config
-from replicator.factusol.sandbox import create_sandbox
-from replicator.prestashop.localserver import LocalMariaDB
-from replicator.prestashop.sandbox import create_shop
+from replicator.sandbox.factusol import create_sandbox
+from replicator.sandbox.mariadb import LocalMariaDB
+from replicator.sandbox.shop import create_shop
 
 
 def cpu_seconds(pid: int) -> float:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from replicator.factusol import reader
 from replicator.factusol.connection import open_factusol
-from replicator.factusol.sandbox import create_sandbox
+from replicator.sandbox.factusol import create_sandbox
 
 
 def main(articles: int = 100_000) -> dict:

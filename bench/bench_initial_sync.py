@@ -32,8 +32,9 @@ import pyodbc
 
 from replicator.config import Config, FactusolConfig, PrestashopConfig
 from replicator.factusol.connection import connection_string_for
-from replicator.factusol.sandbox import create_sandbox
-from replicator.prestashop import localserver, sandbox
+from replicator.sandbox.factusol import create_sandbox
+from replicator.sandbox import mariadb
+from replicator.sandbox import shop as ps_sandbox
 from replicator.prestashop.connection import connect
 from replicator.rules import load_rules
 
@@ -192,8 +193,8 @@ def run(url: str, articles: int, customers: int, workdir: Path) -> dict:
     seed_s = time.perf_counter() - t
     # the FactuSOL customers reach the shop only through orders (new customers flow shop -> FactuSOL): the shop
     # side gets as many customers, which the initial sync creates in FactuSOL
-    shop_url = sandbox.create_shop(url, "bench_initial_sync", demo=False, customers=customers)
-    bare_url = sandbox.create_shop(url, "bench_initial_bare", demo=False)
+    shop_url = ps_sandbox.create_shop(url, "bench_initial_sync", demo=False, customers=customers)
+    bare_url = ps_sandbox.create_shop(url, "bench_initial_bare", demo=False)
     result = {"bare": bare(fs_path, shop_url, bare_url)}
     from replicator.daemon import open_runtime, run_once
 
@@ -231,7 +232,7 @@ def run(url: str, articles: int, customers: int, workdir: Path) -> dict:
                   target={"seconds": 60, "ratio_to_bare": 2},
                   meets_target=elapsed < 60 and elapsed <= 2 * result["bare"]["seconds"])
     for db in ("bench_initial_sync", "bench_initial_bare"):
-        sandbox.drop_shop(url, db)
+        ps_sandbox.drop_shop(url, db)
     return result
 
 
@@ -252,7 +253,7 @@ def main() -> None:
     server = None
     url = args.url
     if not url:
-        server = localserver.LocalMariaDB().start()
+        server = mariadb.LocalMariaDB().start()
         url = server.url
         SERVER_PID = server.process.pid
     try:

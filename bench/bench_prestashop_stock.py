@@ -10,13 +10,15 @@ import argparse
 import json
 import time
 
-from replicator.prestashop import localserver, reader, sandbox
+from replicator.prestashop import reader
+from replicator.sandbox import mariadb
+from replicator.sandbox import shop as ps_sandbox
 from replicator.prestashop.connection import ShopConnection
 from replicator.prestashop.writer import set_stock
 
 
 def run(url: str, products: int, rounds: int) -> dict:
-    shop_url = sandbox.create_shop(url, "bench_ps_stock", demo=True, products=products)
+    shop_url = ps_sandbox.create_shop(url, "bench_ps_stock", demo=True, products=products)
     shop = ShopConnection(shop_url)
     targets = [(r["id_product"], r["id_product_attribute"]) for r in shop.query(
         "SELECT id_product, id_product_attribute FROM {p}stock_available WHERE id_product_attribute > 0"
@@ -34,7 +36,7 @@ def run(url: str, products: int, rounds: int) -> dict:
     stock = reader.read_stock(shop)
     results["read_stock"] = {"rows": len(stock), "seconds": round(time.perf_counter() - start, 3)}
     shop.close()
-    sandbox.drop_shop(url, "bench_ps_stock")
+    ps_sandbox.drop_shop(url, "bench_ps_stock")
     return {"bench": "prestashop_set_stock", "products": products, "rounds": rounds, "results": results}
 
 
@@ -47,7 +49,7 @@ def main() -> None:
     server = None
     url = args.url
     if not url:
-        server = localserver.LocalMariaDB().start()
+        server = mariadb.LocalMariaDB().start()
         url = server.url
     try:
         print(json.dumps(run(url, args.products, args.rounds)))

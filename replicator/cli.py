@@ -103,7 +103,7 @@ def cmd_config_validate(args) -> int:
 
 
 def cmd_sandbox_factusol(args) -> int:
-    from replicator.factusol.sandbox import create_sandbox
+    from replicator.sandbox.factusol import create_sandbox
 
     conn = create_sandbox(args.path, articles=args.articles, customers=args.customers, seed=args.seed)
     print(f"FactuSOL stand-in created at {Path(args.path).resolve()}")
@@ -112,7 +112,7 @@ def cmd_sandbox_factusol(args) -> int:
 
 
 def cmd_sandbox_prestashop(args) -> int:
-    from replicator.prestashop.sandbox import create_shop
+    from replicator.sandbox.shop import create_shop
 
     url = create_shop(args.mysql, args.database, demo=args.demo, products=args.products,
                       customers=args.customers, prefix=args.prefix)
@@ -230,7 +230,7 @@ def cmd_rules_check(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from replicator.demo import run_demo
+    from replicator.sandbox.demo import run_demo
 
     _setup_logging("INFO")
     headless = args.headless or not (sys.stdout.isatty() and sys.stdin.isatty())  # no terminal: log lines

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import signal
 import sys
 import threading
@@ -17,10 +16,10 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 from replicator.config import Config, redact
 from replicator.engine import Engine
+from replicator.factusol.years import configured_file, connection_string, fiscal_year
 from replicator.store import Store
 from replicator.sync.base import SyncContext
 
@@ -43,12 +42,12 @@ class Runtime:
         if self.config.factusol.data_dir:
             from replicator.factusol.connection import open_factusol
 
-            path = factusol_file(self.config)
+            path = configured_file(self.config.factusol)
             year = fiscal_year(path)
             if year and year != self.ctx.factusol_year:
                 log.info("FactuSOL fiscal year %s -> %s: now writing to %s", self.ctx.factusol_year, year, path)
                 old = self.ctx.factusol
-                self.ctx.factusol = open_factusol(factusol_connection_string(self.config, path))
+                self.ctx.factusol = open_factusol(connection_string(self.config.factusol, path))
                 self.ctx.factusol_year = year
                 self.ctx.cache.clear()
                 old.close()
@@ -59,33 +58,6 @@ class Runtime:
                 conn.close()
             except Exception:  # closing is best effort on shutdown
                 pass
-
-
-def factusol_file(config: Config) -> Path | None:
-    """The company/year file in use: the configured one, or the newest <CCC><YYYY> in the data folder."""
-    from replicator.factusol.connection import resolve_year_file
-
-    fs = config.factusol
-    return fs.file or (resolve_year_file(fs.data_dir, fs.company) if fs.data_dir else None)
-
-
-def fiscal_year(path: Path | None, connection: str = "") -> str:
-    """The 4-digit year of a <CCC><YYYY> file name ("" when the name does not say)."""
-    from replicator.factusol.connection import database_path
-
-    name = path.stem if path else database_path(connection)
-    match = re.search(r"(\d{4})$", Path(str(name)).stem) if name else None
-    return match.group(1) if match else ""
-
-
-def factusol_connection_string(config: Config, path: Path | None = None) -> str:
-    from replicator.factusol.connection import connection_string_for
-
-    fs = config.factusol
-    path = path or factusol_file(config)
-    if fs.connection:
-        return fs.connection.replace("{file}", str(path)) if path else fs.connection
-    return connection_string_for(path)
 
 
 def open_runtime(config: Config) -> Runtime:
@@ -102,8 +74,8 @@ def open_context(config: Config, store: Store, rules) -> SyncContext:
     from replicator.factusol.connection import open_factusol
     from replicator.prestashop.connection import ShopConnection
 
-    path = factusol_file(config)
-    connection = factusol_connection_string(config, path)
+    path = configured_file(config.factusol)
+    connection = connection_string(config.factusol, path)
     factusol = open_factusol(connection)
     ps = config.prestashop
     try:
@@ -165,7 +137,7 @@ class FirstSightError(RuntimeError):
 
 
 def run_once(runtime: Runtime) -> int:
-    from replicator.capture import capture_once
+    from replicator.capture.service import capture_once
     from replicator.engine import SIDE_INITIAL
 
     store = runtime.store
@@ -246,7 +218,7 @@ def take_first_sight(config: Config, store: Store, factusol_tables: list[str] | 
                      prestashop: bool = True) -> None:
     """The first sight of these FactuSOL tables (all when None) and of the shop (its binlog position or poll
     baseline): row snapshots, no change logged.  Raises FirstSightError if it fails."""
-    from replicator.capture import capture_once
+    from replicator.capture.service import capture_once
 
     report = capture_once(config, store, factusol_tables=factusol_tables, prestashop=prestashop)
     if report.errors:
@@ -270,7 +242,7 @@ def publish_status(runtime: Runtime, capture, report, problem: str) -> None:
 
 
 def serve(runtime: Runtime, stop: threading.Event) -> int:
-    from replicator.capture import CaptureService
+    from replicator.capture.service import CaptureService
     from replicator.rules import RulesWatcher
 
     if not (runtime.store.checkpoint(INITIAL_SYNC_CHECKPOINT) or {}).get("done"):

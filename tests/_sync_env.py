@@ -8,12 +8,12 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from replicator.capture import capture_once
+from replicator.capture.service import capture_once
 from replicator.config import Config, FactusolConfig, PrestashopConfig
 from replicator.daemon import Runtime, open_runtime
 from replicator.factusol.connection import connection_string_for
-from replicator.factusol.sandbox import create_sandbox
-from replicator.prestashop import sandbox as ps_sandbox
+from replicator.sandbox.factusol import create_sandbox
+from replicator.sandbox import shop as ps_sandbox
 from replicator.rules import load_rules
 
 FS_CONN = "DRIVER={SQLite3};Database={file};Timeout=200"

@@ -16,10 +16,10 @@ from pathlib import Path
 import pymysql
 import pytest
 
-from replicator.prestashop import localserver
+from replicator.sandbox import mariadb
 
-# Every FactuSOL statement sent by any test is checked as Access SQL (see replicator/factusol/testing.py).
-pytest_plugins = ["replicator.factusol.testing"]
+# Every FactuSOL statement sent by any test is checked as Access SQL (see replicator/sandbox/access_sql.py).
+pytest_plugins = ["replicator.sandbox.access_sql"]
 
 REFERENCE_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "reference"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -38,7 +38,7 @@ def _docker_answers() -> bool:
 class MySQLServer:
     """What tests get: a server URL plus helpers to make scratch databases on it."""
 
-    def __init__(self, url: str, local: localserver.LocalMariaDB | None = None):
+    def __init__(self, url: str, local: mariadb.LocalMariaDB | None = None):
         self.url = url.rstrip("/") + "/"
         self.local = local
 
@@ -78,15 +78,15 @@ def mysql_server():
             host, port = container.get_container_host_ip(), container.get_exposed_port(3306)
             yield MySQLServer(f"mysql://root:test@{host}:{port}/")
         return
-    if not localserver.available():
+    if not mariadb.available():
         message = "no MySQL for the tests: set REPLICATOR_TEST_MYSQL_URL, run a Docker engine, or install mariadb-server"
         if IN_CI:
             pytest.fail(message)
         pytest.skip(message)
-    server = localserver.LocalMariaDB()
+    server = mariadb.LocalMariaDB()
     try:
         server.start()
-    except localserver.LocalServerError as exc:
+    except mariadb.LocalServerError as exc:
         pytest.fail(str(exc)) if IN_CI else pytest.skip(str(exc))
     try:
         yield MySQLServer(server.url, server)

@@ -13,9 +13,10 @@ import pytest
 
 from replicator.daemon import run_once
 from replicator.factusol import writer as fs_writer
-from replicator.factusol.testing import access_sql_guard  # noqa: F401  (every statement must be Access SQL)
+from replicator.sandbox.access_sql import access_sql_guard  # noqa: F401  (every statement must be Access SQL)
 from replicator.model import Combination, Product
-from replicator.prestashop import sandbox, writer
+from replicator.prestashop import writer
+from replicator.sandbox import shop as ps_sandbox
 from replicator.prestashop.connection import ShopConnection
 from replicator.sync import products as product_sync
 
@@ -35,7 +36,7 @@ def _rows(shop, table: str, pid: int) -> list[dict]:
 
 @pytest.mark.parametrize("version", ["8.2.1", "1.7.8.11"])
 def test_bulk_creation_writes_the_rows_upsert_product_writes(mysql_server, mysql_db, version):
-    with ShopConnection(sandbox.create_shop(mysql_server.url, mysql_db, demo=True, version=version)) as shop:
+    with ShopConnection(ps_sandbox.create_shop(mysql_server.url, mysql_db, demo=True, version=version)) as shop:
         def article(ref):
             return Product(reference=ref, name="Taza grande", description="<p>Cerámica</p>", ean13="8412345000017",
                            price_tax_excl=Decimal("8.2644628"), cost_price=Decimal("3.1"), vat_rate=Decimal("21"),
@@ -91,7 +92,7 @@ def _combo_rows(shop, table: str, pid: int, ref: str) -> list[dict]:
 
 @pytest.mark.parametrize("version,demo", [("8.2.1", True), ("1.7.8.11", True), ("8.2.1", False)])
 def test_bulk_creation_of_combinations_writes_the_rows_upsert_product_writes(mysql_server, mysql_db, version, demo):
-    with ShopConnection(sandbox.create_shop(mysql_server.url, mysql_db, demo=demo, version=version)) as shop:
+    with ShopConnection(ps_sandbox.create_shop(mysql_server.url, mysql_db, demo=demo, version=version)) as shop:
         def article(ref):
             return Product(reference=ref, name="Camiseta lisa", description="<p>Algodón</p>", ean13="8412345000024",
                            price_tax_excl=Decimal("12.396694"), cost_price=Decimal("4"), vat_rate=Decimal("21"),
@@ -153,7 +154,7 @@ def test_bulk_creation_follows_the_live_schema_not_the_stock_defaults(mysql_serv
     """Columns left to their DEFAULT and rows copied on the server must give what upsert_product writes even on a
     shop whose schema differs from PrestaShop's: other defaults, a narrower product.price than product_shop's, and
     a third language."""
-    with ShopConnection(sandbox.create_shop(mysql_server.url, mysql_db, demo=False)) as admin:
+    with ShopConnection(ps_sandbox.create_shop(mysql_server.url, mysql_db, demo=False)) as admin:
         for sql in ("ALTER TABLE {p}product ALTER show_price SET DEFAULT 0, ALTER visibility SET DEFAULT 'none',"
                     " ALTER state SET DEFAULT 0, ALTER id_shop_default SET DEFAULT 5,"
                     " ALTER available_for_order SET DEFAULT 0, ALTER redirect_type SET DEFAULT '404'",
@@ -229,7 +230,7 @@ def test_equals_default_is_exact():
 def test_insert_copies_copies_only_the_rows_asked_for(mysql_server, mysql_db):
     """The server-side copy: a range when the keys are consecutive, an IN list when they are not; columns that
     repeat the source row are copied, constant ones sent once, anything else falls back to plain INSERTs."""
-    with ShopConnection(sandbox.create_shop(mysql_server.url, mysql_db, demo=False)) as shop:
+    with ShopConnection(ps_sandbox.create_shop(mysql_server.url, mysql_db, demo=False)) as shop:
         made = writer.create_products_bulk(shop, [Product(reference=f"CPY{i}", name=f"Copia {i}",
                                                           price_tax_excl=Decimal(i)) for i in range(1, 5)])
         ids = [made[f"CPY{i}"] for i in range(1, 5)]
@@ -254,7 +255,7 @@ def test_insert_copies_copies_only_the_rows_asked_for(mysql_server, mysql_db):
 
 
 def test_bulk_creation_skips_existing_references_and_rolls_back_a_failed_chunk(mysql_server, mysql_db):
-    with ShopConnection(sandbox.create_shop(mysql_server.url, mysql_db, demo=True)) as shop:
+    with ShopConnection(ps_sandbox.create_shop(mysql_server.url, mysql_db, demo=True)) as shop:
         before = shop.query_one("SELECT COUNT(*) AS n FROM {p}product")["n"]
         calls = []
 
@@ -285,7 +286,7 @@ def _sa(shop, pid, pa, scope=(1, 0)):
 
 
 def test_set_stock_bulk_scope_sums_reserved_and_movements(mysql_server, mysql_db):
-    with ShopConnection(sandbox.create_shop(mysql_server.url, mysql_db, demo=True)) as shop:
+    with ShopConnection(ps_sandbox.create_shop(mysql_server.url, mysql_db, demo=True)) as shop:
         combos = {r["reference"]: (r["id_product"], r["id_product_attribute"]) for r in shop.query(
             "SELECT reference, id_product, id_product_attribute FROM {p}product_attribute WHERE reference LIKE 'CAM001-%%'")}
         cam = combos["CAM001-M-BLA"][0]
@@ -343,8 +344,8 @@ def test_set_stock_bulk_without_temporary_tables_writes_the_same(mysql_server, m
                 (pytest.fail if os.environ.get("CI", "").lower() in ("1", "true", "yes") else pytest.skip)(
                     f"cannot create a test user on this server: {exc}")
             cur.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON `{other}`.* TO '{user}'@'%'")
-        sandbox.create_shop(mysql_server.url, other, demo=True)
-        full_url = sandbox.create_shop(mysql_server.url, mysql_db, demo=True)
+        ps_sandbox.create_shop(mysql_server.url, other, demo=True)
+        full_url = ps_sandbox.create_shop(mysql_server.url, mysql_db, demo=True)
         params = parse_mysql_url(mysql_server.url)
         limited_url = f"mysql://{user}:pw@{params['host']}:{params['port']}/{other}"
         results = []

@@ -13,7 +13,7 @@ from decimal import Decimal
 import pyodbc
 import pytest
 
-from replicator.capture.binlog import BinlogCapture, ensure_ledger_table
+from replicator.prestashop.binlog import BinlogCapture, ensure_ledger_table
 from replicator.config import PrestashopConfig
 from replicator.factusol.schema import load_schema, table_ddl
 from replicator.prestashop.schema import create_schema
@@ -26,8 +26,8 @@ from replicator.store import Store
 from replicator.config import FactusolConfig, PrestashopConfig
 kind, store_url, target, server_id = sys.argv[1:5]
 store = Store(store_url)
-from replicator.capture.binlog import BinlogCapture
-from replicator.capture.factusol import FactusolScanner
+from replicator.prestashop.binlog import BinlogCapture
+from replicator.factusol.scanner import FactusolScanner
 print("start", flush=True)
 if kind == "binlog":
     r = BinlogCapture(store, PrestashopConfig(url=target, server_id=int(server_id))).capture()

@@ -13,9 +13,12 @@ import pyodbc
 import pytest
 from hypothesis import given, strategies as st
 
-from replicator.capture import factusol as factusol_capture
-from replicator.capture import row_hash
-from replicator.capture.factusol import FactusolLocked, FactusolScanner, FactusolWatcher
+from replicator.factusol import scanner as factusol_scanner
+from replicator.factusol import watcher as factusol_watcher
+from replicator.capture.snapshot import row_hash
+from replicator.factusol.errors import FactusolLockedError
+from replicator.factusol.scanner import FactusolScanner
+from replicator.factusol.watcher import FactusolWatcher
 from replicator.capture.tables import factusol_tables
 from replicator.config import FactusolConfig
 from replicator.factusol import connection as fsconn
@@ -145,8 +148,8 @@ def test_before_image_not_kept_when_the_columns_changed_since_the_baseline(fs):
 
 def test_crash_mid_baseline_redoes_it(fs, monkeypatch):
     conn, store, cfg, _ = fs
-    monkeypatch.setattr(factusol_capture, "BASELINE_CHUNK", 2)
-    monkeypatch.setattr(factusol_capture, "BATCH", 2)
+    monkeypatch.setattr(factusol_scanner, "BASELINE_CHUNK", 2)
+    monkeypatch.setattr(factusol_scanner, "BATCH", 2)
     real = store.record_capture
     calls = []
 
@@ -297,7 +300,7 @@ def test_writes_that_change_no_watched_table_space_the_event_scans_out(fs, monke
     # Something that writes to the file after each scan without changing a watched table (here: a byte rewritten
     # as it was) would make every scan bring on the next.  After a few empty event scans they are spaced out; a
     # real change is still captured, and resets the spacing.
-    monkeypatch.setattr(factusol_capture, "EVENT_SCAN_GAP_MAX", 1.6)
+    monkeypatch.setattr(factusol_watcher, "EVENT_SCAN_GAP_MAX", 1.6)
     conn, store, cfg, path = fs
 
     def rewrite_a_byte(_report) -> None:
@@ -316,7 +319,7 @@ def test_writes_that_change_no_watched_table_space_the_event_scans_out(fs, monke
         _wait(lambda: len(store.changes()) == 1, timeout=5)
     finally:
         watcher.stop()
-    assert factusol_capture.event_scan_gap(0, 0.2) == 0 and factusol_capture.event_scan_gap(3, 0.2) == 0.5
+    assert factusol_watcher.event_scan_gap(0, 0.2) == 0 and factusol_watcher.event_scan_gap(3, 0.2) == 0.5
     assert _changes(store) == [("F_ART", K(CODART="A1"), "update")]
 
 
@@ -383,7 +386,7 @@ def test_scanner_raises_locked_while_exclusive_lock_is_held(fs):
     locker = sqlite3.connect(path, timeout=0, isolation_level=None)
     locker.execute("BEGIN EXCLUSIVE")
     try:
-        with pytest.raises(FactusolLocked):
+        with pytest.raises(FactusolLockedError):
             scanner.scan()
     finally:
         locker.execute("ROLLBACK")

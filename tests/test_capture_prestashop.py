@@ -13,9 +13,10 @@ import pymysql
 import pytest
 from sqlalchemy.exc import IntegrityError
 
-from replicator.capture import capture_once, check_binlog_access, ensure_ledger_table, ledger_insert_sql
-from replicator.capture.binlog import BinlogCapture
-from replicator.capture.poller import PollCapture
+from replicator.capture.service import capture_once
+from replicator.prestashop.binlog import check_binlog_access, ensure_ledger_table, ledger_insert_sql
+from replicator.prestashop.binlog import BinlogCapture
+from replicator.prestashop.poller import PollCapture
 from replicator.capture.service import choose_prestashop_mode
 from replicator.capture.tables import PRESTASHOP, WatchedTable
 from replicator.config import Config, PrestashopConfig
@@ -247,7 +248,7 @@ def test_a_batch_the_commit_thread_cannot_store_stops_the_read_and_is_read_again
     # Batches are committed on a background thread.  One the store refuses (here: one of its positions is already
     # logged, so the unique key rejects the whole batch) stops the read with that error; the batches before it
     # stay committed with their checkpoint, the ones after it are not written, and the next read resumes there.
-    monkeypatch.setattr("replicator.capture.binlog.BATCH_ROWS", 50)
+    monkeypatch.setattr("replicator.prestashop.binlog.BATCH_ROWS", 50)
     conn, store, cfg = shop
     cap = BinlogCapture(store, cfg)
     cap.capture()

@@ -6,11 +6,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from replicator.prestashop import localserver
+from replicator.sandbox import mariadb
 
 
 def test_demo_headless_replicates_stock_changes(tmp_path):
-    assert localserver.available(), "the demo needs mariadb-server (make installs it)"
+    assert mariadb.available(), "the demo needs mariadb-server (make installs it)"
     workdir = tmp_path / "demo"
     result = subprocess.run(
         [sys.executable, "-m", "replicator.cli", "demo", "--headless", "--seconds", "8", "--workdir", str(workdir)],

@@ -10,11 +10,11 @@ import logging
 
 import pytest
 
-from replicator.capture import capture_once
+from replicator.capture.service import capture_once
 from replicator.config import load_config, render_config
 from replicator.daemon import open_runtime, run_once
-from replicator.factusol.sandbox import create_sandbox
-from replicator.prestashop.sandbox import create_shop
+from replicator.sandbox.factusol import create_sandbox
+from replicator.sandbox.shop import create_shop
 from replicator.store import APPLIED, CONFLICT, PENDING
 
 

@@ -14,8 +14,8 @@ from replicator.factusol import reader, writer
 from replicator.factusol.connection import (
     STATEMENT_LOG, AccessSqlError, check_access_sql, last_statement_seq,
 )
-from replicator.factusol.testing import *  # noqa: F401,F403
-from replicator.factusol.testing import rejected_sent_statements
+from replicator.sandbox.access_sql import *  # noqa: F401,F403
+from replicator.sandbox.access_sql import rejected_sent_statements
 
 FORBIDDEN = [
     "SELECT [CODART] FROM [F_ART] LIMIT 10",

@@ -9,10 +9,11 @@ import pytest
 
 from replicator.factusol import connection as fc
 from replicator.factusol.connection import (
-    FactusolConnection, FactusolLockedError, connection_string_for, open_factusol, resolve_year_file,
+    FactusolConnection, FactusolLockedError, connection_string_for, open_factusol,
     translate_for_sqlite,
 )
-from replicator.factusol.testing import *  # noqa: F401,F403
+from replicator.factusol.years import resolve_year_file
+from replicator.sandbox.access_sql import *  # noqa: F401,F403
 
 
 def test_moneda_is_decimal_and_dates_are_datetime(fs_conn):
@@ -164,7 +165,7 @@ def test_reads_hold_off_writes_says_whether_a_commit_can_go_on_during_a_long_rea
     """What the first run relies on to sync customers while it scans the other tables: in WAL mode (as with Access's
     page locks) one connection commits while another is halfway through a streamed read; in rollback-journal mode
     the commit waits for the reader, past the busy timeout."""
-    from replicator.factusol.sandbox import create_sandbox
+    from replicator.sandbox.factusol import create_sandbox
 
     path = tmp_path / "0012025.sqlite"
     create_sandbox(path, articles=3000, customers=5, orders=0, year=2025, journal_mode=journal_mode)
@@ -192,7 +193,7 @@ def test_reads_hold_off_writes_says_whether_a_commit_can_go_on_during_a_long_rea
 
 
 def test_database_path_and_the_fiscal_year_it_names():
-    from replicator.daemon import fiscal_year
+    from replicator.factusol.years import fiscal_year
 
     assert fc.database_path("DRIVER={SQLite3};Database=/d/FS/0012026.sqlite;Timeout=2") == "/d/FS/0012026.sqlite"
     assert fc.database_path("DRIVER={Microsoft Access Driver (*.mdb, *.accdb)};DBQ=C:\\FS\\0012025.accdb;") == \

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 
 from replicator.factusol import reader
-from replicator.factusol.testing import *  # noqa: F401,F403
+from replicator.sandbox.access_sql import *  # noqa: F401,F403
 
 
 def _db(path):

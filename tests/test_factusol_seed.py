@@ -5,9 +5,9 @@ import sqlite3
 from hypothesis import given
 from hypothesis import strategies as st
 
-from replicator.factusol import seeddata as sd
-from replicator.factusol.seeddata import build_seed
-from replicator.factusol.testing import *  # noqa: F401,F403  (Access-SQL guard + sandbox fixtures)
+from replicator.sandbox import factusol_seed as sd
+from replicator.sandbox.factusol_seed import build_seed
+from replicator.sandbox.access_sql import *  # noqa: F401,F403  (Access-SQL guard + sandbox fixtures)
 
 
 def test_known_nif_cif_ean_vectors():

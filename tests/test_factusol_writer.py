@@ -8,8 +8,8 @@ import pytest
 from replicator.factusol import reader, writer
 from replicator.factusol.connection import STATEMENT_HOOKS, STATEMENT_LOG, last_statement_seq
 from replicator.factusol.schema import FactusolWidthError
-from replicator.factusol.seeddata import SURCHARGE_RATES, VAT_RATES, make_nif
-from replicator.factusol.testing import *  # noqa: F401,F403
+from replicator.sandbox.factusol_seed import SURCHARGE_RATES, VAT_RATES, make_nif
+from replicator.sandbox.access_sql import *  # noqa: F401,F403
 
 NEW_CUSTOMER = {"NOFCLI": "Lucía Peña Ibáñez", "NOCCLI": "Lucía Peña Ibáñez", "NIFCLI": make_nif(44556677),
                 "DOMCLI": "Calle Mayor, 3", "POBCLI": "Logroño", "CPOCLI": "26001", "PROCLI": "La Rioja",

@@ -15,7 +15,7 @@ import pytest
 from replicator.daemon import run_once
 from replicator.factusol import connection as fs_connection
 from replicator.gil import SWITCH_INTERVAL
-from replicator.factusol.testing import access_sql_guard  # noqa: F401  (every statement must be Access SQL)
+from replicator.sandbox.access_sql import access_sql_guard  # noqa: F401  (every statement must be Access SQL)
 from replicator.model import Product
 from replicator.prestashop import writer as ps_writer
 from replicator.store import PENDING
@@ -375,7 +375,7 @@ def test_customers_sync_in_a_child_process_beside_the_rest_of_the_first_sight(co
     sync wrote comes back as echoes only: F_CLI was seen before it was written."""
     import threading
 
-    from replicator.capture.factusol import FactusolScanner
+    from replicator.factusol.scanner import FactusolScanner
 
     file = str(config.factusol.file)
     overlap = config.initial_sync_workers == "process" and not fs_connection.reads_hold_off_writes(

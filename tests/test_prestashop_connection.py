@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from replicator.prestashop import sandbox
+from replicator.sandbox import shop as ps_sandbox
 from replicator.prestashop.connection import ShopConnection, ShopConnectionError, connect, parse_mysql_url
 
 pytestmark = pytest.mark.mysql
@@ -13,14 +13,14 @@ pytestmark = pytest.mark.mysql
 
 @pytest.fixture
 def shop8(mysql_server, mysql_db):
-    url = sandbox.create_shop(mysql_server.url, mysql_db, demo=False)
+    url = ps_sandbox.create_shop(mysql_server.url, mysql_db, demo=False)
     with ShopConnection(url) as shop:
         yield shop
 
 
 @pytest.mark.parametrize("version,family,shipping", [("8.2.1", "8", False), ("1.7.8.11", "1.7.8", True)])
 def test_detect_version(mysql_server, mysql_db, version, family, shipping):
-    url = sandbox.create_shop(mysql_server.url, mysql_db, version=version)
+    url = ps_sandbox.create_shop(mysql_server.url, mysql_db, version=version)
     with ShopConnection(url) as shop:
         info = shop.detect_version()
     assert info.version == version and info.family == family

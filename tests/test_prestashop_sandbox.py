@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from replicator.prestashop import reader, sandbox
+from replicator.prestashop import reader
+from replicator.sandbox import shop as ps_sandbox
 from replicator.prestashop.connection import ShopConnection
 
 pytestmark = pytest.mark.mysql
@@ -12,7 +13,7 @@ pytestmark = pytest.mark.mysql
 
 @pytest.mark.parametrize("version", ["8.2.1", "1.7.8.11"])
 def test_demo_shop_content(mysql_server, mysql_db, version):
-    url = sandbox.create_shop(mysql_server.url, mysql_db, demo=True, products=3, customers=2, version=version)
+    url = ps_sandbox.create_shop(mysql_server.url, mysql_db, demo=True, products=3, customers=2, version=version)
     with ShopConnection(url) as shop:
         assert {r["iso_code"] for r in shop.query("SELECT iso_code FROM {p}lang")} == {"en", "es"}
         isos = {r["iso_code"] for r in shop.query("SELECT iso_code FROM {p}country")}
@@ -60,8 +61,8 @@ def test_demo_shop_content(mysql_server, mysql_db, version):
 def test_deterministic(mysql_server):
     dumps = []
     for name in ("sbx_det_a", "sbx_det_b"):
-        url = sandbox.create_shop(mysql_server.url, name, demo=True, products=2, customers=2)
+        url = ps_sandbox.create_shop(mysql_server.url, name, demo=True, products=2, customers=2)
         with ShopConnection(url) as shop:
             dumps.append([reader.read_orders(shop), reader.read_products(shop), reader.read_customers(shop)])
-        sandbox.drop_shop(mysql_server.url, name)
+        ps_sandbox.drop_shop(mysql_server.url, name)
     assert dumps[0] == dumps[1]

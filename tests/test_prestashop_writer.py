@@ -9,14 +9,15 @@ from decimal import Decimal
 import pytest
 
 from replicator.model import Combination, Product
-from replicator.prestashop import reader, sandbox, writer
+from replicator.prestashop import reader, writer
+from replicator.sandbox import shop as ps_sandbox
 from replicator.prestashop.connection import ShopConnection
 
 pytestmark = pytest.mark.mysql
 
 
 def _open(mysql_server, mysql_db, version="8.2.1"):
-    return ShopConnection(sandbox.create_shop(mysql_server.url, mysql_db, demo=True, version=version))
+    return ShopConnection(ps_sandbox.create_shop(mysql_server.url, mysql_db, demo=True, version=version))
 
 
 @pytest.fixture

@@ -15,9 +15,9 @@ import pyodbc
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from replicator.capture import factusol as factusol_capture
+from replicator.factusol import scanner as factusol_capture
 from replicator.capture import snapshot
-from replicator.capture.factusol import _KEY_ENCODE, FactusolScanner, _ResultReader
+from replicator.factusol.scanner import _KEY_ENCODE, FactusolScanner, _ResultReader
 from replicator.capture.snapshot import RowHasher, canon, row_hash
 from replicator.capture.tables import WatchedTable
 from replicator.config import FactusolConfig

@@ -13,7 +13,7 @@ import pytest
 from replicator.daemon import run_once
 from replicator.factusol import writer as fs_writer
 from replicator.factusol.connection import STATEMENT_LOG, last_statement_seq
-from replicator.factusol.testing import access_sql_guard  # noqa: F401  (every statement must be Access SQL)
+from replicator.sandbox.access_sql import access_sql_guard  # noqa: F401  (every statement must be Access SQL)
 from replicator.store import PENDING
 from replicator.sync.customers import CustomerSync, normalise_nif
 

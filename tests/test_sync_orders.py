@@ -1,6 +1,6 @@
 """Orders, delivery and invoices end to end: real MariaDB shop (demo data) and the FactuSOL ODBC stand-in.
 
-Real databases only: the shop is replicator.prestashop.sandbox's demo shop, FactuSOL the SQLite stand-in through pyodbc with
+Real databases only: the shop is replicator.sandbox.shop's demo shop, FactuSOL the SQLite stand-in through pyodbc with
 the demo's articles inserted by the FactuSOL writer.  Documents FactuSOL would make itself (delivery notes,
 invoices, state edits) are inserted here the way FactuSOL stores them.
 """
@@ -23,10 +23,10 @@ from replicator.config import Config
 from replicator.engine import Engine
 from replicator.factusol import writer as fs_writer
 from replicator.factusol.connection import connection_string_for, open_factusol
-from replicator.factusol.sandbox import create_sandbox
-from replicator.factusol.testing import access_sql_guard  # noqa: F401  (every statement must be Access SQL)
+from replicator.sandbox.factusol import create_sandbox
+from replicator.sandbox.access_sql import access_sql_guard  # noqa: F401  (every statement must be Access SQL)
 from replicator.model import Order, OrderDiscount, OrderLine
-from replicator.prestashop import sandbox as ps_sandbox
+from replicator.sandbox import shop as ps_sandbox
 from replicator.prestashop import writer as ps_writer
 from replicator.prestashop.connection import ShopConnection
 from replicator.rules import load_rules

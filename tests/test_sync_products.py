@@ -8,7 +8,7 @@ import pytest
 
 from replicator.daemon import run_once
 from replicator.factusol import writer as fs_writer
-from replicator.factusol.testing import access_sql_guard  # noqa: F401  (every statement must be Access SQL)
+from replicator.sandbox.access_sql import access_sql_guard  # noqa: F401  (every statement must be Access SQL)
 from replicator.store import PENDING
 from replicator.sync.products import ProductSync
 from replicator.sync.stock import StockSync
@@ -173,7 +173,7 @@ def test_linking_never_wipes_shop_text_with_empty_factusol_fields(env):
     assert Decimal(product(env, "TAZ010")["shop_price"]) == Decimal("8.000000")  # what FactuSOL has does travel
     # later, FactuSOL gets a web description: now it is FactuSOL's to give
     env.fs.execute("UPDATE [F_ART] SET [DEWART] = ? WHERE [CODART] = ?", ["Taza de 350 ml", "TAZ010"])
-    from replicator.capture import capture_once
+    from replicator.capture.service import capture_once
 
     capture_once(env.config, env.store)
     env.runtime.engine.apply_pending()

@@ -9,8 +9,8 @@ import pytest
 
 from replicator.daemon import run_once
 from replicator.factusol import writer as fs_writer
-from replicator.factusol.testing import access_sql_guard  # noqa: F401  (every statement must be Access SQL)
-from replicator.prestashop import sandbox as ps_sandbox
+from replicator.sandbox.access_sql import access_sql_guard  # noqa: F401  (every statement must be Access SQL)
+from replicator.sandbox import shop as ps_sandbox
 
 from _sync_env import build, open_env
 from test_sync_products import add_article

@@ -17,9 +17,10 @@ from replicator.config import Config, redact
 from replicator.prestashop.connection import connect
 from replicator.store import Store
 
-from .binlog import BinlogCapture, check_binlog_access
-from .factusol import FactusolScanner, FactusolWatcher, scan_with_retry
-from .poller import PollCapture, run_poller
+from replicator.prestashop.binlog import BinlogCapture, check_binlog_access
+from replicator.factusol.scanner import FactusolScanner, scan_with_retry
+from replicator.factusol.watcher import FactusolWatcher
+from replicator.prestashop.poller import PollCapture, run_poller
 
 log = logging.getLogger("replicator.capture")
 

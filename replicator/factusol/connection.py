@@ -25,27 +25,12 @@ from typing import Any
 
 import pyodbc
 
+from .errors import AccessSqlError, FactusolDuplicateKeyError, FactusolError, FactusolLockedError, is_lock_error
 from .schema import DATE, DOUBLE, MONEY, SINGLE, FactusolWidthError, column_index
 
 ACCESS_DRIVER = "Microsoft Access Driver (*.mdb, *.accdb)"
 SQLITE_DRIVER = "SQLite3"
 FOUR_PLACES = Decimal("0.0001")
-
-
-class FactusolError(Exception):
-    """Any failure talking to the FactuSOL database."""
-
-
-class AccessSqlError(FactusolError):
-    """The statement uses SQL that Microsoft Access (ACE/Jet through ODBC) would reject; it was not sent."""
-
-
-class FactusolLockedError(FactusolError):
-    """The database file stayed locked (FactuSOL, compaction, antivirus) for the whole retry budget."""
-
-
-class FactusolDuplicateKeyError(FactusolError):
-    """An INSERT collided with an existing primary key (e.g. a document number taken concurrently)."""
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -191,16 +176,9 @@ def last_statement_seq() -> int:
 # --------------------------------------------------------------------------------------------------------------------
 # Errors from the driver
 
-_LOCK_MARKERS = ("database is locked", "database table is locked", "3045", "already in use", "could not lock",
-                 "currently locked", "3218", "3260", "3050", "3006", "exclusively locked")
 _DUP_MARKERS = ("unique constraint failed", "3022", "duplicate values in the index", "primary key")
 _CHECK_LEN = re.compile(r"CHECK constraint failed: length\(\[?(\w+)\]?\)", re.IGNORECASE)
 _TABLE_OF = re.compile(r"^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+\[?(\w+)\]?", re.IGNORECASE)
-
-
-def is_lock_error(exc: BaseException) -> bool:
-    text = str(exc).lower()
-    return any(m in text for m in _LOCK_MARKERS)
 
 
 def _translate(exc: pyodbc.Error, sql: str) -> Exception:
@@ -537,7 +515,7 @@ def open_factusol(conn_str: str, retries: int = 6, backoff: float = 0.25, max_ba
         except (FactusolError, pyodbc.Error) as exc:
             if conn is not None:
                 conn.close()
-            if not (isinstance(exc, FactusolLockedError) or is_lock_error(exc)):
+            if not is_lock_error(exc):
                 raise
             last = exc
             if attempt == retries:
@@ -549,29 +527,6 @@ def open_factusol(conn_str: str, retries: int = 6, backoff: float = 0.25, max_ba
         f"FactuSOL database still locked after {retries + 1} attempts over {waited:.1f}s "
         f"(is FactuSOL compacting, or an antivirus scanning the file?): {last}"
     )
-
-
-# --------------------------------------------------------------------------------------------------------------------
-# Locating the year file
-
-_YEAR_FILE = re.compile(r"^(?P<company>[A-Za-z0-9]{3})(?P<year>\d{4})\.(?P<ext>accdb|mdb|sqlite)$", re.IGNORECASE)
-_EXT_RANK = {"accdb": 3, "mdb": 2, "sqlite": 1}
-
-
-def resolve_year_file(data_dir: str | os.PathLike, company: str) -> Path:
-    """The newest ``<CCC><YYYY>.(accdb|mdb|sqlite)`` for a company (FactuSOL starts a new file each fiscal year)."""
-    folder = Path(data_dir)
-    best: tuple[int, int, Path] | None = None
-    for p in folder.iterdir() if folder.is_dir() else ():
-        m = _YEAR_FILE.match(p.name)
-        if not m or m["company"].upper() != company.upper() or not p.is_file():
-            continue
-        key = (int(m["year"]), _EXT_RANK[m["ext"].lower()], p)
-        if best is None or key[:2] > best[:2]:
-            best = key
-    if best is None:
-        raise FileNotFoundError(f"no FactuSOL year file {company}YYYY.accdb/.mdb/.sqlite in {folder}")
-    return best[2]
 
 
 def connection_string_for(path: str | os.PathLike, timeout_ms: int = 2000) -> str:

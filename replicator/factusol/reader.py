@@ -15,7 +15,7 @@ from typing import Any
 
 from ..model import Address, Combination, Customer, Order, OrderLine, Product, Stock
 from .connection import FactusolConnection, to_decimal
-from .seeddata import CASH_CUSTOMER_CODE, SURCHARGE_RATE_KEYS, VAT_RATE_KEYS
+from .schema import CASH_CUSTOMER_CODE, SURCHARGE_RATE_KEYS, VAT_RATE_KEYS
 
 ZERO = Decimal("0")
 PRICE_PLACES = Decimal("0.000001")  # PrestaShop keeps 6 decimals on prices
@@ -185,7 +185,7 @@ def read_vat_rates(conn: FactusolConnection, keys: Sequence[str] = VAT_RATE_KEYS
 
 
 def read_surcharge_rates(conn: FactusolConnection, keys: Sequence[str] = SURCHARGE_RATE_KEYS) -> dict[int, Decimal]:
-    """Equivalence-surcharge percentages per selector.  The F_CFG key names are unverified (see seeddata)."""
+    """Equivalence-surcharge percentages per selector.  The F_CFG key names are unverified (see schema.py)."""
     found = _cfg_numbers(conn, keys)
     rates = {i: found[k] for i, k in enumerate(keys) if k in found}
     rates[3] = ZERO

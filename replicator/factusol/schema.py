@@ -15,6 +15,12 @@ from typing import Any
 
 SCHEMA_FILE = Path(__file__).with_name("schema.json")
 
+# F_CFG keys holding the three VAT rates.  Surcharge (recargo de equivalencia) keys are NOT known from any source;
+# these names are our own, unverified.
+VAT_RATE_KEYS = ("ImpuestosIvasPrimerPeriodo1", "ImpuestosIvasPrimerPeriodo2", "ImpuestosIvasPrimerPeriodo3")
+SURCHARGE_RATE_KEYS = ("ImpuestosRecargosPrimerPeriodo1", "ImpuestosRecargosPrimerPeriodo2", "ImpuestosRecargosPrimerPeriodo3")
+CASH_CUSTOMER_CODE = 1  # the cash customer (cliente contado)
+
 TEXT, MEMO, SMALLINT, LONG, MONEY, SINGLE, DOUBLE, DATE, OLE, BYTE = (
     "Texto corto", "Texto largo", "Entero", "Entero largo", "Moneda", "Simple", "Doble", "Fecha/Hora", "Objeto OLE", "Byte",
 )

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from replicator.capture.binlog import ensure_ledger_table, ledger_insert_sql
+from replicator.prestashop.binlog import ensure_ledger_table, ledger_insert_sql
 from replicator.capture.snapshot import DELETED_HASH, canon, row_hash
 from replicator.sync.base import SyncContext
 

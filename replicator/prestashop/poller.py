@@ -20,11 +20,11 @@ from replicator.config import PrestashopConfig, redact
 from replicator.prestashop.connection import connect
 from replicator.store import Store
 
-from .binlog import clean_value
-from .snapshot import DELETE, INSERT, UPDATE, DiffResult, Differ, RowHasher, canon, commit_diff
-from .tables import PRESTASHOP, WatchedTable, prestashop_tables
+from replicator.prestashop.binlog import clean_value
+from replicator.capture.snapshot import DELETE, INSERT, UPDATE, DiffResult, Differ, RowHasher, canon, commit_diff
+from replicator.capture.tables import PRESTASHOP, WatchedTable, prestashop_tables
 
-log = logging.getLogger("replicator.capture.poller")
+log = logging.getLogger("replicator.prestashop.poller")
 
 CHECKPOINT = "prestashop.poll"
 CHUNK = 2000

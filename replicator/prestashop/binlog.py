@@ -35,11 +35,11 @@ from replicator.config import PrestashopConfig, redact
 from replicator.prestashop.connection import connect, parse_mysql_url
 from replicator.store import CapturedRow, Store
 
-from .committer import BackgroundCommitter
-from .snapshot import DELETE, INSERT, UPDATE
-from .tables import LEDGER_TABLE, PRESTASHOP, WatchedTable, prestashop_tables, row_key
+from replicator.capture.committer import BackgroundCommitter
+from replicator.capture.snapshot import DELETE, INSERT, UPDATE
+from replicator.capture.tables import LEDGER_TABLE, PRESTASHOP, WatchedTable, prestashop_tables, row_key
 
-log = logging.getLogger("replicator.capture.binlog")
+log = logging.getLogger("replicator.prestashop.binlog")
 
 CHECKPOINT = "prestashop.binlog"
 BATCH_ROWS = 2000  # hand accumulated whole transactions to the commit thread at this many rows

@@ -22,7 +22,7 @@ from pathlib import Path
 from replicator.config import load_config, render_config
 from replicator.store import APPLIED
 
-log = logging.getLogger("replicator.demo")
+log = logging.getLogger("replicator.sandbox.demo")
 COMPANY, YEAR = "001", 2026
 
 
@@ -30,14 +30,14 @@ def _mysql(workdir: Path):
     url = os.environ.get("REPLICATOR_DEMO_MYSQL_URL")
     if url:
         return url, None
-    from replicator.prestashop.localserver import LocalMariaDB
+    from replicator.sandbox.mariadb import LocalMariaDB
 
     log.info("starting a throwaway MariaDB (ROW binlog) in %s", workdir / "mysql")
     server = LocalMariaDB(base_dir=workdir / "mysql").start()
     return server.url, server
 
 
-# The demo shop's catalogue (replicator.prestashop.sandbox.DEMO_PRODUCTS) also exists in FactuSOL, as it would
+# The demo shop's catalogue (replicator.sandbox.shop.DEMO_PRODUCTS) also exists in FactuSOL, as it would
 # in a shop that was loaded from FactuSOL: its products are linked by reference and its orders can become
 # pedidos.  Shop attribute names -> FactuSOL talla/color codes.
 SIZE_CODES = {1: "S", 2: "M", 3: "L", 4: "XL", 5: "38", 6: "40", 7: "42"}
@@ -49,7 +49,7 @@ def add_shop_catalogue(connection: str) -> int:
     """Write the demo shop's products into the FactuSOL stand-in (articles, variants, prices, stock)."""
     from replicator.factusol.connection import open_factusol
     from replicator.factusol.writer import insert_row
-    from replicator.prestashop.sandbox import DEMO_PRODUCTS
+    from replicator.sandbox.shop import DEMO_PRODUCTS
 
     conn = open_factusol(connection)
     try:
@@ -80,8 +80,8 @@ def add_shop_catalogue(connection: str) -> int:
 def prepare(workdir: Path, mysql_url: str, articles: int = 60, customers: int = 30) -> Path:
     """Create both sandboxes and a config; returns the config path."""
     from replicator.cli import default_rules_dir
-    from replicator.factusol.sandbox import create_sandbox
-    from replicator.prestashop.sandbox import create_shop
+    from replicator.sandbox.factusol import create_sandbox
+    from replicator.sandbox.shop import create_shop
 
     fs_file = workdir / "FS" / f"{COMPANY}{YEAR}.sqlite"
     fs_file.parent.mkdir(parents=True, exist_ok=True)
@@ -129,8 +129,9 @@ class FactusolUser(threading.Thread):
 
 
 def run_demo(headless: bool = False, seconds: int = 60, workdir: str | None = None) -> int:
-    from replicator.daemon import factusol_connection_string, open_runtime, run_once
-    from replicator.capture import CaptureService
+    from replicator.daemon import open_runtime, run_once
+    from replicator.factusol.years import connection_string
+    from replicator.capture.service import CaptureService
 
     keep = workdir is not None
     root = Path(workdir or tempfile.mkdtemp(prefix="replicator-demo-")).resolve()
@@ -148,7 +149,7 @@ def run_demo(headless: bool = False, seconds: int = 60, workdir: str | None = No
         if not articles:
             log.error("the initial sync linked no article: nothing to demonstrate")
             return 1
-        user = FactusolUser(factusol_connection_string(config), articles, interval=2.0, stop=stop)
+        user = FactusolUser(connection_string(config.factusol), articles, interval=2.0, stop=stop)
         capture = CaptureService(config, runtime.store).start()
         user.start()
         log.info("replicating for %d s: a FactuSOL user changes stock every 2 s", seconds)

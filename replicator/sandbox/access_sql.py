@@ -1,6 +1,6 @@
 """Pytest helpers for FactuSOL tests: the per-test Access-SQL guard and sandbox fixtures.
 
-Import them into a test module (``from replicator.factusol.testing import *``) to activate them.  The guard fails
+Import them into a test module (``from replicator.sandbox.access_sql import *``) to activate them.  The guard fails
 any test during which a statement that Access would reject reached the driver, so the check covers every test that
 imports it, not only the last one.
 """
@@ -11,9 +11,9 @@ import shutil
 
 import pytest
 
-from .connection import STATEMENT_LOG, AccessSqlError, FactusolConnection, check_access_sql, last_statement_seq, open_factusol
-from .connection import connection_string_for
-from .sandbox import create_sandbox
+from replicator.factusol.connection import STATEMENT_LOG, AccessSqlError, FactusolConnection, check_access_sql, last_statement_seq, open_factusol
+from replicator.factusol.connection import connection_string_for
+from replicator.sandbox.factusol import create_sandbox
 
 SANDBOX_YEAR = 2025
 

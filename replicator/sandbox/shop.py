@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 
-from . import schema
-from .connection import ShopConnection, connect, parse_mysql_url
+from replicator.prestashop import schema
+from replicator.prestashop.connection import ShopConnection, connect, parse_mysql_url
 
 T0 = datetime(2024, 5, 6, 10, 0, 0)  # fixed clock: the sandbox is deterministic
 ZERO = "0000-00-00 00:00:00"
@@ -500,7 +500,7 @@ def create_shop(mysql_url: str, database: str, demo: bool = False, products: int
                         _seed_invoice(cur, prefix, oid, _ts(minute + 2), state)
         conn.commit()
         if demo:
-            from .writer import recompute_reserved
+            from replicator.prestashop.writer import recompute_reserved
 
             shop = ShopConnection(url, prefix=prefix, conn=conn)
             with shop.transaction() as cur:

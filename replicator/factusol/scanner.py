@@ -1,41 +1,36 @@
-"""FactuSOL capture: file events (watchdog, debounced) trigger snapshot diffs of the watched tables.
-
-`FactusolScanner.scan()` is one scan: read the year file, diff it against the row hashes in the store, and
-write changes + snapshot updates + checkpoint in ONE `Store.record_capture` call.  `FactusolWatcher` runs
-scans from a thread: after a burst of file events has been quiet for `debounce_seconds`, every
-`rescan_seconds` regardless (network shares drop events; a full rescan at least every `full_rescan_seconds`), and
-again with backoff while the file is locked.
-"""
+"""FactuSOL capture, one scan: read the year file, diff it against the row hashes in the store, and write changes +
+snapshot updates + checkpoint in ONE `Store.record_capture` call (`FactusolScanner.scan`).  When to scan is
+decided by `watcher.py`."""
 
 from __future__ import annotations
 
 import json
 import logging
 import operator
-import re
-import threading
 import time
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from functools import lru_cache, partial
+from functools import partial
 from itertools import islice, repeat
-from pathlib import Path
 from pickle import dumps as _pickle
-from typing import Any, Callable
+from typing import Any
 
 import pyodbc
 
-from replicator.config import FactusolConfig, redact
+from replicator.config import FactusolConfig
 from replicator.factusol import connection as fsconn
 from replicator.memo import memoised
 from replicator.store import Store
 
-from .snapshot import DiffResult, Differ, RowHasher, canon, canon_column, canon_repr_column, commit_diff
-from .tables import FACTUSOL, WatchedTable, factusol_tables
+from replicator.capture.snapshot import DiffResult, Differ, RowHasher, canon, canon_column, canon_repr_column, commit_diff
+from replicator.capture.tables import FACTUSOL, WatchedTable, factusol_tables
 
-log = logging.getLogger("replicator.capture.factusol")
+from .errors import FactusolLockedError, as_locked
+from .years import connection_string, resolve_file
+
+log = logging.getLogger("replicator.factusol.scanner")
 
 CHECKPOINT = "factusol.scan"
 FETCH = 5000
@@ -43,28 +38,6 @@ FETCH = 5000
 # promoted to the old GC generation, where they triggered full collections), big enough for column-wise work.
 BATCH = 1000
 BASELINE_CHUNK = 5000  # baseline snapshots are committed in chunks so 100k images never sit in memory at once
-
-
-class FactusolLocked(Exception):
-    """The year file is locked (FactuSOL compacting/backing up, sqlite 'database is locked', Access 3045)."""
-
-
-@dataclass
-class WatcherStatus:
-    state: str = "starting"  # starting | idle | scanning | locked | error | stopped
-    last_error: str = ""
-    last_scan_at: datetime | None = None
-    file: str = ""
-    scans: int = 0
-    changes: int = 0
-    echoes: int = 0
-    locked_since: datetime | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"state": self.state, "last_error": self.last_error, "file": self.file, "scans": self.scans,
-                "changes": self.changes, "echoes": self.echoes,
-                "last_scan_at": self.last_scan_at.isoformat() if self.last_scan_at else None,
-                "locked_since": self.locked_since.isoformat() if self.locked_since else None}
 
 
 @dataclass
@@ -78,28 +51,6 @@ class ScanReport:
     counts: dict[str, int] = field(default_factory=dict)
     tables: dict[str, str] = field(default_factory=dict)  # table -> "full" | "narrow" | "baseline" | "missing"
     seconds: float = 0.0
-
-
-# ------------------------------------------------------------------------------------------------ file resolution
-
-
-def resolve_file(cfg: FactusolConfig) -> Path:
-    """The year file to read: the fixed `file`, else the newest <CCC><YYYY> file in `data_dir`."""
-    if cfg.file:
-        return Path(cfg.file)
-    if cfg.data_dir:
-        return fsconn.resolve_year_file(cfg.data_dir, cfg.company)
-    raise ValueError("factusol: neither 'file' nor 'data_dir' + 'company' is configured")
-
-
-def connection_string(cfg: FactusolConfig, file: Path) -> str:
-    if cfg.connection:
-        return cfg.connection.replace("{file}", str(file))
-    return fsconn.connection_string_for(file)
-
-
-def _is_lock(exc: BaseException) -> bool:
-    return isinstance(exc, fsconn.FactusolLockedError) or fsconn.is_lock_error(exc)
 
 
 # ------------------------------------------------------------------------------------------------ reading
@@ -310,7 +261,7 @@ class FactusolScanner:
         try:
             conn = fsconn.FactusolConnection(connection_string(self.cfg, file))
         except fsconn.FactusolError as exc:
-            raise (FactusolLocked(str(exc)) if _is_lock(exc) else exc) from exc
+            raise as_locked(exc) from exc
         try:
             present = self._present_tables(conn)
             for name, table in self.tables.items():
@@ -336,9 +287,9 @@ class FactusolScanner:
                         mark = self._full(conn, table, differ, flush=baseline)
                         report.tables[name] = "baseline" if baseline else "full"
                 except pyodbc.Error as exc:
-                    raise (FactusolLocked(str(exc)) if fsconn.is_lock_error(exc) else exc) from exc
+                    raise as_locked(exc) from exc
                 except fsconn.FactusolError as exc:
-                    raise (FactusolLocked(str(exc)) if _is_lock(exc) else exc) from exc
+                    raise as_locked(exc) from exc
                 if not narrow:
                     differ.finish_full()
                 if mark is not None:
@@ -383,13 +334,13 @@ class FactusolScanner:
         try:
             present = {n.upper() for n in conn.table_names()}
         except pyodbc.Error as exc:
-            raise (FactusolLocked(str(exc)) if fsconn.is_lock_error(exc) else exc) from exc
+            raise as_locked(exc) from exc
         if not present & {n.upper() for n in self.tables}:
             probe = next(iter(self.tables))
             try:
                 conn.query(f"SELECT COUNT(*) AS [N] FROM [{probe}]")
             except fsconn.FactusolError as exc:
-                raise (FactusolLocked(str(exc)) if _is_lock(exc) else exc) from exc
+                raise as_locked(exc) from exc
             raise fsconn.FactusolError(f"no FactuSOL tables found in {conn.conn_str!r}")
         return present
 
@@ -551,189 +502,6 @@ class _KeyReader:
         return _KEY_ENCODE(out)
 
 
-# ------------------------------------------------------------------------------------------------ watcher
-
-
-_DATA_EVENT_KINDS = frozenset({"modified", "created", "deleted", "moved"})  # watchdog's event_type values
-
-
-@lru_cache(maxsize=8)
-def _year_file_pattern(company: str) -> re.Pattern:
-    """`<CCC><YYYY>.<ext>`, upper case: a fiscal-year file of the company (not its lock or journal files)."""
-    return re.compile(re.escape(company.upper()) + r"\d{4}\.(?!LACCDB$|LDB$)[A-Z0-9]+")
-
-
-EMPTY_SCANS_BEFORE_SPACING = 3
-EVENT_SCAN_GAP_MAX = 15.0  # seconds
-
-
-def event_scan_gap(empty_event_scans: int, debounce: float) -> float:
-    """The least time between the end of a scan and the next event scan, after `empty_event_scans` event scans in a
-    row found nothing.
-
-    Only data events reach the scanner (`FactusolWatcher.is_data_event`), but a program may write to the file
-    without changing a watched table, or a driver may write to it on open (not seen with the stand-in; unverified
-    with Access): then each scan would bring on the next.  After a few such scans the gap doubles with each one, up
-    to EVENT_SCAN_GAP_MAX; a scan that finds a change or an echo resets it."""
-    if empty_event_scans < EMPTY_SCANS_BEFORE_SPACING:
-        return 0.0
-    return min(EVENT_SCAN_GAP_MAX, max(debounce, 0.25) * 2 ** (empty_event_scans - EMPTY_SCANS_BEFORE_SPACING + 1))
-
-
-class FactusolWatcher:
-    """Runs `FactusolScanner` from a thread, driven by watchdog file events, a safety timer and lock backoff."""
-
-    def __init__(self, store: Store, cfg: FactusolConfig, initial_load: bool = False,
-                 on_scan: Callable[[ScanReport], None] | None = None, max_backoff: float = 30.0):
-        self.store, self.cfg = store, cfg
-        self.scanner = FactusolScanner(store, cfg, initial_load=initial_load)
-        self.status = WatcherStatus()
-        self.on_scan = on_scan
-        self.max_backoff = max_backoff
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._dirty_since: float | None = None
-        self._last_event = 0.0
-        self._thread: threading.Thread | None = None
-        self._observer = None
-
-    # -- file events --
-    def _folder(self) -> Path:
-        return Path(self.cfg.data_dir) if self.cfg.data_dir else Path(self.cfg.file).parent
-
-    def is_data_event(self, path: str, kind: str = "modified") -> bool:
-        """Whether a file event can mean new data in a watched database file.
-
-        That is a write to the file itself or to its SQLite write-ahead log, or a database file created, deleted or
-        moved into place (a new fiscal year's file, a restored copy).  Opening and closing the file, attribute
-        changes, lock files (`.laccdb`, `.ldb`), `-shm` and `-journal` files come with every connection, this
-        watcher's own scans included; reacting to them made it rescan after each of its own scans, forever."""
-        name = Path(path).name.upper()
-        wal = name.endswith("-WAL")
-        if wal:
-            name = name[:-len("-WAL")]
-        if kind not in _DATA_EVENT_KINDS or (wal and kind != "modified"):
-            return False
-        if self.cfg.data_dir:  # any year file of the company, a new year's included
-            return _year_file_pattern(self.cfg.company).fullmatch(name) is not None
-        return name == Path(self.cfg.file).name.upper()
-
-    def notify(self, path: str | None = None, kind: str = "modified") -> None:
-        """A file event (or a manual nudge): scan once the burst has been quiet for debounce_seconds."""
-        if path is not None and not self.is_data_event(path, kind):
-            return
-        now = time.monotonic()
-        self._last_event = now
-        if self._dirty_since is None:
-            self._dirty_since = now
-        self._wake.set()
-
-    def _start_observer(self) -> None:
-        from watchdog.events import FileSystemEventHandler
-        from watchdog.observers import Observer
-
-        watcher = self
-
-        class Handler(FileSystemEventHandler):
-            def on_any_event(self, event):
-                watcher.notify(event.src_path, event.event_type)
-                dest = getattr(event, "dest_path", "")
-                if dest:
-                    watcher.notify(dest, event.event_type)
-
-        self._observer = Observer()
-        self._observer.schedule(Handler(), str(self._folder()), recursive=False)
-        self._observer.daemon = True
-        self._observer.start()
-
-    # -- lifecycle --
-    def start(self) -> "FactusolWatcher":
-        self._start_observer()
-        self._thread = threading.Thread(target=self._run, name="factusol-watcher", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._observer is not None:
-            self._observer.stop()
-            self._observer.join(timeout)
-        if self._thread is not None:
-            self._thread.join(timeout)
-        self.status.state = "stopped"
-
-    def _run(self) -> None:
-        debounce = max(0.0, float(self.cfg.debounce_seconds))
-        # The safety rescan takes the narrow path where FUM* columns allow (it finds inserts, deletes and every
-        # edit that moved a FUM date); a full one, every row of every table, runs at least every full_every.
-        rescan = max(0.5, float(self.cfg.rescan_seconds))
-        full_every = max(rescan, float(self.cfg.full_rescan_seconds))
-        # Busy files see events continuously: never wait more than this for a quiet moment.
-        max_wait = max(5 * debounce, 2.0)
-        next_full = next_safety = 0.0  # first pass is a full scan
-        retry_at = 0.0
-        backoff = 0.5
-        last_scan_end, empty_event_scans = 0.0, 0
-        while not self._stop.is_set():
-            now = time.monotonic()
-            due_full = now >= next_full
-            due_safety = now >= next_safety
-            gap_left = last_scan_end + event_scan_gap(empty_event_scans, debounce) - now
-            due_event = self._dirty_since is not None and gap_left <= 0 and (
-                now - self._last_event >= debounce or now - self._dirty_since >= max_wait)
-            if now < retry_at or not (due_full or due_safety or due_event):
-                waits = [min(next_full, next_safety) - now]
-                if self._dirty_since is not None:
-                    waits.append(max(debounce - (now - self._last_event), gap_left))
-                if now < retry_at:
-                    waits = [retry_at - now]
-                self._wake.wait(max(0.02, min(waits)))
-                self._wake.clear()
-                continue
-            dirty_mark = self._last_event
-            try:
-                self.status.state = "scanning"
-                report = self.scanner.scan(full=due_full)
-            except FactusolLocked as exc:
-                # Nothing is lost: the snapshots did not move, so the next successful scan sees every change.
-                self.status.state, self.status.last_error = "locked", redact(exc)
-                self.status.locked_since = self.status.locked_since or datetime.now()
-                retry_at = time.monotonic() + backoff
-                log.warning("FactuSOL file locked, retrying in %.1fs: %s", backoff, redact(exc))
-                backoff = min(self.max_backoff, backoff * 2)
-                continue
-            except Exception as exc:  # keep watching; the status says what went wrong
-                self.status.state, self.status.last_error = "error", redact(f"{type(exc).__name__}: {exc}")
-                log.exception("FactuSOL scan failed")
-                retry_at = time.monotonic() + backoff
-                backoff = min(self.max_backoff, backoff * 2)
-                continue
-            backoff = 0.5
-            last_scan_end = time.monotonic()
-            next_safety = last_scan_end + rescan  # any scan looked at the file: the safety timer starts again
-            if report.changes or report.echoes:
-                empty_event_scans = 0
-            elif not (due_full or due_safety):
-                empty_event_scans += 1
-                if empty_event_scans == EMPTY_SCANS_BEFORE_SPACING:
-                    log.info("FactuSOL file events without changes to the watched tables (something writes to the "
-                             "file without changing them): event scans are spaced out, up to one every %.0f s, "
-                             "until one finds a change", EVENT_SCAN_GAP_MAX)
-            if due_full:
-                next_full = last_scan_end + full_every
-            if self._last_event == dirty_mark:  # no event arrived during the scan
-                self._dirty_since = None
-            st = self.status
-            st.state, st.last_error, st.locked_since = "idle", "", None
-            st.last_scan_at, st.file = datetime.now(), report.file
-            st.scans += 1
-            st.changes += report.changes
-            st.echoes += report.echoes
-            if self.on_scan:
-                self.on_scan(report)
-
-
 def scan_with_retry(scanner: FactusolScanner, budget_seconds: float, full: bool = True,
                     only: Collection[str] | None = None) -> ScanReport:
     """One scan, retried with backoff while the file is locked, for at most `budget_seconds`."""
@@ -742,7 +510,7 @@ def scan_with_retry(scanner: FactusolScanner, budget_seconds: float, full: bool 
     while True:
         try:
             return scanner.scan(full=full, only=only)
-        except FactusolLocked:
+        except FactusolLockedError:
             if time.monotonic() + delay > deadline:
                 raise
             time.sleep(delay)

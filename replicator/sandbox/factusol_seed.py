@@ -11,6 +11,8 @@ import random
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+from replicator.factusol.schema import CASH_CUSTOMER_CODE, SURCHARGE_RATE_KEYS, VAT_RATE_KEYS
+
 # --------------------------------------------------------------------------------------------------------------------
 # Identity numbers and barcodes
 
@@ -178,13 +180,9 @@ PAYMENT_METHODS = [("TAR", "Tarjeta de crédito"), ("TRF", "Transferencia bancar
 CARRIERS = [(1, "SEUR"), (2, "MRW"), (3, "Correos Express"), (4, "GLS"), (5, "Nacex")]
 TARIFFS = [(1, "Tarifa general (sin IVA)", 0), (2, "PVP tienda (IVA incluido)", 1)]
 
-VAT_RATE_KEYS = ("ImpuestosIvasPrimerPeriodo1", "ImpuestosIvasPrimerPeriodo2", "ImpuestosIvasPrimerPeriodo3")
-# Surcharge (recargo de equivalencia) keys are NOT known from any source; these names are our own, unverified.
-SURCHARGE_RATE_KEYS = ("ImpuestosRecargosPrimerPeriodo1", "ImpuestosRecargosPrimerPeriodo2", "ImpuestosRecargosPrimerPeriodo3")
 VAT_RATES = (Decimal("21"), Decimal("10"), Decimal("4"))
 SURCHARGE_RATES = (Decimal("5.2"), Decimal("1.4"), Decimal("0.5"))
 
-CASH_CUSTOMER_CODE = 1
 CASH_CUSTOMER_NAME = "CLIENTE CONTADO WEB"
 CENT = Decimal("0.01")
 
@@ -198,7 +196,7 @@ def money(x: float | Decimal) -> Decimal:
 
 
 def _empty_value(table: str, column: str):
-    from .schema import MEMO, NUMERIC_TYPES, TEXT, load_schema
+    from replicator.factusol.schema import MEMO, NUMERIC_TYPES, TEXT, load_schema
 
     col = load_schema()[table].column(column)
     if col.type in (TEXT, MEMO):
@@ -393,7 +391,7 @@ def build_seed(articles: int = 1000, customers: int = 200, seed: int = 0, year: 
 def order_rows(rng: random.Random, clients: list[dict], art_rows: list[tuple], lta_rows: list[tuple],
                arc_rows: list[tuple], count: int, year: int) -> tuple[list[dict], list[dict]]:
     """A few customer orders (series '1') with lines and totals filled the way public writers fill them."""
-    from .writer import order_totals  # one totals formula for seeding and writing
+    from replicator.factusol.writer import order_totals  # one totals formula for seeding and writing
 
     if not art_rows or count <= 0:
         return [], []

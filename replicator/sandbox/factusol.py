@@ -13,9 +13,9 @@ from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
-from .connection import connection_string_for
-from .schema import all_ddl, load_schema
-from .seeddata import build_seed
+from replicator.factusol.connection import connection_string_for
+from replicator.factusol.schema import all_ddl, load_schema
+from replicator.sandbox.factusol_seed import build_seed
 
 sqlite3.register_adapter(Decimal, lambda d: float(d) if d != d.to_integral_value() else int(d))
 sqlite3.register_adapter(datetime, lambda d: d.isoformat(sep=" "))
