@@ -14,7 +14,7 @@ from replicator.prestashop import reader
 from replicator.sandbox import mariadb
 from replicator.sandbox import shop as ps_sandbox
 from replicator.prestashop.connection import ShopConnection
-from replicator.prestashop.writer import set_stock
+from replicator.prestashop.write import set_stock
 
 
 def run(url: str, products: int, rounds: int) -> dict:

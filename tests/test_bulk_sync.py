@@ -15,7 +15,10 @@ from replicator.daemon import run_once
 from replicator.factusol import writer as fs_writer
 from replicator.sandbox.access_sql import access_sql_guard  # noqa: F401  (every statement must be Access SQL)
 from replicator.model import Combination, Product
-from replicator.prestashop import writer
+from replicator.prestashop import write as writer
+from replicator.prestashop.write import catalogue as write_catalogue
+from replicator.prestashop.write import sql as write_sql
+from replicator.prestashop.write import stock as write_stock
 from replicator.sandbox import shop as ps_sandbox
 from replicator.prestashop.connection import ShopConnection
 from replicator.sync import products as product_sync
@@ -140,7 +143,7 @@ def test_bulk_creation_of_combinations_writes_the_rows_upsert_product_writes(mys
                               (made["BLK900"],)) == {"product_type": "standard", "cache_default_attribute": None}
         # the values the bulk path created look like the ones _attribute_id creates, once each
         with shop.transaction() as cur:
-            writer._attribute_id(shop, cur, "Ocre", True, shop.lang_ids)
+            write_catalogue.attribute_id(shop, cur, "Ocre", True, shop.lang_ids)
         turquesa, ocre = attribute_rows("Turquesa"), attribute_rows("Ocre")
         assert len(turquesa) == len(ocre) == len(attribute_rows("XXXL")) == 1
         assert ocre[0]["position"] == turquesa[0]["position"] + 1
@@ -213,18 +216,18 @@ def test_bulk_creation_follows_the_live_schema_not_the_stock_defaults(mysql_serv
     ("", False, "json", "", False, (False, None)),
 ])
 def test_column_defaults_are_read_from_both_servers_dialects(raw, nullable, data_type, extra, mariadb, expected):
-    assert writer._default_of(raw, nullable, data_type, extra, mariadb) == expected
+    assert write_sql.default_of(raw, nullable, data_type, extra, mariadb) == expected
 
 
 def test_equals_default_is_exact():
-    number, text, null = (writer._Column("int", True, Decimal(1)), writer._Column("varchar(9)", True, "both"),
-                          writer._Column("date", True, None))
-    assert writer._equals_default(number, 1) and writer._equals_default(number, True)
-    assert writer._equals_default(number, Decimal("1.000"))
-    assert not writer._equals_default(number, "1") and not writer._equals_default(number, 2)
-    assert writer._equals_default(text, "both") and not writer._equals_default(text, "Both")
-    assert writer._equals_default(null, None) and not writer._equals_default(null, "0000-00-00")
-    assert not writer._equals_default(writer._Column("int", False), None)
+    number, text, null = (write_sql.Column("int", True, Decimal(1)), write_sql.Column("varchar(9)", True, "both"),
+                          write_sql.Column("date", True, None))
+    assert write_sql.equals_default(number, 1) and write_sql.equals_default(number, True)
+    assert write_sql.equals_default(number, Decimal("1.000"))
+    assert not write_sql.equals_default(number, "1") and not write_sql.equals_default(number, 2)
+    assert write_sql.equals_default(text, "both") and not write_sql.equals_default(text, "Both")
+    assert write_sql.equals_default(null, None) and not write_sql.equals_default(null, "0000-00-00")
+    assert not write_sql.equals_default(write_sql.Column("int", False), None)
 
 
 def test_insert_copies_copies_only_the_rows_asked_for(mysql_server, mysql_db):
@@ -239,7 +242,7 @@ def test_insert_copies_copies_only_the_rows_asked_for(mysql_server, mysql_db):
 
         def copy(pids, prices, shop_id):
             with shop.transaction() as cur:
-                writer._insert_copies(shop, cur, "product_shop", [
+                write_sql.insert_copies(shop, cur, "product_shop", [
                     {"id_product": pid, "id_shop": shop_id, "price": price, "id_tax_rules_group": 0,
                      "date_add": "2024-01-01 00:00:00", "date_upd": "2024-01-01 00:00:00"}
                     for pid, price in zip(pids, prices)], "product", "id_product", sources)
@@ -332,7 +335,7 @@ def test_set_stock_bulk_without_temporary_tables_writes_the_same(mysql_server, m
     stock rows, pa=0 sums, reserved/physical figures and movements, in the same order."""
     from replicator.prestashop.connection import parse_mysql_url
 
-    monkeypatch.setattr(writer, "STOCK_BATCH_MIN_ROWS", 1)  # the batch table even for these few rows
+    monkeypatch.setattr(write_stock, "STOCK_BATCH_MIN_ROWS", 1)  # the batch table even for these few rows
     other = mysql_server.fresh_database()
     user = f"lim_{other[-10:]}"
     try:
@@ -364,7 +367,7 @@ def test_set_stock_bulk_without_temporary_tables_writes_the_same(mysql_server, m
                 if url == limited_url:
                     assert shop._cache.get("stock_batch_table") is False
                 else:  # the session's batch table exists: the rows went through it
-                    assert shop.query_one(f"SHOW CREATE TABLE {{p}}{writer.STOCK_BATCH_TABLE}")
+                    assert shop.query_one(f"SHOW CREATE TABLE {{p}}{write_stock.STOCK_BATCH_TABLE}")
         (keys, (stock, movements)), (limited_keys, (limited_stock, limited_movements)) = results
         assert list(keys) == list(limited_keys)
         assert stock == limited_stock
@@ -403,7 +406,7 @@ def test_initial_sync_twice_and_after_a_failed_chunk_creates_nothing_twice(fresh
         calls.append(1)
 
         def then_fail(cur):
-            writer._run_extra(shop, cur, extra)
+            write_sql.run_extra(shop, cur, extra)
             if len(calls) == 2:  # the connection drops before the 2nd chunk commits: the run stops there
                 raise pymysql.err.OperationalError(2013, "Lost connection to MySQL server during query")
 

@@ -23,7 +23,9 @@ from replicator.capture.tables import factusol_tables
 from replicator.config import FactusolConfig
 from replicator.factusol import connection as fsconn
 from replicator.factusol.schema import load_schema, table_ddl
-from replicator.store import RowSnapshot, Store, dumps, loads, sa_select
+from sqlalchemy import select as sa_select
+
+from replicator.store import RowSnapshot, Store, dumps, loads
 
 TABLES = ["F_CLI", "F_ART", "F_STO", "F_PCL", "F_LPC"]
 CONN = "DRIVER={SQLite3};Database={file};Timeout=200"

@@ -17,7 +17,7 @@ from replicator.factusol import connection as fs_connection
 from replicator.gil import SWITCH_INTERVAL
 from replicator.sandbox.access_sql import access_sql_guard  # noqa: F401  (every statement must be Access SQL)
 from replicator.model import Product
-from replicator.prestashop import writer as ps_writer
+from replicator.prestashop import write as ps_writer
 from replicator.store import PENDING
 
 from _sync_env import build, open_env
@@ -85,7 +85,7 @@ CHILD = textwrap.dedent("""
     sys.path.insert(0, {tests!r})
     from _sync_env import open_env
     from replicator.daemon import run_once
-    import replicator.prestashop.writer as ps_writer
+    import replicator.prestashop.write as ps_writer
     import replicator.factusol.writer as fs_writer
 
     config = pickle.loads(bytes.fromhex({config!r}))

@@ -9,7 +9,8 @@ from decimal import Decimal
 import pytest
 
 from replicator.model import Combination, Product
-from replicator.prestashop import reader, writer
+from replicator.prestashop import reader
+from replicator.prestashop import write as writer
 from replicator.sandbox import shop as ps_sandbox
 from replicator.prestashop.connection import ShopConnection
 

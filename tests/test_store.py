@@ -10,10 +10,11 @@ from decimal import Decimal
 
 import pytest
 from sqlalchemy import event
+from sqlalchemy import select as sa_select
 
-from replicator.store import (
-    STORE_SCHEMA_VERSION, CapturedRow, Checkpoint, RowSnapshot, Store, _IN_CHUNK, _upsert, sa_select, utcnow,
-)
+from replicator.store import STORE_SCHEMA_VERSION, CapturedRow, Checkpoint, RowSnapshot, Store, utcnow
+from replicator.store.dialect import IN_CHUNK as _IN_CHUNK
+from replicator.store.dialect import upsert as _upsert
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ from replicator.sandbox.factusol import create_sandbox
 from replicator.sandbox.access_sql import access_sql_guard  # noqa: F401  (every statement must be Access SQL)
 from replicator.model import Order, OrderDiscount, OrderLine
 from replicator.sandbox import shop as ps_sandbox
-from replicator.prestashop import writer as ps_writer
+from replicator.prestashop import write as ps_writer
 from replicator.prestashop.connection import ShopConnection
 from replicator.rules import load_rules
 from replicator.store import Change, Store

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from urllib.parse import parse_qsl, unquote, urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -395,3 +397,16 @@ class ShopConnection:
 
     def clear_cache(self) -> None:
         self._cache.clear()
+
+    def cached(self, key, compute: Callable[[], Any] | None = None, default: Any = None) -> Any:
+        """What this connection remembers under ``key`` (facts of the live server, read once): computed by
+        ``compute`` on first use, else ``default`` when nothing is remembered."""
+        if key not in self._cache:
+            if compute is None:
+                return default
+            self._cache[key] = compute()
+        return self._cache[key]
+
+    def remember(self, key, value: Any) -> None:
+        """Keep ``value`` under ``key`` for the life of this connection (until `clear_cache`)."""
+        self._cache[key] = value

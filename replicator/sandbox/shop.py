@@ -500,7 +500,7 @@ def create_shop(mysql_url: str, database: str, demo: bool = False, products: int
                         _seed_invoice(cur, prefix, oid, _ts(minute + 2), state)
         conn.commit()
         if demo:
-            from replicator.prestashop.writer import recompute_reserved
+            from replicator.prestashop.write.stock import recompute_reserved
 
             shop = ShopConnection(url, prefix=prefix, conn=conn)
             with shop.transaction() as cur:

@@ -20,7 +20,7 @@ from replicator.capture.snapshot import RowHasher
 from replicator.factusol.schema import FactusolWidthError, load_schema, validate_row
 from replicator.model import Address, Customer
 from replicator.prestashop import reader as ps_reader
-from replicator.prestashop import writer as ps_writer
+from replicator.prestashop import write as ps_writer
 from replicator.rules import MappingError, apply_transforms
 from replicator.rules.decisions import anonymise
 from replicator.rules.merge import MergeResult, merge_field

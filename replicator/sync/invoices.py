@@ -22,7 +22,7 @@ from typing import Any
 
 from replicator.factusol.reader import empty_date
 from replicator.prestashop import reader as ps_reader
-from replicator.prestashop import writer as ps_writer
+from replicator.prestashop import write as ps_writer
 from replicator.store import APPLIED, Change
 from replicator.sync.base import NOOP, Outcome, SyncContext, SyncError, image, row_key
 from replicator.sync.common import shop_marker

@@ -35,7 +35,7 @@ from replicator.factusol.connection import FactusolDuplicateKeyError
 from replicator.factusol.schema import FactusolWidthError, load_schema
 from replicator.model import Order, OrderLine
 from replicator.prestashop import reader as ps_reader
-from replicator.prestashop import writer as ps_writer
+from replicator.prestashop import write as ps_writer
 from replicator.rules import MappingError
 from replicator.rules.transforms import to_side_value
 from replicator.store import APPLIED, CONFLICT, Change

@@ -15,7 +15,7 @@ from typing import Any, Iterable
 from replicator.factusol import reader as fs_reader
 from replicator.model import Product
 from replicator.prestashop import reader as ps_reader
-from replicator.prestashop import writer as ps_writer
+from replicator.prestashop import write as ps_writer
 from replicator.rules.decisions import passes_filters
 from replicator.rules.ruleset import writes
 from replicator.store import Change

@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterable
 
 from replicator.factusol import reader as fs_reader
 from replicator.prestashop import reader as ps_reader
-from replicator.prestashop import writer as ps_writer
+from replicator.prestashop import write as ps_writer
 from replicator.rules.decisions import stock_quantity
 from replicator.store import Change
 from replicator.sync.base import NOOP, Outcome, SyncContext, image, source_value
