@@ -23,7 +23,10 @@ venv: system $(BIN)/replicator
 demo: venv
 	$(BIN)/replicator demo --seconds $(DEMO_SECONDS)
 
-test: venv
+lint: venv
+	$(BIN)/ruff check .
+
+test: venv lint
 	$(BIN)/python -m pytest -q
 
 bench: venv

@@ -170,7 +170,8 @@ def bench_binlog(url: str, rows: int, per_txn: int = 100, repeats: int = 3) -> d
     from pymysqlreplication.event import XidEvent
     from pymysqlreplication.row_event import DeleteRowsEvent, UpdateRowsEvent, WriteRowsEvent
 
-    from replicator.prestashop.connection import connect, parse_mysql_url
+    from replicator.config import parse_mysql_url
+    from replicator.prestashop.connection import connect
     from replicator.prestashop.schema import create_schema
 
     db = f"bench_{os.getpid()}"
@@ -209,7 +210,7 @@ def bench_binlog(url: str, rows: int, per_txn: int = 100, repeats: int = 3) -> d
         n = 0
         for event in stream:
             if isinstance(event, (WriteRowsEvent, UpdateRowsEvent, DeleteRowsEvent)):
-                for row in event.rows:
+                for _row in event.rows:
                     n += 1
         stream.close()
         return time.perf_counter() - t, n
@@ -260,7 +261,8 @@ def bench_echo(url: str, rows: int, per_txn: int = 1000, repeats: int = 3) -> di
     from pymysqlreplication.event import XidEvent
     from pymysqlreplication.row_event import WriteRowsEvent
 
-    from replicator.prestashop.connection import connect, parse_mysql_url
+    from replicator.config import parse_mysql_url
+    from replicator.prestashop.connection import connect
     from replicator.prestashop.schema import create_schema
 
     db = f"bench_echo_{os.getpid()}"

@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from replicator.cli import default_rules_dir
+from replicator.config import default_rules_dir
 from replicator.config import render_config
 from replicator.sandbox.factusol import create_sandbox
 from replicator.sandbox.mariadb import LocalMariaDB

@@ -122,7 +122,7 @@ def bare(fs_path: Path, source_shop_url: str, shop_url: str) -> dict:
         stock_rows = [(i + 1, 0, 1, 0, stock.get(a[code_i], 0), 2) for i, a in enumerate(published)]
         attributes, attribute_shop, combination = [], [], []
         for i, a in enumerate(published):
-            for n, v in enumerate(variants.get(a[code_i], [])):
+            for n, _v in enumerate(variants.get(a[code_i], [])):
                 pa = len(attributes) + 1
                 attributes.append((pa, i + 1, f"{a[code_i]}-{n}", 1 if n == 0 else None))
                 attribute_shop.append((pa, i + 1, 1, 1 if n == 0 else None))
@@ -196,7 +196,8 @@ def run(url: str, articles: int, customers: int, workdir: Path) -> dict:
     shop_url = ps_sandbox.create_shop(url, "bench_initial_sync", demo=False, customers=customers)
     bare_url = ps_sandbox.create_shop(url, "bench_initial_bare", demo=False)
     result = {"bare": bare(fs_path, shop_url, bare_url)}
-    from replicator.daemon import open_runtime, run_once
+    from replicator.daemon import run_once
+    from replicator.runtime import open_runtime
 
     config = Config(path=workdir / "replicator.yaml", store=f"sqlite:///{workdir / 'state.sqlite'}",
                     rules_dir=Path(load_rules().files[0]).parent,

@@ -16,20 +16,12 @@ from pathlib import Path
 from typing import Any, Callable
 
 from replicator import __version__
-from replicator.config import CONFIG_NAME, ConfigError, install_log_redaction, load_config, redact, render_config
+from replicator.config import (CONFIG_NAME, ConfigError, default_rules_dir, install_log_redaction, load_config, redact,
+                               render_config)
 from replicator.rules.errors import RulesError
 
 log = logging.getLogger("replicator")
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
-
-
-def default_rules_dir() -> Path:
-    """The shipped rule files: `rules/` beside the package in a checkout, or the copy inside the package."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here.parent / "rules", here / "default_rules"):
-        if candidate.is_dir():
-            return candidate
-    raise ConfigError("the default rule files are missing from this installation")
 
 
 def _config_arg(p: argparse.ArgumentParser) -> None:

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
+from urllib.parse import parse_qsl, unquote, urlparse
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
@@ -37,10 +37,19 @@ def register_secret(value: str | None) -> None:
         _SECRETS.add(value)
 
 
-def redact(text: Any) -> str:
-    """`text` with every registered secret, and any URL/ODBC password, replaced by ***."""
+def default_rules_dir() -> Path:
+    """The shipped rule files: `rules/` beside the package in a checkout, or the copy inside the package."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here.parent / "rules", here / "default_rules"):
+        if candidate.is_dir():
+            return candidate
+    raise ConfigError("the default rule files are missing from this installation")
+
+
+def redact(text: Any, *secrets: str | None) -> str:
+    """`text` with every registered secret (and ``secrets``), and any URL/ODBC password, replaced by ***."""
     out = str(text)
-    for secret in sorted(_SECRETS, key=len, reverse=True):
+    for secret in sorted({*_SECRETS, *filter(None, secrets)}, key=len, reverse=True):
         out = out.replace(secret, MASK)
     out = re.sub(r"(://[^:/@\s]+:)([^@\s]+)(@)", rf"\1{MASK}\3", out)
     out = re.sub(r"(?i)\b(pwd|password)=([^;\s]*)", rf"\1={MASK}", out)
@@ -259,6 +268,61 @@ def load_config(path: str | os.PathLike) -> Config:
     return config
 
 
+def parse_mysql_url(url: str) -> dict:
+    """``mysql://user:pass@host:port/db?ssl_mode=verify_identity&ssl_ca=/path/ca.pem`` -> keyword arguments for
+    ``pymysql.connect``.
+
+    TLS options, named as the MySQL client names them: ``ssl_mode`` = ``disabled``, ``preferred`` (the default:
+    encrypted when the server offers it, the certificate not checked), ``required`` (encrypted or no connection),
+    ``verify_ca`` (and the server's certificate signed by ``ssl_ca``), ``verify_identity`` (and issued to the host
+    name); ``ssl_ca``, ``ssl_cert``, ``ssl_key``: file paths.  Raises ValueError naming an unknown or bad option.
+    """
+    parsed = urlparse(url)
+    if parsed.scheme not in ("mysql", "mariadb", "mysql+pymysql"):
+        raise ValueError("PrestaShop URL must start with mysql:// (got scheme %r)" % parsed.scheme)
+    params: dict = {
+        "host": parsed.hostname or "127.0.0.1",
+        "port": parsed.port or 3306,
+        "user": unquote(parsed.username or "root"),
+        "password": unquote(parsed.password or ""),
+        "charset": "utf8mb4",
+    }
+    database = parsed.path.lstrip("/")
+    if database:
+        params["database"] = unquote(database)
+    options = {key.replace("-", "_").lower(): value for key, value in parse_qsl(parsed.query, keep_blank_values=True)}
+    unknown = sorted(set(options) - {"ssl_mode", "ssl_ca", "ssl_cert", "ssl_key", "charset"})
+    if unknown:
+        raise ValueError(f"PrestaShop URL: unknown option(s) {', '.join(unknown)} (known: ssl_mode, ssl_ca, ssl_cert, "
+                         "ssl_key, charset)")
+    if options.get("charset", "utf8mb4").lower() != "utf8mb4":
+        raise ValueError("PrestaShop URL: charset must be utf8mb4, the character set of PrestaShop's tables")
+    params.update(_tls_params(options))
+    return params
+
+
+TLS_MODES = ("disabled", "preferred", "required", "verify_ca", "verify_identity")
+
+
+def _tls_params(options: dict[str, str]) -> dict:
+    """PyMySQL's TLS arguments for the URL's ssl_* options (see `parse_mysql_url`)."""
+    mode = options.get("ssl_mode", "preferred").lower()
+    if mode not in TLS_MODES:
+        raise ValueError(f"PrestaShop URL: ssl_mode must be one of {', '.join(TLS_MODES)} (got {mode!r})")
+    if mode == "disabled":
+        return {"ssl_disabled": True}
+    ca = options.get("ssl_ca") or None
+    if mode in ("verify_ca", "verify_identity") and not ca:
+        raise ValueError(f"PrestaShop URL: ssl_mode={mode} needs ssl_ca, the CA certificate file to check against")
+    client = {name: options[f"ssl_{name}"] for name in ("cert", "key") if options.get(f"ssl_{name}")}
+    if mode == "required":
+        return {"ssl": {"verify_mode": False, **({"ca": ca} if ca else {}), **client}}
+    out = {f"ssl_{name}": value for name, value in client.items()}
+    if ca:
+        out.update(ssl_ca=ca, ssl_verify_cert=mode != "preferred", ssl_verify_identity=mode == "verify_identity")
+    return out
+
+
 def validate(config: Config) -> list[str]:
     """Semantic checks; each message names the key and says what to do."""
     problems: list[str] = []
@@ -274,8 +338,6 @@ def validate(config: Config) -> list[str]:
     elif not urlparse(ps.url).path.strip("/"):
         problems.append("prestashop.url: the database name is missing at the end of the URL")
     else:
-        from replicator.prestashop.connection import parse_mysql_url  # the shop driver's own reading of the URL
-
         try:
             parse_mysql_url(ps.url)
         except ValueError as exc:

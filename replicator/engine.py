@@ -16,23 +16,16 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from replicator.config import redact
+from replicator.factusol.errors import is_transient as factusol_transient
+from replicator.prestashop.connection import is_transient as shop_transient
 from replicator.store import CONFLICT, ECHO, PENDING, QUARANTINED
 from replicator.sync.base import NOOP, EntitySync, Outcome, SyncContext, SyncError
+from replicator.sync.registry import ENTITY_ORDER, HELPER_ENTITY, QUIET_INITIAL, SPLIT_INITIAL
 
 log = logging.getLogger("replicator.apply")
 
-ENTITY_ORDER = ("customer", "product", "stock", "order", "shipment", "invoice")
 BATCH = 5000
 INITIAL_CHUNK = 2000  # keys per sync call in the initial sync
-# The initial sync logs each applied key of these at DEBUG (a catalogue is thousands of lines); documents
-# (orders, shipments, invoices) are still logged one by one at INFO.
-QUIET_INITIAL = frozenset({"customer", "product", "stock"})
-# The entity whose initial sync runs on the side worker (replicator.workers), beside the others (and beside the
-# second part of the first sight, see replicator.daemon.run_once): it reads and writes tables no other entity touches.
-SIDE_INITIAL = "customer"
-# Entities whose initial sync runs in two halves at once, here and on the side worker, each with its own
-# connections: their keys touch disjoint rows (stock: each article's own stock_available rows, locked per chunk).
-SPLIT_INITIAL = frozenset({"stock"})
 QUARANTINE_RETRY_SECONDS = 30.0  # quarantined keys are retried this often, and at once after a rule reload
 
 
@@ -219,38 +212,38 @@ class Engine:
                     report.add("retried_" + outcome.status)
 
     # -- initial sync ---------------------------------------------------------------------------------
-    def initial_sync(self, progress=None, side=None, before_main: Callable[[], None] | None = None) -> ApplyReport:
+    def initial_sync(self, progress=None, helper=None, before_main: Callable[[], None] | None = None) -> ApplyReport:
         """Every key of every entity, linking before creating; resumable (each key is idempotent).
 
-        With a ``side`` worker (`replicator.workers`: a child process or threads, each job with its own connections
+        With a ``helper`` (`replicator.workers`: a child process or threads, each job with its own connections
         to both sides and the same store), customers are synced there while products and stock run here: they touch
         different rows on both sides.  Stock, once products are done, is split in two halves, one here and one on
-        the side worker (`SPLIT_INITIAL`), if the customers are done by then (else all of it here: its half would
+        the helper (`SPLIT_INITIAL`), if the customers are done by then (else all of it here: its half would
         wait for them).  Orders wait for all of it, since they point at customers and products.
 
         ``before_main`` runs here before the first entity: once the customers' job is under way when there is a
-        side worker (the rest of the first sight, which customers do not read), else first of all.
+        helper (the rest of the first sight, which customers do not read), else first of all.
         """
         report = ApplyReport()
         started = time.monotonic()
         entities = [e for e in ENTITY_ORDER if e in self.syncs]
-        if side is None:
+        if helper is None:
             if before_main is not None:
                 before_main()
             for entity in entities:
                 report.merge(self.initial_entity(self.ctx, entity, progress))
         else:
-            self._initial_with_side(report, entities, side, progress, before_main)
+            self._initial_with_helper(report, entities, helper, progress, before_main)
         report.seconds = time.monotonic() - started
         return report
 
-    def _initial_with_side(self, report: ApplyReport, entities: list[str], side, progress,
+    def _initial_with_helper(self, report: ApplyReport, entities: list[str], helper, progress,
                            before_main: Callable[[], None] | None) -> None:
-        """`initial_sync` with a side worker: customers there beside products and stock, stock in two halves."""
+        """`initial_sync` with a helper: customers there beside products and stock, stock in two halves."""
         customers: Future | None = None
-        if SIDE_INITIAL in entities:
-            entities.remove(SIDE_INITIAL)
-            customers = side.submit(SIDE_INITIAL)
+        if HELPER_ENTITY in entities:
+            entities.remove(HELPER_ENTITY)
+            customers = helper.submit(HELPER_ENTITY)
         if before_main is not None:
             before_main()
         for entity in entities:
@@ -258,17 +251,17 @@ class Engine:
                 report.merge(customers.result())  # orders need every customer first
                 customers = None
             if entity in SPLIT_INITIAL and (customers is None or customers.done()):
-                report.merge(self._initial_split(side, entity, progress))
+                report.merge(self._initial_split(helper, entity, progress))
             else:
                 report.merge(self.initial_entity(self.ctx, entity, progress))
         if customers is not None:
             report.merge(customers.result())
 
-    def _initial_split(self, side, entity: str, progress) -> ApplyReport:
-        """The first half of the entity's keys here, the second on the side worker."""
+    def _initial_split(self, helper, entity: str, progress) -> ApplyReport:
+        """The first half of the entity's keys here, the second on the helper."""
         keys = self._all_keys(self.ctx, entity, progress)
         middle = len(keys) // 2 if len(keys) > INITIAL_CHUNK else len(keys)  # a few keys: not worth the hand-over
-        other = side.submit(entity, keys[middle:]) if middle < len(keys) else None
+        other = helper.submit(entity, keys[middle:]) if middle < len(keys) else None
         report = self.initial_entity(self.ctx, entity, progress, keys[:middle])
         if other is not None:
             report.merge(other.result())
@@ -299,14 +292,7 @@ class Engine:
 
 def is_transient(exc: BaseException) -> bool:
     """Errors that say "try again later" (connection lost, file locked), not "this row is bad"."""
-    import pymysql
-    import pyodbc
-
-    from replicator.factusol.connection import FactusolLockedError, is_lock_error
-
-    if isinstance(exc, (pymysql.err.OperationalError, pymysql.err.InterfaceError, FactusolLockedError)):
-        return True
-    return isinstance(exc, pyodbc.Error) and (is_lock_error(exc) or isinstance(exc, pyodbc.OperationalError))
+    return shop_transient(exc) or factusol_transient(exc)
 
 
 def _rank(status: str) -> int:

@@ -1,17 +1,17 @@
-"""Where the initial sync's side work runs: in a child process (the default) or on a thread of this process.
+"""Where the initial sync's helper work runs: in a child process (the default) or on a thread of this process.
 
-The initial sync hands some of its work to a side worker: the customers while products and stock run here, and the
+The initial sync hands some of its work to a helper: the customers while products and stock run here, and the
 second half of the stock (see `replicator.engine.Engine.initial_sync`).  Each job is one entity and its keys, synced
 with the worker's own connections to both sides and the same state store.
 
-- `ProcessSide` runs the jobs in one child process.  The child has its own interpreter, so its Python work does not
+- `ProcessHelper` runs the jobs in one child process.  The child has its own interpreter, so its Python work does not
   compete for this process's GIL: pyodbc releases and re-takes the GIL around every row and column it fetches, and
   beside a thread busy in Python a streamed read ran 15 times slower (bench numbers in docs/performance.md).  The
   child sends its log records and progress back through a queue, so they show where this process's show.  It
   never outlives this process: on Linux the kernel kills it when this process dies, and on any system it stops
   between chunks when it finds this process gone.  What it had committed is resumed like any interrupted run.
-  Before a job it may take the first sight of the tables that job reads (`replicator.daemon.run_once`).
-- `ThreadSide` runs them on threads of this process, with a short GIL switch interval while they run
+  Before a job it may take the first sight of the tables that job reads (`replicator.initial.run_initial_sync`).
+- `ThreadHelper` runs them on threads of this process, with a short GIL switch interval while they run
   (`replicator.gil`).  For where a child process can't be started (`initial_sync_workers: thread`).
 """
 
@@ -32,15 +32,15 @@ from replicator.gil import quick_handoff
 log = logging.getLogger("replicator")
 
 
-class ThreadSide:
-    """Side jobs on threads of this process, each with its own connections (`open_context`)."""
+class ThreadHelper:
+    """Helper jobs on threads of this process, each with its own connections (`open_context`)."""
 
     def __init__(self, engine, open_context: Callable, progress) -> None:
         self.engine, self.open_context, self.progress = engine, open_context, progress
         self._pool: ThreadPoolExecutor | None = None
         self._stack = ExitStack()
 
-    def __enter__(self) -> ThreadSide:
+    def __enter__(self) -> ThreadHelper:
         self._stack.enter_context(quick_handoff())  # threads side by side: no GIL convoy (see replicator.gil)
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="initial-sync-side")
         return self
@@ -66,7 +66,7 @@ class ThreadSide:
             self._stack.close()
 
 
-class ProcessSide:
+class ProcessHelper:
     """Side jobs in one child process, started with "spawn" (safe beside threads and open connections)."""
 
     def __init__(self, config, rules, progress, first_sight: dict[str, list[str]] | None = None) -> None:
@@ -77,7 +77,7 @@ class ProcessSide:
         self._queue = None
         self._listener: threading.Thread | None = None
 
-    def __enter__(self) -> ProcessSide:
+    def __enter__(self) -> ProcessHelper:
         mp = multiprocessing.get_context("spawn")
         self._queue = mp.Queue()
         self._listener = threading.Thread(target=self._listen, name="initial-sync-side-events", daemon=True)
@@ -145,7 +145,7 @@ def _child_start(config, rules, queue, level: int) -> None:
     root.setLevel(level)
     try:
         from replicator.config import register_config_secrets
-        from replicator.daemon import open_context
+        from replicator.runtime import open_context
         from replicator.engine import Engine
         from replicator.store import Store
         from replicator.sync import default_syncs
@@ -162,7 +162,7 @@ def _child_job(entity: str, keys: list | None, first_sight: list[str] | None = N
         raise _child_runtime
     config, ctx, engine, progress = _child_runtime
     if first_sight:  # the tables this entity reads, seen before it writes (FirstSightError if that fails)
-        from replicator.daemon import take_first_sight
+        from replicator.capture.service import take_first_sight
 
         take_first_sight(config, ctx.store, factusol_tables=first_sight, prestashop=False)
     return engine.initial_entity(ctx, entity, progress, keys)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from replicator.capture.service import capture_once
 from replicator.config import Config, FactusolConfig, PrestashopConfig
-from replicator.daemon import Runtime, open_runtime
+from replicator.runtime import Runtime, open_runtime
 from replicator.factusol.connection import connection_string_for
 from replicator.sandbox.factusol import create_sandbox
 from replicator.sandbox import shop as ps_sandbox

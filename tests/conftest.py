@@ -43,7 +43,7 @@ class MySQLServer:
         self.local = local
 
     def connect(self, database: str | None = None, **kw) -> pymysql.Connection:
-        from replicator.prestashop.connection import parse_mysql_url
+        from replicator.config import parse_mysql_url
 
         params = parse_mysql_url(self.url)
         if database:

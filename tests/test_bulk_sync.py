@@ -333,7 +333,7 @@ def _stock_state(shop) -> tuple[list[dict], list[dict]]:
 def test_set_stock_bulk_without_temporary_tables_writes_the_same(mysql_server, mysql_db, monkeypatch):
     """A shop user without CREATE TEMPORARY TABLES gets the multi-row upsert instead of the batch table: the same
     stock rows, pa=0 sums, reserved/physical figures and movements, in the same order."""
-    from replicator.prestashop.connection import parse_mysql_url
+    from replicator.config import parse_mysql_url
 
     monkeypatch.setattr(write_stock, "STOCK_BATCH_MIN_ROWS", 1)  # the batch table even for these few rows
     other = mysql_server.fresh_database()

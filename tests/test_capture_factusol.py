@@ -15,7 +15,7 @@ from hypothesis import given, strategies as st
 
 from replicator.factusol import scanner as factusol_scanner
 from replicator.factusol import watcher as factusol_watcher
-from replicator.capture.snapshot import row_hash
+from replicator.keys import row_hash
 from replicator.factusol.errors import FactusolLockedError
 from replicator.factusol.scanner import FactusolScanner
 from replicator.factusol.watcher import FactusolWatcher

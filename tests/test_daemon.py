@@ -27,7 +27,7 @@ def wait_for(predicate, seconds: float = 30.0, step: float = 0.3):
 
 
 def test_service_replicates_survives_a_bad_rule_edit_and_stops_on_sigterm(mysql_server, mysql_db, tmp_path):
-    from replicator.cli import default_rules_dir
+    from replicator.config import default_rules_dir
 
     fs_path = tmp_path / "FS" / "0012026.sqlite"
     fs_path.parent.mkdir()

@@ -12,7 +12,8 @@ import pytest
 
 from replicator.capture.service import capture_once
 from replicator.config import load_config, render_config
-from replicator.daemon import open_runtime, run_once
+from replicator.daemon import run_once
+from replicator.runtime import open_runtime
 from replicator.sandbox.factusol import create_sandbox
 from replicator.sandbox.shop import create_shop
 from replicator.store import APPLIED, CONFLICT, PENDING
@@ -20,7 +21,7 @@ from replicator.store import APPLIED, CONFLICT, PENDING
 
 @pytest.fixture
 def runtime(mysql_server, mysql_db, tmp_path):
-    from replicator.cli import default_rules_dir
+    from replicator.config import default_rules_dir
     import shutil
 
     fs_path = tmp_path / "FS" / "0012026.sqlite"

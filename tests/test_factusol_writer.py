@@ -180,7 +180,8 @@ def test_read_rows_by_key_reads_consecutive_codes_by_range_and_nothing_else(fs_c
 def test_read_values_by_key_hash_like_the_echo_ledger_and_the_capture(fs_conn):
     """What the bulk creation records for its echoes (RowHasher over read_values_by_key) equals `row_hash` of the
     row image as `record_factusol_write` and the capture read it, Moneda/Fecha columns included."""
-    from replicator.capture.snapshot import RowHasher, row_hash
+    from replicator.capture.snapshot import RowHasher
+    from replicator.keys import row_hash
 
     made = writer.insert_customers(fs_conn, [((61000, 61999), {**NEW_CUSTOMER, "NOFCLI": f"Eco {i}"},
                                               [{"DIROBR": f"Calle {i}", "CPOOBR": "26001"}]) for i in range(12)])

@@ -329,7 +329,7 @@ def test_stock_is_not_handed_to_a_side_worker_still_busy_with_customers(thread_c
     monkeypatch.setattr(StockSync, "sync", sync)
     env = open_env(thread_config)
     try:
-        report = env.runtime.engine.initial_sync(side=BusySide())
+        report = env.runtime.engine.initial_sync(helper=BusySide())
         assert submitted == ["customer"]
         assert sorted(synced) == sorted(env.store.id_map("product")) and report.keys > len(synced)
     finally:
@@ -345,7 +345,7 @@ def test_a_failed_first_sight_syncs_nothing_and_the_next_run_does_it_all(mysql_s
     import dataclasses
     import sqlite3
 
-    from replicator.daemon import FirstSightError
+    from replicator.capture.service import FirstSightError
 
     config = build(mysql_server, mysql_db, tmp_path, demo=False, articles=ARTICLES, customers=0, orders=0,
                    shop_customers=CUSTOMERS, workers=workers)
@@ -523,7 +523,7 @@ def test_kill_9_of_the_child_stops_the_run_with_a_clear_error_and_the_next_run_r
     import threading
     import time
 
-    from replicator.daemon import SideWorkerError
+    from replicator.initial import HelperDiedError
 
     many = 3000
     config = build(mysql_server, mysql_db, tmp_path, demo=False, articles=ARTICLES, customers=0, orders=0,
@@ -544,7 +544,7 @@ def test_kill_9_of_the_child_stops_the_run_with_a_clear_error_and_the_next_run_r
     killer = threading.Thread(target=kill_the_child_once_it_links)
     killer.start()
     try:
-        with pytest.raises(SideWorkerError, match="child process ended unexpectedly.*run again"):
+        with pytest.raises(HelperDiedError, match="child process ended unexpectedly.*run again"):
             run_once(env.runtime)
         killer.join()
         assert killed

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from replicator.sandbox import shop as ps_sandbox
-from replicator.prestashop.connection import ShopConnection, ShopConnectionError, connect, parse_mysql_url
+from replicator.config import parse_mysql_url
+from replicator.prestashop.connection import ShopConnection, ShopConnectionError, connect
 
 pytestmark = pytest.mark.mysql
 

@@ -18,7 +18,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from replicator.factusol import scanner as factusol_capture
 from replicator.capture import snapshot
 from replicator.factusol.scanner import _KEY_ENCODE, FactusolScanner, _ResultReader
-from replicator.capture.snapshot import RowHasher, canon, row_hash
+from replicator.capture.snapshot import RowHasher
+from replicator.keys import canon, row_hash
 from replicator.capture.tables import WatchedTable
 from replicator.config import FactusolConfig
 from replicator.factusol import connection as fsconn

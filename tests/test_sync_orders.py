@@ -33,7 +33,9 @@ from replicator.rules import load_rules
 from replicator.store import Change, Store
 from replicator.sync.base import SyncContext
 from replicator.sync.invoices import InvoiceSync, due_dates
-from replicator.sync.orders import OrderSync, discount_parts, order_id_from_reference, resolve_article
+from replicator.sync.followup import order_id_from_reference
+from replicator.sync.orders import OrderSync
+from replicator.sync.pedido import discount_parts, resolve_article
 from replicator.sync.shipments import ShipmentSync
 
 # FactuSOL articles matching the demo shop: code, VAT selector, variants (CE1 talla, CE2 color: 3 letters of the

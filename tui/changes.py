@@ -15,7 +15,6 @@ from textual.widgets import DataTable, Input, Static
 
 from replicator.store import Change, Store, loads
 
-from . import queries
 from .format import diff_table, parse_filter, safe, short, show_time, status_text
 
 SIDE_LABELS = {"factusol": "FS", "prestashop": "PS"}
@@ -65,7 +64,7 @@ class ChangeLogPane(Vertical):
         self.table.clear()
         self.changes.clear()
         self.last_id = 0
-        self._add(queries.newest_changes(store, self.window, **self.filters))
+        self._add(store.newest_changes(self.window, **self.filters))
         if self.table.row_count:
             self.table.move_cursor(row=0)
 
@@ -78,7 +77,7 @@ class ChangeLogPane(Vertical):
         """
         self.store = store
         if any(self.filters.values()):
-            rows = queries.newest_changes(store, self.window, **self.filters)
+            rows = store.newest_changes(self.window, **self.filters)
             keep = {change.id for change in rows}
             for change_id in [i for i in self.changes if i not in keep]:
                 del self.changes[change_id]
@@ -87,7 +86,7 @@ class ChangeLogPane(Vertical):
             self._add(rows)
             return
         if self.changes:
-            self._update_states(queries.change_states(store, min(self.changes), max(self.changes)))
+            self._update_states(store.change_states(min(self.changes), max(self.changes)))
         self._add(store.changes(after_id=self.last_id, limit=self.window))
 
     def _update_states(self, states: dict[int, tuple[str, str]]) -> None:

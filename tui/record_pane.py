@@ -10,12 +10,11 @@ from collections.abc import Callable
 from typing import Any
 
 from rich.text import Text
-from sqlalchemy.exc import OperationalError
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import DataTable, Static
 
-from replicator.store import Store
+from replicator.store import Store, is_busy
 
 from .format import safe
 from .messages import StoreChanged
@@ -121,7 +120,9 @@ class RecordPane(Vertical):
                 message, severity = write(), "information"
             except (KeyError, ValueError) as exc:
                 message, severity = safe(exc), "error"
-            except OperationalError:
+            except Exception as exc:
+                if not is_busy(exc):
+                    raise
                 message, severity = "The state store stayed busy (the replicator is writing): try again.", "error"
             app.call_from_thread(self.notify, message, severity=severity)
             app.call_from_thread(self.post_message, StoreChanged())

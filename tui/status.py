@@ -12,7 +12,6 @@ from textual.widgets import Static
 
 from replicator.store import Store
 
-from . import queries
 from .format import STATUS_STYLES, STATUSES, safe, short, show_time, show_value
 
 
@@ -50,7 +49,7 @@ class StatusHeader(Static):
 
     def refresh_from(self, store: Store) -> None:
         self.summary = store.status_summary()
-        self.summary["checkpoint_times"] = queries.checkpoints(store)
+        self.summary["checkpoint_times"] = store.checkpoint_times()
         self.update(self.render_summary())
 
     def render_summary(self) -> Text:

@@ -152,3 +152,17 @@ class CaptureService:
         if self.poller:
             out["prestashop"] = {"state": "polling", "last_error": self.poller.last_error}
         return out
+
+
+class FirstSightError(RuntimeError):
+    """The first run could not take its first sight of a side: nothing is synced until it can."""
+
+
+def take_first_sight(config: Config, store: Store, factusol_tables: list[str] | None = None,
+                     prestashop: bool = True) -> None:
+    """The first sight of these FactuSOL tables (all when None) and of the shop (its binlog position or poll
+    baseline): row snapshots, no change logged.  Raises FirstSightError if it fails."""
+    report = capture_once(config, store, factusol_tables=factusol_tables, prestashop=prestashop)
+    if report.errors:
+        raise FirstSightError("first sight failed, nothing was synced (run again once it is fixed): "
+                              + "; ".join(report.errors))

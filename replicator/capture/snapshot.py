@@ -1,6 +1,6 @@
 """Row hashing and the snapshot diff: compare rows read now with the per-row hashes kept in the store.
 
-`row_hash(image)` is THE hash of a row image, shared with the apply layer (echo suppression compares the hash
+`replicator.keys.row_hash(image)` is THE hash of a row image, shared with the apply layer (echo suppression compares the hash
 of what it wrote with the hash of what the watcher reads back), so it must not depend on driver types:
 Decimal('5.5000'), '5.5' coerced, and 5.5 hash alike; 5 and Decimal('5.0') hash alike; a midnight datetime
 hashes like its date.  `Differ` turns (key, hash, image) rows into CapturedRows with before/after images plus
@@ -18,69 +18,16 @@ import ast
 import hashlib
 import operator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
-from decimal import Decimal
 from itertools import repeat
 from typing import Any, Callable
 
+from replicator.keys import DELETED_HASH, canon
 from replicator.memo import memoised
 from replicator.store import CapturedRow, Store
 
 from .tables import WatchedTable
 
 INSERT, UPDATE, DELETE = "insert", "update", "delete"
-# What the apply layer records as `row_hash` in the applied ledger when it DELETES a row, so the watcher can
-# recognise that delete as its own write.
-DELETED_HASH = "deleted"
-
-
-def canon(value: Any) -> Any:
-    """A driver-independent form of one value (numbers: int when integral else float; dates: ISO text)."""
-    t = type(value)
-    if value is None or t is str or t is int:
-        return value
-    if t is bool:
-        return int(value)
-    if t is float:
-        return int(value) if value.is_integer() else value
-    if t is Decimal:
-        if not value.is_finite():
-            return str(value)
-        return int(value) if value == value.to_integral_value() else float(value)
-    if t is datetime:
-        if value.tzinfo is not None:
-            value = value.replace(tzinfo=None)  # images are naive local time on both sides
-        if value.hour == value.minute == value.second == value.microsecond == 0:
-            return value.date().isoformat()
-        return value.isoformat(sep=" ")
-    if t is date:
-        return value.isoformat()
-    if t is time:
-        return value.isoformat()
-    if t in (bytes, bytearray, memoryview):
-        return bytes(value).hex()
-    if isinstance(value, (int, float, Decimal, str, datetime, date)):  # subclasses (e.g. numpy-free enums)
-        return canon(_base(value))
-    return str(value)
-
-
-def _base(value: Any) -> Any:
-    for t in (bool, int, float, Decimal, str, datetime, date):
-        if isinstance(value, t):
-            return t(value) if t not in (datetime, date) else value
-    return value
-
-
-def _digest(names: tuple[str, ...], values: tuple) -> str:
-    return hashlib.blake2b(repr((names, values)).encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
-
-
-def row_hash(image: dict) -> str:
-    """Stable hash of a row image (column name -> value); key order and driver value types don't matter."""
-    names = tuple(sorted(image))
-    return _digest(names, tuple(canon(image[n]) for n in names))
-
-
 class RowHasher:
     """`row_hash` for many rows of one result set: sorts the columns once (same result as `row_hash`)."""
 
@@ -90,7 +37,7 @@ class RowHasher:
         self.order = order
         self._pick = (lambda v, i=order[0]: (v[i],)) if len(order) == 1 else operator.itemgetter(*order)
         self._canon = _memo_canon()
-        # _digest hashes repr((names, values)): the "(names, " part is the same for every row, hash it once.
+        # digest hashes repr((names, values)): the "(names, " part is the same for every row, hash it once.
         names = repr(self.names)
         self._prefix = hashlib.blake2b(("(" + names + ", ").encode("utf-8", "surrogatepass"), digest_size=16)
         # Compact images carry a tag of the column names they were made with: "~<tag>(values...)".
@@ -101,7 +48,7 @@ class RowHasher:
         # (Decimal, datetime, float) repeat few values across rows: memoised.
         can = self._canon
         canonical = tuple([v if type(v) in _CANON_SELF else can(v) for v in self._pick(values)])
-        return self.of_text(repr(canonical))  # == _digest(self.names, canonical)
+        return self.of_text(repr(canonical))  # == digest(self.names, canonical)
 
     def of_text(self, text: str) -> str:
         """The row hash from `repr` of the row's canonical values, in `names` order."""

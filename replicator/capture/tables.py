@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from replicator.keys import canon
 from replicator.store import dumps
 
 FACTUSOL, PRESTASHOP = "factusol", "prestashop"
@@ -96,9 +97,7 @@ def row_key(table: WatchedTable, image: dict) -> str:
             break
     else:  # integer keys (every PrestaShop id): the same text as dumps, without building a dict and encoder
         return fmt % values
-    from replicator.capture.snapshot import canon  # canonical values so '5' vs Decimal('5.0') can't split a key
-
-    return dumps({c: canon(image[c]) for c in pk})
+    return dumps({c: canon(image[c]) for c in pk})  # canonical values: '5' and Decimal('5.0') are one key
 
 
 _INT_KEYS: dict[tuple[str, ...], tuple[str, tuple[str, ...]]] = {}

@@ -427,6 +427,11 @@ class FactusolConnection:
         rows = self.query(sql, params)
         return rows[0] if rows else None
 
+    def row(self, table: str, pk: dict[str, Any]) -> dict[str, Any] | None:
+        """The whole row of ``table`` whose primary-key columns hold ``pk`` (None when there is none)."""
+        where = " AND ".join(f"[{column}] = ?" for column in pk)
+        return self.query_one(f"SELECT * FROM [{table}] WHERE {where}", list(pk.values()))
+
     def scalar(self, sql: str, params: Sequence[Any] | None = None) -> Any:
         row = self.query_one(sql, params)
         return None if row is None else next(iter(row.values()))

@@ -6,6 +6,8 @@ A lock shows up as "database is locked" on the SQLite stand-in and as Access err
 
 from __future__ import annotations
 
+import pyodbc
+
 
 class FactusolError(Exception):
     """Any failure talking to the FactuSOL database."""
@@ -38,3 +40,10 @@ def is_lock_error(exc: BaseException) -> bool:
 def as_locked(exc: BaseException) -> BaseException:
     """`FactusolLockedError` for a lock, else the error itself (to `raise as_locked(exc) from exc`)."""
     return FactusolLockedError(str(exc)) if is_lock_error(exc) else exc
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether a FactuSOL error says "try again later" (the file locked, the driver's link lost)."""
+    if isinstance(exc, FactusolLockedError):
+        return True
+    return isinstance(exc, pyodbc.Error) and (is_lock_error(exc) or isinstance(exc, pyodbc.OperationalError))

@@ -24,7 +24,8 @@ from replicator.factusol import connection as fsconn
 from replicator.memo import memoised
 from replicator.store import Store
 
-from replicator.capture.snapshot import DiffResult, Differ, RowHasher, canon, canon_column, canon_repr_column, commit_diff
+from replicator.capture.snapshot import DiffResult, Differ, RowHasher, canon_column, canon_repr_column, commit_diff
+from replicator.keys import canon
 from replicator.capture.tables import FACTUSOL, WatchedTable, factusol_tables
 
 from .errors import FactusolLockedError, as_locked

@@ -31,13 +31,12 @@ from pymysqlreplication.constants import FIELD_TYPE
 from pymysqlreplication.event import GtidEvent, HeartbeatLogEvent, MariadbGtidEvent, QueryEvent, RotateEvent, XidEvent
 from pymysqlreplication.row_event import DeleteRowsEvent, UpdateRowsEvent, WriteRowsEvent
 
-from replicator.config import PrestashopConfig, redact
-from replicator.prestashop.connection import connect, parse_mysql_url
-from replicator.store import CapturedRow, Store
-
+from replicator.config import PrestashopConfig, parse_mysql_url, redact
 from replicator.capture.committer import BackgroundCommitter
 from replicator.capture.snapshot import DELETE, INSERT, UPDATE
 from replicator.capture.tables import LEDGER_TABLE, PRESTASHOP, WatchedTable, prestashop_tables, row_key
+from replicator.prestashop.connection import connect
+from replicator.store import CapturedRow, Store
 
 log = logging.getLogger("replicator.prestashop.binlog")
 

@@ -8,67 +8,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pymysql
 from pymysql import converters
 from pymysql.constants import FIELD_TYPE
 
-
-def parse_mysql_url(url: str) -> dict:
-    """``mysql://user:pass@host:port/db?ssl_mode=verify_identity&ssl_ca=/path/ca.pem`` -> keyword arguments for
-    ``pymysql.connect``.
-
-    TLS options, named as the MySQL client names them: ``ssl_mode`` = ``disabled``, ``preferred`` (the default:
-    encrypted when the server offers it, the certificate not checked), ``required`` (encrypted or no connection),
-    ``verify_ca`` (and the server's certificate signed by ``ssl_ca``), ``verify_identity`` (and issued to the host
-    name); ``ssl_ca``, ``ssl_cert``, ``ssl_key``: file paths.  Raises ValueError naming an unknown or bad option.
-    """
-    parsed = urlparse(url)
-    if parsed.scheme not in ("mysql", "mariadb", "mysql+pymysql"):
-        raise ValueError("PrestaShop URL must start with mysql:// (got scheme %r)" % parsed.scheme)
-    params: dict = {
-        "host": parsed.hostname or "127.0.0.1",
-        "port": parsed.port or 3306,
-        "user": unquote(parsed.username or "root"),
-        "password": unquote(parsed.password or ""),
-        "charset": "utf8mb4",
-    }
-    database = parsed.path.lstrip("/")
-    if database:
-        params["database"] = unquote(database)
-    options = {key.replace("-", "_").lower(): value for key, value in parse_qsl(parsed.query, keep_blank_values=True)}
-    unknown = sorted(set(options) - {"ssl_mode", "ssl_ca", "ssl_cert", "ssl_key", "charset"})
-    if unknown:
-        raise ValueError(f"PrestaShop URL: unknown option(s) {', '.join(unknown)} (known: ssl_mode, ssl_ca, ssl_cert, "
-                         "ssl_key, charset)")
-    if options.get("charset", "utf8mb4").lower() != "utf8mb4":
-        raise ValueError("PrestaShop URL: charset must be utf8mb4, the character set of PrestaShop's tables")
-    params.update(_tls_params(options))
-    return params
-
-
-TLS_MODES = ("disabled", "preferred", "required", "verify_ca", "verify_identity")
-
-
-def _tls_params(options: dict[str, str]) -> dict:
-    """PyMySQL's TLS arguments for the URL's ssl_* options (see `parse_mysql_url`)."""
-    mode = options.get("ssl_mode", "preferred").lower()
-    if mode not in TLS_MODES:
-        raise ValueError(f"PrestaShop URL: ssl_mode must be one of {', '.join(TLS_MODES)} (got {mode!r})")
-    if mode == "disabled":
-        return {"ssl_disabled": True}
-    ca = options.get("ssl_ca") or None
-    if mode in ("verify_ca", "verify_identity") and not ca:
-        raise ValueError(f"PrestaShop URL: ssl_mode={mode} needs ssl_ca, the CA certificate file to check against")
-    client = {name: options[f"ssl_{name}"] for name in ("cert", "key") if options.get(f"ssl_{name}")}
-    if mode == "required":
-        return {"ssl": {"verify_mode": False, **({"ca": ca} if ca else {}), **client}}
-    out = {f"ssl_{name}": value for name, value in client.items()}
-    if ca:
-        out.update(ssl_ca=ca, ssl_verify_cert=mode != "preferred", ssl_verify_identity=mode == "verify_identity")
-    return out
+from replicator.config import parse_mysql_url, redact
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -82,9 +28,9 @@ class ShopConnectionError(RuntimeError):
     """Could not connect / query the shop database.  The message never contains the password."""
 
 
-def redact(text: str, secret: str | None) -> str:
-    """Remove a secret from a message (drivers sometimes echo connection parameters)."""
-    return text.replace(secret, "***") if secret else text
+def is_transient(exc: BaseException) -> bool:
+    """Whether a shop error says "try again later" (connection lost, lock wait, server gone), not "this row is bad"."""
+    return isinstance(exc, (pymysql.err.OperationalError, pymysql.err.InterfaceError))
 
 
 def _zero_safe(convert):
@@ -217,11 +163,15 @@ class ShopConnection:
     def sql(self, text: str) -> str:
         return text.replace("{p}", self.prefix)
 
+    def driver_error(self, exc: BaseException) -> ShopConnectionError:
+        """A driver error as this connection reports it: where it happened, the password never shown."""
+        return ShopConnectionError(redact(f"{self._where}: {exc}", self._password))
+
     def _run(self, cur, text, args):
         try:
             cur.execute(self.sql(text), args)
         except pymysql.MySQLError as exc:
-            raise ShopConnectionError(redact(f"{self._where}: {exc}", self._password)) from exc
+            raise self.driver_error(exc) from exc
 
     def query(self, text: str, args=None, cursor=None) -> list[dict]:
         if cursor is not None:

@@ -21,7 +21,8 @@ from replicator.prestashop.connection import connect
 from replicator.store import Store
 
 from replicator.prestashop.binlog import clean_value
-from replicator.capture.snapshot import DELETE, INSERT, UPDATE, DiffResult, Differ, RowHasher, canon, commit_diff
+from replicator.capture.snapshot import DELETE, INSERT, UPDATE, DiffResult, Differ, RowHasher, commit_diff
+from replicator.keys import canon
 from replicator.capture.tables import PRESTASHOP, WatchedTable, prestashop_tables
 
 log = logging.getLogger("replicator.prestashop.poller")

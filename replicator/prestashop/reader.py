@@ -471,3 +471,22 @@ def carrier_for_reference(shop: ShopConnection, id_reference: int) -> int | None
     row = shop.query_one("SELECT id_carrier FROM {p}carrier WHERE id_reference = %s AND deleted = 0"
                          " ORDER BY id_carrier DESC LIMIT 1", (id_reference,))
     return None if row is None else int(row["id_carrier"])
+
+
+def customer_ids(shop: ShopConnection) -> list[int]:
+    """Ids of the shop's customers not deleted, in id order."""
+    return [int(r["id_customer"]) for r in shop.query(
+        "SELECT id_customer FROM {p}customer WHERE deleted = 0 ORDER BY id_customer")]
+
+
+def address_ids(shop: ShopConnection, customer_ids: Iterable[int]) -> dict[int, list[int]]:
+    """id_customer -> the ids of its addresses not deleted, in id order (chunks of 500 customers per query)."""
+    ids = list(customer_ids)
+    out: dict[int, list[int]] = {}
+    for i in range(0, len(ids), 500):
+        chunk = ids[i:i + 500]
+        for r in shop.query("SELECT id_customer, id_address FROM {p}address WHERE id_customer IN "
+                            f"({', '.join(['%s'] * len(chunk))}) AND deleted = 0 "
+                            "ORDER BY id_customer, id_address", chunk):
+            out.setdefault(int(r["id_customer"]), []).append(int(r["id_address"]))
+    return out

@@ -12,7 +12,7 @@ import shutil
 import subprocess
 from importlib import resources
 
-from .connection import parse_mysql_url
+from replicator.config import parse_mysql_url
 
 SUPPORTED = ("8", "1.7.8")
 

@@ -79,7 +79,7 @@ def add_shop_catalogue(connection: str) -> int:
 
 def prepare(workdir: Path, mysql_url: str, articles: int = 60, customers: int = 30) -> Path:
     """Create both sandboxes and a config; returns the config path."""
-    from replicator.cli import default_rules_dir
+    from replicator.config import default_rules_dir
     from replicator.sandbox.factusol import create_sandbox
     from replicator.sandbox.shop import create_shop
 
@@ -114,8 +114,7 @@ class FactusolUser(threading.Thread):
         try:
             while not self.stop_event.wait(self.interval):
                 article = self.random.choice(self.articles)
-                row = conn.query_one("SELECT [ACTSTO], [DISSTO] FROM [F_STO] WHERE [ARTSTO] = ? AND [ALMSTO] = ?",
-                                     [article, "GEN"])
+                row = conn.row("F_STO", {"ARTSTO": article, "ALMSTO": "GEN"})
                 if row is None:
                     continue
                 delta = Decimal(self.random.choice([-3, -2, -1, 2, 5, 10]))
@@ -129,7 +128,8 @@ class FactusolUser(threading.Thread):
 
 
 def run_demo(headless: bool = False, seconds: int = 60, workdir: str | None = None) -> int:
-    from replicator.daemon import open_runtime, run_once
+    from replicator.daemon import run_once
+    from replicator.runtime import open_runtime
     from replicator.factusol.years import connection_string
     from replicator.capture.service import CaptureService
 

@@ -14,7 +14,8 @@ from decimal import Decimal
 
 
 from replicator.prestashop import schema
-from replicator.prestashop.connection import ShopConnection, connect, parse_mysql_url
+from replicator.config import parse_mysql_url
+from replicator.prestashop.connection import ShopConnection, connect
 
 T0 = datetime(2024, 5, 6, 10, 0, 0)  # fixed clock: the sandbox is deterministic
 ZERO = "0000-00-00 00:00:00"
@@ -398,7 +399,7 @@ def _add_order(cur, p: str, n: int, customer: tuple, address_id: int, carrier: i
         total_wrapping=0, total_wrapping_tax_incl=0, total_wrapping_tax_excl=0, round_mode=2, round_type=2,
         invoice_number=0, delivery_number=0, invoice_date=ZERO, delivery_date=ZERO,
         valid=1 if state in (2, 3, 4, 5, 11) else 0, date_add=when, date_upd=when))
-    for pid, pa, ref, label, qty, ue, ui, le, li, tax_group, rate in detail_rows:
+    for pid, pa, ref, label, qty, ue, ui, le, li, tax_group, _rate in detail_rows:
         _insert(cur, p, "cart_product", dict(id_cart=id_cart, id_product=pid, id_address_delivery=address_id,
                                              id_shop=1, id_product_attribute=pa, id_customization=0, quantity=qty,
                                              date_add=when))

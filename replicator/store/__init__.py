@@ -12,9 +12,11 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Iterable, Iterator
 
 from sqlalchemy import event, func
+from sqlalchemy.exc import OperationalError
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, SQLModel, create_engine, select
 
@@ -28,7 +30,7 @@ from .schema import (APPLIED, CONFLICT, ECHO, PENDING, QUARANTINED, SKIPPED, STO
 __all__ = [
     "APPLIED", "CONFLICT", "ECHO", "PENDING", "QUARANTINED", "SKIPPED", "STORE_SCHEMA_VERSION", "AppliedLedger",
     "Baseline", "CapturedRow", "Change", "ChangeStatus", "Checkpoint", "Conflict", "ConflictStatus", "IdMap",
-    "Quarantine", "QuarantineStatus", "RowSnapshot", "Store", "StoreMeta", "dumps", "loads", "utcnow",
+    "Quarantine", "QuarantineStatus", "RowSnapshot", "Store", "StoreMeta", "dumps", "is_busy", "loads", "utcnow",
 ]
 
 
@@ -45,6 +47,11 @@ class CapturedRow:
     after: dict | None
     position: str
     txn: str = ""
+
+
+def is_busy(exc: BaseException) -> bool:
+    """Whether a store call failed because the store stayed locked by another writer (try again later)."""
+    return isinstance(exc, OperationalError)
 
 
 class Store:
@@ -197,6 +204,26 @@ class Store:
             if limit:
                 q = q.limit(limit)
             return list(s.exec(q).all())
+
+    def newest_changes(self, limit: int, status: str | None = None, entity: str | None = None,
+                       side: str | None = None) -> list[Change]:
+        """The `limit` newest changes matching the filters, oldest first (cheap: an id range from the top)."""
+        with self._session() as s:
+            q = select(Change).order_by(Change.id.desc()).limit(limit)
+            if status:
+                q = q.where(Change.status == status)
+            if entity:
+                q = q.where(Change.entity == entity)
+            if side:
+                q = q.where(Change.side == side)
+            return list(reversed(s.exec(q).all()))
+
+    def change_states(self, from_id: int, to_id: int) -> dict[int, tuple[str, str]]:
+        """id -> (status, detail) for the ids in [from_id, to_id]: to refresh rows already on screen."""
+        with self._session() as s:
+            rows = s.exec(select(Change.id, Change.status, Change.detail)
+                          .where(Change.id >= from_id, Change.id <= to_id)).all()
+            return {row_id: (status, detail) for row_id, status, detail in rows}
 
     def set_change_status(self, change_ids: Iterable[int], status: str, detail: str = "",
                           held_by: str = "") -> None:
@@ -443,6 +470,11 @@ class Store:
         return out
 
     # -- summary --------------------------------------------------------------------------------------
+    def checkpoint_times(self) -> dict[str, tuple[Any, datetime]]:
+        """name -> (value, updated_at) of every checkpoint."""
+        with self._session() as s:
+            return {c.name: (loads(c.value), c.updated_at) for c in s.exec(select(Checkpoint)).all()}
+
     def status_summary(self) -> dict[str, Any]:
         with self._session() as s:
             checkpoints = {c.name: loads(c.value) for c in s.exec(select(Checkpoint)).all()}

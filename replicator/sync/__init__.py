@@ -11,22 +11,13 @@ from typing import Any
 
 def default_syncs(rules: Any) -> dict[str, Any]:
     from replicator.sync.customers import CustomerSync
+    from replicator.sync.invoices import InvoiceSync
     from replicator.sync.orders import OrderSync
     from replicator.sync.products import ProductSync
+    from replicator.sync.registry import ENTITY_ORDER
+    from replicator.sync.shipments import ShipmentSync
     from replicator.sync.stock import StockSync
 
-    syncs = {
-        "customer": CustomerSync(),
-        "product": ProductSync(),
-        "stock": StockSync(),
-        "order": OrderSync(),
-    }
-    try:  # delivery notes and invoices have their own modules
-        from replicator.sync.invoices import InvoiceSync
-        from replicator.sync.shipments import ShipmentSync
-
-        syncs["shipment"] = ShipmentSync()
-        syncs["invoice"] = InvoiceSync()
-    except ImportError:
-        pass
-    return syncs
+    classes = {"customer": CustomerSync, "product": ProductSync, "stock": StockSync, "order": OrderSync,
+               "shipment": ShipmentSync, "invoice": InvoiceSync}
+    return {name: classes[name]() for name in ENTITY_ORDER}

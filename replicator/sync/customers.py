@@ -18,6 +18,7 @@ from replicator.factusol import reader as fs_reader
 from replicator.factusol import writer as fs_writer
 from replicator.capture.snapshot import RowHasher
 from replicator.factusol.schema import FactusolWidthError, load_schema, validate_row
+from replicator.keys import SHOP, canon, factusol_code_key, factusol_row_key, is_factusol_key, shop_id, shop_key
 from replicator.model import Address, Customer
 from replicator.prestashop import reader as ps_reader
 from replicator.prestashop import write as ps_writer
@@ -26,7 +27,7 @@ from replicator.rules.decisions import anonymise
 from replicator.rules.merge import MergeResult, merge_field
 from replicator.store import Change
 from replicator.sync.base import CONFLICT, NOOP, Outcome, SyncContext, SyncError, image, row_key
-from replicator.sync.common import FACTUSOL, canon, factusol_key, record_factusol_write, shop_marker
+from replicator.sync.echo import FACTUSOL, record_factusol_write, shop_marker
 
 ENTITY = "customer"
 ADDRESS_ENTITY = "address"  # F_OBR delivery addresses: "CLIOBR:CODOBR" <-> id_address
@@ -110,7 +111,7 @@ def _echo_records(table: str, names: list[str], rows: list[list[Any]],
     for vals in rows:
         key = tuple(vals[i] for i in index)
         if keep is None or key in keep:
-            out.append((table, factusol_key(dict(zip(pk, key))), hasher(vals)))
+            out.append((table, factusol_row_key(dict(zip(pk, key))), hasher(vals)))
     return out
 
 
@@ -135,22 +136,21 @@ class CustomerSync:
         table = change.source_table
         if change.side == "prestashop" and table in ("customer", "address"):
             customer_id = image(change).get("id_customer")
-            return [f"ps:{customer_id}"] if customer_id else []
+            return [shop_key(customer_id)] if customer_id else []
         if change.side == "factusol" and table in ("F_CLI", "F_OBR"):
             pk = row_key(change)
             code = pk.get("CODCLI", pk.get("CLIOBR"))
             link = ctx.store.map_id(ENTITY, factusol_key=str(code))
-            return [f"ps:{link.prestashop_id}" if link else f"fs:{code}"]
+            return [shop_key(link.prestashop_id) if link else factusol_code_key(code)]
         return []
 
     def all_keys(self, ctx: SyncContext) -> Iterable[str]:
-        return [f"ps:{row['id_customer']}" for row in ctx.shop.query(
-            "SELECT id_customer FROM {p}customer WHERE deleted = 0 ORDER BY id_customer")]
+        return [shop_key(i) for i in ps_reader.customer_ids(ctx.shop)]
 
     # -- sync -------------------------------------------------------------------------------------------
     def sync(self, ctx: SyncContext, keys: list[str]) -> dict[str, Any]:
         outcomes: dict[str, Outcome] = {}
-        ps_ids = [int(k[3:]) for k in keys if k.startswith("ps:")]
+        ps_ids = [shop_id(k) for k in keys if k.startswith(SHOP)]
         shop_customers = {c.prestashop_id: c for c in ps_reader.read_customers(ctx.shop, ps_ids)} if ps_ids else {}
         links = {int(ps): int(code) for ps, code in ctx.store.id_map_by_prestashop(ENTITY, ps_ids).items()}
         linked = self._linked_candidates(ctx, [c for i, c in shop_customers.items() if i not in links])
@@ -159,10 +159,10 @@ class CustomerSync:
             if links else {}
         for key in keys:
             try:
-                if key.startswith("fs:"):
+                if is_factusol_key(key):
                     outcomes[key] = Outcome(NOOP, "FactuSOL-only customer: new customers flow from the shop")
                     continue
-                ps_id = int(key[3:])
+                ps_id = shop_id(key)
                 shop = shop_customers.get(ps_id)
                 code = links.get(ps_id)
                 if shop is None or shop.deleted:
@@ -229,7 +229,7 @@ class CustomerSync:
         if len(candidates) > 1:
             raise SyncError(ENTITY, key, f"ambiguous match by {how}: FactuSOL customers "
                             f"{', '.join(map(str, sorted(candidates)))}; fix the duplicates, or link one by hand: "
-                            f"replicator link customer --factusol CODE --prestashop {key[3:]}",
+                            f"replicator link customer --factusol CODE --prestashop {shop_id(key)}",
                             "nif" if how == "NIF" else "email")
         if candidates:
             linked.add(str(candidates[0]))
@@ -254,13 +254,7 @@ class CustomerSync:
         include_guests = rules.filters.get("include_guests", True)
         several = [c.prestashop_id for c in customers.values() if len(c.addresses) >= 2
                    and (include_guests or not c.is_guest)]
-        address_ids: dict[int, list[int]] = {}
-        for i in range(0, len(several), 500):
-            chunk = several[i:i + 500]
-            for r in ctx.shop.query("SELECT id_customer, id_address FROM {p}address WHERE id_customer IN "
-                                    f"({', '.join(['%s'] * len(chunk))}) AND deleted = 0 "
-                                    "ORDER BY id_customer, id_address", chunk):
-                address_ids.setdefault(int(r["id_customer"]), []).append(int(r["id_address"]))
+        address_ids = ps_reader.address_ids(ctx.shop, several)
         ready: list[_NewCustomer] = []
         for key, shop in customers.items():
             if shop.is_guest and not include_guests:
@@ -407,11 +401,11 @@ class CustomerSync:
 
     def apply_resolution(self, ctx: SyncContext, key: str, field_name: str, value: Any) -> None:
         """Write a person's decision on a conflict to both sides and move the baseline past it."""
-        code = int(ctx.store.map_id(ENTITY, prestashop_id=key[3:]).factusol_key)
-        shop = ps_reader.read_customers(ctx.shop, [int(key[3:])])[0]
+        code = int(ctx.store.map_id(ENTITY, prestashop_id=str(shop_id(key))).factusol_key)
+        shop = ps_reader.read_customers(ctx.shop, [shop_id(key)])[0]
         self._write(ctx, key, code, shop, {field_name: value}, {field_name: value})
         fs = fs_reader.read_customers(ctx.factusol, [code])[0]
-        shop = ps_reader.read_customers(ctx.shop, [int(key[3:])])[0]
+        shop = ps_reader.read_customers(ctx.shop, [shop_id(key)])[0]
         self._save_baseline(ctx, key, fs, shop)
 
     # -- delivery addresses (F_OBR) ---------------------------------------------------------------------------
@@ -426,9 +420,7 @@ class CustomerSync:
         """
         if len(shop.addresses) < 2:
             return []
-        ids = [r["id_address"] for r in ctx.shop.query(
-            "SELECT id_address FROM {p}address WHERE id_customer = %s AND deleted = 0 ORDER BY id_address",
-            (shop.prestashop_id,))]
+        ids = ps_reader.address_ids(ctx.shop, [shop.prestashop_id]).get(int(shop.prestashop_id), [])
         notes = []
         for address_id, address in list(zip(ids, shop.addresses))[1:]:
             columns = _address_columns(ctx, key, address_id, address)
@@ -505,10 +497,10 @@ def ensure_factusol_customer(ctx: SyncContext, ps_customer_id: int) -> int:
         shop = ps_reader.read_customers(ctx.shop, [ps_customer_id])
         if shop and shop[0].is_guest and "single" in guests:
             return int(guests["single"])
-        outcome = CustomerSync().sync(ctx, [f"ps:{ps_customer_id}"])[f"ps:{ps_customer_id}"]
+        outcome = CustomerSync().sync(ctx, [shop_key(ps_customer_id)])[shop_key(ps_customer_id)]
         link = ctx.store.map_id(ENTITY, prestashop_id=str(ps_customer_id))
         if link is None:
-            raise SyncError(ENTITY, f"ps:{ps_customer_id}", f"customer not in FactuSOL yet: {outcome.detail}",
+            raise SyncError(ENTITY, shop_key(ps_customer_id), f"customer not in FactuSOL yet: {outcome.detail}",
                             "factusol_code")
     return int(link.factusol_key)
 

@@ -25,8 +25,8 @@ from replicator.prestashop import reader as ps_reader
 from replicator.prestashop import write as ps_writer
 from replicator.store import APPLIED, Change
 from replicator.sync.base import NOOP, Outcome, SyncContext, SyncError, image, row_key
-from replicator.sync.common import shop_marker
-from replicator.sync.orders import PedidoFollowUp, order_key
+from replicator.sync.echo import shop_marker
+from replicator.sync.followup import PedidoFollowUp, order_key
 from replicator.sync.shipments import fire_events, order_documents, orders_of_document
 
 log = logging.getLogger("replicator.sync.invoices")

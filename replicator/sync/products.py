@@ -20,7 +20,8 @@ from replicator.rules.decisions import passes_filters
 from replicator.rules.ruleset import writes
 from replicator.store import Change
 from replicator.sync.base import NOOP, Outcome, SyncContext, image, row_key
-from replicator.sync.common import canon, shop_marker
+from replicator.keys import canon
+from replicator.sync.echo import shop_marker
 
 ENTITY = "product"
 FS_TABLES = {"F_ART": "CODART", "F_LTA": "ARTLTA", "F_ARC": "ARTARC", "F_EAN": "ARTEAN"}

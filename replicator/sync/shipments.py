@@ -25,9 +25,9 @@ from replicator.prestashop import reader as ps_reader
 from replicator.prestashop import write as ps_writer
 from replicator.store import APPLIED, Change
 from replicator.sync.base import NOOP, Outcome, SyncContext, SyncError, image, row_key
-from replicator.sync.orders import (PedidoFollowUp, is_cancel_state, order_id_for_pedido, order_id_from_reference,
-                                    order_key, progress)
-from replicator.sync.common import shop_marker
+from replicator.sync.echo import shop_marker
+from replicator.sync.followup import PedidoFollowUp, order_id_for_pedido, order_id_from_reference, order_key
+from replicator.sync.order_states import is_cancel_state, progress
 
 log = logging.getLogger("replicator.sync.shipments")
 

@@ -16,7 +16,7 @@ from replicator.prestashop import write as ps_writer
 from replicator.rules.decisions import stock_quantity
 from replicator.store import Change
 from replicator.sync.base import NOOP, Outcome, SyncContext, image, source_value
-from replicator.sync.common import shop_marker
+from replicator.sync.echo import shop_marker
 
 ENTITY = "stock"
 FS_TABLES = {"F_STO": "ARTSTO", "F_STC": "ARTSTC", "F_LPC": "ARTLPC"}

@@ -12,7 +12,7 @@ from typing import Callable, Iterable
 
 import pymysql
 
-from replicator.prestashop.connection import ShopConnection, ShopConnectionError, redact
+from replicator.prestashop.connection import ShopConnection
 
 
 
@@ -72,8 +72,7 @@ def insert_many(shop: ShopConnection, cur, table: str, rows: list[dict], tail: s
         else:
             cur.executemany(sql, list(map(itemgetter(*columns), rows)))
     except pymysql.MySQLError as exc:
-        raise ShopConnectionError(redact(f"{getattr(shop, '_where', '')}: {exc}",
-                                         getattr(shop, "_password", None))) from exc
+        raise shop.driver_error(exc) from exc
 
 
 @dataclass(frozen=True)

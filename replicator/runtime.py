@@ -1,0 +1,71 @@
+"""Wiring: open the state store, the rules, a connection to each side and the apply engine for a run."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from replicator.config import Config
+from replicator.engine import Engine
+from replicator.factusol.connection import open_factusol
+from replicator.factusol.years import configured_file, connection_string, fiscal_year
+from replicator.prestashop.connection import ShopConnection
+from replicator.rules import load_rules
+from replicator.store import Store
+from replicator.sync import default_syncs
+from replicator.sync.base import SyncContext
+
+log = logging.getLogger("replicator")
+
+
+@dataclass
+class Runtime:
+    """The open parts of a running replicator; `close()` releases them."""
+
+    config: Config
+    store: Store
+    ctx: SyncContext
+    engine: Engine
+
+    def reconnect(self) -> None:
+        """Re-open what a restarted MySQL left dead, and follow FactuSOL to a new fiscal-year file."""
+        self.ctx.shop.conn.ping(reconnect=True)
+        if self.config.factusol.data_dir:
+            path = configured_file(self.config.factusol)
+            year = fiscal_year(path)
+            if year and year != self.ctx.factusol_year:
+                log.info("FactuSOL fiscal year %s -> %s: now writing to %s", self.ctx.factusol_year, year, path)
+                old = self.ctx.factusol
+                self.ctx.factusol = open_factusol(connection_string(self.config.factusol, path))
+                self.ctx.factusol_year = year
+                self.ctx.cache.clear()
+                old.close()
+
+    def close(self) -> None:
+        for conn in (self.ctx.factusol, self.ctx.shop):
+            try:
+                conn.close()
+            except Exception:  # closing is best effort on shutdown
+                pass
+
+
+def open_runtime(config: Config) -> Runtime:
+    rules = load_rules(config.rules_dir)  # raises RulesError: the daemon refuses to start with invalid rules
+    ctx = open_context(config, Store(config.store), rules)
+    return Runtime(config, ctx.store, ctx, Engine(ctx, default_syncs(rules)))
+
+
+def open_context(config: Config, store: Store, rules) -> SyncContext:
+    """A sync context with its own connections to both sides (the caller closes them)."""
+    path = configured_file(config.factusol)
+    connection = connection_string(config.factusol, path)
+    factusol = open_factusol(connection)
+    ps = config.prestashop
+    try:
+        shop = ShopConnection.from_config({"url": ps.url, "prefix": ps.prefix, "id_shop": ps.id_shop,
+                                           "id_lang": ps.id_lang})
+    except BaseException:
+        factusol.close()
+        raise
+    return SyncContext(config=config, store=store, rules=rules, factusol=factusol, shop=shop,
+                       factusol_year=fiscal_year(path, connection))
