@@ -42,7 +42,7 @@ class ThreadHelper:
 
     def __enter__(self) -> ThreadHelper:
         self._stack.enter_context(quick_handoff())  # threads side by side: no GIL convoy (see replicator.gil)
-        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="initial-sync-side")
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="initial-sync-helper")
         return self
 
     def submit(self, entity: str, keys: list | None = None) -> Future:
@@ -61,13 +61,13 @@ class ThreadHelper:
 
     def __exit__(self, *exc) -> None:
         try:
-            self._pool.shutdown(wait=True)  # an error here still lets the side jobs' chunks finish
+            self._pool.shutdown(wait=True)  # an error here still lets the helper jobs' chunks finish
         finally:
             self._stack.close()
 
 
 class ProcessHelper:
-    """Side jobs in one child process, started with "spawn" (safe beside threads and open connections)."""
+    """Helper jobs in one child process, started with "spawn" (safe beside threads and open connections)."""
 
     def __init__(self, config, rules, progress, first_sight: dict[str, list[str]] | None = None) -> None:
         self.config, self.rules, self.progress = config, rules, progress
@@ -80,7 +80,7 @@ class ProcessHelper:
     def __enter__(self) -> ProcessHelper:
         mp = multiprocessing.get_context("spawn")
         self._queue = mp.Queue()
-        self._listener = threading.Thread(target=self._listen, name="initial-sync-side-events", daemon=True)
+        self._listener = threading.Thread(target=self._listen, name="initial-sync-helper-events", daemon=True)
         self._listener.start()
         level = logging.getLogger("replicator").getEffectiveLevel()
         self._pool = ProcessPoolExecutor(max_workers=1, mp_context=mp, initializer=_child_start,

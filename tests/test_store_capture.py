@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from replicator.factusol import scanner as factusol_capture
 from replicator.capture import snapshot
-from replicator.factusol.scanner import _KEY_ENCODE, FactusolScanner, _ResultReader
+from replicator.factusol.scanner import FactusolScanner, ResultReader
 from replicator.capture.snapshot import RowHasher
 from replicator.keys import canon, row_hash
 from replicator.capture.tables import WatchedTable
@@ -25,6 +25,7 @@ from replicator.config import FactusolConfig
 from replicator.factusol import connection as fsconn
 from replicator.factusol.schema import load_schema, table_ddl
 from replicator.store import Store, dumps, loads
+from replicator.store.codec import encode_key
 
 CONN = "DRIVER={SQLite3};Database={file};Timeout=200"
 
@@ -116,7 +117,7 @@ _CONVERTERS = [None, None, fsconn.to_decimal, fsconn.to_datetime, None, lambda v
 
 def _expected(table, raw):
     image = {c: (conv(v) if conv else v) for c, conv, v in zip(_COLUMNS, _CONVERTERS, raw)}
-    return _KEY_ENCODE({c: canon(image[c]) for c in table.pk}), row_hash(image), image
+    return encode_key({c: canon(image[c]) for c in table.pk}), row_hash(image), image
 
 
 @pytest.mark.parametrize("pk", [("K2", "K1"), ("K1",), ("X", "K2")])
@@ -129,7 +130,7 @@ def test_batch_reader_keys_and_hashes_equal_the_row_by_row_definitions(pk, batch
     # Also exercise the cache being started over (the patch is the same for every generated input).
     monkeypatch.setattr(snapshot, "_CACHE_LIMIT", 5)
     table = WatchedTable("factusol", "T", pk, "test")
-    reader = _ResultReader(table, _COLUMNS, _CONVERTERS)
+    reader = ResultReader(table, _COLUMNS, _CONVERTERS)
     for raws in batches:  # several batches through one reader: its caches carry over
         keys, hashes, texts = reader.read_many(raws)
         assert len(keys) == len(hashes) == len(texts) == len(raws)
@@ -145,7 +146,7 @@ def test_batch_reader_keys_and_hashes_equal_the_row_by_row_definitions(pk, batch
 
 def test_single_column_table_reads_like_row_hash():
     # repr of a 1-tuple is "(x,)": the batch reader must build the same text.
-    reader = _ResultReader(WatchedTable("factusol", "T", ("A",), "test"), ["A"], [None])
+    reader = ResultReader(WatchedTable("factusol", "T", ("A",), "test"), ["A"], [None])
     keys, hashes, _ = reader.read_many([("x",), (5,), (None,)])
     assert keys == ['{"A":"x"}', '{"A":5}', '{"A":null}']
     assert hashes == [row_hash({"A": "x"}), row_hash({"A": 5}), row_hash({"A": None})]

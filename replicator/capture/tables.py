@@ -1,8 +1,8 @@
 """The watched tables of each side: primary key, the canonical entity each row feeds, and its timestamp column.
 
 One list per side so every watcher (file-snapshot, binlog, poller) agrees on what is captured and how a row's
-key is written (`row_key`).  Timestamp columns only *narrow* scans; they never replace the diff (FactuSOL
-§3.13: FUM* is a hint; PrestaShop §3.20: stock, combinations, lines carry no date_upd).
+key is written (`row_key`).  Timestamp columns only *narrow* scans; they never replace the diff (FactuSOL's
+FUM* is a hint; PrestaShop's stock, combinations and lines carry no date_upd).
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ FACTUSOL_TABLES: tuple[WatchedTable, ...] = (
     _fs("F_STC", ("ARTSTC", "ALMSTC", "CE1STC", "CE2STC"), "stock"),
     _fs("F_PCL", ("TIPPCL", "CODPCL"), "order", "FUMPCL"),
     _fs("F_LPC", ("TIPLPC", "CODLPC", "POSLPC"), "order"),
-    # F_ALB's "last modified" column is only attested by one source (FACTUSOL.md §3.13): not used to narrow.
+    # F_ALB's "last modified" column is only attested by one source: not used to narrow.
     _fs("F_ALB", ("TIPALB", "CODALB"), "shipment"),
     _fs("F_LAL", ("TIPLAL", "CODLAL", "POSLAL"), "shipment"),
     _fs("F_FAC", ("TIPFAC", "CODFAC"), "invoice", "FUMFAC"),

@@ -1,1 +1,2 @@
-"""FactuSOL side: schema fixture, Access-checked pyodbc connection, stand-in sandbox, readers and writers."""
+"""FactuSOL side: schema fixture, Access-checked pyodbc connection, errors, fiscal-year files, readers, writers and
+the capture source (scanner and watcher)."""

@@ -454,7 +454,7 @@ def read_stock_detail(conn: FactusolConnection, references: Sequence[str] | None
                       ) -> dict[StockKey, dict[str, dict[str, Decimal]]]:
     """{(article, size, colour): {warehouse: {"physical": ACT, "available": DIS}}} from F_STO and F_STC.
 
-    Articles with variants keep their stock in F_STC only (FACTUSOL.md §3.2), so their F_STO rows are ignored.
+    Articles with variants keep their stock in F_STC only, so their F_STO rows are ignored.
     """
     variant_articles = {r["ARTARC"] for r in _rows(conn, "SELECT DISTINCT [ARTARC] FROM [F_ARC]", "ARTARC",
                                                    references, "[ARTARC]")}
@@ -491,7 +491,7 @@ def read_pending_order_units(conn: FactusolConnection, references: Sequence[str]
 
 # --------------------------------------------------------------------------------------------------------------------
 # Documents that follow a customer order (delivery notes, invoices) — used by the order/shipment/invoice syncs.
-# FACTUSOL.md §4.3: lines carry their origin (DOC letter, DTP series, DCO number); headers also keep REFxxx, which
+# Lines carry their origin (DOC letter, DTP series, DCO number); headers also keep REFxxx, which
 # FactuSOL copies from the order when it converts it, so both are followed.
 
 

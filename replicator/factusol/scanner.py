@@ -10,8 +10,7 @@ import operator
 import time
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import datetime
 from functools import partial
 from itertools import islice, repeat
 from pickle import dumps as _pickle
@@ -26,6 +25,7 @@ from replicator.store import Store
 
 from replicator.capture.snapshot import DiffResult, Differ, RowHasher, canon_column, canon_repr_column, commit_diff
 from replicator.keys import canon
+from replicator.store.codec import encode_key, encode_key_str, json_column, json_ready
 from replicator.capture.tables import FACTUSOL, WatchedTable, factusol_tables
 
 from .errors import FactusolLockedError, as_locked
@@ -57,7 +57,7 @@ class ScanReport:
 # ------------------------------------------------------------------------------------------------ reading
 
 
-class _ResultReader:
+class ResultReader:
     """Turns raw row tuples into keys and row hashes with FactuSOL value types (Decimal, datetime).
 
     Rows are read in batches, column by column (`read_many`): each column's canonical values are turned into their
@@ -85,13 +85,13 @@ class _ResultReader:
         # The raw primary key of a row tuple (a value for one column, a tuple for several): the fingerprint
         # cache's key, so unchanged rows never build their JSON key.
         self.raw_pk = operator.itemgetter(*self.pk_idx)
-        # The JSON key ({"A":..,"B":..}, sorted names, as _KEY_ENCODE writes it) from the canonical pk columns.
+        # The JSON key ({"A":..,"B":..}, sorted names, as encode_key writes it) from the canonical pk columns.
         key_names = sorted(table.pk)
         self._key_idx = [columns.index(n) for n in key_names]
         heads = ["{" if i == 0 else "," for i in range(len(key_names))]
         if len(key_names) == 1:
-            self._key_head = "{" + _json_str(key_names[0]) + ":"
-        self._key_fmt = "".join(h + _json_str(n).replace("%", "%%") + ":%s" for h, n in zip(heads, key_names)) + "}"
+            self._key_head = "{" + encode_key_str(key_names[0]) + ":"
+        self._key_fmt = "".join(h + encode_key_str(n).replace("%", "%%") + ":%s" for h, n in zip(heads, key_names)) + "}"
         # Before-images from compact images: canonical values back to the JSON image's form (Moneda "1.5000",
         # dates "2026-01-01T00:00:00") for the columns that have a converter.
         self._restore = [(n, c) for n, c in zip(columns, converters) if c]
@@ -110,7 +110,7 @@ class _ResultReader:
         else:
             texts = ["(" + t + ")" for t in map(", ".join, zip(*parts))]
         hashes = self.hasher.of_texts(texts)
-        enc = [_json_column(canon_column(cols[i], convs[i], self._caches[i])) for i in self._key_idx]
+        enc = [json_column(canon_column(cols[i], convs[i], self._caches[i])) for i in self._key_idx]
         if len(enc) == 1:
             head = self._key_head
             keys = [head + e + "}" for e in enc[0]]
@@ -151,38 +151,10 @@ class _ResultReader:
             value = image.get(name)
             if value is not None:
                 try:
-                    image[name] = _json_ready(conv(value))
+                    image[name] = json_ready(conv(value))
                 except Exception:  # noqa: BLE001 - the canonical value is still a faithful image
                     pass
         return image
-
-
-def _json_ready(value: Any) -> Any:
-    """A value as it reads back from a JSON image (store.dumps writes Decimal and datetime as text)."""
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    return value
-
-
-# json.dumps(..., sort_keys=True, ensure_ascii=False, separators=(",", ":")) with the encoder built once.
-_KEY_ENCODE = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode
-_KEY_VALUE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-_json_str = json.encoder.encode_basestring  # what _KEY_ENCODE writes for a str (ensure_ascii=False)
-
-
-def _json_column(values) -> list[str]:
-    """JSON text of every canonical value of one key column, as _KEY_ENCODE writes it inside the key."""
-    types = set(map(type, values))
-    if types == _STR:
-        return list(map(_json_str, values))
-    if types == _INT:
-        return list(map(int.__repr__, values))
-    return list(map(_KEY_VALUE, values))
-
-
-_STR, _INT = {str}, {int}
 
 
 def _fingerprint(raw: tuple) -> int:
@@ -287,9 +259,7 @@ class FactusolScanner:
                     else:
                         mark = self._full(conn, table, differ, flush=baseline)
                         report.tables[name] = "baseline" if baseline else "full"
-                except pyodbc.Error as exc:
-                    raise as_locked(exc) from exc
-                except fsconn.FactusolError as exc:
+                except (pyodbc.Error, fsconn.FactusolError) as exc:
                     raise as_locked(exc) from exc
                 if not narrow:
                     differ.finish_full()
@@ -351,12 +321,12 @@ class FactusolScanner:
             cached = self._prints[table.name] = (list(columns), {})
         return cached[1]
 
-    def _diff_rows(self, rows, reader: _ResultReader, table: WatchedTable, differ: Differ, prints: dict,
+    def _diff_rows(self, rows, reader: ResultReader, table: WatchedTable, differ: Differ, prints: dict,
                    full: bool, flush: bool = False, mark: Any = None) -> Any:
         """Diff streamed raw rows; returns the max timestamp seen (or `mark`).
 
         Per batch of BATCH rows: rows whose raw fingerprint is cached and still current are unchanged; the others
-        are keyed and hashed together (`_ResultReader.read_many`).  flush=True (a baseline): snapshots keep the
+        are keyed and hashed together (`ResultReader.read_many`).  flush=True (a baseline): snapshots keep the
         compact image and are committed every BASELINE_CHUNK rows.
         full=True: `rows` is the whole table, so fingerprints of keys not read are dropped (pop as we go, the
         survivors are thrown away at the end).
@@ -449,7 +419,7 @@ class FactusolScanner:
     def _full(self, conn, table: WatchedTable, differ: Differ, flush: bool) -> str | None:
         """Read every row; returns the max timestamp seen (the next narrow scan's watermark)."""
         with conn.iter_tuples(_select_all(table), batch=FETCH) as rows:
-            reader = _ResultReader(table, rows.columns, rows.converters)
+            reader = ResultReader(table, rows.columns, rows.converters)
             prints = self._prints_for(table, rows.columns)
             mark = self._diff_rows(rows, reader, table, differ, prints, full=True, flush=flush)
         return mark.isoformat() if isinstance(mark, datetime) else mark
@@ -471,7 +441,7 @@ class FactusolScanner:
                 keys.add(e[0] if e is not None else key_reader.key(raw))
         since = datetime.fromisoformat(watermark) if isinstance(watermark, str) else watermark
         with conn.iter_tuples(_select_all(table, f"[{table.ts_column}] >= ?"), [since], batch=FETCH) as rows:
-            reader = _ResultReader(table, rows.columns, rows.converters)
+            reader = ResultReader(table, rows.columns, rows.converters)
             prints = self._prints_for(table, rows.columns)
             mark = self._diff_rows(rows, reader, table, differ, prints, full=False, mark=since)
         # New keys whose FUM is older than the watermark (copied in, or FUM not set): read them one by one.
@@ -479,7 +449,7 @@ class FactusolScanner:
         for key in keys - differ.seen - set(differ.known):
             params = [json.loads(key)[c] for c in table.pk]
             with conn.iter_tuples(_select_all(table, where), params) as rows:
-                reader = _ResultReader(table, rows.columns, rows.converters)
+                reader = ResultReader(table, rows.columns, rows.converters)
                 differ.expand_image = reader.expand
                 for raw in rows:
                     k, h, _vals = reader.read(raw)
@@ -500,7 +470,7 @@ class _KeyReader:
         for n, i in zip(self.names, self.idx):
             v, c = raw[i], self.convs[i]
             out[n] = canon(c(v) if c else v)
-        return _KEY_ENCODE(out)
+        return encode_key(out)
 
 
 def scan_with_retry(scanner: FactusolScanner, budget_seconds: float, full: bool = True,

@@ -383,7 +383,7 @@ def order_totals(lines: Sequence[dict[str, Any]], vat_rates: Sequence[Decimal], 
 
     Slot n = line VAT selector + 1 (0 IVA1, 1 IVA2, 2 IVA3, 3 exento -> slot 4).  Shipping goes into slot 1
     (IPOR1), as public writers do.  Lines without TOT<line> get it computed as CAN x PRE x (1 - DT1/100) (set in place).
-    Formula from the reference §4.2, marked there as reconstructed: verify against FactuSOL-made documents.
+    A reconstructed formula: verify against FactuSOL-made documents.
     """
     net = [Decimal("0")] * 4
     for ln in lines:

@@ -54,6 +54,11 @@ COLUMN_MAPS: dict[str, dict[str, str]] = {
 }
 
 
+# What the order sync maps: the payment MODULE (what payment_methods maps, not the display name) and the carrier's
+# id_reference (stable across carrier edits, what shipment.carriers maps).
+SYNC_ORDER_MAPS = {"order": {"payment_method": "o.module", "carrier_id": "ca.id_reference"}}
+
+
 def column_maps(overrides: dict[str, dict[str, str]] | None = None) -> dict[str, dict[str, str]]:
     maps = copy.deepcopy(COLUMN_MAPS)
     for entity, fields in (overrides or {}).items():

@@ -122,10 +122,6 @@ class EntityRules:
     def directions(self) -> dict[str, str]:
         return {n: f.direction for n, f in self.fields.items()}
 
-    def field_maps(self, side: str) -> dict[str, list[str]]:
-        """canonical field -> column(s) on `side`."""
-        return {n: f.side(side).columns for n, f in self.fields.items() if f.side(side)}
-
     def value_map(self, name: str) -> ValueMap:
         """A value map by local name or by ENTITY.NAME of another file."""
         if "." in name and self.ruleset is not None:

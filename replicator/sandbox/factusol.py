@@ -14,7 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from replicator.factusol.connection import connection_string_for
-from replicator.factusol.schema import all_ddl, load_schema
+from replicator.factusol.schema import all_ddl
 from replicator.sandbox.factusol_seed import build_seed
 
 sqlite3.register_adapter(Decimal, lambda d: float(d) if d != d.to_integral_value() else int(d))
@@ -61,7 +61,3 @@ def create_sandbox(path: str | os.PathLike, articles: int = 1000, customers: int
     finally:
         db.close()
     return connection_string_for(p)
-
-
-def sandbox_tables() -> list[str]:
-    return list(load_schema())

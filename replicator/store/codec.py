@@ -32,9 +32,8 @@ def loads(value: str | None) -> Any:
 
 
 def image_encoder(sort_keys: bool):
-    """A JSON encoder for stored images: orjson where it can (ten times the standard encoder's speed, which was a
-    third of the binlog capture's own cost), the standard encoder where orjson refuses (an integer beyond 64 bits,
-    a dict key that is not text).  Both write compact UTF-8 JSON that `loads` reads back to the same values; dates
+    """A JSON encoder for stored images: orjson where it can (for speed, see docs/performance.md), the standard
+    encoder where orjson refuses (an integer beyond 64 bits, a dict key that is not text).  Both write compact UTF-8 JSON that `loads` reads back to the same values; dates
     go through `json_default` in both, so they read the same too."""
     options = orjson.OPT_PASSTHROUGH_DATETIME | (orjson.OPT_SORT_KEYS if sort_keys else 0)
     fallback = json.JSONEncoder(default=json_default, sort_keys=sort_keys, ensure_ascii=False,
@@ -62,3 +61,31 @@ def load_image(text: str | None) -> dict | str | None:
     if text is None or text.startswith("~"):
         return text
     return json.loads(text)
+
+
+def json_ready(value: Any) -> Any:
+    """A value as it reads back from a JSON image (store.dumps writes Decimal and datetime as text)."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    return value
+
+
+# Row keys: json.dumps(..., sort_keys=True, ensure_ascii=False, separators=(",", ":")) with the encoder built once.
+encode_key = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode
+encode_key_value = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+encode_key_str = json.encoder.encode_basestring  # what encode_key writes for a str (ensure_ascii=False)
+
+
+_STR, _INT = {str}, {int}
+
+
+def json_column(values) -> list[str]:
+    """JSON text of every canonical value of one key column, as encode_key writes it inside the key."""
+    types = set(map(type, values))
+    if types == _STR:
+        return list(map(encode_key_str, values))
+    if types == _INT:
+        return list(map(int.__repr__, values))
+    return list(map(encode_key_value, values))

@@ -1,6 +1,6 @@
 """Invoices: a FactuSOL invoice (F_FAC) of a shop order gives the shop order its number, date, totals and paid state.
 
-Keys are the order's ``ps:<id_order>``.  An order's invoices are found three ways (FACTUSOL.md §4.3), all used:
+Keys are the order's ``ps:<id_order>``.  An order's invoices are found three ways, all used:
 F_LFA lines with DOC='A' pointing at one of the order's delivery notes (the usual pedido → albarán → factura
 path), DOC='C' pointing at the pedido itself (pedido invoiced directly), and F_FAC.REFFAC = the pedido's REFPCL.
 The most recent invoice that is not annulled (ESTFAC 4) is the one the shop shows: ``writer.set_invoice`` puts

@@ -33,6 +33,7 @@ from replicator.prestashop import reader as ps_reader
 from replicator.prestashop import write as ps_writer
 from replicator.store import APPLIED, CONFLICT, Change
 from replicator.sync.base import NOOP, Outcome, SyncContext, SyncError, image, row_key, sync_each
+from replicator.sync.customers import ensure_factusol_customer
 from replicator.sync.echo import FACTUSOL, record_factusol_write, shop_marker
 from replicator.sync.followup import (ENTITY, linked_pedido, order_id_for_pedido, order_id_of, order_key,
                                       reference_for)
@@ -43,14 +44,9 @@ from replicator.sync.pedido import build_pedido, order_content
 log = logging.getLogger("replicator.sync.orders")
 
 PS_TABLES = ("orders", "order_detail", "order_carrier", "order_history")
-# The shop order's columns the reader must give us: the payment MODULE (what payment_methods maps, not the
-# display name) and the carrier's id_reference (stable across carrier edits, what shipment.carriers maps).
-PS_ORDER_MAPS = {"order": {"payment_method": "o.module", "carrier_id": "ca.id_reference"}}
 
 
 def _customer_code(ctx: SyncContext, key: str, order: Order) -> int:
-    from replicator.sync.customers import ensure_factusol_customer  # lazily: the customer module is optional here
-
     try:
         return int(ensure_factusol_customer(ctx, int(order.customer_prestashop_id)))
     except SyncError as exc:
@@ -59,7 +55,7 @@ def _customer_code(ctx: SyncContext, key: str, order: Order) -> int:
 
 
 def read_shop_order(ctx: SyncContext, order_id: int) -> Order | None:
-    found = ps_reader.read_orders(ctx.shop, [order_id], maps=PS_ORDER_MAPS)
+    found = ps_reader.read_orders(ctx.shop, [order_id], maps=ps_reader.SYNC_ORDER_MAPS)
     return found[0] if found else None
 
 

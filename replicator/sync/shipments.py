@@ -1,7 +1,7 @@
 """Delivery: FactuSOL delivery notes (F_ALB/F_LAL) made from a shop order move it to Shipped, with tracking.
 
 Keys are the order's ``ps:<id_order>``.  The delivery notes of an order are its F_LAL lines with DOC='C',
-DTP/DCO = the pedido's series/number (FACTUSOL.md §4.3), plus any F_ALB whose REFALB equals the pedido's REFPCL
+DTP/DCO = the pedido's series/number, plus any F_ALB whose REFALB equals the pedido's REFPCL
 (FactuSOL copies it when converting).  The most recent note gives:
 - the tracking number (``order.yaml shipping.tracking_source``: CISALB or TRCALB) → order_carrier.tracking_number
   (orders.shipping_number on 1.7.8 is the writer's job).  FactuSOL owns it: written when FactuSOL's value moved

@@ -94,7 +94,7 @@ def _load_order(shop: ShopConnection, cur, order_id: int) -> dict:
 
 def change_order_state(shop: ShopConnection, order_id: int, new_state_id: int, *, id_employee: int = 0,
                        create_invoice: bool = False, extra: Extra = None) -> StateChange:
-    """OrderHistory::changeIdOrderState + add(), by SQL (PRESTASHOP.md §5/§5.1), in one transaction.
+    """OrderHistory::changeIdOrderState + add(), by SQL, in one transaction.
 
     Stock: cancel/error gives stock back, leaving cancel/error takes it again; shipped-flag changes write
     stock_mvt (reason PS_STOCK_CUSTOMER_ORDER_REASON / _CANCEL_REASON) without touching quantity; reserved and

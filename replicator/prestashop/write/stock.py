@@ -148,7 +148,7 @@ def set_stock(shop: ShopConnection, product_id: int, attribute_id: int, quantity
     """Set the available quantity of a product (attribute_id=0) or combination in the shop's stock scope.
 
     ``physical=True`` means the ERP sends on-hand stock: the units reserved by open, unshipped PS orders are
-    subtracted (§6 step 2).  The row is locked (FOR UPDATE) and changed by delta, the pa=0 row is re-summed,
+    subtracted.  The row is locked (FOR UPDATE) and changed by delta, the pa=0 row is re-summed,
     reserved/physical recomputed, and a stock_mvt (Employee Edition reasons) written when ``movement``.
     """
     quantity = int(Decimal(quantity).to_integral_value(ROUND_HALF_UP))
