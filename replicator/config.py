@@ -92,6 +92,21 @@ class FactusolConfig:
     lock_retry_seconds: float = 120.0
 
 
+@dataclass(frozen=True)
+class SshConfig:
+    """`prestashop.ssh`: reach the shop's database through an SSH tunnel (replicator/prestashop/tunnel.py)."""
+
+    host: str
+    user: str
+    port: int = 22
+    key_file: Path | None = None
+    known_hosts: Path | None = None  # OpenSSH format; default: known_hosts beside replicator.yaml
+    password: str = ""  # the user's password, or with key_file the key's passphrase when `passphrase` is empty
+    passphrase: str = ""
+    accept_new_host_key: bool = False  # trust an unknown host once (its key is then written to known_hosts)
+    timeout: float = 15.0
+
+
 @dataclass
 class PrestashopConfig:
     url: str = ""
@@ -103,6 +118,8 @@ class PrestashopConfig:
     poll_overlap_seconds: float = 10.0
     server_id: int = 4242
     timezone: str | None = None  # None: PS_TIMEZONE
+    ssh: SshConfig | None = None  # None: the URL's host is reached directly
+    routed_url: str = ""  # set while `url` points at the SSH tunnel's local end
 
 
 @dataclass
@@ -253,6 +270,7 @@ def load_config(path: str | os.PathLike) -> Config:
         poll_overlap_seconds=_number(ps_raw, "poll_overlap_seconds", 10.0, "prestashop"),
         server_id=_number(ps_raw, "server_id", 4242, "prestashop", int),
         timezone=ps_raw.get("timezone"),
+        ssh=_ssh_config(ps_raw.get("ssh"), path, rel),
     ))
     _register_url_secrets(ps.url)
     log_raw = _section(data, "log", path)
@@ -323,6 +341,39 @@ def _tls_params(options: dict[str, str]) -> dict:
     return out
 
 
+_SSH_KEYS = {"host", "port", "user", "key_file", "known_hosts", "password", "passphrase", "accept_new_host_key",
+             "timeout_seconds"}
+
+
+def _ssh_config(raw: Any, path: Path, rel) -> SshConfig | None:
+    """`prestashop.ssh` (absent or empty: no tunnel); password and passphrase are secrets (write them as ${ENV})."""
+    if not raw:
+        return None
+    if not isinstance(raw, dict):
+        raise ConfigError("prestashop.ssh: must be a mapping (host, port, user, key_file, known_hosts, ...)")
+    unknown = sorted(set(raw) - _SSH_KEYS)
+    if unknown:
+        raise ConfigError(f"prestashop.ssh: unknown key(s) {', '.join(unknown)} (known: {', '.join(sorted(_SSH_KEYS))})")
+    for key in ("host", "user"):
+        if not raw.get(key):
+            raise ConfigError(f"prestashop.ssh.{key}: required (the SSH server's {key} to log in to)")
+    secrets = {}
+    for key in ("password", "passphrase"):
+        value = expand_env(str(raw.get(key) or ""), f"{path}: prestashop.ssh.{key}")
+        register_secret(value)
+        secrets[key] = value
+    if not (raw.get("key_file") or secrets["password"]):
+        raise ConfigError("prestashop.ssh: give key_file (a private key) or password (as ${ENV_VAR})")
+    accept = raw.get("accept_new_host_key", False)
+    if not isinstance(accept, bool):
+        raise ConfigError("prestashop.ssh.accept_new_host_key: must be true or false")
+    return SshConfig(
+        host=str(raw["host"]), user=str(raw["user"]), port=_number(raw, "port", 22, "prestashop.ssh", int),
+        key_file=rel(raw.get("key_file")), known_hosts=rel(raw.get("known_hosts") or "known_hosts"),
+        password=secrets["password"], passphrase=secrets["passphrase"], accept_new_host_key=accept,
+        timeout=_number(raw, "timeout_seconds", 15.0, "prestashop.ssh"))
+
+
 def validate(config: Config) -> list[str]:
     """Semantic checks; each message names the key and says what to do."""
     problems: list[str] = []
@@ -342,6 +393,8 @@ def validate(config: Config) -> list[str]:
             parse_mysql_url(ps.url)
         except ValueError as exc:
             problems.append(f"prestashop.url: {redact(str(exc)).removeprefix('PrestaShop URL: ')}")
+    if ps.ssh is not None and ps.ssh.key_file is not None and not ps.ssh.key_file.is_file():
+        problems.append(f"prestashop.ssh.key_file: {ps.ssh.key_file} does not exist")
     if config.initial_sync_workers not in ("process", "thread"):
         problems.append(f"initial_sync_workers: must be process or thread (got {config.initial_sync_workers!r})")
     if ps.capture not in ("auto", "binlog", "poll"):

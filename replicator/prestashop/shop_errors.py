@@ -7,6 +7,7 @@ in the log, in `replicator status` and in the TUI.
 from __future__ import annotations
 
 import re
+import sys
 
 import pymysql
 
@@ -25,6 +26,7 @@ _SENTENCES = {
     1053: "the shop database server{where} is shutting down",
     1927: "the shop database server{where} killed the connection",
 }
+_LOST = {2003, 2006, 2013, 2055}  # through a tunnel, these are the tunnel's failure
 _CODED = re.compile(r"\((\d{4}), [\'\"](.*)[\'\"]\)")
 _DENIED = re.compile(r"(\w+) command denied to user .*? for table [`']?([\w$.]+)[`']?", re.I)
 
@@ -42,6 +44,11 @@ def explain(exc: BaseException) -> str:
         found = _CODED.search(str(exc))
         if found:
             code, text = int(found.group(1)), found.group(2)
+    if code in _LOST:
+        tunnel = sys.modules.get("replicator.prestashop.tunnel")  # loaded only when the shop is reached by SSH
+        cause = tunnel.recent_failure() if tunnel else ""
+        if cause:
+            return redact(cause)
     if code is not None:
         denied = _DENIED.search(text)
         if code in (1142, 1143) and denied:
