@@ -116,8 +116,11 @@ def cmd_sandbox_prestashop(args) -> int:
 def cmd_run(args) -> int:
     from replicator.daemon import run
 
+    from replicator.hosting import prepare_shop
+
     config = load_config(args.config)
     _setup_logging(config.log_level, config.log_file)
+    prepare_shop(config)  # the SSH tunnel (prestashop.ssh) and the grants check
     return run(config, once=args.once)
 
 
@@ -325,6 +328,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seconds", type=int, default=60)
     p.add_argument("--workdir", help="keep the demo files here (default: a temp folder)")
     p.set_defaults(func=cmd_demo)
+    from replicator.hosting import add_commands
+
+    add_commands(sub, _config_arg)  # shop-sql, ssh trust
     return parser
 
 
@@ -350,7 +356,10 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # the last line of defence: one clear, redacted line
         if args.debug:
             raise
-        print(f"error: {type(exc).__name__}: {redact(exc)}", file=sys.stderr)
+        from replicator.hosting import sentence_of
+
+        sentence = sentence_of(exc)  # our own errors (the SSH tunnel's) carry their sentence
+        print(f"error: {sentence}" if sentence else f"error: {type(exc).__name__}: {redact(exc)}", file=sys.stderr)
         return EXIT_ERROR
 
 

@@ -20,7 +20,7 @@ from replicator.store import Store
 from replicator.prestashop.binlog import BinlogCapture, check_binlog_access
 from replicator.factusol.scanner import FactusolScanner, scan_with_retry
 from replicator.factusol.watcher import FactusolWatcher
-from replicator.prestashop.poller import PollCapture, run_poller
+from replicator.prestashop.chunkpoll import ChunkPoller, run_chunk_poller
 
 log = logging.getLogger("replicator.capture")
 
@@ -97,7 +97,11 @@ def capture_once(config: Config, store: Store, initial_load: bool = False, full:
                 report.prestashop = {"changes": r.changes, "echoes": r.echoes, "transactions": r.transactions,
                                      "counts": r.counts, "file": r.file, "pos": r.pos, "seconds": r.seconds}
             else:
-                r = PollCapture(store, config.prestashop, initial_load=initial_load).poll()
+                poller = ChunkPoller(store, config.prestashop, initial_load=initial_load)
+                try:
+                    r = poller.poll()
+                finally:
+                    poller.close()
                 report.prestashop = {"changes": r.changes, "echoes": r.echoes, "counts": r.counts,
                                      "poll": r.poll, "seconds": r.seconds}
         except Exception as exc:
@@ -114,7 +118,7 @@ class CaptureService:
         self._stop = threading.Event()
         self.factusol: FactusolWatcher | None = None
         self.binlog: BinlogCapture | None = None
-        self.poller: PollCapture | None = None
+        self.poller: ChunkPoller | None = None
         self.prestashop_mode = ""
         self._threads: list[threading.Thread] = []
 
@@ -129,8 +133,8 @@ class CaptureService:
                 self.binlog = BinlogCapture(self.store, self.config.prestashop)
                 target, args = self.binlog.run, (self._stop,)
             else:
-                self.poller = PollCapture(self.store, self.config.prestashop, initial_load=self.initial_load)
-                target, args = run_poller, (self.poller, self._stop, self.config.prestashop.poll_seconds)
+                self.poller = ChunkPoller(self.store, self.config.prestashop, initial_load=self.initial_load)
+                target, args = run_chunk_poller, (self.poller, self._stop, self.config.prestashop.poll_seconds)
             t = threading.Thread(target=target, args=args, name=f"prestashop-{mode}", daemon=True)
             t.start()
             self._threads.append(t)
@@ -150,7 +154,7 @@ class CaptureService:
         if self.binlog:
             out["prestashop"] = self.binlog.status.as_dict()
         if self.poller:
-            out["prestashop"] = {"state": "polling", "last_error": self.poller.last_error}
+            out["prestashop"] = self.poller.status.as_dict()
         return out
 
 

@@ -133,16 +133,24 @@ def ledger_table(prefix: str) -> str:
 
 
 def ensure_ledger_table(conn, prefix: str) -> None:
-    """Create `<prefix>replicator_ledger` if missing (InnoDB: it must commit with the shop rows it marks)."""
+    """Create `<prefix>replicator_ledger` if missing (InnoDB: it must commit with the shop rows it marks).
+
+    An existing table is left alone without a CREATE statement, so a runtime user without the CREATE privilege
+    works once an admin made the table (`replicator shop-sql`)."""
+    from replicator.prestashop.grants import ledger_ddl
+
     with conn.cursor() as cur:
-        cur.execute(
-            f"CREATE TABLE IF NOT EXISTS `{ledger_table(prefix)}` ("
-            " id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,"
-            " change_id BIGINT NULL,"
-            " note VARCHAR(255) NOT NULL DEFAULT '',"
-            " written_at DATETIME NOT NULL"
-            ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
-        )
+        cur.execute("SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s",
+                    (ledger_table(prefix),))
+        if cur.fetchone():
+            return
+        try:
+            cur.execute(ledger_ddl(prefix))
+        except pymysql.MySQLError as exc:
+            if exc.args and exc.args[0] in (1142, 1044):
+                raise RuntimeError(f"the ledger table {ledger_table(prefix)} is missing and the shop user may not "
+                                   "create it: an administrator runs the SQL printed by `replicator shop-sql`") from None
+            raise
 
 
 def ledger_insert_sql(prefix: str) -> str:

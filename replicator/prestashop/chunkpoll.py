@@ -343,6 +343,9 @@ def run_chunk_poller(poller: ChunkPoller, stop: threading.Event, interval: float
     while not stop.is_set():
         try:
             report = poller.poll()
+            if report.changes:
+                log.debug("shop poll %d: %d changes %s in %.3fs", report.poll, report.changes, report.counts,
+                          report.seconds)
             if poller.status.last_error:
                 log.info("shop polling works again")
             poller.status.last_error, poller.status.state = "", "polling"

@@ -1,0 +1,108 @@
+"""The hosted-shop commands and start-up steps: `replicator shop-sql`, `replicator ssh trust`, and, when the
+service starts, the SSH tunnel and the grants check (one log line per missing thing)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from urllib.parse import unquote, urlparse
+
+from replicator.config import load_config, redact
+
+log = logging.getLogger("replicator")
+
+
+def cmd_shop_sql(args) -> int:
+    from replicator.prestashop.grants import shop_sql
+
+    database, prefix, user = args.database, args.prefix, args.user
+    if args.config:
+        config = load_config(args.config)
+        parsed = urlparse(config.prestashop.url)
+        database = database or unquote(parsed.path.strip("/"))
+        prefix = prefix if prefix is not None else config.prestashop.prefix
+        user = user or unquote(parsed.username or "") or "replicator"
+    if not database:
+        print("error: give --database NAME (or --config FILE to read it from prestashop.url)", file=sys.stderr)
+        return 2
+    print(shop_sql(database, "ps_" if prefix is None else prefix, args.mode, user or "replicator", args.host), end="")
+    return 0
+
+
+def cmd_ssh_trust(args) -> int:
+    from replicator.prestashop.tunnel import open_client
+
+    config = load_config(args.config)
+    ssh = config.prestashop.ssh
+    if ssh is None:
+        print("error: replicator.yaml has no prestashop.ssh section: nothing to trust", file=sys.stderr)
+        return 2
+    import paramiko
+
+    # Fetch the key first and show it; write it only once the person said yes.
+    transport = paramiko.Transport((ssh.host, ssh.port))
+    try:
+        transport.start_client(timeout=ssh.timeout)
+        key = transport.get_remote_server_key()
+    except (OSError, paramiko.SSHException) as exc:
+        print(f"error: cannot reach the SSH host {ssh.host}:{ssh.port} ({exc}): check the host and port",
+              file=sys.stderr)
+        return 1
+    finally:
+        transport.close()
+    print(f"SSH host {ssh.host}:{ssh.port} presents {key.get_name()} {key.fingerprint}")
+    if not args.yes:
+        answer = input(f"Trust it and write it to {ssh.known_hosts}? [y/N] ").strip().lower()
+        if answer not in ("y", "yes"):
+            print("not trusted; nothing written")
+            return 1
+    open_client(ssh, accept_new=True).close()
+    print(f"trusted: {ssh.known_hosts}")
+    return 0
+
+
+def add_commands(sub, config_arg) -> None:
+    """Register `shop-sql` and `ssh trust` on the `replicator` parser's subcommands."""
+    p = sub.add_parser("shop-sql", help="print the SQL an admin runs once: ledger table, user, grants for the mode")
+    p.add_argument("--mode", choices=("poll", "binlog"), default="poll")
+    p.add_argument("--config", "-c", help="read the database, prefix and user from this replicator.yaml")
+    p.add_argument("--database", help="the shop's database name")
+    p.add_argument("--prefix", help="table prefix (default ps_)")
+    p.add_argument("--user", help="the runtime user to create (default: the URL's user, else replicator)")
+    p.add_argument("--host", default="%", help="where the user connects from (default %%: anywhere)")
+    p.set_defaults(func=cmd_shop_sql)
+    p = sub.add_parser("ssh", help="SSH tunnel tools")
+    ssh_sub = p.add_subparsers(dest="ssh_command", required=True)
+    t = ssh_sub.add_parser("trust", help="show the SSH host's key and write it to known_hosts once you accept it")
+    config_arg(t)
+    t.add_argument("--yes", action="store_true", help="accept without asking (check the fingerprint first!)")
+    t.set_defaults(func=cmd_ssh_trust)
+
+
+def prepare_shop(config) -> None:
+    """Before the service touches the shop: open the SSH tunnel (when configured), then check the grants of the
+    capture mode, one log line per missing thing (the service still starts: a grant given later is used)."""
+    from replicator.prestashop.tunnel import route_through_ssh
+
+    route_through_ssh(config)
+    if not config.prestashop.url:
+        return
+    try:
+        from replicator.prestashop.grants import check_shop
+
+        mode = "binlog" if config.prestashop.capture == "binlog" else "poll"
+        for problem in check_shop(config.prestashop.url, config.prestashop.prefix, mode):
+            log.error("shop grants: %s", redact(problem))
+    except Exception as exc:  # the check informs; the service's own connection reports a real failure
+        from replicator.prestashop.shop_errors import explain
+
+        log.warning("could not check the shop user's grants: %s", explain(exc))
+
+
+def sentence_of(exc: BaseException) -> str | None:
+    """The one-sentence message our own errors carry (the tunnel's), else None."""
+    value = getattr(exc, "sentence", None)
+    return redact(value) if value else None
+
+
+__all__ = ["add_commands", "cmd_shop_sql", "cmd_ssh_trust", "prepare_shop", "sentence_of"]

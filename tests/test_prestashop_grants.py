@@ -1,0 +1,140 @@
+"""Least privilege against the real MariaDB: `replicator shop-sql` run by an admin is all a poll-mode service needs
+(initial sync and live replication as a user with SELECT, INSERT, UPDATE, DELETE only), and a missing grant is
+named precisely."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+
+from replicator.config import render_config
+from replicator.factusol.connection import open_factusol
+from replicator.factusol.sandbox import create_sandbox
+from replicator.factusol.writer import update_stock
+from replicator.prestashop.connection import ShopConnection, connect
+from replicator.prestashop.grants import check_grants, check_shop, shop_sql
+from replicator.prestashop.sandbox import create_shop
+
+pytestmark = pytest.mark.mysql
+
+
+def wait_for(predicate, seconds: float = 60.0, step: float = 0.3):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(step)
+    return None
+
+
+def run_admin_sql(mysql_server, text: str) -> None:
+    statements = [s.strip() for s in "\n".join(
+        line for line in text.splitlines() if not line.startswith("--")).split(";") if s.strip()]
+    with mysql_server.connect() as root, root.cursor() as cur:
+        for statement in statements:
+            cur.execute(statement)
+
+
+@pytest.fixture
+def restricted(mysql_server):
+    made = []
+
+    def make(database: str, sql: str) -> str:
+        user = "rep_" + uuid.uuid4().hex[:8]
+        made.append(user)
+        run_admin_sql(mysql_server, sql.replace("'replicator'@", f"'{user}'@").replace("<password>", f"pw-{user}"))
+        if "root@" not in mysql_server.url:
+            pytest.skip("the test server's URL has a password: the user swap below needs root without one")
+        return mysql_server.database_url(database).replace("root@", f"{user}:pw-{user}@", 1)
+
+    yield make
+    with mysql_server.connect() as root, root.cursor() as cur:
+        for user in made:
+            cur.execute(f"DROP USER IF EXISTS '{user}'@'%'")
+
+
+def test_a_poll_mode_service_runs_as_a_user_with_table_privileges_only(mysql_server, mysql_db, tmp_path, restricted):
+    from replicator.cli import default_rules_dir
+
+    fs_path = tmp_path / "FS" / "0012026.sqlite"
+    fs_path.parent.mkdir()
+    connection = create_sandbox(str(fs_path), articles=15, customers=3, seed=5)
+    create_shop(mysql_server.url, mysql_db, demo=True)
+    url = restricted(mysql_db, shop_sql(mysql_db, "ps_", "poll"))
+    assert check_shop(url, "ps_", "poll") == []
+    with connect(url) as conn, conn.cursor() as cur:
+        cur.execute("SHOW GRANTS")
+        grants = " ".join(r[0] for r in cur.fetchall())
+    assert "CREATE" not in grants.replace("CREATE USER", "") and "REPLICATION" not in grants
+    config = tmp_path / "replicator.yaml"
+    config.write_text(render_config(connection, url).replace("capture: auto", "capture: poll")
+                      .replace("poll_seconds: 5", "poll_seconds: 0.5")
+                      .replace("apply_interval_seconds: 2", "apply_interval_seconds: 0.5")
+                      , encoding="utf-8")
+    shutil.copytree(default_rules_dir(), tmp_path / "rules")
+    log_path = tmp_path / "service.log"
+    with open(log_path, "w") as log:
+        service = subprocess.Popen([sys.executable, "-m", "replicator.cli", "run", "--config", str(config)],
+                                   stdout=log, stderr=subprocess.STDOUT)
+    try:
+        assert wait_for(lambda: "replicator running" in log_path.read_text(), 120), log_path.read_text()[-3000:]
+        shop = ShopConnection(url)
+        fs = open_factusol(connection)
+        articles = [r["CODART"] for r in fs.query("SELECT [CODART] FROM [F_ART] WHERE [SUWART] = ? AND [CODART]"
+                                                   " NOT IN (SELECT [ARTARC] FROM [F_ARC]) ORDER BY [CODART]", [1])]
+        marks = ", ".join(["%s"] * len(articles))
+        article = shop.query_one(f"SELECT reference FROM {{p}}product WHERE reference IN ({marks})"
+                                 " ORDER BY id_product LIMIT 1", articles)["reference"]
+
+        def shop_quantity():
+            shop.conn.commit()
+            return shop.query_one("SELECT s.quantity FROM {p}stock_available s JOIN {p}product p ON p.id_product ="
+                                  " s.id_product WHERE p.reference = %s AND s.id_product_attribute = 0",
+                                  (article,))["quantity"]
+
+        # shop -> FactuSOL: a new shop customer, seen by polling as the restricted user
+        now = shop.now()
+        with ShopConnection(mysql_server.database_url(mysql_db)) as admin, admin.transaction() as cur:
+            cur.execute("INSERT INTO ps_customer (id_shop_group, id_shop, id_gender, id_default_group, id_lang, "
+                        "id_risk, firstname, lastname, email, passwd, last_passwd_gen, birthday, secure_key, active, "
+                        "is_guest, deleted, date_add, date_upd, newsletter_date_add) VALUES (1, 1, 0, 3, 2, 0, "
+                        "'Least', 'Privilege', 'least.privilege@example.com', 'x', %s, '0000-00-00', %s, 1, 0, 0, "
+                        "%s, %s, '0000-00-00 00:00:00')", (now, "k" * 32, now, now))
+            cur.execute("INSERT INTO ps_customer_group (id_customer, id_group) VALUES (LAST_INSERT_ID(), 3)")
+        assert wait_for(lambda: fs.query("SELECT [CODCLI] FROM [F_CLI] WHERE [EMACLI] = ?",
+                                         ["least.privilege@example.com"])), log_path.read_text()[-3000:]
+        # FactuSOL -> shop: the restricted user writes the stock and its ledger row
+        update_stock(fs, article, "GEN", actual=777, available=777)
+        assert wait_for(lambda: shop_quantity() >= 770), log_path.read_text()[-3000:]
+        fs.close()
+        shop.close()
+    finally:
+        service.send_signal(signal.SIGTERM)
+        code = service.wait(timeout=60)
+    text = log_path.read_text()
+    assert code == 0, text[-3000:]
+    assert "Traceback" not in text and "shop grants:" not in text and "command denied" not in text, text[-3000:]
+
+
+def test_a_missing_grant_and_a_missing_ledger_table_are_named(mysql_server, mysql_db, restricted):
+    create_shop(mysql_server.url, mysql_db, demo=False)
+    sql = shop_sql(mysql_db, "ps_", "poll").replace("SELECT, INSERT, UPDATE, DELETE", "SELECT, INSERT, UPDATE")
+    url = restricted(mysql_db, sql)
+    with connect(url) as conn:
+        problems = check_grants(conn, "ps_", "poll")
+        assert len(problems) == 1, problems
+        assert "lacks DELETE on ps_customer, ps_address" in problems[0]
+        assert problems[0].endswith(f"GRANT DELETE ON `{mysql_db}`.* TO '{url.split('//')[1].split(':')[0]}'@'%';")
+    with mysql_server.connect(mysql_db) as root, root.cursor() as cur:
+        cur.execute("DROP TABLE ps_replicator_ledger")
+    with connect(url) as conn:
+        problems = check_grants(conn, "ps_", "poll")
+    assert any("ledger table ps_replicator_ledger is missing" in p and "replicator shop-sql" in p for p in problems)
+    assert len(problems) == 2
