@@ -153,7 +153,9 @@ class Config:
                 "company": self.factusol.company,
             },
             "prestashop": {"url": redact(self.prestashop.url), "prefix": self.prestashop.prefix,
-                           "id_shop": self.prestashop.id_shop, "capture": self.prestashop.capture},
+                           "id_shop": self.prestashop.id_shop, "capture": self.prestashop.capture,
+                           **({"ssh": f"{self.prestashop.ssh.user}@{self.prestashop.ssh.host}:{self.prestashop.ssh.port}"}
+                              if self.prestashop.ssh else {})},
         }
 
 

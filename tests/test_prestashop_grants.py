@@ -76,8 +76,7 @@ def test_a_poll_mode_service_runs_as_a_user_with_table_privileges_only(mysql_ser
     config = tmp_path / "replicator.yaml"
     config.write_text(render_config(connection, url).replace("capture: auto", "capture: poll")
                       .replace("poll_seconds: 5", "poll_seconds: 0.5")
-                      .replace("apply_interval_seconds: 2", "apply_interval_seconds: 0.5")
-                      , encoding="utf-8")
+                      .replace("apply_interval_seconds: 2", "apply_interval_seconds: 0.5"), encoding="utf-8")
     shutil.copytree(default_rules_dir(), tmp_path / "rules")
     log_path = tmp_path / "service.log"
     with open(log_path, "w") as log:
@@ -113,6 +112,13 @@ def test_a_poll_mode_service_runs_as_a_user_with_table_privileges_only(mysql_ser
         # FactuSOL -> shop: the restricted user writes the stock and its ledger row
         update_stock(fs, article, "GEN", actual=777, available=777)
         assert wait_for(lambda: shop_quantity() >= 770), log_path.read_text()[-3000:]
+        # the capture mode and why, where `replicator status` and the TUI read it
+        from replicator.store import Store
+
+        status = wait_for(lambda: Store(f"sqlite:///{tmp_path / 'replicator-state.sqlite'}").checkpoint("service"))
+        assert status["capture"]["prestashop_mode"] == "poll"
+        assert status["capture"]["prestashop_mode_why"] == "prestashop.capture is poll"
+        assert status["capture"]["prestashop"]["state"] == "polling" and not status["capture"]["prestashop"]["last_error"]
         fs.close()
         shop.close()
     finally:

@@ -120,6 +120,7 @@ class CaptureService:
         self.binlog: BinlogCapture | None = None
         self.poller: ChunkPoller | None = None
         self.prestashop_mode = ""
+        self.prestashop_mode_why = ""  # why that mode (auto: what the binlog check found), for `status`
         self._threads: list[threading.Thread] = []
 
     def start(self) -> "CaptureService":
@@ -127,7 +128,7 @@ class CaptureService:
             self.factusol = FactusolWatcher(self.store, self.config.factusol, initial_load=self.initial_load).start()
         if self.config.prestashop.url:
             mode, why = choose_prestashop_mode(self.config)
-            self.prestashop_mode = mode
+            self.prestashop_mode, self.prestashop_mode_why = mode, redact(why)
             log.info("prestashop capture mode %s: %s", mode, redact(why))
             if mode == "binlog":
                 self.binlog = BinlogCapture(self.store, self.config.prestashop)
@@ -148,7 +149,7 @@ class CaptureService:
             t.join(timeout)
 
     def status(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"prestashop_mode": self.prestashop_mode}
+        out: dict[str, Any] = {"prestashop_mode": self.prestashop_mode, "prestashop_mode_why": self.prestashop_mode_why}
         if self.factusol:
             out["factusol"] = self.factusol.status.as_dict()
         if self.binlog:
