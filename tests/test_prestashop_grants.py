@@ -13,6 +13,7 @@ import uuid
 
 import pytest
 
+from _sshd import Sshd
 from replicator.config import render_config
 from replicator.factusol.connection import open_factusol
 from replicator.factusol.sandbox import create_sandbox
@@ -60,7 +61,10 @@ def restricted(mysql_server):
             cur.execute(f"DROP USER IF EXISTS '{user}'@'%'")
 
 
-def test_a_poll_mode_service_runs_as_a_user_with_table_privileges_only(mysql_server, mysql_db, tmp_path, restricted):
+@pytest.mark.parametrize("via_ssh", [False, True], ids=["direct", "ssh"])
+def test_a_poll_mode_service_runs_as_a_user_with_table_privileges_only(mysql_server, mysql_db, tmp_path, restricted,
+                                                                        via_ssh):
+    """The initial sync and live changes both ways; through the SSH tunnel too, which survives an SSH outage."""
     from replicator.cli import default_rules_dir
 
     fs_path = tmp_path / "FS" / "0012026.sqlite"
@@ -74,9 +78,17 @@ def test_a_poll_mode_service_runs_as_a_user_with_table_privileges_only(mysql_ser
         grants = " ".join(r[0] for r in cur.fetchall())
     assert "CREATE" not in grants.replace("CREATE USER", "") and "REPLICATION" not in grants
     config = tmp_path / "replicator.yaml"
-    config.write_text(render_config(connection, url).replace("capture: auto", "capture: poll")
-                      .replace("poll_seconds: 5", "poll_seconds: 0.5")
-                      .replace("apply_interval_seconds: 2", "apply_interval_seconds: 0.5"), encoding="utf-8")
+    sshd = None
+    text = (render_config(connection, url).replace("capture: auto", "capture: poll")
+            .replace("poll_seconds: 5", "poll_seconds: 0.5")
+            .replace("apply_interval_seconds: 2", "apply_interval_seconds: 0.5"))
+    if via_ssh:
+        (tmp_path / "sshd").mkdir()
+        sshd = Sshd(tmp_path / "sshd").start()
+        text = text.replace("  poll_seconds: 0.5\n", "  poll_seconds: 0.5\n  ssh:\n    host: 127.0.0.1\n"
+                            f"    port: {sshd.port}\n    user: {sshd.user}\n    key_file: {sshd.client_key}\n"
+                            f"    known_hosts: {sshd.known_hosts}\n")
+    config.write_text(text, encoding="utf-8")
     shutil.copytree(default_rules_dir(), tmp_path / "rules")
     log_path = tmp_path / "service.log"
     with open(log_path, "w") as log:
@@ -109,13 +121,21 @@ def test_a_poll_mode_service_runs_as_a_user_with_table_privileges_only(mysql_ser
             cur.execute("INSERT INTO ps_customer_group (id_customer, id_group) VALUES (LAST_INSERT_ID(), 3)")
         assert wait_for(lambda: fs.query("SELECT [CODCLI] FROM [F_CLI] WHERE [EMACLI] = ?",
                                          ["least.privilege@example.com"])), log_path.read_text()[-3000:]
+        if via_ssh:  # the SSH server goes away: said in one sentence, retried; nothing is lost once it is back
+            assert "SSH tunnel to" in log_path.read_text()
+            sshd.stop()
+            assert wait_for(lambda: "cannot reach the SSH host" in log_path.read_text(), 30), log_path.read_text()[-3000:]
+            sshd.start()
         # FactuSOL -> shop: the restricted user writes the stock and its ledger row
         update_stock(fs, article, "GEN", actual=777, available=777)
         assert wait_for(lambda: shop_quantity() >= 770), log_path.read_text()[-3000:]
         # the capture mode and why, where `replicator status` and the TUI read it
         from replicator.store import Store
 
-        status = wait_for(lambda: Store(f"sqlite:///{tmp_path / 'replicator-state.sqlite'}").checkpoint("service"))
+        store = Store(f"sqlite:///{tmp_path / 'replicator-state.sqlite'}")
+        # (after an SSH outage the poller may still be waiting out its backoff)
+        status = wait_for(lambda: (store.checkpoint("service") or {}).get("capture", {}).get("prestashop", {}).get(
+            "state") == "polling" and store.checkpoint("service"), 90)
         assert status["capture"]["prestashop_mode"] == "poll"
         assert status["capture"]["prestashop_mode_why"] == "prestashop.capture is poll"
         assert status["capture"]["prestashop"]["state"] == "polling" and not status["capture"]["prestashop"]["last_error"]
@@ -124,6 +144,8 @@ def test_a_poll_mode_service_runs_as_a_user_with_table_privileges_only(mysql_ser
     finally:
         service.send_signal(signal.SIGTERM)
         code = service.wait(timeout=60)
+        if sshd:
+            sshd.stop()
     text = log_path.read_text()
     assert code == 0, text[-3000:]
     assert "Traceback" not in text and "shop grants:" not in text and "command denied" not in text, text[-3000:]
