@@ -20,9 +20,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from replicator.capture.poller import PollCapture
+from replicator.prestashop.poller import PollCapture
 from replicator.config import PrestashopConfig
-from replicator.prestashop import localserver
+from replicator.sandbox import mariadb as localserver
 from replicator.prestashop.chunkpoll import ChunkPoller
 from replicator.prestashop.connection import connect
 from replicator.prestashop.schema import create_schema

@@ -8,8 +8,8 @@ import threading
 import pymysql
 import pytest
 
-from replicator.capture.binlog import ensure_ledger_table
-from replicator.capture.poller import PollCapture
+from replicator.prestashop.binlog import ensure_ledger_table
+from replicator.prestashop.poller import PollCapture
 from replicator.config import PrestashopConfig
 from replicator.prestashop import checksum as ck
 from replicator.prestashop.chunkpoll import CHECKPOINT, ChunkPoller, run_chunk_poller

@@ -16,11 +16,11 @@ import pytest
 from _sshd import Sshd
 from replicator.config import render_config
 from replicator.factusol.connection import open_factusol
-from replicator.factusol.sandbox import create_sandbox
+from replicator.sandbox.factusol import create_sandbox
 from replicator.factusol.writer import update_stock
 from replicator.prestashop.connection import ShopConnection, connect
 from replicator.prestashop.grants import check_grants, check_shop, shop_sql
-from replicator.prestashop.sandbox import create_shop
+from replicator.sandbox.shop import create_shop
 
 pytestmark = pytest.mark.mysql
 

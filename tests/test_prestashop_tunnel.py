@@ -10,7 +10,7 @@ from dataclasses import replace
 import pytest
 
 from _sshd import Sshd, keygen
-from replicator.capture.binlog import BinlogCapture, ensure_ledger_table
+from replicator.prestashop.binlog import BinlogCapture, ensure_ledger_table
 from replicator.config import PrestashopConfig, SshConfig
 from replicator.prestashop.chunkpoll import ChunkPoller, run_chunk_poller
 from replicator.prestashop.schema import create_schema

@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 
 import pymysql
 
-from replicator.capture.binlog import clean_value
+from replicator.prestashop.binlog import clean_value
 from replicator.capture.snapshot import DELETE, INSERT, UPDATE, DiffResult, Differ, RowHasher, canon, commit_diff
 from replicator.capture.tables import PRESTASHOP, WatchedTable, prestashop_tables
 from replicator.config import PrestashopConfig

@@ -144,7 +144,7 @@ def check_grants(conn, prefix: str = "ps_", mode: str = "poll",
 
 def check_shop(url: str, prefix: str = "ps_", mode: str = "poll") -> list[str]:
     """`check_grants` from a shop URL (opens and closes its own connection; for `replicator doctor`)."""
-    from replicator.capture.binlog import check_binlog_access
+    from replicator.prestashop.binlog import check_binlog_access
     from replicator.prestashop.connection import connect
 
     conn = connect(url)
