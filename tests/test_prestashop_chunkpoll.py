@@ -136,6 +136,22 @@ def test_nulls_and_column_boundaries_change_the_checksum(shop):
         seen = [crc("a|b", "c", 1), crc("a", "b|c", 1), crc("", "c", 1), crc(None, "c", 1), crc("x", "c", None),
                 crc("x", "c", 0), crc("abcd", "c", 1), crc("abce", "c", 1)]
     assert len(set(seen)) == len(seen)
+    assert not shape.mixed_collations
+
+
+def test_a_table_mixing_collations_is_checksummed_too(shop):
+    conn, _, _ = shop
+    with conn.cursor() as cur:
+        cur.execute("CREATE TABLE t_mix (id INT PRIMARY KEY, a VARCHAR(10) COLLATE utf8mb4_general_ci,"
+                    " b VARCHAR(10) COLLATE utf8mb4_unicode_ci) ENGINE=InnoDB")
+        cur.execute("INSERT INTO t_mix VALUES (1, 'x', 'y')")
+        shape = ck.shapes(cur, {"t": ("t_mix", ("id",))})["t"]
+        assert shape.mixed_collations
+        cur.execute(ck.grouped_sql(shape, ck.BLOCK, keys_only=False))
+        before = cur.fetchall()
+        cur.execute("UPDATE t_mix SET b = 'z'")
+        cur.execute(ck.grouped_sql(shape, ck.BLOCK, keys_only=False))
+        assert cur.fetchall() != before
 
 
 def test_a_new_poller_resumes_and_a_failed_commit_loses_and_doubles_nothing(shop, monkeypatch):

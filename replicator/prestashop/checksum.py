@@ -7,8 +7,8 @@ where it lives and never crosses the wire to be compared.  The replicator keeps 
 last poll; a chunk's expected value is the XOR of its blocks', so an idle poll reads one short row per chunk,
 and a changed chunk is narrowed to its changed blocks before any row is fetched.
 
-The per-row text is NULL-safe and keeps column boundaries: every column (text as binary, so mixed collations
-can't clash), then a tail of one ISNULL flag per column and the byte length of every text column, so
+The per-row text is NULL-safe and keeps column boundaries: every column (text cast to binary only where a table
+mixes collations, which would not concatenate), then a tail of one ISNULL flag per column and the byte length of every text column, so
 ('a|b', 'c') and ('a', 'b|c'), or NULL and '', never hash alike; a change that keeps the row's length changes
 its CRC all the same.  `keys_only` checksums cover the primary key alone: for tables read by `date_upd`
 windows, where the checksum only has to reveal deletes and rows inserted with an old date.
@@ -38,6 +38,9 @@ class TableShape:
     physical: str
     columns: tuple[tuple[str, str], ...]  # (name, data type), ordinal order
     pk: tuple[str, ...]
+    # Text columns in more than one collation can't be concatenated as they are: then each is cast to binary
+    # (which costs the server about three times as much; PrestaShop's tables have one collation each).
+    mixed_collations: bool = False
 
     @property
     def key(self) -> str:
@@ -52,7 +55,7 @@ def row_crc(shape: TableShape, keys_only: bool = False) -> str:
     for name, dtype in shape.columns:
         col = q(name)
         if dtype.lower() in TEXT_TYPES:
-            parts.append(f"CAST({col} AS BINARY)")
+            parts.append(f"CAST({col} AS BINARY)" if shape.mixed_collations else col)
             lengths.append(f"LENGTH({col})")
         else:
             parts.append(col)
@@ -102,16 +105,19 @@ def shapes(cur, tables: dict[str, tuple[str, tuple[str, ...]]]) -> dict[str, Tab
     if not physical:
         return {}
     marks = ", ".join(["%s"] * len(physical))
-    cur.execute("SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE FROM information_schema.COLUMNS"
+    cur.execute("SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, COLLATION_NAME FROM information_schema.COLUMNS"
                 f" WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN ({marks}) ORDER BY TABLE_NAME, ORDINAL_POSITION",
                 tuple(physical))
     columns: dict[str, list[tuple[str, str]]] = {}
-    for table, column, dtype in cur.fetchall():
+    collations: dict[str, set[str]] = {}
+    for table, column, dtype, collation in cur.fetchall():
         columns.setdefault(_text(table), []).append((_text(column), _text(dtype)))
+        if collation is not None:
+            collations.setdefault(_text(table), set()).add(_text(collation))
     out = {}
     for phys, cols in columns.items():
         name, pk = physical[phys]
-        out[name] = TableShape(phys, tuple(cols), pk)
+        out[name] = TableShape(phys, tuple(cols), pk, mixed_collations=len(collations.get(phys, ())) > 1)
     return out
 
 
