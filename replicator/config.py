@@ -448,6 +448,14 @@ prestashop:
   # id_lang: 1           # default: PS_LANG_DEFAULT
   capture: auto          # auto | binlog | poll (poll when the host gives no REPLICATION privileges)
   poll_seconds: 5
+  # Through SSH (hosting without remote MySQL): the url's host and port are then as seen from the SSH server.
+  # `replicator ssh trust` writes the host's key to known_hosts once you accept it. See docs/hosting.md.
+  # ssh:
+  #   host: ssh.example.com
+  #   port: 22
+  #   user: shopuser
+  #   key_file: replicator_ed25519      # or password: ${{SSH_PASSWORD}}
+  #   known_hosts: known_hosts
 
 apply_interval_seconds: 2
 initial_sync_workers: process   # process | thread: where the first run's side work runs (customers, half the stock)
