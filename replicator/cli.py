@@ -115,7 +115,6 @@ def cmd_sandbox_prestashop(args) -> int:
 
 def cmd_run(args) -> int:
     from replicator.daemon import run
-
     from replicator.hosting import prepare_shop
 
     config = load_config(args.config)

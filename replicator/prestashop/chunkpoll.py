@@ -27,10 +27,10 @@ from datetime import datetime, timedelta
 
 import pymysql
 
-from replicator.prestashop.binlog import clean_value
 from replicator.capture.snapshot import DELETE, INSERT, UPDATE, DiffResult, Differ, RowHasher, canon, commit_diff
 from replicator.capture.tables import PRESTASHOP, WatchedTable, prestashop_tables
 from replicator.config import PrestashopConfig
+from replicator.prestashop.binlog import clean_value
 from replicator.prestashop.connection import connect
 from replicator.store import Store, dumps, loads
 
