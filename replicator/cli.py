@@ -119,7 +119,7 @@ def cmd_run(args) -> int:
 
     config = load_config(args.config)
     _setup_logging(config.log_level, config.log_file)
-    prepare_shop(config)  # the SSH tunnel (prestashop.ssh) and the grants check
+    prepare_shop(config, retry=not args.once)  # the SSH tunnel (prestashop.ssh, retried by the service), grants
     return run(config, once=args.once)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from urllib.parse import unquote, urlparse
 
 from replicator.config import load_config, redact
@@ -79,24 +80,51 @@ def add_commands(sub, config_arg) -> None:
     t.set_defaults(func=cmd_ssh_trust)
 
 
-def prepare_shop(config) -> None:
+def prepare_shop(config, retry: bool = False, stop=None) -> None:
     """Before the service touches the shop: open the SSH tunnel (when configured), then check the grants of the
-    capture mode, one log line per missing thing (the service still starts: a grant given later is used)."""
-    from replicator.prestashop.tunnel import route_through_ssh
+    capture mode, one log line per missing thing (the service still starts: a grant given later is used).
 
-    route_through_ssh(config)
+    A tunnel that can't be opened raises TunnelError (one sentence), or with `retry` (the service) is said and
+    tried again with backoff until it opens or `stop` (a threading.Event) is set: the known_hosts file and the key
+    are read again each time, so fixing them is enough."""
+    from replicator.prestashop.tunnel import TunnelError, route_through_ssh
+
+    delay = 2.0
+    while True:
+        try:
+            route_through_ssh(config)
+            break
+        except TunnelError as exc:
+            if not retry or (stop is not None and stop.is_set()):
+                raise
+            log.error("%s; retrying in %.0f s", exc.sentence, delay)
+            if stop is not None:
+                if stop.wait(delay):
+                    raise
+            else:
+                time.sleep(delay)
+            delay = min(delay * 2, 60.0)
     if not config.prestashop.url:
         return
+    for problem in grant_problems(config):
+        log.error("shop grants: %s", redact(problem))
+
+
+def grant_problems(config) -> list[str]:
+    """What the configured shop user lacks for the configured capture mode (`auto` is checked as poll, its
+    minimum), one sentence each; [] when nothing.  For `replicator doctor`: opens the SSH tunnel first when
+    `prestashop.ssh` is set, and a failure to connect is itself the one problem returned."""
+    from replicator.prestashop.shop_errors import explain
+    from replicator.prestashop.tunnel import route_through_ssh
+
     try:
         from replicator.prestashop.grants import check_shop
 
+        route_through_ssh(config)
         mode = "binlog" if config.prestashop.capture == "binlog" else "poll"
-        for problem in check_shop(config.prestashop.url, config.prestashop.prefix, mode):
-            log.error("shop grants: %s", redact(problem))
-    except Exception as exc:  # the check informs; the service's own connection reports a real failure
-        from replicator.prestashop.shop_errors import explain
-
-        log.warning("could not check the shop user's grants: %s", explain(exc))
+        return check_shop(config.prestashop.url, config.prestashop.prefix, mode)
+    except Exception as exc:  # the check informs; say why it could not run
+        return [f"could not check the shop user's grants: {explain(exc)}"]
 
 
 def sentence_of(exc: BaseException) -> str | None:
@@ -105,4 +133,4 @@ def sentence_of(exc: BaseException) -> str | None:
     return redact(value) if value else None
 
 
-__all__ = ["add_commands", "cmd_shop_sql", "cmd_ssh_trust", "prepare_shop", "sentence_of"]
+__all__ = ["add_commands", "cmd_shop_sql", "cmd_ssh_trust", "grant_problems", "prepare_shop", "sentence_of"]

@@ -114,3 +114,44 @@ def test_polling_and_the_binlog_stream_go_through_the_tunnel(sshd, mysql_server,
     finally:
         tunnel.stop()
         conn.close()
+
+
+def test_the_service_start_says_why_the_tunnel_is_down_and_retries_until_it_opens(sshd, mysql_server, mysql_db,
+                                                                                  tmp_path, caplog):
+    import logging
+    from pathlib import Path
+
+    from replicator.config import Config
+    from replicator.hosting import grant_problems, prepare_shop
+    from replicator.prestashop import tunnel as tunnel_module
+
+    url = mysql_server.database_url(mysql_db)
+    config = Config(path=tmp_path / "replicator.yaml", store="sqlite://", rules_dir=Path("."),
+                    prestashop=PrestashopConfig(url=url, prefix="ps_", capture="poll", ssh=settings(sshd)))
+    sshd.stop()
+    stop = threading.Event()
+    failure: list[BaseException] = []
+
+    def start():
+        try:
+            prepare_shop(config, retry=True, stop=stop)
+        except BaseException as exc:  # surfaced by the assertions below
+            failure.append(exc)
+
+    with caplog.at_level(logging.ERROR, logger="replicator"):
+        thread = threading.Thread(target=start)
+        thread.start()
+        deadline = time.monotonic() + 20
+        while "retrying in" not in caplog.text and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert "cannot reach the SSH host 127.0.0.1:" in caplog.text and "retrying in 2 s" in caplog.text
+        sshd.start()
+        thread.join(30)
+    assert not thread.is_alive() and not failure
+    assert config.prestashop.url != url and config.prestashop.routed_url == config.prestashop.url
+    # the grants check other tools call goes through the same tunnel; the fresh database has no ledger table
+    problems = grant_problems(config)
+    assert len(problems) == 1 and "ledger table ps_replicator_ledger is missing" in problems[0]
+    for t in list(tunnel_module._LIVE):
+        if t.ssh.port == sshd.port:
+            t.stop()
