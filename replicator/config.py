@@ -116,6 +116,8 @@ class PrestashopConfig:
     capture: str = "auto"  # auto | binlog | poll
     poll_seconds: float = 5.0
     poll_overlap_seconds: float = 10.0
+    # Poll mode: how often the server-side checksums run (0: every poll); between them only date_upd windows are read
+    poll_checksum_seconds: float = 0.0
     server_id: int = 4242
     timezone: str | None = None  # None: PS_TIMEZONE
     ssh: SshConfig | None = None  # None: the URL's host is reached directly
@@ -270,6 +272,7 @@ def load_config(path: str | os.PathLike) -> Config:
         capture=str(ps_raw.get("capture", "auto")),
         poll_seconds=_number(ps_raw, "poll_seconds", 5.0, "prestashop"),
         poll_overlap_seconds=_number(ps_raw, "poll_overlap_seconds", 10.0, "prestashop"),
+        poll_checksum_seconds=_number(ps_raw, "poll_checksum_seconds", 0.0, "prestashop"),
         server_id=_number(ps_raw, "server_id", 4242, "prestashop", int),
         timezone=ps_raw.get("timezone"),
         ssh=_ssh_config(ps_raw.get("ssh"), path, rel),
@@ -448,6 +451,7 @@ prestashop:
   # id_lang: 1           # default: PS_LANG_DEFAULT
   capture: auto          # auto | binlog | poll (poll when the host gives no REPLICATION privileges)
   poll_seconds: 5
+  # poll_checksum_seconds: 60   # poll mode, big catalogue: the server's row checksums once a minute (default: each poll)
   # Through SSH (hosting without remote MySQL): the url's host and port are then as seen from the SSH server.
   # `replicator ssh trust` writes the host's key to known_hosts once you accept it. See docs/hosting.md.
   # ssh:

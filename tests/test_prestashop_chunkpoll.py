@@ -225,3 +225,19 @@ def test_taking_over_from_the_old_poller_captures_what_changed_in_between(shop):
     first = ChunkPoller(store, cfg).poll()
     assert first.tables["stock_available"] == "full"
     assert changes(store) == {("stock_available", K(id_stock_available=70), "update")}
+
+
+def test_checksums_every_n_seconds_leave_the_date_upd_windows_every_poll(shop):
+    conn, store, cfg = shop
+    seed(conn, products=5, stock=100)
+    cfg.poll_checksum_seconds = 3600
+    poller = ChunkPoller(store, cfg)
+    poller.poll()
+    run(conn, "UPDATE ps_stock_available SET quantity = 8 WHERE id_stock_available = 40",
+        "UPDATE ps_customer SET firstname = 'Eva', date_upd = NOW() WHERE id_customer = 1")
+    between = poller.poll()
+    assert between.tables["stock_available"] == "waiting" and between.tables["customer"] == "window"
+    assert changes(store) == {("customer", K(id_customer=1), "update")}
+    poller._checksummed_at -= 3600  # an hour later
+    assert poller.poll().tables["stock_available"] == "chunks"
+    assert ("stock_available", K(id_stock_available=40), "update") in changes(store) and len(changes(store)) == 2

@@ -9,6 +9,9 @@ Per watched table:
   their primary keys, which reveals deletes and rows inserted with an old date;
 - tables without it (stock_available, product_lang, order_detail, ...): a server-side checksum of every row.
 
+The checksums run every poll, or every `poll_checksum_seconds` when set (a big catalogue on a busy server: the
+server hashes every row of those tables each time); the date_upd windows run every poll regardless.
+
 Checksums come per chunk of keys (`replicator.prestashop.checksum`): an idle poll reads one short row per 1,024
 ids; a chunk that differs is narrowed to its changed blocks of 16 ids, and only those blocks' rows are fetched.
 Every fetched row is diffed against the RowSnapshot hashes (so the overlap and a re-read never duplicate), and the
@@ -95,6 +98,7 @@ class ChunkPoller:
         self._shapes: dict[str, ck.TableShape] | None = None
         self._known: dict[str, dict[str, str]] = {}  # table (or #chunk:table) -> key -> hash, as committed
         self._by_block: dict[str, dict[int, set[str]]] = {}  # table -> block -> known row keys in it
+        self._checksummed_at: float | None = None  # monotonic time of the last committed checksum pass
 
     # -- connection ----------------------------------------------------------------------------------------------
     def _connection(self) -> pymysql.Connection:
@@ -144,6 +148,8 @@ class ChunkPoller:
         report = PollReport(poll=poll_no)
         position, txn = f"poll:{poll_no}", f"prestashop:poll:{poll_no}"
         total, blocks_out = DiffResult(), []
+        every = float(self.cfg.poll_checksum_seconds or 0)
+        checksums = every <= 0 or self._checksummed_at is None or started - self._checksummed_at >= every
         conn = self._connection()
         try:
             with conn.cursor() as cur:
@@ -162,9 +168,14 @@ class ChunkPoller:
                         mark, state = self._full(cur, table, shape, differ, report, flush=baseline)
                         report.tables[name] = "baseline" if baseline else "full"
                         blocks_out += _state_snapshots(name, self._blocks(name), state)
+                    elif not checksums and not table.ts_column:
+                        report.tables[name] = "waiting"  # its checksum pass comes every poll_checksum_seconds
+                        continue
                     else:
-                        mark, changed = self._incremental(cur, table, shape, differ, since.get(name), report)
-                        report.tables[name] = "window+chunks" if table.ts_column else "chunks"
+                        mark, changed = self._incremental(cur, table, shape, differ, since.get(name), report,
+                                                          checksums)
+                        report.tables[name] = ("window+chunks" if checksums else "window") if table.ts_column \
+                            else "chunks"
                         blocks_out += _state_snapshots(name, self._blocks(name), changed, partial=True)
                     if mark is not None and (name not in since or mark > since[name]):
                         since[name] = mark
@@ -189,6 +200,8 @@ class ChunkPoller:
                 self._by_block.clear()
                 raise
             self._reindex(total)
+        if checksums:
+            self._checksummed_at = started
         report.echoes, report.counts = total.echoes, dict(total.counts)
         report.seconds = round(time.monotonic() - started, 3)
         return report
@@ -267,13 +280,15 @@ class ChunkPoller:
         return _fmt(mark), state
 
     def _incremental(self, cur, table: WatchedTable, shape: ck.TableShape, differ: Differ, since: str | None,
-                     report: PollReport) -> tuple[str | None, dict[int, tuple[int, int] | None]]:
+                     report: PollReport, checksums: bool = True) -> tuple[str | None, dict[int, tuple[int, int] | None]]:
         """Window (date_upd tables), then the chunks whose checksum moved; returns (watermark, changed blocks)."""
         mark = None
         if table.ts_column and since is not None:
             start = datetime.fromisoformat(since) - timedelta(seconds=float(self.cfg.poll_overlap_seconds))
             cur.execute(f"SELECT * FROM {ck.q(shape.physical)} WHERE {ck.q(table.ts_column)} >= %s", (start,))
             mark = _fmt(self._read(cur, table, differ, report)[0])
+        if not checksums:
+            return mark, {}
         keys_only = bool(table.ts_column)
         blocks = self._blocks(table.name)
         expected: dict[int, tuple[int, int]] = {}
