@@ -178,6 +178,7 @@ class Order(Entity):
     lines: list[OrderLine] = field(default_factory=list)
     discounts: list[OrderDiscount] = field(default_factory=list)
     updated_at: datetime | None = None
+    round_type: int = 0  # orders.round_type: PS_ROUND_TYPE at order time (1 per item, 2 per line, 3 total; 0 unknown)
 
 
 @dataclass
