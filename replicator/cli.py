@@ -19,6 +19,7 @@ from replicator import __version__
 from replicator.config import (CONFIG_NAME, ConfigError, default_rules_dir, install_log_redaction, load_config, redact,
                                render_config)
 from replicator.rules.errors import RulesError
+from replicator.prestashop.support import UnsupportedShopError
 
 log = logging.getLogger("replicator")
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
@@ -350,6 +351,9 @@ def main(argv: list[str] | None = None) -> int:
         for problem in exc.errors:
             print(f"  {problem}", file=sys.stderr)
         return EXIT_USAGE
+    except UnsupportedShopError as exc:
+        print(f"error: {redact(exc)}", file=sys.stderr)
+        return EXIT_ERROR
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # the last line of defence: one clear, redacted line

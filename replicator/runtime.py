@@ -10,6 +10,7 @@ from replicator.engine import Engine
 from replicator.factusol.connection import open_factusol
 from replicator.factusol.years import configured_file, connection_string, fiscal_year
 from replicator.prestashop.connection import ShopConnection
+from replicator.prestashop.support import check_supported
 from replicator.rules import load_rules
 from replicator.store import Store
 from replicator.sync import default_syncs
@@ -65,6 +66,12 @@ def open_context(config: Config, store: Store, rules) -> SyncContext:
         shop = ShopConnection.from_config({"url": ps.url, "prefix": ps.prefix, "id_shop": ps.id_shop,
                                            "id_lang": ps.id_lang})
     except BaseException:
+        factusol.close()
+        raise
+    try:
+        check_supported(shop)  # before anything is written to either side (UnsupportedShopError names the version)
+    except BaseException:
+        shop.close()
         factusol.close()
         raise
     return SyncContext(config=config, store=store, rules=rules, factusol=factusol, shop=shop,
