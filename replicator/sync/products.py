@@ -19,9 +19,10 @@ from replicator.prestashop import write as ps_writer
 from replicator.rules.decisions import passes_filters
 from replicator.rules.ruleset import writes
 from replicator.store import Change
-from replicator.sync.base import NOOP, Outcome, SyncContext, image, row_key
+from replicator.sync.base import NOOP, QUARANTINED, Outcome, SyncContext, image, row_key
 from replicator.keys import canon
 from replicator.sync.echo import shop_marker
+from replicator.sync.product_checks import publish_problem
 
 ENTITY = "product"
 FS_TABLES = {"F_ART": "CODART", "F_LTA": "ARTLTA", "F_ARC": "ARTARC", "F_EAN": "ARTEAN"}
@@ -103,6 +104,11 @@ class ProductSync:
                 if article is None or not passes_filters(rules, {"family": article.family, "publish": article.publish}):
                     outcomes[key] = self._leave(ctx, key, current, "deleted in FactuSOL" if article is None
                                                 else "filtered out by the product rule")
+                    continue
+                problem = publish_problem(ctx, key, article, current is None, tariff)
+                if problem is not None:  # no price, or a VAT rate without a shop tax rule: wait, say why
+                    ctx.store.quarantine(ENTITY, key, "factusol", problem[1], problem[0])
+                    outcomes[key] = Outcome(QUARANTINED, f"{ENTITY} {key} field {problem[0]}: {problem[1]}")
                     continue
                 if current is None:
                     if rules.create not in ("to_prestashop", "both"):
