@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from replicator.model import Product
-from replicator.prestashop import writer as ps_writer
+from replicator.prestashop import write as ps_writer
 
 CACHE = "product_checks.tax_groups"
 
