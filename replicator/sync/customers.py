@@ -27,6 +27,7 @@ from replicator.rules.decisions import anonymise
 from replicator.rules.merge import MergeResult, merge_field
 from replicator.store import Change
 from replicator.sync.base import CONFLICT, NOOP, Outcome, SyncContext, SyncError, image, row_key
+from replicator.sync.customer_defaults import new_customer_columns
 from replicator.sync.echo import FACTUSOL, record_factusol_write, shop_marker
 
 ENTITY = "customer"
@@ -272,7 +273,7 @@ class CustomerSync:
         """The F_CLI row (validated) and F_OBR rows of a new customer; SyncError/FactusolWidthError when it can't be."""
         spec_name = "guests" if shop.is_guest else "registered"
         spec = ctx.rules.entity(ENTITY).options["codes"][spec_name]
-        row = {"ESTCLI": 1, "DOCCLI": 1, **_fs_columns(ctx, key, _fields(shop))}
+        row = {"ESTCLI": 1, **new_customer_columns(ctx, key, shop), **_fs_columns(ctx, key, _fields(shop))}
         validate_row("F_CLI", row, key="(new)")
         new = _NewCustomer(key, shop, spec_name, (int(spec["from"]), int(spec["to"])), row)
         try:
