@@ -594,3 +594,11 @@ def delivery_address_code(conn: FactusolConnection, customer: int, street: str, 
     row = conn.query_one("SELECT TOP 1 [CODOBR] FROM [F_OBR] WHERE [CLIOBR] = ? AND [DIROBR] = ? AND [CPOOBR] = ? "
                          "ORDER BY [CODOBR]", [customer, street, postcode])
     return None if row is None else int(row["CODOBR"])
+
+
+def document_article_lines(conn: FactusolConnection, table: str, series: str, number: int,
+                           article: str) -> list[dict[str, Any]]:
+    """The lines of one document (F_LAL, F_LFA, F_LPC) with a given article: TOT<x> and the VAT selector IVA<x>."""
+    suffix = table[2:]
+    return conn.query(f"SELECT [TOT{suffix}], [IVA{suffix}] FROM [{table}] WHERE [TIP{suffix}] = ? AND "
+                      f"[COD{suffix}] = ? AND [ART{suffix}] = ?", [series, number, article])

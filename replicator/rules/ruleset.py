@@ -90,6 +90,11 @@ class ValueMap:
             return self.fallback[side]
         raise KeyError(value)
 
+    def knows(self, value: Any, side: str) -> bool:
+        """Whether a side value is in the entries (False when only the fallback would take it)."""
+        key = _norm(value)
+        return any(any(_norm(v) == key for v in sides.get(side, ())) for sides in self.entries.values())
+
     def from_side(self, value: Any, side: str) -> Any:
         """Side value -> canonical; raises KeyError when unmapped and no fallback."""
         key = _norm(value)

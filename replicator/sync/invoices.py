@@ -20,6 +20,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from replicator.factusol import reader as fs_reader
 from replicator.factusol.reader import empty_date
 from replicator.prestashop import reader as ps_reader
 from replicator.prestashop import write as ps_writer
@@ -28,6 +29,7 @@ from replicator.sync.base import NOOP, Outcome, SyncContext, SyncError, image, r
 from replicator.sync.echo import shop_marker
 from replicator.sync.followup import PedidoFollowUp, order_key
 from replicator.sync.shipments import fire_events, order_documents, orders_of_document
+from replicator.sync.shipping_cost import document_shipping
 
 log = logging.getLogger("replicator.sync.invoices")
 
@@ -58,6 +60,27 @@ def invoice_image(inv: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _invoice_shipping(ctx: SyncContext, inv: dict[str, Any]) -> tuple[Decimal, Decimal]:
+    """What the FactuSOL invoice charges for shipping: its portes and its lines of the shipping article."""
+    shipping = ctx.rules.entity("order").options.get("shipping") or {}
+    article = shipping.get("article", "PORTES") if shipping.get("mode", "portes") == "line" else ""
+    lines = fs_reader.document_article_lines(ctx.factusol, "F_LFA", str(inv["TIPFAC"]), int(inv["CODFAC"]),
+                                             article) if article else []
+    return document_shipping(inv, "FAC", lines, "LFA")
+
+
+def invoice_totals(want: dict[str, Any]) -> dict[str, Decimal]:
+    """order_invoice totals all from the FactuSOL invoice (never its total beside the shop's shipping): shipping as
+    the invoice charges it, products the rest (its discounts are negative lines there, so no discount column)."""
+    paid_incl, paid_excl = Decimal(want["total_tax_incl"]), Decimal(want["total_tax_excl"])
+    ship_incl, ship_excl = Decimal(want.get("shipping_tax_incl", 0)), Decimal(want.get("shipping_tax_excl", 0))
+    return {"total_paid_tax_incl": paid_incl, "total_paid_tax_excl": paid_excl,
+            "total_shipping_tax_incl": ship_incl, "total_shipping_tax_excl": ship_excl,
+            "total_products_wt": paid_incl - ship_incl, "total_products": paid_excl - ship_excl,
+            "total_discount_tax_incl": Decimal(0), "total_discount_tax_excl": Decimal(0),
+            "total_wrapping_tax_incl": Decimal(0), "total_wrapping_tax_excl": Decimal(0)}
+
+
 class InvoiceSync(PedidoFollowUp):
     entity = ENTITY
 
@@ -80,11 +103,11 @@ class InvoiceSync(PedidoFollowUp):
         done: list[str] = []
         if live:
             want = invoice_image(live[-1])
+            want["shipping_tax_excl"], want["shipping_tax_incl"] = (str(v) for v in _invoice_shipping(ctx, live[-1]))
             shop_invoices = ps_reader.read_invoices(ctx.shop, [order_id]).get(order_id, [])
             in_shop = any(i.number == want["number"] for i in shop_invoices)
             if want != base.get("invoice") or not in_shop:
-                totals = {"total_paid_tax_incl": Decimal(want["total_tax_incl"]),
-                          "total_paid_tax_excl": Decimal(want["total_tax_excl"])}
+                totals = invoice_totals(want)
                 note = f"FactuSOL {want['series']}-{want['number']}" + (f"; vencimientos: {want['due']}"
                                                                        if want["due"] else "")
                 try:

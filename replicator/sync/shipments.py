@@ -28,6 +28,7 @@ from replicator.sync.base import NOOP, Outcome, SyncContext, SyncError, image, r
 from replicator.sync.echo import shop_marker
 from replicator.sync.followup import PedidoFollowUp, order_id_for_pedido, order_id_from_reference, order_key
 from replicator.sync.order_states import is_cancel_state, progress
+from replicator.sync.shipping_cost import follow_shipping_cost
 
 log = logging.getLogger("replicator.sync.shipments")
 
@@ -200,6 +201,8 @@ class ShipmentSync(PedidoFollowUp):
             if trn not in (None, "") and trn != base.get("carrier"):
                 done += self._carrier(ctx, key, order_id, int(trn))
                 new_base["carrier"] = trn
+            # -- shipping cost: what the notes charge (shipment.yaml fields.shipping_cost)
+            done += follow_shipping_cost(ctx, key, order_id, notes, base, new_base)
         fired, events_done = fire_events(ctx, key, order_id, "shipment", facts, base.get("events", []))
         done += events_done
         new_base["events"] = fired
@@ -215,6 +218,9 @@ class ShipmentSync(PedidoFollowUp):
             id_reference = int(carriers.to_side(canonical, "prestashop"))
         except KeyError:
             raise SyncError(ENTITY, key, f"TRNALB {trn} is missing from value map carriers", "carrier") from None
+        if not carriers.knows(trn, "factusol"):
+            log.info("shipment %s: FactuSOL carrier %s is not in shipment.yaml carriers: the fallback %s is used",
+                     key, trn, canonical)
         current = ps_reader.read_shipments(ctx.shop, [order_id]).get(order_id)
         if current and current.carrier_id is not None:
             current_ref = ps_reader.carrier_reference(ctx.shop, current.carrier_id)

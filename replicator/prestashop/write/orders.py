@@ -318,3 +318,27 @@ def set_invoice(shop: ShopConnection, order_id: int, number: int, date: datetime
                      (int(number), date, shop.now(), order_id), cursor=cur)
         run_extra(shop, cur, extra)
     return inv
+
+
+def set_shipping_cost(shop: ShopConnection, order_id: int, tax_excl: Decimal, tax_incl: Decimal, *,
+                      extra: Extra = None) -> bool:
+    """The order's shipping cost as the ERP billed it: the first order_carrier row and the order's shipping totals,
+    the order's paid totals moved by the same difference (as PrestaShop's own order edit keeps them in step).
+    False when it already is."""
+    excl, incl = Decimal(tax_excl), Decimal(tax_incl)
+    with shop.transaction() as cur:
+        order = _load_order(shop, cur, order_id)
+        old_excl, old_incl = Decimal(order["total_shipping_tax_excl"]), Decimal(order["total_shipping_tax_incl"])
+        if (old_excl, old_incl) == (excl, incl):
+            return False
+        d_excl, d_incl = excl - old_excl, incl - old_incl
+        shop.execute("UPDATE {p}orders SET total_shipping = %s, total_shipping_tax_incl = %s,"
+                     " total_shipping_tax_excl = %s, total_paid = total_paid + %s,"
+                     " total_paid_tax_incl = total_paid_tax_incl + %s, total_paid_tax_excl = total_paid_tax_excl + %s,"
+                     " date_upd = %s WHERE id_order = %s",
+                     (incl, incl, excl, d_incl, d_incl, d_excl, shop.now(), order_id), cursor=cur)
+        shop.execute("UPDATE {p}order_carrier SET shipping_cost_tax_excl = %s, shipping_cost_tax_incl = %s"
+                     " WHERE id_order_carrier = (SELECT id FROM (SELECT MIN(id_order_carrier) AS id FROM"
+                     " {p}order_carrier WHERE id_order = %s) x)", (excl, incl, order_id), cursor=cur)
+        run_extra(shop, cur, extra)
+    return True
