@@ -495,3 +495,11 @@ def address_ids(shop: ShopConnection, customer_ids: Iterable[int]) -> dict[int, 
                             "ORDER BY id_customer, id_address", chunk):
             out.setdefault(int(r["id_customer"]), []).append(int(r["id_address"]))
     return out
+
+
+def order_payments(shop: ShopConnection, order_id: int) -> list[dict]:
+    """The payments PrestaShop recorded for an order (order_payment, linked by the order's reference): amount,
+    payment_method, transaction_id, date_add; oldest first."""
+    return shop.query("SELECT op.amount, op.payment_method, op.transaction_id, op.date_add FROM {p}order_payment op"
+                      " JOIN {p}orders o ON o.reference = op.order_reference WHERE o.id_order = %s"
+                      " ORDER BY op.date_add, op.id_order_payment", (order_id,))
