@@ -40,6 +40,8 @@ from replicator.sync.followup import (ENTITY, linked_pedido, order_id_for_pedido
 from replicator.sync.order_states import (CANCELLED, fs_canonical, is_cancel_state, progress, ps_canonical,
                                           state_id_for, states_map)
 from replicator.sync.pedido import build_pedido, order_content
+from replicator.sync.pedido_amounts import private_notes
+from replicator.sync.pedido_terms import PAID_LABEL
 
 log = logging.getLogger("replicator.sync.orders")
 
@@ -138,13 +140,17 @@ class OrderSync:
         ctx.store.link(ENTITY, doc_key(series, number, ctx.factusol_year), str(order.prestashop_id))
         ctx.store.set_baseline(ENTITY, key, {"fs": int(pedido.header["ESTPCL"]), "ps": ps_state,
                                              "content": order_content(order), "lines": len(pedido.lines),
-                                             "pedido": doc_key(series, number, ctx.factusol_year)})
+                                             "pedido": doc_key(series, number, ctx.factusol_year),
+                                             "paid": pedido.paid})
         detail = f"pedido {series}-{number} created ({pedido.header['REFPCL']}, {len(pedido.lines)} lines, " \
                  f"total {pedido.header['TOTPCL']})"
         if pedido.notes:
             detail += "; " + "; ".join(pedido.notes)
         if pedido.difference:
             log.warning("order %s: %s", key, next(n for n in pedido.notes if n.startswith("total differs")))
+        for note in pedido.notes:
+            if note.startswith(("the shop's rows", "line ")):  # the shop's own rows disagree: said in the log too
+                log.warning("order %s: %s", key, note)
         ctx.count("orders_created")
         return Outcome(APPLIED, detail)
 
@@ -157,7 +163,8 @@ class OrderSync:
         base = ctx.store.baseline(ENTITY, key)
         if base is None:  # linked without a baseline (crash between link and baseline): adopt today's values
             ctx.store.set_baseline(ENTITY, key, {"fs": fs_value, "ps": ps_state, "content": content,
-                                                 "pedido": doc_key(series, number, ctx.factusol_year)})
+                                                 "pedido": doc_key(series, number, ctx.factusol_year),
+                                                 "paid": PAID_LABEL in str(header.get("PRIPCL") or "")})
             return Outcome(NOOP, "baseline recorded")
         edited, rewritten = "", False
         if base.get("content") not in (None, content):
@@ -168,6 +175,11 @@ class OrderSync:
         if base.get("content") != content:  # recorded now (pedidos made before this was kept adopt today's order)
             base = {**base, "content": content}
             ctx.store.set_baseline(ENTITY, key, base)
+        paid_note = self._payment_note(ctx, key, order, header, base)
+        if paid_note:
+            base = {**base, "paid": True}
+            ctx.store.set_baseline(ENTITY, key, base)
+            edited, rewritten = "; ".join(p for p in (edited, paid_note) if p), True
         fs_moved = fs_value != base.get("fs")
         ps_moved = ps_state is not None and ps_state != base.get("ps")
         if not fs_moved and not ps_moved:
@@ -195,6 +207,24 @@ class OrderSync:
                                              "ps": ps_state if ps_state is not None else base.get("ps"),
                                              "content": content, "pedido": doc_key(series, number, ctx.factusol_year)})
         return Outcome(APPLIED if detail or rewritten else NOOP, "; ".join(p for p in (detail, edited) if p))
+
+    # -- the shop took the payment ---------------------------------------------------------------------------
+    @staticmethod
+    def _payment_note(ctx: SyncContext, key: str, order: Order, header: dict[str, Any], base: dict[str, Any]) -> str:
+        """Once the shop order is in a paid state, its payment is noted in the pedido's PRIPCL (order.yaml
+        payment.paid_note); '' when there is nothing (new) to note."""
+        state = ctx.shop.order_states().get(order.state_id)
+        if base.get("paid") or not (state and state.paid) or \
+                not (ctx.rules.entity(ENTITY).options.get("payment") or {}).get("paid_note", True):
+            return ""
+        series, number = str(header["TIPPCL"]), int(header["CODPCL"])
+        notes, paid = private_notes(ctx, order, str(header.get("FOPPCL") or ""), Decimal(str(header["TOTPCL"])),
+                                    current=header.get("PRIPCL"), paid_state=True)
+        if not paid:
+            return ""
+        fs_writer.update_fields(ctx.factusol, "F_PCL", {"TIPPCL": series, "CODPCL": number}, {"PRIPCL": notes})
+        record_factusol_write(ctx, ENTITY, "F_PCL", {"TIPPCL": series, "CODPCL": number})
+        return f"payment taken in the shop noted in pedido {series}-{number}"
 
     # -- the shop order edited after its pedido was made ------------------------------------------------------
     def _shop_edit(self, ctx: SyncContext, key: str, order: Order, header: dict[str, Any], base: dict[str, Any]
