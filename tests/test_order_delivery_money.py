@@ -17,9 +17,11 @@ from replicator.factusol import writer as fs_writer
 from replicator.rules.ruleset import ValueMap
 from replicator.sandbox.access_sql import access_sql_guard  # noqa: F401  (every statement must be Access SQL)
 
-from test_sync_orders import env, lines_of, pedidos, run, shop_order  # noqa: F401  (env is a fixture)
+import test_sync_orders
+from test_sync_orders import lines_of, pedidos, run, shop_order
 
 pytestmark = pytest.mark.mysql
+env = test_sync_orders.env  # the order tests' fixture: the demo shop, the FactuSOL stand-in, a store
 
 
 def _note(ctx, header, number: int, *, trn=None, portes="0", rate="21") -> None:

@@ -10,9 +10,11 @@ import pytest
 from replicator.sandbox.access_sql import access_sql_guard  # noqa: F401  (every statement must be Access SQL)
 from replicator.sync.orders import OrderSync
 
-from test_sync_orders import _insert_shop_order, env, lines_of, pedidos, shop_order  # noqa: F401  (env: fixture)
+from test_sync_orders import _insert_shop_order, lines_of, pedidos, shop_order
+import test_sync_orders
 
 pytestmark = pytest.mark.mysql
+env = test_sync_orders.env  # the order tests' fixture: the demo shop, the FactuSOL stand-in, a store
 D = Decimal
 
 
