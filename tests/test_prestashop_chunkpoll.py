@@ -241,3 +241,19 @@ def test_checksums_every_n_seconds_leave_the_date_upd_windows_every_poll(shop):
     poller._checksummed_at -= 3600  # an hour later
     assert poller.poll().tables["stock_available"] == "chunks"
     assert ("stock_available", K(id_stock_available=40), "update") in changes(store) and len(changes(store)) == 2
+
+
+def test_rows_that_stay_in_the_window_are_not_fetched_again_unless_they_changed(shop):
+    conn, store, cfg = shop
+    with conn.cursor() as cur:  # a bulk update: 300 customers share the newest date_upd
+        cur.executemany(CUSTOMER.replace("NOW(), NOW())", "NOW(), '2030-01-01 10:00:00')"),
+                        [(i, f"C{i}") for i in range(1, 301)])
+    poller = ChunkPoller(store, cfg)
+    poller.poll()
+    assert poller.poll().rows_read == 300  # a new poller fetches its first window whole
+    idle = poller.poll()
+    assert idle.rows_read == 0 and idle.changes == 0
+    # an edit in the same second (date_upd unchanged) is still seen, by the row's CRC
+    run(conn, "UPDATE ps_customer SET firstname = 'Zed' WHERE id_customer = 7")
+    edited = poller.poll()
+    assert edited.rows_read == 1 and changes(store) == {("customer", K(id_customer=7), "update")}

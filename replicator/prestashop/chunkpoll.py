@@ -99,6 +99,10 @@ class ChunkPoller:
         self._known: dict[str, dict[str, str]] = {}  # table (or #chunk:table) -> key -> hash, as committed
         self._by_block: dict[str, dict[int, set[str]]] = {}  # table -> block -> known row keys in it
         self._checksummed_at: float | None = None  # monotonic time of the last committed checksum pass
+        # table -> key -> server CRC32 of the window rows the last committed poll fetched (memory only: after a
+        # restart the first window is fetched whole)
+        self._window_crcs: dict[str, dict[str, int]] = {}
+        self._next_window_crcs: dict[str, dict[str, int]] = {}
 
     # -- connection ----------------------------------------------------------------------------------------------
     def _connection(self) -> pymysql.Connection:
@@ -148,6 +152,7 @@ class ChunkPoller:
         report = PollReport(poll=poll_no)
         position, txn = f"poll:{poll_no}", f"prestashop:poll:{poll_no}"
         total, blocks_out = DiffResult(), []
+        self._next_window_crcs = {}
         every = float(self.cfg.poll_checksum_seconds or 0)
         checksums = every <= 0 or self._checksummed_at is None or started - self._checksummed_at >= every
         conn = self._connection()
@@ -202,6 +207,7 @@ class ChunkPoller:
             self._reindex(total)
         if checksums:
             self._checksummed_at = started
+        self._window_crcs.update(self._next_window_crcs)
         report.echoes, report.counts = total.echoes, dict(total.counts)
         report.seconds = round(time.monotonic() - started, 3)
         return report
@@ -279,14 +285,44 @@ class ChunkPoller:
         differ.finish_full()
         return _fmt(mark), state
 
+    def _window(self, cur, table: WatchedTable, shape: ck.TableShape, differ: Differ, since: str,
+                report: PollReport) -> str | None:
+        """The rows past the watermark (reopened by the overlap).  The server first gives each one's key and CRC32:
+        rows whose CRC is what the last committed poll fetched are not fetched again, so rows that stay inside the
+        overlap (many rows sharing the newest date_upd, after a bulk update) cost a few bytes each per idle poll."""
+        start = datetime.fromisoformat(since) - timedelta(seconds=float(self.cfg.poll_overlap_seconds))
+        pk = ", ".join(ck.q(c) for c in table.pk)
+        cur.execute(f"SELECT {pk}, {ck.q(table.ts_column)}, {ck.row_crc(shape)} FROM {ck.q(shape.physical)}"
+                    f" WHERE {ck.q(table.ts_column)} >= %s", (start,))
+        n, mark = len(table.pk), None
+        last = self._window_crcs.get(table.name, {})
+        now: dict[str, int] = {}
+        fetch: list[tuple] = []
+        for row in cur.fetchall():
+            key = _key(table, [clean_value(v) for v in row[:n]])
+            ts, crc = row[n], int(row[n + 1])
+            if ts is not None and (mark is None or ts > mark):
+                mark = ts
+            now[key] = crc
+            if last.get(key) == crc and key in differ.known:
+                differ.seen.add(key)  # as fetched and diffed by the last committed poll
+            else:
+                fetch.append(tuple(row[:n]))
+        self._next_window_crcs[table.name] = now
+        where = f"({pk}) IN " if n > 1 else f"{pk} IN "
+        for part in ck.batches(fetch, 500):
+            marks = ", ".join(("(" + ", ".join(["%s"] * n) + ")") if n > 1 else "%s" for _ in part)
+            cur.execute(f"SELECT * FROM {ck.q(shape.physical)} WHERE {where}({marks})",
+                        tuple(v for values in part for v in values))
+            self._read(cur, table, differ, report)
+        return _fmt(mark)
+
     def _incremental(self, cur, table: WatchedTable, shape: ck.TableShape, differ: Differ, since: str | None,
                      report: PollReport, checksums: bool = True) -> tuple[str | None, dict[int, tuple[int, int] | None]]:
         """Window (date_upd tables), then the chunks whose checksum moved; returns (watermark, changed blocks)."""
         mark = None
         if table.ts_column and since is not None:
-            start = datetime.fromisoformat(since) - timedelta(seconds=float(self.cfg.poll_overlap_seconds))
-            cur.execute(f"SELECT * FROM {ck.q(shape.physical)} WHERE {ck.q(table.ts_column)} >= %s", (start,))
-            mark = _fmt(self._read(cur, table, differ, report)[0])
+            mark = self._window(cur, table, shape, differ, since, report)
         if not checksums:
             return mark, {}
         keys_only = bool(table.ts_column)
