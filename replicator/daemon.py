@@ -1,6 +1,6 @@
 """`replicator run`: once (initial sync on a fresh pair, then capture + apply) or as a service that captures
-continuously, applies every `apply_interval_seconds`, reloads rule files when they change and stops cleanly on
-SIGTERM/SIGINT."""
+continuously, applies as soon as a capture commits changes (and at least every `apply_interval_seconds`), reloads
+rule files when they change and stops cleanly on SIGTERM/SIGINT."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from datetime import datetime
 
 from replicator.capture.service import CaptureService, capture_once
+from replicator.capture.wakeup import Wakeup, run_loop
 from replicator.config import Config, redact
 from replicator.initial import INITIAL_SYNC_CHECKPOINT, run_initial_sync
 from replicator.rules import RulesWatcher
@@ -64,23 +65,30 @@ def serve(runtime: Runtime, stop: threading.Event) -> int:
         runtime.engine.rules_changed(default_syncs(rules))
         log.info("rules reloaded from %s", runtime.config.rules_dir)
 
-    capture = CaptureService(runtime.config, runtime.store)
+    wakeup = Wakeup(stop)
+    capture = CaptureService(runtime.config, runtime.store, on_change=wakeup.notify)
     watcher = RulesWatcher(runtime.config.rules_dir, on_reload)
     capture.start()
     watcher.start()
     log.info("replicator running (store %s); Ctrl-C to stop", redact(runtime.config.store))
+
+    def cycle() -> None:
+        problem = ""
+        try:
+            runtime.reconnect()
+            report = runtime.engine.apply_pending()
+        except Exception as exc:  # a failing cycle is logged and retried, the service keeps running
+            problem = redact(f"{type(exc).__name__}: {exc}")
+            log.error("apply cycle failed, retrying in %.0fs: %s", runtime.config.apply_interval_seconds, problem)
+            report = None
+        publish_status(runtime, capture, report, problem)
+        if problem:  # the next capture must not retry it at once: wait for the safety tick
+            wakeup.clear()
+
     try:
-        while not stop.is_set():
-            problem = ""
-            try:
-                runtime.reconnect()
-                report = runtime.engine.apply_pending()
-            except Exception as exc:  # a failing cycle is logged and retried, the service keeps running
-                problem = redact(f"{type(exc).__name__}: {exc}")
-                log.error("apply cycle failed, retrying in %.0fs: %s", runtime.config.apply_interval_seconds, problem)
-                report = None
-            publish_status(runtime, capture, report, problem)
-            stop.wait(runtime.config.apply_interval_seconds)
+        # Each captured change wakes the apply at once; the interval is the safety tick (quarantine retries, the
+        # changes of another process writing to the same store).
+        run_loop(cycle, wakeup, stop, runtime.config.apply_interval_seconds)
     finally:
         watcher.stop()
         capture.stop()

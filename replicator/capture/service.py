@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import weakref
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -110,11 +110,16 @@ def capture_once(config: Config, store: Store, initial_load: bool = False, full:
 
 
 class CaptureService:
-    """Both watchers as daemon threads; `start()`, `stop()`, `status()` (for `replicator status` / the TUI)."""
+    """Both watchers as daemon threads; `start()`, `stop()`, `status()` (for `replicator status` / the TUI).
 
-    def __init__(self, config: Config, store: Store, initial_load: bool = False):
+    `on_change(n)` is called from a watcher's thread right after it committed `n` changes (FactuSOL scan, binlog
+    batch, poll; n may be 0): the service wakes its apply loop with it (`replicator.capture.wakeup`)."""
+
+    def __init__(self, config: Config, store: Store, initial_load: bool = False,
+                 on_change: Callable[[int], None] | None = None):
         self.config, self.store = config, store
         self.initial_load = initial_load
+        self.on_change = on_change
         self._stop = threading.Event()
         self.factusol: FactusolWatcher | None = None
         self.binlog: BinlogCapture | None = None
@@ -125,17 +130,21 @@ class CaptureService:
 
     def start(self) -> "CaptureService":
         if _factusol_configured(self.config):
-            self.factusol = FactusolWatcher(self.store, self.config.factusol, initial_load=self.initial_load).start()
+            on_scan = (lambda report: self.on_change(report.changes)) if self.on_change else None
+            self.factusol = FactusolWatcher(self.store, self.config.factusol, initial_load=self.initial_load,
+                                            on_scan=on_scan).start()
         if self.config.prestashop.url:
             mode, why = choose_prestashop_mode(self.config)
             self.prestashop_mode, self.prestashop_mode_why = mode, redact(why)
             log.info("prestashop capture mode %s: %s", mode, redact(why))
             if mode == "binlog":
                 self.binlog = BinlogCapture(self.store, self.config.prestashop)
+                self.binlog.on_commit = self.on_change
                 target, args = self.binlog.run, (self._stop,)
             else:
                 self.poller = ChunkPoller(self.store, self.config.prestashop, initial_load=self.initial_load)
-                target, args = run_chunk_poller, (self.poller, self._stop, self.config.prestashop.poll_seconds)
+                target, args = run_chunk_poller, (self.poller, self._stop, self.config.prestashop.poll_seconds,
+                                                  self.on_change)
             t = threading.Thread(target=target, args=args, name=f"prestashop-{mode}", daemon=True)
             t.start()
             self._threads.append(t)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -252,6 +253,9 @@ class BinlogCapture:
         self.settings = params
         self.status = BinlogStatus()
         self._mariadb: bool | None = None
+        # Called on the commit thread after each stored batch with its number of changes (0 for echoes only): the
+        # service wakes its apply loop with it.
+        self.on_commit: Callable[[int], None] | None = None
 
     # -- position --
     def position(self) -> tuple[str, int]:
@@ -348,6 +352,8 @@ class BinlogCapture:
             report.changes += changes
             self.status.file, self.status.pos = end["file"], end["pos"]
             self.status.last_error = ""  # stored again: whatever went wrong before is over
+            if self.on_commit is not None:
+                self.on_commit(changes)
 
         committer = BackgroundCommitter(self.store, CHECKPOINT, committed)
 
@@ -378,7 +384,11 @@ class BinlogCapture:
                 elif isinstance(event, XidEvent):
                     batch_end = self._end_txn(stream, pending, echo, batch, report, batch_end)
                     pending, echo = [], False
-                if batch_end is not None and (len(batch) >= BATCH_ROWS or time.monotonic() - last_flush >= BATCH_SECONDS):
+                # Changes go to the store at once while the commit thread is free (an idle shop's edit is logged,
+                # and the apply woken, within milliseconds); while it writes, whole transactions pile up into the
+                # next batch.  Echoes only move the checkpoint: those wait for BATCH_SECONDS or more rows.
+                if batch_end is not None and (len(batch) >= BATCH_ROWS or time.monotonic() - last_flush >= BATCH_SECONDS
+                                              or (batch and not committer.busy)):
                     flush()
                 committer.raise_error()  # a batch the store refused ends the read now, not at the next batch
                 if stop is not None and stop.is_set() and not pending:

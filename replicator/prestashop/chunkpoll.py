@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -386,14 +387,18 @@ def _state_snapshots(name: str, old: dict[int, tuple[int, int]], new: dict[int, 
     return [s for s in out if (s[3] is not None) or int(s[2]) in old]
 
 
-def run_chunk_poller(poller: ChunkPoller, stop: threading.Event, interval: float) -> None:
+def run_chunk_poller(poller: ChunkPoller, stop: threading.Event, interval: float,
+                     on_poll: Callable[[int], None] | None = None) -> None:
     """Service loop: poll every `interval` seconds; an error is said in one sentence and retried with backoff
-    (nothing was committed, so the next poll reads the same changes again)."""
+    (nothing was committed, so the next poll reads the same changes again).  `on_poll(changes)` is called after
+    each committed poll (the service wakes its apply loop with it)."""
     delay = interval
     poller.status.state = "polling"
     while not stop.is_set():
         try:
             report = poller.poll()
+            if on_poll is not None:
+                on_poll(report.changes)
             if report.changes:
                 log.debug("shop poll %d: %d changes %s in %.3fs", report.poll, report.changes, report.counts,
                           report.seconds)
