@@ -88,7 +88,7 @@ class FactusolConfig:
     company: str = ""
     rescan_seconds: float = 60.0  # safety rescan: narrow where FUM* columns allow
     full_rescan_seconds: float = 900.0  # a full rescan (every row of every table) at least this often
-    debounce_seconds: float = 1.0
+    debounce_seconds: float = 0.5  # cap of the adaptive quiet window after file events (factusol/watcher.py)
     lock_retry_seconds: float = 120.0
 
 
@@ -259,7 +259,7 @@ def load_config(path: str | os.PathLike) -> Config:
         company=str(fs_raw.get("company") or ""),
         rescan_seconds=_number(fs_raw, "rescan_seconds", 60.0, "factusol"),
         full_rescan_seconds=_number(fs_raw, "full_rescan_seconds", 900.0, "factusol"),
-        debounce_seconds=_number(fs_raw, "debounce_seconds", 1.0, "factusol"),
+        debounce_seconds=_number(fs_raw, "debounce_seconds", 0.5, "factusol"),
         lock_retry_seconds=_number(fs_raw, "lock_retry_seconds", 120.0, "factusol"),
     ))
     _register_url_secrets(fs.connection)
@@ -440,7 +440,7 @@ factusol:
   # company: "001"
   rescan_seconds: 60      # safety rescan when file events don't arrive (network shares)
   full_rescan_seconds: 900  # ...and a full one (edits that did not move FUM* dates) at least this often
-  debounce_seconds: 1.0   # wait for a burst of file events to settle
+  debounce_seconds: 0.5   # a save is scanned ~0.1 s after its file events; a burst waits up to this to settle
 
 prestashop:
   # mysql://USER:${{PS_DB_PASSWORD}}@HOST:3306/DATABASE  (a remote server: add ?ssl_mode=verify_identity&ssl_ca=FILE,

@@ -1,6 +1,7 @@
-"""FactuSOL capture, when to scan: file events (watchdog, debounced) start scans from a thread; after a burst of
-events has been quiet for `debounce_seconds`, every `rescan_seconds` regardless (network shares drop events; a full
-rescan at least every `full_rescan_seconds`), and again with backoff while the file is locked."""
+"""FactuSOL capture, when to scan: file events (watchdog, debounced) start scans from a thread, once the file has
+been quiet for an adaptive window (QUIET_MIN for a lone save, growing while events keep coming, capped at
+`debounce_seconds`); every `rescan_seconds` regardless (network shares drop events; a full rescan at least every
+`full_rescan_seconds`), and again with backoff while the file is locked."""
 
 from __future__ import annotations
 
@@ -43,6 +44,11 @@ class WatcherStatus:
 _DATA_EVENT_KINDS = frozenset({"modified", "created", "deleted", "moved"})  # watchdog's event_type values
 
 
+# The quiet window after a data event: a lone save (its few events come within milliseconds) is scanned this long
+# after its last event.  When a burst outlasts the window, the window doubles (up to debounce_seconds), so a program
+# writing for a while is scanned once or twice, not after each write; after debounce_seconds of quiet it is back here.
+QUIET_MIN = 0.075  # seconds
+
 EMPTY_SCANS_BEFORE_SPACING = 3
 EVENT_SCAN_GAP_MAX = 15.0  # seconds
 
@@ -74,6 +80,8 @@ class FactusolWatcher:
         self._stop = threading.Event()
         self._dirty_since: float | None = None
         self._last_event = 0.0
+        self._cap = max(0.0, float(cfg.debounce_seconds))
+        self.quiet = min(QUIET_MIN, self._cap)  # the current quiet window (see QUIET_MIN)
         self._thread: threading.Thread | None = None
         self._observer = None
 
@@ -99,13 +107,17 @@ class FactusolWatcher:
         return name == Path(self.cfg.file).name.upper()
 
     def notify(self, path: str | None = None, kind: str = "modified") -> None:
-        """A file event (or a manual nudge): scan once the burst has been quiet for debounce_seconds."""
+        """A file event (or a manual nudge): scan once the file has been quiet for the quiet window."""
         if path is not None and not self.is_data_event(path, kind):
             return
         now = time.monotonic()
-        self._last_event = now
         if self._dirty_since is None:
+            if now - self._last_event > self._cap:  # the file was quiet for a while: a new burst, the shortest window
+                self.quiet = min(QUIET_MIN, self._cap)
             self._dirty_since = now
+        elif now - self._dirty_since > self.quiet:  # events keep coming for longer than the window: widen it
+            self.quiet = min(self._cap, self.quiet * 2)
+        self._last_event = now
         self._wake.set()
 
     def _start_observer(self) -> None:
@@ -149,8 +161,9 @@ class FactusolWatcher:
         # edit that moved a FUM date); a full one, every row of every table, runs at least every full_every.
         rescan = max(0.5, float(self.cfg.rescan_seconds))
         full_every = max(rescan, float(self.cfg.full_rescan_seconds))
-        # Busy files see events continuously: never wait more than this for a quiet moment.
-        max_wait = max(5 * debounce, 2.0)
+        # Busy files see events continuously: never wait more than the cap for a quiet moment (a steady stream of
+        # saves is scanned at least this often).
+        max_wait = max(debounce, QUIET_MIN)
         next_full = next_safety = 0.0  # first pass is a full scan
         retry_at = 0.0
         backoff = 0.5
@@ -160,23 +173,27 @@ class FactusolWatcher:
             due_full = now >= next_full
             due_safety = now >= next_safety
             gap_left = last_scan_end + event_scan_gap(empty_event_scans, debounce) - now
+            quiet = self.quiet
             due_event = self._dirty_since is not None and gap_left <= 0 and (
-                now - self._last_event >= debounce or now - self._dirty_since >= max_wait)
+                now - self._last_event >= quiet or now - self._dirty_since >= max_wait)
             if now < retry_at or not (due_full or due_safety or due_event):
                 waits = [min(next_full, next_safety) - now]
                 if self._dirty_since is not None:
-                    waits.append(max(debounce - (now - self._last_event), gap_left))
+                    waits.append(max(quiet - (now - self._last_event), gap_left))
                 if now < retry_at:
                     waits = [retry_at - now]
-                self._wake.wait(max(0.02, min(waits)))
+                self._wake.wait(max(0.01, min(waits)))
                 self._wake.clear()
                 continue
-            dirty_mark = self._last_event
+            # Events from here on start a new burst, taken by the next scan (this one reads what they wrote before
+            # it began; an event that comes during the scan may be for a write it did not see).
+            dirty, self._dirty_since = self._dirty_since, None
             try:
                 self.status.state = "scanning"
                 report = self.scanner.scan(full=due_full)
             except FactusolLockedError as exc:
                 # Nothing is lost: the snapshots did not move, so the next successful scan sees every change.
+                self._dirty_since = self._dirty_since or dirty  # the event scan is still owed
                 self.status.state, self.status.last_error = "locked", redact(exc)
                 self.status.locked_since = self.status.locked_since or datetime.now()
                 retry_at = time.monotonic() + backoff
@@ -184,6 +201,7 @@ class FactusolWatcher:
                 backoff = min(self.max_backoff, backoff * 2)
                 continue
             except Exception as exc:  # keep watching; the status says what went wrong
+                self._dirty_since = self._dirty_since or dirty
                 self.status.state, self.status.last_error = "error", redact(f"{type(exc).__name__}: {exc}")
                 log.exception("FactuSOL scan failed")
                 retry_at = time.monotonic() + backoff
@@ -202,8 +220,6 @@ class FactusolWatcher:
                              "until one finds a change", EVENT_SCAN_GAP_MAX)
             if due_full:
                 next_full = last_scan_end + full_every
-            if self._last_event == dirty_mark:  # no event arrived during the scan
-                self._dirty_since = None
             st = self.status
             st.state, st.last_error, st.locked_since = "idle", "", None
             st.last_scan_at, st.file = datetime.now(), report.file

@@ -1,0 +1,75 @@
+"""The FactuSOL watcher's adaptive quiet window: a lone save is scanned after the shortest window, not after the
+cap (`debounce_seconds`); a burst of events widens the window so it is scanned a few times, not once per event."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from replicator.config import FactusolConfig
+from replicator.factusol.watcher import QUIET_MIN, FactusolWatcher
+from replicator.store import Store
+
+from test_capture_factusol import CONN, K, _changes, make_file
+
+
+def _wait(predicate, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached")
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def slow_cap(tmp_path):
+    path = tmp_path / "0012026.sqlite"
+    conn = make_file(path)
+    store = Store(f"sqlite:///{tmp_path / 'state.sqlite'}")
+    # A cap of a minute: a scan that waited for the cap (or the safety rescan) could not come within the test.
+    cfg = FactusolConfig(file=path, connection=CONN, debounce_seconds=60, rescan_seconds=600)
+    yield conn, store, cfg, path
+    conn.close()
+
+
+def test_a_lone_save_is_scanned_after_the_shortest_window_not_the_cap(slow_cap):
+    conn, store, cfg, _ = slow_cap
+    watcher = FactusolWatcher(store, cfg).start()
+    try:
+        _wait(lambda: watcher.status.scans >= 1)  # the first pass (baseline)
+        conn.cursor().execute("UPDATE [F_STO] SET [ACTSTO]=? WHERE [ARTSTO]=?", 42, "A1")
+        _wait(lambda: _changes(store), timeout=30)
+        assert watcher.quiet == QUIET_MIN  # the window did not widen for one save
+        assert watcher.status.scans == 2
+    finally:
+        watcher.stop()
+    assert _changes(store) == [("F_STO", K(ALMSTO="GEN", ARTSTO="A1"), "update")]
+
+
+def test_a_burst_of_events_widens_the_window_and_is_scanned_a_few_times(slow_cap):
+    conn, store, cfg, path = slow_cap
+    watcher = FactusolWatcher(store, cfg).start()
+    try:
+        _wait(lambda: watcher.status.scans >= 1)
+        cur = conn.cursor()
+        done = threading.Event()
+
+        def burst() -> None:  # 100 saves, 10 ms apart, each with its file event
+            for i in range(100):
+                cur.execute("UPDATE [F_STO] SET [ACTSTO]=? WHERE [ARTSTO]=?", 100 + i, "A2")
+                watcher.notify(str(path))
+                time.sleep(0.01)
+            done.set()
+
+        writer = threading.Thread(target=burst)
+        writer.start()
+        writer.join(60)
+        assert done.is_set()
+        assert watcher.quiet > QUIET_MIN  # the burst outlasted the shortest window: it widened
+        _wait(lambda: any('"ACTSTO":"199' in (c.after or "") for c in store.changes()), timeout=90)
+        event_scans = watcher.status.scans - 1
+        assert 1 <= event_scans <= 3  # not one scan per save
+    finally:
+        watcher.stop()
