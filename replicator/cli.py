@@ -133,8 +133,11 @@ def cmd_tui(args) -> int:
 
 def cmd_status(args) -> int:
     config = load_config(args.config)
+    from replicator.sync.shop_state import mode_line
+
     summary = _open_store(config).status_summary()
     summary["config"] = config.describe()
+    summary["order_states"] = mode_line(config)
     if args.json:
         _print_json(summary)
         return EXIT_OK
@@ -142,6 +145,7 @@ def cmd_status(args) -> int:
     print(f"config: {config.path}")
     print("changes: " + (", ".join(f"{k} {v}" for k, v in sorted(changes.items())) or "none"))
     print(f"open conflicts: {summary['open_conflicts']}   quarantined: {summary['open_quarantine']}")
+    print(summary["order_states"])
     for name, value in sorted(summary["checkpoints"].items()):
         print(f"checkpoint {name}: {redact(json.dumps(value, default=str))}")
     return EXIT_OK

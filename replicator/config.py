@@ -108,6 +108,16 @@ class SshConfig:
 
 
 @dataclass
+class WebserviceConfig:
+    """PrestaShop's webservice, for the state changes only its own code makes whole (mails, hooks): see
+    docs/prestashop.md.  ``key`` comes from a ${ENV} variable and is a registered secret."""
+
+    url: str = ""
+    key: str = ""
+    key_from_env: bool = True
+
+
+@dataclass
 class PrestashopConfig:
     url: str = ""
     prefix: str = "ps_"
@@ -122,6 +132,7 @@ class PrestashopConfig:
     timezone: str | None = None  # None: PS_TIMEZONE
     ssh: SshConfig | None = None  # None: the URL's host is reached directly
     routed_url: str = ""  # set while `url` points at the SSH tunnel's local end
+    webservice: WebserviceConfig | None = None  # None: state changes by SQL (no mails, no hooks)
 
 
 @dataclass
@@ -157,7 +168,9 @@ class Config:
             "prestashop": {"url": redact(self.prestashop.url), "prefix": self.prestashop.prefix,
                            "id_shop": self.prestashop.id_shop, "capture": self.prestashop.capture,
                            **({"ssh": f"{self.prestashop.ssh.user}@{self.prestashop.ssh.host}:{self.prestashop.ssh.port}"}
-                              if self.prestashop.ssh else {})},
+                              if self.prestashop.ssh else {}),
+                           "webservice": ({"url": self.prestashop.webservice.url, "key": MASK}
+                                          if self.prestashop.webservice else None)},
         }
 
 
@@ -220,6 +233,22 @@ def _numbers(path: Path, build):
         raise ConfigError(f"{path}: {exc}") from None
 
 
+def _webservice(ps_raw: dict, path: Path) -> WebserviceConfig | None:
+    raw = ps_raw.get("webservice")
+    if raw in (None, "", {}):
+        return None
+    if not isinstance(raw, dict):
+        raise ConfigError("prestashop.webservice: must be a mapping with url and key")
+    unknown = set(raw) - {"url", "key"}
+    if unknown:
+        raise ConfigError(f"prestashop.webservice: unknown key(s): {', '.join(sorted(unknown))}")
+    key_text = str(raw.get("key") or "")
+    key = expand_env(key_text, f"{path}: prestashop.webservice.key")
+    register_secret(key)
+    return WebserviceConfig(url=expand_env(str(raw.get("url") or ""), f"{path}: prestashop.webservice.url"),
+                            key=key, key_from_env=bool(_ENV_PATTERN.search(key_text)) or not key_text)
+
+
 def load_config(path: str | os.PathLike) -> Config:
     path = Path(path).expanduser().resolve()
     if path.is_dir():
@@ -276,6 +305,7 @@ def load_config(path: str | os.PathLike) -> Config:
         server_id=_number(ps_raw, "server_id", 4242, "prestashop", int),
         timezone=ps_raw.get("timezone"),
         ssh=_ssh_config(ps_raw.get("ssh"), path, rel),
+        webservice=_webservice(ps_raw, path),
     ))
     _register_url_secrets(ps.url)
     log_raw = _section(data, "log", path)
@@ -408,6 +438,18 @@ def validate(config: Config) -> list[str]:
         problems.append(f"prestashop.prefix: only letters, digits and _ are allowed (got {ps.prefix!r})")
     if config.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         problems.append("log.level: must be DEBUG, INFO, WARNING or ERROR")
+    ws = ps.webservice
+    if ws is not None:
+        from replicator.prestashop.webservice import check_url
+
+        problem = check_url(ws.url) if ws.url else "the shop's address is required, e.g. https://shop.example.com"
+        if problem:
+            problems.append(f"prestashop.webservice.url: {problem}")
+        if not ws.key:
+            problems.append("prestashop.webservice.key: the webservice key is required, e.g. ${PS_WEBSERVICE_KEY}")
+        elif not ws.key_from_env:
+            problems.append("prestashop.webservice.key: write the key as ${ENV_VAR} and set the variable in the"
+                            " service's environment (a key written in the file would be readable by anyone)")
     if not config.rules_dir.is_dir():
         problems.append(f"rules: folder {config.rules_dir} does not exist (run `replicator init` to copy the defaults)")
     return problems
@@ -460,6 +502,12 @@ prestashop:
   #   user: shopuser
   #   key_file: replicator_ed25519      # or password: ${{SSH_PASSWORD}}
   #   known_hosts: known_hosts
+  # PrestaShop's webservice, so that order state changes go through PrestaShop itself: the customer gets the
+  # state's mail (shipped with its tracking number, payment accepted...) and modules their hooks.  Without it the
+  # states are written by SQL: no mail, no hook.  How to create a key with the least permissions: docs/prestashop.md
+  # webservice:
+  #   url: https://shop.example.com
+  #   key: ${{PS_WEBSERVICE_KEY}}
 
 apply_interval_seconds: 2
 initial_sync_workers: process   # process | thread: where the first run's side work runs (customers, half the stock)

@@ -85,6 +85,7 @@ class Engine:
 
     def _apply_batch(self, changes, report: ApplyReport) -> None:
         store = self.ctx.store
+        changes = self._drop_own_webservice_writes(changes, report)
         # entity -> key -> change ids that touch it
         touched: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
         unrouted: list[int] = []
@@ -125,6 +126,19 @@ class Engine:
             by_status[(outcome.change_status, outcome.detail, held)].append(change_id)
         for (status, detail, held), ids in by_status.items():
             store.set_change_status(ids, status, detail, held)
+
+    def _drop_own_webservice_writes(self, changes, report: ApplyReport) -> list:
+        """Shop rows PrestaShop wrote for a state change we asked its webservice for: our echo (sync/shop_state)."""
+        from replicator.sync import shop_state
+
+        own = shop_state.own_changes(self.ctx, changes) if any(c.side == "prestashop" for c in changes) else {}
+        by_reason: dict[str, list[int]] = defaultdict(list)
+        for change_id, why in own.items():
+            by_reason[why].append(change_id)
+        for why, ids in by_reason.items():
+            self.ctx.store.set_change_status(ids, ECHO, why)
+            report.outcomes[ECHO] = report.outcomes.get(ECHO, 0) + len(ids)
+        return [c for c in changes if c.id not in own]
 
     def sync_keys(self, entity: str, keys: list[str], quiet: bool = False,
                   ctx: SyncContext | None = None) -> dict[str, Outcome]:

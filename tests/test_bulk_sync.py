@@ -140,7 +140,7 @@ def test_bulk_creation_of_combinations_writes_the_rows_upsert_product_writes(mys
                               (made["BLK001"],)) == {"product_type": "combinations",
                                                      "cache_default_attribute": pas[0]["id_product_attribute"]}
         assert shop.query_one("SELECT product_type, cache_default_attribute FROM {p}product WHERE id_product = %s",
-                              (made["BLK900"],)) == {"product_type": "standard", "cache_default_attribute": None}
+                              (made["BLK900"],)) == {"product_type": "standard", "cache_default_attribute": 0}
         # the values the bulk path created look like the ones _attribute_id creates, once each
         with shop.transaction() as cur:
             write_catalogue.attribute_id(shop, cur, "Ocre", True, shop.lang_ids)

@@ -454,6 +454,12 @@ def current_state(shop: ShopConnection, order_id: int) -> int | None:
     return None if row is None else int(row["current_state"])
 
 
+def first_order_carrier(shop: ShopConnection, order_id: int) -> int | None:
+    """The order's first order_carrier row (the one PrestaShop's getIdOrderCarrier gives), or None."""
+    row = shop.query_one("SELECT MIN(id_order_carrier) AS id FROM {p}order_carrier WHERE id_order = %s", (order_id,))
+    return int(row["id"]) if row and row["id"] else None
+
+
 def combination_references(shop: ShopConnection, attribute_ids: Iterable[int]) -> dict[int, str]:
     """id_product_attribute -> product_attribute.reference (the variant code, e.g. 'CAM001-S-BLA')."""
     ids = sorted({int(i) for i in attribute_ids if i})

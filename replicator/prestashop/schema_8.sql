@@ -998,3 +998,18 @@ CREATE TABLE `PREFIX_order_invoice_payment` (
   KEY id_order (id_order)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci;
 
+CREATE TABLE `PREFIX_search_index` (
+  id_product int(11) unsigned NOT NULL,
+  id_word int(11) unsigned NOT NULL,
+  weight smallint(4) unsigned NOT NULL DEFAULT '1',
+  PRIMARY KEY (id_word,id_product),
+  KEY id_product (id_product,weight)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci;
+CREATE TABLE `PREFIX_search_word` (
+  id_word int(10) unsigned NOT NULL AUTO_INCREMENT,
+  id_shop int(11) unsigned NOT NULL DEFAULT '1',
+  id_lang int(10) unsigned NOT NULL,
+  word varchar(30) NOT NULL,
+  PRIMARY KEY (id_word),
+  UNIQUE KEY id_lang (id_lang,id_shop,word)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci;

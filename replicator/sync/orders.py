@@ -30,11 +30,11 @@ from replicator.factusol.schema import FactusolWidthError
 from replicator.keys import doc_key, factusol_row_key, row_hash
 from replicator.model import Order
 from replicator.prestashop import reader as ps_reader
-from replicator.prestashop import write as ps_writer
 from replicator.store import APPLIED, CONFLICT, Change
 from replicator.sync.base import NOOP, Outcome, SyncContext, SyncError, image, row_key, sync_each
+from replicator.sync import shop_state
 from replicator.sync.customers import ensure_factusol_customer
-from replicator.sync.echo import FACTUSOL, record_factusol_write, shop_marker
+from replicator.sync.echo import FACTUSOL, record_factusol_write
 from replicator.sync.followup import (ENTITY, linked_pedido, order_id_for_pedido, order_id_of, order_key,
                                       reference_for)
 from replicator.sync.order_states import (CANCELLED, fs_canonical, is_cancel_state, progress, ps_canonical,
@@ -42,6 +42,7 @@ from replicator.sync.order_states import (CANCELLED, fs_canonical, is_cancel_sta
 from replicator.sync.pedido import build_pedido, order_content
 from replicator.sync.pedido_amounts import private_notes
 from replicator.sync.pedido_terms import PAID_LABEL
+from replicator.sync.shipments import push_tracking
 
 log = logging.getLogger("replicator.sync.orders")
 
@@ -285,9 +286,11 @@ class OrderSync:
         forward = progress(states.get(target)) > progress(current)
         if not (forward or is_cancel_state(states.get(target)) or is_cancel_state(current)):
             return "", ps_state  # a FactuSOL step back (e.g. partial delivery) never drags the shop order back
-        ps_writer.change_order_state(ctx.shop, order.prestashop_id, target,
-                                     extra=shop_marker(ctx, f"order {key} state {target_key}"))
-        return f"shop state -> {target_key} (FactuSOL ESTPCL {fs_value})", fs_state
+        how = shop_state.change_state(ctx, ENTITY, key, order.prestashop_id, target, target_key,
+                                      f"order {key} state {target_key}",
+                                      before_shipped=lambda: push_tracking(ctx, key, order.prestashop_id))
+        via = " through the shop's webservice" if how == "webservice" else ""
+        return f"shop state -> {target_key}{via} (FactuSOL ESTPCL {fs_value})", fs_state
 
     def _state_to_factusol(self, ctx: SyncContext, key: str, series: str, number: int, fs_value: int,
                            ps_state: str | None) -> tuple[str, int]:

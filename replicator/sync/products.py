@@ -60,6 +60,11 @@ def _lang_previous(key: str, base: dict | None) -> dict[str, str]:
     return out
 
 
+def _indexing(ctx: SyncContext) -> bool:
+    """product.yaml ``indexing``: the replicator keeps the shop's search/price indexes (default), or PrestaShop."""
+    return ctx.rules.entity(ENTITY).options.get("indexing", "replicator") != "prestashop"
+
+
 class ProductSync:
     entity = ENTITY
 
@@ -132,7 +137,8 @@ class ProductSync:
         for i in range(0, len(new), BULK_CHUNK):
             part = new[i:i + BULK_CHUNK]
             note = f"products {part[0][0]}..{part[-1][0]} created ({len(part)})"
-            made = ps_writer.create_products_bulk(ctx.shop, [a for _, a in part], extra=shop_marker(ctx, note))
+            made = ps_writer.create_products_bulk(ctx.shop, [a for _, a in part], extra=shop_marker(ctx, note),
+                                                   index=_indexing(ctx))
             ctx.store.link_many(ENTITY, [(key, str(made[key])) for key, _ in part])
             ctx.store.set_baselines(ENTITY, {key: _fields(a) for key, a in part if key not in made.existing})
             for key, article in part:
@@ -157,7 +163,8 @@ class ProductSync:
         rules = ctx.rules.entity(ENTITY)
         if rules.create not in ("to_prestashop", "both"):
             return Outcome(NOOP, "product creation in the shop is off (product rule: create)")
-        product_id = ps_writer.upsert_product(ctx.shop, article, extra=shop_marker(ctx, f"product {key}"))
+        product_id = ps_writer.upsert_product(ctx.shop, article, extra=shop_marker(ctx, f"product {key}"),
+                                              index=_indexing(ctx))
         ctx.store.link(ENTITY, key, str(product_id))
         ctx.store.set_baseline(ENTITY, key, _fields(article))
         combos = f" with {len(article.combinations)} combinations" if article.combinations else ""
@@ -190,7 +197,7 @@ class ProductSync:
             if name != "combinations":
                 setattr(merged, name, getattr(article, name))
         ps_writer.upsert_product(ctx.shop, merged, extra=shop_marker(ctx, f"product {key}"),
-                                 lang_previous=_lang_previous(key, base))
+                                 lang_previous=_lang_previous(key, base), index=_indexing(ctx))
         self._baseline(ctx, key, fs_now)
         return Outcome("applied", f"shop product {current.prestashop_id}: {', '.join(changed)}")
 
@@ -201,7 +208,7 @@ class ProductSync:
         current.active = False
         current.combinations = []
         ps_writer.upsert_product(ctx.shop, current, extra=shop_marker(ctx, f"product {key} deactivated"),
-                                 lang_previous={})  # the default language's texts: never over the translations
+                                 lang_previous={}, index=_indexing(ctx))  # never over the translations
         # Remember what the shop was given: an article that comes back (ticked again, family re-added) must be
         # seen as moved, or its product would stay inactive for ever.
         base = ctx.store.baseline(ENTITY, key)

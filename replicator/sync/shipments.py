@@ -25,8 +25,10 @@ from replicator.prestashop import reader as ps_reader
 from replicator.prestashop import write as ps_writer
 from replicator.store import APPLIED, Change
 from replicator.sync.base import NOOP, Outcome, SyncContext, SyncError, image, row_key
+from replicator.sync import shop_state
 from replicator.sync.echo import shop_marker
-from replicator.sync.followup import PedidoFollowUp, order_id_for_pedido, order_id_from_reference, order_key
+from replicator.sync.followup import (PedidoFollowUp, linked_pedido, order_id_for_pedido, order_id_from_reference,
+                                      order_key)
 from replicator.sync.order_states import is_cancel_state, progress
 from replicator.sync.shipping_cost import follow_shipping_cost
 
@@ -102,9 +104,11 @@ def fire_events(ctx: SyncContext, key: str, order_id: int, side: str, facts: dic
             done.append(f"{name}: order is cancelled in the shop, state kept")
             continue
         if progress(states.get(target)) > progress(current):
-            ps_writer.change_order_state(ctx.shop, order_id, target,
-                                         extra=shop_marker(ctx, f"{name} {key} -> {set_state}"))
-            done.append(f"{name}: shop state -> {set_state}")
+            how = shop_state.change_state(ctx, ENTITY, key, order_id, target, set_state,
+                                          f"{name} {key} -> {set_state}",
+                                          before_shipped=lambda: push_tracking(ctx, key, order_id))
+            via = " through the shop's webservice" if how == "webservice" else ""
+            done.append(f"{name}: shop state -> {set_state}{via}")
         elif states[target].paid:
             paid = ps_writer.record_invoice_payment(ctx.shop, order_id,
                                                     extra=shop_marker(ctx, f"{name} {key} payment"))
@@ -155,6 +159,26 @@ def orders_of_document(ctx: SyncContext, table: str, pk: dict[str, Any], img: di
     return sorted(order_key(i) for i in ids if i)
 
 
+def push_tracking(ctx: SyncContext, key: str, order_id: int) -> str:
+    """Set the order's tracking number from its newest FactuSOL delivery note now, if the shop lacks it: before a
+    "shipped" state goes through the webservice, so that the mail PrestaShop sends carries it.  Returns it, or ''
+    when there was nothing to set."""
+    pedido = linked_pedido(ctx, order_id)
+    if pedido is None:
+        return ""
+    notes = order_documents(ctx, *pedido)["F_ALB"]
+    column = tracking_column(ctx)
+    tracking = next((str(n.get(column) or "").strip() for n in reversed(notes) if str(n.get(column) or "").strip()), "")
+    current = ps_reader.read_shipments(ctx.shop, [order_id]).get(order_id)
+    if not tracking or (current is not None and current.tracking_number == tracking):
+        return ""
+    try:
+        shop_state.set_tracking(ctx, ENTITY, key, order_id, tracking, f"shipment {key} tracking")
+    except ps_writer.WriteError as exc:
+        raise SyncError(ENTITY, key, f"{column} {tracking!r}: {exc}", "tracking_number") from None
+    return tracking
+
+
 # ------------------------------------------------------------------------------------------------ the sync
 
 
@@ -190,8 +214,7 @@ class ShipmentSync(PedidoFollowUp):
             if tracking and tracking != base.get("tracking"):
                 if shop_view is None or shop_view.tracking_number != tracking:
                     try:
-                        ps_writer.set_tracking(ctx.shop, order_id, tracking,
-                                               extra=shop_marker(ctx, f"shipment {key} tracking"))
+                        shop_state.set_tracking(ctx, ENTITY, key, order_id, tracking, f"shipment {key} tracking")
                     except ps_writer.WriteError as exc:
                         raise SyncError(ENTITY, key, f"{column} {tracking!r}: {exc}", "tracking_number") from None
                     done.append(f"tracking {tracking}")
@@ -238,5 +261,5 @@ class ShipmentSync(PedidoFollowUp):
         return []
 
 
-__all__ = ["ShipmentSync", "ENTITY", "fire_events", "holds", "event_side", "rule_events", "order_documents",
+__all__ = ["ShipmentSync", "ENTITY", "fire_events", "push_tracking", "holds", "event_side", "rule_events", "order_documents",
            "orders_of_document", "tracking_column"]

@@ -11,7 +11,10 @@ from decimal import ROUND_HALF_UP, Decimal
 from replicator.model import Combination, Product
 from replicator.prestashop.connection import ShopConnection
 
-from .sql import Extra, WriteError, insert_copies, insert_many, insert_sql, run_extra
+from replicator.prestashop import defaults as ps_defaults
+from replicator.prestashop import search_index
+
+from .sql import Extra, WriteError, insert_copies, insert_many, insert_sql, live_columns, run_extra
 from .stock import new_stock_row, stock_row, sync_product_row
 
 SIX = Decimal("0.000001")
@@ -112,7 +115,13 @@ def _new_combination_rows(shop: ShopConnection, product_id: int, combo: Combinat
         main.update(quantity=0, location="")
     per_shop = {"id_product": product_id, "id_shop": shop.id_shop, "price": impact or 0, "wholesale_price": 0,
                 "default_on": default_on, "minimal_quantity": 1, "available_date": "0000-00-00"}
-    return main, per_shop
+    return _complete(shop, "product_attribute", main), _complete(shop, "product_attribute_shop", per_shop)
+
+
+def _complete(shop: ShopConnection, table: str, values: dict) -> dict:
+    """``values`` with every other column PrestaShop writes on insert ('' not NULL: replicator/prestashop/defaults.py),
+    restricted to the live table's columns."""
+    return ps_defaults.new_row(table, shop.detect_version(), values, live_columns(shop, table))
 
 
 def _upsert_combinations(shop: ShopConnection, cur, product_id: int, product: Product, lang_ids: list[int]) -> None:
@@ -151,8 +160,9 @@ def _upsert_combinations(shop: ShopConnection, cur, product_id: int, product: Pr
                              " VALUES (%s, %s)", (aid, pa), cursor=cur)
             if version.has_product_attribute_lang:
                 for lang in lang_ids:
-                    shop.execute("INSERT IGNORE INTO {p}product_attribute_lang (id_product_attribute, id_lang,"
-                                 " available_now, available_later) VALUES (%s, %s, '', '')", (pa, lang), cursor=cur)
+                    lang_row = _complete(shop, "product_attribute_lang", {"id_product_attribute": pa, "id_lang": lang})
+                    sql = insert_sql(shop, "product_attribute_lang", lang_row).replace("INSERT", "INSERT IGNORE", 1)
+                    shop.execute(sql, tuple(lang_row.values()), cursor=cur)
             stock_row(shop, cur, product_id, pa)
             if default_on:
                 has_default = {"id_product_attribute": pa}
@@ -183,15 +193,16 @@ def _new_product_rows(shop: ShopConnection, product: Product, category: int, tax
     per_shop = dict(common, id_shop=shop.id_shop)
     if version.family != "8":
         per_shop["redirect_type"] = ""
-    return main, per_shop
+    return _complete(shop, "product", main), _complete(shop, "product_shop", per_shop)
 
 
 def _new_lang_row(shop: ShopConnection, product: Product, product_id: int, lang: int) -> dict:
     """A product_lang row: the name (the reference when empty), its slug and the descriptions."""
     name = (product.name or product.reference)[:128]
-    return {"id_product": product_id, "id_shop": shop.id_shop, "id_lang": lang, "name": name,
-            "link_rewrite": _slug(name), "description": product.description,
-            "description_short": product.description_short}
+    return _complete(shop, "product_lang", {
+        "id_product": product_id, "id_shop": shop.id_shop, "id_lang": lang, "name": name,
+        "link_rewrite": _slug(name), "description": product.description,
+        "description_short": product.description_short})
 
 
 def find_product(shop: ShopConnection, reference: str, cur=None) -> int | None:
@@ -203,7 +214,7 @@ def find_product(shop: ShopConnection, reference: str, cur=None) -> int | None:
 
 def upsert_product(shop: ShopConnection, product: Product, lang_ids: list[int] | None = None, *,
                    id_category: int | None = None, id_tax_rules_group: int | None = None,
-                   extra: Extra = None, lang_previous: dict[str, str] | None = None) -> int:
+                   extra: Extra = None, lang_previous: dict[str, str] | None = None, index: bool = True) -> int:
     """Create or update a product found by reference (or ``product.prestashop_id``); returns id_product.
 
     Writes product + product_shop (price tax excluded, 6 decimals), product_lang for every language,
@@ -214,6 +225,10 @@ def upsert_product(shop: ShopConnection, product: Product, lang_ids: list[int] |
     another language gets a field only while its current value still equals the previous one (nobody translated
     it), and fields not named there are left alone in other languages.  Without it every language is written.
     A new product (or a language without a row yet) gets every field in every language.
+
+    ``index``: as PrestaShop's product save, the product's search rows (indexed = 1), its faceted-search price rows
+    and the filter cache are brought up to date in the same transaction (replicator/prestashop/search_index.py);
+    False leaves the search index to PrestaShop (indexed = 0).
     """
     if not product.reference:
         raise WriteError("a product needs a reference (FactuSOL article code)")
@@ -270,11 +285,10 @@ def upsert_product(shop: ShopConnection, product: Product, lang_ids: list[int] |
                                  " WHERE id_product = %s AND id_shop = %s AND id_lang = %s",
                                  (*sets.values(), pid, shop.id_shop, lang), cursor=cur)
                 continue
-            shop.execute(
-                "INSERT INTO {p}product_lang (id_product, id_shop, id_lang, name, link_rewrite, description,"
-                " description_short) VALUES (%s, %s, %s, %s, %s, %s, %s) ON DUPLICATE KEY UPDATE name = VALUES(name),"
+            shop.execute(insert_sql(
+                shop, "product_lang", row, " ON DUPLICATE KEY UPDATE name = VALUES(name),"
                 " description = VALUES(description), description_short = VALUES(description_short),"
-                " link_rewrite = IF(link_rewrite = '', VALUES(link_rewrite), link_rewrite)",
+                " link_rewrite = IF(link_rewrite = '', VALUES(link_rewrite), link_rewrite)"),
                 tuple(row.values()), cursor=cur)
         if not shop.query_one("SELECT 1 AS x FROM {p}category_product WHERE id_category = %s AND id_product = %s",
                               (category, pid), cursor=cur):
@@ -283,6 +297,7 @@ def upsert_product(shop: ShopConnection, product: Product, lang_ids: list[int] |
             shop.execute("INSERT INTO {p}category_product (id_category, id_product, position) VALUES (%s, %s, %s)",
                          (category, pid, position), cursor=cur)
         _upsert_combinations(shop, cur, pid, product, lang_ids)
+        search_index.after_product_write(shop, [pid], cur, search=index)
         run_extra(shop, cur, extra)
     product.prestashop_id = pid
     return pid
@@ -306,7 +321,7 @@ class BulkCreated(dict):
 
 def create_products_bulk(shop: ShopConnection, products: list[Product], lang_ids: list[int] | None = None, *,
                          extra: Extra = None, id_category: int | None = None, id_tax_rules_group: int | None = None,
-                         chunk: int = PRODUCT_CHUNK) -> BulkCreated:
+                         chunk: int = PRODUCT_CHUNK, index: bool = True) -> BulkCreated:
     """Create many NEW products, with or without combinations: the rows ``upsert_product`` writes for a new
     product (same column defaults, ``_new_product_rows`` / ``_new_combination_rows``), in ONE transaction per chunk
     of ``chunk`` products.
@@ -339,12 +354,12 @@ def create_products_bulk(shop: ShopConnection, products: list[Product], lang_ids
     out = BulkCreated()
     items = list(todo.values())
     for i in range(0, len(items), chunk):
-        _create_chunk(shop, items[i:i + chunk], lang_ids, category, id_tax_rules_group, extra, out)
+        _create_chunk(shop, items[i:i + chunk], lang_ids, category, id_tax_rules_group, extra, out, index)
     return out
 
 
 def _create_chunk(shop: ShopConnection, products: list[Product], lang_ids: list[int], category: int,
-                  id_tax_rules_group: int | None, extra: Extra, out: BulkCreated) -> None:
+                  id_tax_rules_group: int | None, extra: Extra, out: BulkCreated, index: bool = True) -> None:
     now = shop.now()
     refs = [p.reference for p in products]
     marks = ", ".join(["%s"] * len(refs))
@@ -395,6 +410,7 @@ def _create_chunk(shop: ShopConnection, products: list[Product], lang_ids: list[
             insert_copies(shop, cur, "stock_available", [new_stock_row(shop, pid, 0) for pid in ids], "product",
                            "id_product", mains)
             _create_combinations_bulk(shop, cur, [(pid, p) for p, pid in zip(new, ids) if p.combinations], lang_ids)
+            search_index.after_product_write(shop, ids, cur, search=index)
         run_extra(shop, cur, extra)
     for p in products:
         pid = existing.get(p.reference) or created[p.reference]

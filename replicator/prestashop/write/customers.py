@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from replicator.prestashop.connection import ShopConnection
 
-from .sql import Extra, WriteError, run_extra
+from replicator.prestashop import defaults as ps_defaults
+
+from .sql import Extra, WriteError, live_columns, run_extra
 
 
 CUSTOMER_COLUMNS = {"firstname", "lastname", "email", "company", "active", "note"}
@@ -63,6 +65,8 @@ def update_customer(shop: ShopConnection, customer_id: int, customer: dict, addr
                 old = shop.query_one("SELECT * FROM {p}address WHERE id_address = %s", (address_id,), cursor=cur)
                 copy = {k: v for k, v in old.items() if k != "id_address"}
                 copy.update(address, date_add=now, date_upd=now)
+                # '' where PrestaShop writes '', never a NULL copied on
+                copy = ps_defaults.new_row("address", shop.detect_version(), copy, live_columns(shop, "address"))
                 address_id = shop.execute(
                     f"INSERT INTO {{p}}address ({', '.join(f'`{k}`' for k in copy)})"
                     f" VALUES ({', '.join(['%s'] * len(copy))})", list(copy.values()), cursor=cur)
