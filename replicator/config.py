@@ -7,13 +7,14 @@ they are read, so no output, log line or error message can show them.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlparse
+from urllib.parse import parse_qsl, unquote, urlparse, urlsplit
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
@@ -409,6 +410,24 @@ def _ssh_config(raw: Any, path: Path, rel) -> SshConfig | None:
         timeout=_number(raw, "timeout_seconds", 15.0, "prestashop.ssh"))
 
 
+def webservice_url_problem(url: str) -> str:
+    """'' when ``url`` may be the shop's webservice address, else what is wrong with it: https (the key travels
+    with every request), plain http only for a shop on this machine."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        return "must be the shop's address, e.g. https://shop.example.com"
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        return "must use https (the key travels with every request); http only for a shop on this machine"
+    return ""
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
 def validate(config: Config) -> list[str]:
     """Semantic checks; each message names the key and says what to do."""
     problems: list[str] = []
@@ -440,9 +459,8 @@ def validate(config: Config) -> list[str]:
         problems.append("log.level: must be DEBUG, INFO, WARNING or ERROR")
     ws = ps.webservice
     if ws is not None:
-        from replicator.prestashop.webservice import check_url
-
-        problem = check_url(ws.url) if ws.url else "the shop's address is required, e.g. https://shop.example.com"
+        problem = (webservice_url_problem(ws.url) if ws.url
+                   else "the shop's address is required, e.g. https://shop.example.com")
         if problem:
             problems.append(f"prestashop.webservice.url: {problem}")
         if not ws.key:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from replicator.capture.snapshot import row_hash
+from replicator.keys import row_hash
 from replicator.config import WebserviceConfig
 from replicator.store import ECHO
 

@@ -15,16 +15,15 @@ system's certificate authorities; plain http is accepted only for a shop on this
 from __future__ import annotations
 
 import base64
-import ipaddress
 import socket
 import ssl
 import urllib.error
 import urllib.request
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 from replicator.config import register_secret
+from replicator.config import webservice_url_problem as check_url
 
 TIMEOUT = 30.0
 
@@ -41,23 +40,6 @@ class WebserviceError(Exception):
 
     def __str__(self) -> str:
         return self.sentence
-
-
-def is_loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return host in ("localhost",)
-
-
-def check_url(url: str) -> str:
-    """'' when ``url`` may be used, else what is wrong with it (for the config check)."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        return "must be the shop's address, e.g. https://shop.example.com"
-    if parts.scheme == "http" and not is_loopback(parts.hostname):
-        return "must use https (the key travels with every request); http only for a shop on this machine"
-    return ""
 
 
 def _errors(body: bytes) -> tuple[list[int], list[str]]:
@@ -176,4 +158,4 @@ def _singular(resource: str) -> str:
         resource, resource[:-1] if resource.endswith("s") else resource)
 
 
-__all__ = ["WebserviceClient", "WebserviceError", "check_url", "describe_failure", "document", "is_loopback"]
+__all__ = ["WebserviceClient", "WebserviceError", "check_url", "describe_failure", "document"]
