@@ -47,7 +47,9 @@ def _print_rows(args, rows: list, line, empty: str = "") -> int:
 
 
 def _setup_logging(level: str = "INFO", log_file: Path | None = None) -> None:
-    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    from replicator.console import SafeStreamHandler
+
+    handlers: list[logging.Handler] = [SafeStreamHandler(sys.stderr)]
     if log_file:
         handlers.append(logging.FileHandler(log_file, encoding="utf-8"))
     logging.basicConfig(level=getattr(logging, level, logging.INFO), handlers=handlers, force=True,
@@ -71,7 +73,12 @@ def cmd_init(args) -> int:
     if config_path.exists() and not args.force:
         print(f"{config_path} already exists (use --force to overwrite)", file=sys.stderr)
         return EXIT_USAGE
-    config_path.write_text(render_config(args.factusol, args.prestashop), encoding="utf-8")
+    if bool(args.data_dir) != bool(args.company):
+        print("error: give --data-dir and --company together (the FactuSOL data folder and the 3-character company"
+              " code, e.g. 001)", file=sys.stderr)
+        return EXIT_USAGE
+    config_path.write_text(render_config(args.factusol, args.prestashop, data_dir=args.data_dir,
+                                         company=args.company), encoding="utf-8")
     rules_target = target / "rules"
     if not rules_target.exists() or args.force:
         shutil.copytree(default_rules_dir(), rules_target, dirs_exist_ok=True)
@@ -249,6 +256,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dir")
     p.add_argument("--factusol", help="pyodbc connection string of the FactuSOL file")
     p.add_argument("--prestashop", help="mysql:// URL of the shop database")
+    p.add_argument("--data-dir", help="FactuSOL data folder (Datos\\FS; a UNC path on a network): follow the newest "
+                                      "fiscal-year file of --company")
+    p.add_argument("--company", help="3-character FactuSOL company code (with --data-dir), e.g. 001")
     p.add_argument("--force", action="store_true")
     p.set_defaults(func=cmd_init)
 
@@ -342,6 +352,9 @@ def main(argv: list[str] | None = None) -> int:
     import multiprocessing
 
     multiprocessing.freeze_support()  # a frozen Windows build: lets the initial sync's child process start
+    from replicator.console import make_standard_streams_safe
+
+    make_standard_streams_safe()  # a cp1252 console or pipe shows '?' for what it cannot show, never crashes
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Callable = args.func

@@ -12,7 +12,7 @@ import logging
 import os
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlparse, urlsplit
 
@@ -273,7 +273,10 @@ def load_config(path: str | os.PathLike) -> Config:
     def rel(value: str | None) -> Path | None:
         if not value:
             return None
-        p = Path(expand_env(str(value), str(path))).expanduser()
+        text = expand_env(str(value), str(path))
+        if PureWindowsPath(text).anchor and not Path(text).is_absolute():
+            return Path(text)  # C:\... or \\SERVER\share\... read on another system: kept as written
+        p = Path(text).expanduser()
         return p if p.is_absolute() else (base / p)
 
     store = expand_env(str(data.get("store") or "sqlite:///replicator-state.sqlite"), f"{path}: store")
@@ -476,36 +479,39 @@ def validate(config: Config) -> list[str]:
 # --------------------------------------------------------------------------------------------- init
 
 
+# The file `replicator init` writes: valid YAML with its comments, filled in through ruamel.yaml's round-trip
+# mode (never by pasting text into quotes), so a Windows path such as C:\Software DELSOL\... or
+# \\SERVER\FACTUSOL\... is written in a form YAML reads back exactly.
 CONFIG_TEMPLATE = """\
 # FactuSOL <-> PrestaShop replicator configuration.
-# Relative paths are relative to this file.  Secrets: write ${{ENV_VAR}} and set the variable in the
+# Relative paths are relative to this file.  Secrets: write ${ENV_VAR} and set the variable in the
 # service's environment; a password is never printed, logged or shown in the TUI.
 
 # State store (change log, baselines, id map, conflicts...). Any SQLAlchemy URL; SQLite file by default.
-store: {store}
+store: sqlite:///replicator-state.sqlite
 
 # Folder with the rule files (one YAML per entity). `replicator rules check` validates them.
 rules: rules
 
 factusol:
   # pyodbc connection string. On the FactuSOL PC:
-  #   DRIVER={{Microsoft Access Driver (*.mdb, *.accdb)}};DBQ={{file}};Mode=Share Deny None
-  # {{file}} is replaced by the company/year file chosen below.
-  connection: "{factusol_connection}"
-  # Either one fixed file...
-{factusol_file_line}
+  #   DRIVER={Microsoft Access Driver (*.mdb, *.accdb)};DBQ={file};Mode=Share Deny None
+  # {file} is replaced by the company/year file chosen below.
+  connection: DRIVER={Microsoft Access Driver (*.mdb, *.accdb)};DBQ={file};Mode=Share Deny None
+  # Either one fixed file (file: 'C:\\Software DELSOL\\FACTUSOL\\Datos\\FS\\0012026.accdb')...
   # ...or the data folder and the 3-character company code: the newest <CCC><YYYY> file is followed
-  # automatically across the fiscal-year rollover.
+  # automatically across the fiscal-year rollover (a UNC path such as '\\\\SERVER\\FACTUSOL\\Datos\\FS' rather
+  # than a mapped drive letter, which a Windows service does not see).
   # data_dir: 'C:\\Software DELSOL\\FACTUSOL\\Datos\\FS'
-  # company: "001"
+  # company: '001'
   rescan_seconds: 60      # safety rescan when file events don't arrive (network shares)
   full_rescan_seconds: 900  # ...and a full one (edits that did not move FUM* dates) at least this often
   debounce_seconds: 0.5   # a save is scanned ~0.1 s after its file events; a burst waits up to this to settle
 
 prestashop:
-  # mysql://USER:${{PS_DB_PASSWORD}}@HOST:3306/DATABASE  (a remote server: add ?ssl_mode=verify_identity&ssl_ca=FILE,
+  # mysql://USER:${PS_DB_PASSWORD}@HOST:3306/DATABASE  (a remote server: add ?ssl_mode=verify_identity&ssl_ca=FILE,
   # see docs/operations.md)
-  url: "{prestashop_url}"
+  url: mysql://prestashop:${PS_DB_PASSWORD}@127.0.0.1:3306/prestashop
   prefix: ps_            # table prefix (database_prefix in app/config/parameters.php)
   id_shop: 1
   # id_lang: 1           # default: PS_LANG_DEFAULT
@@ -536,16 +542,38 @@ log:
 """
 
 
+def _round_trip_yaml() -> YAML:
+    yaml = YAML()  # round-trip: keeps the comments and the order of the keys
+    yaml.width = 4096  # a long connection string stays on one line
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    return yaml
+
+
 def render_config(factusol: str | None = None, prestashop: str | None = None,
-                  store: str = "sqlite:///replicator-state.sqlite") -> str:
-    connection = factusol or "DRIVER={Microsoft Access Driver (*.mdb, *.accdb)};DBQ={file};Mode=Share Deny None"
-    file_line = "  # file: 'C:\\Software DELSOL\\FACTUSOL\\Datos\\FS\\0012026.accdb'"
-    match = re.search(r"(?i)(?:DBQ|Database)=([^;{}]+)", connection)
-    if match:  # the string names a file: keep it as is, note it for the rollover watcher
-        file_line = f"  file: '{match.group(1)}'"
-    return CONFIG_TEMPLATE.format(
-        store=store,
-        factusol_connection=connection.replace('"', '\\"'),
-        factusol_file_line=file_line,
-        prestashop_url=prestashop or "mysql://prestashop:${PS_DB_PASSWORD}@127.0.0.1:3306/prestashop",
-    )
+                  store: str = "sqlite:///replicator-state.sqlite", data_dir: str | None = None,
+                  company: str | None = None) -> str:
+    """The text of a new, commented replicator.yaml with these values (as YAML writes them, read back exactly).
+
+    `factusol` is a pyodbc connection string; when it names a file (DBQ= / Database=) that file is also written
+    as `factusol.file`.  `data_dir` + `company` follow the newest fiscal-year file of a company instead."""
+    import io
+
+    yaml = _round_trip_yaml()
+    data = yaml.load(CONFIG_TEMPLATE)
+    data["store"] = store
+    fs = data["factusol"]
+    if factusol:
+        fs["connection"] = factusol
+    at = list(fs).index("connection") + 1
+    if data_dir:
+        fs.insert(at, "data_dir", str(data_dir))
+        fs.insert(at + 1, "company", str(company or ""))
+    else:
+        match = re.search(r"(?i)(?:^|;)\s*(?:DBQ|Database)\s*=\s*([^;{}]+)", factusol or "")
+        if match:  # the string names a file: keep it as is, note it for the rollover watcher
+            fs.insert(at, "file", match.group(1).strip())
+    if prestashop:
+        data["prestashop"]["url"] = prestashop
+    out = io.StringIO()
+    yaml.dump(data, out)
+    return out.getvalue()
