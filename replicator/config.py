@@ -91,6 +91,8 @@ class FactusolConfig:
     full_rescan_seconds: float = 900.0  # a full rescan (every row of every table) at least this often
     debounce_seconds: float = 0.5  # cap of the adaptive quiet window after file events (factusol/watcher.py)
     lock_retry_seconds: float = 120.0
+    # pyodbc's array binding for executemany: built for SQL Server, unproven on the Access driver, so off
+    fast_executemany: bool = False
 
 
 @dataclass(frozen=True)
@@ -226,6 +228,13 @@ def _number(section: dict, key: str, default: float, where: str, kind=float) -> 
         raise ConfigError(f"{where}.{key}: expected a number, got {value!r}") from None
 
 
+def _flag(section: dict, key: str, default: bool, where: str) -> bool:
+    value = section.get(key, default)
+    if not isinstance(value, bool):
+        raise ConfigError(f"{where}.{key}: expected true or false, got {value!r}")
+    return value
+
+
 def _numbers(path: Path, build):
     """Run `build` and prefix a number error with the file it came from."""
     try:
@@ -294,6 +303,7 @@ def load_config(path: str | os.PathLike) -> Config:
         full_rescan_seconds=_number(fs_raw, "full_rescan_seconds", 900.0, "factusol"),
         debounce_seconds=_number(fs_raw, "debounce_seconds", 0.5, "factusol"),
         lock_retry_seconds=_number(fs_raw, "lock_retry_seconds", 120.0, "factusol"),
+        fast_executemany=_flag(fs_raw, "fast_executemany", False, "factusol"),
     ))
     _register_url_secrets(fs.connection)
     ps_raw = _section(data, "prestashop", path)

@@ -25,11 +25,12 @@ from typing import Any
 
 import pyodbc
 
-from .errors import AccessSqlError, FactusolDuplicateKeyError, FactusolError, FactusolLockedError, is_lock_error
-from .schema import DATE, DOUBLE, MONEY, SINGLE, FactusolWidthError, column_index
+from .driver import ACCESS_DRIVER, check_driver_for, sqlite_driver_name
+from .errors import (AccessSqlError, FactusolDriverError, FactusolDuplicateKeyError, FactusolError,  # noqa: F401
+                     FactusolLockedError, FactusolNotWritableError, is_lock_error, translate)
+from .schema import DATE, DOUBLE, MONEY, SINGLE, FactusolWidthError, column_index  # noqa: F401
 
-ACCESS_DRIVER = "Microsoft Access Driver (*.mdb, *.accdb)"
-SQLITE_DRIVER = "SQLite3"
+SQLITE_DRIVER = sqlite_driver_name()
 FOUR_PLACES = Decimal("0.0001")
 
 
@@ -176,23 +177,9 @@ def last_statement_seq() -> int:
 # --------------------------------------------------------------------------------------------------------------------
 # Errors from the driver
 
-_DUP_MARKERS = ("unique constraint failed", "3022", "duplicate values in the index", "primary key")
-_CHECK_LEN = re.compile(r"CHECK constraint failed: length\(\[?(\w+)\]?\)", re.IGNORECASE)
-_TABLE_OF = re.compile(r"^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+\[?(\w+)\]?", re.IGNORECASE)
-
-
 def _translate(exc: pyodbc.Error, sql: str) -> Exception:
-    text = str(exc)
-    low = text.lower()
-    if is_lock_error(exc):
-        return FactusolLockedError(f"FactuSOL database is locked: {text}")
-    if any(m in low for m in _DUP_MARKERS):
-        return FactusolDuplicateKeyError(f"duplicate key: {text} in {sql!r}")
-    m = _CHECK_LEN.search(text)
-    if m or "too small to accept" in low or "3163" in low:
-        t = _TABLE_OF.match(sql)
-        return FactusolWidthError(t.group(1) if t else "?", None, m.group(1) if m else "?", f"value too long ({text})")
-    return FactusolError(f"{text} in {sql!r}")
+    """The FactusolError a driver error stands for (classified by SQLSTATE and native number: errors.py)."""
+    return translate(exc, sql)
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -317,8 +304,11 @@ def dialect_of(conn_str: str) -> str:
 class FactusolConnection:
     """A pyodbc connection to one FactuSOL year file; every statement is Access-checked and recorded."""
 
-    def __init__(self, conn_str: str):
+    def __init__(self, conn_str: str, fast_executemany: bool = False):
         self.conn_str = conn_str
+        # pyodbc's fast_executemany binds whole parameter arrays, a mode built for SQL Server and unproven on
+        # ACE: off for Access unless factusol.fast_executemany turns it on.
+        self.fast_executemany = fast_executemany
         self.dialect = dialect_of(conn_str)
         # The stand-in's SQLite ODBC driver copies a whole result set into memory on execute unless StepAPI is on
         # and the connection is in autocommit mode; then it steps through rows as they are fetched, as Access does.
@@ -328,7 +318,10 @@ class FactusolConnection:
         try:
             self._cn = pyodbc.connect(conn_str, autocommit=False)
         except pyodbc.Error as exc:
-            raise _translate(exc, "<connect>") from exc
+            missing = check_driver_for(conn_str)
+            if missing:  # one sentence saying what to install, rather than the driver manager's words
+                raise FactusolDriverError(missing) from exc
+            raise translate(exc, "<connect>", database_path(conn_str)) from exc
         self._tx_depth = 0
         self._open_streams: list[TupleStream] = []
 
@@ -344,7 +337,7 @@ class FactusolConnection:
         cur = self._cn.cursor()
         try:
             if many is not None:
-                cur.fast_executemany = self.dialect == "access"
+                self._batch_options(cur)
                 cur.executemany(driver_sql, list(many))
             elif params:
                 cur.execute(driver_sql, list(params))
@@ -356,6 +349,11 @@ class FactusolConnection:
                 self._safe_rollback()
             raise _translate(exc, sql) from exc
         return cur
+
+    def _batch_options(self, cur) -> None:
+        """How an executemany cursor binds its parameters: row by row unless factusol.fast_executemany is on
+        (and never on the stand-in, whose driver does not support parameter arrays)."""
+        cur.fast_executemany = self.fast_executemany and self.dialect == "access"
 
     def _safe_rollback(self) -> None:
         try:
@@ -503,7 +501,8 @@ class FactusolConnection:
 
 
 def open_factusol(conn_str: str, retries: int = 6, backoff: float = 0.25, max_backoff: float = 4.0,
-                  probe_table: str = "F_CFG", sleep: Callable[[float], None] = time.sleep) -> FactusolConnection:
+                  probe_table: str = "F_CFG", sleep: Callable[[float], None] = time.sleep,
+                  fast_executemany: bool = False) -> FactusolConnection:
     """Connect and prove the file is readable, retrying with exponential backoff while it is locked.
 
     A lock shows up as "database is locked" on the stand-in and as Access error 3045 "file already in use" (or 3218/3260
@@ -514,7 +513,7 @@ def open_factusol(conn_str: str, retries: int = 6, backoff: float = 0.25, max_ba
     for attempt in range(retries + 1):
         conn = None
         try:
-            conn = FactusolConnection(conn_str)
+            conn = FactusolConnection(conn_str, fast_executemany=fast_executemany)
             conn.query(f"SELECT COUNT(*) AS [N] FROM [{probe_table}]")
             return conn
         except (FactusolError, pyodbc.Error) as exc:
