@@ -10,7 +10,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from replicator.cli import main
-from replicator.config import load_config, render_config
+from replicator.config import ConfigError, load_config, render_config
 
 ACCESS = "DRIVER={Microsoft Access Driver (*.mdb, *.accdb)};DBQ="
 DRIVE_FILE = r"C:\Software DELSOL\FACTUSOL\Datos\FS\0012026.accdb"
@@ -73,3 +73,16 @@ def test_the_written_file_keeps_its_comments(tmp_path, monkeypatch, capsys):
                     "# process | thread", "# file: replicator.log"):
         assert comment in text
     assert "apply_interval_seconds: 2\n" in text
+
+
+def test_fast_executemany_is_off_unless_the_config_turns_it_on(tmp_path):
+    (tmp_path / "rules").mkdir()
+    path = tmp_path / "replicator.yaml"
+    base = "prestashop:\n  url: mysql://root@127.0.0.1/shop\nfactusol:\n  file: a.accdb\n"
+    path.write_text(base, encoding="utf-8")
+    assert load_config(path).factusol.fast_executemany is False
+    path.write_text(base + "  fast_executemany: true\n", encoding="utf-8")
+    assert load_config(path).factusol.fast_executemany is True
+    path.write_text(base + "  fast_executemany: 'yes'\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="factusol.fast_executemany: expected true or false"):
+        load_config(path)
