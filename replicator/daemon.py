@@ -1,14 +1,14 @@
 """`replicator run`: once (initial sync on a fresh pair, then capture + apply) or as a service that captures
 continuously, applies as soon as a capture commits changes (and at least every `apply_interval_seconds`), reloads
-rule files when they change and stops cleanly on SIGTERM/SIGINT."""
+rule files when they change and stops cleanly on a stop request (SIGTERM/SIGINT, or the Windows service stop:
+replicator.service.runner)."""
 
 from __future__ import annotations
 
 import logging
 import os
-import signal
 import threading
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import datetime
 
 from replicator.capture.service import CaptureService, capture_once
@@ -40,11 +40,11 @@ def run_once(runtime: Runtime) -> int:
 SERVICE_CHECKPOINT = "service"
 
 
-def publish_status(runtime: Runtime, capture, report, problem: str) -> None:
+def publish_status(runtime: Runtime, capture, report, problem: str, state: str = "running") -> None:
     """Put the watchers' state (scanning / locked / error ...) where `replicator status` and the TUI read it."""
     try:
         runtime.store.set_checkpoint(SERVICE_CHECKPOINT, {
-            "pid": os.getpid(), "at": datetime.now().isoformat(timespec="seconds"),
+            "state": state, "pid": os.getpid(), "at": datetime.now().isoformat(timespec="seconds"),
             "capture": capture.status(), "last_apply": report.outcomes if report else None,
             "apply_error": problem or None, "factusol_year": runtime.ctx.factusol_year,
         })
@@ -52,7 +52,9 @@ def publish_status(runtime: Runtime, capture, report, problem: str) -> None:
         log.debug("could not publish the service status: %s", redact(exc))
 
 
-def serve(runtime: Runtime, stop: threading.Event) -> int:
+def serve(runtime: Runtime, stop: threading.Event, drain_left: Callable[[], float] | None = None) -> int:
+    """Capture and apply until `stop` is set; then stop the watchers within `drain_left()` seconds (they commit
+    their last batch and checkpoint) and publish the stopped state.  See replicator.service.runner."""
     if not (runtime.store.checkpoint(INITIAL_SYNC_CHECKPOINT) or {}).get("done"):
         run_once(runtime)
 
@@ -72,7 +74,10 @@ def serve(runtime: Runtime, stop: threading.Event) -> int:
     watcher.start()
     log.info("replicator running (store %s); Ctrl-C to stop", redact(runtime.config.store))
 
+    report = None
+
     def cycle() -> None:
+        nonlocal report
         problem = ""
         try:
             runtime.reconnect()
@@ -91,32 +96,19 @@ def serve(runtime: Runtime, stop: threading.Event) -> int:
         run_loop(cycle, wakeup, stop, runtime.config.apply_interval_seconds)
     finally:
         watcher.stop()
-        capture.stop()
+        capture.stop(drain_left() if drain_left else 15.0)
+        publish_status(runtime, capture, report, "", state="stopped")
     return 0
 
 
-@contextmanager
-def _signals(stop: threading.Event):
-    previous = {}
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        try:
-            previous[sig] = signal.signal(sig, lambda *_: stop.set())
-        except ValueError:  # not in the main thread (tests): the caller owns `stop`
-            pass
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
 def run(config: Config, once: bool = False, stop: threading.Event | None = None) -> int:
-    runtime = open_runtime(config)
-    try:
-        if once:
+    """`replicator run`: once, or as a service until SIGTERM/Ctrl-C (or `stop` is set) with a clean drain."""
+    if once:
+        runtime = open_runtime(config)
+        try:
             return run_once(runtime)
-        stop = stop or threading.Event()
-        with _signals(stop):
-            return serve(runtime, stop)
-    finally:
-        runtime.close()
+        finally:
+            runtime.close()
+    from replicator.service.runner import ServiceRunner
+
+    return ServiceRunner(config, stop=stop).run_in_foreground()

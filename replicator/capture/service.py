@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import weakref
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
@@ -151,11 +152,13 @@ class CaptureService:
         return self
 
     def stop(self, timeout: float = 15.0) -> None:
+        """Stop both watchers, waiting at most `timeout` seconds in all (each commits its last batch first)."""
+        deadline = time.monotonic() + timeout
         self._stop.set()
         if self.factusol:
-            self.factusol.stop(timeout)
+            self.factusol.stop(max(0.1, deadline - time.monotonic()))
         for t in self._threads:
-            t.join(timeout)
+            t.join(max(0.1, deadline - time.monotonic()))
 
     def status(self) -> dict[str, Any]:
         out: dict[str, Any] = {"prestashop_mode": self.prestashop_mode, "prestashop_mode_why": self.prestashop_mode_why}

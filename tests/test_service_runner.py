@@ -1,0 +1,122 @@
+"""The service runner: a stop request (SIGTERM on POSIX; what the Windows service stop calls) drains cleanly.
+
+The current apply finishes, the watchers commit their checkpoints, the stopped state is published and the
+process ends within 10 seconds, with exit code 0.
+"""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+from replicator.config import load_config, render_config
+from replicator.factusol.connection import open_factusol
+from replicator.factusol.sandbox import create_sandbox
+from replicator.factusol.writer import update_stock
+from replicator.prestashop.connection import ShopConnection
+from replicator.prestashop.sandbox import create_shop
+from replicator.service.runner import DRAIN_SECONDS, ServiceRunner
+from replicator.store import Store
+
+
+
+def wait_for(predicate, seconds: float = 30.0, step: float = 0.3):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(step)
+    return None
+
+
+def _installation(mysql_server, mysql_db, tmp_path, articles=15):
+    from replicator.cli import default_rules_dir
+
+    fs_path = tmp_path / "FS" / "0012026.sqlite"
+    fs_path.parent.mkdir()
+    connection = create_sandbox(str(fs_path), articles=articles, customers=3, seed=5)
+    shop_url = create_shop(mysql_server.url, mysql_db, demo=True)
+    config = tmp_path / "replicator.yaml"
+    config.write_text(render_config(connection, shop_url).replace("apply_interval_seconds: 2",
+                                                                  "apply_interval_seconds: 0.5"), encoding="utf-8")
+    shutil.copytree(default_rules_dir(), tmp_path / "rules")
+    return config, connection, shop_url
+
+
+def _a_published_article(connection, shop_url):
+    fs = open_factusol(connection)
+    shop = ShopConnection(shop_url)
+    articles = [r["CODART"] for r in fs.query("SELECT [CODART] FROM [F_ART] WHERE [SUWART] = ? AND [CODART]"
+                                               " NOT IN (SELECT [ARTARC] FROM [F_ARC]) ORDER BY [CODART]", [1])]
+    marks = ", ".join(["%s"] * len(articles))
+    product = shop.query_one(f"SELECT id_product, reference FROM {{p}}product WHERE reference IN ({marks})"
+                             " ORDER BY id_product LIMIT 1", articles)
+
+    def quantity():
+        shop.conn.commit()
+        return shop.query_one("SELECT quantity FROM {p}stock_available WHERE id_product = %s AND"
+                              " id_product_attribute = 0", (product["id_product"],))["quantity"]
+
+    return fs, shop, product["reference"], quantity
+
+
+def test_sigterm_drains_and_exits_within_ten_seconds(mysql_server, mysql_db, tmp_path):
+    config, connection, shop_url = _installation(mysql_server, mysql_db, tmp_path)
+    log_path = tmp_path / "service.log"
+    with open(log_path, "w") as log:
+        service = subprocess.Popen([sys.executable, "-m", "replicator.cli", "run", "--config", str(config)],
+                                   stdout=log, stderr=subprocess.STDOUT)
+    try:
+        assert wait_for(lambda: "replicator running" in log_path.read_text(), 60), log_path.read_text()[-2000:]
+        fs, shop, article, quantity = _a_published_article(connection, shop_url)
+        update_stock(fs, article, "GEN", actual=321, available=321)
+        assert wait_for(lambda: quantity() >= 300), log_path.read_text()[-2000:]
+        update_stock(fs, article, "GEN", actual=123, available=123)  # a change in flight when the stop comes
+        time.sleep(1.0)
+        asked = time.monotonic()
+        service.send_signal(signal.SIGTERM)
+        code = service.wait(timeout=30)
+        took = time.monotonic() - asked
+    finally:
+        if service.poll() is None:
+            service.kill()
+    text = log_path.read_text()
+    assert code == 0, text[-2000:]
+    assert took < DRAIN_SECONDS, f"stopped in {took:.1f}s"
+    assert "SIGTERM received: finishing the current apply" in text
+    assert "replicator stopped cleanly" in text
+    assert "Traceback" not in text
+    store = Store(load_config(config).store)
+    assert store.checkpoint("service")["state"] == "stopped"
+    assert store.checkpoint("factusol.scan")["scan"] >= 1  # the FactuSOL watcher committed its checkpoint
+    fs.close()
+    shop.close()
+
+
+def test_a_stop_request_from_another_thread_drains_like_the_windows_service_stop(mysql_server, mysql_db, tmp_path):
+    """SvcStop runs on the service control handler's thread and calls request_stop: the same path, in-process."""
+    config_path, connection, shop_url = _installation(mysql_server, mysql_db, tmp_path)
+    runner = ServiceRunner(load_config(config_path))
+    result = {}
+    thread = threading.Thread(target=lambda: result.setdefault("code", runner.run()), daemon=True)
+    thread.start()
+    store = Store(load_config(config_path).store)
+    assert wait_for(lambda: (store.checkpoint("service") or {}).get("state") == "running", 90)
+    fs, shop, article, quantity = _a_published_article(connection, shop_url)
+    update_stock(fs, article, "GEN", actual=654, available=654)
+    assert wait_for(lambda: quantity() >= 640)
+    asked = time.monotonic()
+    runner.request_stop("service stop requested")
+    assert runner.stopped.wait(DRAIN_SECONDS + 5)
+    took = time.monotonic() - asked
+    thread.join(5)
+    assert result == {"code": 0}
+    assert took < DRAIN_SECONDS, f"stopped in {took:.1f}s"
+    assert store.checkpoint("service")["state"] == "stopped"
+    fs.close()
+    shop.close()
