@@ -337,6 +337,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("paths", nargs="*")
     c.set_defaults(func=cmd_rules_check)
 
+    from replicator.service.manage import add_parser as add_service_parser
+
+    add_service_parser(sub)
+
     p = sub.add_parser("demo", help="everything local, nothing to configure")
     p.add_argument("--headless", action="store_true", help="log lines instead of the TUI")
     p.add_argument("--seconds", type=int, default=60)
