@@ -10,6 +10,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -17,7 +18,9 @@ from pathlib import Path
 
 SERVER_BINARIES = ("mariadbd", "mysqld")
 INSTALL_BINARIES = ("mariadb-install-db", "mysql_install_db")
-SEARCH_PATH = os.environ.get("PATH", "") + os.pathsep + "/usr/sbin" + os.pathsep + "/usr/local/sbin"
+# Debian puts mariadbd in sbin, outside a user's PATH; elsewhere (Windows: mariadbd.exe) PATH is enough.
+_SBIN = "" if sys.platform == "win32" else os.pathsep + "/usr/sbin" + os.pathsep + "/usr/local/sbin"
+SEARCH_PATH = os.environ.get("PATH", "") + _SBIN
 
 
 class LocalServerError(RuntimeError):
@@ -69,7 +72,8 @@ class LocalMariaDB:
         tmpdir = self.base_dir / "tmp"  # its own temp folder: nothing else cleaning /tmp can pull files away
         tmpdir.mkdir(exist_ok=True)
         self.port = self.port or free_port()
-        user_args = ["--user=root"] if os.geteuid() == 0 else []
+        as_root = hasattr(os, "geteuid") and os.geteuid() == 0  # no such thing as root on Windows
+        user_args = ["--user=root"] if as_root else []
         if not (datadir / "mysql").exists():
             result = subprocess.run(
                 # --no-defaults must come first: a system my.cnf (user=mysql, log-error=/var/log/...) breaks it
