@@ -235,6 +235,12 @@ def cmd_rules_check(args) -> int:
     return rules_check_main(args.paths or [str(default_rules_dir())])
 
 
+def cmd_doctor(args) -> int:
+    from replicator.doctor import main as doctor_main
+
+    return doctor_main(args)
+
+
 def cmd_demo(args) -> int:
     from replicator.sandbox.demo import run_demo
 
@@ -336,6 +342,11 @@ def build_parser() -> argparse.ArgumentParser:
     c = rules_sub.add_parser("check", help="validate rule files: file:line:col: message")
     c.add_argument("paths", nargs="*")
     c.set_defaults(func=cmd_rules_check)
+
+    p = sub.add_parser("doctor", help="check this installation end to end (driver, file, columns, rights, shop)")
+    _config_arg(p)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_doctor)
 
     from replicator.service.manage import add_parser as add_service_parser
 

@@ -1,0 +1,136 @@
+"""`replicator doctor [--json]`: check a real installation end to end before anything is written.
+
+In order: the config loads; the ODBC driver is there with this Python's bitness; the FactuSOL file opens; the
+tables and columns the rules use exist with FactuSOL's types and widths; the folder takes the lock file; a write
+in a rolled-back transaction goes through; the shop database answers with the privileges the replicator needs;
+and which capture mode the service will use.  Every failure is one sentence naming the file (or server) and what
+to do.  A failed step that later steps depend on ends the FactuSOL (or shop) part there.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from urllib.parse import urlparse
+
+from replicator.config import Config, ConfigError, load_config, redact
+from replicator.factusol.checks import FAIL, OK, WARN, Finding, summarize
+
+TAGS = {OK: "[ ok ]", WARN: "[warn]", FAIL: "[FAIL]"}
+
+
+def _factusol_findings(config: Config) -> list[Finding]:
+    from replicator.daemon import factusol_connection_string, factusol_file
+    from replicator.factusol import checks
+    from replicator.factusol.connection import database_path, open_factusol
+
+    try:
+        path = factusol_file(config)
+    except FileNotFoundError as exc:
+        return [Finding("FactuSOL file", FAIL, f"{exc}: check factusol.data_dir and factusol.company in "
+                                               f"{config.path}")]
+    conn_str = factusol_connection_string(config, path)
+    file = database_path(conn_str) or (str(path) if path else "")
+    findings = [checks.driver_finding(conn_str)]
+    if findings[-1].status == FAIL:
+        return findings
+    if file and not _exists(file):
+        findings.append(Finding("FactuSOL file", FAIL, checks.explain_open_error(FileNotFoundError(file), file)))
+        return findings
+    try:
+        conn = open_factusol(conn_str, retries=2, backoff=0.5)
+    except Exception as exc:
+        findings.append(Finding("FactuSOL file", FAIL, checks.explain_open_error(exc, file)))
+        return findings
+    try:
+        findings.append(Finding("FactuSOL file", OK, f"{file} opens", {"file": file}))
+        from replicator.rules import load_rules
+
+        rules = load_rules(config.rules_dir)
+        findings.append(checks.schema_finding(conn, checks.used_columns(rules)))
+        if file:
+            findings.append(checks.folder_finding(file))
+        findings.append(checks.rolled_back_write_finding(conn))
+    finally:
+        conn.close()
+    return findings
+
+
+def _exists(file: str) -> bool:
+    from pathlib import Path
+
+    return Path(file).exists()
+
+
+def _shop_findings(config: Config) -> list[Finding]:
+    from replicator.capture.service import choose_prestashop_mode
+    from replicator.prestashop.checks import missing_privileges, missing_tables
+    from replicator.prestashop.connection import ShopConnectionError, connect
+
+    ps = config.prestashop
+    database = urlparse(ps.url).path.strip("/")
+    try:
+        conn = connect(ps.url)
+    except ShopConnectionError as exc:
+        return [Finding("shop database", FAIL, f"{redact(exc)}: check prestashop.url in {config.path}, the password "
+                                              "variable and that this PC may reach the server")]
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT VERSION()")
+            version = cur.fetchone()[0]
+        findings = [Finding("shop database", OK, f"{redact(_where(ps.url))} answers (server {version})",
+                            {"server": version})]
+        tables = missing_tables(conn, database, ps.prefix)
+        findings.append(Finding("shop tables", FAIL, f"missing in {database}: {', '.join(tables)}: check "
+                                f"prestashop.prefix ({ps.prefix!r}) and the database name") if tables else
+                        Finding("shop tables", OK, f"the PrestaShop tables with prefix {ps.prefix!r} are there"))
+        lacking = missing_privileges(conn, database)
+        findings.append(Finding("shop privileges", FAIL, f"the account lacks {', '.join(lacking)} on {database}: "
+                                f"GRANT {', '.join(lacking)} ON `{database}`.* TO it") if lacking else
+                        Finding("shop privileges", OK, "SELECT, INSERT, UPDATE, DELETE and CREATE (ledger table)"))
+    finally:
+        conn.close()
+    mode, why = choose_prestashop_mode(config)
+    findings.append(Finding("capture mode", OK, f"{mode}: {redact(why)}", {"mode": mode}))
+    return findings
+
+
+def _where(url: str) -> str:
+    parsed = urlparse(url)
+    return f"{parsed.username}@{parsed.hostname}:{parsed.port or 3306}/{parsed.path.strip('/')}"
+
+
+def run_doctor(config_path: str) -> list[Finding]:
+    try:
+        config = load_config(config_path)
+    except ConfigError as exc:
+        return [Finding("config", FAIL, redact(exc))]
+    except OSError as exc:
+        return [Finding("config", FAIL, f"{exc.filename or config_path} cannot be read ({exc.strerror}): give "
+                                        "this account read access to the config file and its rules folder")]
+    findings = [Finding("config", OK, str(config.path))]
+    findings += _factusol_findings(config)
+    findings += _shop_findings(config)
+    return findings
+
+
+def render(findings: list[Finding]) -> str:
+    width = max(len(f.check) for f in findings)
+    lines = [f"{TAGS[f.status]} {f.check:<{width}}  {f.detail}" for f in findings]
+    worst = summarize(findings)
+    lines.append("")
+    lines.append({OK: "all checks passed: the replicator can run here",
+                  WARN: "the checks passed with warnings (see above)",
+                  FAIL: "some checks failed: fix what the [FAIL] lines say, then run `replicator doctor` again"}[worst])
+    return "\n".join(lines)
+
+
+def main(args) -> int:
+    findings = run_doctor(args.config)
+    worst = summarize(findings)
+    if args.json:
+        print(redact(json.dumps({"ok": worst != FAIL, "status": worst, "checks": [asdict(f) for f in findings]},
+                                indent=2, default=str, ensure_ascii=False)))
+    else:
+        print(redact(render(findings)))
+    return 1 if worst == FAIL else 0
