@@ -20,16 +20,16 @@ TAGS = {OK: "[ ok ]", WARN: "[warn]", FAIL: "[FAIL]"}
 
 
 def _factusol_findings(config: Config) -> list[Finding]:
-    from replicator.daemon import factusol_connection_string, factusol_file
     from replicator.factusol import checks
     from replicator.factusol.connection import database_path, open_factusol
+    from replicator.factusol.years import configured_file, connection_string
 
     try:
-        path = factusol_file(config)
+        path = configured_file(config.factusol)
     except FileNotFoundError as exc:
         return [Finding("FactuSOL file", FAIL, f"{exc}: check factusol.data_dir and factusol.company in "
                                                f"{config.path}")]
-    conn_str = factusol_connection_string(config, path)
+    conn_str = connection_string(config.factusol, path)
     file = database_path(conn_str) or (str(path) if path else "")
     findings = [checks.driver_finding(conn_str)]
     if findings[-1].status == FAIL:

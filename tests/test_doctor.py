@@ -15,8 +15,8 @@ import pytest
 
 from replicator.cli import main
 from replicator.config import render_config
-from replicator.factusol.sandbox import create_sandbox
-from replicator.prestashop.sandbox import create_shop
+from replicator.sandbox.factusol import create_sandbox
+from replicator.sandbox.shop import create_shop
 
 SECRET = "D0ctor-Pa55"
 

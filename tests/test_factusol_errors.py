@@ -20,7 +20,7 @@ from replicator.factusol.connection import FactusolConnection, connection_string
 from replicator.factusol.driver import driver_advice
 from replicator.factusol.errors import (FactusolDriverError, FactusolDuplicateKeyError, FactusolLockedError,
                                         FactusolNotWritableError, FactusolWidthError, classify)
-from replicator.factusol.testing import *  # noqa: F401,F403
+from replicator.sandbox.access_sql import *  # noqa: F401,F403
 
 EN = "[Microsoft][ODBC Microsoft Access Driver]"
 ES = "[Microsoft][Controlador ODBC Microsoft Access]"

@@ -19,7 +19,7 @@ import textwrap
 
 import pytest
 
-from replicator.factusol.testing import *  # noqa: F401,F403
+from replicator.sandbox.access_sql import *  # noqa: F401,F403
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 

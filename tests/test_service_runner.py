@@ -15,10 +15,10 @@ import time
 
 from replicator.config import load_config, render_config
 from replicator.factusol.connection import open_factusol
-from replicator.factusol.sandbox import create_sandbox
+from replicator.sandbox.factusol import create_sandbox
 from replicator.factusol.writer import update_stock
 from replicator.prestashop.connection import ShopConnection
-from replicator.prestashop.sandbox import create_shop
+from replicator.sandbox.shop import create_shop
 from replicator.service.runner import DRAIN_SECONDS, ServiceRunner
 from replicator.store import Store
 
