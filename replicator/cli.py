@@ -25,6 +25,14 @@ log = logging.getLogger("replicator")
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
 
+def _user_facing_errors() -> tuple[type[BaseException], ...]:
+    """Errors whose message is already one sentence for the user (what, and what to do)."""
+    from replicator.daemon import PausedError
+    from replicator.factusol.errors import FactusolDriverError, FactusolFileError, FactusolNotWritableError
+
+    return PausedError, FactusolDriverError, FactusolFileError, FactusolNotWritableError
+
+
 def _config_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", "-c", default=os.environ.get("REPLICATOR_CONFIG", CONFIG_NAME),
                    help=f"path to {CONFIG_NAME} (default: ./{CONFIG_NAME} or $REPLICATOR_CONFIG)")
@@ -153,8 +161,50 @@ def cmd_status(args) -> int:
     print("changes: " + (", ".join(f"{k} {v}" for k, v in sorted(changes.items())) or "none"))
     print(f"open conflicts: {summary['open_conflicts']}   quarantined: {summary['open_quarantine']}")
     print(summary["order_states"])
+    from replicator.service.pause import describe, pause_request
+
+    pause = pause_request(_open_store(config))
+    if pause:
+        print(f"service: {describe(pause)}; `replicator resume` to go on")
     for name, value in sorted(summary["checkpoints"].items()):
         print(f"checkpoint {name}: {redact(json.dumps(value, default=str))}")
+    return EXIT_OK
+
+
+def cmd_pause(args) -> int:
+    """Give FactuSOL its file: ask the service to pause and wait until it says it has let go of the file."""
+    import time
+
+    from replicator.service.pause import request_pause, service_report
+
+    config = load_config(args.config)
+    store = _open_store(config)
+    request_pause(store, args.reason)
+    fresh = max(30.0, 5 * config.apply_interval_seconds)
+    if service_report(store, fresh) is None:
+        print("pause recorded; no service is running now: one started later stays paused until "
+              "`replicator resume`")
+        return EXIT_OK
+    deadline = time.monotonic() + args.wait
+    while time.monotonic() < deadline:
+        report = store.checkpoint("service") or {}
+        if report.get("state") in ("paused", "stopped") and not report.get("factusol_open"):
+            print("paused: the service has closed the FactuSOL file; FactuSOL can compact/repair or restore it "
+                  "now. Run `replicator resume` when it is done")
+            return EXIT_OK
+        time.sleep(0.5)
+    print(f"error: the service has not confirmed the pause within {args.wait:.0f} s (it may be finishing a long "
+          "apply): check `replicator status` before FactuSOL's maintenance", file=sys.stderr)
+    return EXIT_ERROR
+
+
+def cmd_resume(args) -> int:
+    from replicator.service.pause import request_resume
+
+    config = load_config(args.config)
+    standing = request_resume(_open_store(config))
+    print("resumed: the service scans the whole FactuSOL file, then applies what waited" if standing else
+          "the replicator was not paused")
     return EXIT_OK
 
 
@@ -343,6 +393,16 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("paths", nargs="*")
     c.set_defaults(func=cmd_rules_check)
 
+    p = sub.add_parser("pause", help="give FactuSOL its file (compact/repair, restore): the service stops "
+                                     "scanning and applying and closes the file until `replicator resume`")
+    _config_arg(p)
+    p.add_argument("--reason", default="", help="shown in `replicator status` (default: FactuSOL maintenance)")
+    p.add_argument("--wait", type=float, default=30.0, help="seconds to wait for the service to confirm (30)")
+    p.set_defaults(func=cmd_pause)
+    p = sub.add_parser("resume", help="end a pause: the service scans the whole file and goes on")
+    _config_arg(p)
+    p.set_defaults(func=cmd_resume)
+
     p = sub.add_parser("doctor", help="check this installation end to end (driver, file, columns, rights, shop)")
     _config_arg(p)
     p.add_argument("--json", action="store_true")
@@ -388,9 +448,13 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_ERROR
     except KeyboardInterrupt:
         return 130
+
     except Exception as exc:  # the last line of defence: one clear, redacted line
         if args.debug:
             raise
+        if isinstance(exc, _user_facing_errors()):
+            print(f"error: {redact(exc)}", file=sys.stderr)
+            return EXIT_ERROR
         from replicator.hosting import sentence_of
 
         sentence = sentence_of(exc)  # our own errors (the SSH tunnel's) carry their sentence

@@ -93,6 +93,8 @@ class FactusolConfig:
     lock_retry_seconds: float = 120.0
     # pyodbc's array binding for executemany: built for SQL Server, unproven on the Access driver, so off
     fast_executemany: bool = False
+    # the service closes its connection after this long unused (FactuSOL's compact/repair needs the file alone)
+    idle_close_seconds: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -304,6 +306,7 @@ def load_config(path: str | os.PathLike) -> Config:
         debounce_seconds=_number(fs_raw, "debounce_seconds", 0.5, "factusol"),
         lock_retry_seconds=_number(fs_raw, "lock_retry_seconds", 120.0, "factusol"),
         fast_executemany=_flag(fs_raw, "fast_executemany", False, "factusol"),
+        idle_close_seconds=_number(fs_raw, "idle_close_seconds", 60.0, "factusol"),
     ))
     _register_url_secrets(fs.connection)
     ps_raw = _section(data, "prestashop", path)
@@ -517,6 +520,7 @@ factusol:
   rescan_seconds: 60      # safety rescan when file events don't arrive (network shares)
   full_rescan_seconds: 900  # ...and a full one (edits that did not move FUM* dates) at least this often
   debounce_seconds: 0.5   # a save is scanned ~0.1 s after its file events; a burst waits up to this to settle
+  idle_close_seconds: 60  # close the file after this long unused (FactuSOL's compact/repair needs it alone)
 
 prestashop:
   # mysql://USER:${PS_DB_PASSWORD}@HOST:3306/DATABASE  (a remote server: add ?ssl_mode=verify_identity&ssl_ca=FILE,

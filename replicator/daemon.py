@@ -17,9 +17,14 @@ from replicator.config import Config, redact
 from replicator.initial import INITIAL_SYNC_CHECKPOINT, run_initial_sync
 from replicator.rules import RulesWatcher
 from replicator.runtime import Runtime, open_runtime
+from replicator.store import Store
 from replicator.sync import default_syncs
 
 log = logging.getLogger("replicator")
+
+
+class PausedError(RuntimeError):
+    """`run --once` while a pause request stands (FactuSOL needs its file alone)."""
 
 
 def run_once(runtime: Runtime) -> int:
@@ -40,13 +45,15 @@ def run_once(runtime: Runtime) -> int:
 SERVICE_CHECKPOINT = "service"
 
 
-def publish_status(runtime: Runtime, capture, report, problem: str, state: str = "running") -> None:
+def publish_status(runtime: Runtime, capture, report, problem: str, state: str = "running",
+                   paused: str = "") -> None:
     """Put the watchers' state (scanning / locked / error ...) where `replicator status` and the TUI read it."""
     try:
         runtime.store.set_checkpoint(SERVICE_CHECKPOINT, {
             "state": state, "pid": os.getpid(), "at": datetime.now().isoformat(timespec="seconds"),
             "capture": capture.status(), "last_apply": report.outcomes if report else None,
-            "apply_error": problem or None, "factusol_year": runtime.ctx.factusol_year,
+            "apply_error": problem or None, "factusol_year": runtime.ctx.factusol_year, "paused": paused or None,
+            "factusol_open": runtime.ctx.factusol.is_open,
         })
     except Exception as exc:  # status is informative; never let it stop the service
         log.debug("could not publish the service status: %s", redact(exc))
@@ -75,9 +82,15 @@ def serve(runtime: Runtime, stop: threading.Event, drain_left: Callable[[], floa
     log.info("replicator running (store %s); Ctrl-C to stop", redact(runtime.config.store))
 
     report = None
+    paused = ""
 
     def cycle() -> None:
-        nonlocal report
+        nonlocal report, paused
+        paused = _follow_pause(runtime, capture, paused)
+        if paused:  # FactuSOL has the file: no scan, no apply until `replicator resume`
+            publish_status(runtime, capture, report, "", state="paused", paused=paused)
+            wakeup.clear()
+            return
         problem = ""
         try:
             runtime.reconnect()
@@ -86,13 +99,14 @@ def serve(runtime: Runtime, stop: threading.Event, drain_left: Callable[[], floa
             problem = redact(f"{type(exc).__name__}: {exc}")
             log.error("apply cycle failed, retrying in %.0fs: %s", runtime.config.apply_interval_seconds, problem)
             report = None
+        _close_if_idle(runtime)
         publish_status(runtime, capture, report, problem)
         if problem:  # the next capture must not retry it at once: wait for the safety tick
             wakeup.clear()
 
     try:
         # Each captured change wakes the apply at once; the interval is the safety tick (quarantine retries, the
-        # changes of another process writing to the same store).
+        # changes of another process writing to the same store, the pause request and the idle close).
         run_loop(cycle, wakeup, stop, runtime.config.apply_interval_seconds)
     finally:
         watcher.stop()
@@ -101,9 +115,40 @@ def serve(runtime: Runtime, stop: threading.Event, drain_left: Callable[[], floa
     return 0
 
 
+def _follow_pause(runtime: Runtime, capture, paused: str) -> str:
+    """Pause or resume as the store's pause request says; the pause's description while paused, else ""."""
+    from replicator.service.pause import describe, pause_request
+
+    request = pause_request(runtime.store)
+    if request and not paused:
+        if capture.factusol:
+            capture.factusol.pause()
+        runtime.ctx.factusol.release()  # between cycles: no transaction is open
+        log.info("%s: the FactuSOL file is left alone (no scan, no apply, connection closed) until `replicator "
+                 "resume`", describe(request))
+    elif paused and not request:
+        if capture.factusol:
+            capture.factusol.resume()
+        log.info("resumed: a full scan of the FactuSOL file, then the changes waiting on both sides")
+    return describe(request) if request else ""
+
+
+def _close_if_idle(runtime: Runtime) -> None:
+    """Give the file back to FactuSOL when the service has not used it for factusol.idle_close_seconds."""
+    idle = runtime.config.factusol.idle_close_seconds
+    conn = runtime.ctx.factusol
+    if idle and conn.is_open and conn.idle_seconds() >= idle and conn.release():
+        log.debug("FactuSOL connection closed after %.0f s unused; it opens again on the next change", idle)
+
+
 def run(config: Config, once: bool = False, stop: threading.Event | None = None) -> int:
     """`replicator run`: once, or as a service until SIGTERM/Ctrl-C (or `stop` is set) with a clean drain."""
     if once:
+        from replicator.service.pause import describe, pause_request
+
+        request = pause_request(Store(config.store))
+        if request:
+            raise PausedError(f"the replicator is {describe(request)}: run `replicator resume` first")
         runtime = open_runtime(config)
         try:
             return run_once(runtime)

@@ -37,7 +37,8 @@ class Runtime:
             if year and year != self.ctx.factusol_year:
                 log.info("FactuSOL fiscal year %s -> %s: now writing to %s", self.ctx.factusol_year, year, path)
                 old = self.ctx.factusol
-                self.ctx.factusol = open_factusol(connection_string(self.config.factusol, path))
+                self.ctx.factusol = open_factusol(connection_string(self.config.factusol, path),
+                                                  fast_executemany=self.config.factusol.fast_executemany)
                 self.ctx.factusol_year = year
                 self.ctx.cache.clear()
                 old.close()
@@ -60,7 +61,7 @@ def open_context(config: Config, store: Store, rules) -> SyncContext:
     """A sync context with its own connections to both sides (the caller closes them)."""
     path = configured_file(config.factusol)
     connection = connection_string(config.factusol, path)
-    factusol = open_factusol(connection)
+    factusol = open_factusol(connection, fast_executemany=config.factusol.fast_executemany)
     ps = config.prestashop
     try:
         shop = ShopConnection.from_config({"url": ps.url, "prefix": ps.prefix, "id_shop": ps.id_shop,

@@ -315,15 +315,47 @@ class FactusolConnection:
         self._stream_in_autocommit = self.dialect == "sqlite"
         if self._stream_in_autocommit and "stepapi" not in conn_str.lower():
             conn_str = conn_str.rstrip(";") + ";StepAPI=1"
-        try:
-            self._cn = pyodbc.connect(conn_str, autocommit=False)
-        except pyodbc.Error as exc:
-            missing = check_driver_for(conn_str)
-            if missing:  # one sentence saying what to install, rather than the driver manager's words
-                raise FactusolDriverError(missing) from exc
-            raise translate(exc, "<connect>", database_path(conn_str)) from exc
+        self._driver_conn_str = conn_str
+        self._cn = self._connect()
         self._tx_depth = 0
         self._open_streams: list[TupleStream] = []
+        self.last_used = time.monotonic()
+
+    def _connect(self):
+        try:
+            return pyodbc.connect(self._driver_conn_str, autocommit=False)
+        except pyodbc.Error as exc:
+            missing = check_driver_for(self._driver_conn_str)
+            if missing:  # one sentence saying what to install, rather than the driver manager's words
+                raise FactusolDriverError(missing) from exc
+            raise translate(exc, "<connect>", database_path(self._driver_conn_str)) from exc
+
+    # -- giving the file back while idle --
+    @property
+    def is_open(self) -> bool:
+        return self._cn is not None
+
+    def idle_seconds(self) -> float:
+        return time.monotonic() - self.last_used
+
+    def release(self) -> bool:
+        """Close the driver connection so FactuSOL can have the file alone (compact/repair, restore); the next
+        statement opens it again.  Not while a transaction or a stream is open (returns False then)."""
+        if self._cn is None:
+            return True
+        if self._tx_depth or self._open_streams:
+            return False
+        try:
+            self._cn.close()
+        except pyodbc.Error:
+            pass
+        self._cn = None
+        return True
+
+    def _ensure_open(self) -> None:
+        self.last_used = time.monotonic()
+        if self._cn is None:
+            self._cn = self._connect()
 
     # -- plumbing --
     def _cursor_run(self, sql: str, params: Sequence[Any] | None, many: Iterable[Sequence[Any]] | None = None):
@@ -332,6 +364,7 @@ class FactusolConnection:
         except AccessSqlError as exc:
             _record(sql, False, str(exc))
             raise
+        self._ensure_open()
         _record(sql, True)
         driver_sql = translate_for_sqlite(sql) if self.dialect == "sqlite" else sql
         cur = self._cn.cursor()
@@ -357,12 +390,14 @@ class FactusolConnection:
 
     def _safe_rollback(self) -> None:
         try:
-            self._cn.rollback()
+            if self._cn is not None:
+                self._cn.rollback()
         except pyodbc.Error:
             pass
 
     def _start_stream(self, sql: str, params: Sequence[Any] | None, batch: int) -> TupleStream:
         """Execute a SELECT whose rows are fetched bit by bit (see `_stream_in_autocommit`)."""
+        self._ensure_open()
         if self._stream_in_autocommit and self._tx_depth == 0 and not self._cn.autocommit:
             self._cn.autocommit = True  # nothing is pending: outside a transaction every statement has committed
         try:
@@ -376,7 +411,7 @@ class FactusolConnection:
     def _stream_closed(self, stream: TupleStream | None) -> None:
         if stream in self._open_streams:
             self._open_streams.remove(stream)
-        if not self._open_streams and self._cn.autocommit:
+        if not self._open_streams and self._cn is not None and self._cn.autocommit:
             self._cn.autocommit = False
 
     def _end_statement(self) -> None:
@@ -453,6 +488,7 @@ class FactusolConnection:
     @contextmanager
     def transaction(self):
         """``with conn.transaction():`` commits on success and rolls back on any exception (nesting joins the outer)."""
+        self._ensure_open()
         if self._tx_depth == 0 and self._cn.autocommit:
             # A stream is open on this connection.  The stand-in's driver ends a stepping statement, silently, when
             # the transaction begins: read what is left of it first.
@@ -481,13 +517,17 @@ class FactusolConnection:
 
     def table_names(self) -> list[str]:
         """User tables (driver catalog call, not SQL)."""
+        self._ensure_open()
         return [r.table_name for r in self._cn.cursor().tables(tableType="TABLE")]
 
     def columns(self, table: str) -> list[tuple[str, str, int | None]]:
         """(name, driver type name, size) of a table's columns from the driver catalog."""
+        self._ensure_open()
         return [(r.column_name, r.type_name, r.column_size) for r in self._cn.cursor().columns(table=table)]
 
     def close(self) -> None:
+        if self._cn is None:
+            return
         try:
             self._cn.close()
         except pyodbc.Error:

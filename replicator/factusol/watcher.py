@@ -25,7 +25,7 @@ log = logging.getLogger("replicator.capture.factusol")
 
 @dataclass
 class WatcherStatus:
-    state: str = "starting"  # starting | idle | scanning | locked | error | stopped
+    state: str = "starting"  # starting | idle | scanning | locked | error | paused | stopped
     last_error: str = ""
     last_scan_at: datetime | None = None
     file: str = ""
@@ -78,6 +78,8 @@ class FactusolWatcher:
         self.max_backoff = max_backoff
         self._wake = threading.Event()
         self._stop = threading.Event()
+        self._paused = threading.Event()
+        self._full_next = False  # after a pause: the file may have been restored, read all of it
         self._dirty_since: float | None = None
         self._last_event = 0.0
         self._cap = max(0.0, float(cfg.debounce_seconds))
@@ -155,6 +157,17 @@ class FactusolWatcher:
             self._thread.join(timeout)
         self.status.state = "stopped"
 
+    def pause(self) -> None:
+        """Stop touching the file (FactuSOL needs it alone) until `resume`; a scan in progress finishes first."""
+        self._paused.set()
+        self._wake.set()
+
+    def resume(self) -> None:
+        """Go on watching, starting with a full scan."""
+        self._full_next = True
+        self._paused.clear()
+        self._wake.set()
+
     def _run(self) -> None:
         debounce = max(0.0, float(self.cfg.debounce_seconds))
         # The safety rescan takes the narrow path where FUM* columns allow (it finds inserts, deletes and every
@@ -169,8 +182,13 @@ class FactusolWatcher:
         backoff = 0.5
         last_scan_end, empty_event_scans = 0.0, 0
         while not self._stop.is_set():
+            if self._paused.is_set():
+                self.status.state = "paused"
+                self._wake.wait(1.0)
+                self._wake.clear()
+                continue
             now = time.monotonic()
-            due_full = now >= next_full
+            due_full = now >= next_full or self._full_next
             due_safety = now >= next_safety
             gap_left = last_scan_end + event_scan_gap(empty_event_scans, debounce) - now
             quiet = self.quiet
@@ -220,6 +238,7 @@ class FactusolWatcher:
                              "until one finds a change", EVENT_SCAN_GAP_MAX)
             if due_full:
                 next_full = last_scan_end + full_every
+                self._full_next = False
             st = self.status
             st.state, st.last_error, st.locked_since = "idle", "", None
             st.last_scan_at, st.file = datetime.now(), report.file

@@ -56,8 +56,12 @@ class ServiceRunner:
     def run(self) -> int:
         """Open both sides, serve until a stop request, drain, close; the exit code (0 after a clean stop)."""
         from replicator.daemon import open_runtime, serve
+        from replicator.service.pause import wait_while_paused
+        from replicator.store import Store
 
         try:
+            if not wait_while_paused(Store(self.config.store), self.stop_event):
+                return 0  # stopped while paused: the file was never opened
             runtime = open_runtime(self.config)
             try:
                 code = serve(runtime, self.stop_event, drain_left=self.drain_left)
