@@ -170,3 +170,15 @@ def test_fast_executemany_is_off_for_access_unless_asked(fs_conn):
     fs_conn.fast_executemany = False
     fs_conn.executemany("INSERT INTO [F_CE2] ([CODCE2], [DESCE2]) VALUES (?, ?)", [("ZZ1", "Azul"), ("ZZ2", "Verde")])
     assert fs_conn.scalar("SELECT COUNT(*) AS [N] FROM [F_CE2] WHERE [CODCE2] IN (?, ?)", ["ZZ1", "ZZ2"]) == 2
+
+
+def test_run_without_the_access_driver_says_what_to_install_in_one_line(tmp_path, monkeypatch, capsys):
+    from replicator.cli import main
+
+    monkeypatch.setenv("PS_DB_PASSWORD", "x")
+    access = f"DRIVER={{Microsoft Access Driver (*.mdb, *.accdb)}};DBQ={tmp_path / '0012026.accdb'}"
+    assert main(["init", str(tmp_path / "conf"), "--factusol", access]) == 0
+    capsys.readouterr()
+    assert main(["run", "--once", "--config", str(tmp_path / "conf" / "replicator.yaml")]) == 1
+    err = capsys.readouterr().err
+    assert err == f"error: {driver_advice()}\n"

@@ -42,6 +42,7 @@ def test_sigterm_drains_and_exits_within_ten_seconds(mysql_server, mysql_db, tmp
         if service.poll() is None:
             service.kill()
     text = log_path.read_text()
+    print(f"SIGTERM to exit: {took:.2f} s")
     assert code == 0, text[-2000:]
     assert took < DRAIN_SECONDS, f"stopped in {took:.1f}s"
     assert "SIGTERM received: finishing the current apply" in text
@@ -71,6 +72,7 @@ def test_a_stop_request_from_another_thread_drains_like_the_windows_service_stop
     assert runner.stopped.wait(DRAIN_SECONDS + 5)
     took = time.monotonic() - asked
     thread.join(5)
+    print(f"stop request to stopped: {took:.2f} s")
     assert result == {"code": 0}
     assert took < DRAIN_SECONDS, f"stopped in {took:.1f}s"
     assert store.checkpoint("service")["state"] == "stopped"

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import signal
-import sys
 import threading
 import time
 from contextlib import contextmanager
@@ -97,7 +96,3 @@ class ServiceRunner:
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
-
-
-def platform_name() -> str:
-    return "windows" if sys.platform == "win32" else "systemd" if sys.platform.startswith("linux") else sys.platform
