@@ -130,13 +130,18 @@ def cmd_sandbox_prestashop(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from replicator.daemon import run
     from replicator.hosting import prepare_shop
 
     config = load_config(args.config)
     _setup_logging(config.log_level, config.log_file)
     prepare_shop(config, retry=not args.once)  # the SSH tunnel (prestashop.ssh, retried by the service), grants
-    return run(config, once=args.once)
+    if args.once:
+        from replicator.daemon import run_once_command
+
+        return run_once_command(config)
+    from replicator.service.runner import ServiceRunner
+
+    return ServiceRunner(config).run_in_foreground()  # SIGTERM / Ctrl-C: a clean drain
 
 
 def cmd_tui(args) -> int:

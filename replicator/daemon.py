@@ -1,7 +1,7 @@
 """`replicator run`: once (initial sync on a fresh pair, then capture + apply) or as a service that captures
 continuously, applies as soon as a capture commits changes (and at least every `apply_interval_seconds`), reloads
-rule files when they change and stops cleanly on a stop request (SIGTERM/SIGINT, or the Windows service stop:
-replicator.service.runner)."""
+rule files when they change and stops cleanly on a stop request (SIGTERM/SIGINT, or the Windows service stop), which
+replicator.service.runner turns into `stop`."""
 
 from __future__ import annotations
 
@@ -141,19 +141,16 @@ def _close_if_idle(runtime: Runtime) -> None:
         log.debug("FactuSOL connection closed after %.0f s unused; it opens again on the next change", idle)
 
 
-def run(config: Config, once: bool = False, stop: threading.Event | None = None) -> int:
-    """`replicator run`: once, or as a service until SIGTERM/Ctrl-C (or `stop` is set) with a clean drain."""
-    if once:
-        from replicator.service.pause import describe, pause_request
+def run_once_command(config: Config) -> int:
+    """`replicator run --once`: refused while a pause stands; else open, run once, close.  (The service path is
+    replicator.service.runner.)"""
+    from replicator.service.pause import describe, pause_request
 
-        request = pause_request(Store(config.store))
-        if request:
-            raise PausedError(f"the replicator is {describe(request)}: run `replicator resume` first")
-        runtime = open_runtime(config)
-        try:
-            return run_once(runtime)
-        finally:
-            runtime.close()
-    from replicator.service.runner import ServiceRunner
-
-    return ServiceRunner(config, stop=stop).run_in_foreground()
+    request = pause_request(Store(config.store))
+    if request:
+        raise PausedError(f"the replicator is {describe(request)}: run `replicator resume` first")
+    runtime = open_runtime(config)
+    try:
+        return run_once(runtime)
+    finally:
+        runtime.close()

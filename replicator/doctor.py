@@ -64,7 +64,7 @@ def _exists(file: str) -> bool:
 
 def _shop_findings(config: Config) -> list[Finding]:
     from replicator.capture.service import choose_prestashop_mode
-    from replicator.prestashop.checks import missing_privileges, missing_tables
+    from replicator.prestashop.checks import missing_privileges, missing_tables, server_version
     from replicator.prestashop.connection import ShopConnectionError, connect
 
     ps = config.prestashop
@@ -75,9 +75,7 @@ def _shop_findings(config: Config) -> list[Finding]:
         return [Finding("shop database", FAIL, f"{redact(exc)}: check prestashop.url in {config.path}, the password "
                                               "variable and that this PC may reach the server")]
     try:
-        with conn.cursor() as cur:
-            cur.execute("SELECT VERSION()")
-            version = cur.fetchone()[0]
+        version = server_version(conn)
         findings = [Finding("shop database", OK, f"{redact(_where(ps.url))} answers (server {version})",
                             {"server": version})]
         tables = missing_tables(conn, database, ps.prefix)

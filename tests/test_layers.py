@@ -1,7 +1,7 @@
 """The package's import contract, read from the source (every import, function-local ones included).
 
 Layers, highest first; a module imports only from its own layer or below:
-cli/tui/the demo > sandbox > daemon > initial/workers > runtime > engine > sync (and the capture service, which runs each
+cli/tui/the demo > sandbox, service (runner, installers), doctor > daemon > initial/workers > runtime > engine > sync (and the capture service, which runs each
 side's capture source) > side packages/rules > capture core > store > keys/model/config.
 The database drivers are imported only inside the side packages, the two sides never import each other, and no
 two modules import each other, directly or around a loop.
@@ -29,6 +29,7 @@ LAYERS = [
     ("replicator.initial", 7), ("replicator.workers", 7),
     ("replicator.daemon", 8),
     ("replicator.sandbox", 9), ("replicator.sandbox.demo", 10),
+    ("replicator.service", 9), ("replicator.service.pause", 1), ("replicator.doctor", 9),
     ("replicator.cli", 10), ("replicator.__main__", 10), ("tui", 10),
 ]
 

@@ -11,6 +11,13 @@ NEEDED_TABLES = ("configuration", "shop", "lang", "customer", "address", "produc
 NEEDED_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "CREATE")
 
 
+def server_version(conn) -> str:
+    with conn.cursor() as cur:
+        cur.execute("SELECT VERSION()")
+        row = cur.fetchone()
+    return str(row[0] if not isinstance(row, dict) else next(iter(row.values())))
+
+
 def _grants(conn) -> list[str]:
     with conn.cursor() as cur:
         cur.execute("SHOW GRANTS")
