@@ -96,8 +96,9 @@ def used_columns(rules) -> dict[str, set[str]]:
             used[name].add(table.ts_column)
     for entity in rules.entities.values():
         for source in (entity, entity.lines()):  # an order file's line fields too
-            for refs in source.field_maps("factusol").values():
-                for ref in refs:
+            for rule in source.fields.values():
+                side = rule.side("factusol")
+                for ref in side.columns if side else ():
                     table, _, column = ref.partition(".")
                     if column:
                         used.setdefault(table.upper(), set()).add(column.upper())
