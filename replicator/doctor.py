@@ -64,30 +64,35 @@ def _exists(file: str) -> bool:
 
 def _shop_findings(config: Config) -> list[Finding]:
     from replicator.capture.service import choose_prestashop_mode
-    from replicator.prestashop.checks import missing_privileges, missing_tables, server_version
+    from replicator.hosting import grant_problems
+    from replicator.prestashop.checks import missing_tables, server_version
     from replicator.prestashop.connection import ShopConnectionError, connect
+    from replicator.prestashop.tunnel import TunnelError, route_through_ssh
 
     ps = config.prestashop
     database = urlparse(ps.url).path.strip("/")
+    where = redact(_where(ps.url))
     try:
+        if route_through_ssh(config):  # prestashop.ssh: everything below goes through the tunnel
+            where += f" through SSH {ps.ssh.host}"
         conn = connect(ps.url)
+    except TunnelError as exc:
+        return [Finding("shop database", FAIL, redact(exc.sentence))]
     except ShopConnectionError as exc:
         return [Finding("shop database", FAIL, f"{redact(exc)}: check prestashop.url in {config.path}, the password "
                                               "variable and that this PC may reach the server")]
     try:
-        version = server_version(conn)
-        findings = [Finding("shop database", OK, f"{redact(_where(ps.url))} answers (server {version})",
-                            {"server": version})]
+        findings = [Finding("shop database", OK, f"{where} answers (server {server_version(conn)})")]
         tables = missing_tables(conn, database, ps.prefix)
         findings.append(Finding("shop tables", FAIL, f"missing in {database}: {', '.join(tables)}: check "
                                 f"prestashop.prefix ({ps.prefix!r}) and the database name") if tables else
                         Finding("shop tables", OK, f"the PrestaShop tables with prefix {ps.prefix!r} are there"))
-        lacking = missing_privileges(conn, database)
-        findings.append(Finding("shop privileges", FAIL, f"the account lacks {', '.join(lacking)} on {database}: "
-                                f"GRANT {', '.join(lacking)} ON `{database}`.* TO it") if lacking else
-                        Finding("shop privileges", OK, "SELECT, INSERT, UPDATE, DELETE and CREATE (ledger table)"))
     finally:
         conn.close()
+    problems = grant_problems(config)  # probed by the server itself, for the configured capture mode
+    findings.append(Finding("shop privileges", FAIL, "; ".join(redact(p) for p in problems), {"problems": problems})
+                    if problems else Finding("shop privileges", OK, "the shop user has what the capture mode needs"
+                                             " (SELECT, INSERT, UPDATE, DELETE; the ledger table is there)"))
     mode, why = choose_prestashop_mode(config)
     findings.append(Finding("capture mode", OK, f"{mode}: {redact(why)}", {"mode": mode}))
     return findings

@@ -15,6 +15,7 @@ import pytest
 
 from replicator.cli import main
 from replicator.config import render_config
+from replicator.prestashop.grants import ledger_ddl
 from replicator.sandbox.factusol import create_sandbox
 from replicator.sandbox.shop import create_shop
 
@@ -32,7 +33,8 @@ def installation(mysql_server, mysql_db, tmp_path, monkeypatch):
     user = f"doc_{mysql_db[-6:]}"
     with mysql_server.connect() as conn, conn.cursor() as cur:
         cur.execute(f"CREATE USER '{user}'@'%%' IDENTIFIED BY %s", (SECRET,))
-        cur.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE, CREATE ON `{mysql_db}`.* TO '{user}'@'%'")
+        cur.execute(ledger_ddl("ps_", mysql_db))  # created once by an administrator (replicator shop-sql)
+        cur.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON `{mysql_db}`.* TO '{user}'@'%'")
         cur.execute(f"GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO '{user}'@'%'")
     host_port = mysql_server.url.split("@", 1)[1].rstrip("/")
     monkeypatch.setenv("PS_DB_PASSWORD", SECRET)
@@ -47,6 +49,7 @@ def installation(mysql_server, mysql_db, tmp_path, monkeypatch):
 def _doctor(config, capsys, *extra):
     code = main(["doctor", "--config", str(config), *extra])
     captured = capsys.readouterr()
+    assert not captured.err, captured.err
     assert SECRET not in captured.out + captured.err
     assert "Traceback" not in captured.out + captured.err
     return code, captured.out
@@ -58,7 +61,7 @@ def _checks(out: str) -> dict:
 
 def test_a_good_installation_passes_every_check(installation, capsys):
     code, out = _doctor(installation["config"], capsys)
-    assert code == 0, out
+    assert code == 0, out + str(capsys.readouterr())
     assert "all checks passed" in out
     for check in ("driver", "FactuSOL file", "tables and columns", "folder writable", "write (rolled back)",
                   "shop database", "shop tables", "shop privileges", "capture mode"):
@@ -76,13 +79,14 @@ def test_a_good_installation_passes_every_check(installation, capsys):
 def test_missing_privileges_and_binlog_access_are_named(installation, capsys):
     server, user, db = installation["server"], installation["user"], installation["db"]
     with server.connect() as conn, conn.cursor() as cur:
-        cur.execute(f"REVOKE DELETE, CREATE ON `{db}`.* FROM '{user}'@'%'")
+        cur.execute(f"REVOKE DELETE ON `{db}`.* FROM '{user}'@'%'")
         cur.execute(f"REVOKE REPLICATION SLAVE, REPLICATION CLIENT ON *.* FROM '{user}'@'%'")
     code, out = _doctor(installation["config"], capsys, "--json")
     checks = _checks(out)
     assert code == 1
     assert checks["shop privileges"]["status"] == "fail"
-    assert f"lacks DELETE, CREATE on {db}" in checks["shop privileges"]["detail"]
+    assert "lacks DELETE on" in checks["shop privileges"]["detail"]
+    assert f"GRANT DELETE ON `{db}`.*" in checks["shop privileges"]["detail"]
     assert checks["capture mode"]["data"]["mode"] == "poll"
     assert "REPLICATION" in checks["capture mode"]["detail"]
 

@@ -30,6 +30,7 @@ LAYERS = [
     ("replicator.daemon", 8),
     ("replicator.sandbox", 9), ("replicator.sandbox.demo", 10),
     ("replicator.service", 9), ("replicator.service.pause", 1), ("replicator.doctor", 9),
+    ("replicator.hosting", 8),
     ("replicator.cli", 10), ("replicator.__main__", 10), ("tui", 10),
 ]
 
