@@ -14,9 +14,12 @@ from datetime import datetime
 from replicator.capture.service import CaptureService, capture_once
 from replicator.capture.wakeup import Wakeup, run_loop
 from replicator.config import Config, redact
+from replicator.engine import outcome_text
 from replicator.initial import INITIAL_SYNC_CHECKPOINT, run_initial_sync
+from replicator.instance_lock import hold
 from replicator.rules import RulesWatcher
 from replicator.runtime import Runtime, open_runtime
+from replicator.store import Store
 from replicator.sync import default_syncs
 
 log = logging.getLogger("replicator")
@@ -32,8 +35,8 @@ def run_once(runtime: Runtime) -> int:
     # not stamp FUM* are caught by the next full scan (the next run's first, or the service's safety rescan).
     capture = capture_once(runtime.config, store, full=not first_run)
     report = runtime.engine.apply_pending()
-    log.info("captured %s; applied %d changes (%d keys) in %.1fs %s", capture, report.changes, report.keys,
-             report.seconds, report.outcomes)
+    log.info("captured %s; applied %d changes (%d keys) in %.1fs (%s)", capture.summary(), report.changes,
+             report.keys, report.seconds, outcome_text(report.outcomes))
     return 0
 
 
@@ -44,7 +47,7 @@ def publish_status(runtime: Runtime, capture, report, problem: str) -> None:
     """Put the watchers' state (scanning / locked / error ...) where `replicator status` and the TUI read it."""
     try:
         runtime.store.set_checkpoint(SERVICE_CHECKPOINT, {
-            "pid": os.getpid(), "at": datetime.now().isoformat(timespec="seconds"),
+            "pid": os.getpid(), "at": datetime.now().astimezone().isoformat(timespec="seconds"),
             "capture": capture.status(), "last_apply": report.outcomes if report else None,
             "apply_error": problem or None, "factusol_year": runtime.ctx.factusol_year,
         })
@@ -111,12 +114,16 @@ def _signals(stop: threading.Event):
 
 
 def run(config: Config, once: bool = False, stop: threading.Event | None = None) -> int:
-    runtime = open_runtime(config)
-    try:
-        if once:
-            return run_once(runtime)
-        stop = stop or threading.Event()
-        with _signals(stop):
-            return serve(runtime, stop)
-    finally:
-        runtime.close()
+    """`replicator run`: one replicator per store (InstanceLocked names the one already running), a last log
+    line when it stops."""
+    stop = stop or threading.Event()
+    with hold(Store(config.store), "run --once" if once else "run", on_lost=lambda _why: stop.set()):
+        runtime = open_runtime(config)
+        try:
+            if once:
+                return run_once(runtime)
+            with _signals(stop):
+                return serve(runtime, stop)
+        finally:
+            runtime.close()
+            log.info("replicator stopped (pid %d)", os.getpid())
