@@ -29,7 +29,7 @@ LAYERS = [
     ("replicator.runtime", 6),
     ("replicator.initial", 7), ("replicator.workers", 7),
     ("replicator.daemon", 8),
-    ("replicator.sandbox", 9), ("replicator.sandbox.demo", 10),
+    ("replicator.sandbox", 9), ("replicator.hosting", 9), ("replicator.sandbox.demo", 10),
     ("replicator.cli", 10), ("replicator.cli_output", 10), ("replicator.__main__", 10), ("tui", 10),
 ]
 
