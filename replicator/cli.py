@@ -164,9 +164,11 @@ def cmd_sandbox_prestashop(args) -> int:
 def cmd_run(args) -> int:
     from replicator.daemon import run
     from replicator.hosting import prepare_shop
+    from replicator.instance_lock import ensure_free
 
     config = load_config(args.config)
     _setup_logging(config.log_level, config.log_file)
+    ensure_free(_open_store(config))  # a second replicator is refused before it opens a tunnel or a connection
     prepare_shop(config, retry=not args.once)  # the SSH tunnel (prestashop.ssh, retried by the service), grants
     return run(config, once=args.once)
 

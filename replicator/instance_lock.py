@@ -112,6 +112,19 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
+def _refusal(holder: LockHolder) -> InstanceLocked:
+    return InstanceLocked(f"another replicator is running on this state store: {holder.describe()}; stop it first "
+                          f"(a crashed one is taken over once its heartbeat is {int(STALE_SECONDS)} s old)")
+
+
+def ensure_free(store: Store) -> None:
+    """Raise InstanceLocked now if a live replicator holds the store (before a second one opens any connection);
+    the lock itself is taken by `hold`."""
+    holder = read_holder(store)
+    if holder is not None and not holder.stale and not (holder.on_this_host and not pid_alive(holder.pid)):
+        raise _refusal(holder)
+
+
 class InstanceLock:
     """The lock of one store, held by this process: `acquire()`, then `release()` (or use `hold()`)."""
 
@@ -143,9 +156,7 @@ class InstanceLock:
         holder = _holder(*row)
         gone = holder.on_this_host and not pid_alive(holder.pid)
         if not (holder.stale or gone):
-            raise InstanceLocked(
-                f"another replicator is running on this state store: {holder.describe()}; stop it first "
-                f"(a crashed one is taken over once its heartbeat is {int(STALE_SECONDS)} s old)")
+            raise _refusal(holder)
         if not self.store.swap_checkpoint(LOCK_NAME, row[0], self.value):
             raise InstanceLocked("another replicator took the state store's lock at the same moment; "
                                  "only one may run: stop the other first")
