@@ -185,5 +185,6 @@ def run_command(handler: Callable[[Any], int | None], args: Any, debug: bool = F
     except Exception as exc:  # the last line of defence: one clear, redacted line
         if debug:
             raise
-        fail(error_sentence(exc) + " (run with --debug for details)")
+        hint = "" if getattr(exc, "sentence", None) else " (run with --debug for details)"
+        fail(error_sentence(exc) + hint)
         return EXIT_ERROR
