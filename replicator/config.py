@@ -182,12 +182,15 @@ class Config:
 # --------------------------------------------------------------------------------------------- loading
 
 
-def expand_env(value: str, where: str) -> str:
-    """Replace ``${NAME}`` / ``${NAME:-default}``; the expanded values are secrets."""
+def expand_env(value: str, where: str, required: bool = True) -> str:
+    """Replace ``${NAME}`` / ``${NAME:-default}``; the expanded values are secrets.  ``required=False``: an unset
+    variable becomes "" (commands that only read the store need no shop password)."""
 
     def _sub(match: re.Match) -> str:
         name, default = match.group(1), match.group(2)
         resolved = os.environ.get(name, default)
+        if resolved is None and not required:
+            return ""
         if resolved is None:
             raise ConfigError(f"{where}: environment variable {name} is not set")
         register_secret(resolved)
@@ -242,10 +245,10 @@ def _numbers(path: Path, build):
     try:
         return build()
     except ConfigError as exc:
-        raise ConfigError(f"{path}: {exc}") from None
+        raise ConfigError(str(exc) if str(exc).startswith(str(path)) else f"{path}: {exc}") from None
 
 
-def _webservice(ps_raw: dict, path: Path) -> WebserviceConfig | None:
+def _webservice(ps_raw: dict, path: Path, need_secrets: bool = True) -> WebserviceConfig | None:
     raw = ps_raw.get("webservice")
     if raw in (None, "", {}):
         return None
@@ -255,13 +258,15 @@ def _webservice(ps_raw: dict, path: Path) -> WebserviceConfig | None:
     if unknown:
         raise ConfigError(f"prestashop.webservice: unknown key(s): {', '.join(sorted(unknown))}")
     key_text = str(raw.get("key") or "")
-    key = expand_env(key_text, f"{path}: prestashop.webservice.key")
+    key = expand_env(key_text, f"{path}: prestashop.webservice.key", need_secrets)
     register_secret(key)
     return WebserviceConfig(url=expand_env(str(raw.get("url") or ""), f"{path}: prestashop.webservice.url"),
                             key=key, key_from_env=bool(_ENV_PATTERN.search(key_text)) or not key_text)
 
 
-def load_config(path: str | os.PathLike) -> Config:
+def load_config(path: str | os.PathLike, need_secrets: bool = True) -> Config:
+    """Read and check a configuration file.  ``need_secrets=False`` (status, log, the TUI...: commands that only
+    use the state store): ``${VAR}`` in the FactuSOL connection, the shop URL and the webservice key may be unset."""
     path = Path(path).expanduser().resolve()
     if path.is_dir():
         path = path / CONFIG_NAME
@@ -297,7 +302,7 @@ def load_config(path: str | os.PathLike) -> Config:
 
     fs_raw = _section(data, "factusol", path)
     fs = _numbers(path, lambda: FactusolConfig(
-        connection=expand_env(str(fs_raw.get("connection") or ""), f"{path}: factusol.connection"),
+        connection=expand_env(str(fs_raw.get("connection") or ""), f"{path}: factusol.connection", need_secrets),
         file=rel(fs_raw.get("file")),
         data_dir=rel(fs_raw.get("data_dir")),
         company=str(fs_raw.get("company") or ""),
@@ -311,7 +316,7 @@ def load_config(path: str | os.PathLike) -> Config:
     _register_url_secrets(fs.connection)
     ps_raw = _section(data, "prestashop", path)
     ps = _numbers(path, lambda: PrestashopConfig(
-        url=expand_env(str(ps_raw.get("url") or ""), f"{path}: prestashop.url"),
+        url=expand_env(str(ps_raw.get("url") or ""), f"{path}: prestashop.url", need_secrets),
         prefix=str(ps_raw.get("prefix", "ps_")),
         id_shop=_number(ps_raw, "id_shop", 1, "prestashop", int),
         id_lang=_number(ps_raw, "id_lang", None, "prestashop", int),
@@ -322,7 +327,7 @@ def load_config(path: str | os.PathLike) -> Config:
         server_id=_number(ps_raw, "server_id", 4242, "prestashop", int),
         timezone=ps_raw.get("timezone"),
         ssh=_ssh_config(ps_raw.get("ssh"), path, rel),
-        webservice=_webservice(ps_raw, path),
+        webservice=_webservice(ps_raw, path, need_secrets),
     ))
     _register_url_secrets(ps.url)
     log_raw = _section(data, "log", path)
@@ -453,7 +458,8 @@ def validate(config: Config) -> list[str]:
     if fs.data_dir and not re.fullmatch(r"[A-Za-z0-9]{3}", fs.company or ""):
         problems.append("factusol.company: the 3-character company code is required with data_dir (e.g. '001')")
     if not ps.url:
-        problems.append("prestashop.url: the shop database URL is required, e.g. mysql://user:${PS_DB_PASSWORD}@host/db")
+        problems.append("prestashop.url: the shop database URL is required, "
+                        "e.g. mysql://user:${PS_DB_PASSWORD}@host/db")
     elif urlparse(ps.url).scheme not in ("mysql", "mariadb", "mysql+pymysql"):
         problems.append("prestashop.url: must start with mysql://")
     elif not urlparse(ps.url).path.strip("/"):

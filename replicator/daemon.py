@@ -7,14 +7,18 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import threading
 from collections.abc import Callable
+from contextlib import contextmanager
 from datetime import datetime
 
 from replicator.capture.service import CaptureService, capture_once
 from replicator.capture.wakeup import Wakeup, run_loop
 from replicator.config import Config, redact
+from replicator.engine import outcome_text
 from replicator.initial import INITIAL_SYNC_CHECKPOINT, run_initial_sync
+from replicator.instance_lock import hold
 from replicator.rules import RulesWatcher
 from replicator.runtime import Runtime, open_runtime
 from replicator.store import Store
@@ -25,6 +29,10 @@ log = logging.getLogger("replicator")
 
 class PausedError(RuntimeError):
     """`run --once` while a pause request stands (FactuSOL needs its file alone)."""
+
+    @property
+    def sentence(self) -> str:  # already the user's sentence: printed as it is (cli_output.error_sentence)
+        return str(self)
 
 
 def run_once(runtime: Runtime) -> int:
@@ -37,8 +45,8 @@ def run_once(runtime: Runtime) -> int:
     # not stamp FUM* are caught by the next full scan (the next run's first, or the service's safety rescan).
     capture = capture_once(runtime.config, store, full=not first_run)
     report = runtime.engine.apply_pending()
-    log.info("captured %s; applied %d changes (%d keys) in %.1fs %s", capture, report.changes, report.keys,
-             report.seconds, report.outcomes)
+    log.info("captured %s; applied %d changes (%d keys) in %.1fs (%s)", capture.summary(), report.changes,
+             report.keys, report.seconds, outcome_text(report.outcomes))
     return 0
 
 
@@ -50,7 +58,7 @@ def publish_status(runtime: Runtime, capture, report, problem: str, state: str =
     """Put the watchers' state (scanning / locked / error ...) where `replicator status` and the TUI read it."""
     try:
         runtime.store.set_checkpoint(SERVICE_CHECKPOINT, {
-            "state": state, "pid": os.getpid(), "at": datetime.now().isoformat(timespec="seconds"),
+            "state": state, "pid": os.getpid(), "at": datetime.now().astimezone().isoformat(timespec="seconds"),
             "capture": capture.status(), "last_apply": report.outcomes if report else None,
             "apply_error": problem or None, "factusol_year": runtime.ctx.factusol_year, "paused": paused or None,
             "factusol_open": runtime.ctx.factusol.is_open,
@@ -141,16 +149,44 @@ def _close_if_idle(runtime: Runtime) -> None:
         log.debug("FactuSOL connection closed after %.0f s unused; it opens again on the next change", idle)
 
 
-def run_once_command(config: Config) -> int:
-    """`replicator run --once`: refused while a pause stands; else open, run once, close.  (The service path is
-    replicator.service.runner.)"""
-    from replicator.service.pause import describe, pause_request
+@contextmanager
+def _signals(stop: threading.Event):
+    previous = {}
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            previous[sig] = signal.signal(sig, lambda *_: stop.set())
+        except ValueError:  # not in the main thread (tests): the caller owns `stop`
+            pass
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
-    request = pause_request(Store(config.store))
+
+def run(config: Config, once: bool = False, stop: threading.Event | None = None,
+        drain_left: Callable[[], float] | None = None, signals: bool = True) -> int:
+    """`replicator run`: one replicator per store (InstanceLocked names the one already running), a last log
+    line when it stops.  `--once` is refused while a pause request stands; the service waits it out before it
+    opens anything.  `signals=False` when the caller owns the stop request (replicator.service.runner)."""
+    from replicator.service.pause import describe, pause_request, wait_while_paused
+
+    stop = stop or threading.Event()
+    store = Store(config.store)
+    request = pause_request(store) if once else None
     if request:
         raise PausedError(f"the replicator is {describe(request)}: run `replicator resume` first")
-    runtime = open_runtime(config)
-    try:
-        return run_once(runtime)
-    finally:
-        runtime.close()
+    with hold(store, "run --once" if once else "run", on_lost=lambda _why: stop.set()):
+        if not once and not wait_while_paused(store, stop):
+            return 0  # stopped while paused: the file was never opened
+        runtime = open_runtime(config)
+        try:
+            if once:
+                return run_once(runtime)
+            if not signals:
+                return serve(runtime, stop, drain_left)
+            with _signals(stop):
+                return serve(runtime, stop, drain_left)
+        finally:
+            runtime.close()
+            log.info("replicator stopped (pid %d)", os.getpid())

@@ -29,6 +29,11 @@ INITIAL_CHUNK = 2000  # keys per sync call in the initial sync
 QUARANTINE_RETRY_SECONDS = 30.0  # quarantined keys are retried this often, and at once after a rule reload
 
 
+def outcome_text(outcomes: dict[str, int]) -> str:
+    """{'applied': 3, 'noop': 9} -> 'applied 3, noop 9' (for log lines: words, not a Python repr)."""
+    return ", ".join(f"{status} {n}" for status, n in sorted(outcomes.items())) or "nothing to do"
+
+
 @dataclass
 class ApplyReport:
     changes: int = 0
@@ -172,7 +177,10 @@ class Engine:
                     log.info("%s %s: released from quarantine", entity, key)
                 self._held_keys().discard((entity, key))
                 self._reported.pop((entity, key), None)
-                if outcome.status == "applied":
+                if outcome.status == "applied" and outcome.needs_person:
+                    log.warning("%s %s: %s (parked for review: resolve it in the TUI or with `replicator "
+                                "resolve`)", entity, key, outcome.detail)
+                elif outcome.status == "applied":
                     log.log(logging.DEBUG if quiet else logging.INFO, "%s %s: %s", entity, key,
                             outcome.detail or "applied")
             elif outcome.status == QUARANTINED:

@@ -10,6 +10,7 @@ from concurrent.futures.process import BrokenProcessPool
 
 from replicator.capture.service import take_first_sight
 from replicator.capture.tables import factusol_tables
+from replicator.engine import outcome_text
 from replicator.factusol.connection import reads_hold_off_writes
 from replicator.runtime import Runtime, open_context
 from replicator.sync.registry import HELPER_ENTITY
@@ -92,7 +93,7 @@ def run_initial_sync(runtime: Runtime) -> None:
                               "point with `if __name__ == '__main__':`); what it committed is kept: run again to "
                               "go on (initial_sync_workers: thread keeps the work in this process)") from exc
     store.set_checkpoint(INITIAL_SYNC_CHECKPOINT, {"done": True, "keys": report.keys})
-    log.info("initial sync done: %d keys in %.1fs %s", report.keys, report.seconds, report.outcomes)
+    log.info("initial sync done: %d keys in %.1fs (%s)", report.keys, report.seconds, outcome_text(report.outcomes))
 
 
 def _helper(runtime: Runtime, progress, first_sight: dict[str, list[str]] | None):

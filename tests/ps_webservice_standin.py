@@ -218,8 +218,11 @@ class _Handler(BaseHTTPRequestHandler):
                 return
         shop = self._shop()
         id_order, id_state = int(fields["id_order"]), int(fields["id_order_state"])
-        # PrestaShop's own state change, rows as the real shop wrote them (employee 0, invoice by the flags)
+        # PrestaShop's own state change, rows as the real shop wrote them (employee 0, invoice by the flags); on
+        # this path the real shop wrote no stock_mvt rows (the back office writes two): none are kept
+        last_mvt = shop.query_one("SELECT COALESCE(MAX(id_stock_mvt), 0) AS n FROM {p}stock_mvt")["n"]
         change = ps_writer.change_order_state(shop, id_order, id_state, id_employee=0, create_invoice=True)
+        shop.execute("DELETE FROM {p}stock_mvt WHERE id_stock_mvt > %s AND id_order = %s", (last_mvt, id_order))
         history = shop.query_one("SELECT * FROM {p}order_history WHERE id_order_history = %s",
                                  (change.id_order_history,))
         if query.get("sendemail") == ["1"]:

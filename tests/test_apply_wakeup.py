@@ -71,7 +71,7 @@ def test_the_service_applies_captured_changes_without_waiting_for_its_interval(m
     applies: list[int] = []
     real_serve = daemon.serve
 
-    def serve(runtime, stop_event):
+    def serve(runtime, stop_event, *args, **kwargs):
         apply_pending = runtime.engine.apply_pending
 
         def counted():
@@ -80,7 +80,7 @@ def test_the_service_applies_captured_changes_without_waiting_for_its_interval(m
             return report
 
         runtime.engine.apply_pending = counted
-        return real_serve(runtime, stop_event)
+        return real_serve(runtime, stop_event, *args, **kwargs)
 
     service = threading.Thread(target=lambda: daemon.run(config, stop=stop), daemon=True)
     daemon_serve, daemon.serve = daemon.serve, serve

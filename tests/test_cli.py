@@ -7,6 +7,8 @@ checks that the password never appears in any output.
 from __future__ import annotations
 
 import json
+import os
+import re
 
 import pytest
 
@@ -74,9 +76,15 @@ def test_run_once_status_log_and_no_secret_anywhere(installation, capsys):
     outputs = []
     assert main(["config", "validate", "--config", config]) == 0
     outputs.append(capsys.readouterr())
+    assert "FactuSOL: connected" in outputs[-1].out and "PrestaShop: connected" in outputs[-1].out
     assert main(["run", "--config", config, "--once"]) == 0
     outputs.append(capsys.readouterr())
-    assert "initial sync done" in outputs[-1].err
+    err = outputs[-1].err
+    assert "initial sync done" in err
+    assert re.search(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} INFO ", err, re.M)  # dated lines
+    assert "CaptureReport(" not in err and "{'" not in err  # words, not Python reprs
+    assert err.rstrip().splitlines()[-1].endswith(f"replicator stopped (pid {os.getpid()})")
+    assert "Before using MARIADB" not in err and "BINLOG_ROW_METADATA = FULL" not in err
     assert main(["status", "--config", config, "--json"]) == 0
     captured = capsys.readouterr()
     outputs.append(captured)
@@ -106,7 +114,11 @@ def test_wrong_password_is_a_clear_error_without_the_password(installation, monk
     err = capsys.readouterr().err
     assert "not-the-Right-one" not in err
     assert "Traceback" not in err
-    assert "error:" in err
+    assert "error:" in err and "Error:" not in err  # no exception class name
+    assert main(["config", "validate", "--config", str(installation)]) == 1  # it connects, so it finds out
+    captured = capsys.readouterr()
+    assert "PrestaShop: cannot connect" in captured.err and "not-the-Right-one" not in captured.out + captured.err
+    assert main(["config", "validate", "--offline", "--config", str(installation)]) == 0
 
 
 def test_conflicts_and_resolve(installation, capsys):

@@ -20,18 +20,18 @@ SIDES = ("replicator.factusol", "replicator.prestashop")
 LAYERS = [
     ("replicator.keys", 0), ("replicator.model", 0), ("replicator.config", 0), ("replicator.memo", 0),
     ("replicator.gil", 0), ("replicator", 0),
+    ("replicator.masking", 0), ("replicator.logsetup", 0),
     ("replicator.store", 1),
-    ("replicator.capture", 2),
+    ("replicator.capture", 2), ("replicator.instance_lock", 2), ("replicator.service_state", 2),
     ("replicator.factusol", 3), ("replicator.prestashop", 3), ("replicator.rules", 3),
     ("replicator.sync", 4), ("replicator.capture.service", 4),
     ("replicator.engine", 5),
     ("replicator.runtime", 6),
     ("replicator.initial", 7), ("replicator.workers", 7),
     ("replicator.daemon", 8),
-    ("replicator.sandbox", 9), ("replicator.sandbox.demo", 10),
+    ("replicator.sandbox", 9), ("replicator.hosting", 9), ("replicator.sandbox.demo", 10),
     ("replicator.service", 9), ("replicator.service.pause", 1), ("replicator.doctor", 9),
-    ("replicator.hosting", 8),
-    ("replicator.cli", 10), ("replicator.__main__", 10), ("tui", 10),
+    ("replicator.cli", 10), ("replicator.cli_output", 10), ("replicator.__main__", 10), ("tui", 10),
 ]
 
 

@@ -84,10 +84,7 @@ def test_pause_closes_the_file_and_resume_catches_up(service, capsys):
     assert not _holds_open(fs_file), "the paused service still holds the FactuSOL file"
 
     assert main(["status", "--config", str(service["config"])]) == 0
-    assert "service: paused since" in capsys.readouterr().out
-    assert main(["run", "--once", "--config", str(service["config"])]) == 1
-    err = capsys.readouterr().err
-    assert err.startswith("error: the replicator is paused") and "replicator resume" in err
+    assert "paused:      paused since" in capsys.readouterr().out
 
     # FactuSOL's own maintenance writes while paused: nothing reaches the shop until the resume
     from replicator.factusol.connection import open_factusol
@@ -129,6 +126,9 @@ def test_a_service_started_while_paused_does_not_open_the_file(service, capsys):
     store, fs_file = service["store"], service["file"]
     assert main(["pause", "--config", str(service["config"])]) == 0
     assert "no service is running now" in capsys.readouterr().out
+    assert main(["run", "--once", "--config", str(service["config"])]) == 1  # refused, nothing opened
+    err = capsys.readouterr().err
+    assert "error: the replicator is paused" in err and "replicator resume" in err
     runner = service["start"]()
     assert wait_for(lambda: _state(store).get("state") == "paused", 15)
     assert not _holds_open(fs_file)

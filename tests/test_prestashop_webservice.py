@@ -49,6 +49,7 @@ def test_state_change_and_tracking_as_the_real_shop_makes_them(standin, shop_url
         assert (history["id_employee"], history["id_order"], history["id_order_state"]) == (0, 2, shipped)
         assert shop.query_one("SELECT current_state FROM {p}orders WHERE id_order = 2")["current_state"] == shipped
         assert [(m.id_order, m.template, m.tracking) for m in standin.mails] == [(2, "shipped", "TRK-STANDIN-1")]
+        assert shop.query_one("SELECT COUNT(*) AS n FROM {p}stock_mvt WHERE id_order = 2")["n"] == 0
         # PS_OS_PAYMENT has the invoice flag: PrestaShop numbers the invoice
         client.add_order_history(3, shop.state_id("PS_OS_PAYMENT"), send_mail=False)
         assert shop.query_one("SELECT invoice_number FROM {p}orders WHERE id_order = 3")["invoice_number"] > 0

@@ -224,6 +224,22 @@ def test_conflicting_nif_edit_parks_a_manual_conflict(env):
     assert len(env.store.conflicts()) == 1
 
 
+def test_an_edit_applied_while_a_field_waits_for_a_person_is_logged_as_a_warning(env, caplog):
+    import logging
+
+    synced(env)
+    code = code_of(env, 1)
+    env.shop.execute("UPDATE {p}address SET dni = '11111111H', date_upd = NOW() WHERE id_customer = 1")
+    fs_writer.update_customer_fields(env.fs, code, {"NIFCLI": "22222222J", "TELCLI": "699000222"})
+    with caplog.at_level(logging.INFO, logger="replicator"):
+        env.cycle()
+    [conflict] = env.store.conflicts()
+    assert conflict.field == "nif"
+    lines = [r for r in caplog.records if "customer ps:1" in r.getMessage() and "conflict on nif" in r.getMessage()]
+    assert lines and all(r.levelno == logging.WARNING for r in lines)  # a person must act: not an INFO line
+    assert "parked for review" in lines[0].getMessage()
+
+
 @pytest.mark.parametrize("newer", ["factusol", "prestashop"])
 def test_newest_wins_field_resolves_by_timestamps(env, newer):
     synced(env)

@@ -1,17 +1,20 @@
 """The Textual TUI: `ReplicatorApp` and `run_tui`, the entry point `replicator tui` calls.
 
-The app attaches to the same state store a headless daemon writes and re-reads it every second (only
-new change ids, open conflicts and quarantine rows, counts).  Nothing from the configuration is shown
-except through `Config.describe()`, and every displayed text passes through `redact`.
+The app attaches to the same state store a headless daemon writes.  Every second a thread worker reads a
+snapshot of it (`tui.snapshot`: counts, the service and its watchers, new changes, open conflicts and quarantine
+with their records' names) and posts it to the widgets; the UI thread never waits for the store.  Nothing from the
+configuration is shown except through `Config.describe()`, and every displayed text passes through `redact`.
 """
 
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import Any, Iterable
 
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
+from textual.css.query import NoMatches
+from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, TabbedContent, TabPane
 
 from replicator.config import ConfigError, load_config, redact
@@ -19,15 +22,18 @@ from replicator.store import Store
 
 from .changes import ChangeLogPane
 from .conflicts import ConflictsPane
+from .help import HelpScreen, collect_keys
 from .messages import StoreChanged
 from .quarantine import QuarantinePane
+from .snapshot import Snapshot, describe_error, take_snapshot
 from .status import StatusHeader
 
 TABS = {"changes": "Change log", "conflicts": "Conflicts", "quarantine": "Quarantine"}
+WIDE = 160  # from this many columns up, tables and detail panes sit side by side
 
 
 class ReplicatorApp(App):
-    """Status header, then tabs for the change log, the open conflicts and the quarantine."""
+    """Status bar, then tabs for the change log, the open conflicts and the quarantine."""
 
     TITLE = "FactuSOL ⇄ PrestaShop replicator"
     CSS = """
@@ -35,9 +41,17 @@ class ReplicatorApp(App):
     #tabs { height: 1fr; }
     TabPane { padding: 0; }
     TabPane > Vertical { height: 1fr; }
+    /* a wide screen (WIDE columns and more): each table with its detail pane beside it */
+    .wide #change-body, .wide #conflict-body { layout: horizontal; }
+    .wide #change-table { width: 2fr; height: 1fr; }
+    .wide #conflict-table { width: 1fr; height: 1fr; }
+    .wide #change-detail-box, .wide #conflict-detail-box {
+        width: 1fr; height: 1fr; max-height: 100%; border-top: none; border-left: solid $primary;
+    }
     """
     BINDINGS = [
         Binding("q", "quit", "Quit"),
+        Binding("question_mark", "help", "Help"),
         Binding("1", "show_tab('changes')", "Changes"),
         Binding("2", "show_tab('conflicts')", "Conflicts"),
         Binding("3", "show_tab('quarantine')", "Quarantine"),
@@ -54,6 +68,10 @@ class ReplicatorApp(App):
         self.window = window
         self.last_error = ""
         self.sub_title = "read-only" if readonly else ""
+        self.snapshot: Snapshot | None = None
+        self.loading = False
+        self.again = False
+        self.labels: dict[tuple[str, str], str] = {}  # record names, filled by the worker
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -68,30 +86,69 @@ class ReplicatorApp(App):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one(ChangeLogPane).reload(self.store)
-        self.refresh_data()
         self.query_one("#change-table", DataTable).focus()
+        self._fit(self.size.width)
+        self.refresh_data()
         self.set_interval(self.refresh_seconds, self.refresh_data)
 
+    def on_resize(self, event) -> None:
+        self._fit(event.size.width)
+
+    def _fit(self, width: int) -> None:
+        self.screen.set_class(width >= WIDE, "wide")
+
+    # -- the snapshot worker -------------------------------------------------------------------------
     def refresh_data(self) -> None:
-        """One refresh tick.  A store error (locked, unreachable) is reported once, not raised."""
-        try:
-            status = self.query_one(StatusHeader)
-            status.refresh_from(self.store)
-            self.query_one(ChangeLogPane).refresh_from(self.store)
-            self.query_one(ConflictsPane).refresh_from(self.store)
-            self.query_one(QuarantinePane).refresh_from(self.store)
-        except Exception as exc:  # noqa: BLE001 - keep the TUI alive while the store is unavailable
-            message = redact(f"state store: {exc}")
-            if message != self.last_error:
-                self.last_error = message
-                self.notify(message, severity="error", timeout=10)
+        """Start a snapshot read on a worker thread (one at a time: a slow store delays, never piles up)."""
+        if self.loading:
+            self.again = True
             return
+        try:
+            request = self.query_one(ChangeLogPane).request()
+        except NoMatches:  # the app is closing: its widgets are gone
+            return
+        self.loading, self.again = True, False
+        store, labels = self.store, self.labels
+
+        def load() -> None:
+            try:
+                snapshot = take_snapshot(store, request, labels)
+            except Exception as exc:  # noqa: BLE001 - keep the TUI alive while the store is unavailable
+                self.call_from_thread(self._store_failed, exc)
+                return
+            self.call_from_thread(self.show_snapshot, snapshot)
+
+        self.run_worker(load, thread=True, group="snapshot", exit_on_error=False)
+
+    def _done_loading(self) -> None:
+        self.loading = False
+        if self.again:
+            self.refresh_data()
+
+    def _store_failed(self, exc: BaseException) -> None:
+        message = redact(f"The state store cannot be read: {describe_error(exc)}")
+        if message != self.last_error:
+            self.last_error = message
+            self.notify(message, severity="error", timeout=10)
+        self._done_loading()
+
+    def show_snapshot(self, snapshot: Snapshot) -> None:
+        """Copy a snapshot into the widgets (UI thread)."""
+        self.snapshot = snapshot
         self.last_error = ""
-        tabs = self.query_one(TabbedContent)
-        summary = status.summary
-        tabs.get_tab("conflicts").label = f"{TABS['conflicts']} ({summary.get('open_conflicts', 0)})"
-        tabs.get_tab("quarantine").label = f"{TABS['quarantine']} ({summary.get('open_quarantine', 0)})"
+        try:
+            self.query_one(StatusHeader).show(snapshot.counts, snapshot.open_conflicts, snapshot.open_quarantine,
+                                              snapshot.service)
+            self.query_one(ChangeLogPane).apply_data(snapshot.changes)
+            self.query_one(ConflictsPane).show_records(self.store, snapshot.conflicts, snapshot.labels)
+            self.query_one(QuarantinePane).show_records(self.store, snapshot.quarantine, snapshot.labels)
+            tabs = self.query_one(TabbedContent)
+            tabs.get_tab("conflicts").label = f"{TABS['conflicts']} ({snapshot.open_conflicts})"
+            tabs.get_tab("quarantine").label = f"{TABS['quarantine']} ({snapshot.open_quarantine})"
+        except NoMatches:  # the app is closing: nothing left to show it in
+            pass
+        finally:
+            self._done_loading()
 
     def action_refresh_now(self) -> None:
         self.refresh_data()
@@ -99,6 +156,7 @@ class ReplicatorApp(App):
     def on_store_changed(self, _message: StoreChanged) -> None:
         self.refresh_data()
 
+    # -- navigation, help, palette -------------------------------------------------------------------
     def action_show_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
 
@@ -108,10 +166,52 @@ class ReplicatorApp(App):
         if pane is not None:
             pane.query(DataTable).first().focus()
 
+    def active_pane(self):
+        tab = self.query_one(TabbedContent).active
+        return self.query_one({"changes": ChangeLogPane, "conflicts": ConflictsPane,
+                               "quarantine": QuarantinePane}[tab])
+
+    def action_help(self) -> None:
+        tab = self.query_one(TabbedContent).active
+        self.push_screen(HelpScreen(TABS.get(tab, tab), collect_keys(self)))
+
+    def _on_pane(self, tab: str, action: str) -> None:
+        self.action_show_tab(tab)
+        self.call_after_refresh(lambda: self.active_pane().run_action(action))
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """The app's own commands in the palette (ctrl+p), beside Textual's."""
+        yield SystemCommand("Go to change log", "the captured changes (1)", lambda: self.action_show_tab("changes"))
+        yield SystemCommand("Go to conflicts", "fields changed on both sides (2)",
+                            lambda: self.action_show_tab("conflicts"))
+        yield SystemCommand("Go to quarantine", "changes that could not be applied (3)",
+                            lambda: self.action_show_tab("quarantine"))
+        for take, name, what in (("factusol", "FactuSOL", "the FactuSOL value (f)"),
+                                 ("prestashop", "shop", "the shop value (p)"),
+                                 ("base", "base", "the base value, the last agreed (b)")):
+            yield SystemCommand(f"Resolve conflict: take {name}",
+                                f"the selected conflict gets {what}; you confirm first",
+                                lambda take=take: self._on_pane("conflicts", f"take('{take}')"))
+        yield SystemCommand("Resolve conflict: own value", "type the value the selected conflict gets (e)",
+                            lambda: self._on_pane("conflicts", "edit"))
+        yield SystemCommand("Skip quarantined change", "the selected one is never applied; you confirm first (s)",
+                            lambda: self._on_pane("quarantine", "skip"))
+        yield SystemCommand("Undo last skip", "put the last skipped change back in quarantine (u)",
+                            lambda: self._on_pane("quarantine", "undo_skip"))
+        yield SystemCommand("Filter this tab", "by status, side, entity, key, name, e-mail or code (/)",
+                            lambda: self.active_pane().run_action("focus_filter"))
+        yield SystemCommand("Clear the filter", "show every row again (Esc)",
+                            lambda: self.active_pane().run_action("clear_filter"))
+        yield SystemCommand("Show all fields / changed only", "in the change's detail pane (a)",
+                            lambda: self._on_pane("changes", "toggle_fields"))
+        yield SystemCommand("Refresh now", "read the state store again (r)", self.action_refresh_now)
+        yield SystemCommand("Help: keys of this screen", "every key and what it does (?)", self.action_help)
+        yield from super().get_system_commands(screen)
+
 
 def build_app(config_path: str, readonly: bool = False) -> ReplicatorApp:
-    """Load the configuration, open its store and build the app (without running it)."""
-    config = load_config(config_path)
+    """Load the configuration (no shop password needed: the TUI only uses the store) and build the app."""
+    config = load_config(config_path, need_secrets=False)
     return ReplicatorApp(Store(config.store), config.describe(), readonly=readonly)
 
 
@@ -120,7 +220,7 @@ def run_tui(config_path: str, readonly: bool = False) -> int:
     try:
         app = build_app(config_path, readonly=readonly)
     except ConfigError as exc:
-        print(redact(exc), file=sys.stderr)
+        print(f"error: {redact(exc)}", file=sys.stderr)
         return 2
     app.run()
     return app.return_code or 0

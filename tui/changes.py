@@ -1,7 +1,8 @@
-"""The change log tab: the newest changes in a table, a filter input, and the before/after view.
+"""The change log tab: the newest changes in a table, the filter bar, and the selected change's images.
 
-Refreshing is incremental: each tick fetches only changes with an id above the newest one shown, plus the
-(status, detail) of the rows already on screen, so a daemon moving a row from pending to applied shows up.
+The pane never reads the store itself: it says what it needs (`request()`: the changes after the newest one
+shown plus the states of the rows on screen, or a filtered window) and the app's worker answers with
+`apply_data()`.  A daemon moving a row from pending to applied shows up in place, its detail cell widened to fit.
 """
 
 from __future__ import annotations
@@ -10,106 +11,113 @@ from rich.console import Group
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical, VerticalScroll
-from textual.widgets import DataTable, Input, Static
+from textual.containers import Container, Vertical, VerticalScroll
+from textual.widgets import DataTable, Static
 
-from replicator.store import Change, Store, loads
+from replicator.store import Change, loads
 
-from .format import diff_table, parse_filter, safe, short, show_time, status_text
+from .filter_bar import FilterBar
+from .filters import Filter
+from .format import diff_table, safe, short, show_time, status_text
+from .snapshot import ChangeData, ChangeRequest
 
 SIDE_LABELS = {"factusol": "FS", "prestashop": "PS"}
-COLUMNS = ("id", "time", "side", "entity", "table", "key", "op", "status", "detail")
+COLUMNS = ("id", "time", "side", "entity", "status", "key", "op", "table", "detail")
+FIXED_WIDTH = 74  # the columns other than key and detail, with their gaps, at their usual widths
+
+
+def key_width(table_width: int) -> int:
+    """How much of a row key the table shows: 24 characters at 80 columns, up to 90 on a wide table (the rest of
+    a longer key is in the detail pane's title)."""
+    return max(24, min(90, table_width - FIXED_WIDTH))
 
 
 class ChangeLogPane(Vertical):
-    """Filter input, change table (newest first) and the selected change's images."""
+    """Filter bar, change table (newest first) and the selected change's images."""
 
     BINDINGS = [
         Binding("slash", "focus_filter", "Filter"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
+        Binding("a", "toggle_fields", "All fields"),
     ]
     DEFAULT_CSS = """
-    ChangeLogPane #change-filter { dock: top; }
+    ChangeLogPane #change-body { layout: vertical; height: 1fr; }
     ChangeLogPane #change-table { height: 1fr; }
     ChangeLogPane #change-detail-box { height: 1fr; border-top: solid $primary; }
+    .wide ChangeLogPane #change-body { layout: horizontal; }
+    .wide ChangeLogPane #change-table { width: 3fr; height: 1fr; }
+    .wide ChangeLogPane #change-detail-box { width: 2fr; height: 1fr; border-top: none; border-left: solid $primary; }
     """
 
     def __init__(self, window: int = 500, **kwargs):
         super().__init__(**kwargs)
         self.window = window
-        self.filters: dict[str, str | None] = {"status": None, "entity": None, "side": None}
+        self.filter = Filter()
+        self.generation = 0
+        self.reload_pending = True
         self.last_id = 0
         self.changes: dict[int, Change] = {}
         self.shown_id: int | None = None
-        self.store: Store | None = None
+        self.show_all = False
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder="/ filter: status, entity or side (e.g. 'conflict customer', 'side=ps') — "
-                                "Enter applies, Esc clears", id="change-filter")
-        table = DataTable(id="change-table", cursor_type="row", zebra_stripes=True)
-        for name in COLUMNS:
-            table.add_column(name, key=name)
-        yield table
-        with VerticalScroll(id="change-detail-box"):
-            yield Static("Select a change to see its before and after images.", id="change-detail")
+        yield FilterBar("change", "/ filter: status, side, entity, key=…, or text such as an article code, a name "
+                                  "or an e-mail — Enter applies, Esc clears")
+        with Container(id="change-body"):
+            table = DataTable(id="change-table", cursor_type="row", zebra_stripes=True)
+            for name in COLUMNS:
+                table.add_column(name, key=name)
+            yield table
+            with VerticalScroll(id="change-detail-box"):
+                yield Static("Select a change to see its before and after images.", id="change-detail")
 
     @property
     def table(self) -> DataTable:
         return self.query_one("#change-table", DataTable)
 
     # -- data ------------------------------------------------------------------------------------
-    def reload(self, store: Store) -> None:
-        """Drop what is shown and load the newest `window` changes matching the filter."""
-        self.store = store
-        self.table.clear()
-        self.changes.clear()
-        self.last_id = 0
-        self._add(store.newest_changes(self.window, **self.filters))
-        if self.table.row_count:
-            self.table.move_cursor(row=0)
+    def request(self) -> ChangeRequest:
+        """What the next snapshot should read for this pane."""
+        shown = (min(self.changes), max(self.changes)) if self.changes else None
+        return ChangeRequest(self.generation, self.filter, self.window, after_id=self.last_id, shown=shown,
+                             reload=self.reload_pending)
 
-    def refresh_from(self, store: Store) -> None:
-        """Bring the table up to date with the store.
-
-        Unfiltered: fetch only the changes after the newest one shown, and refresh the status of the rows
-        on screen.  Filtered: re-read the filtered window (an indexed LIMIT query), so rows that start or
-        stop matching (e.g. a pending change that gets applied) come and go.
-        """
-        self.store = store
-        if any(self.filters.values()):
-            rows = store.newest_changes(self.window, **self.filters)
-            keep = {change.id for change in rows}
+    def apply_data(self, data: ChangeData) -> None:
+        if data.request.generation != self.generation:
+            return  # read for a filter that has since changed
+        if data.request.reload or data.request.flt.active:
+            keep = {change.id for change in data.rows}
             for change_id in [i for i in self.changes if i not in keep]:
                 del self.changes[change_id]
                 self.table.remove_row(str(change_id))
-            self._update_states({c.id: (c.status, c.detail) for c in rows})
-            self._add(rows)
-            return
-        if self.changes:
-            self._update_states(store.change_states(min(self.changes), max(self.changes)))
-        self._add(store.changes(after_id=self.last_id, limit=self.window))
+            if data.request.reload:
+                self.reload_pending = False
+                self.last_id = 0
+        self._update_states(data.states)
+        self._add(data.rows)
+        self._show_selected()
 
     def _update_states(self, states: dict[int, tuple[str, str]]) -> None:
         for change_id, (status, detail) in states.items():
             change = self.changes.get(change_id)
             if change and (change.status, change.detail) != (status, detail):
                 change.status, change.detail = status, detail
-                self.table.update_cell(str(change_id), "status", status_text(status))
-                self.table.update_cell(str(change_id), "detail", safe(short(detail)))
+                self.table.update_cell(str(change_id), "status", status_text(status), update_width=True)
+                self.table.update_cell(str(change_id), "detail", safe(short(detail)), update_width=True)
                 if change_id == self.shown_id:
                     self.show_change(change_id)
 
     def _add(self, rows: list[Change]) -> None:
+        rows = [change for change in rows if change.id not in self.changes]
         if not rows:
             return
         table = self.table
         selected = self.selected_id()
-        rows = [change for change in rows if change.id not in self.changes]
-        if not rows:
-            return
+        wide = self.screen.has_class("wide")
+        width = key_width(self.app.size.width * 2 // 3 if wide else self.app.size.width)
         for change in rows:
             self.changes[change.id] = change
-            table.add_row(*self._cells(change), key=str(change.id))
+            table.add_row(*self._cells(change, width), key=str(change.id))
             self.last_id = max(self.last_id, change.id)
         while len(self.changes) > self.window:  # keep the window bounded: forget the oldest rows
             oldest = min(self.changes)
@@ -120,16 +128,16 @@ class ChangeLogPane(Vertical):
             table.move_cursor(row=table.get_row_index(str(selected)), animate=False)
 
     @staticmethod
-    def _cells(change: Change) -> list:
+    def _cells(change: Change, width: int = 30) -> list:
         return [
             change.id,
-            show_time(change.captured_at),
+            show_time(change.captured_at, brief=True),
             SIDE_LABELS.get(change.side, change.side),
             change.entity,
-            change.source_table,
-            safe(short(_key_text(change.row_key), 30)),
-            change.op,
             status_text(change.status),
+            safe(short(_key_text(change.row_key), width)),
+            change.op,
+            change.source_table,
             safe(short(change.detail)),
         ]
 
@@ -141,18 +149,24 @@ class ChangeLogPane(Vertical):
         return int(row_key.value) if row_key.value is not None else None
 
     # -- detail ----------------------------------------------------------------------------------
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        if event.row_key is None or event.row_key.value is None:
-            return
-        self.show_change(int(event.row_key.value))
+    def on_data_table_row_highlighted(self, _event: DataTable.RowHighlighted) -> None:
+        # The row under the cursor NOW, not the event's: rows added and sorted since it was posted moved it (a
+        # first load highlighted change 1, then sorted newest first: the pane showed change 1 on change 8's row).
+        self._show_selected()
 
-    def show_change(self, change_id: int) -> None:
-        change = self.changes.get(change_id)
+    def _show_selected(self) -> None:
+        """The detail pane always shows the row under the cursor (rows added above it or sorted move it)."""
+        selected = self.selected_id()
+        if selected != self.shown_id or selected is None:
+            self.show_change(selected)
+
+    def show_change(self, change_id: int | None) -> None:
+        change = self.changes.get(change_id) if change_id is not None else None
         detail = self.query_one("#change-detail", Static)
-        if change is None:
-            detail.update("")
-            return
         self.shown_id = change_id
+        if change is None:
+            detail.update("No change matches the filter." if self.filter.active else "No changes yet.")
+            return
         title = Text()
         title.append(f"change {change.id}  ", style="bold")
         title.append(f"{change.side} {change.source_table} {safe(_key_text(change.row_key))} {change.op}  ")
@@ -162,29 +176,39 @@ class ChangeLogPane(Vertical):
             title.append(f"\n{safe(change.detail)}", style="italic")
         # An update or delete without a before-image: it was not kept (see diff_table), not an empty row.
         kept = change.before is not None or change.op == "insert"
-        detail.update(Group(title, diff_table(loads(change.before), loads(change.after), before_kept=kept)))
+        detail.update(Group(title, diff_table(loads(change.before), loads(change.after), before_kept=kept,
+                                              show_all=self.show_all)))
+
+    def action_toggle_fields(self) -> None:
+        self.show_all = not self.show_all
+        self.notify("All fields shown (changed first)." if self.show_all else "Changed fields only.", timeout=2)
+        self.show_change(self.shown_id)
 
     # -- filter ----------------------------------------------------------------------------------
     def action_focus_filter(self) -> None:
-        self.query_one("#change-filter", Input).focus()
+        self.query_one(FilterBar).open()
 
     def action_clear_filter(self) -> None:
-        box = self.query_one("#change-filter", Input)
-        if box.value or any(self.filters.values()):
-            box.value = ""
-            self.apply_filter("")
+        self.query_one(FilterBar).clear()
         self.table.focus()
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        if event.input.id == "change-filter":
-            event.stop()
-            self.apply_filter(event.value)
-            self.table.focus()
+    def on_filter_bar_applied(self, event: FilterBar.Applied) -> None:
+        event.stop()
+        self.apply_filter(event.filter)
+        self.table.focus()
 
-    def apply_filter(self, text: str) -> None:
-        self.filters = parse_filter(text)
-        if self.store is not None:
-            self.reload(self.store)
+    def apply_filter(self, flt: Filter | str) -> None:
+        """Show only the changes matching `flt`; the next snapshot reads them."""
+        self.filter = Filter.parse(flt) if isinstance(flt, str) else flt
+        self.generation += 1
+        self.reload_pending = True
+        self.table.clear(columns=True)  # columns too: their widths were fitted to the rows that went
+        for name in COLUMNS:
+            self.table.add_column(name, key=name)
+        self.changes.clear()
+        self.last_id = 0
+        self.shown_id = None
+        self.app.refresh_data()
 
 
 def _key_text(row_key: str) -> str:

@@ -7,7 +7,6 @@ applies `replicator.config.redact` so a registered secret can never be displayed
 from __future__ import annotations
 
 import json
-import re
 from datetime import datetime, timezone
 from typing import Any
 
@@ -15,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from replicator.config import MASK, redact
+from replicator.masking import is_credential
 
 STATUS_STYLES = {
     "pending": "yellow",
@@ -28,8 +28,6 @@ STATUSES = tuple(STATUS_STYLES)
 SIDES = ("factusol", "prestashop")
 SIDE_ALIASES = {"fs": "factusol", "ps": "prestashop", "factusol": "factusol", "prestashop": "prestashop"}
 
-# Row columns that hold credentials or tokens (PrestaShop customer.passwd, secure_key, ...): never shown.
-_SENSITIVE = re.compile(r"(?i)(passw|pwd|secure_key|token|secret)")
 
 
 def safe(value: Any) -> str:
@@ -56,12 +54,16 @@ def show_value(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
-def show_time(value: datetime | None) -> str:
+def show_time(value: datetime | None, brief: bool = False) -> str:
+    """Local time; `brief` (table cells): today's times as HH:MM:SS, older ones as MM-DD HH:MM."""
     if value is None:
         return ""
     if value.tzinfo is None:  # SQLite gives naive datetimes back; they were stored in UTC
         value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    local = value.astimezone()
+    if brief:
+        return local.strftime("%H:%M:%S" if local.date() == datetime.now().astimezone().date() else "%m-%d %H:%M")
+    return local.strftime("%Y-%m-%d %H:%M:%S")
 
 
 def status_text(status: str) -> Text:
@@ -69,7 +71,8 @@ def status_text(status: str) -> Text:
 
 
 def is_sensitive(field: str) -> bool:
-    return bool(_SENSITIVE.search(field))
+    """Columns that hold credentials or tokens: one rule for the CLI and the TUI (replicator.masking)."""
+    return is_credential(field)
 
 
 def changed_fields(before: dict | None, after: dict | None) -> set[str]:
@@ -78,12 +81,13 @@ def changed_fields(before: dict | None, after: dict | None) -> set[str]:
     return {k for k in set(before) | set(after) if k not in before or k not in after or before[k] != after[k]}
 
 
-def diff_table(before: dict | None, after: dict | None, before_kept: bool = True) -> Table:
-    """A field | before | after table; changed fields are marked with * and highlighted.
+def diff_table(before: dict | None, after: dict | None, before_kept: bool = True, show_all: bool = False) -> Table:
+    """A field | before | after table: changed fields first, marked with * and highlighted; the unchanged ones
+    follow with `show_all`, else one line says how many are hidden (`a` shows them).
 
     Columns that hold credentials (passwd, secure_key, tokens) show *** instead of their value.
     `before_kept=False`: an update or delete whose before-image was not kept (see docs/reliability.md); the
-    table says so instead of marking every field as changed.
+    table says so and lists every field, since which changed is unknown.
     """
     changed = changed_fields(before, after) if before_kept else set()
     table = Table(expand=True, show_lines=False)
@@ -93,7 +97,12 @@ def diff_table(before: dict | None, after: dict | None, before_kept: bool = True
     table.add_column("before", overflow="fold", ratio=1)
     table.add_column("after", overflow="fold", ratio=1)
     fields = list((before or {}).keys()) + [k for k in (after or {}) if k not in (before or {})]
-    for name in fields:
+    ordered = [f for f in fields if f in changed] + [f for f in fields if f not in changed]
+    hidden = 0
+    for name in ordered:
+        if name not in changed and before_kept and not show_all and changed:
+            hidden += 1
+            continue
         cells = []
         for is_before, image in ((True, before), (False, after)):
             if is_before and not before_kept:
@@ -108,26 +117,9 @@ def diff_table(before: dict | None, after: dict | None, before_kept: bool = True
         if name in changed:
             cells = [Text(c.plain, style="bold yellow" if c.style != "dim" else "dim") for c in cells]
         table.add_row(Text(("* " if name in changed else "  ") + name, style=style), *cells)
+    if hidden:
+        table.add_row(Text(f"  … {hidden} unchanged field{'s' if hidden != 1 else ''} hidden (a: show all)",
+                           style="dim italic"), "", "")
     if not fields:
         table.add_row(Text("(no image)", style="dim"), Text("not kept", style="dim") if not before_kept else "", "")
     return table
-
-
-def parse_filter(text: str) -> dict[str, str | None]:
-    """'conflict customer' or 'status=conflict entity=customer side=factusol' -> filter keywords.
-
-    A bare word is a status if it names one, a side if it names one, otherwise an entity.
-    """
-    result: dict[str, str | None] = {"status": None, "entity": None, "side": None}
-    for word in text.split():
-        if "=" in word or ":" in word:
-            name, _, value = word.replace(":", "=", 1).partition("=")
-            if name in result and value:
-                result[name] = SIDE_ALIASES.get(value, value) if name == "side" else value
-        elif word in STATUSES:
-            result["status"] = word
-        elif word in SIDE_ALIASES:
-            result["side"] = SIDE_ALIASES[word]
-        else:
-            result["entity"] = word
-    return result

@@ -1,10 +1,11 @@
-"""Modal screens: the custom value editor used to resolve a conflict by hand."""
+"""Modal screens: the custom value editor of a conflict, and the confirmation before a write."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -61,3 +62,33 @@ class ValueInputModal(ModalScreen[Any]):
 
     def action_cancel(self) -> None:
         self.dismiss(CANCELLED)
+
+
+class ConfirmModal(ModalScreen[bool]):
+    """Shows what a key is about to write and asks for y (or Enter) before it is written; n or Esc cancels."""
+
+    BINDINGS = [Binding("y,enter", "answer(True)", "Yes, write it"), Binding("n,escape", "answer(False)", "No")]
+    DEFAULT_CSS = """
+    ConfirmModal { align: center middle; }
+    ConfirmModal > Vertical {
+        width: 90%; max-width: 110; height: auto; padding: 1 2; border: thick $warning; background: $surface;
+    }
+    ConfirmModal #confirm-keys { margin-top: 1; color: $text-muted; }
+    """
+
+    def __init__(self, title: str, body: Any, yes: str = "write it"):
+        super().__init__()
+        self.title_text = title
+        self.body = body
+        self.yes = yes
+
+    def compose(self) -> ComposeResult:
+        from textual.widgets import Static
+
+        with Vertical():
+            yield Label(Text(self.title_text, style="bold"), id="confirm-title")
+            yield Static(self.body, id="confirm-body")
+            yield Label(Text(f"[y] / Enter: {self.yes}    [n] / Esc: cancel"), id="confirm-keys")
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)

@@ -37,6 +37,15 @@ class CaptureReport:
     def changes(self) -> int:
         return int(self.factusol.get("changes", 0)) + int(self.prestashop.get("changes", 0))
 
+    def summary(self) -> str:
+        """For a log line: 'FactuSOL 3 changes, 1 echo (scan 12); shop (binlog) 2 changes, 0 echoes'."""
+        parts = []
+        for label, side in (("FactuSOL", self.factusol), (f"shop ({self.prestashop_mode or 'off'})", self.prestashop)):
+            if side:
+                parts.append(f"{label} {side.get('changes', 0)} changes, {side.get('echoes', 0)} echoes")
+        parts += [f"error: {e}" for e in self.errors]
+        return "; ".join(parts) or "nothing to capture"
+
 
 def choose_prestashop_mode(config: Config) -> tuple[str, str]:
     """('binlog' | 'poll', why)."""

@@ -45,13 +45,25 @@ class FactusolDuplicateKeyError(FactusolError):
 class FactusolNotWritableError(FactusolError):
     """The file or its folder cannot be written (Access needs to create the .laccdb lock file beside it)."""
 
+    @property
+    def sentence(self) -> str:  # already the user's sentence: printed as it is (cli_output.error_sentence)
+        return str(self)
+
 
 class FactusolDriverError(FactusolError):
     """The ODBC driver is missing or of the other bitness; the message says what to install."""
 
+    @property
+    def sentence(self) -> str:  # already the user's sentence: printed as it is (cli_output.error_sentence)
+        return str(self)
+
 
 class FactusolFileError(FactusolError):
     """The file does not exist or is not an Access database."""
+
+    @property
+    def sentence(self) -> str:  # already the user's sentence: printed as it is (cli_output.error_sentence)
+        return str(self)
 
 
 # Kinds of driver error

@@ -17,6 +17,7 @@ the cache, as the module does on a product save.  Tables that do not exist are s
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import unicodedata
@@ -105,8 +106,16 @@ def _is_word_char(ch: str) -> bool:
     return False
 
 
+# ASCII fast paths of the two character classes (most shop texts are ASCII): the same result, without a
+# unicodedata lookup per character
+_ASCII_WORD = str.maketrans({chr(c): " " for c in range(128) if not (chr(c).isalnum() or chr(c) == "-")})
+_ASCII_DIGIT_PUNCT = re.compile(r"(\d)[!\"#%&'()*,\-./:;?@\[\\\]_{}]+(?=\d)")
+
+
 def _join_numbers(text: str) -> str:
     """'0.43kg' -> '043kg', '1,000' -> '1000': punctuation between two digits goes."""
+    if text.isascii():
+        return _ASCII_DIGIT_PUNCT.sub(r"\1", text)
     out, i, n = [], 0, len(text)
     while i < n:
         ch = text[i]
@@ -149,7 +158,10 @@ def sanitize(text: str | None, min_word_length: int, blacklist: str = "", keep_h
         return ""
     text = _decode_entities(_TAG.sub("", text).lower())
     text = _join_numbers(text)
-    text = "".join(c if _is_word_char(c) else " " for c in text)
+    if text.isascii():
+        text = text.translate(_ASCII_WORD)
+    else:
+        text = "".join(c if _is_word_char(c) else " " for c in text)
     text = text.replace(".", " ").replace("_", " ")
     if not keep_hyphens:
         text = text.replace("-", " ")
@@ -167,6 +179,12 @@ def extract_keywords(text: str | None, min_word_length: int, blacklist: str = ""
     each word once, in order of first appearance."""
     if not text:
         return []
+    return list(_keywords(str(text), min_word_length, blacklist))
+
+
+@functools.lru_cache(maxsize=20_000)
+def _keywords(text: str, min_word_length: int, blacklist: str) -> tuple[str, ...]:
+    # the same texts come back for every language and every combination of a product: cleaned once
     words = sanitize(text, min_word_length, blacklist).split(" ")
     if "-" in str(text):
         for word in sanitize(text, min_word_length, blacklist, keep_hyphens=True).split(" "):
@@ -176,7 +194,7 @@ def extract_keywords(text: str | None, min_word_length: int, blacklist: str = ""
             joined = word.replace("-", "")
             if joined:
                 words.append(joined)
-    return list(dict.fromkeys(words))
+    return tuple(dict.fromkeys(words))
 
 
 def weigh(fields: list[tuple[str, str | None]], settings: SearchSettings, lang: int) -> dict[str, int]:

@@ -128,10 +128,11 @@ class FactusolUser(threading.Thread):
 
 
 def run_demo(headless: bool = False, seconds: int = 60, workdir: str | None = None) -> int:
-    from replicator.daemon import run_once
-    from replicator.runtime import open_runtime
-    from replicator.factusol.years import connection_string
     from replicator.capture.service import CaptureService
+    from replicator.daemon import publish_status, run_once
+    from replicator.factusol.years import connection_string
+    from replicator.instance_lock import InstanceLock
+    from replicator.runtime import open_runtime
 
     keep = workdir is not None
     root = Path(workdir or tempfile.mkdtemp(prefix="replicator-demo-")).resolve()
@@ -152,13 +153,17 @@ def run_demo(headless: bool = False, seconds: int = 60, workdir: str | None = No
         user = FactusolUser(connection_string(config.factusol), articles, interval=2.0, stop=stop)
         capture = CaptureService(config, runtime.store).start()
         user.start()
-        log.info("replicating for %d s: a FactuSOL user changes stock every 2 s", seconds)
+        log.info("replicating %s: a FactuSOL user changes stock every 2 s",
+                 f"for {seconds} s" if headless else "until you quit the TUI (q)")
 
         def apply_loop() -> None:
             while not stop.is_set():
-                runtime.engine.apply_pending()
+                report = runtime.engine.apply_pending()
+                publish_status(runtime, capture, report, "")  # the TUI's status bar shows the watchers
                 stop.wait(1.0)
 
+        lock = InstanceLock(runtime.store, "demo")  # the TUI shows the demo as the running service
+        lock.acquire()
         applier = threading.Thread(target=apply_loop, name="apply", daemon=True)
         applier.start()
         if headless:
@@ -167,12 +172,12 @@ def run_demo(headless: bool = False, seconds: int = 60, workdir: str | None = No
             from tui.app import ReplicatorApp
 
             app = ReplicatorApp(runtime.store, config.describe())
-            threading.Timer(seconds, lambda: app.call_from_thread(app.exit)).start()
-            app.run()
+            app.run()  # until the person quits (q): a timer would close the screen under someone using it
         stop.set()
         applier.join(10)
         user.join(10)
         capture.stop()
+        lock.release()
         time.sleep(0.5)
         runtime.engine.apply_pending()
         applied = [c for c in runtime.store.changes(status=APPLIED, entity="stock") if c.side == "factusol"]

@@ -57,7 +57,8 @@ def wait_while_paused(store, stop, interval: float = 1.0) -> bool:
             "%s: the FactuSOL file is left alone until `replicator resume`", describe(request))
     while request and not stop.is_set():
         store.set_checkpoint("service", {"state": "paused", "pid": os.getpid(), "paused": describe(request),
-                                         "at": datetime.now().isoformat(timespec="seconds"), "factusol_open": False})
+                                         "at": datetime.now().astimezone().isoformat(timespec="seconds"),
+                                         "factusol_open": False})
         stop.wait(interval)
         request = pause_request(store)
     return not stop.is_set()
@@ -67,7 +68,8 @@ def service_report(store, fresh_seconds: float) -> dict[str, Any] | None:
     """The running service's last report, if it is recent enough to say a service is running."""
     report = store.checkpoint("service") or {}
     try:
-        age = (datetime.now() - datetime.fromisoformat(report["at"])).total_seconds()
+        at = datetime.fromisoformat(report["at"])
+        age = (datetime.now(at.tzinfo) - at).total_seconds()  # the service writes local time with its offset
     except (KeyError, TypeError, ValueError):
         return None
     return report if report.get("state") in ("running", "paused") and age <= fresh_seconds else None

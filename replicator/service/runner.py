@@ -54,18 +54,10 @@ class ServiceRunner:
 
     def run(self) -> int:
         """Open both sides, serve until a stop request, drain, close; the exit code (0 after a clean stop)."""
-        from replicator.daemon import open_runtime, serve
-        from replicator.service.pause import wait_while_paused
-        from replicator.store import Store
+        from replicator.daemon import run
 
         try:
-            if not wait_while_paused(Store(self.config.store), self.stop_event):
-                return 0  # stopped while paused: the file was never opened
-            runtime = open_runtime(self.config)
-            try:
-                code = serve(runtime, self.stop_event, drain_left=self.drain_left)
-            finally:
-                runtime.close()
+            code = run(self.config, stop=self.stop_event, drain_left=self.drain_left, signals=False)
             if self._requested_at is not None:
                 log.info("replicator stopped cleanly, %.1f s after the stop request",
                          time.monotonic() - self._requested_at)

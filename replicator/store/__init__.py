@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterable, Iterator
 
-from sqlalchemy import event, func
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import event, func, or_
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, SQLModel, create_engine, select
 
@@ -206,8 +206,11 @@ class Store:
             return list(s.exec(q).all())
 
     def newest_changes(self, limit: int, status: str | None = None, entity: str | None = None,
-                       side: str | None = None) -> list[Change]:
-        """The `limit` newest changes matching the filters, oldest first (cheap: an id range from the top)."""
+                       side: str | None = None, key: str | None = None, words: Iterable[str] = ()) -> list[Change]:
+        """The `limit` newest changes matching the filters, oldest first (cheap: an id range from the top).
+
+        `key`: part of the row key.  `words`: each one somewhere in the key, entity, table, row images or detail
+        (LIKE: an article code, a customer's name or e-mail; case-insensitive for ASCII on SQLite)."""
         with self._session() as s:
             q = select(Change).order_by(Change.id.desc()).limit(limit)
             if status:
@@ -216,6 +219,13 @@ class Store:
                 q = q.where(Change.entity == entity)
             if side:
                 q = q.where(Change.side == side)
+            if key:
+                q = q.where(Change.row_key.like(f"%{key}%"))
+            for word in words:
+                pattern = f"%{word}%"
+                q = q.where(or_(Change.row_key.like(pattern), Change.entity.like(pattern),
+                                Change.source_table.like(pattern), Change.before.like(pattern),
+                                Change.after.like(pattern), Change.detail.like(pattern)))
             return list(reversed(s.exec(q).all()))
 
     def change_states(self, from_id: int, to_id: int) -> dict[int, tuple[str, str]]:
@@ -426,11 +436,18 @@ class Store:
             s.commit()
         return released
 
+    def quarantine_row(self, quarantine_id: int) -> Quarantine | None:
+        with self._session() as s:
+            return s.get(Quarantine, quarantine_id)
+
     def skip_quarantine(self, quarantine_id: int) -> None:
+        """A person gives up on a quarantined change: it is never applied.  Only an open row can be skipped."""
         with self._session() as s:
             row = s.get(Quarantine, quarantine_id)
             if row is None:
                 raise KeyError(f"no quarantined change with id {quarantine_id}")
+            if row.status != QuarantineStatus.OPEN:
+                raise ValueError(f"quarantined change #{quarantine_id} is already {row.status}; nothing to do")
             row.status, row.updated_at = QuarantineStatus.SKIPPED, utcnow()
             s.add(row)
             if row.change_id:
@@ -439,6 +456,54 @@ class Store:
                     change.status = SKIPPED
                     s.add(change)
             s.commit()
+
+    def unskip_quarantine(self, quarantine_id: int) -> Quarantine:
+        """Undo a skip: the row is open again and its change quarantined again, so it is retried."""
+        with self._session() as s:
+            row = s.get(Quarantine, quarantine_id)
+            if row is None:
+                raise KeyError(f"no quarantined change with id {quarantine_id}")
+            if row.status != QuarantineStatus.SKIPPED:
+                raise ValueError(f"quarantined change #{quarantine_id} is {row.status}, not skipped: nothing to undo")
+            row.status, row.updated_at = QuarantineStatus.OPEN, utcnow()
+            s.add(row)
+            if row.change_id:
+                change = s.get(Change, row.change_id)
+                if change:
+                    change.status = QUARANTINED
+                    s.add(change)
+            s.commit()
+            return row
+
+    # -- the instance lock (replicator.instance_lock): one checkpoint row, compared and set atomically ----------
+    def checkpoint_row(self, name: str) -> tuple[str, datetime] | None:
+        """(raw JSON value, updated_at) of one checkpoint, or None."""
+        t = Checkpoint.__table__
+        with self.engine.connect() as conn:
+            row = conn.execute(sa_select(t.c.value, t.c.updated_at).where(t.c.name == name)).first()
+        return (row.value, row.updated_at) if row else None
+
+    def claim_checkpoint(self, name: str, value: str) -> bool:
+        """Insert a checkpoint row unless one exists (atomic on every database: the name is the primary key)."""
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(Checkpoint.__table__.insert().values(name=name, value=value, updated_at=utcnow()))
+        except IntegrityError:
+            return False
+        return True
+
+    def swap_checkpoint(self, name: str, old: str, new: str) -> bool:
+        """Replace a checkpoint's value only if it is still `old` (compare-and-set); also moves updated_at."""
+        t = Checkpoint.__table__
+        with self.engine.begin() as conn:
+            return conn.execute(t.update().where(t.c.name == name, t.c.value == old)
+                                .values(value=new, updated_at=utcnow())).rowcount == 1
+
+    def drop_checkpoint(self, name: str, value: str) -> bool:
+        """Delete a checkpoint only if its value is still `value`."""
+        t = Checkpoint.__table__
+        with self.engine.begin() as conn:
+            return conn.execute(t.delete().where(t.c.name == name, t.c.value == value)).rowcount == 1
 
     # -- ledger ---------------------------------------------------------------------------------------
     def record_applied(self, target: str, entity: str, source_table: str, row_key: str, row_hash: str = "",

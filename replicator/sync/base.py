@@ -34,6 +34,7 @@ class SyncError(Exception):
 class Outcome:
     status: str  # applied | noop | conflict | quarantined | echo
     detail: str = ""
+    needs_person: bool = False  # applied in part, but a conflict was parked for a person (logged as a warning)
 
     @property
     def change_status(self) -> str:

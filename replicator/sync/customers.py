@@ -398,7 +398,8 @@ class CustomerSync:
         parts += addresses
         if parked:
             parts.append(f"conflict on {', '.join(sorted(parked))}")
-        return Outcome(CONFLICT if parked and not parts[:-1] else "applied", "; ".join(parts))
+        return Outcome(CONFLICT if parked and not parts[:-1] else "applied", "; ".join(parts),
+                       needs_person=bool(parked))
 
     def apply_resolution(self, ctx: SyncContext, key: str, field_name: str, value: Any) -> None:
         """Write a person's decision on a conflict to both sides and move the baseline past it."""
