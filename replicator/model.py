@@ -179,6 +179,8 @@ class Order(Entity):
     discounts: list[OrderDiscount] = field(default_factory=list)
     updated_at: datetime | None = None
     round_type: int = 0  # orders.round_type: PS_ROUND_TYPE at order time (1 per item, 2 per line, 3 total; 0 unknown)
+    wrapping_tax_excl: Decimal = Decimal("0")  # gift wrapping (orders.total_wrapping_tax_*)
+    wrapping_tax_incl: Decimal = Decimal("0")
 
 
 @dataclass
