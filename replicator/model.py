@@ -83,6 +83,8 @@ class Combination(Entity):
     ean13: str = ""
     price_impact: Decimal | None = None
     prestashop_id: int | None = None  # product_attribute.id_product_attribute
+    size_attribute: int | None = None  # shop attribute value (id_attribute) of the talla, when already resolved
+    color_attribute: int | None = None  # ... of the colour
 
 
 @dataclass
