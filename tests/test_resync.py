@@ -68,6 +68,10 @@ def test_a_corrected_rule_is_written_by_resync_after_a_dry_run(env):
     env.cycle()
     assert env.store.changes(status=PENDING) == []
     assert resync(env.runtime.engine, ["stock"], dry_run=True)["stock"].changes == {}
+    # an exempt article (0 %) is the shop's "No tax": nothing to resync right after it was made
+    add_article(env.fs, "REG100", "Tarjeta regalo", vat=3, family="TAR")
+    env.runtime.engine.sync_keys("product", ["REG100"])
+    assert resync(env.runtime.engine, ["product"], keys=["REG100"], dry_run=True)["product"].changes == {}
     # products: tariff 2 (19 with 4 % VAT) gives 18.269231 where tariff 1 (a Moneda column) gave 18.2692; empty
     # FactuSOL texts never wipe the shop's
     product = env.rules.entity("product")

@@ -197,7 +197,10 @@ class ProductSync:
             if value is None or (value == "" and (base is None or force)):
                 continue  # no opinion: an empty FactuSOL field never wipes what a linked shop product has
             moved = force or base is None or base.get(name) != value
-            if moved and ps_now.get(name) != value:
+            shop_value = ps_now.get(name)
+            if name == "vat_rate" and shop_value is None:
+                shop_value = _money(0)  # the shop's "No tax" (tax rules group 0) is FactuSOL's 0 % (exento)
+            if moved and shop_value != value:
                 changed.append(name)
         return changed
 
