@@ -26,8 +26,11 @@ demo: venv
 lint: venv
 	$(BIN)/ruff check .
 
+# Two workers, one per core: each starts its own throwaway MariaDB (tests/conftest.py), so they share nothing.
+TEST_WORKERS ?= 2
+
 test: venv lint
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS)
 
 bench: venv
 	$(BIN)/python -m bench

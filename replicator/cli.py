@@ -182,6 +182,30 @@ def cmd_run(args) -> int:
     return ServiceRunner(config).run_in_foreground()  # SIGTERM / Ctrl-C: a clean drain
 
 
+def cmd_resync(args) -> int:
+    from replicator.runtime import open_runtime
+    from replicator.resync import ENTITIES, render, resync
+
+    config = load_config(args.config)
+    _setup_logging("WARNING" if args.json else config.log_level, config.log_file)
+    entities = [args.entity] if args.entity else list(ENTITIES)
+    from replicator.hosting import prepare_shop
+
+    prepare_shop(config)  # the SSH tunnel when the shop is reached through one
+    runtime = open_runtime(config)
+    try:
+        reports = resync(runtime.engine, entities, args.keys or None, dry_run=args.dry_run)
+    finally:
+        runtime.close()
+    if args.json:
+        _print_json({"dry_run": args.dry_run, "entities": {e: r.as_dict() for e, r in reports.items()}})
+    else:
+        for line in render(reports, args.dry_run):
+            print(line)
+    failed = any(r.outcomes.get("quarantined") for r in reports.values())
+    return EXIT_ERROR if failed else EXIT_OK
+
+
 def cmd_tui(args) -> int:
     from tui.app import run_tui
 
@@ -372,6 +396,12 @@ def cmd_link(args) -> int:
 def cmd_rules_check(args) -> int:
     from replicator.rules import rules_check_main
 
+    if args.config:  # the codes the rules name are checked against the configured FactuSOL file and shop too
+        from replicator.hosting import prepare_shop
+
+        config = load_config(args.config)
+        prepare_shop(config)  # the SSH tunnel when the shop is reached through one
+        return rules_check_main(args.paths or [str(config.rules_dir)], config=config)
     return rules_check_main(args.paths or [str(default_rules_dir())])
 
 
@@ -517,12 +547,26 @@ def build_parser() -> argparse.ArgumentParser:
               "replicator link product --factusol A100 --prestashop 12")
     p.set_defaults(func=cmd_link)
 
+    p = sub.add_parser("resync", help="re-evaluate keys under the current rules and write what differs")
+    p.add_argument("entity", nargs="?", choices=("category", "product", "stock"),
+                   help="one entity (default: category, product and stock)")
+    p.add_argument("--keys", nargs="+", metavar="KEY", help="only these keys (article codes; fam:CODE / sec:CODE)")
+    p.add_argument("--dry-run", action="store_true", help="write nothing; list what would change")
+    p.add_argument("--json", action="store_true")
+    _config_arg(p)
+    _examples(p, "replicator resync --dry-run --config /etc/replicator/replicator.yaml",
+              "replicator resync stock --config /etc/replicator/replicator.yaml",
+              "replicator resync product --keys CAM001 TAZ010 --dry-run --json")
+    p.set_defaults(func=cmd_resync)
+
     p = sub.add_parser("rules", help="rule file tools")
     rules_sub = p.add_subparsers(dest="rules_command", required=True, metavar="COMMAND", parser_class=Parser)
     c = rules_sub.add_parser("check", help="validate rule files: file:line:col: message")
     c.add_argument("paths", nargs="*", metavar="PATH",
                    help="rule files or folders (default: the shipped rules)")
-    _examples(c, "replicator rules check /etc/replicator/rules", "replicator rules check rules/stock.yaml")
+    c.add_argument("--config", "-c", help=f"also check the codes the rules name against this {CONFIG_NAME}'s data")
+    _examples(c, "replicator rules check /etc/replicator/rules", "replicator rules check rules/stock.yaml",
+              "replicator rules check --config /etc/replicator/replicator.yaml")
     c.set_defaults(func=cmd_rules_check)
 
     p = sub.add_parser("pause", help="give FactuSOL its file (compact/repair, restore): the service stops "

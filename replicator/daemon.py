@@ -19,10 +19,10 @@ from replicator.config import Config, redact
 from replicator.engine import outcome_text
 from replicator.initial import INITIAL_SYNC_CHECKPOINT, run_initial_sync
 from replicator.instance_lock import hold
+from replicator.reload import adopt
 from replicator.rules import RulesWatcher
 from replicator.runtime import Runtime, open_runtime
 from replicator.store import Store
-from replicator.sync import default_syncs
 
 log = logging.getLogger("replicator")
 
@@ -73,16 +73,17 @@ def serve(runtime: Runtime, stop: threading.Event, drain_left: Callable[[], floa
     if not (runtime.store.checkpoint(INITIAL_SYNC_CHECKPOINT) or {}).get("done"):
         run_once(runtime)
 
+    reloaded: list = []  # rules the watcher loaded, adopted by the apply loop (replicator.reload)
+    wakeup = Wakeup(stop)
+
     def on_reload(rules, problems) -> None:
         if problems:
             for problem in problems:
                 log.error("rule file error, previous rules stay in force: %s", problem)
             return
-        runtime.ctx.rules = rules
-        runtime.engine.rules_changed(default_syncs(rules))
-        log.info("rules reloaded from %s", runtime.config.rules_dir)
+        reloaded.append(rules)
+        wakeup.notify()
 
-    wakeup = Wakeup(stop)
     capture = CaptureService(runtime.config, runtime.store, on_change=wakeup.notify)
     watcher = RulesWatcher(runtime.config.rules_dir, on_reload)
     capture.start()
@@ -102,6 +103,11 @@ def serve(runtime: Runtime, stop: threading.Event, drain_left: Callable[[], floa
         problem = ""
         try:
             runtime.reconnect()
+            if reloaded:
+                newest = None
+                while reloaded:  # the newest of the reloads since the last cycle
+                    newest = reloaded.pop(0)
+                adopt(runtime, newest)
             report = runtime.engine.apply_pending()
         except Exception as exc:  # a failing cycle is logged and retried, the service keeps running
             problem = redact(f"{type(exc).__name__}: {exc}")

@@ -19,6 +19,7 @@ from replicator.config import redact
 from replicator.factusol.errors import is_transient as factusol_transient
 from replicator.prestashop.connection import is_transient as shop_transient
 from replicator.store import CONFLICT, ECHO, PENDING, QUARANTINED
+from replicator.sync import stock_inputs
 from replicator.sync.base import NOOP, EntitySync, Outcome, SyncContext, SyncError
 from replicator.sync.registry import ENTITY_ORDER, HELPER_ENTITY, QUIET_INITIAL, SPLIT_INITIAL
 
@@ -85,6 +86,7 @@ class Engine:
             # something was applied (an article may now exist) or the retry interval passed
             self.retry_quarantined(report)
             self.retry_due = time.monotonic() + QUARANTINE_RETRY_SECONDS
+        self.sync_stock_inputs(report)
         report.seconds = time.monotonic() - started
         return report
 
@@ -131,6 +133,16 @@ class Engine:
             by_status[(outcome.change_status, outcome.detail, held)].append(change_id)
         for (status, detail, held), ids in by_status.items():
             store.set_change_status(ids, status, detail, held)
+        self.sync_stock_inputs(report)
+
+    def sync_stock_inputs(self, report: ApplyReport | None = None) -> None:
+        """The shop stock of articles whose FactuSOL stock inputs this apply wrote (pending units of a pedido, a
+        cancellation releasing them): our own FactuSOL writes are never captured again, so it is synced now."""
+        articles = stock_inputs.take(self.ctx)
+        if articles and "stock" in self.syncs:
+            for outcome in self.sync_keys("stock", articles).values():
+                if report:
+                    report.add(outcome.status)
 
     def _drop_own_webservice_writes(self, changes, report: ApplyReport) -> list:
         """Shop rows PrestaShop wrote for a state change we asked its webservice for: our echo (sync/shop_state)."""
@@ -256,6 +268,7 @@ class Engine:
                 report.merge(self.initial_entity(self.ctx, entity, progress))
         else:
             self._initial_with_helper(report, entities, helper, progress, before_main)
+        self.sync_stock_inputs(report)  # pedidos written after the stock was: their pending units
         report.seconds = time.monotonic() - started
         return report
 

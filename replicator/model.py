@@ -83,6 +83,8 @@ class Combination(Entity):
     ean13: str = ""
     price_impact: Decimal | None = None
     prestashop_id: int | None = None  # product_attribute.id_product_attribute
+    size_attribute: int | None = None  # shop attribute value (id_attribute) of the talla, when already resolved
+    color_attribute: int | None = None  # ... of the colour
 
 
 @dataclass
@@ -179,6 +181,8 @@ class Order(Entity):
     discounts: list[OrderDiscount] = field(default_factory=list)
     updated_at: datetime | None = None
     round_type: int = 0  # orders.round_type: PS_ROUND_TYPE at order time (1 per item, 2 per line, 3 total; 0 unknown)
+    wrapping_tax_excl: Decimal = Decimal("0")  # gift wrapping (orders.total_wrapping_tax_*)
+    wrapping_tax_incl: Decimal = Decimal("0")
 
 
 @dataclass

@@ -54,7 +54,20 @@ class Runtime:
 def open_runtime(config: Config) -> Runtime:
     rules = load_rules(config.rules_dir)  # raises RulesError: the daemon refuses to start with invalid rules
     ctx = open_context(config, Store(config.store), rules)
+    check_rules_against_data(ctx)
     return Runtime(config, ctx.store, ctx, Engine(ctx, default_syncs(rules)))
+
+
+def check_rules_against_data(ctx: SyncContext) -> None:
+    """Codes the rules name that FactuSOL or the shop lack stop the start (RulesError, file:line:col each)."""
+    from replicator.rules.datacheck import check_against_data, read_codes
+    from replicator.rules.errors import RulesError
+
+    problems = check_against_data(ctx.config.rules_dir, read_codes(ctx.factusol, ctx.shop))
+    if problems:
+        ctx.factusol.close()
+        ctx.shop.close()
+        raise RulesError(problems)
 
 
 def open_context(config: Config, store: Store, rules) -> SyncContext:

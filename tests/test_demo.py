@@ -22,6 +22,9 @@ def test_demo_headless_replicates_stock_changes(tmp_path):
     replicated = [line for line in log.splitlines() if "replicator.apply: stock" in line and "->" in line]
     assert replicated, "each FactuSOL stock edit shows up as a shop stock line"
     assert "pedido 1-" in log, "the demo shop's orders became FactuSOL pedidos"
+    families = [line for line in log.splitlines() if "replicator.apply: category fam:" in line]
+    assert any("created shop category" in line for line in families), "FactuSOL families became shop categories"
+    assert any("replicator.apply: category sec:ROP: linked to shop category 3" in line for line in log.splitlines())
     assert "Traceback" not in log
     assert (workdir / "replicator.yaml").exists() and (workdir / "rules").is_dir()
     assert not (workdir / "mysql").exists() or not any(Path(workdir / "mysql").glob("*.pid"))

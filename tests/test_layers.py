@@ -1,8 +1,9 @@
 """The package's import contract, read from the source (every import, function-local ones included).
 
 Layers, highest first; a module imports only from its own layer or below:
-cli/tui/the demo > sandbox, service (runner, installers), doctor > daemon > initial/workers > runtime > engine > sync (and the capture service, which runs each
-side's capture source) > side packages/rules > capture core > store > keys/model/config.
+cli/tui/the demo > sandbox, service (runner, installers), doctor > daemon > initial/workers > runtime/reload >
+engine/resync > sync (and the capture service, which runs each side's capture source) > side packages/rules > capture
+core > store > keys/model/config.
 The database drivers are imported only inside the side packages, the two sides never import each other, and no
 two modules import each other, directly or around a loop.
 """
@@ -25,8 +26,8 @@ LAYERS = [
     ("replicator.capture", 2), ("replicator.instance_lock", 2), ("replicator.service_state", 2),
     ("replicator.factusol", 3), ("replicator.prestashop", 3), ("replicator.rules", 3),
     ("replicator.sync", 4), ("replicator.capture.service", 4),
-    ("replicator.engine", 5),
-    ("replicator.runtime", 6),
+    ("replicator.engine", 5), ("replicator.resync", 5),
+    ("replicator.runtime", 6), ("replicator.reload", 6),
     ("replicator.initial", 7), ("replicator.workers", 7),
     ("replicator.daemon", 8),
     ("replicator.sandbox", 9), ("replicator.hosting", 9), ("replicator.sandbox.demo", 10),

@@ -114,3 +114,17 @@ def test_due_dates_of_the_payment_method_are_in_the_pedido(env):
             f"{date.fromordinal(second):%d/%m/%Y};{h['TOTPCL'] - half:.2f}").replace(".", ",")
     assert want in h["PRIPCL"], h["PRIPCL"]
     assert "Pago aceptado en la tienda" in h["PRIPCL"]  # order 1 was paid by card at checkout
+
+
+def test_gift_wrapping_is_a_line_and_counted(env):
+    ctx = env
+    oid = _insert_shop_order(ctx, customer=1, lines=[("TAZ010", 0, 0, 1)], carrier=1)
+    _set_lines(ctx, oid, [("10.000000", "12.100000", "10.00", "12.10", 1)])
+    ctx.shop.execute("UPDATE {p}orders SET total_wrapping = 2.42, total_wrapping_tax_incl = 2.42,"
+                     " total_wrapping_tax_excl = 2.00, total_paid_tax_incl = 14.52, total_paid = 14.52,"
+                     " total_paid_tax_excl = 12.00 WHERE id_order = %s", (oid,))
+    out = OrderSync().sync(ctx, [f"ps:{oid}"])[f"ps:{oid}"]
+    [h] = pedidos(ctx, oid)
+    assert h["TOTPCL"] == D("14.52") and "add up" not in out.detail
+    assert [(l["DESLPC"], l["TOTLPC"], l["IVALPC"]) for l in lines_of(ctx, h)][-1] == ("Envoltorio de regalo",
+                                                                                       D("2.00"), 0)

@@ -94,7 +94,9 @@ def shop_orders(draw):
         if round_type != "total":
             value, excl = rnd(value), rnd(excl)
         discounts.append(OrderDiscount(f"Vale {kind}", value.quantize(SIX), excl.quantize(SIX), False))
-    paid = rnd(products_incl + ship_incl - sum((d.value_tax_incl for d in discounts), D(0)))
+    wrap_excl = D(draw(st.sampled_from([0, 0, 0, 200, 350]))) / 100  # gift wrapping, at the general rate
+    wrap_incl = rnd(wrap_excl * (1 + shop_rate(0) / 100))
+    paid = rnd(products_incl + ship_incl + wrap_incl - sum((d.value_tax_incl for d in discounts), D(0)))
     broken = draw(st.sampled_from([None] * 8 + ["line", "total"]))
     if broken == "line":  # a row whose total is not its quantity times its price (seen in real shops)
         k = draw(st.integers(0, len(lines) - 1))
@@ -106,6 +108,7 @@ def shop_orders(draw):
         paid += D(draw(st.integers(-300, 300))) / 100
     order = Order(prestashop_id=1, reference="ABCDEFGHI", lines=lines, discounts=discounts,
                   shipping_tax_excl=ship_excl, shipping_tax_incl=ship_incl, total_tax_incl=paid.quantize(SIX),
+                  wrapping_tax_excl=wrap_excl, wrapping_tax_incl=wrap_incl,
                   round_type={"item": 1, "line": 2, "total": 3}[round_type])
     return order, re_case, broken, round_type
 

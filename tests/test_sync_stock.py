@@ -11,6 +11,7 @@ from replicator.daemon import run_once
 from replicator.factusol import writer as fs_writer
 from replicator.sandbox.access_sql import access_sql_guard  # noqa: F401  (every statement must be Access SQL)
 from replicator.sandbox import shop as ps_sandbox
+from replicator.prestashop import write as ps_writer
 
 from _sync_env import build, open_env
 from test_sync_products import add_article
@@ -158,3 +159,70 @@ def test_never_oversell_while_shop_orders_are_not_in_factusol(env):
     env.cycle()
     check(16)
     assert shop_qty(env, "TAZ010") == 16
+
+
+def test_a_cancelled_pedido_releases_its_units_to_the_shop_in_the_same_apply(env):
+    set_fs(env, "TAZ010", "GEN", 20)
+    run_once(env.runtime)  # demo order 1 holds 1 TAZ010: a pedido with 1 pending
+    oid = _place_shop_order(env, "TAZ010", 3)
+    env.cycle()
+    assert shop_qty(env, "TAZ010") == 20 - 1 - 3
+    # the shop cancels: PrestaShop puts the 3 units back; the stock sync of that capture still sees them pending in
+    # FactuSOL, the order sync then releases them there (our own write, never captured): the same apply publishes it
+    ps_writer.change_order_state(env.shop, oid, env.shop.state_id("PS_OS_CANCELED"))
+    _, report = env.cycle()
+    ref = f"PS-{oid}-"
+    assert env.fs.scalar("SELECT SUM([PENLPC]) AS [S] FROM [F_LPC] INNER JOIN [F_PCL] ON ([F_PCL].[TIPPCL] ="
+                         " [F_LPC].[TIPLPC] AND [F_PCL].[CODPCL] = [F_LPC].[CODLPC]) WHERE [F_PCL].[REFPCL] LIKE ?",
+                         [ref + "%"]) == 0
+    assert shop_qty(env, "TAZ010") == 20 - 1
+    # and the next cycles agree
+    env.cycle()
+    assert shop_qty(env, "TAZ010") == 19
+
+
+def _supplier_order(env, number: int, state: int, lines: list[tuple[str, str, str, int]]) -> None:
+    fs_writer.insert_row(env.fs, "F_PPR", {"TIPPPR": "1", "CODPPR": number, "ESTPPR": state, "ALMPPR": "GEN",
+                                           "PROPPR": 1, "REFPPR": f"compra {number}"})
+    for pos, (article, size, colour, units) in enumerate(lines, start=1):
+        fs_writer.insert_row(env.fs, "F_LPP", {"TIPLPP": "1", "CODLPP": number, "POSLPP": pos, "ARTLPP": article,
+                                               "CE1LPP": size, "CE2LPP": colour, "CANLPP": Decimal(units),
+                                               "PENLPP": Decimal(units)})
+
+
+def test_units_on_supplier_orders_count_with_the_plus_on_order_formulas(env):
+    rules = env.rules.entity("stock").options
+    rules["subtract_unsynced_shop_orders"] = False
+    rules["formula"] = "physical_plus_on_order"
+    env.runtime.engine.syncs = {k: v for k, v in env.runtime.engine.syncs.items() if k in ("product", "stock")}
+    set_fs(env, "TAZ010", "GEN", 10, 8)
+    set_fs(env, "CAM001", "GEN", 3, size="S", color="BLA")
+    _supplier_order(env, 1, 0, [("TAZ010", "", "", 5), ("CAM001", "S", "BLA", 2)])  # pending
+    _supplier_order(env, 2, 2, [("TAZ010", "", "", 7)])  # received: nothing on order
+    run_once(env.runtime)
+    assert shop_qty(env, "TAZ010") == 10 + 5
+    assert shop_qty(env, "CAM001", "CAM001-S-BLA") == 3 + 2
+    rules["formula"] = "available_plus_on_order"
+    env.runtime.engine.sync_keys("stock", ["TAZ010"])
+    assert shop_qty(env, "TAZ010") == 8 + 5
+    # live: the supplier order is received (its state alone changes): every article on it follows
+    fs_writer.update_fields(env.fs, "F_PPR", {"TIPPPR": "1", "CODPPR": 1}, {"ESTPPR": 2})
+    env.cycle()
+    assert (shop_qty(env, "TAZ010"), shop_qty(env, "CAM001", "CAM001-S-BLA")) == (8, 3)
+    # a new supplier order line is captured too
+    _supplier_order(env, 3, 0, [("TAZ010", "", "", 4)])
+    env.cycle()
+    assert shop_qty(env, "TAZ010") == 12
+
+
+def test_a_pedido_served_in_factusol_stops_holding_its_units(env):
+    set_fs(env, "TAZ010", "GEN", 20)
+    run_once(env.runtime)  # demo order 1 holds 1 TAZ010: a pedido with 1 pending
+    assert shop_qty(env, "TAZ010") == 19
+    [header] = env.fs.query("SELECT [F_PCL].[TIPPCL], [F_PCL].[CODPCL] FROM [F_PCL] INNER JOIN [F_LPC] ON"
+                            " ([F_LPC].[TIPLPC] = [F_PCL].[TIPPCL] AND [F_LPC].[CODLPC] = [F_PCL].[CODPCL])"
+                            " WHERE [F_LPC].[ARTLPC] = ? AND [F_LPC].[PENLPC] > 0", ["TAZ010"])
+    # a FactuSOL user marks the pedido sent (its lines untouched): the pending unit no longer counts
+    fs_writer.update_fields(env.fs, "F_PCL", {"TIPPCL": header["TIPPCL"], "CODPCL": header["CODPCL"]}, {"ESTPCL": 2})
+    env.cycle()
+    assert shop_qty(env, "TAZ010") == 20

@@ -37,12 +37,17 @@ def _fs(name: str, pk: tuple[str, ...], entity: str, ts: str | None = None) -> W
 FACTUSOL_TABLES: tuple[WatchedTable, ...] = (
     _fs("F_CLI", ("CODCLI",), "customer", "FUMCLI"),
     _fs("F_OBR", ("CLIOBR", "CODOBR"), "customer"),
+    _fs("F_SEC", ("CODSEC",), "category"),
+    _fs("F_FAM", ("CODFAM",), "category"),
     _fs("F_ART", ("CODART",), "product", "FUMART"),
     _fs("F_LTA", ("TARLTA", "ARTLTA"), "product"),
     _fs("F_ARC", ("ARTARC", "CE1ARC", "CE2ARC"), "product"),
     _fs("F_EAN", ("ARTEAN", "EANEAN"), "product"),
     _fs("F_STO", ("ARTSTO", "ALMSTO"), "stock"),
     _fs("F_STC", ("ARTSTC", "ALMSTC", "CE1STC", "CE2STC"), "stock"),
+    # supplier orders (F_LPP named by analogy with F_LPC, see replicator.factusol.supplier_orders): units on order
+    _fs("F_PPR", ("TIPPPR", "CODPPR"), "stock"),
+    _fs("F_LPP", ("TIPLPP", "CODLPP", "POSLPP"), "stock"),
     _fs("F_PCL", ("TIPPCL", "CODPCL"), "order", "FUMPCL"),
     _fs("F_LPC", ("TIPLPC", "CODLPC", "POSLPC"), "order"),
     # F_ALB's "last modified" column is only attested by one source: not used to narrow.

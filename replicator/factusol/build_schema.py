@@ -82,14 +82,52 @@ def build(reference: Path) -> dict:
         tables[t["table"]] = {"pk": t["pk"], "columns": cols}
     return {
         "about": "FactuSOL table layouts (names, Access types, Texto widths, PKs) compiled from the public reference "
-        "factusol_key_tables_schema.json by build_schema.py.  'note' marks types no source gives.",
+        "factusol_key_tables_schema.json by build_schema.py.  'note' marks types no source gives, and the "
+        "supplier-order tables F_PPR (2017 DDL only) and F_LPP (named by analogy with F_LPC, unverified).",
         "tables": tables,
     }
+
+
+DEFAULT_DDL = DEFAULT_REFERENCE.with_name("rahulyhg_factusol-rest-api_db.ddl")
+_DDL_TYPES = (("VARCHAR", "Texto corto"), ("DECIMAL", "Moneda"), ("DATETIME", "Fecha/Hora"),
+              ("LONGTEXT", "Texto largo"), ("INT", "Entero largo"))
+DDL_NOTE = "F_PPR only in the 2017 DDL (rahulyhg db.ddl), not in the key-tables reference"
+ANALOGY_NOTE = "no source lists F_LPP: column named by analogy with F_LPC (unverified)"
+
+
+def supplier_orders(tables: dict, ddl: Path) -> None:
+    """Supplier orders: F_PPR (header) as the 2017 DDL lists it, F_LPP (lines) by analogy with F_LPC.
+
+    The key-tables reference has neither; the DDL gives F_PPR's columns (INT there may be Entero or Entero largo:
+    Entero largo is taken) and no source gives F_LPP, whose columns are F_LPC's with the suffix LPP.  Every column
+    carries a note saying so."""
+    text = ddl.read_text(encoding="utf-8")
+    body = text.split("CREATE TABLE F_PPR", 1)[1].split(")\n;", 1)[0]
+    cols, pk = [], []
+    for line in body.splitlines():
+        line = line.strip().rstrip(",")
+        if line.startswith("PRIMARY KEY"):
+            pk = [c.strip() for c in line[line.index("(") + 1:line.rindex(")")].split(",")]
+            continue
+        parts = line.split()
+        if len(parts) < 2 or not parts[0].isupper() or not parts[0].endswith("PPR"):
+            continue
+        sql_type = parts[1].upper()
+        access = next(a for prefix, a in _DDL_TYPES if sql_type.startswith(prefix))
+        entry: dict = {"name": parts[0], "type": access, "note": DDL_NOTE}
+        if access == "Texto corto":
+            entry["size"] = int(sql_type[sql_type.index("(") + 1:sql_type.index(")")])
+        cols.append(entry)
+    tables["F_PPR"] = {"pk": pk, "columns": cols}
+    lpc = tables["F_LPC"]
+    tables["F_LPP"] = {"pk": [c.replace("LPC", "LPP") for c in lpc["pk"]], "columns": [
+        {**c, "name": c["name"].replace("LPC", "LPP"), "note": ANALOGY_NOTE} for c in lpc["columns"]]}
 
 
 def main(argv: list[str]) -> None:
     reference = Path(argv[1]) if len(argv) > 1 else DEFAULT_REFERENCE
     data = build(reference)
+    supplier_orders(data["tables"], DEFAULT_DDL)
     OUT.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {OUT} ({len(data['tables'])} tables)")
 

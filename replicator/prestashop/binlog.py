@@ -133,13 +133,26 @@ def ledger_table(prefix: str) -> str:
     return prefix + LEDGER_TABLE
 
 
+def ledger_ddl(prefix: str, database: str | None = None) -> str:
+    """CREATE TABLE of the ledger (InnoDB: it commits with the shop rows it marks)."""
+    name = _quote(prefix + LEDGER_TABLE) if not database else f"{_quote(database)}.{_quote(prefix + LEDGER_TABLE)}"
+    return (f"CREATE TABLE IF NOT EXISTS {name} (\n"
+            "  id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,\n"
+            "  change_id BIGINT NULL,\n"
+            "  note VARCHAR(255) NOT NULL DEFAULT '',\n"
+            "  written_at DATETIME NOT NULL\n"
+            ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4")
+
+
+def _quote(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
+
+
 def ensure_ledger_table(conn, prefix: str) -> None:
     """Create `<prefix>replicator_ledger` if missing (InnoDB: it must commit with the shop rows it marks).
 
     An existing table is left alone without a CREATE statement, so a runtime user without the CREATE privilege
     works once an admin made the table (`replicator shop-sql`)."""
-    from replicator.prestashop.grants import ledger_ddl
-
     with conn.cursor() as cur:
         cur.execute("SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s",
                     (ledger_table(prefix),))

@@ -97,6 +97,7 @@ class ChunkPoller:
         self.status = PollStatus()
         self._conn: pymysql.Connection | None = None
         self._shapes: dict[str, ck.TableShape] | None = None
+        self._prepared: dict[str, str] = {}  # statement text -> name of its prepared statement on this connection
         self._known: dict[str, dict[str, str]] = {}  # table (or #chunk:table) -> key -> hash, as committed
         self._by_block: dict[str, dict[int, set[str]]] = {}  # table -> block -> known row keys in it
         self._checksummed_at: float | None = None  # monotonic time of the last committed checksum pass
@@ -112,7 +113,21 @@ class ChunkPoller:
             with self._conn.cursor() as cur:
                 cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             self._shapes = None
+            self._prepared = {}
         return self._conn
+
+    def _steady(self, cur, sql: str, arg=None) -> None:
+        """Run one of the statements every poll sends (`?` for its one parameter) as a prepared statement of this
+        connection: its text (which names every column) crosses the wire once per connection, not once per poll."""
+        name = self._prepared.get(sql)
+        if name is None:
+            name = self._prepared[sql] = f"replicator_poll_{len(self._prepared)}"
+            cur.execute(f"PREPARE {name} FROM %s", (sql,))
+        if arg is None:
+            cur.execute(f"EXECUTE {name}")
+        else:  # MySQL takes only user variables in USING
+            cur.execute("SET @replicator_poll_arg = %s", (arg,))
+            cur.execute(f"EXECUTE {name} USING @replicator_poll_arg")
 
     def close(self) -> None:
         conn, self._conn = self._conn, None
@@ -251,7 +266,8 @@ class ChunkPoller:
                  ranges: list[tuple[int, int]] | None = None) -> dict[int, tuple[int, int]]:
         out: dict[int, tuple[int, int]] = {}
         for part in (ck.batches(ranges) if ranges else [None]):
-            cur.execute(ck.grouped_sql(shape, width, keys_only, part))
+            sql = ck.grouped_sql(shape, width, keys_only, part)
+            self._steady(cur, sql) if part is None else cur.execute(sql)  # the whole-table pass runs every poll
             for group, count, xor in cur.fetchall():
                 out[int(group)] = (int(count), int(xor))
         return out
@@ -293,8 +309,8 @@ class ChunkPoller:
         overlap (many rows sharing the newest date_upd, after a bulk update) cost a few bytes each per idle poll."""
         start = datetime.fromisoformat(since) - timedelta(seconds=float(self.cfg.poll_overlap_seconds))
         pk = ", ".join(ck.q(c) for c in table.pk)
-        cur.execute(f"SELECT {pk}, {ck.q(table.ts_column)}, {ck.row_crc(shape)} FROM {ck.q(shape.physical)}"
-                    f" WHERE {ck.q(table.ts_column)} >= %s", (start,))
+        self._steady(cur, f"SELECT {pk}, {ck.q(table.ts_column)}, {ck.row_crc(shape)} FROM {ck.q(shape.physical)}"
+                          f" WHERE {ck.q(table.ts_column)} >= ?", start)
         n, mark = len(table.pk), None
         last = self._window_crcs.get(table.name, {})
         now: dict[str, int] = {}

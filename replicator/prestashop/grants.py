@@ -18,7 +18,9 @@ from typing import Callable
 
 import pymysql
 
-LEDGER = "replicator_ledger"
+from replicator.capture.tables import LEDGER_TABLE as LEDGER
+from replicator.prestashop.binlog import check_binlog_access, ledger_ddl
+
 RUNTIME_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE")
 BINLOG_PRIVILEGES = ("REPLICATION SLAVE", "REPLICATION CLIENT")
 
@@ -30,17 +32,6 @@ RUNTIME_TABLES = (
     "attribute", "attribute_lang", "attribute_shop", "attribute_group", "attribute_group_lang",
     "attribute_group_shop",
 )
-
-
-def ledger_ddl(prefix: str, database: str | None = None) -> str:
-    """CREATE TABLE of the ledger (InnoDB: it commits with the shop rows it marks)."""
-    name = _q(prefix + LEDGER) if not database else f"{_q(database)}.{_q(prefix + LEDGER)}"
-    return (f"CREATE TABLE IF NOT EXISTS {name} (\n"
-            "  id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,\n"
-            "  change_id BIGINT NULL,\n"
-            "  note VARCHAR(255) NOT NULL DEFAULT '',\n"
-            "  written_at DATETIME NOT NULL\n"
-            ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4")
 
 
 def _q(name: str) -> str:
@@ -144,7 +135,6 @@ def check_grants(conn, prefix: str = "ps_", mode: str = "poll",
 
 def check_shop(url: str, prefix: str = "ps_", mode: str = "poll") -> list[str]:
     """`check_grants` from a shop URL (opens and closes its own connection; for `replicator doctor`)."""
-    from replicator.prestashop.binlog import check_binlog_access
     from replicator.prestashop.connection import connect
 
     conn = connect(url)

@@ -286,7 +286,8 @@ def read_orders(shop: ShopConnection, ids: Iterable[int] | None = None, *, since
         args.append(since)
     rows = shop.query(
         f"SELECT {_select(maps['order'])}, o.id_address_invoice AS _inv, o.id_address_delivery AS _del,"
-        " c.email AS _email, c.is_guest AS _guest, ca.name AS _carrier, o.round_type AS _round_type FROM {p}orders o"
+        " c.email AS _email, c.is_guest AS _guest, ca.name AS _carrier, o.round_type AS _round_type,"
+        " o.total_wrapping_tax_excl AS _wrap_excl, o.total_wrapping_tax_incl AS _wrap_incl FROM {p}orders o"
         " LEFT JOIN {p}customer c ON c.id_customer = o.id_customer"
         f" LEFT JOIN {{p}}carrier ca ON ca.id_carrier = o.id_carrier WHERE {where} ORDER BY o.id_order", args)
     if not rows:
@@ -332,7 +333,8 @@ def read_orders(shop: ShopConnection, ids: Iterable[int] | None = None, *, since
             total_products_tax_excl=_dec(r["total_products_tax_excl"]), total_tax_incl=_dec(r["total_tax_incl"]),
             billing=addresses.get(r["_inv"]), delivery=addresses.get(r["_del"]), customer_email=_s(r["_email"]),
             lines=lines.get(r["prestashop_id"], []), discounts=discounts.get(r["prestashop_id"], []),
-            updated_at=r["updated_at"], round_type=int(r["_round_type"] or 0)))
+            updated_at=r["updated_at"], round_type=int(r["_round_type"] or 0),
+            wrapping_tax_excl=_dec(r["_wrap_excl"]), wrapping_tax_incl=_dec(r["_wrap_incl"])))
     return orders
 
 

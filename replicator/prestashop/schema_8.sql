@@ -332,6 +332,13 @@ CREATE TABLE `PREFIX_category` (
   KEY activenleft (active,nleft),
   KEY activenright (active,nright)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci;
+CREATE TABLE `PREFIX_category_group` (
+  id_category int(10) unsigned NOT NULL,
+  id_group int(10) unsigned NOT NULL,
+  PRIMARY KEY (id_category,id_group),
+  KEY id_category (id_category),
+  KEY id_group (id_group)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci;
 CREATE TABLE `PREFIX_category_lang` (
   id_category int(10) unsigned NOT NULL,
   id_shop int(11) unsigned NOT NULL DEFAULT '1',

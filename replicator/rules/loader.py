@@ -53,7 +53,8 @@ ENTITY_ONLY = {
     "codes": {"customer"}, "gdpr": {"customer"},
     "warehouses": {"stock"}, "formula": {"stock"}, "subtract_unsynced_shop_orders": {"stock"},
     "negative_as_zero": {"stock"}, "variants": {"stock", "product"},
-    "tariff": {"product"}, "on_filter_exit": {"product"},
+    "tariff": {"product"}, "on_filter_exit": {"product"}, "categories": {"product"},
+    "combinations": {"product"},
     "series": {"order"}, "warehouse": {"order"}, "shipping": {"order"}, "line_fields": {"order"},
     "events": {"order", "invoice"},
 }

@@ -43,6 +43,8 @@ def _mysql(workdir: Path):
 SIZE_CODES = {1: "S", 2: "M", 3: "L", 4: "XL", 5: "38", 6: "40", 7: "42"}
 COLOUR_CODES = {8: "BLA", 9: "NEG", 10: "ROJ", 11: "AZU"}
 VAT_SELECTOR = {1: 0, 2: 1, 3: 2}  # demo tax rules group -> FactuSOL VAT type (21 %, 10 %, 4 %)
+# FactuSOL families of the demo catalogue (replicator.factusol.seeddata.FAMILIES): they become shop categories
+DEMO_FAMILIES = {"CAM001": "CAM", "SUD002": "CHA", "PAN004": "PAN", "TAZ010": "MEN", "LIB020": "LIB"}
 
 
 def add_shop_catalogue(connection: str) -> int:
@@ -56,7 +58,8 @@ def add_shop_catalogue(connection: str) -> int:
         with conn.transaction():
             for ref, _cat, tax, price, cost, weight, ean, _en, es, combos, quantity in DEMO_PRODUCTS:
                 insert_row(conn, "F_ART", {"CODART": ref, "DESART": es, "EANART": ean, "PESART": Decimal(weight),
-                                           "PCOART": Decimal(cost), "TIVART": VAT_SELECTOR[tax], "SUWART": 1},
+                                           "PCOART": Decimal(cost), "TIVART": VAT_SELECTOR[tax], "SUWART": 1,
+                                           "FAMART": DEMO_FAMILIES.get(ref, "")},
                            key=ref)
                 for tariff in (1, 2):
                     rate = Decimal({0: 21, 1: 10, 2: 4}[VAT_SELECTOR[tax]]) / 100

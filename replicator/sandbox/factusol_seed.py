@@ -172,11 +172,13 @@ FAMILIES = [
 ]
 SIZES_CLOTHING = [("S", "Talla S"), ("M", "Talla M"), ("L", "Talla L"), ("XL", "Talla XL")]
 SIZES_SHOES = [(str(n), f"Número {n}") for n in range(38, 45)]
-COLOURS = [("NEG", "Negro"), ("BLA", "Blanco"), ("AZU", "Azul marino"), ("ROJ", "Rojo"), ("VER", "Verde"), ("GRI", "Gris")]
+COLOURS = [("NEG", "Negro"), ("BLA", "Blanco"), ("AZU", "Azul"), ("ROJ", "Rojo"), ("VER", "Verde"), ("GRI", "Gris")]
 
 WAREHOUSES = [("GEN", "Almacén general"), ("AL2", "Almacén tienda Centro")]
 PAYMENT_METHODS = [("TAR", "Tarjeta de crédito"), ("TRF", "Transferencia bancaria"), ("CON", "Contrareembolso"),
                    ("PAY", "PayPal"), ("EFE", "Efectivo")]
+# codes the default order rule maps (cheque, cash on delivery through a carrier); not given to seeded customers
+MORE_PAYMENT_METHODS = [("CHQ", "Cheque"), ("CRE", "Contra reembolso (agencia)")]
 CARRIERS = [(1, "SEUR"), (2, "MRW"), (3, "Correos Express"), (4, "GLS"), (5, "Nacex")]
 TARIFFS = [(1, "Tarifa general (sin IVA)", 0), (2, "PVP tienda (IVA incluido)", 1)]
 
@@ -297,7 +299,8 @@ def build_seed(articles: int = 1000, customers: int = 200, seed: int = 0, year: 
     put("F_SEC", [dict(CODSEC=c, DESSEC=d, SUWSEC=1, ORDSEC=i + 1) for i, (c, d) in enumerate(SECTIONS)])
     put("F_FAM", [dict(CODFAM=f[0], DESFAM=f[1], SECFAM=f[2], SUWFAM=1, ORDFAM=i + 1) for i, f in enumerate(FAMILIES)])
     put("F_TAR", [dict(CODTAR=c, DESTAR=d, IVATAR=inc, MARTAR=Decimal("0")) for c, d, inc in TARIFFS])
-    put("F_FPA", [dict(CODFPA=c, DESFPA=d, VENFPA=1, SUWFPA=1, EFEFPA=1 if c == "EFE" else 0) for c, d in PAYMENT_METHODS])
+    put("F_FPA", [dict(CODFPA=c, DESFPA=d, VENFPA=1, SUWFPA=1, EFEFPA=1 if c == "EFE" else 0)
+                  for c, d in PAYMENT_METHODS + MORE_PAYMENT_METHODS])
     put("F_TRN", [dict(CODTRN=c, NOMTRN=n, PAITRN="ESPAÑA", UWETRN=1) for c, n in CARRIERS])
     cfg = [dict(CODCFG=k, NUMCFG=r, TEXCFG="", TIPCFG=0) for k, r in zip(VAT_RATE_KEYS, VAT_RATES)]
     cfg += [dict(CODCFG=k, NUMCFG=r, TEXCFG="unverified key name (stand-in only)", TIPCFG=0)

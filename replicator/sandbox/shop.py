@@ -258,6 +258,7 @@ def _seed_base(cur, p: str, version: str) -> None:
                                          nleft=0, nright=0, active=1, date_add=T0, date_upd=T0, position=cid,
                                          is_root_category=1 if cid == 2 else 0))
         _insert(cur, p, "category_shop", dict(id_category=cid, id_shop=1, position=cid))
+        _many(cur, p, "category_group", [dict(id_category=cid, id_group=g) for g in (1, 2, 3)])
         _many(cur, p, "category_lang", [dict(id_category=cid, id_shop=1, id_lang=1, name=en, link_rewrite=_slug(en)),
                                         dict(id_category=cid, id_shop=1, id_lang=2, name=es, link_rewrite=_slug(es))])
     for gid, is_color, gtype, en, es in ATTRIBUTE_GROUPS:

@@ -10,6 +10,7 @@ from typing import Any
 
 
 def default_syncs(rules: Any) -> dict[str, Any]:
+    from replicator.sync.categories import CategorySync
     from replicator.sync.customers import CustomerSync
     from replicator.sync.invoices import InvoiceSync
     from replicator.sync.orders import OrderSync
@@ -18,6 +19,6 @@ def default_syncs(rules: Any) -> dict[str, Any]:
     from replicator.sync.shipments import ShipmentSync
     from replicator.sync.stock import StockSync
 
-    classes = {"customer": CustomerSync, "product": ProductSync, "stock": StockSync, "order": OrderSync,
+    classes = {"customer": CustomerSync, "category": CategorySync, "product": ProductSync, "stock": StockSync, "order": OrderSync,
                "shipment": ShipmentSync, "invoice": InvoiceSync}
     return {name: classes[name]() for name in ENTITY_ORDER}

@@ -15,6 +15,7 @@ from typing import Any
 from replicator.prestashop.binlog import ensure_ledger_table, ledger_insert_sql
 from replicator.keys import DELETED_HASH, factusol_row_key, row_hash
 from replicator.sync.base import SyncContext
+from replicator.sync.stock_inputs import note_write
 
 FACTUSOL, PRESTASHOP = "factusol", "prestashop"
 
@@ -31,5 +32,7 @@ def record_factusol_write(ctx: SyncContext, entity: str, table: str, pk: dict[st
                           change_id: int | None = None) -> None:
     """Remember the image of a FactuSOL row we just wrote (or deleted) so its capture is known as our echo."""
     row = ctx.factusol.row(table, pk)
-    ctx.store.record_applied(FACTUSOL, entity, table, factusol_row_key(pk),
-                             row_hash(row) if row is not None else DELETED_HASH, "write", change_id)
+    key = factusol_row_key(pk)
+    note_write(ctx, table, key, row)  # a stock input we wrote: its article's shop stock follows in this apply
+    ctx.store.record_applied(FACTUSOL, entity, table, key, row_hash(row) if row is not None else DELETED_HASH,
+                             "write", change_id)

@@ -18,6 +18,7 @@ from replicator.factusol.schema import load_schema
 from replicator.model import Order, OrderLine
 from replicator.prestashop import reader as ps_reader
 from replicator.sync.base import SyncContext, SyncError
+from replicator.sync.combinations import variant_of_combination
 from replicator.sync.followup import reference_for
 from replicator.sync.pedido_amounts import line_rows, order_money, payment_code, private_notes
 from replicator.sync.pedido_totals import PedidoMoney, discount_parts  # noqa: F401  (discount_parts: kept here)
@@ -104,7 +105,7 @@ def build_pedido(ctx: SyncContext, key: str, order: Order, customer_code: int) -
                 "rounding": (opts.get("rounding") or {}).get("article", "")}
     combos = ps_reader.combination_references(ctx.shop, [ln.prestashop_attribute_id for ln in order.lines])
     variants = fs_reader.article_variants(ctx.factusol, sorted(_wanted_articles(order, combos, articles)))
-    resolved = _resolve_articles(key, order, combos, variants)
+    resolved = _resolve_articles(ctx, key, order, combos, variants)
     money, _surcharge = order_money(ctx, key, order, customer_code)
     _check_articles(key, money, articles, variants)
     lines = line_rows(money, order, resolved.__getitem__, articles["shipping"], articles["discount"],
@@ -129,13 +130,18 @@ def _wanted_articles(order: Order, combos: dict[int, str], articles: dict[str, s
     return wanted | {a for a in articles.values() if a}
 
 
-def _resolve_articles(key: str, order: Order, combos: dict[int, str],
+def _resolve_articles(ctx: SyncContext, key: str, order: Order, combos: dict[int, str],
                       variants: dict[str, list[tuple[str, str]]]) -> dict[int, tuple[str, str, str]]:
     """Shop line number -> (ARTLPC, CE1LPC, CE2LPC); SyncError for a line FactuSOL has no article for."""
     out = {}
     for n, ln in enumerate(order.lines, start=1):
         combo_ref = combos.get(ln.prestashop_attribute_id or 0, "")
         found = resolve_article(ln.reference, combo_ref, variants)
+        if ln.prestashop_attribute_id and (found or (ln.reference, "", ""))[1:] == ("", ""):
+            # a combination whose reference names no variant (the product's, or none): by its attribute names
+            article = found[0] if found else ln.reference
+            named = variant_of_combination(ctx, ln.prestashop_attribute_id, variants.get(article, []))
+            found = (article, *named) if named else found
         if found is None:
             shown = combo_ref or ln.reference or "(empty)"
             raise SyncError(ENTITY, key, f"line {n}: unknown FactuSOL article {shown!r} ({ln.name})",

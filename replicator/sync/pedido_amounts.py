@@ -15,8 +15,8 @@ from replicator.model import Order
 from replicator.prestashop import reader as ps_reader
 from replicator.sync.base import SyncError
 from replicator.sync.pedido_terms import DUE_LABEL, PAID_LABEL, due_line, paid_line, with_line
-from replicator.sync.pedido_totals import (DISCOUNT, PRODUCT, ROUNDING, SHIPPING, MoneyError, PedidoMoney,
-                                           pedido_money, vat_types)
+from replicator.sync.pedido_totals import (DISCOUNT, PRODUCT, ROUNDING, SHIPPING, WRAPPING, MoneyError,
+                                           PedidoMoney, pedido_money, vat_types)
 
 log = logging.getLogger("replicator.sync.orders")
 ENTITY = "order"
@@ -49,7 +49,8 @@ def line_rows(money: PedidoMoney, order: Order, article_of: Callable[[int], tupl
             article, ce1, ce2 = article_of(a.source)
             name = order.lines[a.source - 1].name
         else:
-            article = {SHIPPING: shipping_article, DISCOUNT: discount_article, ROUNDING: rounding_article}[a.kind]
+            article = {SHIPPING: shipping_article, DISCOUNT: discount_article, ROUNDING: rounding_article,
+                       WRAPPING: ""}[a.kind]
             ce1 = ce2 = ""
             name = a.name
         rows.append({"POSLPC": n, "ARTLPC": article, "CE1LPC": ce1, "CE2LPC": ce2, "DESLPC": name, **a.columns()})

@@ -23,7 +23,7 @@ from replicator.model import Order
 
 ZERO, CENT, FOUR = Decimal("0"), Decimal("0.01"), Decimal("0.0001")
 EXEMPT = 3  # IVALPC selector of "exento": header slot 4
-PRODUCT, SHIPPING, DISCOUNT, ROUNDING = "product", "shipping", "discount", "rounding"
+PRODUCT, SHIPPING, WRAPPING, DISCOUNT, ROUNDING = "product", "shipping", "wrapping", "discount", "rounding"
 
 
 def money(x: Any) -> Decimal:
@@ -289,7 +289,8 @@ def _two_rate_split(excl: Decimal, incl: Decimal, rates: list[Decimal]) -> dict[
 
 
 def pedido_money(order: Order, types: Sequence[VatType], *, shipping_mode: str = "portes",
-                 shipping_name: str = "Portes", rounding_name: str = "Ajuste por redondeo") -> PedidoMoney:
+                 shipping_name: str = "Portes", rounding_name: str = "Ajuste por redondeo",
+                 wrapping_name: str = "Envoltorio de regalo") -> PedidoMoney:
     """The money of the pedido for `order`: product lines (one per shop line, two when a quantity's 4-decimal prices
     can't reach its total), the shipping line or portes, cart-rule lines, rounding lines, header totals."""
     notes: list[str] = []
@@ -339,6 +340,14 @@ def pedido_money(order: Order, types: Sequence[VatType], *, shipping_mode: str =
         else:
             portes[vat.slot] = portes.get(vat.slot, ZERO) + ship_excl
         book(vat, was_charged, ship_incl)
+
+    wrap_excl, wrap_incl = money(order.wrapping_tax_excl or 0), money(order.wrapping_tax_incl or 0)
+    if wrap_excl or wrap_incl:  # gift wrapping: a line at the rate its two amounts show
+        vat, was_charged = _nearest_type(types, wrap_excl, wrap_incl, "wrapping_tax_excl") if wrap_excl else \
+            (_type_for_slot(types, 4), False)
+        lines.append(Amounts(WRAPPING, wrapping_name, Decimal(1), wrap_excl, wrap_excl, vat.selector, wrap_incl,
+                             wrap_incl))
+        book(vat, was_charged, wrap_incl)
 
     for k, (name, rate, excl, incl) in enumerate(discount_parts(order, ship_rate), start=1):
         vat, was_charged = _vat_type(types, rate, "discount vat_rate")
@@ -413,4 +422,5 @@ def _type_for_slot(types: Sequence[VatType], slot: int) -> VatType:
 
 
 __all__ = ["Amounts", "MoneyError", "PedidoMoney", "VatType", "discount_parts", "fit_base", "fit_line", "line_total",
-           "money", "pedido_money", "slot_totals", "vat_types", "PRODUCT", "SHIPPING", "DISCOUNT", "ROUNDING"]
+           "money", "pedido_money", "slot_totals", "vat_types", "PRODUCT", "SHIPPING", "WRAPPING", "DISCOUNT",
+           "ROUNDING"]

@@ -23,6 +23,8 @@ from replicator.sync.base import NOOP, QUARANTINED, Outcome, SyncContext, image,
 from replicator.keys import canon
 from replicator.sync.echo import shop_marker
 from replicator.sync.product_checks import publish_problem
+from replicator.sync.categories import noted, place_products
+from replicator.sync.combinations import resolve_attribute_values
 
 ENTITY = "product"
 FS_TABLES = {"F_ART": "CODART", "F_LTA": "ARTLTA", "F_ARC": "ARTARC", "F_EAN": "ARTEAN"}
@@ -67,6 +69,7 @@ def _indexing(ctx: SyncContext) -> bool:
 
 class ProductSync:
     entity = ENTITY
+    force = False  # a resync: every field FactuSOL owns is written where the shop differs, moved or not
 
     def keys_for_change(self, ctx: SyncContext, change: Change) -> list[str]:
         if change.side == "factusol" and change.source_table in FS_TABLES:
@@ -87,6 +90,9 @@ class ProductSync:
         tariff = int(rules.options.get("tariff", 1))
         fs_products = {p.reference: p for p in fs_reader.read_products(
             ctx.factusol, tariff=tariff, references=keys, combinations=bool(rules.options.get("variants", True)))}
+        # combinations use the shop's attribute values named as FactuSOL names the tallas/colores (product rule)
+        resolve_attribute_values(ctx, [p for p in fs_products.values() if p.combinations and passes_filters(
+            rules, {"family": p.family, "publish": p.publish})])
         wanted = set(keys)
         links = {k: int(v) for k, v in ctx.store.id_map_for(ENTITY, wanted).items()}
         unlinked = [k for k in keys if k not in links]
@@ -127,7 +133,13 @@ class ProductSync:
         finally:
             ctx.store.set_baselines(ENTITY, self._baselines)
             self._baselines = {}
-        return {key: outcomes[key] for key in keys if key in outcomes}
+        created = {key for key, _ in new}
+        placed = place_products(ctx, [(key, fs_products[key], links.get(key) or fs_products[key].prestashop_id,
+                                       key in created) for key in keys if key in fs_products
+                                      and outcomes.get(key) and outcomes[key].status in ("applied", NOOP)
+                                      and passes_filters(rules, {"family": fs_products[key].family,
+                                                                 "publish": fs_products[key].publish})])
+        return {key: noted(outcomes[key], placed.get(key)) for key in keys if key in outcomes}
 
     def _create_bulk(self, ctx: SyncContext, new: list[tuple[str, Product]]) -> dict[str, Outcome]:
         """Many new articles, with or without combinations: one shop transaction, one link and one baseline
@@ -170,20 +182,57 @@ class ProductSync:
         combos = f" with {len(article.combinations)} combinations" if article.combinations else ""
         return Outcome("applied", f"created shop product {product_id}{combos}")
 
-    def _update(self, ctx: SyncContext, key: str, article: Product, current: Product) -> Outcome:
+    @staticmethod
+    def _changed(ctx: SyncContext, key: str, article: Product, current: Product, base: dict | None,
+                 force: bool = False) -> list[str]:
+        """The fields to write: those FactuSOL moved since the baseline (every one it owns with ``force``, as a
+        resync asks) that the shop does not already hold."""
         rules = ctx.rules.entity(ENTITY)
         fs_now, ps_now = _fields(article), _fields(current)
-        base = ctx.store.baseline(ENTITY, key)
         changed = []
         for name, value in fs_now.items():
             rule = rules.fields.get(RULE_FIELD.get(name, name))
             if rule is not None and not writes(rule.direction, "prestashop"):
                 continue  # the shop owns this field
-            if value is None or (value == "" and base is None):
+            if value is None or (value == "" and (base is None or force)):
                 continue  # no opinion: an empty FactuSOL field never wipes what a linked shop product has
-            moved = base is None or base.get(name) != value
-            if moved and ps_now.get(name) != value:
+            moved = force or base is None or base.get(name) != value
+            shop_value = ps_now.get(name)
+            if name == "vat_rate" and shop_value is None:
+                shop_value = _money(0)  # the shop's "No tax" (tax rules group 0) is FactuSOL's 0 % (exento)
+            if moved and shop_value != value:
                 changed.append(name)
+        return changed
+
+    def plan(self, ctx: SyncContext, keys: list[str]) -> dict[str, list[str]]:
+        """What a resync would write, without writing: {article: ["<field>: <shop> -> <FactuSOL>", ...]}."""
+        rules = ctx.rules.entity(ENTITY)
+        fs_products = {p.reference: p for p in fs_reader.read_products(
+            ctx.factusol, tariff=int(rules.options.get("tariff", 1)), references=keys,
+            combinations=bool(rules.options.get("variants", True)))}
+        links = {k: int(v) for k, v in ctx.store.id_map_for(ENTITY, set(keys)).items()}
+        shop = {p.prestashop_id: p for p in ps_reader.read_products(ctx.shop, ids=links.values())} if links else {}
+        out: dict[str, list[str]] = {}
+        for key in keys:
+            article, current = fs_products.get(key), shop.get(links.get(key))
+            if article is None or not passes_filters(rules, {"family": article.family, "publish": article.publish}):
+                if current is not None and current.active and rules.options.get("on_filter_exit",
+                                                                                "deactivate") == "deactivate":
+                    out[key] = ["active: True -> False"]
+            elif current is None:
+                if rules.create in ("to_prestashop", "both"):
+                    out[key] = ["created in the shop"]
+            else:
+                shop_fields, fs_fields = _fields(current), _fields(article)
+                changed = self._changed(ctx, key, article, current, ctx.store.baseline(ENTITY, key), force=True)
+                if changed:
+                    out[key] = [f"{n}: {shop_fields.get(n)!r} -> {fs_fields.get(n)!r}" for n in changed]
+        return out
+
+    def _update(self, ctx: SyncContext, key: str, article: Product, current: Product) -> Outcome:
+        base = ctx.store.baseline(ENTITY, key)
+        fs_now = _fields(article)
+        changed = self._changed(ctx, key, article, current, base, force=self.force)
         if not changed:
             self._baseline(ctx, key, fs_now)
             return Outcome(NOOP)

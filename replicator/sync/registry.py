@@ -13,10 +13,11 @@ class Entity:
     split_initial: bool = False  # its initial sync runs in two halves at once (its keys touch disjoint rows)
 
 
-# Customers and products before the stock, orders, shipments and invoices that refer to them.  Documents are still
+# Customers, categories and products before the stock, orders, shipments and invoices that refer to them.  Documents are still
 # logged one by one at INFO in the initial sync.
 ENTITIES = (
     Entity("customer", quiet_initial=True, on_helper=True),
+    Entity("category"),  # families and sections: a few hundred at most, each said once
     Entity("product", quiet_initial=True),
     Entity("stock", quiet_initial=True, split_initial=True),
     Entity("order"),

@@ -8,19 +8,45 @@ back on sale because FactuSOL lags behind would oversell.
 
 from __future__ import annotations
 
+import json
+import logging
 from typing import Any, Callable, Iterable
 
 from replicator.factusol import reader as fs_reader
+from replicator.factusol import supplier_orders
+from replicator.prestashop import attributes as ps_attributes
 from replicator.prestashop import reader as ps_reader
 from replicator.prestashop import write as ps_writer
+from replicator.prestashop.quantities import stock_quantities
 from replicator.rules.decisions import stock_quantity
 from replicator.store import Change
-from replicator.sync.base import NOOP, Outcome, SyncContext, image, source_value
+from replicator.sync.base import NOOP, Outcome, SyncContext, image, row_key, source_value
+from replicator.sync.combinations import Matcher
 from replicator.sync.echo import shop_marker
 
 ENTITY = "stock"
-FS_TABLES = {"F_STO": "ARTSTO", "F_STC": "ARTSTC", "F_LPC": "ARTLPC"}
+log = logging.getLogger("replicator.sync.stock")
+FS_TABLES = {"F_STO": "ARTSTO", "F_STC": "ARTSTC", "F_LPC": "ARTLPC",
+             supplier_orders.LINES: supplier_orders.LINE_ARTICLE}
 HANDFUL = 8  # more stock rows than this in one batch: written together (set_stock_bulk chunks), not per article
+
+
+def _quantity(rules, per_warehouse: dict, reserved: int) -> int:
+    """The shop quantity the stock rule gives these FactuSOL figures (minus units held by unsynced shop orders)."""
+    q = int(stock_quantity(rules, per_warehouse, reserved).to_integral_value())
+    return max(q, 0) if rules.options.get("negative_as_zero", True) else q
+
+
+def on_order_units(ctx: SyncContext, articles: list[str]) -> dict:
+    """Units on open supplier orders (F_PPR/F_LPP) for the *_plus_on_order formulas; a file without those tables
+    counts none, said once."""
+    if not supplier_orders.has_supplier_orders(ctx.factusol):
+        if not ctx.cache.get("no_supplier_orders_said"):
+            log.warning("stock formula %s: this FactuSOL file has no supplier orders (F_PPR/F_LPP): none counted",
+                        ctx.rules.entity(ENTITY).options.get("formula"))
+            ctx.cache["no_supplier_orders_said"] = True
+        return {}
+    return supplier_orders.read_on_order_units(ctx.factusol, articles)
 
 
 def _article_of_product(ctx: SyncContext, product_id: Any) -> str | None:
@@ -32,6 +58,19 @@ class StockSync:
     entity = ENTITY
 
     def keys_for_change(self, ctx: SyncContext, change: Change) -> list[str]:
+        if change.side == "factusol" and change.source_table == "F_PCL":
+            # a pedido's state alone (served, cancelled) decides whether its pending units still count
+            before, after = json.loads(change.before or "{}"), json.loads(change.after or "{}")
+            if before.get("ESTPCL") == after.get("ESTPCL") or not (before and after):
+                return []
+            key = row_key(change)
+            return sorted({str(r["ARTLPC"]).strip() for r in fs_reader.order_lines(
+                ctx.factusol, str(key.get("TIPPCL")), int(key.get("CODPCL"))) if r.get("ARTLPC")})
+        if change.side == "factusol" and change.source_table == supplier_orders.HEADER:
+            # a supplier order's state moves the units of all its lines (received, cancelled)
+            key = row_key(change)
+            series, number = key.get(supplier_orders.HEADER_SERIES), key.get(supplier_orders.HEADER_NUMBER)
+            return supplier_orders.order_articles(ctx.factusol, str(series), int(number)) if number else []
         if change.side == "factusol" and change.source_table in FS_TABLES:
             article = source_value(change, FS_TABLES[change.source_table])
             return [str(article)] if article else []
@@ -51,41 +90,14 @@ class StockSync:
     def sync(self, ctx: SyncContext, keys: list[str]) -> dict[str, Outcome]:
         rules = ctx.rules.entity(ENTITY)
         options = rules.options
-        wanted = set(keys)
-        products = {k: int(v) for k, v in ctx.store.id_map_for("product", wanted).items()}
-        outcomes = {k: Outcome(NOOP, "article not in the shop") for k in keys if k not in products}
+        products, rows, outcomes = self._rows(ctx, keys)
         if not products:
             return outcomes
-        articles = fs_reader.in_file_order(keys, products)
-        detail = fs_reader.read_stock_detail(ctx.factusol, articles)
-        formula = str(options.get("formula", "available"))
-        pending = fs_reader.read_pending_order_units(ctx.factusol, articles) if "pending" in formula else {}
         subtract = bool(options.get("subtract_unsynced_shop_orders", True))
+
         def synced(order_ids: list[int]) -> set[int]:  # which of these shop orders FactuSOL already has
             return {int(v) for v in ctx.store.id_map_by_prestashop("order", order_ids)}
 
-        targets = ps_reader.stock_targets(ctx.shop, products.values())
-        by_product: dict[int, list[dict]] = {}
-        for row in targets:
-            by_product.setdefault(row["id_product"], []).append(row)
-        # the FactuSOL variants matter only for the shop's combinations: read for those articles alone
-        with_combinations = fs_reader.in_file_order(articles, [
-            a for a, pid in products.items() if any(r["id_product_attribute"] for r in by_product.get(pid, ()))])
-        variants = fs_reader.article_variants(ctx.factusol, with_combinations) if with_combinations else {}
-        # every stock row FactuSOL feeds: (article, shop row, FactuSOL figures per warehouse)
-        rows: dict[str, list[tuple[dict, dict]]] = {}
-        for article, product_id in products.items():
-            for row in by_product.get(product_id, []):
-                size_colour = self._variant(article, row, variants.get(article, []))
-                if size_colour is None:
-                    continue  # a shop combination FactuSOL does not have: left alone
-                stock_key = (article, *size_colour)
-                per_warehouse = detail.get(stock_key, {})
-                if stock_key in pending:  # a copy: the detail read stays as FactuSOL gave it
-                    per_warehouse = {wh: dict(v) for wh, v in per_warehouse.items()}
-                    for wh, units in pending[stock_key].items():
-                        per_warehouse.setdefault(wh, {})["pending"] = units
-                rows.setdefault(article, []).append((row, per_warehouse))
         count = sum(len(r) for r in rows.values())
         if count > HANDFUL:  # a large batch (initial sync): one locked transaction per chunk of rows
             groups = [list(rows)]
@@ -98,18 +110,84 @@ class StockSync:
             outcomes.setdefault(article, Outcome(NOOP))
         return {key: outcomes[key] for key in keys}
 
+    def plan(self, ctx: SyncContext, keys: list[str]) -> dict[str, list[str]]:
+        """What `sync` would write, without writing: {article: ["<label> <shop> -> <new>", ...]} for the keys whose
+        shop quantities differ from what the current rules give (`replicator resync --dry-run`)."""
+        rules = ctx.rules.entity(ENTITY)
+        products, rows, _ = self._rows(ctx, keys)
+        if not products:
+            return {}
+        held: dict[tuple[int, int], int] = {}
+        if rules.options.get("subtract_unsynced_shop_orders", True):
+            held = ps_reader.unsynced_order_units(ctx.shop, products.values(), lambda ids: {
+                int(v) for v in ctx.store.id_map_by_prestashop("order", ids)})
+        current = stock_quantities(ctx.shop, products.values())
+        out: dict[str, list[str]] = {}
+        for article, items in rows.items():
+            for row, per_warehouse in items:
+                key = (row["id_product"], row["id_product_attribute"])
+                new = _quantity(rules, per_warehouse, held.get(key, 0))
+                old = int(current.get(key, 0))
+                if old != new:
+                    out.setdefault(article, []).append(f"{row['combination_reference'] or article} {old} -> {new}")
+        return out
+
+    def _rows(self, ctx: SyncContext, keys: list[str]):
+        """(article -> shop product id, article -> [(shop stock row, FactuSOL figures per warehouse)], outcomes of
+        the keys with nothing to do)."""
+        options = ctx.rules.entity(ENTITY).options
+        wanted = set(keys)
+        products = {k: int(v) for k, v in ctx.store.id_map_for("product", wanted).items()}
+        outcomes = {k: Outcome(NOOP, "article not in the shop") for k in keys if k not in products}
+        rows: dict[str, list[tuple[dict, dict]]] = {}
+        if not products:
+            return products, rows, outcomes
+        articles = fs_reader.in_file_order(keys, products)
+        detail = fs_reader.read_stock_detail(ctx.factusol, articles)
+        formula = str(options.get("formula", "available"))
+        pending = fs_reader.read_pending_order_units(ctx.factusol, articles) if "pending" in formula else {}
+        on_order = on_order_units(ctx, articles) if formula.endswith("plus_on_order") else {}
+        targets = ps_reader.stock_targets(ctx.shop, products.values())
+        by_product: dict[int, list[dict]] = {}
+        for row in targets:
+            by_product.setdefault(row["id_product"], []).append(row)
+        # the FactuSOL variants matter only for the shop's combinations: read for those articles alone
+        with_combinations = fs_reader.in_file_order(articles, [
+            a for a, pid in products.items() if any(r["id_product_attribute"] for r in by_product.get(pid, ()))])
+        variants = fs_reader.article_variants(ctx.factusol, with_combinations) if with_combinations else {}
+        # which FactuSOL talla/color each shop combination is: by attribute names and/or reference (product rule)
+        matcher = Matcher(ctx) if with_combinations else None
+        values = ps_attributes.combination_values(ctx.shop, [
+            r["id_product_attribute"] for a in with_combinations for r in by_product.get(products[a], ())])
+        # every stock row FactuSOL feeds: (article, shop row, FactuSOL figures per warehouse)
+        for article, product_id in products.items():
+            for row in by_product.get(product_id, []):
+                size_colour = ("", "") if not row["id_product_attribute"] else matcher.variant(
+                    article, row["combination_reference"] or "", values.get(row["id_product_attribute"], []),
+                    variants.get(article, [])) if matcher else None
+                if size_colour is None:
+                    continue  # a shop combination FactuSOL does not have: left alone
+                stock_key = (article, *size_colour)
+                per_warehouse = detail.get(stock_key, {})
+                if stock_key in pending or stock_key in on_order:  # a copy: the detail read stays as FactuSOL gave it
+                    per_warehouse = {wh: dict(v) for wh, v in per_warehouse.items()}
+                    for wh, units in pending.get(stock_key, {}).items():
+                        per_warehouse.setdefault(wh, {})["pending"] = units
+                    for wh, units in on_order.get(stock_key, {}).items():
+                        per_warehouse.setdefault(wh, {})["on_order"] = units
+                rows.setdefault(article, []).append((row, per_warehouse))
+        return products, rows, outcomes
+
     def _write(self, ctx: SyncContext, rules, products: dict[str, int], rows: dict[str, list[tuple[dict, dict]]],
                synced: Callable[[list[int]], set[int]] | None) -> dict[str, Outcome]:
         """Write the quantities of these articles; the units of shop orders FactuSOL does not know yet are read
         INSIDE the transaction that holds the stock rows locked, so an order committed meanwhile is counted."""
-        options = rules.options
         by_key = {(row["id_product"], row["id_product_attribute"]): (article, row, per_warehouse)
                   for article, items in rows.items() for row, per_warehouse in items}
         held: dict[tuple[int, int], int] = {}
 
         def quantity(per_warehouse: dict, reserved: int) -> int:
-            q = int(stock_quantity(rules, per_warehouse, reserved).to_integral_value())
-            return max(q, 0) if options.get("negative_as_zero", True) else q
+            return _quantity(rules, per_warehouse, reserved)
 
         def under_lock(cur) -> dict[tuple[int, int], int]:
             if synced is None:
@@ -133,20 +211,3 @@ class StockSync:
                 + (f" ({reserved} held by shop orders not yet in FactuSOL)" if reserved else ""))
         ctx.count("stock_writes", len(written))
         return {article: Outcome("applied", "shop stock " + ", ".join(n)) for article, n in notes.items()}
-
-    @staticmethod
-    def _variant(article: str, row: dict, variants: list[tuple[str, str]]) -> tuple[str, str] | None:
-        """(size, colour) of a shop stock row: ("", "") for a simple product; for a combination, the FactuSOL
-        variant its reference names: '<article>-<size>-<colour>', or '<article>-<size>' / '<article>-<colour>'
-        when the other one is empty (how the product sync and the demo catalogue build them)."""
-        if not row["id_product_attribute"]:
-            return ("", "")
-        reference = row["combination_reference"] or ""
-        prefix = f"{article}-"
-        if not reference.startswith(prefix):
-            return None
-        rest = reference[len(prefix):]
-        for size, colour in variants:
-            if rest in ("-".join(p for p in (size, colour) if p), f"{size}-{colour}"):
-                return (size, colour)
-        return None

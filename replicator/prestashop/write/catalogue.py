@@ -131,9 +131,9 @@ def _upsert_combinations(shop: ShopConnection, cur, product_id: int, product: Pr
     for combo in product.combinations:
         attrs = []
         if combo.size:
-            attrs.append(attribute_id(shop, cur, combo.size, False, lang_ids))
+            attrs.append(combo.size_attribute or attribute_id(shop, cur, combo.size, False, lang_ids))
         if combo.color:
-            attrs.append(attribute_id(shop, cur, combo.color, True, lang_ids))
+            attrs.append(combo.color_attribute or attribute_id(shop, cur, combo.color, True, lang_ids))
         pa = _find_combination(shop, cur, product_id, combo, attrs)
         impact = _price(combo.price_impact)
         if pa:
@@ -458,9 +458,9 @@ def _create_combinations_bulk(shop: ShopConnection, cur, products: list[tuple[in
         for combo in product.combinations:
             attrs = []
             if combo.size:
-                attrs.append(attribute(combo.size, False))
+                attrs.append(combo.size_attribute or attribute(combo.size, False))
             if combo.color:
-                attrs.append(attribute(combo.color, True))
+                attrs.append(combo.color_attribute or attribute(combo.color, True))
             same = None
             if combo.reference:
                 ci = _ci(combo.reference)
