@@ -552,7 +552,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="one entity (default: category, product and stock)")
     p.add_argument("--keys", nargs="+", metavar="KEY", help="only these keys (article codes; fam:CODE / sec:CODE)")
     p.add_argument("--dry-run", action="store_true", help="write nothing; list what would change")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="the report as JSON")
     _config_arg(p)
     _examples(p, "replicator resync --dry-run --config /etc/replicator/replicator.yaml",
               "replicator resync stock --config /etc/replicator/replicator.yaml",
@@ -574,14 +574,18 @@ def build_parser() -> argparse.ArgumentParser:
     _config_arg(p)
     p.add_argument("--reason", default="", help="shown in `replicator status` (default: FactuSOL maintenance)")
     p.add_argument("--wait", type=float, default=30.0, help="seconds to wait for the service to confirm (30)")
+    _examples(p, "replicator pause --config C:\\Replicator\\conf\\replicator.yaml --reason 'compact and repair'")
     p.set_defaults(func=cmd_pause)
     p = sub.add_parser("resume", help="end a pause: the service scans the whole file and goes on")
     _config_arg(p)
+    _examples(p, "replicator resume --config C:\\Replicator\\conf\\replicator.yaml")
     p.set_defaults(func=cmd_resume)
 
     p = sub.add_parser("doctor", help="check this installation end to end (driver, file, columns, rights, shop)")
     _config_arg(p)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="the report as JSON (ok, status, and each check's data)")
+    _examples(p, "replicator doctor --config /etc/replicator/replicator.yaml",
+              "replicator doctor --config replicator.yaml --json")
     p.set_defaults(func=cmd_doctor)
 
     from replicator.service.manage import add_parser as add_service_parser

@@ -142,7 +142,8 @@ def test_a_folder_the_account_may_not_write(installation, tmp_path):
     for path in (tmp_path / "rules").iterdir():
         path.chmod(0o644)
     installation["config"].chmod(0o644)
-    installation["fs_path"].chmod(0o666)  # the file itself is writable; its folder is not
+    for path in folder.iterdir():  # the file (and any -wal/-shm of the stand-in) writable; the folder is not
+        path.chmod(0o666)
     env = dict(os.environ, HOME=str(tmp_path))
     done = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-m",
                            "replicator.cli", "doctor", "--config", str(installation["config"]), "--json"],

@@ -7,6 +7,7 @@ store (running, paused, stopped) when given the config file.
 
 from __future__ import annotations
 
+import argparse
 import getpass
 import sys
 from pathlib import Path
@@ -67,6 +68,16 @@ def main(args) -> int:
     return code
 
 
+_EXAMPLES = {
+    "install": ["replicator service install --config /etc/replicator/replicator.yaml --print",
+                "replicator service install --config C:\\Replicator\\conf\\replicator.yaml --user .\\replicator"],
+    "uninstall": ["replicator service uninstall --name replicator"],
+    "start": ["replicator service start --name FactusolReplicator"],
+    "stop": ["replicator service stop --name FactusolReplicator"],
+    "status": ["replicator service status --config /etc/replicator/replicator.yaml"],
+}
+
+
 def add_parser(sub) -> None:
     """The `service` sub-command (called by replicator.cli.build_parser)."""
     import os
@@ -92,4 +103,6 @@ def add_parser(sub) -> None:
         if action in ("install", "uninstall"):
             s.add_argument("--unit-dir", help="Linux: write the unit here instead of /etc/systemd/system (no "
                                               "systemctl call)")
+        s.epilog = "examples:\n" + "\n".join(f"  {line}" for line in _EXAMPLES[action])
+        s.formatter_class = argparse.RawDescriptionHelpFormatter
         s.set_defaults(func=main)
