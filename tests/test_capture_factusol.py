@@ -289,7 +289,7 @@ def test_the_watcher_does_not_rescan_after_its_own_reads(tmp_path, journal, loca
         writer = sqlite3.connect(path, isolation_level=None)
         writer.execute("UPDATE F_ART SET DESART = 'edited' WHERE CODART = 'A1'")
         writer.close()
-        _wait(lambda: len(store.changes()) == 1)
+        _wait(lambda: watcher.status.changes == 1)  # counted after the scan's commit, with its scan
         scans = watcher.status.scans
         time.sleep(2.0)
         assert watcher.status.scans == scans  # and no loop after that scan either
