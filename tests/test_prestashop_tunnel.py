@@ -155,3 +155,23 @@ def test_the_service_start_says_why_the_tunnel_is_down_and_retries_until_it_open
     for t in list(tunnel_module._LIVE):
         if t.ssh.port == sshd.port:
             t.stop()
+
+
+def test_ssh_trust_shows_the_fingerprint_and_writes_known_hosts_once_accepted(sshd, tmp_path):
+    import subprocess
+    import sys
+
+    (tmp_path / "rules").mkdir()
+    known = tmp_path / "trusted_hosts"
+    config = tmp_path / "replicator.yaml"
+    config.write_text("factusol:\n  file: a.sqlite\nprestashop:\n  url: mysql://u@127.0.0.1:3306/shop\n  ssh:\n"
+                      f"    host: 127.0.0.1\n    port: {sshd.port}\n    user: {sshd.user}\n"
+                      f"    key_file: {sshd.client_key}\n    known_hosts: {known}\n", encoding="utf-8")
+    command = [sys.executable, "-m", "replicator.cli", "ssh", "trust", "--config", str(config)]
+    refused = subprocess.run(command, input="n\n", capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 1 and "SHA256:" in refused.stdout and not known.exists()
+    accepted = subprocess.run(command + ["--yes"], capture_output=True, text=True, timeout=60)
+    assert accepted.returncode == 0, accepted.stderr
+    host_key = (sshd.folder / "host_key.pub").read_text().split()[1]
+    assert f"[127.0.0.1]:{sshd.port} ssh-ed25519 {host_key}" in known.read_text()
+    open_client(settings(sshd, known_hosts=known)).close()

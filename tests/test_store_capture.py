@@ -212,7 +212,7 @@ def test_warm_and_cold_scanners_agree(fs, batch, monkeypatch):
 
 def test_narrow_scan_uses_cached_keys_and_still_finds_inserts_and_deletes(fs):
     c, store, cfg, _ = fs
-    scanner = FactusolScanner(store, cfg)
+    scanner = FactusolScanner(store, cfg, paging=False)
     scanner.scan()
     scanner.scan()
     mark = _last_id(store)

@@ -141,7 +141,12 @@ def translate_for_sqlite(sql: str) -> str:
     m = _TOP.match(sql)
     if m:
         sql = (m.group(1) + sql[m.end():]).rstrip().rstrip(";") + f" LIMIT {m.group(2)}"
+    if "LEN(" in sql:  # Access's Len() is SQLite's length()
+        sql = _LEN.sub("LENGTH(", sql)
     return sql
+
+
+_LEN = re.compile(r"\bLEN\(", re.IGNORECASE)
 
 
 # --------------------------------------------------------------------------------------------------------------------

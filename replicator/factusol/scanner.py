@@ -10,7 +10,7 @@ import operator
 import time
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 from itertools import islice, repeat
 from pickle import dumps as _pickle
@@ -28,7 +28,8 @@ from replicator.keys import canon
 from replicator.store.codec import encode_key, encode_key_str, json_column, json_ready
 from replicator.capture.tables import FACTUSOL, WatchedTable, factusol_tables
 
-from .errors import FactusolLockedError, as_locked
+from . import pages as paging_
+from .errors import FactusolLockedError, as_locked, is_lock_error
 from .years import connection_string, resolve_file
 
 log = logging.getLogger("replicator.factusol.scanner")
@@ -50,8 +51,12 @@ class ScanReport:
     changes: int = 0
     echoes: int = 0
     counts: dict[str, int] = field(default_factory=dict)
-    tables: dict[str, str] = field(default_factory=dict)  # table -> "full" | "narrow" | "baseline" | "missing"
+    # table -> "full" | "narrow" | "paged" | "baseline" | "missing"
+    tables: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
+    # A paged FUM* table whose page sums this scan left for later (see FactusolScanner.fum_check_seconds): the watcher
+    # owes a scan within that time so that an edit which did not move FUM* is still seen.
+    owed: bool = False
 
 
 # ------------------------------------------------------------------------------------------------ reading
@@ -194,7 +199,7 @@ class FactusolScanner:
     """Diffs the watched FactuSOL tables against the store's row snapshots; one record_capture per scan."""
 
     def __init__(self, store: Store, cfg: FactusolConfig, tables: dict[str, WatchedTable] | None = None,
-                 initial_load: bool = False):
+                 initial_load: bool = False, paging: bool = True):
         self.store, self.cfg = store, cfg
         self.tables = tables or factusol_tables()
         self.initial_load = initial_load  # True: first sight of a table emits every row as an insert
@@ -204,6 +209,15 @@ class FactusolScanner:
         # fingerprint matches, and whose key still has that hash in `_known`, is unchanged: no conversion,
         # no JSON key, no canonical hash.  Any mismatch falls back to the full path, so this is only a cache.
         self._prints: dict[str, tuple[list[str], dict[Any, tuple]]] = {}
+        # Per table, once a full read sized it: page sums for a big table (`pages.py`), or True for a small one, which
+        # every scan reads whole.  Until then (and for a table whose sums the file refused) the narrow path is used.
+        self.paging = paging  # False: quick scans take the narrow path only (the FUM* read and the key list)
+        self._pages: dict[str, paging_.Pages] = {}
+        self._small: dict[str, bool] = {}
+        # Page sums of a table with FUM* (stamped edits are found by the FUM read of every scan) are taken at most
+        # this often: on a wide table (F_ART, 91 columns) they cost more than the rest of an event scan.
+        self.fum_check_seconds = 1.0
+        self._fum_checked: dict[str, float] = {}
 
     def _hashes(self, name: str) -> dict[str, str]:
         if name not in self._known:
@@ -223,6 +237,8 @@ class FactusolScanner:
         rollover = bool(prev_file) and prev_file != str(file)
         if self._known_file != str(file):
             self._known.clear()
+            self._pages.clear()
+            self._small.clear()
             self._known_file = str(file)
         baselined = set(cp.get("baselined", []))
         watermarks: dict[str, str] = dict(cp.get("fum", {})) if not rollover else {}
@@ -251,17 +267,25 @@ class FactusolScanner:
                     # stay in last year's file.  Drop their snapshots silently; this year's rows diff against none.
                     old_year_keys, known = set(known), {}
                 differ = Differ(self.store, table, known, position, txn, baseline=baseline)
-                narrow = (not full and not rollover and not baseline and table.ts_column and name in watermarks)
+                quick = not full and not rollover and not baseline
+                pages = self._pages.get(name) if quick else None
+                narrow = (quick and pages is None and not self._small.get(name)
+                          and table.ts_column and name in watermarks)
                 try:
-                    if narrow:
+                    if pages is not None:
+                        mark, owed = self._paged(conn, table, differ, pages, watermarks.get(name))
+                        report.owed |= owed
+                        report.tables[name] = "paged"
+                    elif narrow:
                         mark = self._narrow(conn, table, differ, watermarks[name])
                         report.tables[name] = "narrow"
                     else:
+                        self._plan_pages(conn, table)  # page sums first: an edit made during the read is seen next
                         mark = self._full(conn, table, differ, flush=baseline)
                         report.tables[name] = "baseline" if baseline else "full"
                 except (pyodbc.Error, fsconn.FactusolError) as exc:
                     raise as_locked(exc) from exc
-                if not narrow:
+                if report.tables[name] in ("full", "baseline"):
                     differ.finish_full()
                 if mark is not None:
                     watermarks[name] = mark
@@ -424,6 +448,80 @@ class FactusolScanner:
             mark = self._diff_rows(rows, reader, table, differ, prints, full=True, flush=flush)
         return mark.isoformat() if isinstance(mark, datetime) else mark
 
+    def _plan_pages(self, conn, table: WatchedTable) -> None:
+        """Before a full read: is the table small (read whole by every scan), or paged, with its page sums now?"""
+        name = table.name
+        self._pages.pop(name, None)
+        if not self.paging:
+            return
+        try:
+            count = int(conn.scalar(f"SELECT COUNT(*) AS [N] FROM [{name}]") or 0)
+            with conn.iter_tuples(f"SELECT TOP 1 * FROM [{name}]") as rows:
+                columns = list(rows.columns)
+                rows.drain()
+            self._small[name] = paging_.is_small(count, len(columns))
+            if self._small[name]:
+                return
+            pages = paging_.make_pages(conn, table, columns, count)
+            pages.sums = paging_.page_sums(conn, table, pages)
+        except (pyodbc.Error, fsconn.FactusolError) as exc:
+            if is_lock_error(exc):
+                raise
+            # The file refused the sums (a column the schema does not know as it is): this table keeps the narrow
+            # path and full rescans.
+            self._small[name] = False
+            log.warning("FactuSOL table %s: cannot sum its pages (%s); edits that do not move its FUM date wait for "
+                        "the full rescan", name, exc)
+            return
+        self._pages[name] = pages
+        self._fum_checked[name] = time.monotonic()
+
+    def _paged(self, conn, table: WatchedTable, differ: Differ, pages: paging_.Pages,
+               watermark: str | None) -> tuple[str | None, bool]:
+        """Read the pages whose sums moved (+ for a FUM* table, its stamped rows); (watermark, page sums owed)."""
+        name, owed, mark = table.name, False, None
+        cached = self._prints.get(name)
+        prints = cached[1] if cached else {}
+        now = time.monotonic()
+        if table.ts_column and now - self._fum_checked.get(name, 0.0) < self.fum_check_seconds:
+            owed = True  # sums taken a moment ago: the FUM read below finds stamped edits, the sums come next scan
+        else:
+            sums = paging_.page_sums(conn, table, pages)
+            self._fum_checked[name] = now
+            moved = paging_.changed_pages(pages.sums, sums)
+            for i in moved:
+                where, params = pages.where(i)
+                with conn.iter_tuples(_select_all(table, where), params, batch=FETCH) as rows:
+                    reader = ResultReader(table, rows.columns, rows.converters)
+                    prints = self._prints_for(table, rows.columns)
+                    mark = self._diff_rows(rows, reader, table, differ, prints, full=False, mark=mark)
+            if any(pages.sums is None or pages.sums[i][:1] != sums[i][:1] for i in moved):
+                self._find_deletes(conn, table, differ, prints)  # a page's row count moved
+            pages.sums = sums
+        if table.ts_column and watermark:
+            since = datetime.fromisoformat(watermark) if isinstance(watermark, str) else watermark
+            start = since - timedelta(seconds=1) if isinstance(since, datetime) else since
+            with conn.iter_tuples(_select_all(table, f"[{table.ts_column}] >= ?"), [start], batch=FETCH) as rows:
+                reader = ResultReader(table, rows.columns, rows.converters)
+                prints = self._prints_for(table, rows.columns)
+                top = self._diff_rows(rows, reader, table, differ, prints, full=False, mark=since)
+            mark = top if mark is None or (top is not None and top > mark) else mark
+        if mark is None:
+            return watermark, owed
+        return (mark.isoformat() if isinstance(mark, datetime) else mark), owed
+
+    def _find_deletes(self, conn, table: WatchedTable, differ: Differ, prints: dict) -> None:
+        keys: set[str] = set()
+        pk_cols = ", ".join(f"[{c}]" for c in table.pk)
+        with conn.iter_tuples(f"SELECT {pk_cols} FROM [{table.name}]", batch=FETCH) as rows:
+            key_reader = _KeyReader(table, rows.columns)
+            single = len(table.pk) == 1
+            for raw in rows:
+                e = prints.get(raw[0] if single else raw)
+                keys.add(e[0] if e is not None else key_reader.key(raw))
+        for key in [k for k in differ.known if k not in keys]:
+            differ.gone(key)
+
     def _narrow(self, conn, table: WatchedTable, differ: Differ, watermark: str) -> str | None:
         """Key list (catches inserts and deletes) + rows whose FUM* >= watermark (catches bumped edits).
 
@@ -440,7 +538,11 @@ class FactusolScanner:
                 e = prints.get(raw[0] if single else raw)
                 keys.add(e[0] if e is not None else key_reader.key(raw))
         since = datetime.fromisoformat(watermark) if isinstance(watermark, str) else watermark
-        with conn.iter_tuples(_select_all(table, f"[{table.ts_column}] >= ?"), [since], batch=FETCH) as rows:
+        # One second early: the stand-in driver binds a datetime with milliseconds ('... 00:00:00.000'), which sorts
+        # after the same instant stored without them, so a row stamped exactly at the watermark (FactuSOL stamps
+        # whole days) was skipped.  The rows of that second are read again, and the fingerprints skip them.
+        start = since - timedelta(seconds=1) if isinstance(since, datetime) else since
+        with conn.iter_tuples(_select_all(table, f"[{table.ts_column}] >= ?"), [start], batch=FETCH) as rows:
             reader = ResultReader(table, rows.columns, rows.converters)
             prints = self._prints_for(table, rows.columns)
             mark = self._diff_rows(rows, reader, table, differ, prints, full=False, mark=since)

@@ -181,6 +181,7 @@ class FactusolWatcher:
         retry_at = 0.0
         backoff = 0.5
         last_scan_end, empty_event_scans = 0.0, 0
+        owed_at: float | None = None  # a scan left page sums for later (ScanReport.owed): the next scan by then
         while not self._stop.is_set():
             if self._paused.is_set():
                 self.status.state = "paused"
@@ -194,8 +195,9 @@ class FactusolWatcher:
             quiet = self.quiet
             due_event = self._dirty_since is not None and gap_left <= 0 and (
                 now - self._last_event >= quiet or now - self._dirty_since >= max_wait)
+            due_event = due_event or (owed_at is not None and now >= owed_at)
             if now < retry_at or not (due_full or due_safety or due_event):
-                waits = [min(next_full, next_safety) - now]
+                waits = [min(next_full, next_safety, owed_at or next_full) - now]
                 if self._dirty_since is not None:
                     waits.append(max(quiet - (now - self._last_event), gap_left))
                 if now < retry_at:
@@ -227,10 +229,11 @@ class FactusolWatcher:
                 continue
             backoff = 0.5
             last_scan_end = time.monotonic()
+            owed_at = last_scan_end + self.scanner.fum_check_seconds if report.owed else None
             next_safety = last_scan_end + rescan  # any scan looked at the file: the safety timer starts again
             if report.changes or report.echoes:
                 empty_event_scans = 0
-            elif not (due_full or due_safety):
+            elif not (due_full or due_safety) and dirty is not None:  # (a scan owed for page sums is no event scan)
                 empty_event_scans += 1
                 if empty_event_scans == EMPTY_SCANS_BEFORE_SPACING:
                     log.info("FactuSOL file events without changes to the watched tables (something writes to the "

@@ -1,0 +1,125 @@
+"""Event scans of big FactuSOL tables by page sums (`replicator/factusol/pages.py`): edits that do not move FUM*
+(a bulk price update, another program), inserts and deletes are found without reading the whole table; small tables
+are read whole; an edit stamped exactly at the FUM watermark is found by the narrow path too."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from decimal import Decimal
+
+import pytest
+
+from replicator.config import FactusolConfig
+from replicator.factusol import pages as paging
+from replicator.factusol.scanner import FactusolScanner
+from replicator.factusol.watcher import FactusolWatcher
+from replicator.store import Store
+
+from test_capture_factusol import CONN, K, _changes, make_file
+
+
+@pytest.fixture
+def big(tmp_path, monkeypatch):
+    # Small page and "small table" sizes, so a 300-article file has paged tables (F_ART, F_STO) and whole ones (F_CLI).
+    monkeypatch.setattr(paging, "PAGE_ROWS", 50)
+    monkeypatch.setattr(paging, "SMALL_TABLE_CELLS", 1000)
+    path = tmp_path / "0012026.sqlite"
+    conn = make_file(path, articles=300)
+    # A0 was stamped later than the others: the FUM watermark is its date, so the FUM read of a scan leaves the
+    # other articles out, and only the page sums can find their unstamped edits.
+    conn.cursor().execute("UPDATE [F_ART] SET [FUMART]=? WHERE [CODART]=?", datetime(2026, 6, 1), "A0")
+    store = Store(f"sqlite:///{tmp_path / 'state.sqlite'}")
+    cfg = FactusolConfig(file=path, connection=CONN, debounce_seconds=0.2, rescan_seconds=600)
+    yield conn, store, cfg, path
+    conn.close()
+
+
+def _quick_scanner(store, cfg) -> FactusolScanner:
+    scanner = FactusolScanner(store, cfg)
+    scanner.fum_check_seconds = 0.0  # every scan takes the page sums (the watcher's cadence is tested below)
+    scanner.scan(full=True)  # first sight: sizes the tables, takes their page sums
+    return scanner
+
+
+def test_edits_that_do_not_move_fum_are_found_by_the_page_sums(big):
+    conn, store, cfg, _ = big
+    scanner = _quick_scanner(store, cfg)
+    cur = conn.cursor()
+    # A bulk price update by another program: FUMART not touched.
+    cur.execute("UPDATE [F_ART] SET [PCOART]=? WHERE [CODART] IN (?, ?)", Decimal("9.25"), "A17", "A250")
+    cur.execute("UPDATE [F_ART] SET [DESART]=? WHERE [CODART]=?", "renamed without a stamp", "A120")
+    cur.execute("UPDATE [F_STO] SET [ACTSTO]=? WHERE [ARTSTO]=?", 77, "A42")
+    cur.execute("UPDATE [F_CLI] SET [NOFCLI]=? WHERE [CODCLI]=?", "Ana Unstamped", 1)
+    report = scanner.scan(full=False)
+    assert report.tables["F_ART"] == "paged" and report.tables["F_STO"] == "paged"
+    assert report.tables["F_CLI"] == "full"  # a small table is read whole by every scan
+    assert sorted(_changes(store)) == sorted([
+        ("F_ART", K(CODART="A17"), "update"), ("F_ART", K(CODART="A250"), "update"),
+        ("F_ART", K(CODART="A120"), "update"), ("F_STO", K(ALMSTO="GEN", ARTSTO="A42"), "update"),
+        ("F_CLI", K(CODCLI=1), "update")])
+    assert scanner.scan(full=False).changes == 0  # and a quiet scan finds nothing
+
+
+def test_inserts_and_deletes_in_a_paged_table_are_found(big):
+    conn, store, cfg, _ = big
+    scanner = _quick_scanner(store, cfg)
+    cur = conn.cursor()
+    cur.execute("DELETE FROM [F_STO] WHERE [ARTSTO]=?", "A99")
+    cur.execute("INSERT INTO [F_STO] ([ARTSTO],[ALMSTO],[ACTSTO]) VALUES (?,?,?)", "A99", "SEC", 5)  # same page
+    cur.execute("INSERT INTO [F_STO] ([ARTSTO],[ALMSTO],[ACTSTO]) VALUES (?,?,?)", "ZZZ", "GEN", 1)  # after the last
+    cur.execute("INSERT INTO [F_ART] ([CODART],[DESART]) VALUES (?,?)", "0000", "before the first page")
+    scanner.scan(full=False)
+    assert sorted(_changes(store)) == sorted([
+        ("F_STO", K(ALMSTO="GEN", ARTSTO="A99"), "delete"), ("F_STO", K(ALMSTO="SEC", ARTSTO="A99"), "insert"),
+        ("F_STO", K(ALMSTO="GEN", ARTSTO="ZZZ"), "insert"), ("F_ART", K(CODART="0000"), "insert")])
+
+
+def test_page_sums_are_taken_at_most_every_fum_check_seconds_and_then_owed(big):
+    conn, store, cfg, _ = big
+    scanner = _quick_scanner(store, cfg)
+    scanner.fum_check_seconds = 3600.0
+    scanner._fum_checked = {name: time.monotonic() for name in scanner._fum_checked}
+    conn.cursor().execute("UPDATE [F_ART] SET [DESART]=? WHERE [CODART]=?", "renamed without a stamp", "A7")
+    report = scanner.scan(full=False)
+    assert report.owed and _changes(store) == []  # F_ART's sums were taken a moment ago: owed to a later scan
+    scanner.fum_check_seconds = 0.0
+    assert not scanner.scan(full=False).owed
+    assert _changes(store) == [("F_ART", K(CODART="A7"), "update")]
+
+
+def test_the_watcher_runs_the_owed_scan_without_another_file_event(big):
+    conn, store, cfg, _ = big
+    watcher = FactusolWatcher(store, cfg)
+    watcher.scanner.fum_check_seconds = 0.5
+    watcher.start()
+    try:
+        deadline = time.monotonic() + 60
+        while watcher.status.scans < 1 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        cur = conn.cursor()
+        # A stamped edit (its file event makes an event scan, which may fall within fum_check_seconds of the first
+        # scan's sums) and an unstamped one in the same save.
+        cur.execute("UPDATE [F_ART] SET [DESART]=?, [FUMART]=? WHERE [CODART]=?", "stamped", datetime(2026, 7, 1),
+                    "A3")
+        cur.execute("UPDATE [F_ART] SET [DESART]=? WHERE [CODART]=?", "renamed, not stamped", "A200")
+        deadline = time.monotonic() + 60
+        while len(_changes(store)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        watcher.stop()
+    assert sorted(_changes(store)) == [("F_ART", K(CODART="A200"), "update"), ("F_ART", K(CODART="A3"), "update")]
+
+
+def test_an_edit_stamped_exactly_at_the_watermark_is_found_by_the_narrow_path(tmp_path):
+    path = tmp_path / "0012026.sqlite"
+    conn = make_file(path)  # every FUMART is 2026-01-01: the watermark
+    store = Store(f"sqlite:///{tmp_path / 'state.sqlite'}")
+    cfg = FactusolConfig(file=path, connection=CONN)
+    FactusolScanner(store, cfg).scan(full=True)
+    conn.cursor().execute("UPDATE [F_ART] SET [DESART]=?, [FUMART]=? WHERE [CODART]=?", "same day", datetime(2026, 1, 1),
+                          "A1")
+    report = FactusolScanner(store, cfg).scan(full=False)  # a fresh process: no page sums yet, the narrow path
+    conn.close()
+    assert report.tables["F_ART"] == "narrow"
+    assert _changes(store) == [("F_ART", K(CODART="A1"), "update")]
