@@ -10,7 +10,9 @@ screens do), a shop customer edit (what the back office writes) and a new shop o
 writes its demo orders, in one transaction), seen when its pedido is in F_PCL.  An observer thread watches the other side every
 10 ms and records when each change shows; a change not seen within `--timeout` counts as missed.  After the load, one
 article edit that does NOT stamp FUMART (a bulk update by another program) is timed on its own.  The service's CPU
-(user + system, from /proc: Linux only) over the load is reported as a share of one core.
+(user + system, from /proc: Linux only) from the start of the load until every change was seen or missed is
+reported as a share of one core.  With `--keep`, the work folder is kept and one `trace` line per change seen goes to
+stderr.
 """
 
 from __future__ import annotations
@@ -177,6 +179,7 @@ def measure(service: subprocess.Popen, probe: Probe, watch: Probe, args) -> dict
     missed = {k: 0 for k in seen}
     plock = threading.Lock()
     done = threading.Event()
+    trace: list[tuple] = []  # (n, direction, wall time of the edit, wall time seen), kept with --keep
 
     def observe() -> None:
         while not (done.is_set() and not pending):
@@ -192,6 +195,8 @@ def measure(service: subprocess.Popen, probe: Probe, watch: Probe, args) -> dict
                 with plock:
                     if ok:
                         seen[direction].append(t - started)
+                        if args.keep:
+                            trace.append((n, direction, time.time() - (t - started), time.time()))
                         pending.pop(n, None)
                     elif t - started > args.timeout:
                         missed[direction] += 1
@@ -249,9 +254,12 @@ def measure(service: subprocess.Popen, probe: Probe, watch: Probe, args) -> dict
             pending[n] = (direction, time.monotonic(), check, (pid, ref) if kind < 2 else (cid if kind == 2 else n))
         n += 1
         time.sleep(max(0.0, t0 + n * interval - time.monotonic()))
+    load_seconds = time.monotonic() - t0
     done.set()
     observer.join(args.timeout + 30)
     cpu, elapsed = cpu_seconds(service.pid) - cpu0, time.monotonic() - t0
+    if args.keep:
+        print("\n".join(f"trace {n} {d} {a:.3f} {b:.3f} {b - a:.3f}" for n, d, a, b in sorted(trace)), file=sys.stderr)
 
     # One unstamped edit, alone: FUMART not moved.
     pid, ref = products[0]
@@ -264,7 +272,8 @@ def measure(service: subprocess.Popen, probe: Probe, watch: Probe, args) -> dict
             unstamped = round(time.monotonic() - started, 3)
             break
         time.sleep(0.01)
-    return {"changes": n, "load_seconds": round(elapsed, 1), "rate": round(n / elapsed, 1),
+    return {"changes": n, "load_seconds": round(load_seconds, 1), "rate": round(n / load_seconds, 1),
+            "seconds_until_all_seen": round(elapsed, 1),
             "factusol_to_shop": summary(seen["factusol_to_shop"], missed["factusol_to_shop"]),
             "shop_to_factusol": summary(seen["shop_to_factusol"], missed["shop_to_factusol"]),
             "unstamped_article_edit_seconds": unstamped, "timeout": args.timeout,
