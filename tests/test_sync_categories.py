@@ -155,3 +155,25 @@ def test_flat_tree_and_default_section(env):
     env.cycle()
     zapatillas, calzado = by_name(env, "Zapatillas"), by_name(env, "Calzado")
     assert product_categories(env, "ZAP900") == (calzado, {calzado, zapatillas})
+
+
+def test_categories_on_a_178_shop(mysql_server, mysql_db, tmp_path):
+    """PrestaShop 1.7.8's category_lang has no additional_description: the rows are written without it."""
+    import dataclasses
+
+    from replicator.sandbox import shop as ps_sandbox
+
+    config = build(mysql_server, mysql_db, tmp_path, demo=True, articles=0, customers=0, orders=0, workers="thread")
+    url = ps_sandbox.create_shop(mysql_server.url, mysql_db, demo=True, version="1.7.8.11")
+    e = open_env(dataclasses.replace(config, prestashop=dataclasses.replace(config.prestashop, url=url)))
+    try:
+        assert e.shop.detect_version().family == "1.7.8"
+        e.runtime.engine.syncs = {"category": CategorySync(), "product": ProductSync()}
+        add_article(e.fs, "CAM900", "Camiseta lino", family="CAM")
+        run_once(e.runtime)
+        camisetas = by_name(e, "Camisetas")
+        assert camisetas and names(e, camisetas) == {1: "Camisetas", 2: "Camisetas"}
+        assert product_categories(e, "CAM900") == (camisetas, {camisetas})
+        assert_nested_set(e)
+    finally:
+        e.close()
