@@ -98,6 +98,27 @@ def _shop_findings(config: Config) -> list[Finding]:
     return findings
 
 
+def _webservice_findings(config: Config) -> list[Finding]:
+    """How order states will reach the shop, said plainly; with a webservice, whether it takes the key."""
+    from replicator.prestashop.webservice import WebserviceClient, WebserviceError
+    from replicator.sync.shop_state import mode_line
+
+    ws = config.prestashop.webservice
+    if ws is None:
+        return [Finding("order states", OK, mode_line(config))]
+    try:
+        # GET of an order: 200, or 404 when there is no order 1; either way the shop took the key (401 otherwise)
+        WebserviceClient(ws.url, ws.key, timeout=10).request("GET", "orders/1", what=f"webservice {ws.url}")
+    except WebserviceError as exc:
+        if exc.status != 404:
+            return [Finding("order states", FAIL, f"{redact(exc)}; order state changes wait in quarantine until it"
+                                                  " does (without prestashop.webservice they are written by SQL, with"
+                                                  " no e-mail: docs/prestashop.md)")]
+    except ValueError as exc:
+        return [Finding("order states", FAIL, redact(exc))]
+    return [Finding("order states", OK, mode_line(config) + "; the webservice answers and takes the key")]
+
+
 def _where(url: str) -> str:
     parsed = urlparse(url)
     return f"{parsed.username}@{parsed.hostname}:{parsed.port or 3306}/{parsed.path.strip('/')}"
@@ -114,6 +135,7 @@ def run_doctor(config_path: str) -> list[Finding]:
     findings = [Finding("config", OK, str(config.path))]
     findings += _factusol_findings(config)
     findings += _shop_findings(config)
+    findings += _webservice_findings(config)
     return findings
 
 

@@ -161,3 +161,20 @@ def test_status_says_what_the_customer_gets(tmp_path, monkeypatch, capsys):
     assert main(["status", "--config", str(path), "--json"]) == 0
     out = capsys.readouterr().out
     assert "through PrestaShop's webservice at https://shop.example.com" in out and "ENVKEY" not in out
+
+
+@pytest.mark.mysql
+def test_doctor_says_how_order_states_reach_the_shop(standin, tmp_path, monkeypatch):
+    from replicator.doctor import _webservice_findings
+
+    path = _config(tmp_path, "")
+    [plain] = _webservice_findings(load_config(path))
+    assert plain.status == "ok" and "the customer gets no e-mail" in plain.detail
+    monkeypatch.setenv("PS_WS_KEY_TEST", KEY)
+    config = load_config(_config(tmp_path, f"  webservice: {{url: '{standin.url}', key: '${{PS_WS_KEY_TEST}}'}}\n"))
+    [good] = _webservice_findings(config)
+    assert good.status == "ok" and "takes the key" in good.detail
+    monkeypatch.setenv("PS_WS_KEY_TEST", "WRONGKEY0123456789ABCDEFGHIJKLMN")
+    [bad] = _webservice_findings(load_config(_config(
+        tmp_path, f"  webservice: {{url: '{standin.url}', key: '${{PS_WS_KEY_TEST}}'}}\n")))
+    assert bad.status == "fail" and "401" in bad.detail and "WRONGKEY" not in redact(bad.detail)
