@@ -75,6 +75,15 @@ def test_inserts_and_deletes_in_a_paged_table_are_found(big):
         ("F_STO", K(ALMSTO="GEN", ARTSTO="ZZZ"), "insert"), ("F_ART", K(CODART="0000"), "insert")])
 
 
+def test_a_key_edited_in_place_is_an_insert_and_a_delete(big):
+    conn, store, cfg, _ = big
+    scanner = _quick_scanner(store, cfg)
+    conn.cursor().execute("UPDATE [F_STO] SET [ALMSTO]=? WHERE [ARTSTO]=?", "G2", "A150")  # same page, same count
+    scanner.scan(full=False)
+    assert sorted(_changes(store)) == sorted([("F_STO", K(ALMSTO="GEN", ARTSTO="A150"), "delete"),
+                                              ("F_STO", K(ALMSTO="G2", ARTSTO="A150"), "insert")])
+
+
 def test_page_sums_are_taken_at_most_every_fum_check_seconds_and_then_owed(big):
     conn, store, cfg, _ = big
     scanner = _quick_scanner(store, cfg)

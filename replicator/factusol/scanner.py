@@ -495,8 +495,12 @@ class FactusolScanner:
                     reader = ResultReader(table, rows.columns, rows.converters)
                     prints = self._prints_for(table, rows.columns)
                     mark = self._diff_rows(rows, reader, table, differ, prints, full=False, mark=mark)
-            if any(pages.sums is None or pages.sums[i][:1] != sums[i][:1] for i in moved):
-                self._find_deletes(conn, table, differ, prints)  # a page's row count moved
+            # A page's row count moved, or a new key appeared (a key edited in place keeps the count): which keys
+            # are gone?
+            known = differ.known
+            if (any(key not in known for key in differ.seen)
+                    or any(pages.sums is None or pages.sums[i][:1] != sums[i][:1] for i in moved)):
+                self._find_deletes(conn, table, differ, prints)
             pages.sums = sums
         if table.ts_column and watermark:
             since = datetime.fromisoformat(watermark) if isinstance(watermark, str) else watermark
