@@ -421,8 +421,8 @@ def test_customers_sync_in_a_child_process_beside_the_rest_of_the_first_sight(co
         assert len(env.store.id_map("customer")) == CUSTOMERS
         c = counts(env)
         assert c["products"] == len(published(env)) and c["f_cli_nif"] == c["f_cli"]
-        [after] = [r.getMessage() for r in caplog.records if r.getMessage().startswith("captured CaptureReport")]
-        assert f"'echoes': {CUSTOMERS}" in after  # the new F_CLI rows are our own writes, not first seen
+        [after] = [r.getMessage() for r in caplog.records if r.getMessage().startswith("captured FactuSOL")]
+        assert f"FactuSOL 0 changes, {CUSTOMERS} echoes" in after  # the new F_CLI rows are our own writes
         captured, applied = env.cycle()
         assert captured.changes == 0 and applied.changes == 0 and env.store.changes(status=PENDING) == []
     finally:
