@@ -13,11 +13,10 @@ from pathlib import Path
 from typing import Any, Iterable
 
 import jsonschema
-from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError
 
 from replicator.model import ENTITIES, canonical_fields
+from replicator.yamlsafe import YamlLimitError, read_yaml
 
 from .columns import ColumnCatalog, load_column_catalog
 from .errors import RuleProblem, RulesError
@@ -154,15 +153,12 @@ class _File:
 
 def _load_yaml(f: _File) -> None:
     try:
-        text = f.path.read_text(encoding="utf-8")
+        f.data = read_yaml(f.path)
     except OSError as e:
         f.add((1, 1), f"cannot read rule file: {e.strerror or e}")
         return
-    try:
-        f.data = YAML(typ="rt").load(text)
-    except MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        f.add((mark.line + 1, mark.column + 1) if mark else (1, 1), f"YAML syntax: {e.problem or e.context}")
+    except YamlLimitError as e:
+        f.add((e.problem.line, e.problem.col), e.problem.message)
         return
     if not isinstance(f.data, CommentedMap):
         f.add((1, 1), "a rule file must be a mapping with at least 'entity' and 'fields'")
@@ -207,10 +203,25 @@ def _schema_message(err: jsonschema.ValidationError) -> str:
     return f"{where}: {msg}" if where else msg
 
 
+def _branch_errors(err: jsonschema.ValidationError) -> list[jsonschema.ValidationError]:
+    """The errors of the oneOf/anyOf branch the value was meant for (a mapping where a mapping is allowed),
+    so a bad sub-key inside `factusol: {…}` is named at the sub-key, not as "is not of type 'string'"."""
+    if err.validator not in ("oneOf", "anyOf") or not err.context:
+        return [err]
+    meant = [e for e in err.context if e.validator != "type" and not (e.validator == "$ref" and not e.context)]
+    if not meant or len({tuple(e.relative_schema_path)[:1] for e in meant}) > 1 and all(
+            e.validator == "required" for e in meant):
+        return [err]  # e.g. neither `column` nor `join`: the oneOf's own message says it best
+    if any(e.validator == "additionalProperties" for e in meant):  # `colum:` explains the missing `column:`
+        meant = [e for e in meant if e.validator not in ("required", "oneOf")]
+    return [sub for e in meant for sub in _branch_errors(e)]
+
+
 def _schema_check(f: _File, schema: dict) -> None:
     validator = jsonschema.Draft202012Validator(schema)
     plain = _plain(f.data)
-    for err in sorted(validator.iter_errors(plain), key=lambda e: list(map(str, e.absolute_path))):
+    errors = [e for top in validator.iter_errors(plain) for e in _branch_errors(top)]
+    for err in sorted(errors, key=lambda e: list(map(str, e.absolute_path))):
         parent, key = _locate(f.data, list(err.absolute_path))
         node = f.data if parent is None else parent[key]
         if err.validator == "additionalProperties" and isinstance(node, dict):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from pathlib import Path
 from typing import Callable
@@ -13,6 +14,7 @@ from .errors import RuleProblem, RulesError
 from .loader import load_rules
 from .ruleset import RuleSet
 
+log = logging.getLogger(__name__)
 OnReload = Callable[[RuleSet | None, list[RuleProblem]], None]
 
 
@@ -47,9 +49,15 @@ class RulesWatcher(FileSystemEventHandler):
                 self.problems = []
             except RulesError as e:
                 self.problems = e.errors
+            except Exception as e:  # an unforeseen failure must not end the watcher: keep the rules in force
+                self.problems = [RuleProblem(str(self.directory), 1, 1, f"the rules could not be reloaded: {e}")]
             ruleset, problems = self.ruleset, list(self.problems)
         if self.on_reload:
-            self.on_reload(ruleset, problems)
+            try:
+                self.on_reload(ruleset, problems)
+            except Exception:  # the service's handler failed: say so, keep watching
+                log.exception("rules reloaded from %s but applying them failed; previous rules stay in force",
+                              self.directory)
         return ruleset
 
     def on_any_event(self, event: FileSystemEvent) -> None:
