@@ -7,17 +7,22 @@ they are read, so no output, log line or error message can show them.
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import logging
+import math
 import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path, PureWindowsPath
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlparse, urlsplit
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
+
+from replicator.urls import password_of, split_url
+from replicator.yamlsafe import YamlLimitError, read_yaml
 
 CONFIG_NAME = "replicator.yaml"
 _ENV_PATTERN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -95,6 +100,7 @@ class FactusolConfig:
     fast_executemany: bool = False
     # the service closes its connection after this long unused (FactuSOL's compact/repair needs the file alone)
     idle_close_seconds: float = 60.0
+    timeout_seconds: float = 30.0  # ODBC login/statement timeout: a file held exclusively is reported, not waited on
 
 
 @dataclass(frozen=True)
@@ -145,6 +151,7 @@ class Config:
     path: Path
     store: str
     rules_dir: Path
+    store_namespace: str = ""  # this instance's name inside a store shared by several (PostgreSQL)
     factusol: FactusolConfig = field(default_factory=FactusolConfig)
     prestashop: PrestashopConfig = field(default_factory=PrestashopConfig)
     apply_interval_seconds: float = 2.0
@@ -200,15 +207,14 @@ def expand_env(value: str, where: str, required: bool = True) -> str:
 
 
 def _register_url_secrets(url: str) -> None:
-    try:
-        password = urlparse(url).password
-    except ValueError:
-        password = None
-    if password:
+    for password in password_of(url):
         register_secret(password)
-        register_secret(unquote(password))
-    for match in re.finditer(r"(?i)\b(?:pwd|password)=([^;]*)", url):
-        register_secret(match.group(1))
+    # ODBC: PWD=secret; or PWD={secret;with;semicolons}
+    for match in re.finditer(r"(?i)\b(?:pwd|password)\s*=\s*(\{(?:[^}]|\}\})*\}|[^;]*)", url):
+        value = match.group(1)
+        register_secret(value)
+        if value.startswith("{"):
+            register_secret(value[1:-1].replace("}}", "}"))
 
 
 def register_config_secrets(config: "Config") -> None:
@@ -218,34 +224,124 @@ def register_config_secrets(config: "Config") -> None:
         _register_url_secrets(url)
 
 
-def _section(data: dict, name: str, path: Path) -> dict:
-    value = data.get(name) or {}
-    if not isinstance(value, dict):
-        raise ConfigError(f"{path}: '{name}' must be a mapping of keys")
-    return value
+# Every key a section may hold; anything else is named with the nearest known key.
+KEYS: dict[str, tuple[str, ...]] = {
+    "": ("store", "store_namespace", "rules", "factusol", "prestashop", "apply_interval_seconds",
+         "initial_sync_workers", "log"),
+    "factusol": ("connection", "file", "data_dir", "company", "rescan_seconds", "full_rescan_seconds",
+                 "debounce_seconds", "lock_retry_seconds", "timeout_seconds", "fast_executemany",
+                 "idle_close_seconds"),
+    "prestashop": ("url", "prefix", "id_shop", "id_lang", "capture", "poll_seconds", "poll_overlap_seconds",
+                   "poll_checksum_seconds", "server_id", "timezone", "ssh", "webservice"),
+    "log": ("level", "file"),
+}
 
 
-def _number(section: dict, key: str, default: float, where: str, kind=float) -> Any:
-    value = section.get(key, default)
+class _Reader:
+    """Reads one replicator.yaml, collecting every problem (with line:col where the YAML gives one)."""
+
+    def __init__(self, path: Path, data: dict):
+        self.path = path
+        self.data = data
+        self.problems: list[str] = []
+
+    def where(self, node: Any, key: str) -> str:
+        try:
+            line, col = node.lc.key(key)
+            return f"{self.path}:{line + 1}:{col + 1}"
+        except (AttributeError, KeyError, TypeError):
+            return str(self.path)
+
+    def problem(self, node: Any, dotted: str, message: str) -> None:
+        self.problems.append(f"{self.where(node, dotted.rpartition('.')[2])}: {dotted}: {message}")
+
+    def section(self, name: str) -> dict:
+        value = self.data.get(name)
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self.problem(self.data, name, "must be a mapping of keys (indented under it)")
+            return {}
+        return value
+
+    def unknown_keys(self, node: dict, section: str) -> None:
+        known = KEYS[section]
+        for key in node:
+            if str(key) in known:
+                continue
+            close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]}?" if close else f" (known: {', '.join(known)})"
+            dotted = f"{section}.{key}" if section else str(key)
+            self.problem(node, dotted, f"unknown key{hint}")
+
+    def text(self, node: dict, section: str, key: str, default: str | None = "") -> str | None:
+        value = node.get(key, default)
+        if value is None or isinstance(value, str):
+            return value
+        if isinstance(value, (dict, list)):
+            self.problem(node, f"{section}.{key}", "must be a single value, not a list or mapping")
+            return default
+        return str(value)
+
+    def number(self, node: dict, section: str, key: str, default: float | None, *, minimum: float = 0.0,
+               above: bool = True) -> float | None:
+        """A number of seconds: above `minimum` (or at least it when `above` is False)."""
+        value = node.get(key, default)
+        if value is None:
+            return None
+        dotted = f"{section}.{key}" if section else key
+        try:
+            if isinstance(value, bool):
+                raise ValueError
+            number = float(value)
+        except (TypeError, ValueError):
+            self.problem(node, dotted, f"expected a number, got {value!r}")
+            return default
+        if not math.isfinite(number) or (number <= minimum if above else number < minimum):
+            self.problem(node, dotted, f"must be {'greater than' if above else 'at least'} {minimum:g} "
+                                       f"(got {value!r})")
+            return default
+        return number
+
+    def flag(self, node: dict, section: str, key: str, default: bool) -> bool:
+        value = node.get(key, default)
+        if not isinstance(value, bool):
+            self.problem(node, f"{section}.{key}", f"expected true or false, got {value!r}")
+            return default
+        return value
+
+    def integer(self, node: dict, section: str, key: str, default: int | None, *, minimum: int = 1,
+                maximum: int = 2**32 - 1) -> int | None:
+        value = node.get(key, default)
+        if value is None:
+            return None
+        dotted = f"{section}.{key}"
+        if isinstance(value, str) and re.fullmatch(r"\s*\d+\s*", value):
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.problem(node, dotted, f"expected a whole number, got {value!r}")
+            return default
+        if not minimum <= value <= maximum:
+            self.problem(node, dotted, f"must be from {minimum} to {maximum} (got {value})")
+            return default
+        return int(value)
+
+    def env(self, value: str, dotted: str, required: bool = True) -> str:
+        try:
+            return expand_env(value, dotted, required)
+        except ConfigError as exc:
+            self.problems.append(f"{self.path}: {exc}")
+            return value  # unexpanded: the other checks go on without a second, misleading message
+
+
+def _read_yaml(path: Path) -> Any:
     try:
-        return kind(value) if value is not None else None
-    except (TypeError, ValueError):
-        raise ConfigError(f"{where}.{key}: expected a number, got {value!r}") from None
-
-
-def _flag(section: dict, key: str, default: bool, where: str) -> bool:
-    value = section.get(key, default)
-    if not isinstance(value, bool):
-        raise ConfigError(f"{where}.{key}: expected true or false, got {value!r}")
-    return value
-
-
-def _numbers(path: Path, build):
-    """Run `build` and prefix a number error with the file it came from."""
-    try:
-        return build()
-    except ConfigError as exc:
-        raise ConfigError(str(exc) if str(exc).startswith(str(path)) else f"{path}: {exc}") from None
+        return read_yaml(path, typ="rt")
+    except YamlLimitError as exc:
+        raise ConfigError(f"{path}:{exc.problem.line}:{exc.problem.col}: not valid YAML: {exc.problem.message}") \
+            from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the configuration: {exc.strerror or exc}") from None
 
 
 def _webservice(ps_raw: dict, path: Path, need_secrets: bool = True) -> WebserviceConfig | None:
@@ -266,80 +362,88 @@ def _webservice(ps_raw: dict, path: Path, need_secrets: bool = True) -> Webservi
 
 def load_config(path: str | os.PathLike, need_secrets: bool = True) -> Config:
     """Read and check a configuration file.  ``need_secrets=False`` (status, log, the TUI...: commands that only
-    use the state store): ``${VAR}`` in the FactuSOL connection, the shop URL and the webservice key may be unset."""
+    use the state store): ``${VAR}`` in the FactuSOL connection, the shop URL and the webservice key may be unset,
+    and the FactuSOL file is not looked for."""
     path = Path(path).expanduser().resolve()
     if path.is_dir():
         path = path / CONFIG_NAME
     if not path.exists():
         raise ConfigError(f"{path}: no such configuration file (create one with `replicator init DIR`)")
-    try:
-        data = YAML(typ="safe").load(path.read_text(encoding="utf-8")) or {}
-    except YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-        raise ConfigError(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    data = _read_yaml(path)
+    if data is None:
+        data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: the configuration must be a mapping of keys")
-    unknown = set(data) - {"store", "rules", "factusol", "prestashop", "apply_interval_seconds",
-                           "initial_sync_workers", "log"}
-    if unknown:
-        raise ConfigError(f"{path}: unknown top-level key(s): {', '.join(sorted(unknown))}")
+    r = _Reader(path, data)
+    r.unknown_keys(data, "")
     base = path.parent
 
-    def rel(value: str | None) -> Path | None:
+    def rel(value: str | None, dotted: str) -> Path | None:
         if not value:
             return None
-        text = expand_env(str(value), str(path))
+        text = r.env(str(value), dotted)
         if PureWindowsPath(text).anchor and not Path(text).is_absolute():
             return Path(text)  # C:\... or \\SERVER\share\... read on another system: kept as written
         p = Path(text).expanduser()
         return p if p.is_absolute() else (base / p)
 
-    store = expand_env(str(data.get("store") or "sqlite:///replicator-state.sqlite"), f"{path}: store")
+    store = r.env(r.text(data, "", "store") or "sqlite:///replicator-state.sqlite", "store")
     if store.startswith("sqlite:///") and not store.startswith("sqlite:////") and ":memory:" not in store:
         store = "sqlite:///" + str(base / store[len("sqlite:///"):])
     _register_url_secrets(store)
 
-    fs_raw = _section(data, "factusol", path)
-    fs = _numbers(path, lambda: FactusolConfig(
-        connection=expand_env(str(fs_raw.get("connection") or ""), f"{path}: factusol.connection", need_secrets),
-        file=rel(fs_raw.get("file")),
-        data_dir=rel(fs_raw.get("data_dir")),
-        company=str(fs_raw.get("company") or ""),
-        rescan_seconds=_number(fs_raw, "rescan_seconds", 60.0, "factusol"),
-        full_rescan_seconds=_number(fs_raw, "full_rescan_seconds", 900.0, "factusol"),
-        debounce_seconds=_number(fs_raw, "debounce_seconds", 0.5, "factusol"),
-        lock_retry_seconds=_number(fs_raw, "lock_retry_seconds", 120.0, "factusol"),
-        fast_executemany=_flag(fs_raw, "fast_executemany", False, "factusol"),
-        idle_close_seconds=_number(fs_raw, "idle_close_seconds", 60.0, "factusol"),
-    ))
+    fs_raw = r.section("factusol")
+    r.unknown_keys(fs_raw, "factusol")
+    fs = FactusolConfig(
+        connection=r.env(r.text(fs_raw, "factusol", "connection") or "", "factusol.connection", need_secrets),
+        file=rel(r.text(fs_raw, "factusol", "file"), "factusol.file"),
+        data_dir=rel(r.text(fs_raw, "factusol", "data_dir"), "factusol.data_dir"),
+        company=r.text(fs_raw, "factusol", "company") or "",
+        rescan_seconds=r.number(fs_raw, "factusol", "rescan_seconds", 60.0),
+        full_rescan_seconds=r.number(fs_raw, "factusol", "full_rescan_seconds", 900.0),
+        debounce_seconds=r.number(fs_raw, "factusol", "debounce_seconds", 0.5, above=False),
+        lock_retry_seconds=r.number(fs_raw, "factusol", "lock_retry_seconds", 120.0),
+        timeout_seconds=r.number(fs_raw, "factusol", "timeout_seconds", 30.0),
+        fast_executemany=r.flag(fs_raw, "factusol", "fast_executemany", False),
+        idle_close_seconds=r.number(fs_raw, "factusol", "idle_close_seconds", 60.0),
+    )
     _register_url_secrets(fs.connection)
-    ps_raw = _section(data, "prestashop", path)
-    ps = _numbers(path, lambda: PrestashopConfig(
-        url=expand_env(str(ps_raw.get("url") or ""), f"{path}: prestashop.url", need_secrets),
-        prefix=str(ps_raw.get("prefix", "ps_")),
-        id_shop=_number(ps_raw, "id_shop", 1, "prestashop", int),
-        id_lang=_number(ps_raw, "id_lang", None, "prestashop", int),
-        capture=str(ps_raw.get("capture", "auto")),
-        poll_seconds=_number(ps_raw, "poll_seconds", 5.0, "prestashop"),
-        poll_overlap_seconds=_number(ps_raw, "poll_overlap_seconds", 10.0, "prestashop"),
-        poll_checksum_seconds=_number(ps_raw, "poll_checksum_seconds", 0.0, "prestashop"),
-        server_id=_number(ps_raw, "server_id", 4242, "prestashop", int),
-        timezone=ps_raw.get("timezone"),
-        ssh=_ssh_config(ps_raw.get("ssh"), path, rel),
-        webservice=_webservice(ps_raw, path, need_secrets),
-    ))
+    ps_raw = r.section("prestashop")
+    r.unknown_keys(ps_raw, "prestashop")
+    ps = PrestashopConfig(
+        url=r.env(r.text(ps_raw, "prestashop", "url") or "", "prestashop.url", need_secrets),
+        prefix=r.text(ps_raw, "prestashop", "prefix", "ps_") or "",
+        id_shop=r.integer(ps_raw, "prestashop", "id_shop", 1),
+        id_lang=r.integer(ps_raw, "prestashop", "id_lang", None),
+        capture=r.text(ps_raw, "prestashop", "capture", "auto") or "",
+        poll_seconds=r.number(ps_raw, "prestashop", "poll_seconds", 5.0),
+        poll_overlap_seconds=r.number(ps_raw, "prestashop", "poll_overlap_seconds", 10.0, above=False),
+        poll_checksum_seconds=r.number(ps_raw, "prestashop", "poll_checksum_seconds", 0.0, above=False),
+        server_id=r.integer(ps_raw, "prestashop", "server_id", 4242),
+        timezone=r.text(ps_raw, "prestashop", "timezone", None),
+    )
+    try:
+        ps.ssh = _ssh_config(ps_raw.get("ssh"), path, lambda v: rel(v, "prestashop.ssh"))
+    except ConfigError as exc:
+        r.problems.append(f"{path}: {exc}")
+    try:
+        ps.webservice = _webservice(ps_raw, path, need_secrets)
+    except ConfigError as exc:
+        r.problems.append(str(exc) if str(exc).startswith(str(path)) else f"{path}: {exc}")
     _register_url_secrets(ps.url)
-    log_raw = _section(data, "log", path)
-    config = _numbers(path, lambda: Config(
-        path=path, store=store, rules_dir=rel(data.get("rules") or "rules"), factusol=fs, prestashop=ps,
-        apply_interval_seconds=_number(data, "apply_interval_seconds", 2.0, "config"),
-        initial_sync_workers=str(data.get("initial_sync_workers", "process")),
-        log_level=str(log_raw.get("level", "INFO")).upper(), log_file=rel(log_raw.get("file")),
-    ))
-    problems = validate(config)
+    log_raw = r.section("log")
+    r.unknown_keys(log_raw, "log")
+    config = Config(
+        path=path, store=store, store_namespace=r.text(data, "", "store_namespace") or "",
+        rules_dir=rel(r.text(data, "", "rules") or "rules", "rules"), factusol=fs, prestashop=ps,
+        apply_interval_seconds=r.number(data, "", "apply_interval_seconds", 2.0),
+        initial_sync_workers=r.text(data, "", "initial_sync_workers", "process") or "",
+        log_level=str(r.text(log_raw, "log", "level", "INFO")).upper(), log_file=rel(r.text(log_raw, "log", "file"),
+                                                                                   "log.file"),
+    )
+    problems = r.problems + [f"{path}: {p}" for p in validate(config, check_files=need_secrets)]
     if problems:
-        raise ConfigError("\n".join(f"{path}: {p}" for p in problems))
+        raise ConfigError("\n".join(problems))
     return config
 
 
@@ -352,20 +456,22 @@ def parse_mysql_url(url: str) -> dict:
     ``verify_ca`` (and the server's certificate signed by ``ssl_ca``), ``verify_identity`` (and issued to the host
     name); ``ssl_ca``, ``ssl_cert``, ``ssl_key``: file paths.  Raises ValueError naming an unknown or bad option.
     """
-    parsed = urlparse(url)
+    try:
+        parsed = split_url(url)
+    except ValueError as exc:
+        raise ValueError(f"PrestaShop URL: {exc}") from None
     if parsed.scheme not in ("mysql", "mariadb", "mysql+pymysql"):
         raise ValueError("PrestaShop URL must start with mysql:// (got scheme %r)" % parsed.scheme)
     params: dict = {
-        "host": parsed.hostname or "127.0.0.1",
+        "host": parsed.host or "127.0.0.1",
         "port": parsed.port or 3306,
-        "user": unquote(parsed.username or "root"),
-        "password": unquote(parsed.password or ""),
+        "user": parsed.username or "root",
+        "password": parsed.password or "",
         "charset": "utf8mb4",
     }
-    database = parsed.path.lstrip("/")
-    if database:
-        params["database"] = unquote(database)
-    options = {key.replace("-", "_").lower(): value for key, value in parse_qsl(parsed.query, keep_blank_values=True)}
+    if parsed.database:
+        params["database"] = parsed.database
+    options = {key.replace("-", "_").lower(): value for key, value in parsed.options}
     unknown = sorted(set(options) - {"ssl_mode", "ssl_ca", "ssl_cert", "ssl_key", "charset"})
     if unknown:
         raise ValueError(f"PrestaShop URL: unknown option(s) {', '.join(unknown)} (known: ssl_mode, ssl_ca, ssl_cert, "
@@ -396,6 +502,68 @@ def _tls_params(options: dict[str, str]) -> dict:
     if ca:
         out.update(ssl_ca=ca, ssl_verify_cert=mode != "preferred", ssl_verify_identity=mode == "verify_identity")
     return out
+
+
+def database_path(conn_str: str) -> str:
+    """The file an ODBC connection string opens (its DBQ= or Database=), or "" when it names none."""
+    match = re.search(r"(?i)(?:^|;)\s*(?:DBQ|Database)\s*=\s*([^;]+)", conn_str)
+    return match.group(1).strip() if match else ""
+
+
+def _file_problem(p: Path, what: str) -> str | None:
+    """Why `p` can't be opened as an existing file, or None."""
+    if not p.exists():
+        return f"{what} {p} does not exist (it is never created: check the path)"
+    if p.is_dir():
+        return f"{what} {p} is a folder, not a file"
+    try:
+        with open(p, "rb"):
+            pass
+    except OSError as exc:
+        return f"{what} {p} cannot be read: {exc.strerror or exc}"
+    return None
+
+
+def _store_problems(store: str, namespace: str) -> list[str]:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    try:
+        url = make_url(store)
+    except ArgumentError:
+        return ["store: not a database URL: write sqlite:///state.sqlite or postgresql://USER:${PASSWORD}@HOST/DB"]
+    try:
+        dialect = url.get_dialect()
+    except NoSuchModuleError:
+        return [f"store: unknown database kind {url.drivername!r}: use sqlite or postgresql"]
+    problems = []
+    if url.get_backend_name() == "sqlite":
+        db = url.database or ""
+        if db and db != ":memory:":
+            folder = Path(db).parent
+            if not folder.is_dir():
+                problems.append(f"store: folder {folder} does not exist: create it or change the path")
+            elif Path(db).is_dir():
+                problems.append(f"store: {db} is a folder, not a file")
+    else:
+        try:
+            dialect.import_dbapi()
+        except ImportError:
+            problems.append(f"store: the {url.get_backend_name()} driver ({url.get_driver_name()}) is not installed")
+    if namespace and url.get_backend_name() == "sqlite":
+        problems.append("store_namespace: only for a shared PostgreSQL store (each SQLite store is one instance's file)")
+    elif namespace and not re.fullmatch(r"[a-z][a-z0-9_]{0,40}", namespace):
+        problems.append(f"store_namespace: lower-case letters, digits and _ only, starting with a letter "
+                        f"(got {namespace!r})")
+    return problems
+
+
+def _number(section: dict, key: str, default: float, where: str, kind=float) -> Any:
+    value = section.get(key, default)
+    try:
+        return kind(value) if value is not None else None
+    except (TypeError, ValueError):
+        raise ConfigError(f"{where}.{key}: expected a number, got {value!r}") from None
 
 
 _SSH_KEYS = {"host", "port", "user", "key_file", "known_hosts", "password", "passphrase", "accept_new_host_key",
@@ -449,7 +617,7 @@ def _is_loopback(host: str) -> bool:
         return host == "localhost"
 
 
-def validate(config: Config) -> list[str]:
+def validate(config: Config, check_files: bool = True) -> list[str]:
     """Semantic checks; each message names the key and says what to do."""
     problems: list[str] = []
     fs, ps = config.factusol, config.prestashop
@@ -457,18 +625,37 @@ def validate(config: Config) -> list[str]:
         problems.append("factusol: give 'connection', 'file', or 'data_dir' + 'company'")
     if fs.data_dir and not re.fullmatch(r"[A-Za-z0-9]{3}", fs.company or ""):
         problems.append("factusol.company: the 3-character company code is required with data_dir (e.g. '001')")
+    if not check_files:  # a command that only reads the store: the FactuSOL file may be away
+        pass
+    elif fs.file:
+        why = _file_problem(fs.file, "the FactuSOL file")
+        if why:
+            problems.append(f"factusol.file: {why}")
+    elif fs.data_dir and not fs.data_dir.is_dir():
+        problems.append(f"factusol.data_dir: folder {fs.data_dir} does not exist")
+    elif fs.connection and "{file}" not in fs.connection and database_path(fs.connection):
+        named = Path(database_path(fs.connection))
+        why = _file_problem(named if named.is_absolute() else config.base_dir / named, "the FactuSOL file")
+        if why:
+            problems.append(f"factusol.connection: {why}")
+    elif fs.connection and "{file}" in fs.connection and not (fs.file or fs.data_dir):
+        problems.append("factusol.connection: it says {file}: give factusol.file or data_dir + company")
     if not ps.url:
-        problems.append("prestashop.url: the shop database URL is required, "
-                        "e.g. mysql://user:${PS_DB_PASSWORD}@host/db")
-    elif urlparse(ps.url).scheme not in ("mysql", "mariadb", "mysql+pymysql"):
-        problems.append("prestashop.url: must start with mysql://")
-    elif not urlparse(ps.url).path.strip("/"):
-        problems.append("prestashop.url: the database name is missing at the end of the URL")
+        problems.append("prestashop.url: the shop database URL is required, e.g. mysql://user:${PS_DB_PASSWORD}@host/db")
     else:
         try:
-            parse_mysql_url(ps.url)
+            params = parse_mysql_url(ps.url)
         except ValueError as exc:
-            problems.append(f"prestashop.url: {redact(str(exc)).removeprefix('PrestaShop URL: ')}")
+            text = redact(str(exc)).removeprefix("PrestaShop URL: ")
+            problems.append(f"prestashop.url: {'must start with mysql://' if 'must start' in text else text}")
+        else:
+            if not params.get("database"):
+                problems.append("prestashop.url: the database name is missing at the end of the URL")
+    if ps.timezone:
+        try:
+            ZoneInfo(ps.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            problems.append(f"prestashop.timezone: unknown time zone {ps.timezone!r} (e.g. Europe/Madrid)")
     if ps.ssh is not None and ps.ssh.key_file is not None and not ps.ssh.key_file.is_file():
         problems.append(f"prestashop.ssh.key_file: {ps.ssh.key_file} does not exist")
     if config.initial_sync_workers not in ("process", "thread"):
@@ -479,6 +666,11 @@ def validate(config: Config) -> list[str]:
         problems.append(f"prestashop.prefix: only letters, digits and _ are allowed (got {ps.prefix!r})")
     if config.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         problems.append("log.level: must be DEBUG, INFO, WARNING or ERROR")
+    if config.log_file:
+        if config.log_file.is_dir():
+            problems.append(f"log.file: {config.log_file} is a folder; name a file in it")
+        elif not config.log_file.parent.is_dir():
+            problems.append(f"log.file: folder {config.log_file.parent} does not exist: create it or change the path")
     ws = ps.webservice
     if ws is not None:
         problem = (webservice_url_problem(ws.url) if ws.url
@@ -490,6 +682,7 @@ def validate(config: Config) -> list[str]:
         elif not ws.key_from_env:
             problems.append("prestashop.webservice.key: write the key as ${ENV_VAR} and set the variable in the"
                             " service's environment (a key written in the file would be readable by anyone)")
+    problems.extend(_store_problems(config.store, config.store_namespace))
     if not config.rules_dir.is_dir():
         problems.append(f"rules: folder {config.rules_dir} does not exist (run `replicator init` to copy the defaults)")
     return problems

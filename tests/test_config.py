@@ -13,6 +13,9 @@ SECRET = "s3cr3t-Pa55"
 
 def write_config(tmp_path, body: str):
     (tmp_path / "rules").mkdir(exist_ok=True)
+    for name in ("a", "a.sqlite", "fs.sqlite", "FS/0012026.sqlite"):  # the FactuSOL files the configs name
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).touch()
     path = tmp_path / "replicator.yaml"
     path.write_text(body, encoding="utf-8")
     return path
@@ -73,7 +76,7 @@ def test_relative_paths_are_relative_to_the_file(tmp_path):
      "prestashop.poll_seconds: expected a number"),
     ("factusol:\n  file: a\n  full_rescan_seconds: hourly\nprestashop:\n  url: mysql://root@h/db\n",
      "factusol.full_rescan_seconds: expected a number"),
-    ("factusol:\n  file: a\nprestashop:\n  url: mysql://root@h/db\nsurprise: 1\n", "unknown top-level key(s): surprise"),
+    ("factusol:\n  file: a\nprestashop:\n  url: mysql://root@h/db\nsurprise: 1\n", "surprise: unknown key"),
     ("factusol: [\n", "not valid YAML"),
     ("factusol:\n  file: a\nprestashop:\n  url: mysql://u:${NOT_SET_ANYWHERE}@h/db\n",
      "environment variable NOT_SET_ANYWHERE is not set"),

@@ -119,6 +119,7 @@ def test_bad_url_options_are_named_in_the_config_check(tmp_path, query, message)
     from replicator.config import ConfigError, load_config
 
     path = tmp_path / "replicator.yaml"
+    (tmp_path / "a.sqlite").touch()
     path.write_text(f"factusol:\n  file: a.sqlite\nprestashop:\n  url: mysql://shop:S3cret@db/ps{query}\n")
     with pytest.raises(ConfigError) as info:
         load_config(path)

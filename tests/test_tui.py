@@ -547,6 +547,8 @@ def test_command_palette_has_the_app_commands(store):
 def test_password_from_config_never_on_screen(tmp_path, monkeypatch):
     password = "Sup3rS3cretPw"
     (tmp_path / "rules").mkdir()
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "0012026.accdb").touch()
     config = tmp_path / "replicator.yaml"
     config.write_text(
         "store: sqlite:///state.sqlite\n"

@@ -553,6 +553,10 @@ def open_factusol(conn_str: str, retries: int = 6, backoff: float = 0.25, max_ba
     A lock shows up as "database is locked" on the stand-in and as Access error 3045 "file already in use" (or 3218/3260
     record locks) on Windows, either at connect or at the first read, so we probe with one read.
     """
+    named = database_path(conn_str)
+    if named and "{" not in named and not Path(named).is_file():  # the stand-in's driver would create it empty
+        raise FactusolError(f"the FactuSOL file {named} does not exist{' (it is a folder)' if Path(named).is_dir() else ''}:"
+                            " check factusol.file / connection in replicator.yaml")
     waited = 0.0
     last: Exception | None = None
     for attempt in range(retries + 1):

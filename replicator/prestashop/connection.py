@@ -132,7 +132,13 @@ class ShopConnection:
         self._cache: dict = {}
         self.id_shop = int(id_shop or self.config_value("PS_SHOP_DEFAULT", id_shop=None) or 1)
         row = self.query_one("SELECT id_shop_group FROM {p}shop WHERE id_shop = %s", (self.id_shop,))
-        self.id_shop_group = int(row["id_shop_group"]) if row else 1
+        if row is None:  # writing under a shop that does not exist makes rows no back office shows
+            shops = [str(r["id_shop"]) for r in self.query("SELECT id_shop FROM {p}shop ORDER BY id_shop")]
+            if conn is None:
+                self.close()
+            raise ShopConnectionError(f"prestashop.id_shop: shop {self.id_shop} does not exist in {prefix}shop "
+                                      f"(shops there: {', '.join(shops) or 'none'}): set id_shop in replicator.yaml")
+        self.id_shop_group = int(row["id_shop_group"])
         self.id_lang = int(id_lang or self.config_value("PS_LANG_DEFAULT") or 1)
         if lang_ids is None:
             rows = self.query("SELECT l.id_lang FROM {p}lang l JOIN {p}lang_shop ls ON ls.id_lang = l.id_lang"
