@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from replicator.config import redact
 from replicator.factusol.errors import is_transient as factusol_transient
 from replicator.prestashop.connection import is_transient as shop_transient
+from replicator.factusol.schema import FactusolWidthError
+from replicator.rules.errors import MappingError
 from replicator.store import CONFLICT, ECHO, PENDING, QUARANTINED
 from replicator.sync import stock_inputs
 from replicator.sync.base import NOOP, EntitySync, Outcome, SyncContext, SyncError
@@ -178,6 +180,10 @@ class Engine:
                     outcomes.update(sync.sync(ctx, [key]))
                 except SyncError as key_exc:
                     outcomes[key] = self._quarantine(key_exc)
+                except MappingError as key_exc:  # a value its column can't hold (rules/fit.py): named, not a crash
+                    outcomes[key] = self._quarantine(SyncError(entity, key, key_exc.reason, key_exc.field))
+                except FactusolWidthError as key_exc:
+                    outcomes[key] = self._quarantine(SyncError(entity, key, str(key_exc), key_exc.column))
                 except Exception as key_exc:
                     if is_transient(key_exc):
                         raise

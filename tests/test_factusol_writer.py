@@ -58,7 +58,7 @@ def test_width_is_validated_before_writing(fs_conn):
     seq = last_statement_seq()
     with pytest.raises(FactusolWidthError) as err:
         writer.insert_customer(fs_conn, {**NEW_CUSTOMER, "CPOCLI": "26001-LOGRONO"})
-    assert (err.value.table, err.value.column) == ("F_CLI", "CPOCLI") and "Texto corto(10)" in str(err.value)
+    assert (err.value.table, err.value.column) == ("F_CLI", "CPOCLI") and "holds 10" in str(err.value)
     assert _sent_since(seq, "") == []  # nothing reached the database
     with pytest.raises(FactusolWidthError, match="F_CLI key=.*NOFCLI"):
         writer.update_customer_fields(fs_conn, 5, {"NOFCLI": "x" * 101})

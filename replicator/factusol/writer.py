@@ -14,6 +14,7 @@ from typing import Any
 from replicator.memo import memoised
 
 from .connection import FactusolConnection, FactusolDuplicateKeyError, FactusolError
+from .fit import fit_row
 from .schema import BYTE, LONG, SMALLINT, FactusolWidthError, load_schema, validate_row
 
 CENT = Decimal("0.01")
@@ -43,7 +44,7 @@ def _param(value: Any) -> Any:
 
 def insert_row(conn: FactusolConnection, table: str, row: Mapping[str, Any], key: Any = None) -> None:
     """INSERT one row after validating every value against the column widths."""
-    validate_row(table, dict(row), key)
+    row = fit_row(table, row, key)
     cols = list(row)
     conn.execute(_insert_sql(table, cols), [_param(row[c]) for c in cols])
 
@@ -65,7 +66,7 @@ def insert_customer(conn: FactusolConnection, fields: Mapping[str, Any], code_ra
     now = datetime.now().replace(microsecond=0)
     row.setdefault("FALCLI", now)
     row.setdefault("FUMCLI", now)
-    validate_row("F_CLI", row, key="(new)")
+    row = fit_row("F_CLI", row, key="(new)")
     lo, hi = code_range
     for attempt in range(retries):
         try:
@@ -83,7 +84,7 @@ def insert_delivery_address(conn: FactusolConnection, customer: int, fields: Map
                             retries: int = NUMBER_RETRIES) -> int:
     """Insert an F_OBR delivery address of ``customer`` with CODOBR = MAX(CODOBR of that customer) + 1; returns it."""
     row = {k: v for k, v in fields.items() if k not in ("CLIOBR", "CODOBR")}
-    validate_row("F_OBR", row, key=(customer, "(new)"))
+    row = fit_row("F_OBR", row, key=(customer, "(new)"))
     for attempt in range(retries):
         try:
             with conn.transaction():
@@ -129,10 +130,9 @@ def insert_customers(conn: FactusolConnection, items: Sequence[NewCustomer],
         row = {k: v for k, v in fields.items() if k != "CODCLI"}
         row.setdefault("FALCLI", now)
         row.setdefault("FUMCLI", now)
-        validate_row("F_CLI", row, key="(new)")
-        obr = [{k: v for k, v in a.items() if k not in ("CLIOBR", "CODOBR")} for a in addresses]
-        for a in obr:
-            validate_row("F_OBR", a, key=("(new)", "(new)"))
+        row = fit_row("F_CLI", row, key="(new)")
+        obr = [fit_row("F_OBR", {k: v for k, v in a.items() if k not in ("CLIOBR", "CODOBR")}, key=("(new)", "(new)"))
+               for a in addresses]
         prepared.append(((int(code_range[0]), int(code_range[1])), row, obr))
     if not prepared:
         return []
@@ -262,7 +262,7 @@ def update_fields(conn: FactusolConnection, table: str, key: Mapping[str, Any], 
     pk = load_schema()[table].pk
     if set(key) != set(pk):
         raise ValueError(f"{table} key must be {pk}, got {sorted(key)}")
-    validate_row(table, dict(fields), key=dict(key))
+    fields = fit_row(table, fields, key=dict(key))
     sets = ", ".join(f"{_q(c)} = ?" for c in fields)
     where = " AND ".join(f"{_q(c)} = ?" for c in pk)
     return conn.execute(f"UPDATE {_q(table)} SET {sets} WHERE {where}",
@@ -286,7 +286,7 @@ def _order_lines(series: str, number: int | str, lines: Sequence[Mapping[str, An
         ln.setdefault("POSLPC", pos)
         if "CANLPC" in ln:
             ln.setdefault("PENLPC", ln["CANLPC"])
-        validate_row("F_LPC", ln, key=(series, number, ln["POSLPC"]))
+        ln = fit_row("F_LPC", ln, key=(series, number, ln["POSLPC"]))
         prepared.append(ln)
     return prepared
 
@@ -300,7 +300,7 @@ def insert_order(conn: FactusolConnection, header: Mapping[str, Any], lines: Seq
     """
     head = {k: v for k, v in header.items() if k != "CODPCL"}
     series = str(head.setdefault("TIPPCL", "1"))
-    validate_row("F_PCL", head, key=(series, "(new)"))
+    head = fit_row("F_PCL", head, key=(series, "(new)"))
     prepared = _order_lines(series, "(new)", lines)
     for attempt in range(retries):
         try:

@@ -20,6 +20,7 @@ from replicator.yamlsafe import YamlLimitError, read_yaml
 
 from .columns import ColumnCatalog, load_column_catalog
 from .errors import RuleProblem, RulesError
+from .fit import FitPolicy, set_policies
 from .ruleset import EntityRules, FieldRule, RuleSet, SideMap, ValueMap, writes
 
 
@@ -468,7 +469,7 @@ def _build_entity(f: _File) -> EntityRules:
     return EntityRules(
         name=data["entity"], file=f.name, direction=data.get("direction", "both"), create=data.get("create", "none"),
         fields=_field_rules(f, data, "fields"), value_maps=vmaps, filters=_plain(data.get("filters") or {}),
-        options=options, line_fields=_field_rules(f, data, "line_fields"))
+        options=options, line_fields=_field_rules(f, data, "line_fields"), defaults=_plain(data.get("defaults") or {}))
 
 
 def _run(paths_or_dir, catalog: ColumnCatalog | None, schema_path: Path | None) -> tuple[list[RuleProblem], RuleSet | None]:
@@ -518,4 +519,14 @@ def load_rules(paths_or_dir: str | Path | Iterable[str | Path] | None = None, ca
     problems, ruleset = _run(paths_or_dir, catalog, schema_path)
     if problems:
         raise RulesError(problems)
+    set_policies(fit_policies(ruleset))
     return ruleset
+
+
+def fit_policies(ruleset: RuleSet) -> dict[str, FitPolicy]:
+    """Each entity's strict-write policy (rules/fit.py) from its `defaults:`; reject and strip when unsaid."""
+    out = {}
+    for name, er in ruleset.entities.items():
+        defaults = er.defaults
+        out[name] = FitPolicy(fit=defaults.get("fit") or "reject", control_chars=defaults.get("control_chars") or "strip")
+    return out

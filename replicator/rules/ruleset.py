@@ -119,6 +119,7 @@ class EntityRules:
     filters: dict[str, Any] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)  # entity-specific keys (codes, gdpr, formula, events...)
     line_fields: dict[str, FieldRule] = field(default_factory=dict)  # order lines (entity order_line)
+    defaults: dict[str, Any] = field(default_factory=dict)  # `defaults:` (policy, fit, control_chars)
     ruleset: RuleSet | None = field(default=None, repr=False, compare=False)
 
     def policies(self) -> dict[str, str]:

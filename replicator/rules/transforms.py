@@ -7,12 +7,15 @@ engine can quarantine that row alone.
 
 from __future__ import annotations
 
+import logging
 import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from .errors import MappingError
 from .ruleset import EntityRules, FieldRule, SideMap, writes
+
+log = logging.getLogger(__name__)
 
 # Decimals each side stores: FactuSOL Moneda has 4, PrestaShop decimal(20,6) has 6.
 SIDE_PLACES = {"factusol": 4, "prestashop": 6}
@@ -72,7 +75,10 @@ def fit_width(er: EntityRules, fr: FieldRule, value: str, key: Any) -> str:
     if width is None or len(value) <= width:
         return value
     if sm.fit == "truncate":
-        return value[:width].rstrip() if sm.trim else value[:width]
+        cut = value[:width].rstrip() if sm.trim else value[:width]
+        log.warning("%s %s: field %s: %d characters cut to %d for %s: %r -> %r (fit: truncate)", er.name, key,
+                    fr.name, len(value), len(cut), sm.column, value, cut)
+        return cut
     raise MappingError(er.name, key, fr.name, f"{len(value)} characters do not fit {sm.column} (width {width}, fit: reject)",
                        {"width": width, "value": value})
 
