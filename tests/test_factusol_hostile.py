@@ -11,8 +11,8 @@ import pytest
 
 from replicator.factusol import writer
 from replicator.factusol.schema import FactusolWidthError
-from replicator.factusol.seeddata import SURCHARGE_RATES, VAT_RATES
-from replicator.factusol.testing import *  # noqa: F401,F403
+from replicator.sandbox.access_sql import *  # noqa: F401,F403
+from replicator.sandbox.factusol_seed import SURCHARGE_RATES, VAT_RATES
 from replicator.rules.fit import FitPolicy, set_policies
 
 REJECT = FitPolicy(fit="reject", control_chars="strip")

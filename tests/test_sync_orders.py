@@ -616,3 +616,19 @@ def test_all_keys_and_routing(env):
                        row_key=json.dumps({"id_order_history": 9}), after=json.dumps({"id_order": 4}))
     assert OrderSync().keys_for_change(ctx, ps_change) == ["ps:4"]
     assert list(ShipmentSync().all_keys(ctx)) == ["ps:1"]
+
+
+@pytest.mark.parametrize("column, value, field, words", [
+    ("unit_price_tax_excl", "-10.000000", "unit_price_tax_excl", "negative"),
+    ("total_price_tax_incl", "-12.100000", "total_tax_incl", "negative"),
+    ("product_quantity", "0", "quantity", "whole number above zero"),
+])
+def test_a_line_below_zero_or_without_units_is_quarantined_with_the_reason(env, column, value, field, words):
+    ctx = env
+    ctx.shop.execute(f"UPDATE {{p}}order_detail SET {column} = %s WHERE id_order = 3 ORDER BY id_order_detail LIMIT 1",
+                     (value,))
+    out = Engine(ctx, SYNCS).sync_keys("order", ["ps:3"])["ps:3"]
+    assert out.status == "quarantined" and words in out.detail and field in out.detail
+    [q] = ctx.store.quarantined()
+    assert (q.entity, q.key) == ("order", "ps:3") and q.field.startswith("line 1")
+    assert pedidos(ctx, 3) == []  # no pedido with a negative total

@@ -61,21 +61,22 @@ def _facts_of(table: str, r: Mapping[str, Any]) -> ColumnFacts | None:
 
 def column_facts(shop: ShopConnection, table: str) -> dict[str, ColumnFacts]:
     """The live schema's facts for `table` (without prefix), read once per connection."""
-    key = ("fit_columns", table)
-    if key not in shop._cache:
-        rows = shop.query("SELECT COLUMN_NAME AS name, DATA_TYPE AS data_type, COLUMN_TYPE AS column_type,"
-                          " CHARACTER_MAXIMUM_LENGTH AS chars, CHARACTER_OCTET_LENGTH AS octets,"
-                          " NUMERIC_PRECISION AS `precision`, NUMERIC_SCALE AS scale"
-                          " FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s",
-                          (shop.prefix + table,))
-        facts = {}
-        for r in rows:
-            r = {k: (v.decode() if isinstance(v, (bytes, bytearray)) else v) for k, v in r.items()}
-            f = _facts_of(table, r)
-            if f is not None:
-                facts[f.column] = f
-        shop._cache[key] = facts
-    return shop._cache[key]
+    return shop.cached(("fit_columns", table), lambda: _read_facts(shop, table))
+
+
+def _read_facts(shop: ShopConnection, table: str) -> dict[str, ColumnFacts]:
+    rows = shop.query("SELECT COLUMN_NAME AS name, DATA_TYPE AS data_type, COLUMN_TYPE AS column_type,"
+                      " CHARACTER_MAXIMUM_LENGTH AS chars, CHARACTER_OCTET_LENGTH AS octets,"
+                      " NUMERIC_PRECISION AS `precision`, NUMERIC_SCALE AS scale"
+                      " FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s",
+                      (shop.prefix + table,))
+    facts = {}
+    for r in rows:
+        r = {k: (v.decode() if isinstance(v, (bytes, bytearray)) else v) for k, v in r.items()}
+        f = _facts_of(table, r)
+        if f is not None:
+            facts[f.column] = f
+    return facts
 
 
 def fit_row(shop: ShopConnection, table: str, row: Mapping[str, Any], key: Any = None, *, entity: str | None = None,

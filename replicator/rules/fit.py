@@ -196,3 +196,23 @@ def fit_row(facts: Mapping[str, ColumnFacts], row: Mapping[str, Any], *, entity:
         if f is not None:
             out[column] = fit_value(f, value, entity=entity, key=key, policy=policy, what=what)
     return out
+
+
+def check_order_lines(lines: list, total: Any, *, entity: str = "order", key: Any = None) -> None:
+    """An order's lines as a pedido needs them: whole positive quantities, prices and line totals not below zero,
+    a total not below zero (a discount is its own line, made from the shop's cart rules).  ValueRejected names the
+    line and the field otherwise; nothing is rounded or flipped."""
+    for n, ln in enumerate(lines, start=1):
+        where = f"line {n} ({getattr(ln, 'reference', '') or getattr(ln, 'name', '')})"
+        qty = _number(getattr(ln, "quantity", None))
+        if qty is None or qty <= 0 or qty != qty.to_integral_value():
+            raise ValueRejected(entity, key, f"{where}.quantity", f"quantity {getattr(ln, 'quantity', None)!r} is "
+                                                                   "not a whole number above zero")
+        for name in ("unit_price_tax_excl", "unit_price_tax_incl", "total_tax_excl", "total_tax_incl"):
+            value = _number(getattr(ln, name, 0))
+            if value is None or value < 0:
+                raise ValueRejected(entity, key, f"{where}.{name}", f"{name} {getattr(ln, name, None)!r} is "
+                                                                    "negative: a pedido line is never below zero")
+    value = _number(total)
+    if value is not None and value < 0:
+        raise ValueRejected(entity, key, "total_tax_incl", f"the order total {total!r} is negative")

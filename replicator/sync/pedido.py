@@ -17,6 +17,8 @@ from replicator.factusol import reader as fs_reader
 from replicator.factusol.schema import load_schema
 from replicator.model import Order, OrderLine
 from replicator.prestashop import reader as ps_reader
+from replicator.rules.errors import MappingError
+from replicator.rules.fit import check_order_lines
 from replicator.sync.base import SyncContext, SyncError
 from replicator.sync.combinations import variant_of_combination
 from replicator.sync.followup import reference_for
@@ -98,6 +100,10 @@ def _candidates(line: OrderLine, combo_ref: str) -> set[str]:
 def build_pedido(ctx: SyncContext, key: str, order: Order, customer_code: int) -> Pedido:
     """Map a shop order to F_PCL/F_LPC rows (no write).  Raises SyncError naming the field that can't be mapped."""
     opts = ctx.rules.entity(ENTITY).options
+    try:
+        check_order_lines(order.lines, order.total_tax_incl, key=key)  # never a pedido at -10 EUR or 2.5 units
+    except MappingError as exc:
+        raise SyncError(ENTITY, key, exc.reason, exc.field) from None
     notes: list[str] = []
     shipping_cfg = opts.get("shipping") or {}
     articles = {"shipping": shipping_cfg.get("article", "PORTES") if shipping_cfg.get("mode", "portes") == "line"

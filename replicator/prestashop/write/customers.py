@@ -5,6 +5,7 @@ from __future__ import annotations
 
 
 from replicator.prestashop.connection import ShopConnection
+from replicator.prestashop.fit import fit_row
 
 from replicator.prestashop import defaults as ps_defaults
 
@@ -48,6 +49,8 @@ def update_customer(shop: ShopConnection, customer_id: int, customer: dict, addr
     unknown = (set(customer) - CUSTOMER_COLUMNS) | (set(address) - ADDRESS_COLUMNS)
     if unknown:
         raise WriteError(f"customer {customer_id}: columns not writable here: {', '.join(sorted(unknown))}")
+    customer = fit_row(shop, "customer", customer, customer_id)  # checked against the live columns: never cut
+    address = fit_row(shop, "address", address, customer_id)
     now = shop.now()
     with shop.transaction() as cur:
         if not shop.query_one("SELECT id_customer FROM {p}customer WHERE id_customer = %s FOR UPDATE",

@@ -13,6 +13,7 @@ from typing import Callable, Iterable
 import pymysql
 
 from replicator.prestashop.connection import ShopConnection
+from replicator.prestashop.fit import fit_rows
 
 
 
@@ -56,6 +57,7 @@ def insert_many(shop: ShopConnection, cur, table: str, rows: list[dict], tail: s
     server writes that default: the same row, fewer values to escape and send)."""
     if not rows:
         return
+    rows = fit_rows(shop, table, rows)  # every value checked against the live column before the INSERT
     columns = list(rows[0])
     if skip_defaults:
         info = live_columns(shop, table)
@@ -184,6 +186,7 @@ def insert_copies(shop: ShopConnection, cur, table: str, rows: list[dict], sourc
     """
     if not rows:
         return
+    rows = fit_rows(shop, table, rows)
     target, origin = live_columns(shop, table), live_columns(shop, source)
     exprs, args = [], []
     missing = object()

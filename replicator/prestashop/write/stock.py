@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Callable, Iterable
 
 import pymysql
 
 from replicator.prestashop.connection import ShopConnection, ShopConnectionError
+from replicator.prestashop.fit import fit_row
 
 from .sql import Extra, WriteError, insert_many, insert_sql, run_extra, scope_sql
 
@@ -143,6 +144,13 @@ class StockWrite:
         return self.new_quantity - self.old_quantity
 
 
+def _whole_quantity(shop: ShopConnection, product_id: int, attribute_id: int, quantity) -> int:
+    """The quantity as the INT stock_available holds it; ValueRejected for 2.5, 1e10 or text (MySQL would round
+    or clamp them without a word)."""
+    fit_row(shop, "stock_available", {"quantity": quantity}, f"{product_id}/{attribute_id}")
+    return int(Decimal(quantity))
+
+
 def set_stock(shop: ShopConnection, product_id: int, attribute_id: int, quantity: int | Decimal, *,
               physical: bool = False, movement: bool = True, id_employee: int = 0, extra: Extra = None) -> StockWrite:
     """Set the available quantity of a product (attribute_id=0) or combination in the shop's stock scope.
@@ -151,7 +159,7 @@ def set_stock(shop: ShopConnection, product_id: int, attribute_id: int, quantity
     subtracted.  The row is locked (FOR UPDATE) and changed by delta, the pa=0 row is re-summed,
     reserved/physical recomputed, and a stock_mvt (Employee Edition reasons) written when ``movement``.
     """
-    quantity = int(Decimal(quantity).to_integral_value(ROUND_HALF_UP))
+    quantity = _whole_quantity(shop, product_id, attribute_id, quantity)
     with shop.transaction() as cur:
         row = stock_row(shop, cur, product_id, attribute_id)
         reserved = reserved_quantity(shop, cur, product_id, attribute_id) if physical else 0
@@ -196,7 +204,7 @@ def set_stock_bulk(shop: ShopConnection, rows: Iterable[tuple[int, int, int | De
     """
     wanted: dict[tuple[int, int], int] = {}
     for product_id, attribute_id, quantity in rows:
-        wanted[(int(product_id), int(attribute_id or 0))] = int(Decimal(quantity).to_integral_value(ROUND_HALF_UP))
+        wanted[(int(product_id), int(attribute_id or 0))] = _whole_quantity(shop, product_id, attribute_id, quantity)
     by_product: dict[int, list[tuple[int, int]]] = {}
     for key in wanted:
         by_product.setdefault(key[0], []).append(key)
