@@ -244,6 +244,7 @@ def cmd_status(args) -> int:
     pause = pause_request(store)
     if pause:
         print(f"paused:      {describe(pause)}; `replicator resume` to go on")
+    _print_lock(store)
     points = _checkpoint_lines(store)
     if points:
         print("checkpoints:")
@@ -275,6 +276,18 @@ def _checkpoint_lines(store) -> list[str]:
 def _short(value: Any, width: int = 40) -> str:
     text = str(value)
     return text if len(text) <= width else text[:width - 1] + "…"
+
+
+def _print_lock(store) -> None:
+    """`FactuSOL file: locked since ...` while the service finds the file held by another program."""
+    from replicator.service_state import SERVICE_CHECKPOINT
+
+    factusol = ((store.checkpoint(SERVICE_CHECKPOINT) or {}).get("capture") or {}).get("factusol") or {}
+    if factusol.get("locked_since"):
+        since = str(factusol["locked_since"]).replace("T", " ")
+        print(f"FactuSOL file: locked since {since} ({redact(factusol.get('last_error') or 'held by another program')})")
+
+
 
 
 def cmd_pause(args) -> int:

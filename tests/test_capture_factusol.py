@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 import time
@@ -487,3 +488,31 @@ def test_two_scans_of_different_tables_at_once_both_keep_their_checkpoint(fs, mo
         db.execute("UPDATE F_ART SET DESART = 'cambiado' WHERE CODART = 'A1'")
     FactusolScanner(store, cfg).scan()
     assert {("F_CLI", "update"), ("F_ART", "update")} <= {(t, op) for t, _, op in _changes(store)}
+
+
+def test_a_lock_without_a_timeout_in_the_string_is_reported_once_when_it_starts_and_once_when_it_ends(fs, caplog):
+    """The connection string gives no Timeout: the connection sets one, so the scan fails as locked (status
+    `locked since ...`) instead of waiting for ever while the status says idle."""
+    conn, store, cfg, path = fs
+    cfg.connection = "DRIVER={SQLite3};Database={file}"
+    caplog.set_level("DEBUG", logger="replicator.capture.factusol")
+    watcher = FactusolWatcher(store, cfg, max_backoff=0.3).start()
+    try:
+        _wait(lambda: watcher.status.scans >= 1)
+        locker = sqlite3.connect(path, timeout=0, isolation_level=None)
+        locker.execute("BEGIN EXCLUSIVE")
+        locker.execute("UPDATE F_ART SET DESART = 'edited under lock' WHERE CODART = 'A2'")
+        watcher.notify(str(path))
+        _wait(lambda: watcher.status.state == "locked", timeout=15)
+        assert watcher.status.locked_since is not None
+        _wait(lambda: sum("still locked" in r.getMessage() for r in caplog.records) >= 1, timeout=15)
+        locker.execute("COMMIT")
+        locker.close()
+        watcher.notify(str(path))
+        _wait(lambda: watcher.status.state == "idle" and watcher.status.locked_since is None, timeout=15)
+    finally:
+        watcher.stop()
+    said = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING and "FactuSOL file" in r.getMessage()]
+    assert len([m for m in said if m.startswith("FactuSOL file locked since")]) == 1, said
+    assert len([m for m in said if "unlocked after" in m]) == 1, said
+    assert ("F_ART", K(CODART="A2"), "update") in _changes(store)

@@ -177,3 +177,20 @@ def test_the_installed_command_runs_the_initial_sync_with_its_child_process(inst
     assert SECRET not in done.stdout + done.stderr
     store = Store(load_config(installation).store)
     assert store.id_map("customer"), "the child created the demo shop's customers in FactuSOL"
+
+
+def test_status_says_since_when_the_factusol_file_is_locked(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("PS_DB_PASSWORD", "not-used-here")
+    assert main(["init", str(tmp_path)]) == 0
+    (tmp_path / "fs.sqlite").touch()
+    config = tmp_path / "replicator.yaml"
+    config.write_text(config.read_text(encoding="utf-8").replace(
+        "  # file: 'C:\\Software DELSOL\\FACTUSOL\\Datos\\FS\\0012026.accdb'", "  file: fs.sqlite"), encoding="utf-8")
+    capsys.readouterr()
+    from replicator.config import load_config
+    from replicator.daemon import SERVICE_CHECKPOINT
+
+    Store(load_config(config).store).set_checkpoint(SERVICE_CHECKPOINT, {"capture": {"factusol": {
+        "state": "locked", "locked_since": "2026-12-07T03:58:56", "last_error": "database is locked"}}})
+    assert main(["status", "--config", str(config)]) == 0
+    assert "FactuSOL file: locked since 2026-12-07 03:58:56 (database is locked)" in capsys.readouterr().out

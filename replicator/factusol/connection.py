@@ -306,15 +306,30 @@ def dialect_of(conn_str: str) -> str:
     return "sqlite" if "sqlite" in conn_str.lower() else "access"
 
 
+# How long a connect or one statement may wait on a file another program holds (FactuSOL exclusive, a compaction,
+# a backup restore) before it fails as locked.  Without it the Access driver, and the stand-in's driver without a
+# Timeout= in its string (its default is 100 s), wait on: the service looked idle while frozen.
+TIMEOUT_SECONDS = 30.0
+STAND_IN_TIMEOUT_MS = 2000  # the stand-in's busy timeout when its string gives none (as connection_string_for)
+
+
+def set_timeout(seconds: float) -> None:
+    """The connect and statement timeout of the connections opened from now on (factusol.timeout_seconds)."""
+    global TIMEOUT_SECONDS
+    TIMEOUT_SECONDS = float(seconds)
+
+
 class FactusolConnection:
     """A pyodbc connection to one FactuSOL year file; every statement is Access-checked and recorded."""
 
     def __init__(self, conn_str: str, fast_executemany: bool = False):
-        self.conn_str = conn_str
         # pyodbc's fast_executemany binds whole parameter arrays, a mode built for SQL Server and unproven on
         # ACE: off for Access unless factusol.fast_executemany turns it on.
         self.fast_executemany = fast_executemany
         self.dialect = dialect_of(conn_str)
+        if self.dialect == "sqlite" and not re.search(r"(?i)(^|;)\s*timeout\s*=", conn_str):
+            conn_str = conn_str.rstrip(";") + f";Timeout={STAND_IN_TIMEOUT_MS};"
+        self.conn_str = conn_str
         # The stand-in's SQLite ODBC driver copies a whole result set into memory on execute unless StepAPI is on
         # and the connection is in autocommit mode; then it steps through rows as they are fetched, as Access does.
         self._stream_in_autocommit = self.dialect == "sqlite"
@@ -328,12 +343,17 @@ class FactusolConnection:
 
     def _connect(self):
         try:
-            return pyodbc.connect(self._driver_conn_str, autocommit=False)
+            cn = pyodbc.connect(self._driver_conn_str, autocommit=False, timeout=max(1, int(TIMEOUT_SECONDS)))
         except pyodbc.Error as exc:
             missing = check_driver_for(self._driver_conn_str)
             if missing:  # one sentence saying what to install, rather than the driver manager's words
                 raise FactusolDriverError(missing) from exc
             raise translate(exc, "<connect>", database_path(self._driver_conn_str)) from exc
+        try:  # SQL_ATTR_QUERY_TIMEOUT: a statement blocked by a lock fails instead of waiting for ever
+            cn.timeout = max(1, int(TIMEOUT_SECONDS))
+        except pyodbc.Error:  # a driver without statement timeouts: the connect timeout and the lock probe remain
+            pass
+        return cn
 
     # -- giving the file back while idle --
     @property

@@ -215,9 +215,13 @@ class FactusolWatcher:
                 # Nothing is lost: the snapshots did not move, so the next successful scan sees every change.
                 self._dirty_since = self._dirty_since or dirty  # the event scan is still owed
                 self.status.state, self.status.last_error = "locked", redact(exc)
-                self.status.locked_since = self.status.locked_since or datetime.now()
+                if self.status.locked_since is None:  # one line when the lock starts, one when it ends
+                    self.status.locked_since = datetime.now()
+                    log.warning("FactuSOL file locked since %s (another program holds it): capture waits and "
+                                "retries; %s", self.status.locked_since.strftime("%H:%M:%S"), redact(exc))
+                else:
+                    log.debug("FactuSOL file still locked, retrying in %.1fs: %s", backoff, redact(exc))
                 retry_at = time.monotonic() + backoff
-                log.warning("FactuSOL file locked, retrying in %.1fs: %s", backoff, redact(exc))
                 backoff = min(self.max_backoff, backoff * 2)
                 continue
             except Exception as exc:  # keep watching; the status says what went wrong
@@ -243,6 +247,9 @@ class FactusolWatcher:
                 next_full = last_scan_end + full_every
                 self._full_next = False
             st = self.status
+            if st.locked_since is not None:
+                log.warning("FactuSOL file unlocked after %.0f s (locked since %s): capture resumed",
+                            (datetime.now() - st.locked_since).total_seconds(), st.locked_since.strftime("%H:%M:%S"))
             st.state, st.last_error, st.locked_since = "idle", "", None
             st.last_scan_at, st.file = datetime.now(), report.file
             st.scans += 1

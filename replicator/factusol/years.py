@@ -10,7 +10,7 @@ from pathlib import Path
 
 from replicator.config import FactusolConfig
 
-from .connection import connection_string_for, database_path
+from .connection import connection_string_for, database_path, set_timeout
 
 _YEAR_FILE = re.compile(r"^(?P<company>[A-Za-z0-9]{3})(?P<year>\d{4})\.(?P<ext>accdb|mdb|sqlite)$", re.IGNORECASE)
 _EXT_RANK = {"accdb": 3, "mdb": 2, "sqlite": 1}
@@ -61,6 +61,7 @@ def fiscal_year(path: Path | None, connection: str = "") -> str:
 
 def connection_string(cfg: FactusolConfig, path: Path | None = None) -> str:
     """The configured ODBC string (its ``{file}`` filled in), else the driver's string for the year file."""
+    set_timeout(getattr(cfg, "timeout_seconds", 30.0))  # every connection built from the config has its timeout
     path = path or configured_file(cfg)
     if cfg.connection:
         return cfg.connection.replace("{file}", str(path)) if path else cfg.connection
