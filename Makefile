@@ -4,7 +4,7 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-SYSTEM_PACKAGES := unixodbc libsqliteodbc mariadb-server python3-venv openssh-server locales
+SYSTEM_PACKAGES := unixodbc libsqliteodbc mariadb-server postgresql python3-venv openssh-server locales
 DEMO_SECONDS ?= 60
 
 .PHONY: demo test bench system venv clean lint

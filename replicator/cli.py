@@ -80,7 +80,7 @@ def _store_config(args):
 def _open_store(config):
     from replicator.store import Store
 
-    return Store(config.store)
+    return Store(config.store, config.store_namespace)
 
 
 # --------------------------------------------------------------------------------------------- commands
@@ -218,6 +218,8 @@ def cmd_status(args) -> int:
     from replicator.sync.shop_state import mode_line
 
     config = _store_config(args)
+    if getattr(args, "all", False):
+        return _status_all(config, args.json)
     store = _open_store(config)
     summary = store.status_summary()
     service = service_state(store)
@@ -250,6 +252,26 @@ def cmd_status(args) -> int:
         print("checkpoints:")
         for line in points:
             print(f"  {redact(line)}")
+    return EXIT_OK
+
+
+def _status_all(config, as_json: bool) -> int:
+    """`status --all`: each instance (store_namespace) keeping its state in the same PostgreSQL store."""
+    from replicator.store import Store
+
+    names = Store.namespaces(config.store)
+    stores = {name: Store(config.store, name) for name in names}
+    summaries = {name: store.status_summary() for name, store in stores.items()}
+    if as_json:
+        print_json(summaries)
+        return EXIT_OK
+    if not names:
+        print(f"no instances in {redact(config.store)} (store_namespace is set per instance in replicator.yaml)")
+    for name, summary in summaries.items():
+        changes = ", ".join(f"{k} {v}" for k, v in sorted(summary["changes"].items())) or "no changes"
+        print(f"{name}: {changes}; open conflicts {summary['open_conflicts']}; quarantined "
+              f"{summary['open_quarantine']}")
+        _print_lock(stores[name])
     return EXIT_OK
 
 
@@ -507,6 +529,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("status", help="the service's state, change counts, open conflicts, checkpoints")
     _config_arg(p)
     _json_arg(p)
+    p.add_argument("--all", action="store_true", help="every instance sharing this (PostgreSQL) store, one line each")
     _examples(p, "replicator status", "replicator status --json | jq .service.state")
     p.set_defaults(func=cmd_status)
 

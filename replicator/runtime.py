@@ -53,7 +53,7 @@ class Runtime:
 
 def open_runtime(config: Config) -> Runtime:
     rules = load_rules(config.rules_dir)  # raises RulesError: the daemon refuses to start with invalid rules
-    ctx = open_context(config, Store(config.store), rules)
+    ctx = open_context(config, Store(config.store, config.store_namespace), rules)
     check_rules_against_data(ctx)
     return Runtime(config, ctx.store, ctx, Engine(ctx, default_syncs(rules)))
 

@@ -151,7 +151,8 @@ def _child_start(config, rules, queue, level: int) -> None:
         from replicator.sync import default_syncs
 
         register_config_secrets(config)  # what the child logs or stores is redacted like the parent's
-        ctx = open_context(config, Store(config.store), rules)  # the parent's rules, not the files read again
+        # the parent's rules, not the files read again
+        ctx = open_context(config, Store(config.store, config.store_namespace), rules)
         _child_runtime = (config, ctx, Engine(ctx, default_syncs(rules)), _ChildProgress(queue))
     except Exception as exc:  # raised by the first job, where the parent sees it (an initializer's error is not)
         _child_runtime = exc

@@ -4,19 +4,21 @@ The server comes from, in order:
 1. ``REPLICATOR_TEST_MYSQL_URL`` (e.g. ``mysql://root:pw@127.0.0.1:3306/``), which must have ROW binlog;
 2. a testcontainers MariaDB when a Docker engine answers;
 3. a throwaway ``mariadbd`` started in a temp folder on a free port.
-Under ``CI=true`` a missing server fails the run; it is never skipped.
+Under ``CI=true`` a missing server fails the run; it is never skipped.  The same holds for the PostgreSQL the store
+tests run on (``REPLICATOR_TEST_PG_URL``, else a throwaway cluster: ``pg_server``).
 """
 
 from __future__ import annotations
 
 import os
+import types
 import uuid
 from pathlib import Path
 
 import pymysql
 import pytest
 
-from replicator.sandbox import mariadb
+from replicator.sandbox import mariadb, postgres
 
 # Every FactuSOL statement sent by any test is checked as Access SQL (see replicator/sandbox/access_sql.py).
 pytest_plugins = ["replicator.sandbox.access_sql"]
@@ -92,6 +94,44 @@ def mysql_server():
         yield MySQLServer(server.url, server)
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A PostgreSQL for the store: REPLICATOR_TEST_PG_URL, else a throwaway cluster started here (Debian's
+    `postgresql`); under CI=true a missing server fails the run."""
+    url = os.environ.get("REPLICATOR_TEST_PG_URL")
+    if url:
+        yield types.SimpleNamespace(url=url, local=None)
+        return
+    if not postgres.available():
+        message = "no PostgreSQL for the tests: set REPLICATOR_TEST_PG_URL or install postgresql"
+        pytest.fail(message) if IN_CI else pytest.skip(message)
+    server = postgres.LocalPostgres()
+    try:
+        server.start()
+    except postgres.LocalPostgresError as exc:
+        pytest.fail(str(exc)) if IN_CI else pytest.skip(str(exc))
+    try:
+        yield types.SimpleNamespace(url=server.url, local=server)
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def pg_url(pg_server):
+    """A fresh, empty database on the test PostgreSQL (dropped afterwards)."""
+    import psycopg
+
+    name = f"store_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(pg_server.url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield pg_server.url.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        with psycopg.connect(pg_server.url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    except psycopg.Error:
+        pass
 
 
 @pytest.fixture

@@ -212,7 +212,7 @@ class ReplicatorApp(App):
 def build_app(config_path: str, readonly: bool = False) -> ReplicatorApp:
     """Load the configuration (no shop password needed: the TUI only uses the store) and build the app."""
     config = load_config(config_path, need_secrets=False)
-    return ReplicatorApp(Store(config.store), config.describe(), readonly=readonly)
+    return ReplicatorApp(Store(config.store, config.store_namespace), config.describe(), readonly=readonly)
 
 
 def run_tui(config_path: str, readonly: bool = False) -> int:

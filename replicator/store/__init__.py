@@ -10,12 +10,13 @@ against) are written in ONE transaction (`Store.record_capture`).  A crash befor
 
 from __future__ import annotations
 
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterable, Iterator
 
-from sqlalchemy import event, func, or_
+from sqlalchemy import event, func, or_, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, SQLModel, create_engine, select
@@ -26,6 +27,8 @@ from .dialect import IN_CHUNK, locked_checkpoint, sqlite_pragmas, upsert
 from .schema import (APPLIED, CONFLICT, ECHO, PENDING, QUARANTINED, SKIPPED, STORE_SCHEMA_VERSION, AppliedLedger,
                      Baseline, Change, ChangeStatus, Checkpoint, Conflict, ConflictStatus, IdMap, Quarantine,
                      QuarantineStatus, RowSnapshot, StoreMeta, upgrade, utcnow)
+
+NAMESPACE_RE = re.compile(r"[a-z][a-z0-9_]{0,40}")  # a store_namespace: a PostgreSQL schema of this instance
 
 __all__ = [
     "APPLIED", "CONFLICT", "ECHO", "PENDING", "QUARANTINED", "SKIPPED", "STORE_SCHEMA_VERSION", "AppliedLedger",
@@ -57,14 +60,38 @@ def is_busy(exc: BaseException) -> bool:
 class Store:
     """Typed access to the state store.  Every method opens and commits its own transaction."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, namespace: str = ""):
         self.url = url
-        connect_args = {"timeout": 30, "check_same_thread": False} if url.startswith("sqlite") else {}
-        self.engine = create_engine(url, connect_args=connect_args)
-        if url.startswith("sqlite"):
+        self.namespace = namespace
+        sqlite = url.startswith("sqlite")
+        connect_args = {"timeout": 30, "check_same_thread": False} if sqlite else {}
+        if namespace:  # one instance of many sharing a server: its own schema, first on the search path
+            if sqlite or not NAMESPACE_RE.fullmatch(namespace):
+                raise ValueError(f"store_namespace {namespace!r}: a plain lower-case name, for a PostgreSQL store")
+            connect_args["options"] = f"-csearch_path={namespace}"
+        # pre_ping: a connection the server dropped (restart, network) is replaced before use, not failed on
+        self.engine = create_engine(url, connect_args=connect_args, pool_pre_ping=not sqlite)
+        if sqlite:
             event.listen(self.engine, "connect", sqlite_pragmas)
+        if namespace:
+            with self.engine.begin() as conn:
+                conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{namespace}"')
         SQLModel.metadata.create_all(self.engine)
         self._upgrade()
+
+    @staticmethod
+    def namespaces(url: str) -> list[str]:
+        """The instances that keep their state in this (PostgreSQL) store: the schemas holding a store."""
+        if url.startswith("sqlite"):
+            return []
+        engine = create_engine(url)
+        try:
+            with engine.connect() as conn:
+                rows = conn.execute(sa_select(text("table_schema")).select_from(text("information_schema.tables"))
+                                    .where(text("table_name = :name")), {"name": StoreMeta.__tablename__}).all()
+        finally:
+            engine.dispose()
+        return sorted(r[0] for r in rows)
 
     # -- schema version -------------------------------------------------------------------------------
     def _upgrade(self) -> None:
