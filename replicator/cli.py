@@ -396,6 +396,46 @@ def cmd_resolve(args) -> int:
     return EXIT_OK
 
 
+def cmd_reconcile(args) -> int:
+    """Compare both sides from their current data; --repair applies the rules' verdict through the apply path."""
+    from replicator.daemon import open_runtime
+    from replicator.sync.reconcile import ENTITIES, reconcile, repair
+
+    config = load_config(args.config)
+    _setup_logging(config.log_level, config.log_file)
+    entities = [args.entity] if args.entity else list(ENTITIES)
+    runtime = open_runtime(config)
+    try:
+        report = reconcile(runtime.ctx, entities)
+        repaired = {}
+        if args.repair and not args.dry_run and report.differences:
+            repaired = repair(runtime.ctx, runtime.engine, report)
+            after = reconcile(runtime.ctx, entities)
+        else:
+            after = report
+    finally:
+        runtime.close()
+    if args.json:
+        _print_json({**report.as_dict(), "repaired": repaired, "remaining": after.as_dict()["total"],
+                     "dry_run": bool(args.dry_run)})
+    else:
+        checked = ", ".join(f"{n} {e}s" for e, n in report.checked.items())
+        print(f"checked {checked}: {len(report.differences)} difference(s)")
+        for d in report.differences:
+            print(f"  {d}")
+        if args.repair and args.dry_run and report.differences:
+            keys = sum(len(report.keys(e)) for e in entities)
+            print(f"--dry-run: {keys} key(s) would be synced again; nothing written")
+        for entity, outcomes in repaired.items():
+            for key, outcome in outcomes.items():
+                print(f"  repaired {entity} {key}: {outcome}")
+        if repaired:
+            print(f"after the repair: {len(after.differences)} difference(s)")
+            for d in after.differences:
+                print(f"  {d}")
+    return EXIT_OK if not after.differences else EXIT_ERROR
+
+
 def cmd_quarantine(args) -> int:
     config = _store_config(args)
     store = _open_store(config)
@@ -565,6 +605,15 @@ def build_parser() -> argparse.ArgumentParser:
     _examples(p, "replicator resolve 12 --take factusol", "replicator resolve 12 --value '\"Calle Mayor 1\"'",
               "replicator resolve 12 --take base --field phone")
     p.set_defaults(func=cmd_resolve)
+
+    p = sub.add_parser("reconcile", help="compare both sides entity by entity (missing links, field differences, "
+                                         "orphans); --repair brings them in step through the normal apply path")
+    _config_arg(p)
+    p.add_argument("entity", nargs="?", choices=["product", "customer", "order"])
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--repair", action="store_true", help="sync the keys that differ, by the rules")
+    p.add_argument("--dry-run", action="store_true", help="with --repair: say what would be synced, write nothing")
+    p.set_defaults(func=cmd_reconcile)
 
     p = sub.add_parser("quarantine", help="list quarantined changes, or skip one")
     _config_arg(p)
