@@ -302,8 +302,13 @@ def _short(value: Any, width: int = 40) -> str:
 
 def _print_lock(store) -> None:
     """`FactuSOL file: locked since ...` while the service finds the file held by another program."""
+    from replicator.halt import halted
     from replicator.service_state import SERVICE_CHECKPOINT
 
+    stopped = halted(store)
+    if stopped:
+        print(f"applying is STOPPED since {stopped.get('since', '?').replace('T', ' ')}: {stopped.get('reason')}")
+        print(f"  run {stopped.get('command')}")
     factusol = ((store.checkpoint(SERVICE_CHECKPOINT) or {}).get("capture") or {}).get("factusol") or {}
     if factusol.get("locked_since"):
         since = str(factusol["locked_since"]).replace("T", " ")
@@ -434,6 +439,22 @@ def cmd_reconcile(args) -> int:
             for d in after.differences:
                 print(f"  {d}")
     return EXIT_OK if not after.differences else EXIT_ERROR
+
+
+def cmd_accept_baseline(args) -> int:
+    """Go on after a stop for a restored FactuSOL file or a replaced store: the data as it is now is the baseline."""
+    from replicator.halt import accept
+
+    config = load_config(args.config)
+    stopped = accept(_open_store(config))
+    if not stopped:
+        print("applying was not stopped; nothing to accept")
+        return EXIT_OK
+    print(f"accepted: {stopped.get('reason')}")
+    if stopped.get("cause") == "factusol_restored":
+        print("the next FactuSOL scan takes the file as it is now as the new baseline (no change is sent)")
+    print("applying goes on; `replicator reconcile --repair` brings the sides in step by the rules")
+    return EXIT_OK
 
 
 def cmd_quarantine(args) -> int:
@@ -614,6 +635,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--repair", action="store_true", help="sync the keys that differ, by the rules")
     p.add_argument("--dry-run", action="store_true", help="with --repair: say what would be synced, write nothing")
     p.set_defaults(func=cmd_reconcile)
+
+    p = sub.add_parser("accept-baseline", help="after a stop for a restored FactuSOL file or a replaced store: go on "
+                                               "from the data as it is now")
+    _config_arg(p)
+    p.set_defaults(func=cmd_accept_baseline)
 
     p = sub.add_parser("quarantine", help="list quarantined changes, or skip one")
     _config_arg(p)

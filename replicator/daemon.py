@@ -17,8 +17,10 @@ from replicator.capture.service import CaptureService, capture_once
 from replicator.capture.wakeup import Wakeup, run_loop
 from replicator.config import Config, redact
 from replicator.engine import outcome_text
+from replicator.halt import halt, halted
 from replicator.initial import INITIAL_SYNC_CHECKPOINT, run_initial_sync
 from replicator.instance_lock import hold
+from replicator.prestashop.binlog import last_store_tag
 from replicator.reload import adopt
 from replicator.rules import RulesWatcher
 from replicator.runtime import Runtime, open_runtime
@@ -37,6 +39,10 @@ class PausedError(RuntimeError):
 
 def run_once(runtime: Runtime) -> int:
     store = runtime.store
+    stopped = halted(store)
+    if stopped:  # a replaced store or a restored file: no initial sync, no apply until a person decides
+        log.error("applying is stopped: %s. Run %s", stopped.get("reason"), stopped.get("command"))
+        return 1
     first_run = not (store.checkpoint(INITIAL_SYNC_CHECKPOINT) or {}).get("done")
     if first_run:
         run_initial_sync(runtime)
@@ -71,7 +77,8 @@ def serve(runtime: Runtime, stop: threading.Event, drain_left: Callable[[], floa
     """Capture and apply until `stop` is set; then stop the watchers within `drain_left()` seconds (they commit
     their last batch and checkpoint) and publish the stopped state.  See replicator.service.runner."""
     if not (runtime.store.checkpoint(INITIAL_SYNC_CHECKPOINT) or {}).get("done"):
-        run_once(runtime)
+        if run_once(runtime) != 0 and halted(runtime.store):
+            return 1  # stopped before the first sync: nothing to watch for until a person decides
 
     reloaded: list = []  # rules the watcher loaded, adopted by the apply loop (replicator.reload)
     wakeup = Wakeup(stop)
@@ -170,6 +177,19 @@ def _signals(stop: threading.Event):
             signal.signal(sig, handler)
 
 
+def check_store_identity(runtime: Runtime) -> bool:
+    """Stop applying when the shop's latest write was made with another state store (this one was lost, replaced,
+    or restored from another copy): edits made meanwhile on both sides are not in this store.  True when stopped."""
+    store, shop = runtime.store, runtime.ctx.shop
+    tag = last_store_tag(shop.conn, shop.prefix)
+    if tag is None or tag == store.store_id:
+        return False
+    halt(store, "store_replaced", f"the shop was last written with state store {tag}, and this state store is "
+                                  f"{store.store_id}: the store was lost, replaced or restored from another copy, "
+                                  "so edits made meanwhile on both sides are not known to it")
+    return True
+
+
 def run(config: Config, once: bool = False, stop: threading.Event | None = None,
         drain_left: Callable[[], float] | None = None, signals: bool = True) -> int:
     """`replicator run`: one replicator per store (InstanceLocked names the one already running), a last log
@@ -178,7 +198,7 @@ def run(config: Config, once: bool = False, stop: threading.Event | None = None,
     from replicator.service.pause import describe, pause_request, wait_while_paused
 
     stop = stop or threading.Event()
-    store = Store(config.store)
+    store = Store(config.store, config.store_namespace)
     request = pause_request(store) if once else None
     if request:
         raise PausedError(f"the replicator is {describe(request)}: run `replicator resume` first")
@@ -187,6 +207,7 @@ def run(config: Config, once: bool = False, stop: threading.Event | None = None,
             return 0  # stopped while paused: the file was never opened
         runtime = open_runtime(config)
         try:
+            check_store_identity(runtime)  # a replaced store: the engine then applies nothing
             if once:
                 return run_once(runtime)
             if not signals:

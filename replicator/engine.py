@@ -19,6 +19,7 @@ from replicator.config import redact
 from replicator.factusol.errors import is_transient as factusol_transient
 from replicator.prestashop.connection import is_transient as shop_transient
 from replicator.factusol.schema import FactusolWidthError
+from replicator.halt import halted
 from replicator.rules.errors import MappingError
 from replicator.store import CONFLICT, ECHO, PENDING, QUARANTINED
 from replicator.sync import stock_inputs
@@ -61,6 +62,7 @@ class Engine:
         self.retry_due = 0.0  # monotonic time of the next quarantine retry; 0 = now
         self._reported: dict[tuple[str, str], str] = {}  # last quarantine reason logged per key
         self._held: set[tuple[str, str]] | None = None  # keys with an open quarantine entry (loaded lazily)
+        self._halt_said: str | None = None  # the halt reason already logged
 
     def _held_keys(self) -> set[tuple[str, str]]:
         if self._held is None:
@@ -76,6 +78,14 @@ class Engine:
     def apply_pending(self) -> ApplyReport:
         report = ApplyReport()
         started = time.monotonic()
+        stopped = halted(self.ctx.store)
+        if stopped:  # a restored file or a replaced store: nothing is pushed until a person decides (halt.py)
+            if self._halt_said != stopped.get("reason"):
+                log.error("applying is stopped: %s. Run %s", stopped.get("reason"), stopped.get("command"))
+                self._halt_said = stopped.get("reason")
+            report.seconds = time.monotonic() - started
+            return report
+        self._halt_said = None
         while True:
             changes = self.ctx.store.changes(status=PENDING, limit=BATCH)
             if not changes:

@@ -516,3 +516,50 @@ def test_a_lock_without_a_timeout_in_the_string_is_reported_once_when_it_starts_
     assert len([m for m in said if m.startswith("FactuSOL file locked since")]) == 1, said
     assert len([m for m in said if "unlocked after" in m]) == 1, said
     assert ("F_ART", K(CODART="A2"), "update") in _changes(store)
+
+
+def test_a_file_restored_from_a_backup_stops_the_apply_until_accepted(fs, tmp_path):
+    """A row whose FUM* date goes back (FactuSOL only moves it forward) means the file was restored: nothing of
+    the scan is kept, applying stops with the command to run; accepting re-baselines without sending a change."""
+    from replicator.factusol.errors import FactusolRestoredError
+    from replicator.halt import HALT, accept, halted
+
+    conn, store, cfg, path = fs
+    scanner = FactusolScanner(store, cfg)
+    scanner.scan()
+    conn.cursor().execute("UPDATE [F_CLI] SET [NOFCLI]=?, [FUMCLI]=? WHERE [CODCLI]=?", "Ana (backup)",
+                          datetime(2025, 12, 1), 1)
+    with pytest.raises(FactusolRestoredError, match="went back in time") as info:
+        scanner.scan()
+    assert "FUMCLI 2026-01-01 -> 2025-12-01" in str(info.value)
+    stopped = halted(store)
+    assert stopped["cause"] == "factusol_restored" and "accept-baseline" in stopped["command"]
+    assert store.changes() == []
+    with pytest.raises(FactusolRestoredError):  # still stopped, still nothing stored
+        FactusolScanner(store, cfg).scan()
+    assert accept(store)["cause"] == "factusol_restored" and not halted(store)
+    report = FactusolScanner(store, cfg).scan()
+    assert report.changes == 0 and store.changes() == []  # the restored file is the new baseline
+    conn.cursor().execute("UPDATE [F_CLI] SET [NOFCLI]=?, [FUMCLI]=? WHERE [CODCLI]=?", "Ana again",
+                          datetime(2025, 12, 2), 1)
+    assert FactusolScanner(store, cfg).scan().changes == 1  # later edits flow again
+    assert not store.checkpoint(HALT)
+
+
+def test_the_engine_applies_nothing_while_stopped(fs, caplog):
+    from replicator.engine import Engine
+    from replicator.halt import halt
+    from replicator.sync.base import SyncContext
+
+    conn, store, cfg, path = fs
+    FactusolScanner(store, cfg).scan()
+    conn.cursor().execute("UPDATE [F_ART] SET [DESART]=? WHERE [CODART]=?", "edited", "A1")
+    FactusolScanner(store, cfg).scan()
+    assert len(store.changes(status="pending")) == 1
+    halt(store, "factusol_restored", "a test stop")
+    engine = Engine(SyncContext(config=None, store=store, rules=None, factusol=None, shop=None), {})
+    with caplog.at_level(logging.ERROR):
+        report = engine.apply_pending()
+        engine.apply_pending()
+    assert report.changes == 0 and len(store.changes(status="pending")) == 1
+    assert sum("applying is stopped: a test stop" in r.getMessage() for r in caplog.records) == 1

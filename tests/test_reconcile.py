@@ -72,11 +72,19 @@ def test_zero_differences_after_the_first_sync_then_edits_with_the_store_lost_ar
         shop.execute("UPDATE {p}product_lang SET name = 'edited while stopped' WHERE id_product = %s"
                      " AND id_lang = %s", (product["id_product"], shop.id_lang))
     os.remove(config.store.removeprefix("sqlite:///"))  # the state store is lost
+    # the service recognises a store that is not the one the shop was written with, and applies nothing
+    assert main(["run", "--config", str(installation), "--once"]) == 1
+    assert "state store" in capsys.readouterr().err
+    assert main(["status", "--config", str(installation)]) == 0
+    assert "applying is STOPPED" in capsys.readouterr().out
+    assert Store(config.store).id_map("product") == {}  # no initial sync ran on the new store
     code, report = reconcile(installation, capsys, "product")
     assert code == 1 and {d["kind"] for d in report["differences"]} == {"missing_link"}  # no id map any more
     assert any(d["key"] == product["reference"] and "is not linked" in d["detail"] for d in report["differences"])
     code, dry = reconcile(installation, capsys, "product", "--repair", "--dry-run")
     assert code == 1 and dry["repaired"] == {} and dry["remaining"] == dry["total"]
+    assert main(["accept-baseline", "--config", str(installation)]) == 0
+    assert "accepted: the shop was last written with state store" in capsys.readouterr().out
     for entity in ("product", "customer"):
         code, fixed = reconcile(installation, capsys, entity, "--repair")
         assert (code, fixed["remaining"]) == (0, 0), fixed

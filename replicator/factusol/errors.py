@@ -38,6 +38,11 @@ class FactusolLockedError(FactusolError):
     """The database file stayed locked (FactuSOL, compaction, antivirus) for the whole retry budget."""
 
 
+class FactusolRestoredError(FactusolError):
+    """The file went back in time (rows whose FUM* date is older than what was seen): restored from a backup.
+    Nothing of that scan is stored and applying stops until a person accepts the file (`replicator.halt`)."""
+
+
 class FactusolDuplicateKeyError(FactusolError):
     """An INSERT collided with an existing primary key (e.g. a document number taken concurrently)."""
 

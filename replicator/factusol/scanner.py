@@ -21,6 +21,7 @@ import pyodbc
 from replicator.config import FactusolConfig
 from replicator.factusol import connection as fsconn
 from replicator.memo import memoised
+from replicator.halt import ACCEPT_FACTUSOL, halt
 from replicator.store import Store
 
 from replicator.capture.snapshot import DiffResult, Differ, RowHasher, canon_column, canon_repr_column, commit_diff
@@ -29,7 +30,7 @@ from replicator.store.codec import encode_key, encode_key_str, json_column, json
 from replicator.capture.tables import FACTUSOL, WatchedTable, factusol_tables
 
 from . import pages as paging_
-from .errors import FactusolLockedError, as_locked, is_lock_error
+from .errors import FactusolLockedError, FactusolRestoredError, as_locked, is_lock_error
 from .years import connection_string, resolve_file
 
 log = logging.getLogger("replicator.factusol.scanner")
@@ -241,6 +242,9 @@ class FactusolScanner:
             self._small.clear()
             self._known_file = str(file)
         baselined = set(cp.get("baselined", []))
+        accepted = bool(self.store.checkpoint(ACCEPT_FACTUSOL))
+        if accepted:  # a person took a restored file as it is: every table is baselined again, no change emitted
+            baselined = set()
         watermarks: dict[str, str] = dict(cp.get("fum", {})) if not rollover else {}
         report = ScanReport(scan=scan_no, file=str(file), full=full or rollover, rollover=rollover)
         if rollover:
@@ -312,7 +316,19 @@ class FactusolScanner:
             return {**checkpoint, "scan": max(scan_no, int(committed.get("scan", 0))), "fum": fum,
                     "baselined": sorted(set(committed.get("baselined", [])) | baselined)}
 
+        if not rollover and not accepted:
+            back = went_back(self.tables, total.rows)
+            if back:
+                reason = (f"the FactuSOL file {file.name} went back in time: {len(back)} row(s) now carry an older "
+                          f"last-modified date than already seen ({back[0]}{', ...' if len(back) > 1 else ''}); "
+                          "was it restored from a backup, or the PC's clock set back?")
+                halt(self.store, "factusol_restored", reason)
+                self._known.clear()  # nothing of this scan is kept: read the snapshots again next time
+                raise FactusolRestoredError(reason)
         report.changes = commit_diff(self.store, total, (CHECKPOINT, merged), self._known)
+        if accepted:
+            self.store.set_checkpoint(ACCEPT_FACTUSOL, {})
+            log.warning("FactuSOL file %s taken as the new baseline (accept-baseline): no change emitted", file.name)
         report.echoes, report.counts = total.echoes, dict(total.counts)
         report.seconds = round(time.monotonic() - started, 3)
         if report.changes or rollover:
@@ -577,6 +593,32 @@ class _KeyReader:
             v, c = raw[i], self.convs[i]
             out[n] = canon(c(v) if c else v)
         return encode_key(out)
+
+
+def _image(value: Any) -> dict:
+    if isinstance(value, dict):
+        return value
+    try:
+        return json.loads(value) if value else {}
+    except (TypeError, ValueError):
+        return {}
+
+
+def _day(value: Any) -> str:
+    return str(value).replace("T", " ")[:10] if value else ""
+
+
+def went_back(tables: dict[str, WatchedTable], rows) -> list[str]:
+    """Updated rows whose FUM* (last-modified) date is older than before: FactuSOL only ever moves it forward."""
+    out = []
+    for r in rows:
+        table = tables.get(r.source_table)
+        if r.op != "update" or table is None or not table.ts_column:
+            continue
+        before, after = _day(_image(r.before).get(table.ts_column)), _day(_image(r.after).get(table.ts_column))
+        if before and after and after < before:
+            out.append(f"{r.source_table} {r.row_key}: {table.ts_column} {before} -> {after}")
+    return out
 
 
 def scan_with_retry(scanner: FactusolScanner, budget_seconds: float, full: bool = True,

@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 from replicator.config import FactusolConfig, redact
+from replicator.halt import COMMAND
 from replicator.store import Store
 
-from .errors import FactusolLockedError
+from .errors import FactusolLockedError, FactusolRestoredError
 from .scanner import FactusolScanner, ScanReport
 from .years import year_file_pattern
 
@@ -223,6 +224,12 @@ class FactusolWatcher:
                     log.debug("FactuSOL file still locked, retrying in %.1fs: %s", backoff, redact(exc))
                 retry_at = time.monotonic() + backoff
                 backoff = min(self.max_backoff, backoff * 2)
+                continue
+            except FactusolRestoredError as exc:  # applying is stopped (halt.py); say it once, look again later
+                if self.status.state != "restored":
+                    log.error("%s. Applying is stopped; run %s", redact(exc), COMMAND)
+                self.status.state, self.status.last_error = "restored", redact(exc)
+                retry_at = time.monotonic() + self.max_backoff
                 continue
             except Exception as exc:  # keep watching; the status says what went wrong
                 self._dirty_since = self._dirty_since or dirty

@@ -19,6 +19,7 @@ an echo transaction only the receiving of its events.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -165,6 +166,23 @@ def ensure_ledger_table(conn, prefix: str) -> None:
                 raise RuntimeError(f"the ledger table {ledger_table(prefix)} is missing and the shop user may not "
                                    "create it: an administrator runs the SQL printed by `replicator shop-sql`") from None
             raise
+
+
+STORE_TAG = re.compile(r"\[store ([0-9a-f]{12})\]")
+
+
+def last_store_tag(conn, prefix: str) -> str | None:
+    """The state store that made the shop's latest tagged write (the `[store <id>]` in its ledger note)."""
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"SELECT note FROM `{ledger_table(prefix)}` WHERE note LIKE %s ORDER BY id DESC LIMIT 1",
+                        ("%[store %",))
+            row = cur.fetchone()
+    except Exception:  # no ledger yet (a shop never written to): nothing to compare
+        return None
+    note = (row[0] if isinstance(row, (tuple, list)) else (row or {}).get("note")) if row else None
+    match = STORE_TAG.search(note or "")
+    return match.group(1) if match else None
 
 
 def ledger_insert_sql(prefix: str) -> str:

@@ -11,6 +11,7 @@ against) are written in ONE transaction (`Store.record_capture`).  A crash befor
 from __future__ import annotations
 
 import re
+import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -97,6 +98,20 @@ class Store:
     def _upgrade(self) -> None:
         with self._session() as s:
             upgrade(s)
+
+    @property
+    def store_id(self) -> str:
+        """This store's identity, made once when the store is created: the shop ledger notes carry it, so a store
+        that was lost or replaced is recognised (see `replicator.halt`)."""
+        if getattr(self, "_store_id", None) is None:
+            with self._session() as s:
+                row = s.get(StoreMeta, "store_id")
+                if row is None:
+                    row = StoreMeta(key="store_id", value=uuid.uuid4().hex[:12])
+                    s.merge(row)
+                    s.commit()
+                self._store_id = row.value
+        return self._store_id
 
     def schema_version(self) -> int:
         with self._session() as s:

@@ -25,7 +25,8 @@ def shop_marker(ctx: SyncContext, note: str, change_id: int | None = None) -> li
     if not ctx.shop.cached("replicator_ledger_ready"):
         ensure_ledger_table(ctx.shop.conn, ctx.shop.prefix)
         ctx.shop.remember("replicator_ledger_ready", True)
-    return [(ledger_insert_sql(ctx.shop.prefix), (change_id, note[:255]))]
+    tag = f" [store {ctx.store.store_id}]"  # which state store wrote it: a replaced store is recognised
+    return [(ledger_insert_sql(ctx.shop.prefix), (change_id, note[:255 - len(tag)] + tag))]
 
 
 def record_factusol_write(ctx: SyncContext, entity: str, table: str, pk: dict[str, Any],
