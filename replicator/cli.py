@@ -403,7 +403,7 @@ def cmd_resolve(args) -> int:
 
 def cmd_reconcile(args) -> int:
     """Compare both sides from their current data; --repair applies the rules' verdict through the apply path."""
-    from replicator.daemon import open_runtime
+    from replicator.runtime import open_runtime
     from replicator.sync.reconcile import ENTITIES, reconcile, repair
 
     config = load_config(args.config)

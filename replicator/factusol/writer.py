@@ -15,7 +15,7 @@ from replicator.memo import memoised
 
 from .connection import FactusolConnection, FactusolDuplicateKeyError, FactusolError
 from .fit import fit_row
-from .schema import BYTE, LONG, SMALLINT, FactusolWidthError, load_schema, validate_row
+from .schema import BYTE, LONG, SMALLINT, FactusolWidthError, load_schema
 
 CENT = Decimal("0.01")
 NUMBER_RETRIES = 5

@@ -25,7 +25,8 @@ from replicator.rules.ruleset import writes
 from replicator.sync import customers as customer_sync
 from replicator.sync import products as product_sync
 from replicator.sync.base import SyncContext
-from replicator.sync.orders import doc_year, order_key, split_doc_key
+from replicator.keys import doc_year, split_doc_key
+from replicator.sync.followup import order_key
 
 ENTITIES = ("product", "customer", "order")
 
