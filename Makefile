@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 SYSTEM_PACKAGES := unixodbc libsqliteodbc mariadb-server postgresql python3-venv openssh-server locales
 DEMO_SECONDS ?= 60
 
-.PHONY: demo test bench system venv clean lint
+.PHONY: demo test bench faults system venv clean lint
 
 system:
 	@./scripts/ensure-system-packages $(SYSTEM_PACKAGES)
@@ -31,6 +31,9 @@ TEST_WORKERS ?= 2
 
 test: venv lint
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS)
+
+faults: venv
+	$(BIN)/python -m pytest -q -s -m faults tests/test_faults.py
 
 bench: venv
 	$(BIN)/python -m bench
