@@ -142,3 +142,12 @@ def test_tls_modes_against_the_test_server(mysql_server):
         with pytest.raises(ShopConnectionError) as info:
             connect(mysql_server.url + "?ssl_mode=required")
         assert "SSL" in str(info.value) or "TLS" in str(info.value)
+
+
+def test_an_id_shop_that_does_not_exist_stops_the_start(mysql_server, mysql_db):
+    url = ps_sandbox.create_shop(mysql_server.url, mysql_db, demo=False)
+    with pytest.raises(ShopConnectionError) as info:
+        ShopConnection(url, id_shop=7)
+    assert "prestashop.id_shop: shop 7 does not exist" in str(info.value) and "shops there: 1" in str(info.value)
+    with ShopConnection(url, id_shop=1) as shop:
+        assert shop.id_shop == 1
