@@ -14,6 +14,7 @@ BASE = "factusol:\n  file: a.sqlite\nprestashop:\n  url: mysql://shop:pw-shop@12
 def write(tmp_path, ssh: str):
     (tmp_path / "rules").mkdir(exist_ok=True)
     (tmp_path / "id_ed25519").write_text("key")
+    (tmp_path / "a.sqlite").touch()  # the FactuSOL file must exist (it is never created)
     path = tmp_path / "replicator.yaml"
     path.write_text(BASE + "  ssh:\n" + "".join(f"    {line}\n" for line in ssh.splitlines()), encoding="utf-8")
     return path
