@@ -630,15 +630,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("reconcile", help="compare both sides entity by entity (missing links, field differences, "
                                          "orphans); --repair brings them in step through the normal apply path")
     _config_arg(p)
-    p.add_argument("entity", nargs="?", choices=["product", "customer", "order"])
-    p.add_argument("--json", action="store_true")
+    p.add_argument("entity", nargs="?", choices=["product", "customer", "order"], metavar="ENTITY",
+                   help="only this entity: product, customer or order (default: all three)")
+    _json_arg(p)
     p.add_argument("--repair", action="store_true", help="sync the keys that differ, by the rules")
     p.add_argument("--dry-run", action="store_true", help="with --repair: say what would be synced, write nothing")
+    _examples(p, "replicator reconcile", "replicator reconcile product --json",
+              "replicator reconcile --repair --dry-run", "replicator reconcile --repair")
     p.set_defaults(func=cmd_reconcile)
 
     p = sub.add_parser("accept-baseline", help="after a stop for a restored FactuSOL file or a replaced store: go on "
                                                "from the data as it is now")
     _config_arg(p)
+    _examples(p, "replicator accept-baseline   # after `replicator status` says applying is STOPPED")
     p.set_defaults(func=cmd_accept_baseline)
 
     p = sub.add_parser("quarantine", help="list quarantined changes, or skip one")

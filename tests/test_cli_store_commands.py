@@ -28,8 +28,9 @@ from replicator.store import CapturedRow, Checkpoint, Store, dumps, utcnow
 @pytest.fixture
 def config(tmp_path, monkeypatch) -> Path:
     monkeypatch.delenv("PS_UNSET_PASSWORD", raising=False)
-    assert main(["init", str(tmp_path), "--prestashop",
-                 "mysql://shop:${PS_UNSET_PASSWORD}@127.0.0.1:1/prestashop"]) == 0
+    (tmp_path / "0012026.sqlite").touch()  # the FactuSOL file the config names must exist (it is never created)
+    assert main(["init", str(tmp_path), "--factusol", f"DRIVER={{SQLite3}};Database={tmp_path / '0012026.sqlite'}",
+                 "--prestashop", "mysql://shop:${PS_UNSET_PASSWORD}@127.0.0.1:1/prestashop"]) == 0
     return tmp_path / "replicator.yaml"
 
 
