@@ -315,8 +315,6 @@ def _print_lock(store) -> None:
         print(f"FactuSOL file: locked since {since} ({redact(factusol.get('last_error') or 'held by another program')})")
 
 
-
-
 def cmd_pause(args) -> int:
     """Give FactuSOL its file: ask the service to pause and wait until it says it has let go of the file."""
     import time
