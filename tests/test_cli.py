@@ -181,11 +181,9 @@ def test_the_installed_command_runs_the_initial_sync_with_its_child_process(inst
 
 def test_status_says_since_when_the_factusol_file_is_locked(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("PS_DB_PASSWORD", "not-used-here")
-    assert main(["init", str(tmp_path)]) == 0
     (tmp_path / "fs.sqlite").touch()
+    assert main(["init", str(tmp_path), "--factusol", f"DRIVER={{SQLite3}};Database={tmp_path / 'fs.sqlite'}"]) == 0
     config = tmp_path / "replicator.yaml"
-    config.write_text(config.read_text(encoding="utf-8").replace(
-        "  # file: 'C:\\Software DELSOL\\FACTUSOL\\Datos\\FS\\0012026.accdb'", "  file: fs.sqlite"), encoding="utf-8")
     capsys.readouterr()
     from replicator.config import load_config
     from replicator.daemon import SERVICE_CHECKPOINT

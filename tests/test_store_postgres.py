@@ -40,13 +40,12 @@ def test_status_all_lists_every_instance(pg_url, tmp_path, capsys, monkeypatch):
     Store(pg_url, "shop_one").record_capture([_row(1)], ("prestashop.binlog", {"pos": 1}))
     Store(pg_url, "shop_two")
     monkeypatch.setenv("PS_DB_PASSWORD", "unused")
-    assert main(["init", str(tmp_path)]) == 0
     (tmp_path / "fs.sqlite").touch()
+    assert main(["init", str(tmp_path), "--factusol", f"DRIVER={{SQLite3}};Database={tmp_path / 'fs.sqlite'}"]) == 0
     config = tmp_path / "replicator.yaml"
     text = config.read_text(encoding="utf-8").replace("store: sqlite:///replicator-state.sqlite",
                                                       f"store: {pg_url}\nstore_namespace: shop_two")
-    config.write_text(text.replace("  # file: 'C:\\Software DELSOL\\FACTUSOL\\Datos\\FS\\0012026.accdb'",
-                                   "  file: fs.sqlite"), encoding="utf-8")
+    config.write_text(text, encoding="utf-8")
     capsys.readouterr()
     assert main(["status", "--config", str(config), "--all"]) == 0
     out = capsys.readouterr().out
