@@ -241,11 +241,6 @@ def cmd_status(args) -> int:
     print("changes:     " + (", ".join(f"{k} {changes.get(k, 0)}" for k in CHANGE_STATUSES) if changes else "none"))
     print(f"open:        {summary['open_conflicts']} conflict(s), {summary['open_quarantine']} quarantined")
     print(summary["order_states"])
-    from replicator.service.pause import describe, pause_request
-
-    pause = pause_request(store)
-    if pause:
-        print(f"paused:      {describe(pause)}; `replicator resume` to go on")
     _print_lock(store)
     points = _checkpoint_lines(store)
     if points:
@@ -282,8 +277,8 @@ def _checkpoint_lines(store) -> list[str]:
 
     lines = []
     for name, (value, updated_at) in sorted(store.checkpoint_times().items()):
-        if name in (SERVICE_CHECKPOINT, "service.lock"):
-            continue
+        if name in (SERVICE_CHECKPOINT, "service.lock", "pause"):
+            continue  # all three are told on the `service:` line
         if isinstance(value, dict):
             text = ", ".join(f"{k} {_short(v)}" for k, v in value.items() if not isinstance(v, (dict, list)))
             nested = [k for k, v in value.items() if isinstance(v, (dict, list))]

@@ -53,7 +53,8 @@ class ServiceState:
     last_seen: datetime | None = None  # the service checkpoint's last update (aware UTC)
     watchers: list[Watcher] = field(default_factory=list)
     apply_error: str = ""
-    paused: bool = False
+    paused: bool = False  # a pause request stands (`replicator pause`), whether or not a service runs
+    pause_text: str = ""  # 'paused since ... by ... (reason)'
     reported: dict[str, Any] = field(default_factory=dict)  # the rest of what the service last reported
 
     @property
@@ -61,7 +62,12 @@ class ServiceState:
         return None if self.last_seen is None else max(0.0, (utcnow() - self.last_seen).total_seconds())
 
     def sentence(self) -> str:
-        """One line for people, e.g. 'running: pid 412 on host shop-pc, last heartbeat 3 s ago'."""
+        """One line for people, e.g. 'running: pid 412 on host shop-pc, last heartbeat 3 s ago'.  While a pause
+        request stands the line says paused (one line, so it cannot disagree with a separate pause line)."""
+        if self.paused:
+            where = f"; pid {self.holder.pid} on host {self.holder.host}" if self.holder else \
+                "; no service runs now (one started later stays paused)"
+            return f"{self.pause_text or 'paused'}{where}; `replicator resume` to go on"
         if self.state in (RUNNING, NOT_RESPONDING) and self.holder:
             text = f"{self.state}: pid {self.holder.pid} on host {self.holder.host}, " \
                    f"last heartbeat {age_text(self.holder.age_seconds)} ago"
@@ -156,14 +162,17 @@ def service_state(store: Store) -> ServiceState:
         state = STOPPED if updated is not None else NEVER_RUN
     else:
         state = NOT_RESPONDING if holder.age_seconds > STALE_SECONDS else RUNNING
-    paused = bool(value.get("paused"))
+    from replicator.service.pause import describe, pause_request
+
+    request = pause_request(store)  # the standing request, not the service's last report: both agree soon after
+    paused = request is not None
     watchers = watchers_from(value.get("capture"), running=state == RUNNING)
     if paused and state == RUNNING:
         for watcher in watchers:
             watcher.state = "paused"
     return ServiceState(state=state, holder=holder, last_seen=aware(updated) if updated else None,
                         watchers=watchers, apply_error=str(value.get("apply_error") or ""), paused=paused,
-                        reported=value)
+                        pause_text=describe(request) if request else "", reported=value)
 
 
 def _checkpoint(store: Store, name: str) -> tuple[Any, datetime | None]:

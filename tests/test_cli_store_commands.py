@@ -247,3 +247,25 @@ def test_status_tells_running_not_responding_and_stopped(config, store, capsys):
     assert state.state == STOPPED and all(w.state == "stopped" for w in state.watchers)
     code, out, _ = run_cli(capsys, "status", "--json", "--config", str(config))
     assert json.loads(out)["service"]["state"] == "stopped"
+
+
+def test_status_service_line_says_paused_while_a_pause_stands(config, store, capsys):
+    from replicator.service.pause import request_pause, request_resume
+
+    store.set_checkpoint("service", {"capture": {"factusol": {"state": "idle"}}})
+    lock = InstanceLock(store, "run")
+    lock.acquire()
+    try:
+        request_pause(store, "compact and repair")
+        code, out, _ = run_cli(capsys, "status", "--config", str(config))
+        service_line = next(line for line in out.splitlines() if line.startswith("service:"))
+        assert code == 0 and service_line.startswith("service:     paused since") and "compact and repair" in out
+        assert f"pid {os.getpid()}" in service_line and "running" not in service_line
+        assert not any(line.startswith("paused:") for line in out.splitlines())  # one line, cannot disagree
+        code, out, _ = run_cli(capsys, "status", "--json", "--config", str(config))
+        assert json.loads(out)["service"]["paused"] is True
+        request_resume(store)
+        code, out, _ = run_cli(capsys, "status", "--config", str(config))
+        assert f"service:     running: pid {os.getpid()}" in out and "paused" not in out  # the pause checkpoint too
+    finally:
+        lock.release()

@@ -84,7 +84,8 @@ def test_pause_closes_the_file_and_resume_catches_up(service, capsys):
     assert not _holds_open(fs_file), "the paused service still holds the FactuSOL file"
 
     assert main(["status", "--config", str(service["config"])]) == 0
-    assert "paused:      paused since" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "service:     paused since" in out and "compact and repair" in out and "running:" not in out
 
     # FactuSOL's own maintenance writes while paused: nothing reaches the shop until the resume
     from replicator.factusol.connection import open_factusol

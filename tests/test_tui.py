@@ -643,3 +643,65 @@ def test_run_tui_reports_a_bad_config(tmp_path, capsys):
     assert run_tui(str(tmp_path / "missing.yaml")) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "no such configuration file" in err
+
+
+# --------------------------------------------------------------------------------------------- pause, resume
+
+
+def test_pause_then_resume_from_the_tui_changes_the_stores_pause_request(store):
+    from replicator.service.pause import pause_request
+
+    async def scenario():
+        app = ReplicatorApp(store, DESCRIPTION)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot, app)
+            assert "PAUSED" not in screen_text(app)
+            await pilot.press("P")
+            await settle(pilot, app)
+            request = pause_request(store)
+            assert request is not None and request["reason"] == "paused from the TUI"
+            await wait_for(pilot, lambda: "PAUSED" in screen_text(app))
+            await pilot.press("R")
+            await settle(pilot, app)
+            assert pause_request(store) is None
+            await wait_for(pilot, lambda: "PAUSED" not in screen_text(app))
+            await pilot.press("question_mark")
+            await pilot.pause()
+            help_text = screen_text(app)
+            assert "Pause service (give FactuSOL the file)" in help_text and "Resume service" in help_text
+
+    run(scenario())
+
+
+def test_pause_from_the_palette_and_readonly_refuses_it(store):
+    from replicator.service.pause import pause_request, request_pause
+
+    async def palette(pilot, app, words: str) -> None:
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*words)
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await settle(pilot, app)
+
+    async def scenario():
+        app = ReplicatorApp(store, DESCRIPTION)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot, app)
+            await palette(pilot, app, "Pause the service")
+            await wait_for(pilot, lambda: pause_request(store) is not None)
+        async with ReplicatorApp(store, DESCRIPTION, readonly=True).run_test(size=SIZE) as pilot:
+            app = pilot.app
+            await settle(pilot, app)
+            await palette(pilot, app, "Resume the service")
+            await wait_for(pilot, lambda: any("Read-only mode" in n.message for n in app._notifications))
+            assert pause_request(store) is not None  # still paused
+            request_resume_never = pause_request(store)
+            assert request_resume_never["reason"] == "paused from the TUI"
+            await pilot.press("R")
+            await pilot.pause()
+            assert pause_request(store) is not None
+
+    run(scenario())
+    request_pause(store, "again")  # the library call the CLI uses agrees with what the TUI wrote
+    assert pause_request(store)["reason"] == "again"

@@ -56,6 +56,8 @@ class ReplicatorApp(App):
         Binding("2", "show_tab('conflicts')", "Conflicts"),
         Binding("3", "show_tab('quarantine')", "Quarantine"),
         Binding("r", "refresh_now", "Refresh"),
+        Binding("P", "pause_service", "Pause service (give FactuSOL the file)", show=False),
+        Binding("R", "resume_service", "Resume service", show=False),
     ]
 
     def __init__(self, store: Store, config_description: dict[str, Any], readonly: bool = False,
@@ -156,6 +158,33 @@ class ReplicatorApp(App):
     def on_store_changed(self, _message: StoreChanged) -> None:
         self.refresh_data()
 
+    # -- pause / resume: the same calls as `replicator pause` / `replicator resume` ----------------------
+    def _refuse_readonly(self, what: str) -> bool:
+        if self.readonly:
+            self.notify(f"Read-only mode: the TUI does not {what}; start it without --readonly, or use the "
+                        "command line", severity="warning")
+        return self.readonly
+
+    def action_pause_service(self) -> None:
+        from replicator.service.pause import request_pause
+
+        if self._refuse_readonly("pause the service"):
+            return
+        request_pause(self.store, "paused from the TUI")
+        self.notify("Pause requested: the service closes the FactuSOL file within one apply interval (the status "
+                    "bar says PAUSED); press R to resume")
+        self.refresh_data()
+
+    def action_resume_service(self) -> None:
+        from replicator.service.pause import request_resume
+
+        if self._refuse_readonly("resume the service"):
+            return
+        standing = request_resume(self.store)
+        self.notify("Resumed: the service scans the whole FactuSOL file, then applies what waited" if standing
+                    else "The replicator was not paused")
+        self.refresh_data()
+
     # -- navigation, help, palette -------------------------------------------------------------------
     def action_show_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
@@ -205,6 +234,10 @@ class ReplicatorApp(App):
         yield SystemCommand("Show all fields / changed only", "in the change's detail pane (a)",
                             lambda: self._on_pane("changes", "toggle_fields"))
         yield SystemCommand("Refresh now", "read the state store again (r)", self.action_refresh_now)
+        yield SystemCommand("Pause the service (give FactuSOL the file)",
+                            "for FactuSOL's compact/repair or a restore (P)", self.action_pause_service)
+        yield SystemCommand("Resume the service", "it rescans the FactuSOL file, then applies what waited (R)",
+                            self.action_resume_service)
         yield SystemCommand("Help: keys of this screen", "every key and what it does (?)", self.action_help)
         yield from super().get_system_commands(screen)
 
