@@ -99,7 +99,8 @@ def test_reload_says_how_many_keys_the_new_rules_change(env, caplog):
     assert env.runtime.ctx.rules is rules and qty(env, "TAZ010") == 10  # adopted, nothing written yet
 
 
-def test_resync_command_json(env, tmp_path, capsys):
+def _config_file(env, tmp_path):
+    """A configuration file on the env's store and sides whose stock rule now takes warehouse AL2 too."""
     config = env.config
     config_file = tmp_path / "resync.yaml"
     rules_dir = tmp_path / "rules"
@@ -114,10 +115,48 @@ def test_resync_command_json(env, tmp_path, capsys):
         f"factusol:\n  connection: \"{config.factusol.connection}\"\n  file: {config.factusol.file}\n"
         f"prestashop:\n  url: \"{config.prestashop.url}\"\n  server_id: {config.prestashop.server_id}\n"
         f"store: \"{config.store}\"\nrules: {rules_dir}\ninitial_sync_workers: thread\n", encoding="utf-8")
+    return config_file
+
+
+def test_resync_command_json(env, tmp_path, capsys):
+    config_file = _config_file(env, tmp_path)
     assert main(["resync", "stock", "--dry-run", "--json", "--config", str(config_file)]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["dry_run"] is True and out["entities"]["stock"]["changes"] == {"TAZ010": ["TAZ010 10 -> 15"]}
     assert qty(env, "TAZ010") == 10
     assert main(["resync", "stock", "--keys", "TAZ010", "--config", str(config_file)]) == 0
     assert "stock: 1 of 1 keys changed" in capsys.readouterr().out
+    assert qty(env, "TAZ010") == 15
+
+
+def test_tui_resync_dry_run_shows_counts_then_writes_after_y(env, tmp_path):
+    import asyncio
+
+    from tui.app import build_app
+    from tui.modals import ConfirmModal
+
+    app = build_app(str(_config_file(env, tmp_path)))
+
+    async def until(pilot, condition, timeout=60.0):
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not condition():
+            assert loop.time() < deadline, "timed out"
+            await pilot.pause(0.1)
+
+    async def scenario():
+        async with app.run_test(size=(160, 48)) as pilot:
+            await pilot.press("ctrl+p")
+            await pilot.pause()
+            await pilot.press(*"Resync (dry run)")
+            await pilot.pause(0.3)
+            await pilot.press("enter")
+            await until(pilot, lambda: isinstance(app.screen, ConfirmModal))
+            assert "stock: 1 of" in str(app.screen.body) and "TAZ010 10 -> 15" in str(app.screen.body)
+            assert qty(env, "TAZ010") == 10  # the dry run wrote nothing
+            await pilot.press("y")
+            await until(pilot, lambda: app.resync_reports is not None and not isinstance(app.screen, ConfirmModal)
+                        and any("Resync written" in n.message for n in app._notifications))
+
+    asyncio.run(scenario())
     assert qty(env, "TAZ010") == 15

@@ -701,6 +701,9 @@ def test_pause_from_the_palette_and_readonly_refuses_it(store):
             await pilot.press("R")
             await pilot.pause()
             assert pause_request(store) is not None
+            await palette(pilot, app, "Resync (dry run)")
+            await wait_for(pilot, lambda: any("does not resync" in n.message for n in app._notifications))
+            assert len(app.screen_stack) == 1 and app.resync_reports is None
 
     run(scenario())
     request_pause(store, "again")  # the library call the CLI uses agrees with what the TUI wrote

@@ -71,8 +71,10 @@ class ReplicatorApp(App):
         self.last_error = ""
         self.sub_title = "read-only" if readonly else ""
         self.snapshot: Snapshot | None = None
+        self.resync_reports = None  # the last resync report shown (dry run or written)
         self.loading = False
         self.again = False
+        self.open_runtime = None  # set by build_app: opens the runtime a resync needs (the store alone does not do)
         self.labels: dict[tuple[str, str], str] = {}  # record names, filled by the worker
 
     def compose(self) -> ComposeResult:
@@ -185,6 +187,57 @@ class ReplicatorApp(App):
                     else "The replicator was not paused")
         self.refresh_data()
 
+    # -- resync: the same call as `replicator resync [--dry-run]`, on a worker thread ----------------------
+    def action_resync_dry_run(self) -> None:
+        if self._refuse_readonly("resync"):
+            return
+        if self.open_runtime is None:
+            self.notify("Resync needs the configuration file: start the TUI with `replicator tui --config FILE`",
+                        severity="warning")
+            return
+        self.notify("Resync dry run: reading every category, product and stock key from both sides…")
+        self._resync_worker(dry_run=True)
+
+    def _resync_worker(self, dry_run: bool) -> None:
+        from .resync import run_resync
+
+        opener = self.open_runtime
+
+        def work() -> None:
+            try:
+                reports = run_resync(opener, dry_run)
+            except Exception as exc:  # noqa: BLE001 - said in a notice; the TUI goes on
+                self.call_from_thread(self.notify, redact(f"Resync failed: {describe_error(exc)}"),
+                                      severity="error", timeout=10)
+                return
+            self.call_from_thread(self._resync_done, reports, dry_run)
+
+        self.run_worker(work, thread=True, group="resync", exclusive=True, exit_on_error=False)
+
+    def _resync_done(self, reports, dry_run: bool) -> None:
+        from rich.text import Text
+
+        from .modals import ConfirmModal
+        from .resync import counts_lines
+
+        self.resync_reports = reports
+        text = "\n".join(counts_lines(reports, dry_run))
+        if not dry_run:
+            self.notify(f"Resync written:\n{text}", timeout=10)
+            self.refresh_data()
+            return
+        if not any(r.changes for r in reports.values()):
+            self.notify(f"Resync dry run: the current rules change nothing\n{text}", timeout=10)
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.notify("Resync: writing what differs…")
+                self._resync_worker(dry_run=False)
+
+        self.push_screen(ConfirmModal("Resync: what the current rules would change (nothing written yet)",
+                                      Text(text), yes="write it through the normal apply path"), answered)
+
     # -- navigation, help, palette -------------------------------------------------------------------
     def action_show_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
@@ -238,14 +291,20 @@ class ReplicatorApp(App):
                             "for FactuSOL's compact/repair or a restore (P)", self.action_pause_service)
         yield SystemCommand("Resume the service", "it rescans the FactuSOL file, then applies what waited (R)",
                             self.action_resume_service)
+        yield SystemCommand("Resync (dry run)", "how many keys per entity the current rules would change; y then "
+                            "writes them, as `replicator resync`", self.action_resync_dry_run)
         yield SystemCommand("Help: keys of this screen", "every key and what it does (?)", self.action_help)
         yield from super().get_system_commands(screen)
 
 
 def build_app(config_path: str, readonly: bool = False) -> ReplicatorApp:
     """Load the configuration (no shop password needed: the TUI only uses the store) and build the app."""
+    from .resync import runtime_opener
+
     config = load_config(config_path, need_secrets=False)
-    return ReplicatorApp(Store(config.store, config.store_namespace), config.describe(), readonly=readonly)
+    app = ReplicatorApp(Store(config.store, config.store_namespace), config.describe(), readonly=readonly)
+    app.open_runtime = runtime_opener(config_path)  # only a resync opens the sides (and needs the secrets)
+    return app
 
 
 def run_tui(config_path: str, readonly: bool = False) -> int:
