@@ -20,6 +20,7 @@ from replicator.engine import outcome_text
 from replicator.halt import halt, halted
 from replicator.initial import INITIAL_SYNC_CHECKPOINT, run_initial_sync
 from replicator.instance_lock import hold
+from replicator.masking import without_class_name
 from replicator.prestashop.binlog import last_store_tag
 from replicator.reload import adopt
 from replicator.rules import RulesWatcher
@@ -63,10 +64,14 @@ def publish_status(runtime: Runtime, capture, report, problem: str, state: str =
                    paused: str = "") -> None:
     """Put the watchers' state (scanning / locked / error ...) where `replicator status` and the TUI read it."""
     try:
+        watchers = capture.status()
+        for side in ("factusol", "prestashop"):  # the one place errors are stored for status and the TUI:
+            if isinstance(watchers.get(side), dict) and watchers[side].get("last_error"):  # no class names
+                watchers[side] = {**watchers[side], "last_error": without_class_name(watchers[side]["last_error"])}
         runtime.store.set_checkpoint(SERVICE_CHECKPOINT, {
             "state": state, "pid": os.getpid(), "at": datetime.now().astimezone().isoformat(timespec="seconds"),
-            "capture": capture.status(), "last_apply": report.outcomes if report else None,
-            "apply_error": problem or None, "factusol_year": runtime.ctx.factusol_year, "paused": paused or None,
+            "capture": watchers, "last_apply": report.outcomes if report else None,
+            "apply_error": without_class_name(problem) or None, "factusol_year": runtime.ctx.factusol_year, "paused": paused or None,
             "factusol_open": runtime.ctx.factusol.is_open,
         })
     except Exception as exc:  # status is informative; never let it stop the service

@@ -47,3 +47,15 @@ def mask_image(image: Any) -> Any:
     if not isinstance(image, dict):
         return image
     return {column: mask_field(column, value) for column, value in image.items()}
+
+
+# 'OperationalError: ', 'pymysql.err.OperationalError: ', 'Error: ' (pyodbc) at the start of an error text
+_CLASS_PREFIX = re.compile(r"^(?:[A-Za-z_]\w*\.)*(?:[A-Z]\w*)?(?:Error|Exception|Warning|Timeout|Exit): ")
+
+
+def without_class_name(text: str) -> str:
+    """An error text as people read it: the leading exception class name(s) taken off (the message stays)."""
+    previous = None
+    while text and text != previous:  # 'OperationalError: ProgrammingError: ...' from wrapped errors
+        previous, text = text, _CLASS_PREFIX.sub("", text, count=1)
+    return text

@@ -269,3 +269,14 @@ def test_status_service_line_says_paused_while_a_pause_stands(config, store, cap
         assert f"service:     running: pid {os.getpid()}" in out and "paused" not in out  # the pause checkpoint too
     finally:
         lock.release()
+
+
+def test_stored_error_texts_lose_their_exception_class_names():
+    from replicator.masking import without_class_name
+
+    assert without_class_name('OperationalError: (2003, "Can\'t connect")') == '(2003, "Can\'t connect")'
+    assert without_class_name("pymysql.err.OperationalError: gone away") == "gone away"
+    assert without_class_name("Error: ('HY000', 'database is locked')") == "('HY000', 'database is locked')"
+    assert without_class_name("OperationalError: ProgrammingError: bad column") == "bad column"
+    assert without_class_name("FactuSOL: the file is locked") == "FactuSOL: the file is locked"  # not a class
+    assert without_class_name("") == ""
