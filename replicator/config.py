@@ -360,10 +360,11 @@ def _webservice(ps_raw: dict, path: Path, need_secrets: bool = True) -> Webservi
                             key=key, key_from_env=bool(_ENV_PATTERN.search(key_text)) or not key_text)
 
 
-def load_config(path: str | os.PathLike, need_secrets: bool = True) -> Config:
+def load_config(path: str | os.PathLike, need_secrets: bool = True, check_files: bool | None = None) -> Config:
     """Read and check a configuration file.  ``need_secrets=False`` (status, log, the TUI...: commands that only
     use the state store): ``${VAR}`` in the FactuSOL connection, the shop URL and the webservice key may be unset,
-    and the FactuSOL file is not looked for."""
+    and the FactuSOL file is not looked for.  ``check_files=False`` skips only the FactuSOL file check, for commands
+    that do not open it (service install, ssh trust, shop-sql) or that report on it themselves (doctor)."""
     path = Path(path).expanduser().resolve()
     if path.is_dir():
         path = path / CONFIG_NAME
@@ -441,7 +442,7 @@ def load_config(path: str | os.PathLike, need_secrets: bool = True) -> Config:
         log_level=str(r.text(log_raw, "log", "level", "INFO")).upper(), log_file=rel(r.text(log_raw, "log", "file"),
                                                                                    "log.file"),
     )
-    problems = r.problems + [f"{path}: {p}" for p in validate(config, check_files=need_secrets)]
+    problems = r.problems + [f"{path}: {p}" for p in validate(config, check_files=need_secrets if check_files is None else check_files)]
     if problems:
         raise ConfigError("\n".join(problems))
     return config

@@ -18,7 +18,7 @@ def cmd_shop_sql(args) -> int:
 
     database, prefix, user = args.database, args.prefix, args.user
     if args.config:
-        config = load_config(args.config)
+        config = load_config(args.config, check_files=False)
         parsed = urlparse(config.prestashop.url)
         database = database or unquote(parsed.path.strip("/"))
         prefix = prefix if prefix is not None else config.prestashop.prefix
@@ -33,7 +33,7 @@ def cmd_shop_sql(args) -> int:
 def cmd_ssh_trust(args) -> int:
     from replicator.prestashop.tunnel import open_client
 
-    config = load_config(args.config)
+    config = load_config(args.config, check_files=False)
     ssh = config.prestashop.ssh
     if ssh is None:
         print("error: replicator.yaml has no prestashop.ssh section: nothing to trust", file=sys.stderr)

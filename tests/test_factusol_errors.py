@@ -176,6 +176,7 @@ def test_run_without_the_access_driver_says_what_to_install_in_one_line(tmp_path
 
     monkeypatch.setenv("PS_DB_PASSWORD", "x")
     access = f"DRIVER={{Microsoft Access Driver (*.mdb, *.accdb)}};DBQ={tmp_path / '0012026.accdb'}"
+    (tmp_path / "0012026.accdb").write_bytes(b"")  # the file is there; only the driver is missing
     assert main(["init", str(tmp_path / "conf"), "--factusol", access]) == 0
     capsys.readouterr()
     assert main(["run", "--once", "--config", str(tmp_path / "conf" / "replicator.yaml")]) == 1

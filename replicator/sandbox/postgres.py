@@ -27,9 +27,10 @@ class LocalPostgresError(RuntimeError):
 
 def _bin_dir() -> Path | None:
     """The folder of initdb/pg_ctl: Debian keeps them in /usr/lib/postgresql/<version>/bin, off the PATH."""
-    for candidate in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True):
-        if (Path(candidate) / "pg_ctl").exists() and (Path(candidate) / "initdb").exists():
-            return Path(candidate)
+    if os.name == "posix":
+        for candidate in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True):
+            if (Path(candidate) / "pg_ctl").exists() and (Path(candidate) / "initdb").exists():
+                return Path(candidate)
     found = shutil.which("pg_ctl")
     return Path(found).parent if found and (Path(found).parent / "initdb").exists() else None
 

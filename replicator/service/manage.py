@@ -20,7 +20,8 @@ _BUILTIN_ACCOUNTS = ("localsystem", "nt authority\\localservice", "nt authority\
 def _config_path(args) -> Path:
     from replicator.config import load_config
 
-    return load_config(args.config).path  # fails early, in one sentence, on a config that does not load
+    # fails early, in one sentence, on a config that does not load
+    return load_config(args.config, check_files=False).path
 
 
 def _store_state(config_arg: str) -> dict | None:
@@ -28,7 +29,7 @@ def _store_state(config_arg: str) -> dict | None:
     from replicator.store import Store
 
     try:
-        config = load_config(config_arg)
+        config = load_config(config_arg, check_files=False)
     except Exception:
         return None
     return Store(config.store).checkpoint("service")
