@@ -484,37 +484,31 @@ class Store:
 
     def skip_quarantine(self, quarantine_id: int) -> None:
         """A person gives up on a quarantined change: it is never applied.  Only an open row can be skipped."""
-        with self._session() as s:
-            row = s.get(Quarantine, quarantine_id)
-            if row is None:
-                raise KeyError(f"no quarantined change with id {quarantine_id}")
-            if row.status != QuarantineStatus.OPEN:
-                raise ValueError(f"quarantined change #{quarantine_id} is already {row.status}; nothing to do")
-            row.status, row.updated_at = QuarantineStatus.SKIPPED, utcnow()
-            s.add(row)
-            if row.change_id:
-                change = s.get(Change, row.change_id)
-                if change:
-                    change.status = SKIPPED
-                    s.add(change)
-            s.commit()
+        self._move_quarantine(quarantine_id, QuarantineStatus.OPEN, QuarantineStatus.SKIPPED, SKIPPED,
+                              "is already {status}; nothing to do")
 
     def unskip_quarantine(self, quarantine_id: int) -> Quarantine:
         """Undo a skip: the row is open again and its change quarantined again, so it is retried."""
+        return self._move_quarantine(quarantine_id, QuarantineStatus.SKIPPED, QuarantineStatus.OPEN, QUARANTINED,
+                                     "is {status}, not skipped: nothing to undo")
+
+    def _move_quarantine(self, quarantine_id: int, expected, new, change_status: str, refusal: str) -> Quarantine:
+        """Move one quarantine row from `expected` to `new`, and its change with it, in one transaction."""
         with self._session() as s:
             row = s.get(Quarantine, quarantine_id)
             if row is None:
                 raise KeyError(f"no quarantined change with id {quarantine_id}")
-            if row.status != QuarantineStatus.SKIPPED:
-                raise ValueError(f"quarantined change #{quarantine_id} is {row.status}, not skipped: nothing to undo")
-            row.status, row.updated_at = QuarantineStatus.OPEN, utcnow()
+            if row.status != expected:
+                raise ValueError(f"quarantined change #{quarantine_id} " + refusal.format(status=row.status))
+            row.status, row.updated_at = new, utcnow()
             s.add(row)
             if row.change_id:
                 change = s.get(Change, row.change_id)
                 if change:
-                    change.status = QUARANTINED
+                    change.status = change_status
                     s.add(change)
             s.commit()
+            s.refresh(row)
             return row
 
     # -- the instance lock (replicator.instance_lock): one checkpoint row, compared and set atomically ----------
