@@ -25,6 +25,7 @@ demo: venv
 
 lint: venv
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 # Two workers, one per core: each starts its own throwaway MariaDB (tests/conftest.py), so they share nothing.
 TEST_WORKERS ?= 2

@@ -14,7 +14,7 @@ HERE = Path(__file__).resolve().parent
 
 
 def main(argv: list[str]) -> int:
-    extra = argv[argv.index("--") + 1:] if "--" in argv else []
+    extra = argv[argv.index("--") + 1 :] if "--" in argv else []
     names = argv[: argv.index("--")] if "--" in argv else argv
     failed = 0
     for script in sorted(HERE.glob("bench_*.py")):

@@ -55,10 +55,23 @@ def build_factusol(path: Path, n: int) -> None:
     cur.fast_executemany = False
     cur.executemany(
         "INSERT INTO [F_ART] ([CODART],[DESART],[FAMART],[PCOART],[FALART],[FUMART],[EANART]) VALUES (?,?,?,?,?,?,?)",
-        [(f"A{i:06d}", f"Artículo de prueba número {i}", f"F{i % 50:02d}", Decimal(i % 997) / 4,
-          datetime(2025, 1, 1), datetime(2026, 1, 1 + i % 28), f"84{i:011d}") for i in range(n)])
-    cur.executemany("INSERT INTO [F_STO] ([ARTSTO],[ALMSTO],[ACTSTO],[DISSTO]) VALUES (?,?,?,?)",
-                    [(f"A{i:06d}", "GEN", Decimal(i % 300), Decimal(i % 300)) for i in range(n)])
+        [
+            (
+                f"A{i:06d}",
+                f"Artículo de prueba número {i}",
+                f"F{i % 50:02d}",
+                Decimal(i % 997) / 4,
+                datetime(2025, 1, 1),
+                datetime(2026, 1, 1 + i % 28),
+                f"84{i:011d}",
+            )
+            for i in range(n)
+        ],
+    )
+    cur.executemany(
+        "INSERT INTO [F_STO] ([ARTSTO],[ALMSTO],[ACTSTO],[DISSTO]) VALUES (?,?,?,?)",
+        [(f"A{i:06d}", "GEN", Decimal(i % 300), Decimal(i % 300)) for i in range(n)],
+    )
     c.commit()
     c.close()
 
@@ -97,8 +110,12 @@ def bench_factusol(n: int, work: Path, repeats: int = 3) -> dict:
     def ten_changes(r: int) -> None:
         # 10 changes: 5 article edits (FUM bumped) and 5 stock edits; other values on every repeat.
         for i in range(5):
-            c.execute("UPDATE [F_ART] SET [DESART]=?, [FUMART]=? WHERE [CODART]=?", f"changed {i} {r}",
-                      datetime(2026, 2, 1 + r % 27), f"A{i * 1000:06d}")
+            c.execute(
+                "UPDATE [F_ART] SET [DESART]=?, [FUMART]=? WHERE [CODART]=?",
+                f"changed {i} {r}",
+                datetime(2026, 2, 1 + r % 27),
+                f"A{i * 1000:06d}",
+            )
             c.execute("UPDATE [F_STO] SET [ACTSTO]=? WHERE [ARTSTO]=?", Decimal(9000 + r), f"A{i * 777:06d}")
 
     rescan_s = quiet_full_s = quiet_narrow_s = float("inf")
@@ -126,23 +143,30 @@ def bench_factusol(n: int, work: Path, repeats: int = 3) -> dict:
     with multiprocessing.get_context("spawn").Pool(1) as pool:
         cold_rss = pool.apply(cold_rescan_peak_rss, (str(work / "fs-state.sqlite"), str(path)))
     return {
-        "articles": n, "stock_rows": n, "rows_read": rows, "build_seconds": round(build_s, 2),
+        "articles": n,
+        "stock_rows": n,
+        "rows_read": rows,
+        "build_seconds": round(build_s, 2),
         "baseline_scan_seconds": round(baseline_s, 2),
         "bare_pyodbc_read_seconds": round(bare_s, 3),
         "rescan_10_changes_seconds": round(rescan_s, 3),
-        "rescan_vs_bare_ratio": round(rescan_s / bare_s, 2), "target_ratio": 1.5,
+        "rescan_vs_bare_ratio": round(rescan_s / bare_s, 2),
+        "target_ratio": 1.5,
         "quiet_full_rescan_seconds": round(quiet_full_s, 3),
         "quiet_narrow_rescan_seconds": round(quiet_narrow_s, 3),
         "narrow_tables": {k: v for k, v in quiet_narrow.tables.items() if v != "missing"},
         "cold_rescan_peak_tracemalloc_mb": round(peak / 2**20, 1),
-        "cold_rescan_process_peak_rss_mb": cold_rss, "target_peak_rss_mb": 256,
+        "cold_rescan_process_peak_rss_mb": cold_rss,
+        "target_peak_rss_mb": 256,
     }
 
 
 def cold_rescan_peak_rss(store_path: str, fs_path: str) -> float:
     """Run in a fresh process: one cold full rescan, then that process's peak RSS in MB (imports included)."""
-    scanner = FactusolScanner(Store(f"sqlite:///{store_path}"),
-                              FactusolConfig(file=Path(fs_path), connection="DRIVER={SQLite3};Database={file}"))
+    scanner = FactusolScanner(
+        Store(f"sqlite:///{store_path}"),
+        FactusolConfig(file=Path(fs_path), connection="DRIVER={SQLite3};Database={file}"),
+    )
     report = scanner.scan(full=True)
     assert report.changes == 0, report
     # VmHWM, not ru_maxrss: Linux carries the forking parent's peak into ru_maxrss across exec.
@@ -192,8 +216,10 @@ def bench_binlog(url: str, rows: int, per_txn: int = 100, repeats: int = 3) -> d
         for t in range(rows // per_txn):
             values = ", ".join(f"({t * per_txn + i + 1}, {t * per_txn + i + 1}, 0, 1, 0, {i})" for i in range(per_txn))
             cur.execute("START TRANSACTION")
-            cur.execute("INSERT INTO ps_stock_available (id_stock_available, id_product, id_product_attribute, "
-                        f"id_shop, id_shop_group, quantity) VALUES {values}")
+            cur.execute(
+                "INSERT INTO ps_stock_available (id_stock_available, id_product, id_product_attribute, "
+                f"id_shop, id_shop_group, quantity) VALUES {values}"
+            )
             cur.execute("COMMIT")
     _settle(conn)
     settings = parse_mysql_url(url)
@@ -202,11 +228,18 @@ def bench_binlog(url: str, rows: int, per_txn: int = 100, repeats: int = 3) -> d
 
     def bare() -> tuple[float, int]:
         t = time.perf_counter()
-        stream = BinLogStreamReader(connection_settings=dict(settings), server_id=7302, resume_stream=True,
-                                    log_file=start["file"], log_pos=int(start["pos"]), blocking=False,
-                                    only_events=[WriteRowsEvent, UpdateRowsEvent, DeleteRowsEvent, XidEvent],
-                                    only_schemas=[db], only_tables=["ps_stock_available"],
-                                    use_column_name_cache=True)
+        stream = BinLogStreamReader(
+            connection_settings=dict(settings),
+            server_id=7302,
+            resume_stream=True,
+            log_file=start["file"],
+            log_pos=int(start["pos"]),
+            blocking=False,
+            only_events=[WriteRowsEvent, UpdateRowsEvent, DeleteRowsEvent, XidEvent],
+            only_schemas=[db],
+            only_tables=["ps_stock_available"],
+            use_column_name_cache=True,
+        )
         n = 0
         for event in stream:
             if isinstance(event, (WriteRowsEvent, UpdateRowsEvent, DeleteRowsEvent)):
@@ -243,10 +276,14 @@ def bench_binlog(url: str, rows: int, per_txn: int = 100, repeats: int = 3) -> d
         cur.execute(f"DROP DATABASE `{db}`")
     conn.close()
     return {
-        "row_events": rows, "rows_per_transaction": per_txn, "best_of": repeats,
-        "capture_seconds": round(capture_s, 3), "capture_rows_per_second": round(rows / capture_s),
+        "row_events": rows,
+        "rows_per_transaction": per_txn,
+        "best_of": repeats,
+        "capture_seconds": round(capture_s, 3),
+        "capture_rows_per_second": round(rows / capture_s),
         "target_rows_per_second": 1500,
-        "bare_reader_seconds": round(bare_s, 3), "bare_rows_per_second": round(bare_rows / bare_s),
+        "bare_reader_seconds": round(bare_s, 3),
+        "bare_rows_per_second": round(bare_rows / bare_s),
         "capture_vs_bare_ratio": round(capture_s / bare_s, 2),
         "capture_vs_bare_median_pair_ratio": round(statistics.median(c / b for c, b in zip(captures, bares)), 2),
         "target_ratio": 1.5,
@@ -284,11 +321,15 @@ def bench_echo(url: str, rows: int, per_txn: int = 1000, repeats: int = 3) -> di
         with conn.cursor() as cur:
             for t in range(rows // per_txn):
                 base = first_id + t * per_txn
-                values = ", ".join(f"({base + i}, 1, 'REF-{base + i:07d}', {(base + i) % 997}.25, NOW(), NOW())"
-                                   for i in range(per_txn))
+                values = ", ".join(
+                    f"({base + i}, 1, 'REF-{base + i:07d}', {(base + i) % 997}.25, NOW(), NOW())"
+                    for i in range(per_txn)
+                )
                 cur.execute("START TRANSACTION")
-                cur.execute("INSERT INTO ps_product (id_product, id_tax_rules_group, reference, price, date_add, "
-                            f"date_upd) VALUES {values}")
+                cur.execute(
+                    "INSERT INTO ps_product (id_product, id_tax_rules_group, reference, price, date_add, "
+                    f"date_upd) VALUES {values}"
+                )
                 if marker:
                     cur.execute(ledger_insert_sql("ps_"), (t, "bench initial sync"))
                 cur.execute("COMMIT")
@@ -307,10 +348,18 @@ def bench_echo(url: str, rows: int, per_txn: int = 1000, repeats: int = 3) -> di
 
     def bare(start: dict) -> float:  # receive + frame the events, rows never parsed
         t = time.perf_counter()
-        stream = BinLogStreamReader(connection_settings=dict(settings), server_id=7304, resume_stream=True,
-                                    log_file=start["file"], log_pos=int(start["pos"]), blocking=False,
-                                    only_events=[WriteRowsEvent, XidEvent], only_schemas=[db],
-                                    only_tables=["ps_product", "ps_replicator_ledger"], use_column_name_cache=True)
+        stream = BinLogStreamReader(
+            connection_settings=dict(settings),
+            server_id=7304,
+            resume_stream=True,
+            log_file=start["file"],
+            log_pos=int(start["pos"]),
+            blocking=False,
+            only_events=[WriteRowsEvent, XidEvent],
+            only_schemas=[db],
+            only_tables=["ps_product", "ps_replicator_ledger"],
+            use_column_name_cache=True,
+        )
         for _ in stream:
             pass
         stream.close()
@@ -333,10 +382,16 @@ def bench_echo(url: str, rows: int, per_txn: int = 1000, repeats: int = 3) -> di
         cur.execute(f"DROP DATABASE `{db}`")
     conn.close()
     return {
-        "echo_rows": rows, "rows_per_transaction": per_txn, "table": "ps_product", "best_of": repeats,
-        "echo_capture_seconds": round(echo_s, 3), "echo_rows_skipped_per_second": round(rows / echo_s),
-        "same_rows_captured_seconds": round(plain_s, 3), "captured_rows_per_second": round(rows / plain_s),
-        "bare_receive_seconds": round(bare_s, 3), "echo_vs_bare_receive_ratio": round(echo_s / bare_s, 2),
+        "echo_rows": rows,
+        "rows_per_transaction": per_txn,
+        "table": "ps_product",
+        "best_of": repeats,
+        "echo_capture_seconds": round(echo_s, 3),
+        "echo_rows_skipped_per_second": round(rows / echo_s),
+        "same_rows_captured_seconds": round(plain_s, 3),
+        "captured_rows_per_second": round(rows / plain_s),
+        "bare_receive_seconds": round(bare_s, 3),
+        "echo_vs_bare_receive_ratio": round(echo_s / bare_s, 2),
     }
 
 
@@ -344,13 +399,22 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--articles", type=int, default=100_000)
     ap.add_argument("--binlog-rows", type=int, default=20_000, help="0: skip the binlog throughput part")
-    ap.add_argument("--echo-rows", type=int, default=20_000, help="rows of our own writes (ledger-marked) to skip; 0: skip this part")
+    ap.add_argument(
+        "--echo-rows",
+        type=int,
+        default=20_000,
+        help="rows of our own writes (ledger-marked) to skip; 0: skip this part",
+    )
     ap.add_argument("--mysql-url", default=os.environ.get("REPLICATOR_TEST_MYSQL_URL"))
     ap.add_argument("--skip-binlog", action="store_true")
     ap.add_argument("--skip-factusol", action="store_true")
     ap.add_argument("--repeats", type=int, default=3, help="timings are the best of this many runs")
-    ap.add_argument("--profile", metavar="DIR", help="write cProfile stats of the measured calls here "
-                    "(timings are then inflated: use for where, not for how much)")
+    ap.add_argument(
+        "--profile",
+        metavar="DIR",
+        help="write cProfile stats of the measured calls here "
+        "(timings are then inflated: use for where, not for how much)",
+    )
     args = ap.parse_args()
     global PROFILE_DIR
     PROFILE_DIR = Path(args.profile) if args.profile else None

@@ -29,29 +29,45 @@ def run(url: str, articles: int, families: int, work: Path) -> dict:
     shop_url = ps_sandbox.create_shop(url, DATABASE, demo=True)
     fs_path = work / "0012026.sqlite"
     create_sandbox(fs_path, articles=articles, customers=0, orders=0, year=2026)
-    config = Config(path=work / "replicator.yaml", store=f"sqlite:///{work / 'state.sqlite'}",
-                    rules_dir=Path(load_rules().files[0]).parent,
-                    factusol=FactusolConfig(file=fs_path, connection="DRIVER={SQLite3};Database={file};Timeout=200"),
-                    prestashop=PrestashopConfig(url=shop_url), initial_sync_workers="thread")
+    config = Config(
+        path=work / "replicator.yaml",
+        store=f"sqlite:///{work / 'state.sqlite'}",
+        rules_dir=Path(load_rules().files[0]).parent,
+        factusol=FactusolConfig(file=fs_path, connection="DRIVER={SQLite3};Database={file};Timeout=200"),
+        prestashop=PrestashopConfig(url=shop_url),
+        initial_sync_workers="thread",
+    )
     runtime = open_runtime(config)
     engine, ctx = runtime.engine, runtime.ctx
     with ctx.factusol.transaction():
         for i in range(families):
-            fs_writer.insert_row(ctx.factusol, "F_FAM", {"CODFAM": f"B{i:02d}" if i < 100 else f"{i:03d}",
-                                                         "DESFAM": f"Familia {i}",
-                                                         "SECFAM": ("ROP", "HOG", "ELE")[i % 3], "SUWFAM": 1})
+            fs_writer.insert_row(
+                ctx.factusol,
+                "F_FAM",
+                {
+                    "CODFAM": f"B{i:02d}" if i < 100 else f"{i:03d}",
+                    "DESFAM": f"Familia {i}",
+                    "SECFAM": ("ROP", "HOG", "ELE")[i % 3],
+                    "SUWFAM": 1,
+                },
+            )
     results = {}
     for entity in ("category", "product", "stock"):
         keys = list(engine.syncs[entity].all_keys(ctx))
         start = time.perf_counter()
         report = engine.initial_entity(ctx, entity, None, keys)
-        results[entity] = {"keys": len(keys), "seconds": round(time.perf_counter() - start, 3),
-                           "outcomes": report.outcomes}
+        results[entity] = {
+            "keys": len(keys),
+            "seconds": round(time.perf_counter() - start, 3),
+            "outcomes": report.outcomes,
+        }
     ctx.rules.entity("stock").options["warehouses"] = "all"  # a rule change for the dry run to find
     start = time.perf_counter()
     reports = plan(engine, ("category", "product", "stock"))
-    results["resync_dry_run"] = {"seconds": round(time.perf_counter() - start, 3), "entities": {
-        e: {"checked": r.checked, "would_change": len(r.changes)} for e, r in reports.items()}}
+    results["resync_dry_run"] = {
+        "seconds": round(time.perf_counter() - start, 3),
+        "entities": {e: {"checked": r.checked, "would_change": len(r.changes)} for e, r in reports.items()},
+    }
     runtime.close()
     ps_sandbox.drop_shop(url, DATABASE)
     return {"bench": "catalogue", "articles": articles, "families": families, "results": results}

@@ -51,13 +51,17 @@ def main() -> int:
         connection = create_sandbox(str(fs_path), articles=args.articles, customers=3, seed=5)
         shop_url = create_shop(server.url, "bench_idle", demo=True)
         config = work / "replicator.yaml"
-        config.write_text(render_config(connection, shop_url, store=f"sqlite:///{work / 'state.sqlite'}"),
-                          encoding="utf-8")
+        config.write_text(
+            render_config(connection, shop_url, store=f"sqlite:///{work / 'state.sqlite'}"), encoding="utf-8"
+        )
         shutil.copytree(default_rules_dir(), work / "rules")
         log_path = work / "service.log"
         with open(log_path, "w") as log:
-            service = subprocess.Popen([sys.executable, "-m", "replicator.cli", "run", "--config", str(config)],
-                                       stdout=log, stderr=subprocess.STDOUT)
+            service = subprocess.Popen(
+                [sys.executable, "-m", "replicator.cli", "run", "--config", str(config)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         deadline = time.monotonic() + 180
         while "replicator running" not in log_path.read_text() and time.monotonic() < deadline:
             if service.poll() is not None:
@@ -73,8 +77,18 @@ def main() -> int:
             service.wait(30)
         server.stop()
         shutil.rmtree(work, ignore_errors=True)
-    print(json.dumps({"bench": "daemon_idle", "articles": args.articles, "seconds": round(elapsed, 1),
-                      "cpu_seconds": round(used, 2), "cpu_share_of_one_core": round(used / elapsed, 4)}, indent=2))
+    print(
+        json.dumps(
+            {
+                "bench": "daemon_idle",
+                "articles": args.articles,
+                "seconds": round(elapsed, 1),
+                "cpu_seconds": round(used, 2),
+                "cpu_share_of_one_core": round(used / elapsed, 4),
+            },
+            indent=2,
+        )
+    )
     return 0
 
 

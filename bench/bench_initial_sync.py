@@ -45,8 +45,22 @@ PROFILE: Path | None = None  # --profile FILE: cProfile stats of run_once (the t
 
 
 WATCHED = ("F_CLI", "F_OBR", "F_ART", "F_LTA", "F_ARC", "F_EAN", "F_STO", "F_STC")
-F_CLI_COLUMNS = ("CODCLI", "NOFCLI", "NOCCLI", "NIFCLI", "EMACLI", "TELCLI", "MOVCLI", "DOMCLI", "POBCLI",
-                 "CPOCLI", "PROCLI", "PAICLI", "ESTCLI", "DOCCLI")
+F_CLI_COLUMNS = (
+    "CODCLI",
+    "NOFCLI",
+    "NOCCLI",
+    "NIFCLI",
+    "EMACLI",
+    "TELCLI",
+    "MOVCLI",
+    "DOMCLI",
+    "POBCLI",
+    "CPOCLI",
+    "PROCLI",
+    "PAICLI",
+    "ESTCLI",
+    "DOCCLI",
+)
 
 
 def bare(fs_path: Path, source_shop_url: str, shop_url: str) -> dict:
@@ -77,9 +91,11 @@ def bare(fs_path: Path, source_shop_url: str, shop_url: str) -> dict:
     conn.close()
     src = connect(source_shop_url)
     with src.cursor(pymysql.cursors.DictCursor) as c:
-        c.execute("SELECT c.id_customer, c.firstname, c.lastname, c.email, a.id_address, a.address1, a.city,"
-                  " a.postcode, a.phone, a.dni FROM ps_customer c LEFT JOIN ps_address a"
-                  " ON a.id_customer = c.id_customer AND a.deleted = 0 ORDER BY c.id_customer, a.id_address")
+        c.execute(
+            "SELECT c.id_customer, c.firstname, c.lastname, c.email, a.id_address, a.address1, a.city,"
+            " a.postcode, a.phone, a.dni FROM ps_customer c LEFT JOIN ps_address a"
+            " ON a.id_customer = c.id_customer AND a.deleted = 0 ORDER BY c.id_customer, a.id_address"
+        )
         shop_customers = c.fetchall()
     src.close()
     read_s = time.perf_counter() - started
@@ -88,14 +104,20 @@ def bare(fs_path: Path, source_shop_url: str, shop_url: str) -> dict:
         return tables[table][0].index(name)
 
     art_names, arts = tables["F_ART"]
-    code_i, name_i, desc_i, ean_i, weight_i, publish_i = (col("F_ART", n) for n in
-                                                          ("CODART", "DESART", "DEWART", "EANART", "PESART", "SUWART"))
+    code_i, name_i, desc_i, ean_i, weight_i, publish_i = (
+        col("F_ART", n) for n in ("CODART", "DESART", "DEWART", "EANART", "PESART", "SUWART")
+    )
     published = [a for a in arts if str(a[publish_i]) == "1"]
-    prices = {r[col("F_LTA", "ARTLTA")]: r[col("F_LTA", "PRELTA")] for r in tables["F_LTA"][1]
-              if r[col("F_LTA", "TARLTA")] == 1}
+    prices = {
+        r[col("F_LTA", "ARTLTA")]: r[col("F_LTA", "PRELTA")]
+        for r in tables["F_LTA"][1]
+        if r[col("F_LTA", "TARLTA")] == 1
+    }
     stock: dict = {}
     for r in tables["F_STO"][1]:
-        stock[r[col("F_STO", "ARTSTO")]] = stock.get(r[col("F_STO", "ARTSTO")], 0) + int(float(r[col("F_STO", "ACTSTO")] or 0))
+        stock[r[col("F_STO", "ARTSTO")]] = stock.get(r[col("F_STO", "ARTSTO")], 0) + int(
+            float(r[col("F_STO", "ACTSTO")] or 0)
+        )
     variants: dict = {}
     for r in tables["F_ARC"][1]:
         variants.setdefault(r[col("F_ARC", "ARTARC")], []).append(r)
@@ -104,21 +126,46 @@ def bare(fs_path: Path, source_shop_url: str, shop_url: str) -> dict:
     now = time.strftime("%Y-%m-%d %H:%M:%S")
     with db.cursor() as c:
         # Only %s placeholders in VALUES: PyMySQL packs such an executemany into multi-row INSERTs.
-        rows = [(i + 1, a[code_i], str(a[ean_i] or "")[:13], a[weight_i] or 0, prices.get(a[code_i], 0) or 0, 2, 1, 1,
-                 now, now) for i, a in enumerate(published)]
-        c.executemany("INSERT INTO ps_product (id_product, reference, ean13, weight, price, id_category_default,"
-                      " id_shop_default, state, date_add, date_upd) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                      rows)
-        c.executemany("INSERT INTO ps_product_shop (id_product, id_shop, price, id_category_default, date_add,"
-                      " date_upd) VALUES (%s, %s, %s, %s, %s, %s)", [(r[0], 1, r[4], 2, now, now) for r in rows])
+        rows = [
+            (
+                i + 1,
+                a[code_i],
+                str(a[ean_i] or "")[:13],
+                a[weight_i] or 0,
+                prices.get(a[code_i], 0) or 0,
+                2,
+                1,
+                1,
+                now,
+                now,
+            )
+            for i, a in enumerate(published)
+        ]
+        c.executemany(
+            "INSERT INTO ps_product (id_product, reference, ean13, weight, price, id_category_default,"
+            " id_shop_default, state, date_add, date_upd) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            rows,
+        )
+        c.executemany(
+            "INSERT INTO ps_product_shop (id_product, id_shop, price, id_category_default, date_add,"
+            " date_upd) VALUES (%s, %s, %s, %s, %s, %s)",
+            [(r[0], 1, r[4], 2, now, now) for r in rows],
+        )
         c.execute("SELECT id_lang FROM ps_lang")
         langs = [r[0] for r in c.fetchall()]
-        c.executemany("INSERT INTO ps_product_lang (id_product, id_shop, id_lang, name, link_rewrite, description)"
-                      " VALUES (%s, %s, %s, %s, %s, %s)",
-                      [(i + 1, 1, lang, a[name_i] or a[code_i], a[code_i].lower(), a[desc_i] or "")
-                       for i, a in enumerate(published) for lang in langs])
-        c.executemany("INSERT INTO ps_category_product (id_category, id_product, position) VALUES (%s, %s, %s)",
-                      [(2, i + 1, i) for i in range(len(published))])
+        c.executemany(
+            "INSERT INTO ps_product_lang (id_product, id_shop, id_lang, name, link_rewrite, description)"
+            " VALUES (%s, %s, %s, %s, %s, %s)",
+            [
+                (i + 1, 1, lang, a[name_i] or a[code_i], a[code_i].lower(), a[desc_i] or "")
+                for i, a in enumerate(published)
+                for lang in langs
+            ],
+        )
+        c.executemany(
+            "INSERT INTO ps_category_product (id_category, id_product, position) VALUES (%s, %s, %s)",
+            [(2, i + 1, i) for i in range(len(published))],
+        )
         stock_rows = [(i + 1, 0, 1, 0, stock.get(a[code_i], 0), 2) for i, a in enumerate(published)]
         attributes, attribute_shop, combination = [], [], []
         for i, a in enumerate(published):
@@ -128,14 +175,25 @@ def bare(fs_path: Path, source_shop_url: str, shop_url: str) -> dict:
                 attribute_shop.append((pa, i + 1, 1, 1 if n == 0 else None))
                 combination.append((1 + n % 2, pa))
                 stock_rows.append((i + 1, pa, 1, 0, 0, 2))
-        c.executemany("INSERT INTO ps_product_attribute (id_product_attribute, id_product, reference, default_on)"
-                      " VALUES (%s, %s, %s, %s)", attributes)
-        c.executemany("INSERT INTO ps_product_attribute_shop (id_product_attribute, id_product, id_shop, default_on)"
-                      " VALUES (%s, %s, %s, %s)", attribute_shop)
-        c.executemany("INSERT IGNORE INTO ps_product_attribute_combination (id_attribute, id_product_attribute)"
-                      " VALUES (%s, %s)", combination)
-        c.executemany("INSERT INTO ps_stock_available (id_product, id_product_attribute, id_shop, id_shop_group,"
-                      " quantity, out_of_stock) VALUES (%s, %s, %s, %s, %s, %s)", stock_rows)
+        c.executemany(
+            "INSERT INTO ps_product_attribute (id_product_attribute, id_product, reference, default_on)"
+            " VALUES (%s, %s, %s, %s)",
+            attributes,
+        )
+        c.executemany(
+            "INSERT INTO ps_product_attribute_shop (id_product_attribute, id_product, id_shop, default_on)"
+            " VALUES (%s, %s, %s, %s)",
+            attribute_shop,
+        )
+        c.executemany(
+            "INSERT IGNORE INTO ps_product_attribute_combination (id_attribute, id_product_attribute) VALUES (%s, %s)",
+            combination,
+        )
+        c.executemany(
+            "INSERT INTO ps_stock_available (id_product, id_product_attribute, id_shop, id_shop_group,"
+            " quantity, out_of_stock) VALUES (%s, %s, %s, %s, %s, %s)",
+            stock_rows,
+        )
     db.commit()
     db.close()
     shop_write_s = time.perf_counter() - t
@@ -147,22 +205,45 @@ def bare(fs_path: Path, source_shop_url: str, shop_url: str) -> dict:
     for r in shop_customers:
         code = seen.setdefault(r["id_customer"], first_code + len(seen))
         if len(seen) > len(cli):
-            cli.append((code, f"{r['firstname']} {r['lastname']}"[:100], f"{r['firstname']} {r['lastname']}"[:100],
-                        (r["dni"] or "")[:18], r["email"], r["phone"] or "", "", r["address1"] or "",
-                        (r["city"] or "")[:30], r["postcode"] or "", "", "ESPAÑA", 1, 1))
+            cli.append(
+                (
+                    code,
+                    f"{r['firstname']} {r['lastname']}"[:100],
+                    f"{r['firstname']} {r['lastname']}"[:100],
+                    (r["dni"] or "")[:18],
+                    r["email"],
+                    r["phone"] or "",
+                    "",
+                    r["address1"] or "",
+                    (r["city"] or "")[:30],
+                    r["postcode"] or "",
+                    "",
+                    "ESPAÑA",
+                    1,
+                    1,
+                )
+            )
         elif r["id_address"]:
             obr.append((code, len(obr) + 1, r["address1"] or "", (r["city"] or "")[:30], r["postcode"] or ""))
-    cur.executemany(f"INSERT INTO [F_CLI] ({', '.join(F_CLI_COLUMNS)}) VALUES ({', '.join('?' * len(F_CLI_COLUMNS))})",
-                    cli)
+    cur.executemany(
+        f"INSERT INTO [F_CLI] ({', '.join(F_CLI_COLUMNS)}) VALUES ({', '.join('?' * len(F_CLI_COLUMNS))})", cli
+    )
     if obr:
         cur.executemany("INSERT INTO [F_OBR] (CLIOBR, CODOBR, DIROBR, POBOBR, CPOOBR) VALUES (?, ?, ?, ?, ?)", obr)
     fs.commit()
     fs.close()
     fs_write_s = time.perf_counter() - t
-    return {"seconds": round(time.perf_counter() - started, 2), "read_seconds": round(read_s, 2),
-            "shop_write_seconds": round(shop_write_s, 2), "factusol_write_seconds": round(fs_write_s, 2),
-            "factusol_rows_read": sum(len(r) for _, r in tables.values()), "products": len(published),
-            "combinations": len(attributes), "customers_written": len(cli), "addresses_written": len(obr)}
+    return {
+        "seconds": round(time.perf_counter() - started, 2),
+        "read_seconds": round(read_s, 2),
+        "shop_write_seconds": round(shop_write_s, 2),
+        "factusol_write_seconds": round(fs_write_s, 2),
+        "factusol_rows_read": sum(len(r) for _, r in tables.values()),
+        "products": len(published),
+        "combinations": len(attributes),
+        "customers_written": len(cli),
+        "addresses_written": len(obr),
+    }
 
 
 def _server_cpu_seconds() -> float | None:
@@ -199,10 +280,13 @@ def run(url: str, articles: int, customers: int, workdir: Path) -> dict:
     from replicator.daemon import run_once
     from replicator.runtime import open_runtime
 
-    config = Config(path=workdir / "replicator.yaml", store=f"sqlite:///{workdir / 'state.sqlite'}",
-                    rules_dir=Path(load_rules().files[0]).parent,
-                    factusol=FactusolConfig(file=fs_path, connection=FS_CONN),
-                    prestashop=PrestashopConfig(url=shop_url, capture="binlog", server_id=9901))
+    config = Config(
+        path=workdir / "replicator.yaml",
+        store=f"sqlite:///{workdir / 'state.sqlite'}",
+        rules_dir=Path(load_rules().files[0]).parent,
+        factusol=FactusolConfig(file=fs_path, connection=FS_CONN),
+        prestashop=PrestashopConfig(url=shop_url, capture="binlog", server_id=9901),
+    )
     runtime = open_runtime(config)
     server_cpu = _server_cpu_seconds()
     own_cpu = time.process_time()
@@ -222,16 +306,26 @@ def run(url: str, articles: int, customers: int, workdir: Path) -> dict:
     made = shop.query_one("SELECT COUNT(*) AS n FROM {p}product")["n"]
     stocked = shop.query_one("SELECT COUNT(*) AS n FROM {p}stock_available WHERE quantity <> 0")["n"]
     runtime.close()
-    result["initial_sync"] = {"seconds": round(elapsed, 2), "products": made, "stock_rows_nonzero": stocked,
-                              "customers_linked": len(runtime.store.id_map("customer")),
-                              # CPU seconds (all threads) against 2 cores x the wall time: how busy the machine was
-                              "replicator_cpu_seconds": round(own_cpu, 1),
-                              "side_process_cpu_seconds": round(children_cpu, 1),
-                              "mariadb_cpu_seconds": None if server_cpu is None else round(server_cpu, 1)}
-    result.update(bench="initial_sync", journal_mode=JOURNAL_MODE, articles=articles, customers=customers, seed_seconds=round(seed_s, 2),
-                  ratio_to_bare=round(elapsed / max(result["bare"]["seconds"], 1e-9), 2),
-                  target={"seconds": 60, "ratio_to_bare": 2},
-                  meets_target=elapsed < 60 and elapsed <= 2 * result["bare"]["seconds"])
+    result["initial_sync"] = {
+        "seconds": round(elapsed, 2),
+        "products": made,
+        "stock_rows_nonzero": stocked,
+        "customers_linked": len(runtime.store.id_map("customer")),
+        # CPU seconds (all threads) against 2 cores x the wall time: how busy the machine was
+        "replicator_cpu_seconds": round(own_cpu, 1),
+        "side_process_cpu_seconds": round(children_cpu, 1),
+        "mariadb_cpu_seconds": None if server_cpu is None else round(server_cpu, 1),
+    }
+    result.update(
+        bench="initial_sync",
+        journal_mode=JOURNAL_MODE,
+        articles=articles,
+        customers=customers,
+        seed_seconds=round(seed_s, 2),
+        ratio_to_bare=round(elapsed / max(result["bare"]["seconds"], 1e-9), 2),
+        target={"seconds": 60, "ratio_to_bare": 2},
+        meets_target=elapsed < 60 and elapsed <= 2 * result["bare"]["seconds"],
+    )
     for db in ("bench_initial_sync", "bench_initial_bare"):
         ps_sandbox.drop_shop(url, db)
     return result
@@ -243,14 +337,20 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=100_000)
     parser.add_argument("--customers", type=int, default=20_000)
     parser.add_argument("--profile", metavar="FILE", help="write cProfile stats of run_once to FILE")
-    parser.add_argument("--journal-mode", choices=("wal", "delete"), default="wal",
-                        help="the stand-in's journal mode (default wal: reads do not hold off writes, as with Access)")
+    parser.add_argument(
+        "--journal-mode",
+        choices=("wal", "delete"),
+        default="wal",
+        help="the stand-in's journal mode (default wal: reads do not hold off writes, as with Access)",
+    )
     args = parser.parse_args()
     global PROFILE, SERVER_PID, JOURNAL_MODE
     JOURNAL_MODE = args.journal_mode
     PROFILE = Path(args.profile) if args.profile else None
-    logging.basicConfig(level=getattr(logging, os.environ.get("BENCH_LOG", "WARNING")),  # BENCH_LOG=INFO: progress
-                        format="%(asctime)s %(name)s %(message)s")
+    logging.basicConfig(
+        level=getattr(logging, os.environ.get("BENCH_LOG", "WARNING")),  # BENCH_LOG=INFO: progress
+        format="%(asctime)s %(name)s %(message)s",
+    )
     server = None
     url = args.url
     if not url:

@@ -48,8 +48,14 @@ def percentile(values: list[float], p: float) -> float | None:
 
 
 def summary(values: list[float], missed: int) -> dict:
-    return {"n": len(values), "missed": missed, "p50": percentile(values, 50), "p95": percentile(values, 95),
-            "p99": percentile(values, 99), "max": round(max(values), 3) if values else None}
+    return {
+        "n": len(values),
+        "missed": missed,
+        "p50": percentile(values, 50),
+        "p95": percentile(values, 95),
+        "p99": percentile(values, 99),
+        "max": round(max(values), 3) if values else None,
+    }
 
 
 class Probe:
@@ -88,7 +94,8 @@ def run_mode(mode: str, args, server: LocalMariaDB) -> dict:
         shop_url = create_shop(server.url, f"bench_latency_{mode}", demo=True, customers=args.customers)
         text = render_config(connection, shop_url, store=f"sqlite:///{work / 'state.sqlite'}")
         text = text.replace("capture: auto", f"capture: {mode}").replace(
-            "poll_seconds: 5", f"poll_seconds: {args.poll_seconds}")
+            "poll_seconds: 5", f"poll_seconds: {args.poll_seconds}"
+        )
         config = work / "replicator.yaml"
         config.write_text(text, encoding="utf-8")
         shutil.copytree(default_rules_dir(), work / "rules")
@@ -118,43 +125,72 @@ def run_mode(mode: str, args, server: LocalMariaDB) -> dict:
 
 def _quantity_moved(probe: Probe, pid: int, before):
     def check() -> bool:
-        return probe.shop_one("SELECT quantity FROM ps_stock_available WHERE id_product = %s AND"
-                              " id_product_attribute = 0", (pid,)) != before
+        return (
+            probe.shop_one(
+                "SELECT quantity FROM ps_stock_available WHERE id_product = %s AND id_product_attribute = 0", (pid,)
+            )
+            != before
+        )
+
     return check
 
 
 def _product_named(probe: Probe, pid: int, token: str):
     def check() -> bool:
-        return bool(probe.shop_one("SELECT COUNT(*) FROM ps_product_lang WHERE id_product = %s AND name LIKE %s",
-                                   (pid, f"%{token}%")))
+        return bool(
+            probe.shop_one(
+                "SELECT COUNT(*) FROM ps_product_lang WHERE id_product = %s AND name LIKE %s", (pid, f"%{token}%")
+            )
+        )
+
     return check
 
 
 def _customer_named(probe: Probe, token: str):
     def check() -> bool:
-        return bool(probe.fs_one("SELECT COUNT(*) FROM F_CLI WHERE NOFCLI LIKE ? OR NOCCLI LIKE ?",
-                                 (f"%{token}%", f"%{token}%")))
+        return bool(
+            probe.fs_one(
+                "SELECT COUNT(*) FROM F_CLI WHERE NOFCLI LIKE ? OR NOCCLI LIKE ?", (f"%{token}%", f"%{token}%")
+            )
+        )
+
     return check
 
 
 def _pedido_for(probe: Probe, token: str):
     def check() -> bool:
         return bool(probe.fs_one("SELECT COUNT(*) FROM F_PCL WHERE REFPCL LIKE ?", (f"%-{token}",)))
+
     return check
 
 
 def new_order(probe: Probe, n: int, token: str, pid: int, ref: str, cid: int) -> None:
     """A shop order as the sandbox shop writes its demo orders (one transaction), its reference the token."""
     with probe.lock, probe.shop.cursor() as cur:
-        cur.execute("SELECT p.price, p.id_tax_rules_group, l.name FROM ps_product p JOIN ps_product_lang l"
-                    " ON l.id_product = p.id_product WHERE p.id_product = %s LIMIT 1", (pid,))
+        cur.execute(
+            "SELECT p.price, p.id_tax_rules_group, l.name FROM ps_product p JOIN ps_product_lang l"
+            " ON l.id_product = p.id_product WHERE p.id_product = %s LIMIT 1",
+            (pid,),
+        )
         price, tax_group, name = cur.fetchone()
         cur.execute("SELECT id_address FROM ps_address WHERE id_customer = %s AND deleted = 0 LIMIT 1", (cid,))
         address = cur.fetchone()
         cur.execute("START TRANSACTION")
-        oid = _add_order(cur, "ps_", n, (cid, None), address[0] if address else 0, 1, 2, [(ref, None, None, 1)], "",
-                         False, {ref: (pid, {}, str(price), int(tax_group) if tax_group in (1, 2, 3) else 1, name,
-                                       [])}, 0, "0" * 32)
+        oid = _add_order(
+            cur,
+            "ps_",
+            n,
+            (cid, None),
+            address[0] if address else 0,
+            1,
+            2,
+            [(ref, None, None, 1)],
+            "",
+            False,
+            {ref: (pid, {}, str(price), int(tax_group) if tax_group in (1, 2, 3) else 1, name, [])},
+            0,
+            "0" * 32,
+        )
         cur.execute("UPDATE ps_orders SET reference = %s WHERE id_order = %s", (token, oid))
         cur.execute("COMMIT")
 
@@ -163,17 +199,22 @@ def measure(service: subprocess.Popen, probe: Probe, watch: Probe, args) -> dict
     """`probe` makes the changes, `watch` (its own connections) looks for them on the other side."""
     # Simple products linked both ways (their reference is a FactuSOL article code), and linked customers.
     with probe.shop.cursor() as cur:
-        cur.execute("SELECT p.id_product, p.reference FROM ps_product p WHERE p.reference <> '' AND NOT EXISTS"
-                    " (SELECT 1 FROM ps_product_attribute a WHERE a.id_product = p.id_product) ORDER BY p.id_product")
-        products = [(pid, ref) for pid, ref in cur.fetchall()
-                    if probe.fs_one("SELECT 1 FROM F_STO WHERE ARTSTO = ? AND ALMSTO = 'GEN'", (ref,))]
+        cur.execute(
+            "SELECT p.id_product, p.reference FROM ps_product p WHERE p.reference <> '' AND NOT EXISTS"
+            " (SELECT 1 FROM ps_product_attribute a WHERE a.id_product = p.id_product) ORDER BY p.id_product"
+        )
+        products = [
+            (pid, ref)
+            for pid, ref in cur.fetchall()
+            if probe.fs_one("SELECT 1 FROM F_STO WHERE ARTSTO = ? AND ALMSTO = 'GEN'", (ref,))
+        ]
         cur.execute("SELECT id_customer FROM ps_customer WHERE deleted = 0 AND is_guest = 0 ORDER BY id_customer")
         customers = [r[0] for r in cur.fetchall()]
     if len(products) < 8 or len(customers) < 4:
         raise SystemExit("not enough linked products or customers to edit")
     # Orders take products and customers nobody edits meanwhile (an order moves its product's shop stock).
-    order_products, products = products[-len(products) // 4:], products[:-len(products) // 4]
-    order_customers, customers = customers[-len(customers) // 4:], customers[:-len(customers) // 4]
+    order_products, products = products[-len(products) // 4 :], products[: -len(products) // 4]
+    order_customers, customers = customers[-len(customers) // 4 :], customers[: -len(customers) // 4]
     pending: dict[int, tuple[str, float, object, object]] = {}  # n -> (direction, started, check, entity)
     seen: dict[str, list[float]] = {"factusol_to_shop": [], "shop_to_factusol": []}
     missed = {k: 0 for k in seen}
@@ -224,18 +265,23 @@ def measure(service: subprocess.Popen, probe: Probe, watch: Probe, args) -> dict
         token = f"L{n:05d}"
         if kind == 0:  # FactuSOL stock edit -> shop quantity
             pid, ref = free(products, n // 3) or products[0]
-            before = probe.shop_one("SELECT quantity FROM ps_stock_available WHERE id_product = %s AND"
-                                    " id_product_attribute = 0", (pid,))
+            before = probe.shop_one(
+                "SELECT quantity FROM ps_stock_available WHERE id_product = %s AND id_product_attribute = 0", (pid,)
+            )
             with probe.lock:
-                probe.fs.execute("UPDATE F_STO SET ACTSTO = ACTSTO + 1, DISSTO = DISSTO + 1 WHERE ARTSTO = ? AND"
-                                 " ALMSTO = 'GEN'", (ref,))
+                probe.fs.execute(
+                    "UPDATE F_STO SET ACTSTO = ACTSTO + 1, DISSTO = DISSTO + 1 WHERE ARTSTO = ? AND ALMSTO = 'GEN'",
+                    (ref,),
+                )
             check = _quantity_moved(watch, pid, before)
             direction = "factusol_to_shop"
         elif kind == 1:  # FactuSOL article edit (FUMART stamped) -> product name
             pid, ref = free(products, n // 3 + len(products) // 2) or products[0]
             with probe.lock:
-                probe.fs.execute("UPDATE F_ART SET DESART = ?, FUMART = ? WHERE CODART = ?",
-                                 (f"Artículo {token}", datetime.now().strftime("%Y-%m-%d 00:00:00"), ref))
+                probe.fs.execute(
+                    "UPDATE F_ART SET DESART = ?, FUMART = ? WHERE CODART = ?",
+                    (f"Artículo {token}", datetime.now().strftime("%Y-%m-%d 00:00:00"), ref),
+                )
             check = _product_named(watch, pid, token)
             direction = "factusol_to_shop"
         elif kind == 3:  # new shop order -> pedido (products and customers of their own: no other edit waits)
@@ -246,8 +292,10 @@ def measure(service: subprocess.Popen, probe: Probe, watch: Probe, args) -> dict
             direction = "shop_to_factusol"
         else:  # shop customer edit -> F_CLI
             cid = free(customers, n // 3) or customers[0]
-            probe.shop_one("UPDATE ps_customer SET lastname = %s, date_upd = NOW() WHERE id_customer = %s",
-                           (f"Cliente {token}", cid))
+            probe.shop_one(
+                "UPDATE ps_customer SET lastname = %s, date_upd = NOW() WHERE id_customer = %s",
+                (f"Cliente {token}", cid),
+            )
             check = _customer_named(watch, token)
             direction = "shop_to_factusol"
         with plock:
@@ -272,12 +320,17 @@ def measure(service: subprocess.Popen, probe: Probe, watch: Probe, args) -> dict
             unstamped = round(time.monotonic() - started, 3)
             break
         time.sleep(0.01)
-    return {"changes": n, "load_seconds": round(load_seconds, 1), "rate": round(n / load_seconds, 1),
-            "seconds_until_all_seen": round(elapsed, 1),
-            "factusol_to_shop": summary(seen["factusol_to_shop"], missed["factusol_to_shop"]),
-            "shop_to_factusol": summary(seen["shop_to_factusol"], missed["shop_to_factusol"]),
-            "unstamped_article_edit_seconds": unstamped, "timeout": args.timeout,
-            "service_cpu_share_of_one_core": round(cpu / elapsed, 3)}
+    return {
+        "changes": n,
+        "load_seconds": round(load_seconds, 1),
+        "rate": round(n / load_seconds, 1),
+        "seconds_until_all_seen": round(elapsed, 1),
+        "factusol_to_shop": summary(seen["factusol_to_shop"], missed["factusol_to_shop"]),
+        "shop_to_factusol": summary(seen["shop_to_factusol"], missed["shop_to_factusol"]),
+        "unstamped_article_edit_seconds": unstamped,
+        "timeout": args.timeout,
+        "service_cpu_share_of_one_core": round(cpu / elapsed, 3),
+    }
 
 
 def main() -> int:
@@ -299,9 +352,19 @@ def main() -> int:
         results = [run_mode(mode, args, server) for mode in args.modes.split(",")]
     finally:
         server.stop()
-    print(json.dumps({"bench": "latency", "articles": args.articles, "poll_seconds": args.poll_seconds,
-                      "journal": args.journal, "rate_asked": args.rate,
-                      "results": results}, indent=2))
+    print(
+        json.dumps(
+            {
+                "bench": "latency",
+                "articles": args.articles,
+                "poll_seconds": args.poll_seconds,
+                "journal": args.journal,
+                "rate_asked": args.rate,
+                "results": results,
+            },
+            indent=2,
+        )
+    )
     return 0
 
 

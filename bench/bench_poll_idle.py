@@ -37,27 +37,42 @@ def _fill(conn, products: int, customers: int) -> int:
     with conn.cursor() as cur:
         for lo in range(1, products + 1, BATCH):
             ids = range(lo, min(lo + BATCH, products + 1))
-            cur.executemany("INSERT INTO ps_product (id_product, id_tax_rules_group, reference, price, date_add, "
-                            "date_upd) VALUES (%s, 1, %s, 9.5, NOW() - INTERVAL 1 YEAR, NOW() - INTERVAL %s MINUTE)",
-                            [(i, f"REF{i}", 60 + i) for i in ids])
-            cur.executemany("INSERT INTO ps_product_shop (id_product, id_shop, id_tax_rules_group, price, date_add, "
-                            "date_upd) VALUES (%s, 1, 1, 9.5, NOW() - INTERVAL 1 YEAR, NOW() - INTERVAL %s MINUTE)",
-                            [(i, 60 + i) for i in ids])
-            cur.executemany("INSERT INTO ps_product_lang (id_product, id_shop, id_lang, description, "
-                            "description_short, link_rewrite, name) VALUES (%s, 1, %s, %s, '', %s, %s)",
-                            [(i, lang, f"{i}-{lang} {text}"[:2048], f"product-{i}", f"Product {i}")
-                             for i in ids for lang in (1, 2)])
-            cur.executemany("INSERT INTO ps_stock_available (id_stock_available, id_product, id_product_attribute, "
-                            "id_shop, id_shop_group, quantity) VALUES (%s, %s, 0, 1, 0, 5)", [(i, i) for i in ids])
+            cur.executemany(
+                "INSERT INTO ps_product (id_product, id_tax_rules_group, reference, price, date_add, "
+                "date_upd) VALUES (%s, 1, %s, 9.5, NOW() - INTERVAL 1 YEAR, NOW() - INTERVAL %s MINUTE)",
+                [(i, f"REF{i}", 60 + i) for i in ids],
+            )
+            cur.executemany(
+                "INSERT INTO ps_product_shop (id_product, id_shop, id_tax_rules_group, price, date_add, "
+                "date_upd) VALUES (%s, 1, 1, 9.5, NOW() - INTERVAL 1 YEAR, NOW() - INTERVAL %s MINUTE)",
+                [(i, 60 + i) for i in ids],
+            )
+            cur.executemany(
+                "INSERT INTO ps_product_lang (id_product, id_shop, id_lang, description, "
+                "description_short, link_rewrite, name) VALUES (%s, 1, %s, %s, '', %s, %s)",
+                [
+                    (i, lang, f"{i}-{lang} {text}"[:2048], f"product-{i}", f"Product {i}")
+                    for i in ids
+                    for lang in (1, 2)
+                ],
+            )
+            cur.executemany(
+                "INSERT INTO ps_stock_available (id_stock_available, id_product, id_product_attribute, "
+                "id_shop, id_shop_group, quantity) VALUES (%s, %s, 0, 1, 0, 5)",
+                [(i, i) for i in ids],
+            )
         for lo in range(1, customers + 1, BATCH):
             cur.executemany(
                 "INSERT INTO ps_customer (id_customer, id_gender, id_lang, firstname, lastname, email, passwd, "
                 "last_passwd_gen, secure_key, date_add, date_upd) VALUES (%s, 1, 1, 'Ana', %s, %s, 'x', NOW(), 'k', "
                 "NOW() - INTERVAL 1 YEAR, NOW() - INTERVAL %s MINUTE)",
-                [(i, f"Ruiz {i}", f"c{i}@example.com", 60 + i) for i in range(lo, min(lo + BATCH, customers + 1))])
-        cur.execute("SELECT (SELECT COUNT(*) FROM ps_product) + (SELECT COUNT(*) FROM ps_product_shop)"
-                    " + (SELECT COUNT(*) FROM ps_product_lang) + (SELECT COUNT(*) FROM ps_stock_available)"
-                    " + (SELECT COUNT(*) FROM ps_customer)")
+                [(i, f"Ruiz {i}", f"c{i}@example.com", 60 + i) for i in range(lo, min(lo + BATCH, customers + 1))],
+            )
+        cur.execute(
+            "SELECT (SELECT COUNT(*) FROM ps_product) + (SELECT COUNT(*) FROM ps_product_shop)"
+            " + (SELECT COUNT(*) FROM ps_product_lang) + (SELECT COUNT(*) FROM ps_stock_available)"
+            " + (SELECT COUNT(*) FROM ps_customer)"
+        )
         return int(cur.fetchone()[0])
 
 
@@ -76,8 +91,11 @@ def _measure(admin, poll, polls: int, overhead: int) -> dict:
         walls.append(time.perf_counter() - wall)
         sizes.append(_bytes(admin) - before - overhead)
         assert report.changes == 0, report
-    return {"bytes_per_poll": round(sum(sizes) / polls), "cpu_ms_per_poll": round(1000 * sum(cpus) / polls, 2),
-            "seconds_per_poll": round(sum(walls) / polls, 3)}
+    return {
+        "bytes_per_poll": round(sum(sizes) / polls),
+        "cpu_ms_per_poll": round(1000 * sum(cpus) / polls, 2),
+        "seconds_per_poll": round(sum(walls) / polls, 3),
+    }
 
 
 def run(url: str, products: int, customers: int, polls: int) -> dict:
@@ -90,11 +108,20 @@ def run(url: str, products: int, customers: int, polls: int) -> dict:
     watched = _fill(shop, products, customers)
     cfg = PrestashopConfig(url=url.rstrip("/") + "/" + DB, prefix="ps_")
     overhead = min(-_bytes(admin) + _bytes(admin) for _ in range(3))  # reading the counters costs this
-    out = {"bench": "poll_idle", "products": products, "languages": 2, "description_bytes": 2048,
-           "customers": customers, "watched_rows": watched, "polls": polls}
+    out = {
+        "bench": "poll_idle",
+        "products": products,
+        "languages": 2,
+        "description_bytes": 2048,
+        "customers": customers,
+        "watched_rows": watched,
+        "polls": polls,
+    }
     with tempfile.TemporaryDirectory() as tmp:
-        for label, make in (("before_old_poller", lambda s: PollCapture(s, cfg)),
-                            ("after_chunk_checksums", lambda s: ChunkPoller(s, cfg))):
+        for label, make in (
+            ("before_old_poller", lambda s: PollCapture(s, cfg)),
+            ("after_chunk_checksums", lambda s: ChunkPoller(s, cfg)),
+        ):
             store = Store(f"sqlite:///{Path(tmp) / (label + '.sqlite')}")
             poller = make(store)
             started = time.perf_counter()
@@ -104,20 +131,28 @@ def run(url: str, products: int, customers: int, polls: int) -> dict:
             result["cpu_ms_per_1000_watched_rows"] = round(result["cpu_ms_per_poll"] * 1000 / watched, 3)
             result["first_poll_seconds"] = round(first, 2)
             with shop.cursor() as cur:  # one changed row: captured by the next poll
-                cur.execute("UPDATE ps_product_lang SET description = CONCAT(%s, SUBSTRING(description, 2))"
-                            " WHERE id_product = %s AND id_lang = 2", (label[0], products // 2))
+                cur.execute(
+                    "UPDATE ps_product_lang SET description = CONCAT(%s, SUBSTRING(description, 2))"
+                    " WHERE id_product = %s AND id_lang = 2",
+                    (label[0], products // 2),
+                )
             before = _bytes(admin)
             report = poller.poll()
-            result["one_change"] = {"changes": report.changes, "bytes": _bytes(admin) - before - overhead,
-                                    "rows_read": report.rows_read}
+            result["one_change"] = {
+                "changes": report.changes,
+                "bytes": _bytes(admin) - before - overhead,
+                "rows_read": report.rows_read,
+            }
             if hasattr(poller, "close"):
                 poller.close()
             out[label] = result
     old, new = out["before_old_poller"], out["after_chunk_checksums"]
     out["idle_bytes_ratio_old_to_new"] = round(old["bytes_per_poll"] / max(new["bytes_per_poll"], 1), 1)
     out["idle_cpu_ratio_old_to_new"] = round(old["cpu_ms_per_poll"] / max(new["cpu_ms_per_poll"], 0.01), 1)
-    out["targets_met"] = {"idle_bytes_le_50kb": new["bytes_per_poll"] <= 50_000,
-                          "cpu_le_5ms_per_1000_rows": new["cpu_ms_per_1000_watched_rows"] <= 5}
+    out["targets_met"] = {
+        "idle_bytes_le_50kb": new["bytes_per_poll"] <= 50_000,
+        "cpu_le_5ms_per_1000_rows": new["cpu_ms_per_1000_watched_rows"] <= 5,
+    }
     with admin.cursor() as cur:
         cur.execute(f"DROP DATABASE IF EXISTS {DB}")
     shop.close()

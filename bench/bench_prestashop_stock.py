@@ -20,9 +20,13 @@ from replicator.prestashop.write import set_stock
 def run(url: str, products: int, rounds: int) -> dict:
     shop_url = ps_sandbox.create_shop(url, "bench_ps_stock", demo=True, products=products)
     shop = ShopConnection(shop_url)
-    targets = [(r["id_product"], r["id_product_attribute"]) for r in shop.query(
-        "SELECT id_product, id_product_attribute FROM {p}stock_available WHERE id_product_attribute > 0"
-        " OR id_product NOT IN (SELECT id_product FROM {p}product_attribute)")]
+    targets = [
+        (r["id_product"], r["id_product_attribute"])
+        for r in shop.query(
+            "SELECT id_product, id_product_attribute FROM {p}stock_available WHERE id_product_attribute > 0"
+            " OR id_product NOT IN (SELECT id_product FROM {p}product_attribute)"
+        )
+    ]
     results = {}
     for label, kwargs in (("available", {}), ("physical_no_mvt", {"physical": True, "movement": False})):
         start, writes = time.perf_counter(), 0

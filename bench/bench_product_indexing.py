@@ -21,21 +21,32 @@ from replicator.prestashop.write import create_products_bulk
 from replicator.sandbox import mariadb
 from replicator.sandbox import shop as ps_sandbox
 
-FACETED = ("CREATE TABLE `{p}layered_price_index` (id_product int(11) NOT NULL, id_currency int(11) NOT NULL,"
-           " id_shop int(11) NOT NULL, price_min decimal(20,6) NOT NULL, price_max decimal(20,6) NOT NULL,"
-           " id_country int(11) NOT NULL, PRIMARY KEY (id_product,id_currency,id_shop,id_country))",
-           "CREATE TABLE `{p}layered_filter_block` (hash char(32) NOT NULL DEFAULT '', data text DEFAULT NULL,"
-           " PRIMARY KEY (hash))")
+FACETED = (
+    "CREATE TABLE `{p}layered_price_index` (id_product int(11) NOT NULL, id_currency int(11) NOT NULL,"
+    " id_shop int(11) NOT NULL, price_min decimal(20,6) NOT NULL, price_max decimal(20,6) NOT NULL,"
+    " id_country int(11) NOT NULL, PRIMARY KEY (id_product,id_currency,id_shop,id_country))",
+    "CREATE TABLE `{p}layered_filter_block` (hash char(32) NOT NULL DEFAULT '', data text DEFAULT NULL,"
+    " PRIMARY KEY (hash))",
+)
 
 
 def _articles(tag: str, n: int) -> list[Product]:
     out = []
     for i in range(n):
-        combos = [Combination(reference=f"{tag}{i:05d}-{s}", size=s, color="Azul") for s in ("S", "M", "L", "XL")] \
-            if i % 2 else []
-        out.append(Product(reference=f"{tag}{i:05d}", name=f"Camiseta algodón orgánico modelo {i}",
-                           description=f"<p>Camiseta de manga corta, 100% algodón, lavable a 30º. Modelo {i}.</p>",
-                           price_tax_excl=Decimal("12.40") + i % 7, combinations=combos))
+        combos = (
+            [Combination(reference=f"{tag}{i:05d}-{s}", size=s, color="Azul") for s in ("S", "M", "L", "XL")]
+            if i % 2
+            else []
+        )
+        out.append(
+            Product(
+                reference=f"{tag}{i:05d}",
+                name=f"Camiseta algodón orgánico modelo {i}",
+                description=f"<p>Camiseta de manga corta, 100% algodón, lavable a 30º. Modelo {i}.</p>",
+                price_tax_excl=Decimal("12.40") + i % 7,
+                combinations=combos,
+            )
+        )
     return out
 
 
@@ -49,8 +60,11 @@ def run(url: str, products: int) -> dict:
         start = time.perf_counter()
         create_products_bulk(shop, batch, index=index)
         elapsed = time.perf_counter() - start
-        results[label] = {"products": products, "seconds": round(elapsed, 3),
-                          "products_per_s": round(products / elapsed, 1)}
+        results[label] = {
+            "products": products,
+            "seconds": round(elapsed, 3),
+            "products_per_s": round(products / elapsed, 1),
+        }
     results["search_index_rows"] = shop.query_one("SELECT COUNT(*) AS n FROM {p}search_index")["n"]
     results["price_index_rows"] = shop.query_one("SELECT COUNT(*) AS n FROM {p}layered_price_index")["n"]
     shop.close()

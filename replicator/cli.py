@@ -19,8 +19,17 @@ from pathlib import Path
 from typing import Any, Callable
 
 from replicator import __version__
-from replicator.cli_output import (EXIT_CODES_HELP, EXIT_ERROR, EXIT_OK, EXIT_USAGE, UserError,  # noqa: F401
-                                   error_sentence, jsonable, print_json, run_command)  # EXIT_ERROR: for sub-commands
+from replicator.cli_output import (
+    EXIT_CODES_HELP,
+    EXIT_ERROR,
+    EXIT_OK,
+    EXIT_USAGE,
+    UserError,  # noqa: F401
+    error_sentence,
+    jsonable,
+    print_json,
+    run_command,
+)  # EXIT_ERROR: for sub-commands
 from replicator.config import CONFIG_NAME, default_rules_dir, load_config, redact, render_config
 from replicator.logsetup import setup_logging
 
@@ -37,13 +46,19 @@ class Parser(argparse.ArgumentParser):
 
 
 def _config_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", "-c", default=os.environ.get("REPLICATOR_CONFIG", CONFIG_NAME), metavar="FILE",
-                   help=f"path to {CONFIG_NAME} (default: ./{CONFIG_NAME} or $REPLICATOR_CONFIG)")
+    p.add_argument(
+        "--config",
+        "-c",
+        default=os.environ.get("REPLICATOR_CONFIG", CONFIG_NAME),
+        metavar="FILE",
+        help=f"path to {CONFIG_NAME} (default: ./{CONFIG_NAME} or $REPLICATOR_CONFIG)",
+    )
 
 
 def _json_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--json", action="store_true",
-                   help="print JSON (objects, ISO 8601 times, credentials masked) instead of text")
+    p.add_argument(
+        "--json", action="store_true", help="print JSON (objects, ISO 8601 times, credentials masked) instead of text"
+    )
 
 
 def _examples(p: argparse.ArgumentParser, *lines: str) -> None:
@@ -86,7 +101,6 @@ def _open_store(config):
 # --------------------------------------------------------------------------------------------- commands
 
 
-
 def cmd_init(args) -> int:
     target = Path(args.dir).expanduser().resolve()
     target.mkdir(parents=True, exist_ok=True)
@@ -94,10 +108,14 @@ def cmd_init(args) -> int:
     if config_path.exists() and not args.force:
         raise UserError(f"{config_path} already exists; use --force to overwrite it", EXIT_USAGE)
     if bool(args.data_dir) != bool(args.company):
-        raise UserError("give --data-dir and --company together (the FactuSOL data folder and the 3-character "
-                        "company code, e.g. 001)", EXIT_USAGE)
-    config_path.write_text(render_config(args.factusol, args.prestashop, data_dir=args.data_dir,
-                                         company=args.company), encoding="utf-8")
+        raise UserError(
+            "give --data-dir and --company together (the FactuSOL data folder and the 3-character "
+            "company code, e.g. 001)",
+            EXIT_USAGE,
+        )
+    config_path.write_text(
+        render_config(args.factusol, args.prestashop, data_dir=args.data_dir, company=args.company), encoding="utf-8"
+    )
     rules_target = target / "rules"
     if not rules_target.exists() or args.force:
         shutil.copytree(default_rules_dir(), rules_target, dirs_exist_ok=True)
@@ -115,13 +133,17 @@ def cmd_config_validate(args) -> int:
     for problem in problems:
         print(problem)
     if problems:
-        raise UserError(f"the rule files in {config.rules_dir} have {len(problems)} error(s) (listed above)",
-                        EXIT_USAGE)
+        raise UserError(
+            f"the rule files in {config.rules_dir} have {len(problems)} error(s) (listed above)", EXIT_USAGE
+        )
     failures = [] if args.offline else _check_connections(config)
     if failures:
         raise UserError("; ".join(failures))
-    print("configuration is valid" + (" (connections not tried: --offline)" if args.offline else
-                                      " and both databases answer") + ":")
+    print(
+        "configuration is valid"
+        + (" (connections not tried: --offline)" if args.offline else " and both databases answer")
+        + ":"
+    )
     print_json(config.describe())
     return EXIT_OK
 
@@ -133,8 +155,10 @@ def _check_connections(config) -> list[str]:
     from replicator.prestashop.connection import connect
 
     failures = []
-    checks = (("FactuSOL", lambda: open_factusol(connection_string(config.factusol), retries=0)),
-              ("PrestaShop", lambda: connect(config.prestashop.url)))
+    checks = (
+        ("FactuSOL", lambda: open_factusol(connection_string(config.factusol), retries=0)),
+        ("PrestaShop", lambda: connect(config.prestashop.url)),
+    )
     for name, opener in checks:
         try:
             opener().close()
@@ -158,8 +182,9 @@ def cmd_sandbox_factusol(args) -> int:
 def cmd_sandbox_prestashop(args) -> int:
     from replicator.sandbox.shop import create_shop
 
-    url = create_shop(args.mysql, args.database, demo=args.demo, products=args.products,
-                      customers=args.customers, prefix=args.prefix)
+    url = create_shop(
+        args.mysql, args.database, demo=args.demo, products=args.products, customers=args.customers, prefix=args.prefix
+    )
     print(f"PrestaShop sandbox database `{args.database}` created")
     print(f"URL (prestashop.url / replicator init --prestashop):\n  {redact(url)}")
     return EXIT_OK
@@ -223,8 +248,9 @@ def cmd_status(args) -> int:
     store = _open_store(config)
     summary = store.status_summary()
     service = service_state(store)
-    summary["checkpoints"] = {name: value for name, value in summary["checkpoints"].items()
-                              if name not in ("service", "service.lock")}  # both are in "service", in words
+    summary["checkpoints"] = {
+        name: value for name, value in summary["checkpoints"].items() if name not in ("service", "service.lock")
+    }  # both are in "service", in words
     summary["service"] = service.as_dict()
     summary["config"] = config.describe()
     summary["order_states"] = mode_line(config)
@@ -264,8 +290,9 @@ def _status_all(config, as_json: bool) -> int:
         print(f"no instances in {redact(config.store)} (store_namespace is set per instance in replicator.yaml)")
     for name, summary in summaries.items():
         changes = ", ".join(f"{k} {v}" for k, v in sorted(summary["changes"].items())) or "no changes"
-        print(f"{name}: {changes}; open conflicts {summary['open_conflicts']}; quarantined "
-              f"{summary['open_quarantine']}")
+        print(
+            f"{name}: {changes}; open conflicts {summary['open_conflicts']}; quarantined {summary['open_quarantine']}"
+        )
         _print_lock(stores[name])
     return EXIT_OK
 
@@ -292,7 +319,7 @@ def _checkpoint_lines(store) -> list[str]:
 
 def _short(value: Any, width: int = 40) -> str:
     text = str(value)
-    return text if len(text) <= width else text[:width - 1] + "…"
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _print_lock(store) -> None:
@@ -307,7 +334,9 @@ def _print_lock(store) -> None:
     factusol = ((store.checkpoint(SERVICE_CHECKPOINT) or {}).get("capture") or {}).get("factusol") or {}
     if factusol.get("locked_since"):
         since = str(factusol["locked_since"]).replace("T", " ")
-        print(f"FactuSOL file: locked since {since} ({redact(factusol.get('last_error') or 'held by another program')})")
+        print(
+            f"FactuSOL file: locked since {since} ({redact(factusol.get('last_error') or 'held by another program')})"
+        )
 
 
 def cmd_pause(args) -> int:
@@ -321,38 +350,50 @@ def cmd_pause(args) -> int:
     request_pause(store, args.reason)
     fresh = max(30.0, 5 * config.apply_interval_seconds)
     if service_report(store, fresh) is None:
-        print("pause recorded; no service is running now: one started later stays paused until "
-              "`replicator resume`")
+        print("pause recorded; no service is running now: one started later stays paused until `replicator resume`")
         return EXIT_OK
     deadline = time.monotonic() + args.wait
     while time.monotonic() < deadline:
         report = store.checkpoint("service") or {}
         if report.get("state") in ("paused", "stopped") and not report.get("factusol_open"):
-            print("paused: the service has closed the FactuSOL file; FactuSOL can compact/repair or restore it "
-                  "now. Run `replicator resume` when it is done")
+            print(
+                "paused: the service has closed the FactuSOL file; FactuSOL can compact/repair or restore it "
+                "now. Run `replicator resume` when it is done"
+            )
             return EXIT_OK
         time.sleep(0.5)
-    raise UserError(f"the service has not confirmed the pause within {args.wait:.0f} s (it may be finishing a long "
-                    "apply): check `replicator status` before FactuSOL's maintenance", EXIT_ERROR)
+    raise UserError(
+        f"the service has not confirmed the pause within {args.wait:.0f} s (it may be finishing a long "
+        "apply): check `replicator status` before FactuSOL's maintenance",
+        EXIT_ERROR,
+    )
 
 
 def cmd_resume(args) -> int:
     from replicator.service.pause import request_resume
 
     standing = request_resume(_open_store(_store_config(args)))
-    print("resumed: the service scans the whole FactuSOL file, then applies what waited" if standing else
-          "the replicator was not paused")
+    print(
+        "resumed: the service scans the whole FactuSOL file, then applies what waited"
+        if standing
+        else "the replicator was not paused"
+    )
     return EXIT_OK
 
 
 def cmd_log(args) -> int:
     config = _store_config(args)
     rows = _open_store(config).changes(status=args.status, entity=args.entity, side=args.side)
-    rows = rows[-args.limit:] if args.limit else rows
-    return _print_rows(args, rows, lambda row: (
-        f"{row.id:>6} {row.captured_at:%Y-%m-%d %H:%M:%S} {row.side:<10} {row.entity:<9} "
-        f"{row.source_table:<18} {row.op:<6} {row.row_key:<24} {row.status:<11} {row.detail}"),
-        "no changes" + (" match" if args.status or args.entity or args.side else " yet"))
+    rows = rows[-args.limit :] if args.limit else rows
+    return _print_rows(
+        args,
+        rows,
+        lambda row: (
+            f"{row.id:>6} {row.captured_at:%Y-%m-%d %H:%M:%S} {row.side:<10} {row.entity:<9} "
+            f"{row.source_table:<18} {row.op:<6} {row.row_key:<24} {row.status:<11} {row.detail}"
+        ),
+        "no changes" + (" match" if args.status or args.entity or args.side else " yet"),
+    )
 
 
 def cmd_conflicts(args) -> int:
@@ -361,9 +402,12 @@ def cmd_conflicts(args) -> int:
 
     def line(row) -> str:
         values = jsonable(row)
-        return (f"#{row.id} {row.entity} {row.key} field {row.field}: base={json.dumps(values['base'])} "
-                f"factusol={json.dumps(values['factusol'])} prestashop={json.dumps(values['prestashop'])} "
-                f"[{row.status}]")
+        return (
+            f"#{row.id} {row.entity} {row.key} field {row.field}: base={json.dumps(values['base'])} "
+            f"factusol={json.dumps(values['factusol'])} prestashop={json.dumps(values['prestashop'])} "
+            f"[{row.status}]"
+        )
+
     return _print_rows(args, rows, line, "no conflicts" if args.all else "no open conflicts")
 
 
@@ -374,8 +418,10 @@ def cmd_resolve(args) -> int:
     if conflict is None:
         raise UserError(f"there is no conflict #{args.id}; `replicator conflicts` lists the open ones")
     if conflict.status != "open":
-        raise UserError(f"conflict #{args.id} is already {conflict.status}"
-                        + (f" (with {conflict.resolved_by})" if conflict.resolved_by else ""))
+        raise UserError(
+            f"conflict #{args.id} is already {conflict.status}"
+            + (f" (with {conflict.resolved_by})" if conflict.resolved_by else "")
+        )
     if args.field and args.field != conflict.field:
         raise UserError(f"conflict #{args.id} is about field {conflict.field}, not {args.field}; nothing was changed")
     if args.value is not None:
@@ -389,8 +435,10 @@ def cmd_resolve(args) -> int:
     else:
         raise UserError("say which value wins: --take factusol|prestashop|base or --value VALUE", EXIT_USAGE)
     shown = jsonable(resolved)["resolution"]
-    print(f"conflict #{resolved.id} ({resolved.entity} {resolved.key} {resolved.field}) resolved with "
-          f"{resolved.resolved_by}: {redact(json.dumps(shown, ensure_ascii=False))}; it is applied on the next cycle")
+    print(
+        f"conflict #{resolved.id} ({resolved.entity} {resolved.key} {resolved.field}) resolved with "
+        f"{resolved.resolved_by}: {redact(json.dumps(shown, ensure_ascii=False))}; it is applied on the next cycle"
+    )
     return EXIT_OK
 
 
@@ -414,8 +462,14 @@ def cmd_reconcile(args) -> int:
     finally:
         runtime.close()
     if args.json:
-        _print_json({**report.as_dict(), "repaired": repaired, "remaining": after.as_dict()["total"],
-                     "dry_run": bool(args.dry_run)})
+        _print_json(
+            {
+                **report.as_dict(),
+                "repaired": repaired,
+                "remaining": after.as_dict()["total"],
+                "dry_run": bool(args.dry_run),
+            }
+        )
     else:
         checked = ", ".join(f"{n} {e}s" for e, n in report.checked.items())
         print(f"checked {checked}: {len(report.differences)} difference(s)")
@@ -462,9 +516,12 @@ def cmd_quarantine(args) -> int:
         store.skip_quarantine(args.skip)
         print(f"quarantined change #{args.skip} ({row.entity} {row.key}) skipped: it will not be applied")
         return EXIT_OK
-    return _print_rows(args, store.quarantined(), lambda row: (
-        f"#{row.id} {row.entity} {row.key} from {row.side}: {row.reason} (tries {row.attempts})"),
-        "nothing quarantined")
+    return _print_rows(
+        args,
+        store.quarantined(),
+        lambda row: f"#{row.id} {row.entity} {row.key} from {row.side}: {row.reason} (tries {row.attempts})",
+        "nothing quarantined",
+    )
 
 
 def cmd_link(args) -> int:
@@ -474,11 +531,15 @@ def cmd_link(args) -> int:
     for side, value in (("factusol", args.factusol), ("prestashop", args.prestashop)):
         existing = store.map_id(args.entity, **{"factusol_key" if side == "factusol" else "prestashop_id": value})
         if existing:
-            raise UserError(f"{args.entity} {side} {value} is already linked (FactuSOL {existing.factusol_key} <-> "
-                            f"shop {existing.prestashop_id})")
+            raise UserError(
+                f"{args.entity} {side} {value} is already linked (FactuSOL {existing.factusol_key} <-> "
+                f"shop {existing.prestashop_id})"
+            )
     store.link(args.entity, args.factusol, args.prestashop)
-    print(f"linked {args.entity}: FactuSOL {args.factusol} <-> shop {args.prestashop}; quarantined changes of it "
-          "are retried on the next cycle (only blank fields are filled on a first link)")
+    print(
+        f"linked {args.entity}: FactuSOL {args.factusol} <-> shop {args.prestashop}; quarantined changes of it "
+        "are retried on the next cycle (only blank fields are filled on a first link)"
+    )
     return EXIT_OK
 
 
@@ -512,13 +573,16 @@ def cmd_demo(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = Parser(prog="replicator", description="FactuSOL ⇄ PrestaShop replicator",
-                    epilog="examples:\n"
-                           "  replicator init /etc/replicator --factusol 'DRIVER=...;DBQ=C:\\...\\0012026.accdb' "
-                           "--prestashop 'mysql://ps:${PS_DB_PASSWORD}@db/prestashop'\n"
-                           "  replicator run --config /etc/replicator/replicator.yaml\n"
-                           "  replicator status --config /etc/replicator/replicator.yaml\n\n" + EXIT_CODES_HELP,
-                    formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = Parser(
+        prog="replicator",
+        description="FactuSOL ⇄ PrestaShop replicator",
+        epilog="examples:\n"
+        "  replicator init /etc/replicator --factusol 'DRIVER=...;DBQ=C:\\...\\0012026.accdb' "
+        "--prestashop 'mysql://ps:${PS_DB_PASSWORD}@db/prestashop'\n"
+        "  replicator run --config /etc/replicator/replicator.yaml\n"
+        "  replicator status --config /etc/replicator/replicator.yaml\n\n" + EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--debug", action="store_true", help="show the traceback of an unexpected error")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=Parser)
@@ -526,24 +590,35 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("init", help="write a commented replicator.yaml and copy the default rules")
     p.add_argument("dir", metavar="DIR", help="folder to write replicator.yaml and rules/ into (created if missing)")
     p.add_argument("--factusol", metavar="ODBC", help="pyodbc connection string of the FactuSOL file")
-    p.add_argument("--prestashop", metavar="URL", help="mysql:// URL of the shop database (write the password as "
-                                                       "${PS_DB_PASSWORD}: it is read from the environment)")
-    p.add_argument("--data-dir", metavar="DIR", help="FactuSOL data folder (Datos\\FS; a UNC path on a network): "
-                                                     "follow the newest fiscal-year file of --company")
+    p.add_argument(
+        "--prestashop",
+        metavar="URL",
+        help="mysql:// URL of the shop database (write the password as "
+        "${PS_DB_PASSWORD}: it is read from the environment)",
+    )
+    p.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help="FactuSOL data folder (Datos\\FS; a UNC path on a network): "
+        "follow the newest fiscal-year file of --company",
+    )
     p.add_argument("--company", metavar="CCC", help="3-character FactuSOL company code (with --data-dir), e.g. 001")
     p.add_argument("--force", action="store_true", help="overwrite an existing replicator.yaml and rule files")
-    _examples(p, "replicator init /etc/replicator",
-              "replicator init . --prestashop 'mysql://ps:${PS_DB_PASSWORD}@127.0.0.1/prestashop' --force")
+    _examples(
+        p,
+        "replicator init /etc/replicator",
+        "replicator init . --prestashop 'mysql://ps:${PS_DB_PASSWORD}@127.0.0.1/prestashop' --force",
+    )
     p.set_defaults(func=cmd_init)
 
     p = sub.add_parser("config", help="configuration tools")
     config_sub = p.add_subparsers(dest="config_command", required=True, metavar="COMMAND", parser_class=Parser)
     v = config_sub.add_parser("validate", help="check replicator.yaml and the rules, and connect to both sides")
     _config_arg(v)
-    v.add_argument("--offline", action="store_true",
-                   help="check the files only; do not connect (no passwords needed)")
-    _examples(v, "replicator config validate --config /etc/replicator/replicator.yaml",
-              "replicator config validate --offline")
+    v.add_argument("--offline", action="store_true", help="check the files only; do not connect (no passwords needed)")
+    _examples(
+        v, "replicator config validate --config /etc/replicator/replicator.yaml", "replicator config validate --offline"
+    )
     v.set_defaults(func=cmd_config_validate)
 
     p = sub.add_parser("sandbox", help="create stand-in databases to try the replicator")
@@ -567,17 +642,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="run headless (as a service); --once: capture and apply what is pending, then exit")
     _config_arg(p)
-    p.add_argument("--once", action="store_true",
-                   help="do the initial sync if not done yet, capture and apply what is pending, then exit")
-    _examples(p, "replicator run --config /etc/replicator/replicator.yaml --once   # first sync",
-              "replicator run --config /etc/replicator/replicator.yaml          # as a service, Ctrl-C stops")
+    p.add_argument(
+        "--once",
+        action="store_true",
+        help="do the initial sync if not done yet, capture and apply what is pending, then exit",
+    )
+    _examples(
+        p,
+        "replicator run --config /etc/replicator/replicator.yaml --once   # first sync",
+        "replicator run --config /etc/replicator/replicator.yaml          # as a service, Ctrl-C stops",
+    )
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("tui", help="the terminal UI: change log, conflicts, quarantine")
     _config_arg(p)
     p.add_argument("--readonly", action="store_true", help="only look: no key resolves, skips or changes anything")
-    _examples(p, "replicator tui --config /etc/replicator/replicator.yaml",
-              "replicator tui --readonly   # no password needed, nothing can be changed")
+    _examples(
+        p,
+        "replicator tui --config /etc/replicator/replicator.yaml",
+        "replicator tui --readonly   # no password needed, nothing can be changed",
+    )
     p.set_defaults(func=cmd_tui)
 
     p = sub.add_parser("status", help="the service's state, change counts, open conflicts, checkpoints")
@@ -590,15 +674,26 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("log", help="the change log, oldest first")
     _config_arg(p)
     _json_arg(p)
-    p.add_argument("--status", choices=CHANGE_STATUSES, metavar="STATUS",
-                   help="only changes in this status: " + ", ".join(CHANGE_STATUSES))
+    p.add_argument(
+        "--status",
+        choices=CHANGE_STATUSES,
+        metavar="STATUS",
+        help="only changes in this status: " + ", ".join(CHANGE_STATUSES),
+    )
     p.add_argument("--entity", metavar="ENTITY", help="only this entity: customer, product, stock, order, ...")
-    p.add_argument("--side", choices=["factusol", "prestashop"], metavar="SIDE",
-                   help="only changes captured on this side: factusol or prestashop")
-    p.add_argument("--limit", type=int, default=200, metavar="N",
-                   help="the newest N changes (default 200; 0 for all)")
-    _examples(p, "replicator log --status quarantined", "replicator log --entity customer --side prestashop --limit 20",
-              "replicator log --json --limit 5")
+    p.add_argument(
+        "--side",
+        choices=["factusol", "prestashop"],
+        metavar="SIDE",
+        help="only changes captured on this side: factusol or prestashop",
+    )
+    p.add_argument("--limit", type=int, default=200, metavar="N", help="the newest N changes (default 200; 0 for all)")
+    _examples(
+        p,
+        "replicator log --status quarantined",
+        "replicator log --entity customer --side prestashop --limit 20",
+        "replicator log --json --limit 5",
+    )
     p.set_defaults(func=cmd_log)
 
     p = sub.add_parser("conflicts", help="open conflicts (a field changed differently on both sides)")
@@ -610,30 +705,54 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("resolve", help="resolve a conflict")
     p.add_argument("id", type=int, metavar="ID", help="the conflict's number (`replicator conflicts` lists them)")
-    p.add_argument("--take", choices=["factusol", "prestashop", "base"], metavar="SIDE",
-                   help="the value that wins: factusol, prestashop, or base (the last agreed value)")
-    p.add_argument("--value", metavar="VALUE", help="a value of your own instead (JSON such as 12.5 or null, "
-                                                    "else plain text)")
+    p.add_argument(
+        "--take",
+        choices=["factusol", "prestashop", "base"],
+        metavar="SIDE",
+        help="the value that wins: factusol, prestashop, or base (the last agreed value)",
+    )
+    p.add_argument(
+        "--value", metavar="VALUE", help="a value of your own instead (JSON such as 12.5 or null, else plain text)"
+    )
     p.add_argument("--field", metavar="NAME", help="refuse unless the conflict is about this field")
     _config_arg(p)
-    _examples(p, "replicator resolve 12 --take factusol", "replicator resolve 12 --value '\"Calle Mayor 1\"'",
-              "replicator resolve 12 --take base --field phone")
+    _examples(
+        p,
+        "replicator resolve 12 --take factusol",
+        "replicator resolve 12 --value '\"Calle Mayor 1\"'",
+        "replicator resolve 12 --take base --field phone",
+    )
     p.set_defaults(func=cmd_resolve)
 
-    p = sub.add_parser("reconcile", help="compare both sides entity by entity (missing links, field differences, "
-                                         "orphans); --repair brings them in step through the normal apply path")
+    p = sub.add_parser(
+        "reconcile",
+        help="compare both sides entity by entity (missing links, field differences, "
+        "orphans); --repair brings them in step through the normal apply path",
+    )
     _config_arg(p)
-    p.add_argument("entity", nargs="?", choices=["product", "customer", "order"], metavar="ENTITY",
-                   help="only this entity: product, customer or order (default: all three)")
+    p.add_argument(
+        "entity",
+        nargs="?",
+        choices=["product", "customer", "order"],
+        metavar="ENTITY",
+        help="only this entity: product, customer or order (default: all three)",
+    )
     _json_arg(p)
     p.add_argument("--repair", action="store_true", help="sync the keys that differ, by the rules")
     p.add_argument("--dry-run", action="store_true", help="with --repair: say what would be synced, write nothing")
-    _examples(p, "replicator reconcile", "replicator reconcile product --json",
-              "replicator reconcile --repair --dry-run", "replicator reconcile --repair")
+    _examples(
+        p,
+        "replicator reconcile",
+        "replicator reconcile product --json",
+        "replicator reconcile --repair --dry-run",
+        "replicator reconcile --repair",
+    )
     p.set_defaults(func=cmd_reconcile)
 
-    p = sub.add_parser("accept-baseline", help="after a stop for a restored FactuSOL file or a replaced store: go on "
-                                               "from the data as it is now")
+    p = sub.add_parser(
+        "accept-baseline",
+        help="after a stop for a restored FactuSOL file or a replaced store: go on from the data as it is now",
+    )
     _config_arg(p)
     _examples(p, "replicator accept-baseline   # after `replicator status` says applying is STOPPED")
     p.set_defaults(func=cmd_accept_baseline)
@@ -641,8 +760,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("quarantine", help="list quarantined changes, or skip one")
     _config_arg(p)
     _json_arg(p)
-    p.add_argument("--skip", type=int, metavar="ID",
-                   help="skip this quarantined change: it is marked skipped and never applied")
+    p.add_argument(
+        "--skip", type=int, metavar="ID", help="skip this quarantined change: it is marked skipped and never applied"
+    )
     _examples(p, "replicator quarantine", "replicator quarantine --skip 7")
     p.set_defaults(func=cmd_quarantine)
 
@@ -651,34 +771,50 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--factusol", required=True, metavar="KEY", help="F_CLI.CODCLI or F_ART.CODART")
     p.add_argument("--prestashop", required=True, metavar="ID", help="id_customer or id_product")
     _config_arg(p)
-    _examples(p, "replicator link customer --factusol 431 --prestashop 88",
-              "replicator link product --factusol A100 --prestashop 12")
+    _examples(
+        p,
+        "replicator link customer --factusol 431 --prestashop 88",
+        "replicator link product --factusol A100 --prestashop 12",
+    )
     p.set_defaults(func=cmd_link)
 
     p = sub.add_parser("resync", help="re-evaluate keys under the current rules and write what differs")
-    p.add_argument("entity", nargs="?", choices=("category", "product", "stock"),
-                   help="one entity (default: category, product and stock)")
+    p.add_argument(
+        "entity",
+        nargs="?",
+        choices=("category", "product", "stock"),
+        help="one entity (default: category, product and stock)",
+    )
     p.add_argument("--keys", nargs="+", metavar="KEY", help="only these keys (article codes; fam:CODE / sec:CODE)")
     p.add_argument("--dry-run", action="store_true", help="write nothing; list what would change")
     p.add_argument("--json", action="store_true", help="the report as JSON")
     _config_arg(p)
-    _examples(p, "replicator resync --dry-run --config /etc/replicator/replicator.yaml",
-              "replicator resync stock --config /etc/replicator/replicator.yaml",
-              "replicator resync product --keys CAM001 TAZ010 --dry-run --json")
+    _examples(
+        p,
+        "replicator resync --dry-run --config /etc/replicator/replicator.yaml",
+        "replicator resync stock --config /etc/replicator/replicator.yaml",
+        "replicator resync product --keys CAM001 TAZ010 --dry-run --json",
+    )
     p.set_defaults(func=cmd_resync)
 
     p = sub.add_parser("rules", help="rule file tools")
     rules_sub = p.add_subparsers(dest="rules_command", required=True, metavar="COMMAND", parser_class=Parser)
     c = rules_sub.add_parser("check", help="validate rule files: file:line:col: message")
-    c.add_argument("paths", nargs="*", metavar="PATH",
-                   help="rule files or folders (default: the shipped rules)")
+    c.add_argument("paths", nargs="*", metavar="PATH", help="rule files or folders (default: the shipped rules)")
     c.add_argument("--config", "-c", help=f"also check the codes the rules name against this {CONFIG_NAME}'s data")
-    _examples(c, "replicator rules check /etc/replicator/rules", "replicator rules check rules/stock.yaml",
-              "replicator rules check --config /etc/replicator/replicator.yaml")
+    _examples(
+        c,
+        "replicator rules check /etc/replicator/rules",
+        "replicator rules check rules/stock.yaml",
+        "replicator rules check --config /etc/replicator/replicator.yaml",
+    )
     c.set_defaults(func=cmd_rules_check)
 
-    p = sub.add_parser("pause", help="give FactuSOL its file (compact/repair, restore): the service stops "
-                                     "scanning and applying and closes the file until `replicator resume`")
+    p = sub.add_parser(
+        "pause",
+        help="give FactuSOL its file (compact/repair, restore): the service stops "
+        "scanning and applying and closes the file until `replicator resume`",
+    )
     _config_arg(p)
     p.add_argument("--reason", default="", help="shown in `replicator status` (default: FactuSOL maintenance)")
     p.add_argument("--wait", type=float, default=30.0, help="seconds to wait for the service to confirm (30)")
@@ -692,8 +828,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("doctor", help="check this installation end to end (driver, file, columns, rights, shop)")
     _config_arg(p)
     p.add_argument("--json", action="store_true", help="the report as JSON (ok, status, and each check's data)")
-    _examples(p, "replicator doctor --config /etc/replicator/replicator.yaml",
-              "replicator doctor --config replicator.yaml --json")
+    _examples(
+        p,
+        "replicator doctor --config /etc/replicator/replicator.yaml",
+        "replicator doctor --config replicator.yaml --json",
+    )
     p.set_defaults(func=cmd_doctor)
 
     from replicator.service.manage import add_parser as add_service_parser
@@ -702,8 +841,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="everything local, nothing to configure")
     p.add_argument("--headless", action="store_true", help="log lines instead of the TUI")
-    p.add_argument("--seconds", type=int, default=60, metavar="N",
-                   help="headless: stop after N seconds (default 60); with the TUI it runs until you quit")
+    p.add_argument(
+        "--seconds",
+        type=int,
+        default=60,
+        metavar="N",
+        help="headless: stop after N seconds (default 60); with the TUI it runs until you quit",
+    )
     p.add_argument("--workdir", metavar="DIR", help="keep the demo files here (default: a temp folder)")
     _examples(p, "replicator demo", "replicator demo --headless --seconds 20")
     p.set_defaults(func=cmd_demo)

@@ -166,8 +166,11 @@ def run_command(handler: Callable[[Any], int | None], args: Any, debug: bool = F
         return exc.code
     except ConfigError as exc:
         lines = str(exc).splitlines() or ["the configuration is not valid"]
-        fail(f"the configuration is not valid: {lines[0]}" if len(lines) == 1 else
-             f"the configuration has {len(lines)} problems; fix them and run again:")
+        fail(
+            f"the configuration is not valid: {lines[0]}"
+            if len(lines) == 1
+            else f"the configuration has {len(lines)} problems; fix them and run again:"
+        )
         for line in lines[1:] if len(lines) == 1 else lines:
             print(f"  {redact(line)}", file=sys.stderr)
         return EXIT_USAGE

@@ -177,12 +177,20 @@ class Config:
                 "data_dir": str(self.factusol.data_dir) if self.factusol.data_dir else None,
                 "company": self.factusol.company,
             },
-            "prestashop": {"url": redact(self.prestashop.url), "prefix": self.prestashop.prefix,
-                           "id_shop": self.prestashop.id_shop, "capture": self.prestashop.capture,
-                           **({"ssh": f"{self.prestashop.ssh.user}@{self.prestashop.ssh.host}:{self.prestashop.ssh.port}"}
-                              if self.prestashop.ssh else {}),
-                           "webservice": ({"url": self.prestashop.webservice.url, "key": MASK}
-                                          if self.prestashop.webservice else None)},
+            "prestashop": {
+                "url": redact(self.prestashop.url),
+                "prefix": self.prestashop.prefix,
+                "id_shop": self.prestashop.id_shop,
+                "capture": self.prestashop.capture,
+                **(
+                    {"ssh": f"{self.prestashop.ssh.user}@{self.prestashop.ssh.host}:{self.prestashop.ssh.port}"}
+                    if self.prestashop.ssh
+                    else {}
+                ),
+                "webservice": (
+                    {"url": self.prestashop.webservice.url, "key": MASK} if self.prestashop.webservice else None
+                ),
+            },
         }
 
 
@@ -226,13 +234,43 @@ def register_config_secrets(config: "Config") -> None:
 
 # Every key a section may hold; anything else is named with the nearest known key.
 KEYS: dict[str, tuple[str, ...]] = {
-    "": ("store", "store_namespace", "rules", "factusol", "prestashop", "apply_interval_seconds",
-         "initial_sync_workers", "log"),
-    "factusol": ("connection", "file", "data_dir", "company", "rescan_seconds", "full_rescan_seconds",
-                 "debounce_seconds", "lock_retry_seconds", "timeout_seconds", "fast_executemany",
-                 "idle_close_seconds"),
-    "prestashop": ("url", "prefix", "id_shop", "id_lang", "capture", "poll_seconds", "poll_overlap_seconds",
-                   "poll_checksum_seconds", "server_id", "timezone", "ssh", "webservice"),
+    "": (
+        "store",
+        "store_namespace",
+        "rules",
+        "factusol",
+        "prestashop",
+        "apply_interval_seconds",
+        "initial_sync_workers",
+        "log",
+    ),
+    "factusol": (
+        "connection",
+        "file",
+        "data_dir",
+        "company",
+        "rescan_seconds",
+        "full_rescan_seconds",
+        "debounce_seconds",
+        "lock_retry_seconds",
+        "timeout_seconds",
+        "fast_executemany",
+        "idle_close_seconds",
+    ),
+    "prestashop": (
+        "url",
+        "prefix",
+        "id_shop",
+        "id_lang",
+        "capture",
+        "poll_seconds",
+        "poll_overlap_seconds",
+        "poll_checksum_seconds",
+        "server_id",
+        "timezone",
+        "ssh",
+        "webservice",
+    ),
     "log": ("level", "file"),
 }
 
@@ -283,8 +321,9 @@ class _Reader:
             return default
         return str(value)
 
-    def number(self, node: dict, section: str, key: str, default: float | None, *, minimum: float = 0.0,
-               above: bool = True) -> float | None:
+    def number(
+        self, node: dict, section: str, key: str, default: float | None, *, minimum: float = 0.0, above: bool = True
+    ) -> float | None:
         """A number of seconds: above `minimum` (or at least it when `above` is False)."""
         value = node.get(key, default)
         if value is None:
@@ -298,8 +337,7 @@ class _Reader:
             self.problem(node, dotted, f"expected a number, got {value!r}")
             return default
         if not math.isfinite(number) or (number <= minimum if above else number < minimum):
-            self.problem(node, dotted, f"must be {'greater than' if above else 'at least'} {minimum:g} "
-                                       f"(got {value!r})")
+            self.problem(node, dotted, f"must be {'greater than' if above else 'at least'} {minimum:g} (got {value!r})")
             return default
         return number
 
@@ -310,8 +348,9 @@ class _Reader:
             return default
         return value
 
-    def integer(self, node: dict, section: str, key: str, default: int | None, *, minimum: int = 1,
-                maximum: int = 2**32 - 1) -> int | None:
+    def integer(
+        self, node: dict, section: str, key: str, default: int | None, *, minimum: int = 1, maximum: int = 2**32 - 1
+    ) -> int | None:
         value = node.get(key, default)
         if value is None:
             return None
@@ -338,8 +377,9 @@ def _read_yaml(path: Path) -> Any:
     try:
         return read_yaml(path, typ="rt")
     except YamlLimitError as exc:
-        raise ConfigError(f"{path}:{exc.problem.line}:{exc.problem.col}: not valid YAML: {exc.problem.message}") \
-            from None
+        raise ConfigError(
+            f"{path}:{exc.problem.line}:{exc.problem.col}: not valid YAML: {exc.problem.message}"
+        ) from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the configuration: {exc.strerror or exc}") from None
 
@@ -356,8 +396,11 @@ def _webservice(ps_raw: dict, path: Path, need_secrets: bool = True) -> Webservi
     key_text = str(raw.get("key") or "")
     key = expand_env(key_text, f"{path}: prestashop.webservice.key", need_secrets)
     register_secret(key)
-    return WebserviceConfig(url=expand_env(str(raw.get("url") or ""), f"{path}: prestashop.webservice.url"),
-                            key=key, key_from_env=bool(_ENV_PATTERN.search(key_text)) or not key_text)
+    return WebserviceConfig(
+        url=expand_env(str(raw.get("url") or ""), f"{path}: prestashop.webservice.url"),
+        key=key,
+        key_from_env=bool(_ENV_PATTERN.search(key_text)) or not key_text,
+    )
 
 
 def load_config(path: str | os.PathLike, need_secrets: bool = True, check_files: bool | None = None) -> Config:
@@ -390,7 +433,7 @@ def load_config(path: str | os.PathLike, need_secrets: bool = True, check_files:
 
     store = r.env(r.text(data, "", "store") or "sqlite:///replicator-state.sqlite", "store")
     if store.startswith("sqlite:///") and not store.startswith("sqlite:////") and ":memory:" not in store:
-        store = "sqlite:///" + str(base / store[len("sqlite:///"):])
+        store = "sqlite:///" + str(base / store[len("sqlite:///") :])
     _register_url_secrets(store)
 
     fs_raw = r.section("factusol")
@@ -435,14 +478,20 @@ def load_config(path: str | os.PathLike, need_secrets: bool = True, check_files:
     log_raw = r.section("log")
     r.unknown_keys(log_raw, "log")
     config = Config(
-        path=path, store=store, store_namespace=r.text(data, "", "store_namespace") or "",
-        rules_dir=rel(r.text(data, "", "rules") or "rules", "rules"), factusol=fs, prestashop=ps,
+        path=path,
+        store=store,
+        store_namespace=r.text(data, "", "store_namespace") or "",
+        rules_dir=rel(r.text(data, "", "rules") or "rules", "rules"),
+        factusol=fs,
+        prestashop=ps,
         apply_interval_seconds=r.number(data, "", "apply_interval_seconds", 2.0),
         initial_sync_workers=r.text(data, "", "initial_sync_workers", "process") or "",
-        log_level=str(r.text(log_raw, "log", "level", "INFO")).upper(), log_file=rel(r.text(log_raw, "log", "file"),
-                                                                                   "log.file"),
+        log_level=str(r.text(log_raw, "log", "level", "INFO")).upper(),
+        log_file=rel(r.text(log_raw, "log", "file"), "log.file"),
     )
-    problems = r.problems + [f"{path}: {p}" for p in validate(config, check_files=need_secrets if check_files is None else check_files)]
+    problems = r.problems + [
+        f"{path}: {p}" for p in validate(config, check_files=need_secrets if check_files is None else check_files)
+    ]
     if problems:
         raise ConfigError("\n".join(problems))
     return config
@@ -475,8 +524,10 @@ def parse_mysql_url(url: str) -> dict:
     options = {key.replace("-", "_").lower(): value for key, value in parsed.options}
     unknown = sorted(set(options) - {"ssl_mode", "ssl_ca", "ssl_cert", "ssl_key", "charset"})
     if unknown:
-        raise ValueError(f"PrestaShop URL: unknown option(s) {', '.join(unknown)} (known: ssl_mode, ssl_ca, ssl_cert, "
-                         "ssl_key, charset)")
+        raise ValueError(
+            f"PrestaShop URL: unknown option(s) {', '.join(unknown)} (known: ssl_mode, ssl_ca, ssl_cert, "
+            "ssl_key, charset)"
+        )
     if options.get("charset", "utf8mb4").lower() != "utf8mb4":
         raise ValueError("PrestaShop URL: charset must be utf8mb4, the character set of PrestaShop's tables")
     params.update(_tls_params(options))
@@ -552,10 +603,13 @@ def _store_problems(store: str, namespace: str) -> list[str]:
         except ImportError:
             problems.append(f"store: the {url.get_backend_name()} driver ({url.get_driver_name()}) is not installed")
     if namespace and url.get_backend_name() == "sqlite":
-        problems.append("store_namespace: only for a shared PostgreSQL store (each SQLite store is one instance's file)")
+        problems.append(
+            "store_namespace: only for a shared PostgreSQL store (each SQLite store is one instance's file)"
+        )
     elif namespace and not re.fullmatch(r"[a-z][a-z0-9_]{0,40}", namespace):
-        problems.append(f"store_namespace: lower-case letters, digits and _ only, starting with a letter "
-                        f"(got {namespace!r})")
+        problems.append(
+            f"store_namespace: lower-case letters, digits and _ only, starting with a letter (got {namespace!r})"
+        )
     return problems
 
 
@@ -567,8 +621,17 @@ def _number(section: dict, key: str, default: float, where: str, kind=float) -> 
         raise ConfigError(f"{where}.{key}: expected a number, got {value!r}") from None
 
 
-_SSH_KEYS = {"host", "port", "user", "key_file", "known_hosts", "password", "passphrase", "accept_new_host_key",
-             "timeout_seconds"}
+_SSH_KEYS = {
+    "host",
+    "port",
+    "user",
+    "key_file",
+    "known_hosts",
+    "password",
+    "passphrase",
+    "accept_new_host_key",
+    "timeout_seconds",
+}
 
 
 def _ssh_config(raw: Any, path: Path, rel) -> SshConfig | None:
@@ -579,7 +642,9 @@ def _ssh_config(raw: Any, path: Path, rel) -> SshConfig | None:
         raise ConfigError("prestashop.ssh: must be a mapping (host, port, user, key_file, known_hosts, ...)")
     unknown = sorted(set(raw) - _SSH_KEYS)
     if unknown:
-        raise ConfigError(f"prestashop.ssh: unknown key(s) {', '.join(unknown)} (known: {', '.join(sorted(_SSH_KEYS))})")
+        raise ConfigError(
+            f"prestashop.ssh: unknown key(s) {', '.join(unknown)} (known: {', '.join(sorted(_SSH_KEYS))})"
+        )
     for key in ("host", "user"):
         if not raw.get(key):
             raise ConfigError(f"prestashop.ssh.{key}: required (the SSH server's {key} to log in to)")
@@ -594,10 +659,16 @@ def _ssh_config(raw: Any, path: Path, rel) -> SshConfig | None:
     if not isinstance(accept, bool):
         raise ConfigError("prestashop.ssh.accept_new_host_key: must be true or false")
     return SshConfig(
-        host=str(raw["host"]), user=str(raw["user"]), port=_number(raw, "port", 22, "prestashop.ssh", int),
-        key_file=rel(raw.get("key_file")), known_hosts=rel(raw.get("known_hosts") or "known_hosts"),
-        password=secrets["password"], passphrase=secrets["passphrase"], accept_new_host_key=accept,
-        timeout=_number(raw, "timeout_seconds", 15.0, "prestashop.ssh"))
+        host=str(raw["host"]),
+        user=str(raw["user"]),
+        port=_number(raw, "port", 22, "prestashop.ssh", int),
+        key_file=rel(raw.get("key_file")),
+        known_hosts=rel(raw.get("known_hosts") or "known_hosts"),
+        password=secrets["password"],
+        passphrase=secrets["passphrase"],
+        accept_new_host_key=accept,
+        timeout=_number(raw, "timeout_seconds", 15.0, "prestashop.ssh"),
+    )
 
 
 def webservice_url_problem(url: str) -> str:
@@ -642,7 +713,9 @@ def validate(config: Config, check_files: bool = True) -> list[str]:
     elif fs.connection and "{file}" in fs.connection and not (fs.file or fs.data_dir):
         problems.append("factusol.connection: it says {file}: give factusol.file or data_dir + company")
     if not ps.url:
-        problems.append("prestashop.url: the shop database URL is required, e.g. mysql://user:${PS_DB_PASSWORD}@host/db")
+        problems.append(
+            "prestashop.url: the shop database URL is required, e.g. mysql://user:${PS_DB_PASSWORD}@host/db"
+        )
     else:
         try:
             params = parse_mysql_url(ps.url)
@@ -674,15 +747,20 @@ def validate(config: Config, check_files: bool = True) -> list[str]:
             problems.append(f"log.file: folder {config.log_file.parent} does not exist: create it or change the path")
     ws = ps.webservice
     if ws is not None:
-        problem = (webservice_url_problem(ws.url) if ws.url
-                   else "the shop's address is required, e.g. https://shop.example.com")
+        problem = (
+            webservice_url_problem(ws.url)
+            if ws.url
+            else "the shop's address is required, e.g. https://shop.example.com"
+        )
         if problem:
             problems.append(f"prestashop.webservice.url: {problem}")
         if not ws.key:
             problems.append("prestashop.webservice.key: the webservice key is required, e.g. ${PS_WEBSERVICE_KEY}")
         elif not ws.key_from_env:
-            problems.append("prestashop.webservice.key: write the key as ${ENV_VAR} and set the variable in the"
-                            " service's environment (a key written in the file would be readable by anyone)")
+            problems.append(
+                "prestashop.webservice.key: write the key as ${ENV_VAR} and set the variable in the"
+                " service's environment (a key written in the file would be readable by anyone)"
+            )
     problems.extend(_store_problems(config.store, config.store_namespace))
     if not config.rules_dir.is_dir():
         problems.append(f"rules: folder {config.rules_dir} does not exist (run `replicator init` to copy the defaults)")
@@ -763,9 +841,13 @@ def _round_trip_yaml() -> YAML:
     return yaml
 
 
-def render_config(factusol: str | None = None, prestashop: str | None = None,
-                  store: str = "sqlite:///replicator-state.sqlite", data_dir: str | None = None,
-                  company: str | None = None) -> str:
+def render_config(
+    factusol: str | None = None,
+    prestashop: str | None = None,
+    store: str = "sqlite:///replicator-state.sqlite",
+    data_dir: str | None = None,
+    company: str | None = None,
+) -> str:
     """The text of a new, commented replicator.yaml with these values (as YAML writes them, read back exactly).
 
     `factusol` is a pyodbc connection string; when it names a file (DBQ= / Database=) that file is also written

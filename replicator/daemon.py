@@ -52,28 +52,41 @@ def run_once(runtime: Runtime) -> int:
     # not stamp FUM* are caught by the next full scan (the next run's first, or the service's safety rescan).
     capture = capture_once(runtime.config, store, full=not first_run)
     report = runtime.engine.apply_pending()
-    log.info("captured %s; applied %d changes (%d keys) in %.1fs (%s)", capture.summary(), report.changes,
-             report.keys, report.seconds, outcome_text(report.outcomes))
+    log.info(
+        "captured %s; applied %d changes (%d keys) in %.1fs (%s)",
+        capture.summary(),
+        report.changes,
+        report.keys,
+        report.seconds,
+        outcome_text(report.outcomes),
+    )
     return 0
 
 
 SERVICE_CHECKPOINT = "service"
 
 
-def publish_status(runtime: Runtime, capture, report, problem: str, state: str = "running",
-                   paused: str = "") -> None:
+def publish_status(runtime: Runtime, capture, report, problem: str, state: str = "running", paused: str = "") -> None:
     """Put the watchers' state (scanning / locked / error ...) where `replicator status` and the TUI read it."""
     try:
         watchers = capture.status()
         for side in ("factusol", "prestashop"):  # the one place errors are stored for status and the TUI:
             if isinstance(watchers.get(side), dict) and watchers[side].get("last_error"):  # no class names
                 watchers[side] = {**watchers[side], "last_error": without_class_name(watchers[side]["last_error"])}
-        runtime.store.set_checkpoint(SERVICE_CHECKPOINT, {
-            "state": state, "pid": os.getpid(), "at": datetime.now().astimezone().isoformat(timespec="seconds"),
-            "capture": watchers, "last_apply": report.outcomes if report else None,
-            "apply_error": without_class_name(problem) or None, "factusol_year": runtime.ctx.factusol_year, "paused": paused or None,
-            "factusol_open": runtime.ctx.factusol.is_open,
-        })
+        runtime.store.set_checkpoint(
+            SERVICE_CHECKPOINT,
+            {
+                "state": state,
+                "pid": os.getpid(),
+                "at": datetime.now().astimezone().isoformat(timespec="seconds"),
+                "capture": watchers,
+                "last_apply": report.outcomes if report else None,
+                "apply_error": without_class_name(problem) or None,
+                "factusol_year": runtime.ctx.factusol_year,
+                "paused": paused or None,
+                "factusol_open": runtime.ctx.factusol.is_open,
+            },
+        )
     except Exception as exc:  # status is informative; never let it stop the service
         log.debug("could not publish the service status: %s", redact(exc))
 
@@ -150,8 +163,10 @@ def _follow_pause(runtime: Runtime, capture, paused: str) -> str:
         if capture.factusol:
             capture.factusol.pause()
         runtime.ctx.factusol.release()  # between cycles: no transaction is open
-        log.info("%s: the FactuSOL file is left alone (no scan, no apply, connection closed) until `replicator "
-                 "resume`", describe(request))
+        log.info(
+            "%s: the FactuSOL file is left alone (no scan, no apply, connection closed) until `replicator resume`",
+            describe(request),
+        )
     elif paused and not request:
         if capture.factusol:
             capture.factusol.resume()
@@ -189,14 +204,23 @@ def check_store_identity(runtime: Runtime) -> bool:
     tag = last_store_tag(shop.conn, shop.prefix)
     if tag is None or tag == store.store_id:
         return False
-    halt(store, "store_replaced", f"the shop was last written with state store {tag}, and this state store is "
-                                  f"{store.store_id}: the store was lost, replaced or restored from another copy, "
-                                  "so edits made meanwhile on both sides are not known to it")
+    halt(
+        store,
+        "store_replaced",
+        f"the shop was last written with state store {tag}, and this state store is "
+        f"{store.store_id}: the store was lost, replaced or restored from another copy, "
+        "so edits made meanwhile on both sides are not known to it",
+    )
     return True
 
 
-def run(config: Config, once: bool = False, stop: threading.Event | None = None,
-        drain_left: Callable[[], float] | None = None, signals: bool = True) -> int:
+def run(
+    config: Config,
+    once: bool = False,
+    stop: threading.Event | None = None,
+    drain_left: Callable[[], float] | None = None,
+    signals: bool = True,
+) -> int:
     """`replicator run`: one replicator per store (InstanceLocked names the one already running), a last log
     line when it stops.  `--once` is refused while a pause request stands; the service waits it out before it
     opens anything.  `signals=False` when the caller owns the stop request (replicator.service.runner)."""

@@ -27,8 +27,7 @@ def _factusol_findings(config: Config) -> list[Finding]:
     try:
         path = configured_file(config.factusol)
     except FileNotFoundError as exc:
-        return [Finding("FactuSOL file", FAIL, f"{exc}: check factusol.data_dir and factusol.company in "
-                                               f"{config.path}")]
+        return [Finding("FactuSOL file", FAIL, f"{exc}: check factusol.data_dir and factusol.company in {config.path}")]
     conn_str = connection_string(config.factusol, path)
     file = database_path(conn_str) or (str(path) if path else "")
     findings = [checks.driver_finding(conn_str)]
@@ -79,20 +78,39 @@ def _shop_findings(config: Config) -> list[Finding]:
     except TunnelError as exc:
         return [Finding("shop database", FAIL, redact(exc.sentence))]
     except ShopConnectionError as exc:
-        return [Finding("shop database", FAIL, f"{redact(exc)}: check prestashop.url in {config.path}, the password "
-                                              "variable and that this PC may reach the server")]
+        return [
+            Finding(
+                "shop database",
+                FAIL,
+                f"{redact(exc)}: check prestashop.url in {config.path}, the password "
+                "variable and that this PC may reach the server",
+            )
+        ]
     try:
         findings = [Finding("shop database", OK, f"{where} answers (server {server_version(conn)})")]
         tables = missing_tables(conn, database, ps.prefix)
-        findings.append(Finding("shop tables", FAIL, f"missing in {database}: {', '.join(tables)}: check "
-                                f"prestashop.prefix ({ps.prefix!r}) and the database name") if tables else
-                        Finding("shop tables", OK, f"the PrestaShop tables with prefix {ps.prefix!r} are there"))
+        findings.append(
+            Finding(
+                "shop tables",
+                FAIL,
+                f"missing in {database}: {', '.join(tables)}: check "
+                f"prestashop.prefix ({ps.prefix!r}) and the database name",
+            )
+            if tables
+            else Finding("shop tables", OK, f"the PrestaShop tables with prefix {ps.prefix!r} are there")
+        )
     finally:
         conn.close()
     problems = grant_problems(config)  # probed by the server itself, for the configured capture mode
-    findings.append(Finding("shop privileges", FAIL, "; ".join(redact(p) for p in problems), {"problems": problems})
-                    if problems else Finding("shop privileges", OK, "the shop user has what the capture mode needs"
-                                             " (SELECT, INSERT, UPDATE, DELETE; the ledger table is there)"))
+    findings.append(
+        Finding("shop privileges", FAIL, "; ".join(redact(p) for p in problems), {"problems": problems})
+        if problems
+        else Finding(
+            "shop privileges",
+            OK,
+            "the shop user has what the capture mode needs (SELECT, INSERT, UPDATE, DELETE; the ledger table is there)",
+        )
+    )
     mode, why = choose_prestashop_mode(config)
     findings.append(Finding("capture mode", OK, f"{mode}: {redact(why)}", {"mode": mode}))
     return findings
@@ -111,9 +129,15 @@ def _webservice_findings(config: Config) -> list[Finding]:
         WebserviceClient(ws.url, ws.key, timeout=10).request("GET", "orders/1", what=f"webservice {ws.url}")
     except WebserviceError as exc:
         if exc.status != 404:
-            return [Finding("order states", FAIL, f"{redact(exc)}; order state changes wait in quarantine until it"
-                                                  " does (without prestashop.webservice they are written by SQL, with"
-                                                  " no e-mail: docs/prestashop.md)")]
+            return [
+                Finding(
+                    "order states",
+                    FAIL,
+                    f"{redact(exc)}; order state changes wait in quarantine until it"
+                    " does (without prestashop.webservice they are written by SQL, with"
+                    " no e-mail: docs/prestashop.md)",
+                )
+            ]
     except ValueError as exc:
         return [Finding("order states", FAIL, redact(exc))]
     return [Finding("order states", OK, mode_line(config) + "; the webservice answers and takes the key")]
@@ -130,8 +154,14 @@ def run_doctor(config_path: str) -> list[Finding]:
     except ConfigError as exc:
         return [Finding("config", FAIL, redact(exc))]
     except OSError as exc:
-        return [Finding("config", FAIL, f"{exc.filename or config_path} cannot be read ({exc.strerror}): give "
-                                        "this account read access to the config file and its rules folder")]
+        return [
+            Finding(
+                "config",
+                FAIL,
+                f"{exc.filename or config_path} cannot be read ({exc.strerror}): give "
+                "this account read access to the config file and its rules folder",
+            )
+        ]
     findings = [Finding("config", OK, str(config.path))]
     findings += _factusol_findings(config)
     findings += _shop_findings(config)
@@ -144,9 +174,13 @@ def render(findings: list[Finding]) -> str:
     lines = [f"{TAGS[f.status]} {f.check:<{width}}  {f.detail}" for f in findings]
     worst = summarize(findings)
     lines.append("")
-    lines.append({OK: "all checks passed: the replicator can run here",
-                  WARN: "the checks passed with warnings (see above)",
-                  FAIL: "some checks failed: fix what the [FAIL] lines say, then run `replicator doctor` again"}[worst])
+    lines.append(
+        {
+            OK: "all checks passed: the replicator can run here",
+            WARN: "the checks passed with warnings (see above)",
+            FAIL: "some checks failed: fix what the [FAIL] lines say, then run `replicator doctor` again",
+        }[worst]
+    )
     return "\n".join(lines)
 
 
@@ -154,8 +188,16 @@ def main(args) -> int:
     findings = run_doctor(args.config)
     worst = summarize(findings)
     if args.json:
-        print(redact(json.dumps({"ok": worst != FAIL, "status": worst, "checks": [asdict(f) for f in findings]},
-                                indent=2, default=str, ensure_ascii=False)))
+        print(
+            redact(
+                json.dumps(
+                    {"ok": worst != FAIL, "status": worst, "checks": [asdict(f) for f in findings]},
+                    indent=2,
+                    default=str,
+                    ensure_ascii=False,
+                )
+            )
+        )
     else:
         print(redact(render(findings)))
     return 1 if worst == FAIL else 0

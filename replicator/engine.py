@@ -169,8 +169,9 @@ class Engine:
             report.outcomes[ECHO] = report.outcomes.get(ECHO, 0) + len(ids)
         return [c for c in changes if c.id not in own]
 
-    def sync_keys(self, entity: str, keys: list[str], quiet: bool = False,
-                  ctx: SyncContext | None = None) -> dict[str, Outcome]:
+    def sync_keys(
+        self, entity: str, keys: list[str], quiet: bool = False, ctx: SyncContext | None = None
+    ) -> dict[str, Outcome]:
         """Sync keys of one entity, turning failures into quarantine entries (per key, never per batch).
 
         ``quiet``: what was applied is logged at DEBUG, not INFO (the initial sync reports progress instead of
@@ -197,8 +198,9 @@ class Engine:
                 except Exception as key_exc:
                     if is_transient(key_exc):
                         raise
-                    outcomes[key] = self._quarantine(SyncError(
-                        entity, key, f"unexpected error: {type(key_exc).__name__}: {redact(key_exc)}"))
+                    outcomes[key] = self._quarantine(
+                        SyncError(entity, key, f"unexpected error: {type(key_exc).__name__}: {redact(key_exc)}")
+                    )
         for key, outcome in outcomes.items():
             if outcome.status in ("applied", NOOP, ECHO):
                 if (entity, key) in self._held_keys() and store.release_quarantine(entity, key):
@@ -206,11 +208,16 @@ class Engine:
                 self._held_keys().discard((entity, key))
                 self._reported.pop((entity, key), None)
                 if outcome.status == "applied" and outcome.needs_person:
-                    log.warning("%s %s: %s (parked for review: resolve it in the TUI or with `replicator "
-                                "resolve`)", entity, key, outcome.detail)
+                    log.warning(
+                        "%s %s: %s (parked for review: resolve it in the TUI or with `replicator resolve`)",
+                        entity,
+                        key,
+                        outcome.detail,
+                    )
                 elif outcome.status == "applied":
-                    log.log(logging.DEBUG if quiet else logging.INFO, "%s %s: %s", entity, key,
-                            outcome.detail or "applied")
+                    log.log(
+                        logging.DEBUG if quiet else logging.INFO, "%s %s: %s", entity, key, outcome.detail or "applied"
+                    )
             elif outcome.status == QUARANTINED:
                 self._held_keys().add((entity, key))
                 if self._reported.get((entity, key)) != outcome.detail:  # say it once, not every retry
@@ -238,8 +245,15 @@ class Engine:
                 continue
             self.ctx.store.mark_conflict_applied(conflict.id)
             self.ctx.store.release_held_changes(conflict.entity, conflict.key)
-            log.info("%s %s: %s set to %r on both sides (conflict #%d, %s)", conflict.entity, conflict.key,
-                     conflict.field, value, conflict.id, conflict.resolved_by)
+            log.info(
+                "%s %s: %s set to %r on both sides (conflict #%d, %s)",
+                conflict.entity,
+                conflict.key,
+                conflict.field,
+                value,
+                conflict.id,
+                conflict.resolved_by,
+            )
             if report:
                 report.add("resolved")
 
@@ -252,8 +266,9 @@ class Engine:
                 pending[row.entity].add(row.key)
                 # Logged already where it was quarantined (maybe another process: the first run's child, or this
                 # service before a restart): a retry that fails for the same reason says nothing new.
-                self._reported.setdefault((row.entity, row.key), str(SyncError(row.entity, row.key, row.reason,
-                                                                               row.field)))
+                self._reported.setdefault(
+                    (row.entity, row.key), str(SyncError(row.entity, row.key, row.reason, row.field))
+                )
         for entity in ENTITY_ORDER:
             if not pending.get(entity):
                 continue
@@ -288,8 +303,9 @@ class Engine:
         report.seconds = time.monotonic() - started
         return report
 
-    def _initial_with_helper(self, report: ApplyReport, entities: list[str], helper, progress,
-                           before_main: Callable[[], None] | None) -> None:
+    def _initial_with_helper(
+        self, report: ApplyReport, entities: list[str], helper, progress, before_main: Callable[[], None] | None
+    ) -> None:
         """`initial_sync` with a helper: customers there beside products and stock, stock in two halves."""
         customers: Future | None = None
         if HELPER_ENTITY in entities:
@@ -331,7 +347,7 @@ class Engine:
         if keys is None:
             keys = self._all_keys(ctx, entity, progress)
         for i in range(0, len(keys), INITIAL_CHUNK):
-            chunk = keys[i:i + INITIAL_CHUNK]
+            chunk = keys[i : i + INITIAL_CHUNK]
             quiet = entity in QUIET_INITIAL  # thousands of rows: progress lines say how far it is
             for outcome in self.sync_keys(entity, chunk, quiet=quiet, ctx=ctx).values():
                 report.add(outcome.status)

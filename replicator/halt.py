@@ -13,17 +13,21 @@ from typing import Any
 
 HALT = "apply.halt"
 ACCEPT_FACTUSOL = "factusol.accept_baseline"
-COMMAND = ("`replicator reconcile --config FILE` to see what differs, then `replicator accept-baseline --config "
-           "FILE` to go on from the data as it is now (and `replicator reconcile --repair` to bring the sides in "
-           "step by the rules)")
+COMMAND = (
+    "`replicator reconcile --config FILE` to see what differs, then `replicator accept-baseline --config "
+    "FILE` to go on from the data as it is now (and `replicator reconcile --repair` to bring the sides in "
+    "step by the rules)"
+)
 
 
 def halt(store, cause: str, reason: str) -> None:
     """Stop applying (idempotent: the first reason stays until it is accepted)."""
     if store.checkpoint(HALT):
         return
-    store.set_checkpoint(HALT, {"cause": cause, "reason": reason, "since": datetime.now().isoformat(timespec="seconds"),
-                                "command": COMMAND})
+    store.set_checkpoint(
+        HALT,
+        {"cause": cause, "reason": reason, "since": datetime.now().isoformat(timespec="seconds"), "command": COMMAND},
+    )
 
 
 def halted(store) -> dict[str, Any] | None:
@@ -37,4 +41,3 @@ def accept(store) -> dict[str, Any] | None:
         store.set_checkpoint(ACCEPT_FACTUSOL, {"at": datetime.now().isoformat(timespec="seconds")})
     store.set_checkpoint(HALT, {})
     return current
-

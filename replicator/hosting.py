@@ -46,8 +46,9 @@ def cmd_ssh_trust(args) -> int:
         transport.start_client(timeout=ssh.timeout)
         key = transport.get_remote_server_key()
     except (OSError, paramiko.SSHException) as exc:
-        print(f"error: cannot reach the SSH host {ssh.host}:{ssh.port} ({exc}): check the host and port",
-              file=sys.stderr)
+        print(
+            f"error: cannot reach the SSH host {ssh.host}:{ssh.port} ({exc}): check the host and port", file=sys.stderr
+        )
         return 1
     finally:
         transport.close()
@@ -65,15 +66,22 @@ def cmd_ssh_trust(args) -> int:
 def add_commands(sub, config_arg) -> None:
     """Register `shop-sql` and `ssh trust` on the `replicator` parser's subcommands."""
     p = sub.add_parser("shop-sql", help="print the SQL an admin runs once: ledger table, user, grants for the mode")
-    p.add_argument("--mode", choices=("poll", "binlog"), default="poll",
-                   help="the capture mode the grants are for: poll (default) or binlog")
+    p.add_argument(
+        "--mode",
+        choices=("poll", "binlog"),
+        default="poll",
+        help="the capture mode the grants are for: poll (default) or binlog",
+    )
     p.add_argument("--config", "-c", help="read the database, prefix and user from this replicator.yaml")
     p.add_argument("--database", help="the shop's database name")
     p.add_argument("--prefix", help="table prefix (default ps_)")
     p.add_argument("--user", help="the runtime user to create (default: the URL's user, else replicator)")
     p.add_argument("--host", default="%", help="where the user connects from (default %%: anywhere)")
-    _examples(p, "replicator shop-sql --config /etc/replicator/replicator.yaml",
-              "replicator shop-sql --mode binlog --database prestashop --user replicator --host 10.0.0.5")
+    _examples(
+        p,
+        "replicator shop-sql --config /etc/replicator/replicator.yaml",
+        "replicator shop-sql --mode binlog --database prestashop --user replicator --host 10.0.0.5",
+    )
     p.set_defaults(func=cmd_shop_sql)
     p = sub.add_parser("ssh", help="SSH tunnel tools")
     ssh_sub = p.add_subparsers(dest="ssh_command", required=True, metavar="COMMAND", parser_class=type(p))

@@ -84,14 +84,17 @@ def run_initial_sync(runtime: Runtime) -> None:
 
         def before_main() -> None:
             take_first_sight(runtime.config, store, factusol_tables=rest, prestashop=False)
+
     try:
         with _Progress() as progress, _helper(runtime, progress, helper_first_sight) as helper:
             report = runtime.engine.initial_sync(progress, helper=helper, before_main=before_main)
     except BrokenProcessPool as exc:
-        raise HelperDiedError("the initial sync's child process ended unexpectedly (killed, out of memory, or "
-                              "it could not start: a Python script that runs the replicator must guard its entry "
-                              "point with `if __name__ == '__main__':`); what it committed is kept: run again to "
-                              "go on (initial_sync_workers: thread keeps the work in this process)") from exc
+        raise HelperDiedError(
+            "the initial sync's child process ended unexpectedly (killed, out of memory, or "
+            "it could not start: a Python script that runs the replicator must guard its entry "
+            "point with `if __name__ == '__main__':`); what it committed is kept: run again to "
+            "go on (initial_sync_workers: thread keeps the work in this process)"
+        ) from exc
     store.set_checkpoint(INITIAL_SYNC_CHECKPOINT, {"done": True, "keys": report.keys})
     log.info("initial sync done: %d keys in %.1fs (%s)", report.keys, report.seconds, outcome_text(report.outcomes))
 
@@ -114,8 +117,11 @@ def _first_sight_parts(runtime: Runtime) -> tuple[list[str] | None, list[str] | 
     (`FactusolScanner.scan`).  Beside a thread of this process it would not pay: the scan fetches row by row, and
     each row waits for the GIL."""
     fs = runtime.config.factusol
-    if runtime.config.initial_sync_workers != "process" or not (fs.file or fs.data_dir) \
-            or HELPER_ENTITY not in runtime.engine.syncs:
+    if (
+        runtime.config.initial_sync_workers != "process"
+        or not (fs.file or fs.data_dir)
+        or HELPER_ENTITY not in runtime.engine.syncs
+    ):
         return None, None
     if reads_hold_off_writes(runtime.ctx.factusol.conn_str):
         return None, None

@@ -62,8 +62,10 @@ class LockHolder:
         return self.host == socket.gethostname()
 
     def describe(self) -> str:
-        return (f"pid {self.pid} on host {self.host} ({self.command}, started {self.started_at}, "
-                f"last heartbeat {round(self.age_seconds)} s ago)")
+        return (
+            f"pid {self.pid} on host {self.host} ({self.command}, started {self.started_at}, "
+            f"last heartbeat {round(self.age_seconds)} s ago)"
+        )
 
 
 def _aware(value: datetime) -> datetime:
@@ -78,9 +80,14 @@ def read_holder(store: Store) -> LockHolder | None:
 
 def _holder(value: str, updated_at: datetime) -> LockHolder:
     data: dict[str, Any] = loads(value) or {}
-    return LockHolder(pid=int(data.get("pid", 0)), host=str(data.get("host", "")),
-                      command=str(data.get("command", "")), started_at=str(data.get("started_at", "")),
-                      heartbeat_at=_aware(updated_at), token=str(data.get("token", "")))
+    return LockHolder(
+        pid=int(data.get("pid", 0)),
+        host=str(data.get("host", "")),
+        command=str(data.get("command", "")),
+        started_at=str(data.get("started_at", "")),
+        heartbeat_at=_aware(updated_at),
+        token=str(data.get("token", "")),
+    )
 
 
 def pid_alive(pid: int) -> bool:
@@ -113,8 +120,10 @@ def pid_alive(pid: int) -> bool:
 
 
 def _refusal(holder: LockHolder) -> InstanceLocked:
-    return InstanceLocked(f"another replicator is running on this state store: {holder.describe()}; stop it first "
-                          f"(a crashed one is taken over once its heartbeat is {int(STALE_SECONDS)} s old)")
+    return InstanceLocked(
+        f"another replicator is running on this state store: {holder.describe()}; stop it first "
+        f"(a crashed one is taken over once its heartbeat is {int(STALE_SECONDS)} s old)"
+    )
 
 
 def ensure_free(store: Store) -> None:
@@ -131,9 +140,15 @@ class InstanceLock:
     def __init__(self, store: Store, command: str = "run", on_lost: Callable[[str], None] | None = None):
         self.store = store
         self.on_lost = on_lost
-        self.value = dumps({"pid": os.getpid(), "host": socket.gethostname(), "command": command,
-                            "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                            "token": uuid.uuid4().hex})
+        self.value = dumps(
+            {
+                "pid": os.getpid(),
+                "host": socket.gethostname(),
+                "command": command,
+                "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "token": uuid.uuid4().hex,
+            }
+        )
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.held = False
@@ -150,16 +165,20 @@ class InstanceLock:
         row = self.store.checkpoint_row(LOCK_NAME)
         if row is None:  # released between our claim and our read: claim once more
             if not self.store.claim_checkpoint(LOCK_NAME, self.value):
-                raise InstanceLocked("another replicator took the state store's lock at the same moment; "
-                                     "only one may run: stop the other first")
+                raise InstanceLocked(
+                    "another replicator took the state store's lock at the same moment; "
+                    "only one may run: stop the other first"
+                )
             return
         holder = _holder(*row)
         gone = holder.on_this_host and not pid_alive(holder.pid)
         if not (holder.stale or gone):
             raise _refusal(holder)
         if not self.store.swap_checkpoint(LOCK_NAME, row[0], self.value):
-            raise InstanceLocked("another replicator took the state store's lock at the same moment; "
-                                 "only one may run: stop the other first")
+            raise InstanceLocked(
+                "another replicator took the state store's lock at the same moment; "
+                "only one may run: stop the other first"
+            )
         why = "its process is gone" if gone else f"no heartbeat for {round(holder.age_seconds)} s"
         log.warning("took over the state store's lock from pid %d on host %s (%s)", holder.pid, holder.host, why)
 
@@ -173,9 +192,11 @@ class InstanceLock:
             if not mine:
                 self.held = False
                 holder = read_holder(self.store)
-                message = ("the state store's lock was taken over by "
-                           + (holder.describe() if holder else "another process")
-                           + " (this process did not beat for too long); stopping")
+                message = (
+                    "the state store's lock was taken over by "
+                    + (holder.describe() if holder else "another process")
+                    + " (this process did not beat for too long); stopping"
+                )
                 log.error(message)
                 if self.on_lost:
                     self.on_lost(message)

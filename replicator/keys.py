@@ -22,14 +22,14 @@ def shop_key(shop_id: int | str) -> str:
 
 
 def is_shop_key(key: str) -> bool:
-    return key.startswith(SHOP) and key[len(SHOP):].isdigit()
+    return key.startswith(SHOP) and key[len(SHOP) :].isdigit()
 
 
 def shop_id(key: str) -> int:
     """The id of a ``ps:<id>`` key; ValueError for any other key."""
     if not is_shop_key(key):
         raise ValueError(f"not a ps:<id> key: {key!r}")
-    return int(key[len(SHOP):])
+    return int(key[len(SHOP) :])
 
 
 def factusol_code_key(code: int | str) -> str:
@@ -43,7 +43,7 @@ def is_factusol_key(key: str) -> bool:
 
 def factusol_code(key: str) -> str:
     """The code of an ``fs:<code>`` key."""
-    return key[len(FACTUSOL):]
+    return key[len(FACTUSOL) :]
 
 
 def doc_key(series: str, number: int, year: str = "") -> str:
@@ -64,8 +64,7 @@ def doc_year(value: str) -> str:
 
 def factusol_row_key(pk: dict[str, Any]) -> str:
     """A FactuSOL row key written the way the watcher writes it (sorted JSON of canonical values)."""
-    return json.dumps({k: canon(v) for k, v in pk.items()}, sort_keys=True, ensure_ascii=False,
-                      separators=(",", ":"))
+    return json.dumps({k: canon(v) for k, v in pk.items()}, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
 # What the apply layer records as `row_hash` in the applied ledger when it DELETES a row, so the watcher can

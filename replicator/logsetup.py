@@ -39,8 +39,13 @@ def setup_logging(level: str = "INFO", log_file: Path | None = None) -> None:
     handlers: list[logging.Handler] = [SafeStreamHandler(sys.stderr)]
     if log_file:
         handlers.append(logging.FileHandler(log_file, encoding="utf-8"))
-    logging.basicConfig(level=getattr(logging, level, logging.INFO), handlers=handlers, force=True,
-                        format=LOG_FORMAT, datefmt=DATE_FORMAT)
+    logging.basicConfig(
+        level=getattr(logging, level, logging.INFO),
+        handlers=handlers,
+        force=True,
+        format=LOG_FORMAT,
+        datefmt=DATE_FORMAT,
+    )
     library = logging.getLogger(BINLOG_LIBRARY)
     if not any(isinstance(f, OneLineFilter) for f in library.filters):
         library.addFilter(OneLineFilter())

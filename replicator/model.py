@@ -123,7 +123,11 @@ class Stock(Entity):
 
     @property
     def key(self) -> str:
-        return "/".join(p for p in (self.reference, self.size, self.color) if p) if (self.size or self.color) else self.reference
+        return (
+            "/".join(p for p in (self.reference, self.size, self.color) if p)
+            if (self.size or self.color)
+            else self.reference
+        )
 
 
 @dataclass
@@ -148,6 +152,7 @@ class OrderLine(Entity):
 @dataclass
 class OrderDiscount:
     """A cart rule applied to a shop order (`order_cart_rule`): a voucher, a promotion, free shipping."""
+
     name: str = ""
     value_tax_incl: Decimal = Decimal("0")
     value_tax_excl: Decimal = Decimal("0")

@@ -32,8 +32,11 @@ def adopt(runtime, rules) -> bool:
         log.warning("could not tell what the new rules change (%s: %s)", type(exc).__name__, exc)
         return True
     if changes:
-        log.warning("the new rules would change %s already in the shop; see them with `replicator resync"
-                    " --dry-run` and write them with `replicator resync`", changes)
+        log.warning(
+            "the new rules would change %s already in the shop; see them with `replicator resync"
+            " --dry-run` and write them with `replicator resync`",
+            changes,
+        )
     else:
         log.info("the new rules change nothing already in the shop")
     return True

@@ -29,8 +29,12 @@ class EntityResync:
     outcomes: dict[str, int] = field(default_factory=dict)  # status -> keys (after writing)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"checked": self.checked, "would_change": len(self.changes), "changes": self.changes,
-                "outcomes": self.outcomes}
+        return {
+            "checked": self.checked,
+            "would_change": len(self.changes),
+            "changes": self.changes,
+            "outcomes": self.outcomes,
+        }
 
 
 def _keys(engine, entity: str, keys: Iterable[str] | None) -> list[str]:
@@ -49,12 +53,13 @@ def plan(engine, entities: Iterable[str] = ENTITIES, keys: Iterable[str] | None 
         wanted = _keys(engine, entity, keys)
         report = out[entity] = EntityResync(checked=len(wanted))
         for i in range(0, len(wanted), CHUNK):
-            report.changes.update(sync.plan(engine.ctx, wanted[i:i + CHUNK]))
+            report.changes.update(sync.plan(engine.ctx, wanted[i : i + CHUNK]))
     return out
 
 
-def resync(engine, entities: Iterable[str] = ENTITIES, keys: Iterable[str] | None = None,
-           dry_run: bool = False) -> dict[str, EntityResync]:
+def resync(
+    engine, entities: Iterable[str] = ENTITIES, keys: Iterable[str] | None = None, dry_run: bool = False
+) -> dict[str, EntityResync]:
     """Plan, then (unless ``dry_run``) sync the keys that differ, entity by entity in dependency order."""
     reports = plan(engine, entities, keys)
     if dry_run:
@@ -69,7 +74,7 @@ def resync(engine, entities: Iterable[str] = ENTITIES, keys: Iterable[str] | Non
         try:
             todo = list(report.changes)
             for i in range(0, len(todo), CHUNK):
-                for outcome in engine.sync_keys(entity, todo[i:i + CHUNK]).values():
+                for outcome in engine.sync_keys(entity, todo[i : i + CHUNK]).values():
                     report.outcomes[outcome.status] = report.outcomes.get(outcome.status, 0) + 1
         finally:
             if forced:
@@ -80,8 +85,11 @@ def resync(engine, entities: Iterable[str] = ENTITIES, keys: Iterable[str] | Non
 
 def summary(reports: dict[str, EntityResync]) -> str:
     """One line: how many keys of each entity would change ("" when none)."""
-    parts = [f"{len(r.changes)} {entity} key{'s' if len(r.changes) != 1 else ''}"
-             for entity, r in reports.items() if r.changes]
+    parts = [
+        f"{len(r.changes)} {entity} key{'s' if len(r.changes) != 1 else ''}"
+        for entity, r in reports.items()
+        if r.changes
+    ]
     return ", ".join(parts)
 
 

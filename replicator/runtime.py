@@ -37,8 +37,10 @@ class Runtime:
             if year and year != self.ctx.factusol_year:
                 log.info("FactuSOL fiscal year %s -> %s: now writing to %s", self.ctx.factusol_year, year, path)
                 old = self.ctx.factusol
-                self.ctx.factusol = open_factusol(connection_string(self.config.factusol, path),
-                                                  fast_executemany=self.config.factusol.fast_executemany)
+                self.ctx.factusol = open_factusol(
+                    connection_string(self.config.factusol, path),
+                    fast_executemany=self.config.factusol.fast_executemany,
+                )
                 self.ctx.factusol_year = year
                 self.ctx.cache.clear()
                 old.close()
@@ -77,8 +79,9 @@ def open_context(config: Config, store: Store, rules) -> SyncContext:
     factusol = open_factusol(connection, fast_executemany=config.factusol.fast_executemany)
     ps = config.prestashop
     try:
-        shop = ShopConnection.from_config({"url": ps.url, "prefix": ps.prefix, "id_shop": ps.id_shop,
-                                           "id_lang": ps.id_lang})
+        shop = ShopConnection.from_config(
+            {"url": ps.url, "prefix": ps.prefix, "id_shop": ps.id_shop, "id_lang": ps.id_lang}
+        )
     except BaseException:
         factusol.close()
         raise
@@ -88,5 +91,11 @@ def open_context(config: Config, store: Store, rules) -> SyncContext:
         shop.close()
         factusol.close()
         raise
-    return SyncContext(config=config, store=store, rules=rules, factusol=factusol, shop=shop,
-                       factusol_year=fiscal_year(path, connection))
+    return SyncContext(
+        config=config,
+        store=store,
+        rules=rules,
+        factusol=factusol,
+        shop=shop,
+        factusol_year=fiscal_year(path, connection),
+    )

@@ -20,8 +20,16 @@ RUNNING, NOT_RESPONDING, STOPPED, NEVER_RUN = "running", "not responding", "stop
 
 # A watcher's state, in the words shown to people, and the colour the TUI gives it.
 WATCHER_STYLES = {
-    "idle": "green", "streaming": "green", "polling": "green", "scanning": "cyan", "starting": "cyan",
-    "paused": "yellow", "reconnecting": "yellow", "locked": "yellow", "error": "bold red", "stopped": "dim",
+    "idle": "green",
+    "streaming": "green",
+    "polling": "green",
+    "scanning": "cyan",
+    "starting": "cyan",
+    "paused": "yellow",
+    "reconnecting": "yellow",
+    "locked": "yellow",
+    "error": "bold red",
+    "stopped": "dim",
     "unknown": "dim",
 }
 
@@ -65,12 +73,17 @@ class ServiceState:
         """One line for people, e.g. 'running: pid 412 on host shop-pc, last heartbeat 3 s ago'.  While a pause
         request stands the line says paused (one line, so it cannot disagree with a separate pause line)."""
         if self.paused:
-            where = f"; pid {self.holder.pid} on host {self.holder.host}" if self.holder else \
-                "; no service runs now (one started later stays paused)"
+            where = (
+                f"; pid {self.holder.pid} on host {self.holder.host}"
+                if self.holder
+                else "; no service runs now (one started later stays paused)"
+            )
             return f"{self.pause_text or 'paused'}{where}; `replicator resume` to go on"
         if self.state in (RUNNING, NOT_RESPONDING) and self.holder:
-            text = f"{self.state}: pid {self.holder.pid} on host {self.holder.host}, " \
-                   f"last heartbeat {age_text(self.holder.age_seconds)} ago"
+            text = (
+                f"{self.state}: pid {self.holder.pid} on host {self.holder.host}, "
+                f"last heartbeat {age_text(self.holder.age_seconds)} ago"
+            )
             if self.state == NOT_RESPONDING:
                 text += " (crashed or hung; a new `replicator run` takes over the store)"
             return text
@@ -94,8 +107,10 @@ class ServiceState:
             "capture_mode": (self.reported.get("capture") or {}).get("prestashop_mode") or None,
             "last_apply": self.reported.get("last_apply"),
             "factusol_year": self.reported.get("factusol_year") or None,
-            "watchers": [{"side": w.side, "state": w.state, "since": iso(w.since), "detail": w.detail or None}
-                         for w in self.watchers],
+            "watchers": [
+                {"side": w.side, "state": w.state, "since": iso(w.since), "detail": w.detail or None}
+                for w in self.watchers
+            ],
         }
 
 
@@ -142,14 +157,20 @@ def watchers_from(capture: dict[str, Any] | None, running: bool) -> list[Watcher
     if isinstance(fs, dict):
         state = str(fs.get("state") or "unknown")
         since = parse_time(fs.get("locked_since")) if state == "locked" else parse_time(fs.get("last_scan_at"))
-        out.append(Watcher("factusol", state if running else "stopped", since,
-                           str(fs.get("last_error") or fs.get("file") or "")))
+        out.append(
+            Watcher(
+                "factusol", state if running else "stopped", since, str(fs.get("last_error") or fs.get("file") or "")
+            )
+        )
     ps = capture.get("prestashop")
     if isinstance(ps, dict):
         state = str(ps.get("state") or "unknown")
         detail = ps.get("last_error") or (f"{ps['file']}:{ps.get('pos')}" if ps.get("file") else "")
-        out.append(Watcher("prestashop", state if running else "stopped", parse_time(ps.get("last_event_at")),
-                           str(detail or "")))
+        out.append(
+            Watcher(
+                "prestashop", state if running else "stopped", parse_time(ps.get("last_event_at")), str(detail or "")
+            )
+        )
     return out
 
 
@@ -170,9 +191,16 @@ def service_state(store: Store) -> ServiceState:
     if paused and state == RUNNING:
         for watcher in watchers:
             watcher.state = "paused"
-    return ServiceState(state=state, holder=holder, last_seen=aware(updated) if updated else None,
-                        watchers=watchers, apply_error=str(value.get("apply_error") or ""), paused=paused,
-                        pause_text=describe(request) if request else "", reported=value)
+    return ServiceState(
+        state=state,
+        holder=holder,
+        last_seen=aware(updated) if updated else None,
+        watchers=watchers,
+        apply_error=str(value.get("apply_error") or ""),
+        paused=paused,
+        pause_text=describe(request) if request else "",
+        reported=value,
+    )
 
 
 def _checkpoint(store: Store, name: str) -> tuple[Any, datetime | None]:

@@ -42,15 +42,16 @@ def split_url(url: str) -> UrlParts:
     for i, ch in enumerate(rest):
         if ch != "@":
             continue
-        candidate = rest[i + 1:]
+        candidate = rest[i + 1 :]
         hostpart, _, query = candidate.partition("?")
         if "@" not in hostpart and _HOST.fullmatch(hostpart) and _query_ok(query):
             userinfo, tail = rest[:i], candidate
             break
     else:
         if "@" in rest:
-            raise ValueError("the part after the last @ is not a host[:port]/database: write @ in the user name or "
-                             "password as %40")
+            raise ValueError(
+                "the part after the last @ is not a host[:port]/database: write @ in the user name or password as %40"
+            )
     hostpart, _, query = tail.partition("?")
     match = _HOST.fullmatch(hostpart)
     if not match:

@@ -83,8 +83,12 @@ class ProcessHelper:
         self._listener = threading.Thread(target=self._listen, name="initial-sync-helper-events", daemon=True)
         self._listener.start()
         level = logging.getLogger("replicator").getEffectiveLevel()
-        self._pool = ProcessPoolExecutor(max_workers=1, mp_context=mp, initializer=_child_start,
-                                         initargs=(self.config, self.rules, self._queue, level))
+        self._pool = ProcessPoolExecutor(
+            max_workers=1,
+            mp_context=mp,
+            initializer=_child_start,
+            initargs=(self.config, self.rules, self._queue, level),
+        )
         return self
 
     def submit(self, entity: str, keys: list | None = None) -> Future:
@@ -118,7 +122,9 @@ class ProcessHelper:
 
 # -- the child process ----------------------------------------------------------------------------------------------
 
-_child_runtime = None  # (Config, SyncContext, Engine, _ChildProgress), or the exception that kept the child from starting
+_child_runtime = (
+    None  # (Config, SyncContext, Engine, _ChildProgress), or the exception that kept the child from starting
+)
 
 
 class _ChildProgress:

@@ -54,15 +54,17 @@ def decode(raw: bytes) -> str:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        before = raw[:exc.start].decode("utf-8", errors="replace")
+        before = raw[: exc.start].decode("utf-8", errors="replace")
         line, col = _line_col(before, len(before))
-        raise YamlLimitError(YamlProblem(line, col, f"byte 0x{raw[exc.start]:02x} is not UTF-8: save the file as "
-                                                    "UTF-8")) from None
+        raise YamlLimitError(
+            YamlProblem(line, col, f"byte 0x{raw[exc.start]:02x} is not UTF-8: save the file as UTF-8")
+        ) from None
     bad = _CONTROL.search(text)
     if bad:
         line, col = _line_col(text, bad.start())
-        raise YamlLimitError(YamlProblem(line, col, f"control character U+{ord(bad.group()):04X} is not allowed in "
-                                                    "the file: remove it"))
+        raise YamlLimitError(
+            YamlProblem(line, col, f"control character U+{ord(bad.group()):04X} is not allowed in the file: remove it")
+        )
     return text
 
 
@@ -71,8 +73,14 @@ def _mark(event: Any) -> tuple[int, int]:
     return (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
 
 
-def check_limits(text: str, *, max_aliases: int = MAX_ALIASES, max_nodes: int = MAX_NODES,
-                 max_depth: int = MAX_DEPTH, max_seconds: float = MAX_SECONDS) -> None:
+def check_limits(
+    text: str,
+    *,
+    max_aliases: int = MAX_ALIASES,
+    max_nodes: int = MAX_NODES,
+    max_depth: int = MAX_DEPTH,
+    max_seconds: float = MAX_SECONDS,
+) -> None:
     """Walk the parser's events (no document is built) and raise YamlLimitError at the first limit crossed."""
     deadline = time.monotonic() + max_seconds
     sizes: dict[str, int] = {}  # anchor -> nodes in its node once expanded
@@ -135,8 +143,9 @@ def load_text(text: str, typ: str = "rt") -> Any:
         raise YamlLimitError(YamlProblem(*where, f"YAML syntax: {said}")) from None
     except ReaderError as exc:  # a character the reader refuses (text that did not come through decode())
         line, col = _line_col(text, exc.position)
-        raise YamlLimitError(YamlProblem(line, col, f"character U+{exc.character:04X} is not allowed: remove it")) \
-            from None
+        raise YamlLimitError(
+            YamlProblem(line, col, f"character U+{exc.character:04X} is not allowed: remove it")
+        ) from None
     except YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         where = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -150,6 +159,7 @@ def read_yaml(path: Path, typ: str = "rt", max_bytes: int = MAX_BYTES) -> Any:
     with open(path, "rb") as fh:
         raw = fh.read(max_bytes + 1)
     if len(raw) > max_bytes:
-        raise YamlLimitError(YamlProblem(1, 1, f"the file is larger than {max_bytes // 1024} KiB: is it the right "
-                                               "file?"))
+        raise YamlLimitError(
+            YamlProblem(1, 1, f"the file is larger than {max_bytes // 1024} KiB: is it the right file?")
+        )
     return load_text(decode(raw), typ)

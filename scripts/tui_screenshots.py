@@ -29,47 +29,128 @@ DESCRIPTION = {
     "store": "sqlite:///C:/ProgramData/replicator/replicator-state.sqlite",
     "rules": "C:/ProgramData/replicator/rules",
     "factusol": {"connection": "", "file": None, "data_dir": "C:/Software DELSOL/FACTUSOL/Datos/FS", "company": "001"},
-    "prestashop": {"url": "mysql://prestashop:***@shop.example.es:3306/prestashop", "prefix": "ps_", "id_shop": 1,
-                   "capture": "binlog"},
+    "prestashop": {
+        "url": "mysql://prestashop:***@shop.example.es:3306/prestashop",
+        "prefix": "ps_",
+        "id_shop": 1,
+        "capture": "binlog",
+    },
 }
 
 
 def fill(store: Store) -> None:
     now = datetime.now(timezone.utc)
     rows = []
-    for i, (code, _name, before, after) in enumerate([
-        ("A100", "Camiseta algodón roja", 12, 11), ("A101", "Camiseta algodón azul", 8, 7),
-        ("B200-XL", "Sudadera capucha XL", 3, 5), ("C300", "Gorra bordada", 20, 18),
-    ], start=1):
-        rows.append(CapturedRow(side="factusol", entity="stock", source_table="F_STO", row_key=dumps([code, "GEN"]),
-                                op="update", position=f"scan-{40 + i}",
-                                before={"ARTSTO": code, "ALMSTO": "GEN", "ACTSTO": before, "DISSTO": before},
-                                after={"ARTSTO": code, "ALMSTO": "GEN", "ACTSTO": after, "DISSTO": after}))
-    rows.append(CapturedRow(
-        side="prestashop", entity="customer", source_table="ps_customer", row_key=dumps([4]), op="update",
-        position="mysql-bin.000003:81234",
-        before={"id_customer": 4, "firstname": "Pierre", "lastname": "Martin", "email": "pierre@example.es",
-                "passwd": "$2y$10$Qm9vbGVhbkZpZWxkcw", "secure_key": "9f1c0ffee5e3b1", "newsletter": 0,
-                "id_default_group": 3, "active": 1, "date_upd": "2026-12-07 09:12:00"},
-        after={"id_customer": 4, "firstname": "Pierrot", "lastname": "Martin", "email": "pierre@example.es",
-               "passwd": "$2y$10$Qm9vbGVhbkZpZWxkcw", "secure_key": "9f1c0ffee5e3b1", "newsletter": 1,
-               "id_default_group": 3, "active": 1, "date_upd": "2026-12-07 09:14:31"}))
-    rows.append(CapturedRow(
-        side="prestashop", entity="order", source_table="ps_orders", row_key=dumps([1042]), op="insert",
-        position="mysql-bin.000003:82001", before=None,
-        after={"id_order": 1042, "reference": "XKBKNABJK", "id_customer": 4, "current_state": 2,
-               "total_paid_tax_incl": "54.45", "payment": "Tarjeta"}))
-    rows.append(CapturedRow(
-        side="factusol", entity="customer", source_table="F_CLI", row_key=dumps([431]), op="update",
-        position="scan-45",
-        before={"CODCLI": 431, "NOFCLI": "Pierre Martin", "NOCCLI": "Pierre A.", "EMACLI": "pierre@example.es",
-                "TELCLI": "600 111 222"},
-        after={"CODCLI": 431, "NOFCLI": "Pierre Martin", "NOCCLI": "Pierre A.", "EMACLI": "pierre@example.es",
-               "TELCLI": "600 111 333"}))
-    rows.append(CapturedRow(side="factusol", entity="product", source_table="F_ART",
-                            row_key=dumps(["CAMISETA-ALGODON-ORGANICO-ROJA-TALLA-XXL-EDICION-2026"]), op="update",
-                            position="scan-46", before={"CODART": "CAMISETA-…", "PCOART": "8.10"},
-                            after={"CODART": "CAMISETA-…", "PCOART": "8.40"}))
+    for i, (code, _name, before, after) in enumerate(
+        [
+            ("A100", "Camiseta algodón roja", 12, 11),
+            ("A101", "Camiseta algodón azul", 8, 7),
+            ("B200-XL", "Sudadera capucha XL", 3, 5),
+            ("C300", "Gorra bordada", 20, 18),
+        ],
+        start=1,
+    ):
+        rows.append(
+            CapturedRow(
+                side="factusol",
+                entity="stock",
+                source_table="F_STO",
+                row_key=dumps([code, "GEN"]),
+                op="update",
+                position=f"scan-{40 + i}",
+                before={"ARTSTO": code, "ALMSTO": "GEN", "ACTSTO": before, "DISSTO": before},
+                after={"ARTSTO": code, "ALMSTO": "GEN", "ACTSTO": after, "DISSTO": after},
+            )
+        )
+    rows.append(
+        CapturedRow(
+            side="prestashop",
+            entity="customer",
+            source_table="ps_customer",
+            row_key=dumps([4]),
+            op="update",
+            position="mysql-bin.000003:81234",
+            before={
+                "id_customer": 4,
+                "firstname": "Pierre",
+                "lastname": "Martin",
+                "email": "pierre@example.es",
+                "passwd": "$2y$10$Qm9vbGVhbkZpZWxkcw",
+                "secure_key": "9f1c0ffee5e3b1",
+                "newsletter": 0,
+                "id_default_group": 3,
+                "active": 1,
+                "date_upd": "2026-12-07 09:12:00",
+            },
+            after={
+                "id_customer": 4,
+                "firstname": "Pierrot",
+                "lastname": "Martin",
+                "email": "pierre@example.es",
+                "passwd": "$2y$10$Qm9vbGVhbkZpZWxkcw",
+                "secure_key": "9f1c0ffee5e3b1",
+                "newsletter": 1,
+                "id_default_group": 3,
+                "active": 1,
+                "date_upd": "2026-12-07 09:14:31",
+            },
+        )
+    )
+    rows.append(
+        CapturedRow(
+            side="prestashop",
+            entity="order",
+            source_table="ps_orders",
+            row_key=dumps([1042]),
+            op="insert",
+            position="mysql-bin.000003:82001",
+            before=None,
+            after={
+                "id_order": 1042,
+                "reference": "XKBKNABJK",
+                "id_customer": 4,
+                "current_state": 2,
+                "total_paid_tax_incl": "54.45",
+                "payment": "Tarjeta",
+            },
+        )
+    )
+    rows.append(
+        CapturedRow(
+            side="factusol",
+            entity="customer",
+            source_table="F_CLI",
+            row_key=dumps([431]),
+            op="update",
+            position="scan-45",
+            before={
+                "CODCLI": 431,
+                "NOFCLI": "Pierre Martin",
+                "NOCCLI": "Pierre A.",
+                "EMACLI": "pierre@example.es",
+                "TELCLI": "600 111 222",
+            },
+            after={
+                "CODCLI": 431,
+                "NOFCLI": "Pierre Martin",
+                "NOCCLI": "Pierre A.",
+                "EMACLI": "pierre@example.es",
+                "TELCLI": "600 111 333",
+            },
+        )
+    )
+    rows.append(
+        CapturedRow(
+            side="factusol",
+            entity="product",
+            source_table="F_ART",
+            row_key=dumps(["CAMISETA-ALGODON-ORGANICO-ROJA-TALLA-XXL-EDICION-2026"]),
+            op="update",
+            position="scan-46",
+            before={"CODART": "CAMISETA-…", "PCOART": "8.10"},
+            after={"CODART": "CAMISETA-…", "PCOART": "8.40"},
+        )
+    )
     store.record_capture(rows, checkpoint=("factusol.scan", {"scan": 46}))
     store.set_change_status([1, 2, 3], APPLIED, "-> shop: stock_available quantity (GEN)")
     store.set_change_status([4], ECHO, "our own write seen again")
@@ -78,15 +159,38 @@ def fill(store: Store) -> None:
     image = {"firstname": "Pierre", "lastname": "Martin", "email": "pierre@example.es", "fiscal_name": "Pierre Martin"}
     store.set_baseline("customer", "ps:4", {"factusol": image, "prestashop": image})
     store.open_conflict("customer", "ps:4", "firstname", "Pierre", "Pierre A.", "Pierrot", change_id=5)
-    store.quarantine("product", "B200-XL", "factusol", "F_ART B200-XL: VAT type 7 has no shop tax rule (rules/"
-                     "product.yaml: value_maps.vat); add it, the change is retried", field="TIVART")
-    store.quarantine("order", "ps:1042", "prestashop", "carrier 'Mensajería urgente 24h' is not mapped (rules/"
-                     "shipment.yaml: carriers)", field="id_carrier", change_id=6)
+    store.quarantine(
+        "product",
+        "B200-XL",
+        "factusol",
+        "F_ART B200-XL: VAT type 7 has no shop tax rule (rules/"
+        "product.yaml: value_maps.vat); add it, the change is retried",
+        field="TIVART",
+    )
+    store.quarantine(
+        "order",
+        "ps:1042",
+        "prestashop",
+        "carrier 'Mensajería urgente 24h' is not mapped (rules/shipment.yaml: carriers)",
+        field="id_carrier",
+        change_id=6,
+    )
     ago = (now - timedelta(seconds=14)).isoformat()
-    store.set_checkpoint("service", {"pid": 4120, "capture": {
-        "factusol": {"state": "idle", "last_scan_at": ago, "file": "0012026.accdb"},
-        "prestashop": {"state": "streaming", "file": "mysql-bin.000003", "pos": 82001,
-                       "last_event_at": (now - timedelta(seconds=3)).isoformat()}}})
+    store.set_checkpoint(
+        "service",
+        {
+            "pid": 4120,
+            "capture": {
+                "factusol": {"state": "idle", "last_scan_at": ago, "file": "0012026.accdb"},
+                "prestashop": {
+                    "state": "streaming",
+                    "file": "mysql-bin.000003",
+                    "pos": 82001,
+                    "last_event_at": (now - timedelta(seconds=3)).isoformat(),
+                },
+            },
+        },
+    )
 
 
 SHOTS = [

@@ -30,8 +30,10 @@ def _installation(mysql_server, mysql_db, tmp_path, articles=15):
     connection = create_sandbox(str(fs_path), articles=articles, customers=3, seed=5)
     shop_url = create_shop(mysql_server.url, mysql_db, demo=True)
     config = tmp_path / "replicator.yaml"
-    config.write_text(render_config(connection, shop_url).replace("apply_interval_seconds: 2",
-                                                                  "apply_interval_seconds: 0.5"), encoding="utf-8")
+    config.write_text(
+        render_config(connection, shop_url).replace("apply_interval_seconds: 2", "apply_interval_seconds: 0.5"),
+        encoding="utf-8",
+    )
     shutil.copytree(default_rules_dir(), tmp_path / "rules")
     return config, connection, shop_url
 
@@ -39,15 +41,25 @@ def _installation(mysql_server, mysql_db, tmp_path, articles=15):
 def _a_published_article(connection, shop_url):
     fs = open_factusol(connection)
     shop = ShopConnection(shop_url)
-    articles = [r["CODART"] for r in fs.query("SELECT [CODART] FROM [F_ART] WHERE [SUWART] = ? AND [CODART]"
-                                               " NOT IN (SELECT [ARTARC] FROM [F_ARC]) ORDER BY [CODART]", [1])]
+    articles = [
+        r["CODART"]
+        for r in fs.query(
+            "SELECT [CODART] FROM [F_ART] WHERE [SUWART] = ? AND [CODART]"
+            " NOT IN (SELECT [ARTARC] FROM [F_ARC]) ORDER BY [CODART]",
+            [1],
+        )
+    ]
     marks = ", ".join(["%s"] * len(articles))
-    product = shop.query_one(f"SELECT id_product, reference FROM {{p}}product WHERE reference IN ({marks})"
-                             " ORDER BY id_product LIMIT 1", articles)
+    product = shop.query_one(
+        f"SELECT id_product, reference FROM {{p}}product WHERE reference IN ({marks}) ORDER BY id_product LIMIT 1",
+        articles,
+    )
 
     def quantity():
         shop.conn.commit()
-        return shop.query_one("SELECT quantity FROM {p}stock_available WHERE id_product = %s AND"
-                              " id_product_attribute = 0", (product["id_product"],))["quantity"]
+        return shop.query_one(
+            "SELECT quantity FROM {p}stock_available WHERE id_product = %s AND id_product_attribute = 0",
+            (product["id_product"],),
+        )["quantity"]
 
     return fs, shop, product["reference"], quantity

@@ -29,8 +29,10 @@ def _free_port() -> int:
 
 
 def keygen(path: Path) -> Path:
-    subprocess.run([shutil.which("ssh-keygen", path=SEARCH), "-q", "-t", "ed25519", "-N", "", "-C", "test",
-                    "-f", str(path)], check=True)
+    subprocess.run(
+        [shutil.which("ssh-keygen", path=SEARCH), "-q", "-t", "ed25519", "-N", "", "-C", "test", "-f", str(path)],
+        check=True,
+    )
     return path
 
 
@@ -49,18 +51,35 @@ class Sshd:
         host_pub = (folder / "host_key.pub").read_text().split()
         self.known_hosts.write_text(f"[127.0.0.1]:{self.port} {host_pub[0]} {host_pub[1]}\n")
         self.config = folder / "sshd_config"
-        self.config.write_text("\n".join([
-            f"Port {self.port}", "ListenAddress 127.0.0.1", f"HostKey {self.host_key}",
-            f"PidFile {folder / 'sshd.pid'}", f"AuthorizedKeysFile {folder / 'authorized_keys'}",
-            "PubkeyAuthentication yes", "PasswordAuthentication no", "KbdInteractiveAuthentication no",
-            "PermitRootLogin prohibit-password", "StrictModes no", "AllowTcpForwarding yes", "UsePAM no",
-            "LogLevel ERROR", ""]))
+        self.config.write_text(
+            "\n".join(
+                [
+                    f"Port {self.port}",
+                    "ListenAddress 127.0.0.1",
+                    f"HostKey {self.host_key}",
+                    f"PidFile {folder / 'sshd.pid'}",
+                    f"AuthorizedKeysFile {folder / 'authorized_keys'}",
+                    "PubkeyAuthentication yes",
+                    "PasswordAuthentication no",
+                    "KbdInteractiveAuthentication no",
+                    "PermitRootLogin prohibit-password",
+                    "StrictModes no",
+                    "AllowTcpForwarding yes",
+                    "UsePAM no",
+                    "LogLevel ERROR",
+                    "",
+                ]
+            )
+        )
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> "Sshd":
         Path("/run/sshd").mkdir(parents=True, exist_ok=True)  # privilege separation directory
-        self.proc = subprocess.Popen([self.sshd, "-D", "-e", "-p", str(self.port), "-f", str(self.config)],
-                                     stdout=subprocess.DEVNULL, stderr=open(self.folder / "sshd.log", "ab"))
+        self.proc = subprocess.Popen(
+            [self.sshd, "-D", "-e", "-p", str(self.port), "-f", str(self.config)],
+            stdout=subprocess.DEVNULL,
+            stderr=open(self.folder / "sshd.log", "ab"),
+        )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

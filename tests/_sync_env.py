@@ -20,19 +20,36 @@ FS_CONN = "DRIVER={SQLite3};Database={file};Timeout=200"
 _SERVER_IDS = itertools.count(7100 + (os.getpid() % 500) * 10)
 
 
-def build(mysql_server, mysql_db, tmp_path: Path, *, demo: bool = True, articles: int = 0, customers: int = 0,
-          orders: int = 0, shop_products: int = 0, shop_customers: int = 0, capture: str = "binlog",
-          journal_mode: str = "delete", workers: str = "process") -> Config:
+def build(
+    mysql_server,
+    mysql_db,
+    tmp_path: Path,
+    *,
+    demo: bool = True,
+    articles: int = 0,
+    customers: int = 0,
+    orders: int = 0,
+    shop_products: int = 0,
+    shop_customers: int = 0,
+    capture: str = "binlog",
+    journal_mode: str = "delete",
+    workers: str = "process",
+) -> Config:
     """Both sandboxes and a Config pointing at them (binlog capture, rules = the default rule files)."""
-    shop_url = ps_sandbox.create_shop(mysql_server.url, mysql_db, demo=demo, products=shop_products,
-                                      customers=shop_customers)
+    shop_url = ps_sandbox.create_shop(
+        mysql_server.url, mysql_db, demo=demo, products=shop_products, customers=shop_customers
+    )
     fs_path = tmp_path / "0012025.sqlite"
     create_sandbox(fs_path, articles=articles, customers=customers, orders=orders, year=2025, journal_mode=journal_mode)
     rules_dir = Path(load_rules().files[0]).parent
-    return Config(path=tmp_path / "replicator.yaml", store=f"sqlite:///{tmp_path / 'state.sqlite'}",
-                  rules_dir=rules_dir, factusol=FactusolConfig(file=fs_path, connection=FS_CONN),
-                  prestashop=PrestashopConfig(url=shop_url, capture=capture, server_id=next(_SERVER_IDS)),
-                  initial_sync_workers=workers)
+    return Config(
+        path=tmp_path / "replicator.yaml",
+        store=f"sqlite:///{tmp_path / 'state.sqlite'}",
+        rules_dir=rules_dir,
+        factusol=FactusolConfig(file=fs_path, connection=FS_CONN),
+        prestashop=PrestashopConfig(url=shop_url, capture=capture, server_id=next(_SERVER_IDS)),
+        initial_sync_workers=workers,
+    )
 
 
 @dataclass

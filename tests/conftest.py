@@ -81,7 +81,9 @@ def mysql_server():
             yield MySQLServer(f"mysql://root:test@{host}:{port}/")
         return
     if not mariadb.available():
-        message = "no MySQL for the tests: set REPLICATOR_TEST_MYSQL_URL, run a Docker engine, or install mariadb-server"
+        message = (
+            "no MySQL for the tests: set REPLICATOR_TEST_MYSQL_URL, run a Docker engine, or install mariadb-server"
+        )
         if IN_CI:
             pytest.fail(message)
         pytest.skip(message)

@@ -32,16 +32,44 @@ from replicator.prestashop import write as ps_writer
 from replicator.prestashop.connection import ShopConnection
 
 # Facts of the recordings (webservice-8.2.0/*.json), written out as the stand-in's own fixture.
-RESOURCES = ("addresses", "carriers", "carts", "categories", "combinations", "configurations", "countries",
-             "currencies", "customers", "order_carriers", "order_details", "order_histories", "order_invoices",
-             "order_payments", "order_states", "orders", "products", "stock_availables", "stock_movements")
-HEADERS = {"X-Powered-By": "PrestaShop Webservice", "PSWS-Version": "8.2.0",
-           "Content-type": "text/xml;charset=utf-8"}
+RESOURCES = (
+    "addresses",
+    "carriers",
+    "carts",
+    "categories",
+    "combinations",
+    "configurations",
+    "countries",
+    "currencies",
+    "customers",
+    "order_carriers",
+    "order_details",
+    "order_histories",
+    "order_invoices",
+    "order_payments",
+    "order_states",
+    "orders",
+    "products",
+    "stock_availables",
+    "stock_movements",
+)
+HEADERS = {"X-Powered-By": "PrestaShop Webservice", "PSWS-Version": "8.2.0", "Content-type": "text/xml;charset=utf-8"}
 UNAUTHORIZED = [(20, "Authentification key is not active"), (21, "No permission for this authentication key")]
-REALM = 'Basic realm="Welcome to PrestaShop Webservice, please enter the authentication key as the login.' \
-        ' No password required."'
-CARRIER_FIELDS = ("id", "id_order", "id_carrier", "id_order_invoice", "weight", "shipping_cost_tax_excl",
-                  "shipping_cost_tax_incl", "tracking_number", "date_add")
+REALM = (
+    'Basic realm="Welcome to PrestaShop Webservice, please enter the authentication key as the login.'
+    ' No password required."'
+)
+CARRIER_FIELDS = (
+    "id",
+    "id_order",
+    "id_carrier",
+    "id_order_invoice",
+    "weight",
+    "shipping_cost_tax_excl",
+    "shipping_cost_tax_incl",
+    "tracking_number",
+    "date_add",
+)
 
 
 def _cdata(value) -> str:
@@ -50,8 +78,11 @@ def _cdata(value) -> str:
 
 def _document(resource: str, fields: list[tuple[str, object, str | None]], base: str) -> bytes:
     """The real shop's answer layout: tab-indented fields in CDATA, xlink:href on the ids of other resources."""
-    lines = ['<?xml version="1.0" encoding="UTF-8"?>', '<prestashop xmlns:xlink="http://www.w3.org/1999/xlink">',
-             f"<{resource}>"]
+    lines = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        '<prestashop xmlns:xlink="http://www.w3.org/1999/xlink">',
+        f"<{resource}>",
+    ]
     for name, value, link in fields:
         href = f' xlink:href="{base}/api/{link}/{value}"' if link else ""
         lines.append(f"\t<{name}{href}>{_cdata(value)}</{name}>")
@@ -61,16 +92,20 @@ def _document(resource: str, fields: list[tuple[str, object, str | None]], base:
 
 def _errors(errors: list[tuple[int, str]]) -> bytes:
     body = "".join(f"<error>\n<code>{_cdata(c)}</code>\n<message>{_cdata(m)}</message>\n</error>\n" for c, m in errors)
-    return ('<?xml version="1.0" encoding="UTF-8"?>\n<prestashop xmlns:xlink="http://www.w3.org/1999/xlink">\n'
-            f"<errors>\n{body}</errors>\n</prestashop>\n").encode()
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<prestashop xmlns:xlink="http://www.w3.org/1999/xlink">\n'
+        f"<errors>\n{body}</errors>\n</prestashop>\n"
+    ).encode()
 
 
 def _malformed(text: str, problem: str) -> bytes:
     where = "(/var/www/prestashop/classes/webservice/WebserviceRequest.php, line 1544)"
-    return _errors([(3, f"[PHP Warning #2] SimpleXMLElement::__construct(): Entity: line 1: parser error : {problem}"
-                        f" {where}"),
-                    (127, f"XML error : String could not be parsed as XML\nXML length : {len(text)}\n"
-                          f"Original XML : {text}")])
+    return _errors(
+        [
+            (3, f"[PHP Warning #2] SimpleXMLElement::__construct(): Entity: line 1: parser error : {problem} {where}"),
+            (127, f"XML error : String could not be parsed as XML\nXML length : {len(text)}\nOriginal XML : {text}"),
+        ]
+    )
 
 
 @dataclass
@@ -141,7 +176,7 @@ class _Handler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         segments = [s for s in parts.path.split("/") if s]
         if not segments or segments[0] != "api" or len(segments) < 2:
-            self._send(400, _errors([(27, "Resource of type \"\" does not exists.")]))
+            self._send(400, _errors([(27, 'Resource of type "" does not exists.')]))
             return
         resource, ident = segments[1], (segments[2] if len(segments) > 2 else None)
         if resource not in RESOURCES:
@@ -192,20 +227,36 @@ class _Handler(BaseHTTPRequestHandler):
             return
         sets = {k: v for k, v in fields.items() if k in CARRIER_FIELDS and k not in ("id", "date_add", "id_order")}
         if sets:
-            self._shop().execute(f"UPDATE {{p}}order_carrier SET {', '.join(f'`{k}` = %s' for k in sets)}"
-                                 " WHERE id_order_carrier = %s", (*sets.values(), int(ident)))
+            self._shop().execute(
+                f"UPDATE {{p}}order_carrier SET {', '.join(f'`{k}` = %s' for k in sets)} WHERE id_order_carrier = %s",
+                (*sets.values(), int(ident)),
+            )
         self._send(200, self._carrier_document(self._carrier_row(ident)))
 
     # -- orders --------------------------------------------------------------------------------------------
     def _get_orders(self, ident, query) -> None:
-        row = self._shop().query_one("SELECT id_order, current_state, reference FROM {p}orders WHERE id_order = %s",
-                                     (int(ident),)) if str(ident or "").isdigit() else None
+        row = (
+            self._shop().query_one(
+                "SELECT id_order, current_state, reference FROM {p}orders WHERE id_order = %s", (int(ident),)
+            )
+            if str(ident or "").isdigit()
+            else None
+        )
         if row is None:
             self._send(404, b"", dict(HEADERS, **{"Content-type": ""}))
             return
-        self._send(200, _document("order", [("id", row["id_order"], None),
-                                            ("current_state", row["current_state"], "order_states"),
-                                            ("reference", row["reference"], None)], self._base))
+        self._send(
+            200,
+            _document(
+                "order",
+                [
+                    ("id", row["id_order"], None),
+                    ("current_state", row["current_state"], "order_states"),
+                    ("reference", row["reference"], None),
+                ],
+                self._base,
+            ),
+        )
 
     # -- order_histories -----------------------------------------------------------------------------------
     def _post_order_histories(self, ident, query) -> None:
@@ -223,20 +274,37 @@ class _Handler(BaseHTTPRequestHandler):
         last_mvt = shop.query_one("SELECT COALESCE(MAX(id_stock_mvt), 0) AS n FROM {p}stock_mvt")["n"]
         change = ps_writer.change_order_state(shop, id_order, id_state, id_employee=0, create_invoice=True)
         shop.execute("DELETE FROM {p}stock_mvt WHERE id_stock_mvt > %s AND id_order = %s", (last_mvt, id_order))
-        history = shop.query_one("SELECT * FROM {p}order_history WHERE id_order_history = %s",
-                                 (change.id_order_history,))
+        history = shop.query_one(
+            "SELECT * FROM {p}order_history WHERE id_order_history = %s", (change.id_order_history,)
+        )
         if query.get("sendemail") == ["1"]:
-            state = shop.query_one("SELECT s.send_email, l.template FROM {p}order_state s JOIN {p}order_state_lang l"
-                                   " ON l.id_order_state = s.id_order_state AND l.id_lang = %s"
-                                   " WHERE s.id_order_state = %s", (shop.id_lang, id_state))
+            state = shop.query_one(
+                "SELECT s.send_email, l.template FROM {p}order_state s JOIN {p}order_state_lang l"
+                " ON l.id_order_state = s.id_order_state AND l.id_lang = %s"
+                " WHERE s.id_order_state = %s",
+                (shop.id_lang, id_state),
+            )
             if state and int(state["send_email"]):
-                carrier = shop.query_one("SELECT tracking_number FROM {p}order_carrier WHERE id_order = %s"
-                                         " ORDER BY id_order_carrier LIMIT 1", (id_order,))
+                carrier = shop.query_one(
+                    "SELECT tracking_number FROM {p}order_carrier WHERE id_order = %s"
+                    " ORDER BY id_order_carrier LIMIT 1",
+                    (id_order,),
+                )
                 self.state.mails.append(Mail(id_order, state["template"], (carrier or {}).get("tracking_number") or ""))
-        self._send(201, _document("order_history", [
-            ("id", history["id_order_history"], None), ("id_employee", "", None),
-            ("id_order_state", id_state, "order_states"), ("id_order", id_order, "orders"),
-            ("date_add", history["date_add"], None)], self._base))
+        self._send(
+            201,
+            _document(
+                "order_history",
+                [
+                    ("id", history["id_order_history"], None),
+                    ("id_employee", "", None),
+                    ("id_order_state", id_state, "order_states"),
+                    ("id_order", id_order, "orders"),
+                    ("date_add", history["date_add"], None),
+                ],
+                self._base,
+            ),
+        )
 
 
 class RecordedShopWebservice:
@@ -275,8 +343,15 @@ class RecordingReplay:
         self.recordings = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(folder.glob("*.json"))]
         by_request: dict[tuple, list[dict]] = {}  # the same request recorded twice is answered in recorded order
         for r in self.recordings:
-            by_request.setdefault((r["request"]["method"], r["request"]["url"], r["request"]["body"] or "",
-                                   "wrong key" not in r["request"].get("auth", "")), []).append(r["response"])
+            by_request.setdefault(
+                (
+                    r["request"]["method"],
+                    r["request"]["url"],
+                    r["request"]["body"] or "",
+                    "wrong key" not in r["request"].get("auth", ""),
+                ),
+                [],
+            ).append(r["response"])
 
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *args) -> None:

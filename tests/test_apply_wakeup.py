@@ -54,8 +54,7 @@ def test_a_change_committed_during_an_apply_is_taken_by_the_next_one_and_nothing
 
 
 @pytest.mark.parametrize("mode", ["binlog", "poll"])
-def test_the_service_applies_captured_changes_without_waiting_for_its_interval(mysql_server, mysql_db, tmp_path,
-                                                                              mode):
+def test_the_service_applies_captured_changes_without_waiting_for_its_interval(mysql_server, mysql_db, tmp_path, mode):
     from replicator import daemon
     from replicator.config import default_rules_dir
 
@@ -89,29 +88,43 @@ def test_the_service_applies_captured_changes_without_waiting_for_its_interval(m
         assert wait_for(lambda: len(applies) >= 2, 120)  # the initial sync's run, then the loop's first cycle
         shop, fs = ShopConnection(shop_url), open_factusol(connection)
         try:
-            articles = [r["CODART"] for r in fs.query("SELECT [CODART] FROM [F_ART] WHERE [SUWART] = ? AND"
-                                                       " [CODART] NOT IN (SELECT [ARTARC] FROM [F_ARC])", [1])]
+            articles = [
+                r["CODART"]
+                for r in fs.query(
+                    "SELECT [CODART] FROM [F_ART] WHERE [SUWART] = ? AND"
+                    " [CODART] NOT IN (SELECT [ARTARC] FROM [F_ARC])",
+                    [1],
+                )
+            ]
             marks = ", ".join(["%s"] * len(articles))
-            product = shop.query_one(f"SELECT id_product, reference FROM {{p}}product WHERE reference IN ({marks})"
-                                     " ORDER BY id_product LIMIT 1", articles)
+            product = shop.query_one(
+                f"SELECT id_product, reference FROM {{p}}product WHERE reference IN ({marks})"
+                " ORDER BY id_product LIMIT 1",
+                articles,
+            )
 
             def shop_quantity():
                 shop.conn.commit()  # a fresh snapshot for the next read
-                return shop.query_one("SELECT quantity FROM {p}stock_available WHERE id_product = %s AND"
-                                      " id_product_attribute = 0", (product["id_product"],))["quantity"]
+                return shop.query_one(
+                    "SELECT quantity FROM {p}stock_available WHERE id_product = %s AND id_product_attribute = 0",
+                    (product["id_product"],),
+                )["quantity"]
 
             update_stock(fs, product["reference"], "GEN", actual=777, available=777)
             assert wait_for(lambda: shop_quantity() >= 770, 60)  # FactuSOL scan -> apply, within the hour
 
-            customer = shop.query_one("SELECT id_customer FROM {p}customer WHERE deleted = 0 AND is_guest = 0"
-                                      " ORDER BY id_customer LIMIT 1")
+            customer = shop.query_one(
+                "SELECT id_customer FROM {p}customer WHERE deleted = 0 AND is_guest = 0 ORDER BY id_customer LIMIT 1"
+            )
             from replicator.store import Store
 
             store = Store(config.store)
             code = store.id_map_by_prestashop("customer", [customer["id_customer"]])
             assert code, "the initial sync links the shop's customers"
-            shop.execute("UPDATE {p}customer SET lastname = %s, date_upd = NOW() WHERE id_customer = %s",
-                         ("Wakeful", customer["id_customer"]))
+            shop.execute(
+                "UPDATE {p}customer SET lastname = %s, date_upd = NOW() WHERE id_customer = %s",
+                ("Wakeful", customer["id_customer"]),
+            )
             shop.conn.commit()
 
             def factusol_name():

@@ -39,8 +39,12 @@ print("done", r, flush=True)
 
 def run_capture(kind: str, store_url: str, target: str, kill_after: float | None, server_id: int = 6001) -> bool:
     """Run one capture process; SIGKILL it `kill_after` seconds after it started capturing.  True if it finished."""
-    proc = subprocess.Popen([sys.executable, "-c", SCRIPT, kind, store_url, target, str(server_id)],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SCRIPT, kind, store_url, target, str(server_id)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     assert proc.stdout.readline().strip() == "start"
     if kill_after is None:
         started = time.monotonic()
@@ -69,10 +73,14 @@ def test_binlog_capture_killed_mid_batch_logs_each_change_once(mysql_server, mys
         for t in range(txns):
             values = ", ".join(f"({t * per_txn + i + 1}, {t * per_txn + i + 1}, 0, 1, 0, {i})" for i in range(per_txn))
             cur.execute("START TRANSACTION")
-            cur.execute("INSERT INTO ps_stock_available (id_stock_available, id_product, id_product_attribute, "
-                        f"id_shop, id_shop_group, quantity) VALUES {values}")
-            cur.execute("UPDATE ps_stock_available SET quantity = quantity + 100 WHERE id_stock_available = %s",
-                        (t * per_txn + 1,))
+            cur.execute(
+                "INSERT INTO ps_stock_available (id_stock_available, id_product, id_product_attribute, "
+                f"id_shop, id_shop_group, quantity) VALUES {values}"
+            )
+            cur.execute(
+                "UPDATE ps_stock_available SET quantity = quantity + 100 WHERE id_stock_available = %s",
+                (t * per_txn + 1,),
+            )
             cur.execute("COMMIT")
     store = Store(store_url)
     progress = []
@@ -99,8 +107,10 @@ def test_factusol_scan_killed_mid_baseline_and_mid_diff_logs_each_change_once(tm
     for t in ("F_ART", "F_STO"):
         cur.execute(table_ddl(load_schema()[t]))
     n = 10000
-    cur.executemany("INSERT INTO [F_STO] ([ARTSTO],[ALMSTO],[ACTSTO]) VALUES (?,?,?)",
-                    [(f"A{i:05d}", "GEN", Decimal(i)) for i in range(n)])
+    cur.executemany(
+        "INSERT INTO [F_STO] ([ARTSTO],[ALMSTO],[ACTSTO]) VALUES (?,?,?)",
+        [(f"A{i:05d}", "GEN", Decimal(i)) for i in range(n)],
+    )
     c.commit()
     store_url = f"sqlite:///{tmp_path / 'state.sqlite'}"
     store = Store(store_url)

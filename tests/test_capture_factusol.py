@@ -38,8 +38,13 @@ def make_file(path: Path, articles: int = 5) -> pyodbc.Connection:
     for t in TABLES:
         cur.execute(table_ddl(load_schema()[t]))
     for i in range(articles):
-        cur.execute("INSERT INTO [F_ART] ([CODART],[DESART],[PCOART],[FUMART]) VALUES (?,?,?,?)",
-                    f"A{i}", f"article {i}", Decimal("1.5"), datetime(2026, 1, 1))
+        cur.execute(
+            "INSERT INTO [F_ART] ([CODART],[DESART],[PCOART],[FUMART]) VALUES (?,?,?,?)",
+            f"A{i}",
+            f"article {i}",
+            Decimal("1.5"),
+            datetime(2026, 1, 1),
+        )
         cur.execute("INSERT INTO [F_STO] ([ARTSTO],[ALMSTO],[ACTSTO]) VALUES (?,?,?)", f"A{i}", "GEN", 3)
     cur.execute("INSERT INTO [F_CLI] ([CODCLI],[NOFCLI],[FUMCLI]) VALUES (?,?,?)", 1, "Ana", datetime(2026, 1, 1))
     cur.execute("INSERT INTO [F_PCL] ([TIPPCL],[CODPCL],[CLIPCL]) VALUES (?,?,?)", "1", 1, 1)
@@ -213,8 +218,11 @@ def test_narrow_scan_uses_fum_but_full_scan_still_catches_unbumped_edits(fs):
     # The watermark is now 2026-03-01; an edit that leaves FUMART at 2026-01-01 is invisible to the narrow path.
     cur.execute("UPDATE [F_ART] SET [DESART]=? WHERE [CODART]=?", "not bumped", "A3")
     assert scanner.scan(full=False).changes == 0
-    assert set(_changes(store)) == {("F_ART", K(CODART="A0"), "update"), ("F_ART", K(CODART="A4"), "delete"),
-                                    ("F_ART", K(CODART="OLDFUM"), "insert")}
+    assert set(_changes(store)) == {
+        ("F_ART", K(CODART="A0"), "update"),
+        ("F_ART", K(CODART="A4"), "delete"),
+        ("F_ART", K(CODART="OLDFUM"), "insert"),
+    }
     full = scanner.scan(full=True)  # the safety rescan
     assert full.counts == {"insert": 0, "update": 1, "delete": 0}
     assert _changes(store)[-1] == ("F_ART", K(CODART="A3"), "update")
@@ -228,7 +236,8 @@ def test_echo_of_our_own_write_is_not_logged_but_the_next_human_edit_is(fs):
     # The apply layer writes A1's stock and records the hash of the image it wrote.
     cur.execute("UPDATE [F_STO] SET [ACTSTO]=? WHERE [ARTSTO]=?", Decimal("10"), "A1")
     written = fsconn.FactusolConnection(CONN.replace("{file}", str(cfg.file))).query(
-        "SELECT * FROM [F_STO] WHERE [ARTSTO] = ?", ["A1"])[0]
+        "SELECT * FROM [F_STO] WHERE [ARTSTO] = ?", ["A1"]
+    )[0]
     store.record_applied("factusol", "stock", "F_STO", '{"ALMSTO":"GEN","ARTSTO":"A1"}', row_hash(written), "update")
     assert _stored_images(store, "F_STO")['{"ALMSTO":"GEN","ARTSTO":"A1"}'].startswith("~")  # a baseline snapshot
     report = scanner.scan()
@@ -339,12 +348,12 @@ def test_without_file_events_safety_rescans_are_quick_and_a_full_one_comes_in_ti
     conn, store, _cfg, path = fs
     # A0 was edited later than the others: the FUM watermark is its date, and A1 lies below it
     conn.cursor().execute("UPDATE [F_ART] SET [FUMART]=? WHERE [CODART]=?", datetime(2026, 3, 1), "A0")
-    cfg = FactusolConfig(file=path, connection=CONN, debounce_seconds=0.2, rescan_seconds=0.4,
-                         full_rescan_seconds=3.0)
+    cfg = FactusolConfig(file=path, connection=CONN, debounce_seconds=0.2, rescan_seconds=0.4, full_rescan_seconds=3.0)
     scans: list[tuple[float, bool, int]] = []
     started = time.monotonic()
-    watcher = _NoFileEvents(store, cfg, on_scan=lambda r: scans.append((time.monotonic() - started, r.full,
-                                                                         r.changes))).start()
+    watcher = _NoFileEvents(
+        store, cfg, on_scan=lambda r: scans.append((time.monotonic() - started, r.full, r.changes))
+    ).start()
     try:
         _wait(lambda: len(scans) >= 2)
         cur = conn.cursor()
@@ -380,7 +389,10 @@ def test_locked_file_is_retried_and_nothing_is_lost(fs):
         _wait(lambda: len(store.changes()) >= 2 and watcher.status.state == "idle")
     finally:
         watcher.stop()
-    assert set(_changes(store)) == {("F_ART", K(CODART="A2"), "update"), ("F_STO", K(ALMSTO="GEN", ARTSTO="A3"), "delete")}
+    assert set(_changes(store)) == {
+        ("F_ART", K(CODART="A2"), "update"),
+        ("F_STO", K(ALMSTO="GEN", ARTSTO="A3"), "delete"),
+    }
 
 
 def test_scanner_raises_locked_while_exclusive_lock_is_held(fs):
@@ -415,8 +427,9 @@ def test_fiscal_year_rollover_rebaselines_masters_and_keeps_documents_apart(tmp_
     assert report.rollover and report.file.endswith("0012027.sqlite")
     got = _changes(store)
     # Only real differences: the repriced article, and this year's first order.  No mass inserts/deletes.
-    assert sorted(got, key=str) == sorted([("F_ART", K(CODART="A3"), "update"),
-                                           ("F_PCL", K(CODPCL=1, TIPPCL="1"), "insert")], key=str)
+    assert sorted(got, key=str) == sorted(
+        [("F_ART", K(CODART="A3"), "update"), ("F_PCL", K(CODPCL=1, TIPPCL="1"), "insert")], key=str
+    )
     cp = store.checkpoint("factusol.scan")
     assert cp["file"].endswith("0012027.sqlite") and cp["previous_file"].endswith("0012026.sqlite")
     assert set(store.snapshot_hashes("factusol", "F_LPC")) == set()  # last year's lines left with last year
@@ -425,7 +438,7 @@ def test_fiscal_year_rollover_rebaselines_masters_and_keeps_documents_apart(tmp_
     new.close()
 
 
-@given(st.decimals(min_value=-10**9, max_value=10**9, places=4, allow_nan=False))
+@given(st.decimals(min_value=-(10**9), max_value=10**9, places=4, allow_nan=False))
 def test_row_hash_is_stable_over_driver_types(value):
     as_float = float(value)
     if Decimal(repr(as_float)) != value.normalize():
@@ -512,7 +525,9 @@ def test_a_lock_without_a_timeout_in_the_string_is_reported_once_when_it_starts_
         _wait(lambda: watcher.status.state == "idle" and watcher.status.locked_since is None, timeout=15)
     finally:
         watcher.stop()
-    said = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING and "FactuSOL file" in r.getMessage()]
+    said = [
+        r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING and "FactuSOL file" in r.getMessage()
+    ]
     assert len([m for m in said if m.startswith("FactuSOL file locked since")]) == 1, said
     assert len([m for m in said if "unlocked after" in m]) == 1, said
     assert ("F_ART", K(CODART="A2"), "update") in _changes(store)
@@ -527,8 +542,9 @@ def test_a_file_restored_from_a_backup_stops_the_apply_until_accepted(fs, tmp_pa
     conn, store, cfg, path = fs
     scanner = FactusolScanner(store, cfg)
     scanner.scan()
-    conn.cursor().execute("UPDATE [F_CLI] SET [NOFCLI]=?, [FUMCLI]=? WHERE [CODCLI]=?", "Ana (backup)",
-                          datetime(2025, 12, 1), 1)
+    conn.cursor().execute(
+        "UPDATE [F_CLI] SET [NOFCLI]=?, [FUMCLI]=? WHERE [CODCLI]=?", "Ana (backup)", datetime(2025, 12, 1), 1
+    )
     with pytest.raises(FactusolRestoredError, match="went back in time") as info:
         scanner.scan()
     assert "FUMCLI 2026-01-01 -> 2025-12-01" in str(info.value)
@@ -540,8 +556,9 @@ def test_a_file_restored_from_a_backup_stops_the_apply_until_accepted(fs, tmp_pa
     assert accept(store)["cause"] == "factusol_restored" and not halted(store)
     report = FactusolScanner(store, cfg).scan()
     assert report.changes == 0 and store.changes() == []  # the restored file is the new baseline
-    conn.cursor().execute("UPDATE [F_CLI] SET [NOFCLI]=?, [FUMCLI]=? WHERE [CODCLI]=?", "Ana again",
-                          datetime(2025, 12, 2), 1)
+    conn.cursor().execute(
+        "UPDATE [F_CLI] SET [NOFCLI]=?, [FUMCLI]=? WHERE [CODCLI]=?", "Ana again", datetime(2025, 12, 2), 1
+    )
     assert FactusolScanner(store, cfg).scan().changes == 1  # later edits flow again
     assert not store.checkpoint(HALT)
 

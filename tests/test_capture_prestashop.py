@@ -33,8 +33,9 @@ def shop(mysql_server, mysql_db, tmp_path):
     create_schema(conn, "8", "ps_")
     ensure_ledger_table(conn, "ps_")
     store = Store(f"sqlite:///{tmp_path / 'state.sqlite'}")
-    cfg = PrestashopConfig(url=mysql_server.database_url(mysql_db), prefix="ps_", server_id=next(_SERVER_IDS),
-                           poll_overlap_seconds=10)
+    cfg = PrestashopConfig(
+        url=mysql_server.database_url(mysql_db), prefix="ps_", server_id=next(_SERVER_IDS), poll_overlap_seconds=10
+    )
     yield conn, store, cfg
     try:
         conn.close()
@@ -60,24 +61,44 @@ def K(**pk) -> str:
 
 
 def stock_insert(i, qty=5):
-    return ("INSERT INTO ps_stock_available (id_stock_available, id_product, id_product_attribute, id_shop, "
-            "id_shop_group, quantity) VALUES (%s, %s, 0, 1, 0, %s)", (i, i, qty))
+    return (
+        "INSERT INTO ps_stock_available (id_stock_available, id_product, id_product_attribute, id_shop, "
+        "id_shop_group, quantity) VALUES (%s, %s, 0, 1, 0, %s)",
+        (i, i, qty),
+    )
 
 
 def order_statements(id_order: int, lines: int = 3):
     ref = uuid.uuid4().hex[:9].upper()
-    out = [("INSERT INTO ps_orders (id_order, reference, id_shop_group, id_shop, id_carrier, id_lang, id_customer, "
+    out = [
+        (
+            "INSERT INTO ps_orders (id_order, reference, id_shop_group, id_shop, id_carrier, id_lang, id_customer, "
             "id_cart, id_currency, id_address_delivery, id_address_invoice, current_state, secure_key, payment, "
             "module, total_paid, date_add, date_upd) VALUES (%s, %s, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 'k', 'Card', "
-            "'ps_checkout', 10.5, NOW(), NOW())", (id_order, ref))]
+            "'ps_checkout', 10.5, NOW(), NOW())",
+            (id_order, ref),
+        )
+    ]
     for n in range(lines):
-        out.append(("INSERT INTO ps_order_detail (id_order, id_shop, product_id, product_name, product_quantity, "
-                     "unit_price_tax_incl, unit_price_tax_excl) VALUES (%s, 1, %s, %s, 1, 3.5, 2.89)",
-                     (id_order, n + 1, f"line {n}")))
-    out.append(("INSERT INTO ps_order_carrier (id_order, id_carrier, tracking_number, date_add) "
-                "VALUES (%s, 1, '', NOW())", (id_order,)))
-    out.append(("INSERT INTO ps_order_history (id_employee, id_order, id_order_state, date_add) "
-                "VALUES (0, %s, 2, NOW())", (id_order,)))
+        out.append(
+            (
+                "INSERT INTO ps_order_detail (id_order, id_shop, product_id, product_name, product_quantity, "
+                "unit_price_tax_incl, unit_price_tax_excl) VALUES (%s, 1, %s, %s, 1, 3.5, 2.89)",
+                (id_order, n + 1, f"line {n}"),
+            )
+        )
+    out.append(
+        (
+            "INSERT INTO ps_order_carrier (id_order, id_carrier, tracking_number, date_add) VALUES (%s, 1, '', NOW())",
+            (id_order,),
+        )
+    )
+    out.append(
+        (
+            "INSERT INTO ps_order_history (id_employee, id_order, id_order_state, date_add) VALUES (0, %s, 2, NOW())",
+            (id_order,),
+        )
+    )
     return out
 
 
@@ -103,8 +124,12 @@ def test_check_binlog_access_names_missing_privileges(mysql_server, mysql_db):
         url = mysql_server.database_url(mysql_db).replace("root@", f"{user}:pw-{user}@", 1)
         if "root@" not in mysql_server.url:
             pytest.skip("server URL has a password: auto-mode URL rewrite not supported here")
-        cfg = Config(path=Path("x.yaml"), store="sqlite://", rules_dir=Path("."),
-                     prestashop=PrestashopConfig(url=url, capture="auto"))
+        cfg = Config(
+            path=Path("x.yaml"),
+            store="sqlite://",
+            rules_dir=Path("."),
+            prestashop=PrestashopConfig(url=url, capture="auto"),
+        )
         mode, why = choose_prestashop_mode(cfg)
         assert mode == "poll" and "REPLICATION SLAVE" in why
     finally:
@@ -168,20 +193,37 @@ def test_values_the_library_does_not_hand_over_as_json_ready_text_are_cleaned_co
     # Text in a binary column arrives as bytes, SET as a set, TIME as a timedelta: those become text.  Text that
     # merely reads like a zero date stays as it is (zero DATE/DATETIME values arrive as None already).
     conn, store, cfg = shop
-    run(conn, "CREATE TABLE ps_odd (id INT PRIMARY KEY, label VARCHAR(40), raw VARBINARY(20), note BLOB, "
-              "tags SET('a','b','c'), opens TIME, day DATE, empty_day DATETIME) ENGINE=InnoDB", commit=False)
+    run(
+        conn,
+        "CREATE TABLE ps_odd (id INT PRIMARY KEY, label VARCHAR(40), raw VARBINARY(20), note BLOB, "
+        "tags SET('a','b','c'), opens TIME, day DATE, empty_day DATETIME) ENGINE=InnoDB",
+        commit=False,
+    )
     tables = {"odd": WatchedTable(PRESTASHOP, "odd", ("id",), "product")}
     cap = BinlogCapture(store, cfg, tables)
     cap.capture()
     with conn.cursor() as cur:
         cur.execute("SET SESSION sql_mode = ''")
-    run(conn, ("INSERT INTO ps_odd VALUES (1, '0000-00-00 looks like a date', %s, %s, 'c,a', '-01:02:03', "
-               "'2026-11-28', '0000-00-00 00:00:00')", (b"caf\xc3\xa9", "Peñíscola".encode())))
+    run(
+        conn,
+        (
+            "INSERT INTO ps_odd VALUES (1, '0000-00-00 looks like a date', %s, %s, 'c,a', '-01:02:03', "
+            "'2026-11-28', '0000-00-00 00:00:00')",
+            (b"caf\xc3\xa9", "Peñíscola".encode()),
+        ),
+    )
     assert cap.capture().changes == 1
     (change,) = store.changes()
-    assert loads(change.after) == {"id": 1, "label": "0000-00-00 looks like a date", "raw": "café",
-                                   "note": "Peñíscola", "tags": "a,c", "opens": "-01:02:03", "day": "2026-11-28",
-                                   "empty_day": None}
+    assert loads(change.after) == {
+        "id": 1,
+        "label": "0000-00-00 looks like a date",
+        "raw": "café",
+        "note": "Peñíscola",
+        "tags": "a,c",
+        "opens": "-01:02:03",
+        "day": "2026-11-28",
+        "empty_day": None,
+    }
 
 
 def test_ledger_transaction_is_an_echo_and_the_next_human_edit_is_captured(shop):
@@ -190,8 +232,11 @@ def test_ledger_transaction_is_an_echo_and_the_next_human_edit_is_captured(shop)
     cap = BinlogCapture(store, cfg)
     cap.capture()
     # Our own write: shop row + ledger row in ONE transaction.
-    run(conn, "UPDATE ps_stock_available SET quantity = 50 WHERE id_stock_available = 1",
-        (ledger_insert_sql("ps_"), (123, "stock A1")))
+    run(
+        conn,
+        "UPDATE ps_stock_available SET quantity = 50 WHERE id_stock_available = 1",
+        (ledger_insert_sql("ps_"), (123, "stock A1")),
+    )
     run(conn, "UPDATE ps_stock_available SET quantity = 49 WHERE id_stock_available = 1")  # a person, right after
     report = cap.capture()
     assert report.echoes == 1
@@ -218,20 +263,24 @@ def test_large_echo_transaction_is_dropped_without_decoding_its_rows(shop, monke
     # An initial sync's write: 5,000 products and stock rows, the ledger row last (as shop_marker does).
     values = ", ".join(f"({i}, 1, 'REF-{i:05d}', {i % 97}.5, NOW(), NOW())" for i in range(1, 5001))
     stock = ", ".join(f"({i}, {i}, 0, 1, 0, {i % 50})" for i in range(2, 5001))
-    run(conn, f"INSERT INTO ps_product (id_product, id_tax_rules_group, reference, price, date_add, date_upd) "
-              f"VALUES {values}",
+    run(
+        conn,
+        f"INSERT INTO ps_product (id_product, id_tax_rules_group, reference, price, date_add, date_upd) "
+        f"VALUES {values}",
         "INSERT INTO ps_stock_available (id_stock_available, id_product, id_product_attribute, id_shop, "
         f"id_shop_group, quantity) VALUES {stock}",
         "UPDATE ps_stock_available SET quantity = 50 WHERE id_stock_available = 1",
-        (ledger_insert_sql("ps_"), (7, "initial sync")))
+        (ledger_insert_sql("ps_"), (7, "initial sync")),
+    )
     run(conn, "UPDATE ps_stock_available SET quantity = 49 WHERE id_stock_available = 1")  # a person, right after
     report = cap.capture()
     assert report.echoes == 1 and report.skipped_events > 1  # the echo's rows came in several events
     assert decoded == ["ps_stock_available"]  # only the person's event was parsed
     assert report.row_events == 1 and report.counts == {"insert": 0, "update": 1, "delete": 0}
     changes = store.changes()
-    assert [(c.source_table, c.row_key, c.op) for c in changes] == [("stock_available", K(id_stock_available=1),
-                                                                      "update")]
+    assert [(c.source_table, c.row_key, c.op) for c in changes] == [
+        ("stock_available", K(id_stock_available=1), "update")
+    ]
     assert loads(changes[0].before)["quantity"] == 50 and loads(changes[0].after)["quantity"] == 49
     cp = store.checkpoint("prestashop.binlog")
     assert changes[0].txn == f"{cp['file']}:{cp['pos']}"
@@ -263,14 +312,27 @@ def test_a_batch_the_commit_thread_cannot_store_stops_the_read_and_is_read_again
     other = Store(f"sqlite:///{tmp_path / 'other.sqlite'}")
     other.set_checkpoint("prestashop.binlog", start)
     planted = reference[301]
-    other.record_capture([CapturedRow(planted.side, planted.entity, planted.source_table, planted.row_key,
-                                      planted.op, None, {"planted": True}, planted.position, planted.txn)])
+    other.record_capture(
+        [
+            CapturedRow(
+                planted.side,
+                planted.entity,
+                planted.source_table,
+                planted.row_key,
+                planted.op,
+                None,
+                {"planted": True},
+                planted.position,
+                planted.txn,
+            )
+        ]
+    )
     cap.store = other
     with pytest.raises(IntegrityError):
         cap.capture()
     stored = [c for c in other.changes() if c.id > 1]
     assert 0 < len(stored) <= 300 and len(stored) % 10 == 0  # whole transactions only, none from the bad batch on
-    assert [c.position for c in stored] == [c.position for c in reference[:len(stored)]]
+    assert [c.position for c in stored] == [c.position for c in reference[: len(stored)]]
     assert other.checkpoint("prestashop.binlog")["txn"] == stored[-1].txn
 
     with other.session() as s:  # the operator removes the offending row; the next read goes on from there
@@ -278,7 +340,8 @@ def test_a_batch_the_commit_thread_cannot_store_stops_the_read_and_is_read_again
         s.commit()
     assert cap.capture().changes == 400 - len(stored)
     assert [(c.position, c.row_key, c.after) for c in other.changes()] == [
-        (c.position, c.row_key, c.after) for c in reference]
+        (c.position, c.row_key, c.after) for c in reference
+    ]
 
 
 def test_the_daemon_reader_outlives_a_store_that_refuses_a_batch(shop, tmp_path):
@@ -297,8 +360,21 @@ def test_the_daemon_reader_outlives_a_store_that_refuses_a_batch(shop, tmp_path)
     probe.store.set_checkpoint("prestashop.binlog", other.checkpoint("prestashop.binlog"))
     probe.capture()
     planted = probe.store.changes()[0]  # the position stock row 2 gets: already logged in `other`
-    other.record_capture([CapturedRow(planted.side, planted.entity, planted.source_table, planted.row_key,
-                                      planted.op, None, {"planted": True}, planted.position, planted.txn)])
+    other.record_capture(
+        [
+            CapturedRow(
+                planted.side,
+                planted.entity,
+                planted.source_table,
+                planted.row_key,
+                planted.op,
+                None,
+                {"planted": True},
+                planted.position,
+                planted.txn,
+            )
+        ]
+    )
     cap = BinlogCapture(other, cfg)
     with daemon_reader(cap, idle_seconds=0.2) as thread:
         _wait(lambda: "IntegrityError" in cap.status.last_error)
@@ -389,17 +465,24 @@ def test_server_restart_mid_stream_loses_and_duplicates_nothing(mysql_server, sh
 
 def test_poll_mode_catches_date_upd_edits_deletes_and_timestampless_tables(shop):
     conn, store, cfg = shop
-    run(conn, stock_insert(1, 5), stock_insert(2, 5),
+    run(
+        conn,
+        stock_insert(1, 5),
+        stock_insert(2, 5),
         "INSERT INTO ps_customer (id_customer, id_shop_group, id_shop, id_gender, id_default_group, id_lang, "
         "id_risk, firstname, lastname, email, passwd, last_passwd_gen, secure_key, date_add, date_upd) "
-        "VALUES (1, 1, 1, 1, 3, 1, 0, 'Ana', 'Ruiz', 'ana@example.com', 'x', NOW(), 'k', NOW(), NOW())")
+        "VALUES (1, 1, 1, 1, 3, 1, 0, 'Ana', 'Ruiz', 'ana@example.com', 'x', NOW(), 'k', NOW(), NOW())",
+    )
     poller = PollCapture(store, cfg)
     first = poller.poll()
     assert first.changes == 0 and first.tables["stock_available"] == "baseline"
-    run(conn, "UPDATE ps_customer SET firstname = 'Ana María', date_upd = NOW() WHERE id_customer = 1",
+    run(
+        conn,
+        "UPDATE ps_customer SET firstname = 'Ana María', date_upd = NOW() WHERE id_customer = 1",
         "UPDATE ps_stock_available SET quantity = 4 WHERE id_stock_available = 1",  # no timestamp anywhere
         "DELETE FROM ps_stock_available WHERE id_stock_available = 2",
-        *order_statements(7, lines=2))
+        *order_statements(7, lines=2),
+    )
     second = poller.poll()
     assert second.tables["customer"] == "window" and second.tables["stock_available"] == "keyset"
     got = {(c.source_table, c.row_key, c.op) for c in store.changes()}
@@ -418,8 +501,12 @@ def test_poll_mode_catches_date_upd_edits_deletes_and_timestampless_tables(shop)
 
 def test_capture_once_auto_mode_uses_binlog_when_access_passes(shop, tmp_path):
     conn, store, cfg = shop
-    config = Config(path=tmp_path / "replicator.yaml", store=store.url, rules_dir=tmp_path,
-                    prestashop=PrestashopConfig(url=cfg.url, capture="auto", server_id=cfg.server_id))
+    config = Config(
+        path=tmp_path / "replicator.yaml",
+        store=store.url,
+        rules_dir=tmp_path,
+        prestashop=PrestashopConfig(url=cfg.url, capture="auto", server_id=cfg.server_id),
+    )
     first = capture_once(config, store)
     assert first.prestashop_mode == "binlog" and not first.errors
     run(conn, stock_insert(3))

@@ -95,8 +95,12 @@ def test_run_once_status_log_and_no_secret_anywhere(installation, capsys):
     store = Store(json.loads(main_json(["status", "--config", config, "--json"], capsys))["config"]["store"])
     assert store.id_map("product"), "the initial sync linked or created shop products"
     assert store.id_map("customer"), "the demo shop's customers reached FactuSOL"
-    for command in (["log", "--config", config], ["log", "--config", config, "--json"],
-                    ["conflicts", "--config", config], ["quarantine", "--config", config]):
+    for command in (
+        ["log", "--config", config],
+        ["log", "--config", config, "--json"],
+        ["conflicts", "--config", config],
+        ["quarantine", "--config", config],
+    ):
         assert main(command) == 0
         outputs.append(capsys.readouterr())
     for captured in outputs:
@@ -169,8 +173,13 @@ def test_the_installed_command_runs_the_initial_sync_with_its_child_process(inst
 
     assert load_config(installation).initial_sync_workers == "process"
     command = Path(sys.executable).parent / "replicator"
-    done = subprocess.run([str(command), "run", "--config", str(installation), "--once"], capture_output=True,
-                          text=True, timeout=300, env={**os.environ, "PS_DB_PASSWORD": SECRET})
+    done = subprocess.run(
+        [str(command), "run", "--config", str(installation), "--once"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PS_DB_PASSWORD": SECRET},
+    )
     assert done.returncode == 0, done.stderr
     assert "initial sync done" in done.stderr
     assert "initial sync: customer" in done.stderr  # the child's progress, shown by the command
@@ -188,7 +197,17 @@ def test_status_says_since_when_the_factusol_file_is_locked(tmp_path, capsys, mo
     from replicator.config import load_config
     from replicator.daemon import SERVICE_CHECKPOINT
 
-    Store(load_config(config).store).set_checkpoint(SERVICE_CHECKPOINT, {"capture": {"factusol": {
-        "state": "locked", "locked_since": "2026-12-07T03:58:56", "last_error": "database is locked"}}})
+    Store(load_config(config).store).set_checkpoint(
+        SERVICE_CHECKPOINT,
+        {
+            "capture": {
+                "factusol": {
+                    "state": "locked",
+                    "locked_since": "2026-12-07T03:58:56",
+                    "last_error": "database is locked",
+                }
+            }
+        },
+    )
     assert main(["status", "--config", str(config)]) == 0
     assert "FactuSOL file: locked since 2026-12-07 03:58:56 (database is locked)" in capsys.readouterr().out

@@ -29,8 +29,19 @@ from replicator.store import CapturedRow, Checkpoint, Store, dumps, utcnow
 def config(tmp_path, monkeypatch) -> Path:
     monkeypatch.delenv("PS_UNSET_PASSWORD", raising=False)
     (tmp_path / "0012026.sqlite").touch()  # the FactuSOL file the config names must exist (it is never created)
-    assert main(["init", str(tmp_path), "--factusol", f"DRIVER={{SQLite3}};Database={tmp_path / '0012026.sqlite'}",
-                 "--prestashop", "mysql://shop:${PS_UNSET_PASSWORD}@127.0.0.1:1/prestashop"]) == 0
+    assert (
+        main(
+            [
+                "init",
+                str(tmp_path),
+                "--factusol",
+                f"DRIVER={{SQLite3}};Database={tmp_path / '0012026.sqlite'}",
+                "--prestashop",
+                "mysql://shop:${PS_UNSET_PASSWORD}@127.0.0.1:1/prestashop",
+            ]
+        )
+        == 0
+    )
     return tmp_path / "replicator.yaml"
 
 
@@ -40,12 +51,25 @@ def store(config) -> Store:
 
 
 def customer_change(store: Store, n: int = 1) -> None:
-    rows = [CapturedRow(side="prestashop", entity="customer", source_table="ps_customer", row_key=dumps([i]),
-                        op="update", position=f"bin.1:{i}",
-                        before={"id_customer": i, "firstname": "Pierre", "passwd": "$2y$10$abc", "secure_key": "s1"},
-                        after={"id_customer": i, "firstname": "Pierrot", "passwd": "$2y$10$abc",
-                               "secure_key": "5e3b1c0ffee", "reset_password_token": "tok-123"})
-            for i in range(1, n + 1)]
+    rows = [
+        CapturedRow(
+            side="prestashop",
+            entity="customer",
+            source_table="ps_customer",
+            row_key=dumps([i]),
+            op="update",
+            position=f"bin.1:{i}",
+            before={"id_customer": i, "firstname": "Pierre", "passwd": "$2y$10$abc", "secure_key": "s1"},
+            after={
+                "id_customer": i,
+                "firstname": "Pierrot",
+                "passwd": "$2y$10$abc",
+                "secure_key": "5e3b1c0ffee",
+                "reset_password_token": "tok-123",
+            },
+        )
+        for i in range(1, n + 1)
+    ]
     store.record_capture(rows, checkpoint=("prestashop.binlog", {"file": "bin.1", "pos": n}))
 
 
@@ -60,8 +84,11 @@ def test_masking_rule():
         assert is_credential(name), name
     for name in ("firstname", "email", "id_customer", "row_key", "NOFCLI", "CODCLI", "reference"):
         assert not is_credential(name), name
-    assert mask_image({"passwd": "x", "passwd_empty": "", "name": "A"}) == {"passwd": "***", "passwd_empty": "",
-                                                                           "name": "A"}
+    assert mask_image({"passwd": "x", "passwd_empty": "", "name": "A"}) == {
+        "passwd": "***",
+        "passwd_empty": "",
+        "name": "A",
+    }
 
 
 def test_read_commands_need_no_shop_password(config, store, capsys):
@@ -154,8 +181,14 @@ def test_help_has_text_for_every_argument_and_examples(capsys):
 def test_broken_pipe_is_quiet(config, store):
     customer_change(store, 300)
     env = {k: v for k, v in os.environ.items() if k != "PS_UNSET_PASSWORD"}
-    result = subprocess.run(f"'{sys.executable}' -m replicator.cli log --limit 0 --config '{config}' | head -n 2",
-                            shell=True, capture_output=True, text=True, env=env, timeout=120)
+    result = subprocess.run(
+        f"'{sys.executable}' -m replicator.cli log --limit 0 --config '{config}' | head -n 2",
+        shell=True,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert len(result.stdout.splitlines()) == 2
     assert result.stderr == "", result.stderr
 
@@ -188,10 +221,21 @@ def test_second_lock_is_refused_naming_the_pid(store):
 def _plant_holder(store: Store, pid: int, host: str, age_seconds: float) -> None:
     table = Checkpoint.__table__
     with store.engine.begin() as conn:
-        conn.execute(table.insert().values(name=LOCK_NAME, value=dumps({"pid": pid, "host": host, "command": "run",
-                                                                        "started_at": "2026-01-01T00:00:00+00:00",
-                                                                        "token": "t"}),
-                                           updated_at=utcnow() - timedelta(seconds=age_seconds)))
+        conn.execute(
+            table.insert().values(
+                name=LOCK_NAME,
+                value=dumps(
+                    {
+                        "pid": pid,
+                        "host": host,
+                        "command": "run",
+                        "started_at": "2026-01-01T00:00:00+00:00",
+                        "token": "t",
+                    }
+                ),
+                updated_at=utcnow() - timedelta(seconds=age_seconds),
+            )
+        )
 
 
 def test_lock_of_a_dead_process_on_this_host_is_taken_over(store):
@@ -210,8 +254,9 @@ def test_lock_of_another_host_waits_for_its_heartbeat_to_age(store):
         InstanceLock(store, "run").acquire()
     table = Checkpoint.__table__
     with store.engine.begin() as conn:
-        conn.execute(update(table).where(table.c.name == LOCK_NAME)
-                     .values(updated_at=utcnow() - timedelta(seconds=600)))
+        conn.execute(
+            update(table).where(table.c.name == LOCK_NAME).values(updated_at=utcnow() - timedelta(seconds=600))
+        )
     lock = InstanceLock(store, "run")
     lock.acquire()  # stale: taken over
     lock.release()
@@ -226,8 +271,15 @@ def test_run_is_refused_while_another_replicator_holds_the_store(config, store, 
 
 
 def test_status_tells_running_not_responding_and_stopped(config, store, capsys):
-    store.set_checkpoint("service", {"capture": {"factusol": {"state": "locked", "locked_since": None},
-                                                 "prestashop": {"state": "streaming", "file": "bin.3", "pos": 9}}})
+    store.set_checkpoint(
+        "service",
+        {
+            "capture": {
+                "factusol": {"state": "locked", "locked_since": None},
+                "prestashop": {"state": "streaming", "file": "bin.3", "pos": 9},
+            }
+        },
+    )
     lock = InstanceLock(store, "run")
     lock.acquire()
     state = service_state(store)
@@ -236,8 +288,9 @@ def test_status_tells_running_not_responding_and_stopped(config, store, capsys):
     assert f"service:     running: pid {os.getpid()}" in out and "locked" in out and "streaming" in out
     table = Checkpoint.__table__
     with store.engine.begin() as conn:  # as if the holder stopped beating
-        conn.execute(update(table).where(table.c.name == LOCK_NAME)
-                     .values(updated_at=utcnow() - timedelta(seconds=300)))
+        conn.execute(
+            update(table).where(table.c.name == LOCK_NAME).values(updated_at=utcnow() - timedelta(seconds=300))
+        )
     lock._stop.set()  # noqa: SLF001 - no more heartbeats from this holder
     assert service_state(store).state == NOT_RESPONDING
     code, out, _ = run_cli(capsys, "status", "--config", str(config))

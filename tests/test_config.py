@@ -23,8 +23,12 @@ def write_config(tmp_path, body: str):
 
 def test_env_secret_is_expanded_and_redacted_everywhere(tmp_path, monkeypatch, caplog):
     monkeypatch.setenv("PS_DB_PASSWORD", SECRET)
-    path = write_config(tmp_path, render_config(
-        "DRIVER={SQLite3};Database=fs.sqlite", "mysql://shop:${PS_DB_PASSWORD}@db.example:3306/prestashop"))
+    path = write_config(
+        tmp_path,
+        render_config(
+            "DRIVER={SQLite3};Database=fs.sqlite", "mysql://shop:${PS_DB_PASSWORD}@db.example:3306/prestashop"
+        ),
+    )
     config = load_config(path)
     assert config.prestashop.url == f"mysql://shop:{SECRET}@db.example:3306/prestashop"
     assert SECRET not in str(config.describe())
@@ -54,33 +58,52 @@ def test_safety_rescans_default_to_a_minute_and_a_full_one_every_quarter_hour(tm
 
 
 def test_relative_paths_are_relative_to_the_file(tmp_path):
-    path = write_config(tmp_path, "store: sqlite:///state.sqlite\nfactusol:\n  file: FS/0012026.sqlite\n"
-                                  "prestashop:\n  url: mysql://root@127.0.0.1/shop\n")
+    path = write_config(
+        tmp_path,
+        "store: sqlite:///state.sqlite\nfactusol:\n  file: FS/0012026.sqlite\n"
+        "prestashop:\n  url: mysql://root@127.0.0.1/shop\n",
+    )
     config = load_config(path)
     assert config.store == f"sqlite:///{tmp_path / 'state.sqlite'}"
     assert config.factusol.file == tmp_path / "FS" / "0012026.sqlite"
     assert config.rules_dir == tmp_path / "rules"
 
 
-@pytest.mark.parametrize("body, message", [
-    ("factusol:\n  file: a.sqlite\n", "prestashop.url: the shop database URL is required"),
-    ("factusol:\n  file: a.sqlite\nprestashop:\n  url: postgres://x/y\n", "prestashop.url: must start with mysql://"),
-    ("factusol:\n  file: a.sqlite\nprestashop:\n  url: mysql://root@h/\n", "the database name is missing"),
-    ("prestashop:\n  url: mysql://root@h/db\n", "factusol: give 'connection', 'file', or 'data_dir'"),
-    ("factusol:\n  data_dir: FS\nprestashop:\n  url: mysql://root@h/db\n", "factusol.company"),
-    ("factusol:\n  file: a\nprestashop:\n  url: mysql://root@h/db\n  capture: sometimes\n",
-     "prestashop.capture: must be auto, binlog or poll"),
-    ("factusol:\n  file: a\nprestashop:\n  url: mysql://root@h/db\ninitial_sync_workers: fork\n",
-     "initial_sync_workers: must be process or thread"),
-    ("factusol:\n  file: a\nprestashop:\n  url: mysql://root@h/db\n  poll_seconds: soon\n",
-     "prestashop.poll_seconds: expected a number"),
-    ("factusol:\n  file: a\n  full_rescan_seconds: hourly\nprestashop:\n  url: mysql://root@h/db\n",
-     "factusol.full_rescan_seconds: expected a number"),
-    ("factusol:\n  file: a\nprestashop:\n  url: mysql://root@h/db\nsurprise: 1\n", "surprise: unknown key"),
-    ("factusol: [\n", "not valid YAML"),
-    ("factusol:\n  file: a\nprestashop:\n  url: mysql://u:${NOT_SET_ANYWHERE}@h/db\n",
-     "environment variable NOT_SET_ANYWHERE is not set"),
-])
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ("factusol:\n  file: a.sqlite\n", "prestashop.url: the shop database URL is required"),
+        (
+            "factusol:\n  file: a.sqlite\nprestashop:\n  url: postgres://x/y\n",
+            "prestashop.url: must start with mysql://",
+        ),
+        ("factusol:\n  file: a.sqlite\nprestashop:\n  url: mysql://root@h/\n", "the database name is missing"),
+        ("prestashop:\n  url: mysql://root@h/db\n", "factusol: give 'connection', 'file', or 'data_dir'"),
+        ("factusol:\n  data_dir: FS\nprestashop:\n  url: mysql://root@h/db\n", "factusol.company"),
+        (
+            "factusol:\n  file: a\nprestashop:\n  url: mysql://root@h/db\n  capture: sometimes\n",
+            "prestashop.capture: must be auto, binlog or poll",
+        ),
+        (
+            "factusol:\n  file: a\nprestashop:\n  url: mysql://root@h/db\ninitial_sync_workers: fork\n",
+            "initial_sync_workers: must be process or thread",
+        ),
+        (
+            "factusol:\n  file: a\nprestashop:\n  url: mysql://root@h/db\n  poll_seconds: soon\n",
+            "prestashop.poll_seconds: expected a number",
+        ),
+        (
+            "factusol:\n  file: a\n  full_rescan_seconds: hourly\nprestashop:\n  url: mysql://root@h/db\n",
+            "factusol.full_rescan_seconds: expected a number",
+        ),
+        ("factusol:\n  file: a\nprestashop:\n  url: mysql://root@h/db\nsurprise: 1\n", "surprise: unknown key"),
+        ("factusol: [\n", "not valid YAML"),
+        (
+            "factusol:\n  file: a\nprestashop:\n  url: mysql://u:${NOT_SET_ANYWHERE}@h/db\n",
+            "environment variable NOT_SET_ANYWHERE is not set",
+        ),
+    ],
+)
 def test_validation_names_the_key(tmp_path, body, message):
     with pytest.raises(ConfigError) as info:
         load_config(write_config(tmp_path, body))

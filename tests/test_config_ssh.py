@@ -22,8 +22,9 @@ def write(tmp_path, ssh: str):
 
 def test_ssh_section_is_read_with_paths_beside_the_file_and_secrets_hidden(tmp_path, monkeypatch):
     monkeypatch.setenv("SSH_KEY_PASS", "passphrase-9f3k")
-    config = load_config(write(tmp_path, "host: ssh.example.com\nuser: shop\nkey_file: id_ed25519\n"
-                                         "passphrase: ${SSH_KEY_PASS}"))
+    config = load_config(
+        write(tmp_path, "host: ssh.example.com\nuser: shop\nkey_file: id_ed25519\npassphrase: ${SSH_KEY_PASS}")
+    )
     ssh = config.prestashop.ssh
     assert (ssh.host, ssh.port, ssh.user) == ("ssh.example.com", 22, "shop")
     assert ssh.key_file == tmp_path / "id_ed25519" and ssh.known_hosts == tmp_path / "known_hosts"
@@ -32,13 +33,16 @@ def test_ssh_section_is_read_with_paths_beside_the_file_and_secrets_hidden(tmp_p
     assert config.describe()["prestashop"]["ssh"] == "shop@ssh.example.com:22"
 
 
-@pytest.mark.parametrize("body, message", [
-    ("host: h\nkey_file: id_ed25519", "prestashop.ssh.user: required"),
-    ("host: h\nuser: u", "give key_file"),
-    ("host: h\nuser: u\nkey_file: missing_key", "missing_key does not exist"),
-    ("host: h\nuser: u\nkey_file: id_ed25519\nknownhosts: x", "unknown key(s) knownhosts"),
-    ("host: h\nuser: u\nkey_file: id_ed25519\naccept_new_host_key: 'yes'", "must be true or false"),
-])
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ("host: h\nkey_file: id_ed25519", "prestashop.ssh.user: required"),
+        ("host: h\nuser: u", "give key_file"),
+        ("host: h\nuser: u\nkey_file: missing_key", "missing_key does not exist"),
+        ("host: h\nuser: u\nkey_file: id_ed25519\nknownhosts: x", "unknown key(s) knownhosts"),
+        ("host: h\nuser: u\nkey_file: id_ed25519\naccept_new_host_key: 'yes'", "must be true or false"),
+    ],
+)
 def test_ssh_mistakes_are_named(tmp_path, body, message):
     with pytest.raises(ConfigError) as info:
         load_config(write(tmp_path, body))

@@ -13,8 +13,14 @@ from replicator.console import SafeStreamHandler
 
 def _run_cp1252(*args: str, cwd=None) -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONIOENCODING="cp1252", PYTHONUTF8="0")
-    return subprocess.run([sys.executable, "-m", "replicator.cli", *args], env=env, cwd=cwd,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "replicator.cli", *args],
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        timeout=120,
+    )
 
 
 def test_help_in_a_cp1252_pipe(tmp_path):

@@ -27,8 +27,11 @@ def created(env) -> list[dict]:
     codes = [int(c) for c in env.store.id_map("customer")]
     assert codes, "the demo shop's customers reached FactuSOL"
     marks = ", ".join("?" * len(codes))
-    return env.fs.query(f"SELECT [CODCLI], [FPACLI], [TARCLI], [AGECLI], [IVACLI], [DOCCLI], [PAICLI] FROM [F_CLI]"
-                        f" WHERE [CODCLI] IN ({marks})", codes)
+    return env.fs.query(
+        f"SELECT [CODCLI], [FPACLI], [TARCLI], [AGECLI], [IVACLI], [DOCCLI], [PAICLI] FROM [F_CLI]"
+        f" WHERE [CODCLI] IN ({marks})",
+        codes,
+    )
 
 
 @pytest.mark.mysql

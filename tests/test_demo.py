@@ -14,7 +14,9 @@ def test_demo_headless_replicates_stock_changes(tmp_path):
     workdir = tmp_path / "demo"
     result = subprocess.run(
         [sys.executable, "-m", "replicator.cli", "demo", "--headless", "--seconds", "8", "--workdir", str(workdir)],
-        capture_output=True, text=True, timeout=240,
+        capture_output=True,
+        text=True,
+        timeout=240,
     )
     log = result.stderr
     assert result.returncode == 0, log[-3000:]

@@ -42,8 +42,14 @@ def installation(mysql_server, mysql_db, tmp_path, monkeypatch):
     config = tmp_path / "replicator.yaml"
     config.write_text(render_config(connection, url), encoding="utf-8")
     shutil.copytree(default_rules_dir(), tmp_path / "rules")
-    return {"config": config, "fs_path": fs_path, "connection": connection, "user": user, "db": mysql_db,
-            "server": mysql_server}
+    return {
+        "config": config,
+        "fs_path": fs_path,
+        "connection": connection,
+        "user": user,
+        "db": mysql_db,
+        "server": mysql_server,
+    }
 
 
 def _doctor(config, capsys, *extra):
@@ -63,8 +69,17 @@ def test_a_good_installation_passes_every_check(installation, capsys):
     code, out = _doctor(installation["config"], capsys)
     assert code == 0, out + str(capsys.readouterr())
     assert "all checks passed" in out
-    for check in ("driver", "FactuSOL file", "tables and columns", "folder writable", "write (rolled back)",
-                  "shop database", "shop tables", "shop privileges", "capture mode"):
+    for check in (
+        "driver",
+        "FactuSOL file",
+        "tables and columns",
+        "folder writable",
+        "write (rolled back)",
+        "shop database",
+        "shop tables",
+        "shop privileges",
+        "capture mode",
+    ):
         assert f"[ ok ] {check}" in out
     code, out = _doctor(installation["config"], capsys, "--json")
     checks = _checks(out)
@@ -145,9 +160,25 @@ def test_a_folder_the_account_may_not_write(installation, tmp_path):
     for path in folder.iterdir():  # the file (and any -wal/-shm of the stand-in) writable; the folder is not
         path.chmod(0o666)
     env = dict(os.environ, HOME=str(tmp_path))
-    done = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-m",
-                           "replicator.cli", "doctor", "--config", str(installation["config"]), "--json"],
-                          capture_output=True, text=True, env=env, timeout=120)
+    done = subprocess.run(
+        [
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            sys.executable,
+            "-m",
+            "replicator.cli",
+            "doctor",
+            "--config",
+            str(installation["config"]),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert done.returncode == 1 and done.stdout.strip(), done.stdout[-2000:] + done.stderr[-2000:]
     checks = _checks(done.stdout)
     assert checks["folder writable"]["status"] == "fail"

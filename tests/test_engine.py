@@ -46,8 +46,9 @@ def fs_nif(rt, code):
 
 
 def shop_dni(rt, customer_id):
-    return rt.ctx.shop.query_one("SELECT dni FROM {p}address WHERE id_customer = %s AND deleted = 0"
-                                 " ORDER BY id_address LIMIT 1", (customer_id,))["dni"]
+    return rt.ctx.shop.query_one(
+        "SELECT dni FROM {p}address WHERE id_customer = %s AND deleted = 0 ORDER BY id_address LIMIT 1", (customer_id,)
+    )["dni"]
 
 
 def test_manual_conflict_waits_for_a_person_then_reaches_both_sides_without_echo(runtime):
@@ -86,8 +87,12 @@ def test_one_sided_edits_on_both_sides_both_survive(runtime):
     cycle(rt)
     row = rt.ctx.factusol.query_one("SELECT [TELCLI], [EMACLI] FROM [F_CLI] WHERE [CODCLI] = ?", [code])
     assert row["EMACLI"] == "maria.nueva@example.com" and row["TELCLI"] == "911222333"
-    assert rt.ctx.shop.query_one("SELECT phone FROM {p}address WHERE id_customer = 1 AND deleted = 0"
-                                 " ORDER BY id_address LIMIT 1")["phone"] == "911222333"
+    assert (
+        rt.ctx.shop.query_one(
+            "SELECT phone FROM {p}address WHERE id_customer = 1 AND deleted = 0 ORDER BY id_address LIMIT 1"
+        )["phone"]
+        == "911222333"
+    )
     assert {c.status for c in rt.store.changes()} <= {APPLIED}
     cycle(rt)
     assert rt.store.changes(status=PENDING) == []
@@ -103,23 +108,30 @@ def test_quarantined_order_goes_through_once_its_article_exists(runtime):
     # FactuSOL gets the article of one order; the next cycles let that order through
     order = sorted(held)[0]
     order_id = int(order.split(":")[1])
-    refs = [r["product_reference"] for r in rt.ctx.shop.query(
-        "SELECT product_reference FROM {p}order_detail WHERE id_order = %s", (order_id,))]
+    refs = [
+        r["product_reference"]
+        for r in rt.ctx.shop.query("SELECT product_reference FROM {p}order_detail WHERE id_order = %s", (order_id,))
+    ]
     for ref in refs:
         article = ref.split("-")[0]
         if not rt.ctx.factusol.scalar("SELECT COUNT(*) FROM [F_ART] WHERE [CODART] = ?", [article]):
-            rt.ctx.factusol.execute("INSERT INTO [F_ART] ([CODART], [DESART], [SUWART]) VALUES (?, ?, ?)",
-                                    [article, f"Artículo {article}", 1])
+            rt.ctx.factusol.execute(
+                "INSERT INTO [F_ART] ([CODART], [DESART], [SUWART]) VALUES (?, ?, ?)",
+                [article, f"Artículo {article}", 1],
+            )
         parts = ref.split("-")[1:]
         if parts:
             size, colour = (parts + [""])[:2] if len(parts) == 2 else (parts[0], "")
-            rt.ctx.factusol.execute("INSERT INTO [F_ARC] ([ARTARC], [CE1ARC], [CE2ARC]) VALUES (?, ?, ?)",
-                                    [article, size, colour])
+            rt.ctx.factusol.execute(
+                "INSERT INTO [F_ARC] ([ARTARC], [CE1ARC], [CE2ARC]) VALUES (?, ?, ?)", [article, size, colour]
+            )
     rt.engine.retry_due = 0.0
     cycle(rt)
     assert order not in {q.key for q in rt.store.quarantined()}
-    assert rt.store.map_id("order", prestashop_id=str(order_id)) is not None or \
-        rt.ctx.factusol.scalar("SELECT COUNT(*) FROM [F_PCL] WHERE [REFPCL] LIKE ?", [f"PS-{order_id}-%"]) == 1
+    assert (
+        rt.store.map_id("order", prestashop_id=str(order_id)) is not None
+        or rt.ctx.factusol.scalar("SELECT COUNT(*) FROM [F_PCL] WHERE [REFPCL] LIKE ?", [f"PS-{order_id}-%"]) == 1
+    )
 
 
 def test_a_quarantine_reported_by_another_process_is_not_reported_again(runtime, caplog):
@@ -136,4 +148,3 @@ def test_a_quarantine_reported_by_another_process_is_not_reported_again(runtime,
         assert not [r for r in caplog.records if "quarantined:" in r.getMessage()]
     finally:
         other.close()
-

@@ -12,7 +12,10 @@ import pytest
 
 from replicator.factusol import reader, writer
 from replicator.factusol.connection import (
-    STATEMENT_LOG, AccessSqlError, check_access_sql, last_statement_seq,
+    STATEMENT_LOG,
+    AccessSqlError,
+    check_access_sql,
+    last_statement_seq,
 )
 from replicator.sandbox.access_sql import *  # noqa: F401,F403
 from replicator.sandbox.access_sql import rejected_sent_statements
@@ -98,8 +101,16 @@ def test_every_statement_sent_this_session_is_access_sql(fs_conn):
     code = writer.insert_customer(fs_conn, {"NOFCLI": "Prueba", "CPOCLI": "28001"}, code_range=(80000, 80999))
     writer.update_customer_fields(fs_conn, code, {"EMACLI": "p@example.es"})
     lines = [{"ARTLPC": "ACE000048", "CANLPC": Decimal("1"), "PRELPC": Decimal("2"), "IVALPC": 0.0}]
-    writer.insert_order(fs_conn, {"REFPCL": "AX-1", "FECPCL": datetime(2025, 2, 3), "CLIPCL": code,
-                                  **writer.order_totals(lines, [Decimal(21), Decimal(10), Decimal(4)])}, lines)
+    writer.insert_order(
+        fs_conn,
+        {
+            "REFPCL": "AX-1",
+            "FECPCL": datetime(2025, 2, 3),
+            "CLIPCL": code,
+            **writer.order_totals(lines, [Decimal(21), Decimal(10), Decimal(4)]),
+        },
+        lines,
+    )
     writer.find_order_by_ref(fs_conn, "AX-1")
     writer.update_stock(fs_conn, "ACE000048", "GEN", actual=Decimal("1"), available=Decimal("1"))
     sent = [r for r in STATEMENT_LOG if r.sent]

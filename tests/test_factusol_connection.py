@@ -9,7 +9,10 @@ import pytest
 
 from replicator.factusol import connection as fc
 from replicator.factusol.connection import (
-    FactusolConnection, FactusolLockedError, connection_string_for, open_factusol,
+    FactusolConnection,
+    FactusolLockedError,
+    connection_string_for,
+    open_factusol,
     translate_for_sqlite,
 )
 from replicator.factusol.years import resolve_year_file
@@ -17,7 +20,9 @@ from replicator.sandbox.access_sql import *  # noqa: F401,F403
 
 
 def test_moneda_is_decimal_and_dates_are_datetime(fs_conn):
-    row = fs_conn.query_one("SELECT [ARTSTO], [ACTSTO], [DISSTO] FROM [F_STO] WHERE [ALMSTO] = ? ORDER BY [ARTSTO]", ["GEN"])
+    row = fs_conn.query_one(
+        "SELECT [ARTSTO], [ACTSTO], [DISSTO] FROM [F_STO] WHERE [ALMSTO] = ? ORDER BY [ARTSTO]", ["GEN"]
+    )
     assert isinstance(row["ACTSTO"], Decimal) and row["ACTSTO"] == row["ACTSTO"].quantize(Decimal("0.0001"))
     cli = fs_conn.query_one("SELECT [FALCLI], [FUMCLI], [NOFCLI], [TARCLI] FROM [F_CLI] WHERE [CODCLI] = ?", [2])
     assert isinstance(cli["FALCLI"], datetime) and isinstance(cli["NOFCLI"], str) and isinstance(cli["TARCLI"], int)
@@ -25,10 +30,14 @@ def test_moneda_is_decimal_and_dates_are_datetime(fs_conn):
 
 def test_decimal_and_datetime_roundtrip_as_parameters(fs_conn):
     when = datetime(2025, 3, 4, 5, 6, 7)
-    fs_conn.execute("UPDATE [F_STO] SET [ACTSTO] = ?, [DISSTO] = ? WHERE [ARTSTO] = ? AND [ALMSTO] = ?",
-                    [Decimal("12.3456"), Decimal("-0.1"), "ACE000048", "GEN"])
+    fs_conn.execute(
+        "UPDATE [F_STO] SET [ACTSTO] = ?, [DISSTO] = ? WHERE [ARTSTO] = ? AND [ALMSTO] = ?",
+        [Decimal("12.3456"), Decimal("-0.1"), "ACE000048", "GEN"],
+    )
     fs_conn.execute("UPDATE [F_CLI] SET [FUMCLI] = ? WHERE [CODCLI] = ?", [when, 2])
-    row = fs_conn.query_one("SELECT [ACTSTO], [DISSTO] FROM [F_STO] WHERE [ARTSTO] = ? AND [ALMSTO] = ?", ["ACE000048", "GEN"])
+    row = fs_conn.query_one(
+        "SELECT [ACTSTO], [DISSTO] FROM [F_STO] WHERE [ARTSTO] = ? AND [ALMSTO] = ?", ["ACE000048", "GEN"]
+    )
     assert row == {"ACTSTO": Decimal("12.3456"), "DISSTO": Decimal("-0.1000")}
     assert fs_conn.scalar("SELECT [FUMCLI] FROM [F_CLI] WHERE [CODCLI] = ?", [2]) == when
 
@@ -55,13 +64,17 @@ def test_iter_rows_streams_everything_and_top(fs_conn):
 
 
 def test_executemany(fs_conn):
-    fs_conn.executemany("INSERT INTO [F_CE2] ([CODCE2], [DESCE2]) VALUES (?, ?)", [("AMA", "Amarillo"), ("ROS", "Rosa")])
+    fs_conn.executemany(
+        "INSERT INTO [F_CE2] ([CODCE2], [DESCE2]) VALUES (?, ?)", [("AMA", "Amarillo"), ("ROS", "Rosa")]
+    )
     assert fs_conn.scalar("SELECT COUNT(*) AS [N] FROM [F_CE2] WHERE [CODCE2] IN (?, ?)", ["AMA", "ROS"]) == 2
 
 
 def test_translate_top():
-    assert translate_for_sqlite("SELECT TOP 1 * FROM [F_PCL] WHERE [REFPCL] = ? ORDER BY [CODPCL]") == \
-        "SELECT * FROM [F_PCL] WHERE [REFPCL] = ? ORDER BY [CODPCL] LIMIT 1"
+    assert (
+        translate_for_sqlite("SELECT TOP 1 * FROM [F_PCL] WHERE [REFPCL] = ? ORDER BY [CODPCL]")
+        == "SELECT * FROM [F_PCL] WHERE [REFPCL] = ? ORDER BY [CODPCL] LIMIT 1"
+    )
     assert translate_for_sqlite("SELECT DISTINCT TOP 5 [A] FROM [T]") == "SELECT DISTINCT [A] FROM [T] LIMIT 5"
 
 
@@ -71,7 +84,9 @@ def test_open_retries_while_locked_then_gives_up(sandbox_path):
     sleeps = []
     try:
         with pytest.raises(FactusolLockedError, match="still locked after 3 attempts"):
-            open_factusol(connection_string_for(sandbox_path, timeout_ms=50), retries=2, backoff=0.01, sleep=sleeps.append)
+            open_factusol(
+                connection_string_for(sandbox_path, timeout_ms=50), retries=2, backoff=0.01, sleep=sleeps.append
+            )
         assert sleeps == [0.01, 0.02]
     finally:
         holder.execute("ROLLBACK")
@@ -119,7 +134,8 @@ def test_connection_string_for(tmp_path, monkeypatch):
     assert connection_string_for(tmp_path / "0012025.sqlite").startswith("DRIVER={SQLite3};Database=")
     monkeypatch.setattr(fc.sys, "platform", "win32")
     assert connection_string_for(r"C:\Datos\FS\0012025.accdb").startswith(
-        "DRIVER={Microsoft Access Driver (*.mdb, *.accdb)};DBQ=")
+        "DRIVER={Microsoft Access Driver (*.mdb, *.accdb)};DBQ="
+    )
     monkeypatch.setattr(fc.sys, "platform", "linux")
     with pytest.raises(fc.FactusolError):
         connection_string_for("0012025.accdb")
@@ -155,7 +171,9 @@ def test_big_reads_stream_instead_of_loading_the_whole_result(tmp_path):
         # After the stream, statements outside a transaction commit one by one again, as before.
         conn.executemany("UPDATE [F_BIG] SET [TXT] = ? WHERE [COD] = ?", [("x", 1), ("y", 2)])
         assert conn.query("SELECT [TXT] FROM [F_BIG] WHERE [COD] IN (?, ?) ORDER BY [COD]", [1, 2]) == [
-            {"TXT": "x"}, {"TXT": "y"}]
+            {"TXT": "x"},
+            {"TXT": "y"},
+        ]
     finally:
         conn.close()
 
@@ -196,8 +214,10 @@ def test_database_path_and_the_fiscal_year_it_names():
     from replicator.factusol.years import fiscal_year
 
     assert fc.database_path("DRIVER={SQLite3};Database=/d/FS/0012026.sqlite;Timeout=2") == "/d/FS/0012026.sqlite"
-    assert fc.database_path("DRIVER={Microsoft Access Driver (*.mdb, *.accdb)};DBQ=C:\\FS\\0012025.accdb;") == \
-        "C:\\FS\\0012025.accdb"
+    assert (
+        fc.database_path("DRIVER={Microsoft Access Driver (*.mdb, *.accdb)};DBQ=C:\\FS\\0012025.accdb;")
+        == "C:\\FS\\0012025.accdb"
+    )
     assert fc.database_path("DSN=factusol") == ""
     assert fiscal_year(None, "DRIVER={SQLite3};Database=/d/FS/0012026.sqlite;") == "2026"
     assert fiscal_year(None, "DSN=factusol") == ""

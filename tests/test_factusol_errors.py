@@ -17,8 +17,14 @@ import pytest
 from replicator.factusol import errors
 from replicator.factusol.connection import FactusolConnection, connection_string_for, open_factusol
 from replicator.factusol.driver import driver_advice
-from replicator.factusol.errors import (FactusolDriverError, FactusolDuplicateKeyError, FactusolLockedError,
-                                        FactusolNotWritableError, FactusolWidthError, classify)
+from replicator.factusol.errors import (
+    FactusolDriverError,
+    FactusolDuplicateKeyError,
+    FactusolLockedError,
+    FactusolNotWritableError,
+    FactusolWidthError,
+    classify,
+)
 from replicator.sandbox.access_sql import *  # noqa: F401,F403
 
 EN = "[Microsoft][ODBC Microsoft Access Driver]"
@@ -26,57 +32,175 @@ ES = "[Microsoft][Controlador ODBC Microsoft Access]"
 
 # (case, SQLSTATE, driver message as pyodbc shows it, kind, verified)
 TABLE = [
-    ("duplicate-en", "23000", f"[23000] {EN} The changes you requested to the table were not successful because they "
-     "would create duplicate values in the index, primary key, or relationship. Change the data in the field or "
-     "fields that contain duplicate data, remove the index, or redefine the index to permit duplicate entries and "
-     "try again. (-1605) (SQLExecDirectW)", errors.DUPLICATE, True),
-    ("duplicate-es", "23000", f"[23000] {ES} Los cambios solicitados en la tabla no se realizaron correctamente porque "
-     "crearían valores duplicados en el índice, clave principal o relación. (-1605) (SQLExecDirectW)",
-     errors.DUPLICATE, False),
-    ("exclusive-en", "HY000", f"[HY000] {EN} The Microsoft Access database engine cannot open or write to the file "
-     "'C:\\Software DELSOL\\FACTUSOL\\Datos\\FS\\0012026.accdb'. It is already opened exclusively by another user, "
-     "or you need permission to view and write its data. (-1032) (SQLDriverConnect)", errors.LOCK, True),
-    ("exclusive-es", "HY000", f"[HY000] {ES} El motor de base de datos de Microsoft Access no puede abrir el archivo "
-     "'C:\\Software DELSOL\\FACTUSOL\\Datos\\FS\\0012026.accdb' o escribir en él. Otro usuario ya lo tiene abierto en "
-     "modo exclusivo, o necesita permiso para ver y escribir sus datos. (-1032) (SQLDriverConnect)", errors.LOCK, False),
-    ("locked-en", "HY000", f"[HY000] {EN} Could not update; currently locked. (-1102) (SQLExecDirectW)",
-     errors.LOCK, False),
-    ("locked-es", "HY000", f"[HY000] {ES} No se pudo actualizar; bloqueado actualmente. (-1102) (SQLExecDirectW)",
-     errors.LOCK, False),
-    ("table-locked-en", "HY000", f"[HY000] {EN} Could not lock table 'F_ART'; currently in use by user 'Admin' on "
-     "machine 'CAJA1'. (-1302) (SQLExecDirectW)", errors.LOCK, False),
-    ("updateable-en", "HY000", f"[HY000] {EN} Operation must use an updateable query. (-3035) (SQLExecDirectW)",
-     errors.NOT_WRITABLE, False),
-    ("updateable-es", "HY000", f"[HY000] {ES} La operación debe usar una consulta actualizable. (-3035) "
-     "(SQLExecDirectW)", errors.NOT_WRITABLE, False),
-    ("read-only-en", "42000", f"[42000] {EN} Cannot update. Database or object is read-only. (-1809) "
-     "(SQLExecDirectW)", errors.NOT_WRITABLE, True),
-    ("too-small-en", "22001", f"[22001] {EN}String data, right truncated (null) (SQLExecDirectW)",
-     errors.TOO_SMALL, False),
-    ("too-small-text-en", "HY000", f"[HY000] {EN} The field is too small to accept the amount of data you attempted "
-     "to add. Try inserting or pasting less data. (SQLExecDirectW)", errors.TOO_SMALL, False),
-    ("too-small-text-es", "HY000", f"[HY000] {ES} El campo es demasiado pequeño para aceptar la cantidad de datos que "
-     "intentó agregar. Intente insertar o pegar menos datos. (SQLExecDirectW)", errors.TOO_SMALL, False),
-    ("no-file-en", "HY000", f"[HY000] {EN} Could not find file 'C:\\Datos\\FS\\0012026.accdb'. (-1811) "
-     "(SQLDriverConnect)", errors.NO_FILE, True),
-    ("not-access-es", "HY000", f"[HY000] {ES} Formato de base de datos no reconocido 'C:\\x.accdb'. (-1028) "
-     "(SQLDriverConnect)", errors.NOT_ACCESS, True),
-    ("no-driver-en", "IM002", "[IM002] [Microsoft][ODBC Driver Manager] Data source name not found and no default "
-     "driver specified (0) (SQLDriverConnect)", errors.NO_DRIVER, True),
-    ("no-driver-es", "IM002", "[IM002] [Microsoft][Administrador de controladores ODBC] No se encuentra el nombre del "
-     "origen de datos y no se especificó ningún controlador predeterminado (0) (SQLDriverConnect)",
-     errors.NO_DRIVER, True),
-    ("bitness-en", "IM014", "[IM014] [Microsoft][ODBC Driver Manager] The specified DSN contains an architecture "
-     "mismatch between the Driver and Application (0) (SQLDriverConnect)", errors.BITNESS, True),
+    (
+        "duplicate-en",
+        "23000",
+        f"[23000] {EN} The changes you requested to the table were not successful because they "
+        "would create duplicate values in the index, primary key, or relationship. Change the data in the field or "
+        "fields that contain duplicate data, remove the index, or redefine the index to permit duplicate entries and "
+        "try again. (-1605) (SQLExecDirectW)",
+        errors.DUPLICATE,
+        True,
+    ),
+    (
+        "duplicate-es",
+        "23000",
+        f"[23000] {ES} Los cambios solicitados en la tabla no se realizaron correctamente porque "
+        "crearían valores duplicados en el índice, clave principal o relación. (-1605) (SQLExecDirectW)",
+        errors.DUPLICATE,
+        False,
+    ),
+    (
+        "exclusive-en",
+        "HY000",
+        f"[HY000] {EN} The Microsoft Access database engine cannot open or write to the file "
+        "'C:\\Software DELSOL\\FACTUSOL\\Datos\\FS\\0012026.accdb'. It is already opened exclusively by another user, "
+        "or you need permission to view and write its data. (-1032) (SQLDriverConnect)",
+        errors.LOCK,
+        True,
+    ),
+    (
+        "exclusive-es",
+        "HY000",
+        f"[HY000] {ES} El motor de base de datos de Microsoft Access no puede abrir el archivo "
+        "'C:\\Software DELSOL\\FACTUSOL\\Datos\\FS\\0012026.accdb' o escribir en él. Otro usuario ya lo tiene abierto en "
+        "modo exclusivo, o necesita permiso para ver y escribir sus datos. (-1032) (SQLDriverConnect)",
+        errors.LOCK,
+        False,
+    ),
+    (
+        "locked-en",
+        "HY000",
+        f"[HY000] {EN} Could not update; currently locked. (-1102) (SQLExecDirectW)",
+        errors.LOCK,
+        False,
+    ),
+    (
+        "locked-es",
+        "HY000",
+        f"[HY000] {ES} No se pudo actualizar; bloqueado actualmente. (-1102) (SQLExecDirectW)",
+        errors.LOCK,
+        False,
+    ),
+    (
+        "table-locked-en",
+        "HY000",
+        f"[HY000] {EN} Could not lock table 'F_ART'; currently in use by user 'Admin' on "
+        "machine 'CAJA1'. (-1302) (SQLExecDirectW)",
+        errors.LOCK,
+        False,
+    ),
+    (
+        "updateable-en",
+        "HY000",
+        f"[HY000] {EN} Operation must use an updateable query. (-3035) (SQLExecDirectW)",
+        errors.NOT_WRITABLE,
+        False,
+    ),
+    (
+        "updateable-es",
+        "HY000",
+        f"[HY000] {ES} La operación debe usar una consulta actualizable. (-3035) (SQLExecDirectW)",
+        errors.NOT_WRITABLE,
+        False,
+    ),
+    (
+        "read-only-en",
+        "42000",
+        f"[42000] {EN} Cannot update. Database or object is read-only. (-1809) (SQLExecDirectW)",
+        errors.NOT_WRITABLE,
+        True,
+    ),
+    (
+        "too-small-en",
+        "22001",
+        f"[22001] {EN}String data, right truncated (null) (SQLExecDirectW)",
+        errors.TOO_SMALL,
+        False,
+    ),
+    (
+        "too-small-text-en",
+        "HY000",
+        f"[HY000] {EN} The field is too small to accept the amount of data you attempted "
+        "to add. Try inserting or pasting less data. (SQLExecDirectW)",
+        errors.TOO_SMALL,
+        False,
+    ),
+    (
+        "too-small-text-es",
+        "HY000",
+        f"[HY000] {ES} El campo es demasiado pequeño para aceptar la cantidad de datos que "
+        "intentó agregar. Intente insertar o pegar menos datos. (SQLExecDirectW)",
+        errors.TOO_SMALL,
+        False,
+    ),
+    (
+        "no-file-en",
+        "HY000",
+        f"[HY000] {EN} Could not find file 'C:\\Datos\\FS\\0012026.accdb'. (-1811) (SQLDriverConnect)",
+        errors.NO_FILE,
+        True,
+    ),
+    (
+        "not-access-es",
+        "HY000",
+        f"[HY000] {ES} Formato de base de datos no reconocido 'C:\\x.accdb'. (-1028) (SQLDriverConnect)",
+        errors.NOT_ACCESS,
+        True,
+    ),
+    (
+        "no-driver-en",
+        "IM002",
+        "[IM002] [Microsoft][ODBC Driver Manager] Data source name not found and no default "
+        "driver specified (0) (SQLDriverConnect)",
+        errors.NO_DRIVER,
+        True,
+    ),
+    (
+        "no-driver-es",
+        "IM002",
+        "[IM002] [Microsoft][Administrador de controladores ODBC] No se encuentra el nombre del "
+        "origen de datos y no se especificó ningún controlador predeterminado (0) (SQLDriverConnect)",
+        errors.NO_DRIVER,
+        True,
+    ),
+    (
+        "bitness-en",
+        "IM014",
+        "[IM014] [Microsoft][ODBC Driver Manager] The specified DSN contains an architecture "
+        "mismatch between the Driver and Application (0) (SQLDriverConnect)",
+        errors.BITNESS,
+        True,
+    ),
     # the number alone decides, whatever the language (an unknown wording here)
-    ("number-only-duplicate", "23000", "[23000] [Microsoft][ODBC-Treiber] xxxx (-1605) (SQLExecDirectW)",
-     errors.DUPLICATE, False),
-    ("number-only-lock", "HY000", "[HY000] [Microsoft][ODBC-Treiber] xxxx (-1032) (SQLDriverConnect)",
-     errors.LOCK, False),
-    ("number-only-updateable", "HY000", "[HY000] [Microsoft][ODBC-Treiber] xxxx (-3035) (SQLExecDirectW)",
-     errors.NOT_WRITABLE, False),
-    ("other", "42000", f"[42000] {EN} Syntax error in INSERT INTO statement. (-3502) (SQLExecDirectW)",
-     errors.OTHER, False),
+    (
+        "number-only-duplicate",
+        "23000",
+        "[23000] [Microsoft][ODBC-Treiber] xxxx (-1605) (SQLExecDirectW)",
+        errors.DUPLICATE,
+        False,
+    ),
+    (
+        "number-only-lock",
+        "HY000",
+        "[HY000] [Microsoft][ODBC-Treiber] xxxx (-1032) (SQLDriverConnect)",
+        errors.LOCK,
+        False,
+    ),
+    (
+        "number-only-updateable",
+        "HY000",
+        "[HY000] [Microsoft][ODBC-Treiber] xxxx (-3035) (SQLExecDirectW)",
+        errors.NOT_WRITABLE,
+        False,
+    ),
+    (
+        "other",
+        "42000",
+        f"[42000] {EN} Syntax error in INSERT INTO statement. (-3502) (SQLExecDirectW)",
+        errors.OTHER,
+        False,
+    ),
 ]
 
 

@@ -19,7 +19,7 @@ REJECT = FitPolicy(fit="reject", control_chars="strip")
 TRUNCATE = FitPolicy(fit="truncate", control_chars="strip")
 STRICT = FitPolicy(fit="reject", control_chars="reject")
 V, FIT, NO = "verbatim", "fitted", "rejected"
-EMOJI = "\U0001F6D2"  # two UTF-16 units in Access
+EMOJI = "\U0001f6d2"  # two UTF-16 units in Access
 
 # (id, table, column, value, policy, outcome, what is stored when fitted)
 CASES = [
@@ -29,8 +29,15 @@ CASES = [
     ("exactly the width", "F_CLI", "NOFCLI", "x" * 100, REJECT, V, None),
     ("one over the width", "F_CLI", "NOFCLI", "x" * 101, REJECT, NO, None),
     ("one over, truncate", "F_CLI", "NOFCLI", "y" * 101, TRUNCATE, FIT, "y" * 100),
-    ("60-char city, truncate", "F_CLI", "POBCLI", "Villanueva " * 5 + "del Pardillo", TRUNCATE, FIT,
-     ("Villanueva " * 5 + "del Pardillo")[:30].rstrip()),
+    (
+        "60-char city, truncate",
+        "F_CLI",
+        "POBCLI",
+        "Villanueva " * 5 + "del Pardillo",
+        TRUNCATE,
+        FIT,
+        ("Villanueva " * 5 + "del Pardillo")[:30].rstrip(),
+    ),
     ("60-char city, reject", "F_CLI", "POBCLI", "C" * 60, REJECT, NO, None),
     ("NUL inside", "F_CLI", "POBCLI", "Ci\x00ty", REJECT, FIT, "City"),
     ("NUL inside, reject", "F_CLI", "POBCLI", "Ci\x00ty", STRICT, NO, None),
@@ -50,7 +57,7 @@ CASES = [
     ("51-digit phone", "F_CLI", "TELCLI", "9" * 51, REJECT, NO, None),
     ("spaces around", "F_CLI", "NOFCLI", "  Ana  ", REJECT, V, None),
     ("SQL in a name", "F_CLI", "NOFCLI", "'; DROP TABLE [F_CLI]; --", REJECT, V, None),
-    ("quotes", "F_CLI", "NOFCLI", "O'Brien \"Jr\"", REJECT, V, None),
+    ("quotes", "F_CLI", "NOFCLI", 'O\'Brien "Jr"', REJECT, V, None),
     ("backslashes", "F_CLI", "DOMCLI", "C:\\Datos\\x", REJECT, V, None),
     ("LIKE wildcards", "F_CLI", "NOFCLI", "100% _real_", REJECT, V, None),
     ("long memo", "F_CLI", "MEMCLI", "m" * 60000, REJECT, V, None),
@@ -90,10 +97,25 @@ CASES = [
 
 
 def _order(ref: str):
-    lines = [{"ARTLPC": "ACE000048", "DESLPC": "Aceite de oliva 5L", "CANLPC": Decimal("2"),
-              "PRELPC": Decimal("28.44"), "IVALPC": 1.0, "DT1LPC": 0.0}]
-    header = {"REFPCL": ref, "FECPCL": datetime(2025, 7, 1), "CLIPCL": 1, "CNOPCL": "Ana Gil", "ALMPCL": "GEN",
-              "ESTPCL": 0, **writer.order_totals(lines, VAT_RATES, SURCHARGE_RATES)}
+    lines = [
+        {
+            "ARTLPC": "ACE000048",
+            "DESLPC": "Aceite de oliva 5L",
+            "CANLPC": Decimal("2"),
+            "PRELPC": Decimal("28.44"),
+            "IVALPC": 1.0,
+            "DT1LPC": 0.0,
+        }
+    ]
+    header = {
+        "REFPCL": ref,
+        "FECPCL": datetime(2025, 7, 1),
+        "CLIPCL": 1,
+        "CNOPCL": "Ana Gil",
+        "ALMPCL": "GEN",
+        "ESTPCL": 0,
+        **writer.order_totals(lines, VAT_RATES, SURCHARGE_RATES),
+    }
     return header, lines
 
 
@@ -105,13 +127,15 @@ def _write_and_read(conn, table: str, column: str, value, n: int):
     if table == "F_STO":
         row = conn.query_one("SELECT TOP 1 [ARTSTO], [ALMSTO] FROM [F_STO] ORDER BY [ARTSTO], [ALMSTO]")
         writer.update_stock(conn, row["ARTSTO"], row["ALMSTO"], actual=value)
-        return conn.scalar("SELECT [ACTSTO] AS [V] FROM [F_STO] WHERE [ARTSTO] = ? AND [ALMSTO] = ?",
-                           [row["ARTSTO"], row["ALMSTO"]])
+        return conn.scalar(
+            "SELECT [ACTSTO] AS [V] FROM [F_STO] WHERE [ARTSTO] = ? AND [ALMSTO] = ?", [row["ARTSTO"], row["ALMSTO"]]
+        )
     if table == "F_LTA":
         row = conn.query_one("SELECT TOP 1 [TARLTA], [ARTLTA] FROM [F_LTA] ORDER BY [TARLTA], [ARTLTA]")
         writer.update_fields(conn, "F_LTA", row, {column: value})
-        return conn.scalar("SELECT [PRELTA] AS [V] FROM [F_LTA] WHERE [TARLTA] = ? AND [ARTLTA] = ?",
-                           [row["TARLTA"], row["ARTLTA"]])
+        return conn.scalar(
+            "SELECT [PRELTA] AS [V] FROM [F_LTA] WHERE [TARLTA] = ? AND [ARTLTA] = ?", [row["TARLTA"], row["ARTLTA"]]
+        )
     header, lines = _order(f"HOSTILE-{n}")
     if table == "F_PCL":
         header[column] = value
@@ -119,10 +143,10 @@ def _write_and_read(conn, table: str, column: str, value, n: int):
         lines[0][column] = value
     series, number = writer.insert_order(conn, header, lines)
     if table == "F_PCL":
-        return conn.scalar(f"SELECT [{column}] AS [V] FROM [F_PCL] WHERE [TIPPCL] = ? AND [CODPCL] = ?",
-                           [series, number])
-    return conn.scalar(f"SELECT [{column}] AS [V] FROM [F_LPC] WHERE [TIPLPC] = ? AND [CODLPC] = ?",
-                       [series, number])
+        return conn.scalar(
+            f"SELECT [{column}] AS [V] FROM [F_PCL] WHERE [TIPPCL] = ? AND [CODPCL] = ?", [series, number]
+        )
+    return conn.scalar(f"SELECT [{column}] AS [V] FROM [F_LPC] WHERE [TIPLPC] = ? AND [CODLPC] = ?", [series, number])
 
 
 @pytest.fixture

@@ -77,21 +77,32 @@ def spanish_locale_env(tmp_path_factory):
             pytest.fail(message)
         pytest.skip(message)
     folder = tmp_path_factory.mktemp("locales")
-    subprocess.run([localedef, "-i", "es_ES", "-f", "UTF-8", str(folder / "es_ES.UTF-8")], check=True,
-                   capture_output=True)
+    subprocess.run(
+        [localedef, "-i", "es_ES", "-f", "UTF-8", str(folder / "es_ES.UTF-8")], check=True, capture_output=True
+    )
     env["LOCPATH"] = str(folder)  # glibc looks for locales here first
     subprocess.run(probe, env=env, check=True)
     return env
 
 
 def test_numbers_and_dates_survive_a_decimal_comma_locale(sandbox_path, spanish_locale_env):
-    done = subprocess.run([sys.executable, "-c", CHILD, str(sandbox_path)], env=spanish_locale_env,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD, str(sandbox_path)],
+        env=spanish_locale_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
-    assert result["driver"] == {"PCOART": "1234.5678", "FUMART": "2026-03-14T15:09:26", "ACTSTO": "-7.2500",
-                                "DISSTO": "0.5000", "DT1LPC": 12.5, "PRELPC": "19.9900"}
+    assert result["driver"] == {
+        "PCOART": "1234.5678",
+        "FUMART": "2026-03-14T15:09:26",
+        "ACTSTO": "-7.2500",
+        "DISSTO": "0.5000",
+        "DT1LPC": 12.5,
+        "PRELPC": "19.9900",
+    }
     assert float(result["stored"]["PCOART"]) == 1234.5678  # a number in the file, not "1234,5678"
     assert float(result["stored"]["ACTSTO"]) == -7.25
     assert result["stored"]["DT1LPC"] == 12.5
-

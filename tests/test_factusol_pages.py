@@ -54,10 +54,15 @@ def test_edits_that_do_not_move_fum_are_found_by_the_page_sums(big):
     report = scanner.scan(full=False)
     assert report.tables["F_ART"] == "paged" and report.tables["F_STO"] == "paged"
     assert report.tables["F_CLI"] == "full"  # a small table is read whole by every scan
-    assert sorted(_changes(store)) == sorted([
-        ("F_ART", K(CODART="A17"), "update"), ("F_ART", K(CODART="A250"), "update"),
-        ("F_ART", K(CODART="A120"), "update"), ("F_STO", K(ALMSTO="GEN", ARTSTO="A42"), "update"),
-        ("F_CLI", K(CODCLI=1), "update")])
+    assert sorted(_changes(store)) == sorted(
+        [
+            ("F_ART", K(CODART="A17"), "update"),
+            ("F_ART", K(CODART="A250"), "update"),
+            ("F_ART", K(CODART="A120"), "update"),
+            ("F_STO", K(ALMSTO="GEN", ARTSTO="A42"), "update"),
+            ("F_CLI", K(CODCLI=1), "update"),
+        ]
+    )
     assert scanner.scan(full=False).changes == 0  # and a quiet scan finds nothing
 
 
@@ -70,9 +75,14 @@ def test_inserts_and_deletes_in_a_paged_table_are_found(big):
     cur.execute("INSERT INTO [F_STO] ([ARTSTO],[ALMSTO],[ACTSTO]) VALUES (?,?,?)", "ZZZ", "GEN", 1)  # after the last
     cur.execute("INSERT INTO [F_ART] ([CODART],[DESART]) VALUES (?,?)", "0000", "before the first page")
     scanner.scan(full=False)
-    assert sorted(_changes(store)) == sorted([
-        ("F_STO", K(ALMSTO="GEN", ARTSTO="A99"), "delete"), ("F_STO", K(ALMSTO="SEC", ARTSTO="A99"), "insert"),
-        ("F_STO", K(ALMSTO="GEN", ARTSTO="ZZZ"), "insert"), ("F_ART", K(CODART="0000"), "insert")])
+    assert sorted(_changes(store)) == sorted(
+        [
+            ("F_STO", K(ALMSTO="GEN", ARTSTO="A99"), "delete"),
+            ("F_STO", K(ALMSTO="SEC", ARTSTO="A99"), "insert"),
+            ("F_STO", K(ALMSTO="GEN", ARTSTO="ZZZ"), "insert"),
+            ("F_ART", K(CODART="0000"), "insert"),
+        ]
+    )
 
 
 def test_a_key_edited_in_place_is_an_insert_and_a_delete(big):
@@ -80,8 +90,9 @@ def test_a_key_edited_in_place_is_an_insert_and_a_delete(big):
     scanner = _quick_scanner(store, cfg)
     conn.cursor().execute("UPDATE [F_STO] SET [ALMSTO]=? WHERE [ARTSTO]=?", "G2", "A150")  # same page, same count
     scanner.scan(full=False)
-    assert sorted(_changes(store)) == sorted([("F_STO", K(ALMSTO="GEN", ARTSTO="A150"), "delete"),
-                                              ("F_STO", K(ALMSTO="G2", ARTSTO="A150"), "insert")])
+    assert sorted(_changes(store)) == sorted(
+        [("F_STO", K(ALMSTO="GEN", ARTSTO="A150"), "delete"), ("F_STO", K(ALMSTO="G2", ARTSTO="A150"), "insert")]
+    )
 
 
 def test_page_sums_are_taken_at_most_every_fum_check_seconds_and_then_owed(big):
@@ -109,8 +120,7 @@ def test_the_watcher_runs_the_owed_scan_without_another_file_event(big):
         cur = conn.cursor()
         # A stamped edit (its file event makes an event scan, which may fall within fum_check_seconds of the first
         # scan's sums) and an unstamped one in the same save.
-        cur.execute("UPDATE [F_ART] SET [DESART]=?, [FUMART]=? WHERE [CODART]=?", "stamped", datetime(2026, 7, 1),
-                    "A3")
+        cur.execute("UPDATE [F_ART] SET [DESART]=?, [FUMART]=? WHERE [CODART]=?", "stamped", datetime(2026, 7, 1), "A3")
         cur.execute("UPDATE [F_ART] SET [DESART]=? WHERE [CODART]=?", "renamed, not stamped", "A200")
         deadline = time.monotonic() + 60
         while len(_changes(store)) < 2 and time.monotonic() < deadline:
@@ -126,8 +136,9 @@ def test_an_edit_stamped_exactly_at_the_watermark_is_found_by_the_narrow_path(tm
     store = Store(f"sqlite:///{tmp_path / 'state.sqlite'}")
     cfg = FactusolConfig(file=path, connection=CONN)
     FactusolScanner(store, cfg).scan(full=True)
-    conn.cursor().execute("UPDATE [F_ART] SET [DESART]=?, [FUMART]=? WHERE [CODART]=?", "same day", datetime(2026, 1, 1),
-                          "A1")
+    conn.cursor().execute(
+        "UPDATE [F_ART] SET [DESART]=?, [FUMART]=? WHERE [CODART]=?", "same day", datetime(2026, 1, 1), "A1"
+    )
     report = FactusolScanner(store, cfg).scan(full=False)  # a fresh process: no page sums yet, the narrow path
     conn.close()
     assert report.tables["F_ART"] == "narrow"

@@ -93,7 +93,9 @@ def test_stock_formulas_and_warehouses(fs_conn, sandbox_path):
 
 
 def test_stock_nonneg_formula(fs_conn):
-    fs_conn.execute("UPDATE [F_STO] SET [DISSTO] = ? WHERE [ARTSTO] = ? AND [ALMSTO] = ?", [Decimal("-3"), "ACE000048", "GEN"])
+    fs_conn.execute(
+        "UPDATE [F_STO] SET [DISSTO] = ? WHERE [ARTSTO] = ? AND [ALMSTO] = ?", [Decimal("-3"), "ACE000048", "GEN"]
+    )
     [s] = [s for s in reader.read_stock(fs_conn, ["GEN"], "available_nonneg", references=["ACE000048"])]
     assert s.available == Decimal("-3") and s.quantity == 0
 
@@ -103,8 +105,10 @@ def test_orders(fs_conn, sandbox_path):
     db = _db(sandbox_path)
     assert len(orders) == db.execute("SELECT COUNT(*) FROM F_PCL").fetchone()[0]
     for o in orders:
-        cpo, ccp, tot = db.execute("SELECT CPOPCL, CCPPCL, TOTPCL FROM F_PCL WHERE TIPPCL = ? AND CODPCL = ?",
-                                   (o.factusol_series, o.factusol_number)).fetchone()
+        cpo, ccp, tot = db.execute(
+            "SELECT CPOPCL, CCPPCL, TOTPCL FROM F_PCL WHERE TIPPCL = ? AND CODPCL = ?",
+            (o.factusol_series, o.factusol_number),
+        ).fetchone()
         assert o.billing.city == cpo and o.billing.postcode == ccp  # CPO = población, CCP = postcode
         assert o.total_tax_incl == Decimal(str(tot)).quantize(Decimal("0.01"))
         assert o.lines and [ln.position for ln in o.lines] == list(range(1, len(o.lines) + 1))
@@ -148,8 +152,10 @@ def test_range_read_finds_keys_outside_python_order(fs_conn):
     fs_conn.execute("UPDATE [F_ART] SET [CODART] = ? WHERE [CODART] = ?", ["a-low", codes[-1]])
     wanted = codes[:-1] + ["a-low"]
     low, high = min(wanted), max(wanted)
-    assert high == "a-low" and fs_conn.scalar(
-        "SELECT COUNT(*) AS [N] FROM [F_ART] WHERE [CODART] BETWEEN ? AND ?", [low, high]) == 0
+    assert (
+        high == "a-low"
+        and fs_conn.scalar("SELECT COUNT(*) AS [N] FROM [F_ART] WHERE [CODART] BETWEEN ? AND ?", [low, high]) == 0
+    )
     got = {p.reference for p in reader.read_products(fs_conn, references=wanted, combinations=False)}
     assert got == set(wanted)
 
@@ -169,8 +175,10 @@ def test_keys_in_file_order_are_read_by_one_range_per_table(fs_conn):
     by_range = {p.reference: p for p in reader.read_products(fs_conn, references=wanted)}
     stock_by_range = reader.read_stock_detail(fs_conn, wanted)
     statements = [r.sql for r in STATEMENT_LOG if r.seq > since]
+
     def table(sql):
         return sql.split(" FROM ", 1)[1].split()[0]
+
     ranged = {table(sql) for sql in statements if "BETWEEN ? AND ?" in sql and not sql.startswith("SELECT COUNT")}
     assert {"[F_ART]", "[F_LTA]", "[F_ARC]"} <= ranged
     assert not [sql for sql in statements if " IN (" in sql and table(sql) in ranged]

@@ -8,11 +8,45 @@ from replicator.factusol.connection import FactusolError, connection_string_for,
 from replicator.factusol.schema import FactusolWidthError, load_schema, table_ddl
 from replicator.sandbox.access_sql import *  # noqa: F401,F403
 
-REQUIRED = ["F_CLI", "F_OBR", "F_ART", "F_EAN", "F_STO", "F_ALM", "F_FAM", "F_SEC", "F_TAR", "F_LTA", "F_CFG", "F_FPA",
-            "F_TRN", "F_PCL", "F_LPC", "F_ALB", "F_LAL", "F_FAC", "F_LFA", "F_ARC", "F_STC", "F_CE1", "F_CE2", "F_LTC",
-            "F_EAC", "F_EMP"]
-ODBC_TYPES = {"Texto corto": "VARCHAR", "Texto largo": "TEXT", "Entero": "SMALLINT", "Entero largo": "INTEGER",
-              "Moneda": "DECIMAL(19,4)", "Simple": "REAL", "Doble": "DOUBLE", "Fecha/Hora": "DATETIME", "Objeto OLE": "BLOB"}
+REQUIRED = [
+    "F_CLI",
+    "F_OBR",
+    "F_ART",
+    "F_EAN",
+    "F_STO",
+    "F_ALM",
+    "F_FAM",
+    "F_SEC",
+    "F_TAR",
+    "F_LTA",
+    "F_CFG",
+    "F_FPA",
+    "F_TRN",
+    "F_PCL",
+    "F_LPC",
+    "F_ALB",
+    "F_LAL",
+    "F_FAC",
+    "F_LFA",
+    "F_ARC",
+    "F_STC",
+    "F_CE1",
+    "F_CE2",
+    "F_LTC",
+    "F_EAC",
+    "F_EMP",
+]
+ODBC_TYPES = {
+    "Texto corto": "VARCHAR",
+    "Texto largo": "TEXT",
+    "Entero": "SMALLINT",
+    "Entero largo": "INTEGER",
+    "Moneda": "DECIMAL(19,4)",
+    "Simple": "REAL",
+    "Doble": "DOUBLE",
+    "Fecha/Hora": "DATETIME",
+    "Objeto OLE": "BLOB",
+}
 
 
 def test_fixture_has_required_tables_and_pks():

@@ -59,7 +59,12 @@ def test_sandbox_seed_content_is_valid(sandbox_template):
     assert nifs and all(sd.is_valid_nif(n) for n in nifs)
     assert len(set(nifs)) == len(nifs)
     assert db.execute("SELECT NOFCLI, NIFCLI FROM F_CLI WHERE CODCLI = 1").fetchone() == ("CLIENTE CONTADO WEB", "")
-    eans = [r[0] for r in db.execute("SELECT EANART FROM F_ART UNION ALL SELECT EANEAN FROM F_EAN UNION ALL SELECT EANEAC FROM F_EAC")]
+    eans = [
+        r[0]
+        for r in db.execute(
+            "SELECT EANART FROM F_ART UNION ALL SELECT EANEAN FROM F_EAN UNION ALL SELECT EANEAC FROM F_EAC"
+        )
+    ]
     assert all(sd.is_valid_ean13(e) for e in eans) and len(set(eans)) == len(eans)
     prefixes = {p: code for code, p, _ in sd.PROVINCES}
     for pc, prov in db.execute("SELECT CPOCLI, PROCLI FROM F_CLI UNION ALL SELECT CPOOBR, PROOBR FROM F_OBR"):
@@ -70,14 +75,26 @@ def test_sandbox_seed_content_is_valid(sandbox_template):
     assert db.execute("SELECT COUNT(*) FROM F_LTA").fetchone()[0] == 2 * n_art  # one price per article per tariff
     assert dict(db.execute("SELECT CODTAR, IVATAR FROM F_TAR")) == {1: 0, 2: 1}
     cfg = dict(db.execute("SELECT CODCFG, NUMCFG FROM F_CFG WHERE CODCFG LIKE 'ImpuestosIvas%'"))
-    assert cfg == {"ImpuestosIvasPrimerPeriodo1": 21, "ImpuestosIvasPrimerPeriodo2": 10, "ImpuestosIvasPrimerPeriodo3": 4}
+    assert cfg == {
+        "ImpuestosIvasPrimerPeriodo1": 21,
+        "ImpuestosIvasPrimerPeriodo2": 10,
+        "ImpuestosIvasPrimerPeriodo3": 4,
+    }
     assert {r[0] for r in db.execute("SELECT CODFPA FROM F_FPA")} >= {"TAR", "TRF", "CON", "PAY"}
     assert db.execute("SELECT COUNT(*) FROM F_TRN").fetchone()[0] >= 3
     assert db.execute("SELECT COUNT(*) FROM F_ARC").fetchone()[0] > 0
-    assert db.execute("SELECT COUNT(*) FROM F_STC").fetchone()[0] == 2 * db.execute("SELECT COUNT(*) FROM F_ARC").fetchone()[0]
+    assert (
+        db.execute("SELECT COUNT(*) FROM F_STC").fetchone()[0]
+        == 2 * db.execute("SELECT COUNT(*) FROM F_ARC").fetchone()[0]
+    )
     # every F_ARC combination uses defined sizes and colours
-    assert db.execute("SELECT COUNT(*) FROM F_ARC WHERE CE1ARC NOT IN (SELECT CODCE1 FROM F_CE1) "
-                      "OR CE2ARC NOT IN (SELECT CODCE2 FROM F_CE2)").fetchone()[0] == 0
+    assert (
+        db.execute(
+            "SELECT COUNT(*) FROM F_ARC WHERE CE1ARC NOT IN (SELECT CODCE1 FROM F_CE1) "
+            "OR CE2ARC NOT IN (SELECT CODCE2 FROM F_CE2)"
+        ).fetchone()[0]
+        == 0
+    )
     assert db.execute("SELECT COUNT(*) FROM F_PCL").fetchone()[0] > 0
     # lines of orders: pending = quantity, total = qty x price
     for can, pen, pre, tot in db.execute("SELECT CANLPC, PENLPC, PRELPC, TOTLPC FROM F_LPC"):

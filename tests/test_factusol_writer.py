@@ -11,9 +11,19 @@ from replicator.factusol.schema import FactusolWidthError
 from replicator.sandbox.factusol_seed import SURCHARGE_RATES, VAT_RATES, make_nif
 from replicator.sandbox.access_sql import *  # noqa: F401,F403
 
-NEW_CUSTOMER = {"NOFCLI": "Lucía Peña Ibáñez", "NOCCLI": "Lucía Peña Ibáñez", "NIFCLI": make_nif(44556677),
-                "DOMCLI": "Calle Mayor, 3", "POBCLI": "Logroño", "CPOCLI": "26001", "PROCLI": "La Rioja",
-                "PAICLI": "ESPAÑA", "EMACLI": "lucia@example.es", "FPACLI": "TAR", "TARCLI": 1}
+NEW_CUSTOMER = {
+    "NOFCLI": "Lucía Peña Ibáñez",
+    "NOCCLI": "Lucía Peña Ibáñez",
+    "NIFCLI": make_nif(44556677),
+    "DOMCLI": "Calle Mayor, 3",
+    "POBCLI": "Logroño",
+    "CPOCLI": "26001",
+    "PROCLI": "La Rioja",
+    "PAICLI": "ESPAÑA",
+    "EMACLI": "lucia@example.es",
+    "FPACLI": "TAR",
+    "TARCLI": 1,
+}
 
 
 def _sent_since(seq, prefix):
@@ -78,14 +88,34 @@ def test_update_customer_fields(fs_conn):
 
 def _order(ref):
     lines = [
-        {"ARTLPC": "ACE000048", "DESLPC": "Aceite de oliva 5L", "CANLPC": Decimal("2"), "PRELPC": Decimal("28.44"),
-         "IVALPC": 1.0, "DT1LPC": 0.0},
+        {
+            "ARTLPC": "ACE000048",
+            "DESLPC": "Aceite de oliva 5L",
+            "CANLPC": Decimal("2"),
+            "PRELPC": Decimal("28.44"),
+            "IVALPC": 1.0,
+            "DT1LPC": 0.0,
+        },
         {"ARTLPC": "", "DESLPC": "Portes", "CANLPC": Decimal("1"), "PRELPC": Decimal("4.95"), "IVALPC": 0.0},
     ]
     totals = writer.order_totals(lines, VAT_RATES, SURCHARGE_RATES)
-    header = {"REFPCL": ref, "FECPCL": datetime(2025, 7, 1), "HORPCL": datetime(1900, 1, 1, 10, 30), "CLIPCL": 1,
-              "CNOPCL": "Ana Gil", "CDOPCL": "Calle Real, 5", "CPOPCL": "Sevilla", "CCPPCL": "41001",
-              "CPRPCL": "Sevilla", "ALMPCL": "GEN", "FOPPCL": "PAY", "ESTPCL": 0, "USUPCL": 1, "USMPCL": 1, **totals}
+    header = {
+        "REFPCL": ref,
+        "FECPCL": datetime(2025, 7, 1),
+        "HORPCL": datetime(1900, 1, 1, 10, 30),
+        "CLIPCL": 1,
+        "CNOPCL": "Ana Gil",
+        "CDOPCL": "Calle Real, 5",
+        "CPOPCL": "Sevilla",
+        "CCPPCL": "41001",
+        "CPRPCL": "Sevilla",
+        "ALMPCL": "GEN",
+        "FOPPCL": "PAY",
+        "ESTPCL": 0,
+        "USUPCL": 1,
+        "USMPCL": 1,
+        **totals,
+    }
     return header, lines
 
 
@@ -95,7 +125,11 @@ def test_insert_order_numbering_and_lines(fs_conn):
     assert writer.insert_order(fs_conn, header, lines) == ("1", before + 1)
     assert writer.insert_order(fs_conn, {**_order("PS-1002")[0], "TIPPCL": "5"}, lines) == ("5", 1)
     found = writer.find_order_by_ref(fs_conn, "PS-1001")
-    assert found["CODPCL"] == before + 1 and found["CCPPCL"] == "41001" and found["TOTPCL"] == header["TOTPCL"].quantize(Decimal("0.0001"))
+    assert (
+        found["CODPCL"] == before + 1
+        and found["CCPPCL"] == "41001"
+        and found["TOTPCL"] == header["TOTPCL"].quantize(Decimal("0.0001"))
+    )
     assert writer.find_order_by_ref(fs_conn, "nope") is None
     [o] = reader.read_orders(fs_conn, references=["PS-1001"])
     assert [ln.quantity for ln in o.lines] == [Decimal("2.0000"), Decimal("1.0000")]
@@ -142,13 +176,21 @@ def test_insert_order_retries_on_number_collision(fs_conn):
 
 def test_update_stock(fs_conn):
     writer.update_stock(fs_conn, "ACE000048", "AL2", actual=Decimal("7"), available=Decimal("5"))
-    row = fs_conn.query_one("SELECT [ACTSTO], [DISSTO] FROM [F_STO] WHERE [ARTSTO] = ? AND [ALMSTO] = ?", ["ACE000048", "AL2"])
+    row = fs_conn.query_one(
+        "SELECT [ACTSTO], [DISSTO] FROM [F_STO] WHERE [ARTSTO] = ? AND [ALMSTO] = ?", ["ACE000048", "AL2"]
+    )
     assert row == {"ACTSTO": Decimal("7.0000"), "DISSTO": Decimal("5.0000")}
     writer.update_stock(fs_conn, "ACE000048", "AL3", available=Decimal("1"))  # missing row is created
     assert fs_conn.scalar("SELECT [DISSTO] FROM [F_STO] WHERE [ARTSTO] = ? AND [ALMSTO] = ?", ["ACE000048", "AL3"]) == 1
-    art, size, color = fs_conn.query_one("SELECT TOP 1 [ARTARC], [CE1ARC], [CE2ARC] FROM [F_ARC] ORDER BY [ARTARC]").values()
+    art, size, color = fs_conn.query_one(
+        "SELECT TOP 1 [ARTARC], [CE1ARC], [CE2ARC] FROM [F_ARC] ORDER BY [ARTARC]"
+    ).values()
     writer.update_stock(fs_conn, art, "GEN", actual=Decimal("3"), available=Decimal("2"), size=size, color=color)
-    [s] = [s for s in reader.read_stock(fs_conn, ["GEN"], "physical", references=[art]) if (s.size, s.color) == (size, color)]
+    [s] = [
+        s
+        for s in reader.read_stock(fs_conn, ["GEN"], "physical", references=[art])
+        if (s.size, s.color) == (size, color)
+    ]
     assert (s.physical, s.available) == (Decimal("3"), Decimal("2"))
 
 
@@ -158,8 +200,9 @@ def test_update_stock(fs_conn):
 def test_read_rows_by_key_reads_consecutive_codes_by_range_and_nothing_else(fs_conn):
     """A bulk insert's consecutive codes are read back by one BETWEEN per run; keys outside a run (neighbours,
     gaps inside the span) never come back, and scattered keys still go by IN lists."""
-    made = writer.insert_customers(fs_conn, [((60000, 60999), {**NEW_CUSTOMER, "NOFCLI": f"Bulk {i}"}, [])
-                                             for i in range(25)])
+    made = writer.insert_customers(
+        fs_conn, [((60000, 60999), {**NEW_CUSTOMER, "NOFCLI": f"Bulk {i}"}, []) for i in range(25)]
+    )
     assert [code for code, _ in made] == list(range(60000, 60025))
     wanted = [*range(60001, 60011), *range(60012, 60021), 5, 7, 60022]  # 60000, 60011, 60021, 60023.. exist too
     seq = last_statement_seq()
@@ -171,8 +214,11 @@ def test_read_rows_by_key_reads_consecutive_codes_by_range_and_nothing_else(fs_c
     for r in rows:  # the same images a plain SELECT * reads
         assert r == fs_conn.query_one("SELECT * FROM [F_CLI] WHERE [CODCLI] = ?", [r["CODCLI"]])
     seq = last_statement_seq()
-    assert sorted(r["CODCLI"] for r in writer.read_rows_by_key(fs_conn, "F_CLI", "CODCLI", [60001, 60002, 60003])) \
-        == [60001, 60002, 60003]
+    assert sorted(r["CODCLI"] for r in writer.read_rows_by_key(fs_conn, "F_CLI", "CODCLI", [60001, 60002, 60003])) == [
+        60001,
+        60002,
+        60003,
+    ]
     assert _sent_since(seq, "SELECT") == ["SELECT * FROM [F_CLI] WHERE [CODCLI] IN (?, ?, ?)"]  # too short a run
     assert writer.read_rows_by_key(fs_conn, "F_CLI", "CODCLI", []) == []
 
@@ -183,8 +229,13 @@ def test_read_values_by_key_hash_like_the_echo_ledger_and_the_capture(fs_conn):
     from replicator.capture.snapshot import RowHasher
     from replicator.keys import row_hash
 
-    made = writer.insert_customers(fs_conn, [((61000, 61999), {**NEW_CUSTOMER, "NOFCLI": f"Eco {i}"},
-                                              [{"DIROBR": f"Calle {i}", "CPOOBR": "26001"}]) for i in range(12)])
+    made = writer.insert_customers(
+        fs_conn,
+        [
+            ((61000, 61999), {**NEW_CUSTOMER, "NOFCLI": f"Eco {i}"}, [{"DIROBR": f"Calle {i}", "CPOOBR": "26001"}])
+            for i in range(12)
+        ],
+    )
     codes = [code for code, _ in made]
     names, rows = writer.read_values_by_key(fs_conn, "F_CLI", "CODCLI", codes)
     assert len(rows) == 12 and isinstance(rows[0][names.index("FUMCLI")], datetime)
@@ -202,15 +253,29 @@ def test_insert_customers_numbers_addresses_after_leftover_f_obr_rows(fs_conn):
     CODOBR past them, whichever of the new codes they sit under; rows under other codes do not."""
     for cli, cod in [(62001, 1), (62001, 2), (62000, 7), (62003, 4), (62004, 9), (63000, 3)]:
         fs_conn.execute("INSERT INTO [F_OBR] ([CLIOBR], [CODOBR], [DIROBR]) VALUES (?, ?, ?)", [cli, cod, "Vieja"])
-    items = [((62000, 62999), {"NOFCLI": "Sin direcciones"}, []),
-             ((62000, 62999), {"NOFCLI": "Con restos"}, [{"DIROBR": "Nueva 1"}]),
-             ((63000, 63999), {"NOFCLI": "Otro rango"}, [{"DIROBR": "Nueva 2"}, {"DIROBR": "Nueva 3"}]),
-             ((62000, 62999), {"NOFCLI": "Limpio"}, [{"DIROBR": "Nueva 4"}]),
-             ((62000, 62999), {"NOFCLI": "Restos al final"}, [{"DIROBR": "Nueva 5"}])]
-    assert writer.insert_customers(fs_conn, items) == [(62000, []), (62001, [3]), (63000, [4, 5]), (62002, [1]),
-                                                      (62003, [5])]
-    got = fs_conn.query("SELECT [CLIOBR], [CODOBR], [DIROBR] FROM [F_OBR] WHERE [CLIOBR] BETWEEN ? AND ? "
-                        "AND [DIROBR] <> ? ORDER BY [CLIOBR], [CODOBR]", [62000, 63999, "Vieja"])
+    items = [
+        ((62000, 62999), {"NOFCLI": "Sin direcciones"}, []),
+        ((62000, 62999), {"NOFCLI": "Con restos"}, [{"DIROBR": "Nueva 1"}]),
+        ((63000, 63999), {"NOFCLI": "Otro rango"}, [{"DIROBR": "Nueva 2"}, {"DIROBR": "Nueva 3"}]),
+        ((62000, 62999), {"NOFCLI": "Limpio"}, [{"DIROBR": "Nueva 4"}]),
+        ((62000, 62999), {"NOFCLI": "Restos al final"}, [{"DIROBR": "Nueva 5"}]),
+    ]
+    assert writer.insert_customers(fs_conn, items) == [
+        (62000, []),
+        (62001, [3]),
+        (63000, [4, 5]),
+        (62002, [1]),
+        (62003, [5]),
+    ]
+    got = fs_conn.query(
+        "SELECT [CLIOBR], [CODOBR], [DIROBR] FROM [F_OBR] WHERE [CLIOBR] BETWEEN ? AND ? "
+        "AND [DIROBR] <> ? ORDER BY [CLIOBR], [CODOBR]",
+        [62000, 63999, "Vieja"],
+    )
     assert [(r["CLIOBR"], r["CODOBR"], r["DIROBR"]) for r in got] == [
-        (62001, 3, "Nueva 1"), (62002, 1, "Nueva 4"), (62003, 5, "Nueva 5"), (63000, 4, "Nueva 2"),
-        (63000, 5, "Nueva 3")]
+        (62001, 3, "Nueva 1"),
+        (62002, 1, "Nueva 4"),
+        (62003, 5, "Nueva 5"),
+        (63000, 4, "Nueva 2"),
+        (63000, 5, "Nueva 3"),
+    ]

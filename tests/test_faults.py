@@ -46,8 +46,10 @@ def site(mysql_server, mysql_db, tmp_path):
     connection = create_sandbox(str(fs_path), articles=15, customers=3, seed=7)
     shop_url = create_shop(mysql_server.url, mysql_db, demo=True)
     config = tmp_path / "replicator.yaml"
-    config.write_text(render_config(connection, shop_url).replace("apply_interval_seconds: 2",
-                                                                  "apply_interval_seconds: 0.5"), encoding="utf-8")
+    config.write_text(
+        render_config(connection, shop_url).replace("apply_interval_seconds: 2", "apply_interval_seconds: 0.5"),
+        encoding="utf-8",
+    )
     shutil.copytree(default_rules_dir(), tmp_path / "rules")
     assert main(["run", "--config", str(config), "--once"]) == 0  # the first sync, then the faults
     return config, connection, shop_url
@@ -55,8 +57,11 @@ def site(mysql_server, mysql_db, tmp_path):
 
 def _service(config, log_path):
     with open(log_path, "a") as log:
-        return subprocess.Popen([sys.executable, "-m", "replicator.cli", "run", "--config", str(config)],
-                                stdout=log, stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            [sys.executable, "-m", "replicator.cli", "run", "--config", str(config)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
 
 
 def _edit_both_sides(connection, shop_url, n: int) -> int:
@@ -70,10 +75,16 @@ def _edit_both_sides(connection, shop_url, n: int) -> int:
     finally:
         fs.close()
     with ShopConnection(shop_url) as shop:
-        ids = [r["id_customer"] for r in shop.query("SELECT id_customer FROM {p}customer WHERE deleted = 0"
-                                                    " AND is_guest = 0 ORDER BY id_customer")]
-        shop.execute("UPDATE {p}customer SET firstname = %s, date_upd = NOW() WHERE id_customer = %s",
-                     (f"Nombre{n}", ids[n % len(ids)]))
+        ids = [
+            r["id_customer"]
+            for r in shop.query(
+                "SELECT id_customer FROM {p}customer WHERE deleted = 0 AND is_guest = 0 ORDER BY id_customer"
+            )
+        ]
+        shop.execute(
+            "UPDATE {p}customer SET firstname = %s, date_upd = NOW() WHERE id_customer = %s",
+            (f"Nombre{n}", ids[n % len(ids)]),
+        )
     return 3
 
 
@@ -126,5 +137,6 @@ def test_mariadb_restarted_under_the_service_then_reconcile_finds_nothing(site, 
         service.wait(timeout=60)
     differences = _settle_and_reconcile(config, capsys)
     with capsys.disabled():
-        print(json.dumps({"scenario": "MariaDB restart", "restarts": 1, "changes": changes,
-                          "differences": differences}))
+        print(
+            json.dumps({"scenario": "MariaDB restart", "restarts": 1, "changes": changes, "differences": differences})
+        )

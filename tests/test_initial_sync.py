@@ -31,23 +31,44 @@ def config(mysql_server, mysql_db, tmp_path, request):
     """Side work in a child process (the default) with the stand-in in both journal modes (in WAL mode the first
     sight is taken in two parts), and on threads."""
     workers, journal_mode = request.param.split("-")
-    return build(mysql_server, mysql_db, tmp_path, demo=False, articles=ARTICLES, customers=0, orders=0,
-                 shop_customers=CUSTOMERS, journal_mode=journal_mode, workers=workers)
+    return build(
+        mysql_server,
+        mysql_db,
+        tmp_path,
+        demo=False,
+        articles=ARTICLES,
+        customers=0,
+        orders=0,
+        shop_customers=CUSTOMERS,
+        journal_mode=journal_mode,
+        workers=workers,
+    )
 
 
 @pytest.fixture
 def thread_config(mysql_server, mysql_db, tmp_path):
     """Side work on threads: for the tests that watch the syncs from inside this process."""
-    return build(mysql_server, mysql_db, tmp_path, demo=False, articles=ARTICLES, customers=0, orders=0,
-                 shop_customers=CUSTOMERS, workers="thread")
+    return build(
+        mysql_server,
+        mysql_db,
+        tmp_path,
+        demo=False,
+        articles=ARTICLES,
+        customers=0,
+        orders=0,
+        shop_customers=CUSTOMERS,
+        workers="thread",
+    )
 
 
 def counts(env) -> dict:
     q = env.shop.query_one
-    return {"products": q("SELECT COUNT(*) AS n FROM {p}product")["n"],
-            "distinct_refs": q("SELECT COUNT(DISTINCT reference) AS n FROM {p}product")["n"],
-            "f_cli": env.fs.scalar("SELECT COUNT(*) AS [N] FROM [F_CLI]"),
-            "f_cli_nif": env.fs.scalar("SELECT COUNT(*) AS [N] FROM (SELECT DISTINCT [NIFCLI] FROM [F_CLI])")}
+    return {
+        "products": q("SELECT COUNT(*) AS n FROM {p}product")["n"],
+        "distinct_refs": q("SELECT COUNT(DISTINCT reference) AS n FROM {p}product")["n"],
+        "f_cli": env.fs.scalar("SELECT COUNT(*) AS [N] FROM [F_CLI]"),
+        "f_cli_nif": env.fs.scalar("SELECT COUNT(*) AS [N] FROM (SELECT DISTINCT [NIFCLI] FROM [F_CLI])"),
+    }
 
 
 def published(env) -> list[str]:
@@ -58,12 +79,17 @@ def test_run_once_links_before_create_and_logs_progress(config, caplog):
     env = open_env(config)
     try:
         first = published(env)[0]
-        existing = ps_writer.upsert_product(env.shop, Product(reference=first, name="Hecho en la tienda", price_tax_excl=1))
+        existing = ps_writer.upsert_product(
+            env.shop, Product(reference=first, name="Hecho en la tienda", price_tax_excl=1)
+        )
         customers_before = counts(env)["f_cli"]
         with caplog.at_level(logging.INFO, logger="replicator"):
             run_once(env.runtime)
         lines = [r.getMessage() for r in caplog.records]
-        assert f"initial sync: product, {ARTICLES} keys" in lines and f"initial sync: product {ARTICLES}/{ARTICLES}" in lines
+        assert (
+            f"initial sync: product, {ARTICLES} keys" in lines
+            and f"initial sync: product {ARTICLES}/{ARTICLES}" in lines
+        )
         assert any(m.startswith("initial sync done:") for m in lines)
         # progress, not one INFO line per created row (those are at DEBUG)
         assert not [m for r, m in zip(caplog.records, lines) if r.levelno >= logging.INFO and "new shop customer" in m]
@@ -123,8 +149,13 @@ def test_initial_sync_resumes_after_kill_9(config, where):
     if where == "customer":  # the hook on the customers' writes must be in the killed process
         config = dataclasses.replace(config, initial_sync_workers="thread")
     code = CHILD.format(tests=str(Path(__file__).parent), config=pickle.dumps(config).hex(), where=where)
-    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                             cwd=str(Path(__file__).parents[1]))
+    child = subprocess.Popen(
+        [sys.executable, "-c", code],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=str(Path(__file__).parents[1]),
+    )
     try:
         line = child.stdout.readline()
         assert line.strip() == "HOOK", child.stderr.read()
@@ -155,7 +186,6 @@ def test_customers_sync_on_their_own_thread_and_connections(thread_config, monke
     from replicator.sync.customers import CustomerSync
     from replicator.sync.products import ProductSync
 
-
     seen: dict[str, set] = {"customer": set(), "product": set(), "customer_conns": set(), "switch": set()}
 
     def spy(cls, entity):
@@ -167,6 +197,7 @@ def test_customers_sync_on_their_own_thread_and_connections(thread_config, monke
             if entity == "customer":
                 seen["customer_conns"].add((id(ctx.factusol), id(ctx.shop)))
             return original(self, ctx, keys)
+
         monkeypatch.setattr(cls, "sync", sync)
 
     spy(CustomerSync, "customer")
@@ -204,6 +235,7 @@ def test_stock_runs_in_two_halves(config, monkeypatch, caplog):
     def sync(self, ctx, keys):  # seen for the keys synced in this process only
         calls.append((threading.current_thread().name, tuple(keys), id(ctx.shop)))
         return original(self, ctx, keys)
+
     monkeypatch.setattr(StockSync, "sync", sync)
     env = open_env(config)
     # no customers here: the stock's second half goes to the side worker only once the customers' job is done
@@ -220,19 +252,27 @@ def test_stock_runs_in_two_halves(config, monkeypatch, caplog):
         else:
             assert {name for name, _, _ in calls} == {threading.main_thread().name}
             # the child's "stock <article>: ..." lines (each applied article, at DEBUG) are the other half
-            synced += [r.getMessage().split()[1].rstrip(":") for r in caplog.records
-                       if r.process != os.getpid() and r.name == "replicator.apply" and r.getMessage().startswith("stock ")]
+            synced += [
+                r.getMessage().split()[1].rstrip(":")
+                for r in caplog.records
+                if r.process != os.getpid() and r.name == "replicator.apply" and r.getMessage().startswith("stock ")
+            ]
             assert len(synced) > len(calls[0][1])
         stocked = [k for k in env.store.id_map("product")]
         assert sorted(set(synced)) == sorted(stocked) and len(synced) == len(set(synced))
         detail = fs_reader.read_stock_detail(env.fs)
-        quantities = {r["reference"]: r["quantity"] for r in env.shop.query(
-            "SELECT p.reference, s.quantity FROM {p}stock_available s JOIN {p}product p ON p.id_product = s.id_product"
-            " WHERE s.id_product_attribute = 0")}
+        quantities = {
+            r["reference"]: r["quantity"]
+            for r in env.shop.query(
+                "SELECT p.reference, s.quantity FROM {p}stock_available s JOIN {p}product p ON p.id_product = s.id_product"
+                " WHERE s.id_product_attribute = 0"
+            )
+        }
         # the stock rule: warehouse GEN, physical minus units pending on FactuSOL orders (there are none here)
         simple = [a for a in published(env) if "GEN" in detail.get((a, "", ""), {})]
         assert simple and {a: quantities[a] for a in simple} == {
-            a: max(0, int(detail[(a, "", "")]["GEN"]["physical"])) for a in simple}
+            a: max(0, int(detail[(a, "", "")]["GEN"]["physical"])) for a in simple
+        }
     finally:
         env.close()
 
@@ -276,10 +316,13 @@ def test_factusol_edits_made_during_the_initial_sync_are_captured_by_the_same_ru
     def sync(self, ctx, keys):
         out = original(self, ctx, keys)
         if not edited:  # a FactuSOL user edits while the initial sync runs
-            env.fs.execute("UPDATE [F_ART] SET [DESART] = ?, [FUMART] = ? WHERE [CODART] = ?",
-                           ["Renombrado durante la sincronización", datetime.now(), article])
-            env.fs.execute("UPDATE [F_STO] SET [ACTSTO] = [ACTSTO] + 7, [DISSTO] = [DISSTO] + 7 WHERE [ARTSTO] = ?",
-                           [article])
+            env.fs.execute(
+                "UPDATE [F_ART] SET [DESART] = ?, [FUMART] = ? WHERE [CODART] = ?",
+                ["Renombrado durante la sincronización", datetime.now(), article],
+            )
+            env.fs.execute(
+                "UPDATE [F_STO] SET [ACTSTO] = [ACTSTO] + 7, [DISSTO] = [DISSTO] + 7 WHERE [ARTSTO] = ?", [article]
+            )
             edited.append(article)
         return out
 
@@ -293,8 +336,11 @@ def test_factusol_edits_made_during_the_initial_sync_are_captured_by_the_same_ru
             changes = s.exec(select(Change).where(Change.side == "factusol")).all()
         tables = {(c.source_table, c.op) for c in changes if article in c.row_key}
         assert ("F_ART", "update") in tables and ("F_STO", "update") in tables
-        name = env.shop.query_one("SELECT pl.name FROM {p}product p JOIN {p}product_lang pl"
-                                  " ON pl.id_product = p.id_product WHERE p.reference = %s LIMIT 1", (article,))
+        name = env.shop.query_one(
+            "SELECT pl.name FROM {p}product p JOIN {p}product_lang pl"
+            " ON pl.id_product = p.id_product WHERE p.reference = %s LIMIT 1",
+            (article,),
+        )
         assert name["name"] == "Renombrado durante la sincronización"
     finally:
         env.close()
@@ -326,6 +372,7 @@ def test_stock_is_not_handed_to_a_side_worker_still_busy_with_customers(thread_c
             customers.set_result(ApplyReport())
         synced.extend(keys)
         return original(self, ctx, keys)
+
     monkeypatch.setattr(StockSync, "sync", sync)
     env = open_env(thread_config)
     try:
@@ -347,8 +394,17 @@ def test_a_failed_first_sight_syncs_nothing_and_the_next_run_does_it_all(mysql_s
 
     from replicator.capture.service import FirstSightError
 
-    config = build(mysql_server, mysql_db, tmp_path, demo=False, articles=ARTICLES, customers=0, orders=0,
-                   shop_customers=CUSTOMERS, workers=workers)
+    config = build(
+        mysql_server,
+        mysql_db,
+        tmp_path,
+        demo=False,
+        articles=ARTICLES,
+        customers=0,
+        orders=0,
+        shop_customers=CUSTOMERS,
+        workers=workers,
+    )
     config = dataclasses.replace(config, factusol=dataclasses.replace(config.factusol, lock_retry_seconds=0.5))
     env = open_env(config)
     locker = sqlite3.connect(config.factusol.file, timeout=0, isolation_level=None)
@@ -379,7 +435,8 @@ def test_customers_sync_in_a_child_process_beside_the_rest_of_the_first_sight(co
 
     file = str(config.factusol.file)
     overlap = config.initial_sync_workers == "process" and not fs_connection.reads_hold_off_writes(
-        config.factusol.connection.replace("{file}", file))
+        config.factusol.connection.replace("{file}", file)
+    )
     child_customers = threading.Event()
     child_lines: list[str] = []
 
@@ -466,8 +523,9 @@ def test_kill_9_during_the_childs_customers_leaves_no_orphan_and_resumes(mysql_s
     from replicator.store import Store
 
     many = 3000
-    config = build(mysql_server, mysql_db, tmp_path, demo=False, articles=ARTICLES, customers=0, orders=0,
-                   shop_customers=many)
+    config = build(
+        mysql_server, mysql_db, tmp_path, demo=False, articles=ARTICLES, customers=0, orders=0, shop_customers=many
+    )
     code = textwrap.dedent("""
         import sys, pickle
         sys.path.insert(0, {tests!r})
@@ -475,8 +533,13 @@ def test_kill_9_during_the_childs_customers_leaves_no_orphan_and_resumes(mysql_s
         from replicator.daemon import run_once
         run_once(open_env(pickle.loads(bytes.fromhex({config!r}))).runtime)
     """).format(tests=str(Path(__file__).parent), config=pickle.dumps(config).hex())
-    run = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                           cwd=str(Path(__file__).parents[1]))
+    run = subprocess.Popen(
+        [sys.executable, "-c", code],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=str(Path(__file__).parents[1]),
+    )
     store = Store(config.store)
     try:
         deadline = time.monotonic() + 120
@@ -516,8 +579,9 @@ def test_kill_9_during_the_childs_customers_leaves_no_orphan_and_resumes(mysql_s
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc to find the child process")
-def test_kill_9_of_the_child_stops_the_run_with_a_clear_error_and_the_next_run_resumes(mysql_server, mysql_db,
-                                                                                     tmp_path):
+def test_kill_9_of_the_child_stops_the_run_with_a_clear_error_and_the_next_run_resumes(
+    mysql_server, mysql_db, tmp_path
+):
     """The child process killed (the OOM killer, an admin) while it creates customers: the run stops with an error
     that says what happened and what to do, nothing is marked done, and the next run creates each customer once."""
     import threading
@@ -526,8 +590,9 @@ def test_kill_9_of_the_child_stops_the_run_with_a_clear_error_and_the_next_run_r
     from replicator.initial import HelperDiedError
 
     many = 3000
-    config = build(mysql_server, mysql_db, tmp_path, demo=False, articles=ARTICLES, customers=0, orders=0,
-                   shop_customers=many)
+    config = build(
+        mysql_server, mysql_db, tmp_path, demo=False, articles=ARTICLES, customers=0, orders=0, shop_customers=many
+    )
     env = open_env(config)
     killed: list[int] = []
 

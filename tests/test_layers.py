@@ -19,20 +19,40 @@ SIDES = ("replicator.factusol", "replicator.prestashop")
 
 # (module prefix, layer): the longest prefix that matches a module names its layer; a higher number is higher up.
 LAYERS = [
-    ("replicator.keys", 0), ("replicator.model", 0), ("replicator.config", 0), ("replicator.memo", 0),
-    ("replicator.gil", 0), ("replicator", 0),
-    ("replicator.masking", 0), ("replicator.logsetup", 0),
+    ("replicator.keys", 0),
+    ("replicator.model", 0),
+    ("replicator.config", 0),
+    ("replicator.memo", 0),
+    ("replicator.gil", 0),
+    ("replicator", 0),
+    ("replicator.masking", 0),
+    ("replicator.logsetup", 0),
     ("replicator.store", 1),
-    ("replicator.capture", 2), ("replicator.instance_lock", 2), ("replicator.service_state", 2),
-    ("replicator.factusol", 3), ("replicator.prestashop", 3), ("replicator.rules", 3),
-    ("replicator.sync", 4), ("replicator.capture.service", 4),
-    ("replicator.engine", 5), ("replicator.resync", 5),
-    ("replicator.runtime", 6), ("replicator.reload", 6),
-    ("replicator.initial", 7), ("replicator.workers", 7),
+    ("replicator.capture", 2),
+    ("replicator.instance_lock", 2),
+    ("replicator.service_state", 2),
+    ("replicator.factusol", 3),
+    ("replicator.prestashop", 3),
+    ("replicator.rules", 3),
+    ("replicator.sync", 4),
+    ("replicator.capture.service", 4),
+    ("replicator.engine", 5),
+    ("replicator.resync", 5),
+    ("replicator.runtime", 6),
+    ("replicator.reload", 6),
+    ("replicator.initial", 7),
+    ("replicator.workers", 7),
     ("replicator.daemon", 8),
-    ("replicator.sandbox", 9), ("replicator.hosting", 9), ("replicator.sandbox.demo", 10),
-    ("replicator.service", 9), ("replicator.service.pause", 1), ("replicator.doctor", 9),
-    ("replicator.cli", 10), ("replicator.cli_output", 10), ("replicator.__main__", 10), ("tui", 10),
+    ("replicator.sandbox", 9),
+    ("replicator.hosting", 9),
+    ("replicator.sandbox.demo", 10),
+    ("replicator.service", 9),
+    ("replicator.service.pause", 1),
+    ("replicator.doctor", 9),
+    ("replicator.cli", 10),
+    ("replicator.cli_output", 10),
+    ("replicator.__main__", 10),
+    ("tui", 10),
 ]
 
 
@@ -80,25 +100,37 @@ def test_every_module_has_a_layer():
 
 
 def test_imports_only_go_down_the_layers():
-    upward = [f"{name} ({_layer(name)}) imports {target} ({_layer(target)})"
-              for name, targets in _graph().items() for target in sorted(targets)
-              if _layer(target) > _layer(name)
-              # a package's __init__ may name its own submodules; its submodules may import their package
-              and not target.startswith(name + ".") and not name.startswith(target + ".")]
+    upward = [
+        f"{name} ({_layer(name)}) imports {target} ({_layer(target)})"
+        for name, targets in _graph().items()
+        for target in sorted(targets)
+        if _layer(target) > _layer(name)
+        # a package's __init__ may name its own submodules; its submodules may import their package
+        and not target.startswith(name + ".")
+        and not name.startswith(target + ".")
+    ]
     assert upward == []
 
 
 def test_the_two_sides_do_not_import_each_other():
-    crossing = [f"{name} imports {target}" for name, targets in _graph().items() for target in sorted(targets)
-                for side, other in (SIDES, SIDES[::-1])
-                if (name == side or name.startswith(side + ".")) and (target == other or target.startswith(other + "."))]
+    crossing = [
+        f"{name} imports {target}"
+        for name, targets in _graph().items()
+        for target in sorted(targets)
+        for side, other in (SIDES, SIDES[::-1])
+        if (name == side or name.startswith(side + ".")) and (target == other or target.startswith(other + "."))
+    ]
     assert crossing == []
 
 
 def test_database_drivers_are_imported_only_inside_the_side_packages():
-    outside = [f"{name} imports {module}" for name, path in _modules().items()
-               if not any(name == side or name.startswith(side + ".") for side in SIDES)
-               for module in sorted(_imports(name, path)) if module.split(".")[0] in DRIVERS]
+    outside = [
+        f"{name} imports {module}"
+        for name, path in _modules().items()
+        if not any(name == side or name.startswith(side + ".") for side in SIDES)
+        for module in sorted(_imports(name, path))
+        if module.split(".")[0] in DRIVERS
+    ]
     assert outside == []
 
 
@@ -113,7 +145,7 @@ def test_no_import_cycles():
         stack.append(node)
         for target in sorted(edges[node]):
             if state.get(target) == "open":
-                cycles.append(" -> ".join(stack[stack.index(target):] + [target]))
+                cycles.append(" -> ".join(stack[stack.index(target) :] + [target]))
             elif target not in state:
                 visit(target, stack)
         stack.pop()

@@ -25,15 +25,37 @@ env = test_sync_orders.env  # the order tests' fixture: the demo shop, the Factu
 
 
 def _note(ctx, header, number: int, *, trn=None, portes="0", rate="21") -> None:
-    fs_writer.insert_row(ctx.factusol, "F_ALB", {
-        "TIPALB": "1", "CODALB": number, "FECALB": datetime(2025, 3, 1), "CLIALB": header["CLIPCL"],
-        "TRNALB": header["TRNPCL"] if trn is None else trn, "TOTALB": header["TOTPCL"],
-        "IPOR1ALB": Decimal(portes), "PIVA1ALB": Decimal(rate)})
+    fs_writer.insert_row(
+        ctx.factusol,
+        "F_ALB",
+        {
+            "TIPALB": "1",
+            "CODALB": number,
+            "FECALB": datetime(2025, 3, 1),
+            "CLIALB": header["CLIPCL"],
+            "TRNALB": header["TRNPCL"] if trn is None else trn,
+            "TOTALB": header["TOTPCL"],
+            "IPOR1ALB": Decimal(portes),
+            "PIVA1ALB": Decimal(rate),
+        },
+    )
     for ln in lines_of(ctx, header):
-        fs_writer.insert_row(ctx.factusol, "F_LAL", {
-            "TIPLAL": "1", "CODLAL": number, "POSLAL": ln["POSLPC"], "ARTLAL": ln["ARTLPC"], "CANLAL": ln["CANLPC"],
-            "PRELAL": ln["PRELPC"], "TOTLAL": ln["TOTLPC"], "DOCLAL": "C", "DTPLAL": header["TIPPCL"],
-            "DCOLAL": header["CODPCL"]})
+        fs_writer.insert_row(
+            ctx.factusol,
+            "F_LAL",
+            {
+                "TIPLAL": "1",
+                "CODLAL": number,
+                "POSLAL": ln["POSLPC"],
+                "ARTLAL": ln["ARTLPC"],
+                "CANLAL": ln["CANLPC"],
+                "PRELAL": ln["PRELPC"],
+                "TOTLAL": ln["TOTLPC"],
+                "DOCLAL": "C",
+                "DTPLAL": header["TIPPCL"],
+                "DCOLAL": header["CODPCL"],
+            },
+        )
 
 
 def test_the_delivery_note_shipping_cost_reaches_the_shop_and_the_invoice_row_is_factusol_s(env):
@@ -47,20 +69,36 @@ def test_the_delivery_note_shipping_cost_reaches_the_shop_and_the_invoice_row_is
     assert out.status == "applied" and "shipping cost -> 6.00 (7.26 with VAT)" in out.detail, out.detail
     after = shop_order(ctx, 1)
     assert (after["total_shipping_tax_excl"], after["total_shipping_tax_incl"]) == (Decimal("6.00"), Decimal("7.26"))
-    assert after["total_paid_tax_incl"] - before["total_paid_tax_incl"] == Decimal("7.26") - before["total_shipping_tax_incl"]
-    carrier = ctx.shop.query_one("SELECT shipping_cost_tax_excl AS e, shipping_cost_tax_incl AS i FROM"
-                                 " {p}order_carrier WHERE id_order = 1")
+    assert (
+        after["total_paid_tax_incl"] - before["total_paid_tax_incl"]
+        == Decimal("7.26") - before["total_shipping_tax_incl"]
+    )
+    carrier = ctx.shop.query_one(
+        "SELECT shipping_cost_tax_excl AS e, shipping_cost_tax_incl AS i FROM {p}order_carrier WHERE id_order = 1"
+    )
     assert (carrier["e"], carrier["i"]) == (Decimal("6.00"), Decimal("7.26"))
     assert run(ctx, "ps:1")["shipment"].status == "noop"
     # a later edit in the shop stays until FactuSOL's figure moves again
     ctx.shop.execute("UPDATE {p}orders SET total_shipping_tax_excl = 5 WHERE id_order = 1")
     assert run(ctx, "ps:1")["shipment"].status == "noop"
     # the invoice: every amount of order_invoice is FactuSOL's
-    fs_writer.insert_row(ctx.factusol, "F_FAC", {
-        "TIPFAC": "1", "CODFAC": 88, "FECFAC": datetime(2025, 3, 5), "CLIFAC": h["CLIPCL"], "TOTFAC": Decimal("100.00"),
-        "BAS1FAC": Decimal("82.64"), "IPOR1FAC": Decimal("6.00"), "PIVA1FAC": Decimal("21")})
-    fs_writer.insert_row(ctx.factusol, "F_LFA", {"TIPLFA": "1", "CODLFA": 88, "POSLFA": 1, "DOCLFA": "A",
-                                                 "DTPLFA": "1", "DCOLFA": 601})
+    fs_writer.insert_row(
+        ctx.factusol,
+        "F_FAC",
+        {
+            "TIPFAC": "1",
+            "CODFAC": 88,
+            "FECFAC": datetime(2025, 3, 5),
+            "CLIFAC": h["CLIPCL"],
+            "TOTFAC": Decimal("100.00"),
+            "BAS1FAC": Decimal("82.64"),
+            "IPOR1FAC": Decimal("6.00"),
+            "PIVA1FAC": Decimal("21"),
+        },
+    )
+    fs_writer.insert_row(
+        ctx.factusol, "F_LFA", {"TIPLFA": "1", "CODLFA": 88, "POSLFA": 1, "DOCLFA": "A", "DTPLFA": "1", "DCOLFA": 601}
+    )
     run(ctx, "ps:1")
     inv = ctx.shop.query_one("SELECT * FROM {p}order_invoice WHERE id_order = 1 AND number = 88")
     assert (inv["total_paid_tax_incl"], inv["total_paid_tax_excl"]) == (Decimal("100.00"), Decimal("82.64"))

@@ -22,28 +22,50 @@ def _set_lines(ctx, oid: int, rows: list[tuple[str, str, str, str, int]]) -> Non
     """Give the order's first detail row these (unit excl, unit incl, total excl, total incl, quantity) copies, and
     the order's totals what the rows add up to (no shipping: carrier 1, click and collect)."""
     first = ctx.shop.query_one("SELECT * FROM {p}order_detail WHERE id_order = %s ORDER BY id_order_detail", (oid,))
-    tax = ctx.shop.query_one("SELECT id_tax FROM {p}order_detail_tax WHERE id_order_detail = %s",
-                             (first["id_order_detail"],))["id_tax"]
+    tax = ctx.shop.query_one(
+        "SELECT id_tax FROM {p}order_detail_tax WHERE id_order_detail = %s", (first["id_order_detail"],)
+    )["id_tax"]
     with ctx.shop.transaction() as cur:
-        ctx.shop.execute("DELETE odt FROM {p}order_detail_tax odt JOIN {p}order_detail od ON od.id_order_detail ="
-                         " odt.id_order_detail WHERE od.id_order = %s", (oid,), cursor=cur)
+        ctx.shop.execute(
+            "DELETE odt FROM {p}order_detail_tax odt JOIN {p}order_detail od ON od.id_order_detail ="
+            " odt.id_order_detail WHERE od.id_order = %s",
+            (oid,),
+            cursor=cur,
+        )
         ctx.shop.execute("DELETE FROM {p}order_detail WHERE id_order = %s", (oid,), cursor=cur)
         for unit, unit_incl, excl, incl, qty in rows:
             row = {k: v for k, v in first.items() if k != "id_order_detail"}
-            row.update(unit_price_tax_excl=D(unit), unit_price_tax_incl=D(unit_incl), total_price_tax_excl=D(excl),
-                       total_price_tax_incl=D(incl), product_quantity=qty, product_quantity_in_stock=qty,
-                       product_price=D(unit), reduction_percent=0)
-            new = ctx.shop.execute(f"INSERT INTO {{p}}order_detail ({', '.join(f'`{k}`' for k in row)}) VALUES"
-                                   f" ({', '.join(['%s'] * len(row))})", list(row.values()), cursor=cur)
-            ctx.shop.execute("INSERT INTO {p}order_detail_tax (id_order_detail, id_tax, unit_amount, total_amount)"
-                             " VALUES (%s, %s, %s, %s)", (new, tax, D(unit_incl) - D(unit), D(incl) - D(excl)),
-                             cursor=cur)
+            row.update(
+                unit_price_tax_excl=D(unit),
+                unit_price_tax_incl=D(unit_incl),
+                total_price_tax_excl=D(excl),
+                total_price_tax_incl=D(incl),
+                product_quantity=qty,
+                product_quantity_in_stock=qty,
+                product_price=D(unit),
+                reduction_percent=0,
+            )
+            new = ctx.shop.execute(
+                f"INSERT INTO {{p}}order_detail ({', '.join(f'`{k}`' for k in row)}) VALUES"
+                f" ({', '.join(['%s'] * len(row))})",
+                list(row.values()),
+                cursor=cur,
+            )
+            ctx.shop.execute(
+                "INSERT INTO {p}order_detail_tax (id_order_detail, id_tax, unit_amount, total_amount)"
+                " VALUES (%s, %s, %s, %s)",
+                (new, tax, D(unit_incl) - D(unit), D(incl) - D(excl)),
+                cursor=cur,
+            )
         excl = sum(D(r[2]) for r in rows)
         incl = sum(D(r[3]) for r in rows)
-        ctx.shop.execute("UPDATE {p}orders SET total_products = %s, total_products_wt = %s, total_paid = %s,"
-                         " total_paid_tax_incl = %s, total_paid_tax_excl = %s, total_shipping = 0,"
-                         " total_shipping_tax_incl = 0, total_shipping_tax_excl = 0 WHERE id_order = %s",
-                         (excl, incl, incl, incl, excl, oid), cursor=cur)
+        ctx.shop.execute(
+            "UPDATE {p}orders SET total_products = %s, total_products_wt = %s, total_paid = %s,"
+            " total_paid_tax_incl = %s, total_paid_tax_excl = %s, total_shipping = 0,"
+            " total_shipping_tax_incl = 0, total_shipping_tax_excl = 0 WHERE id_order = %s",
+            (excl, incl, incl, incl, excl, oid),
+            cursor=cur,
+        )
 
 
 def test_vat_rounded_per_line_in_the_shop_totals_to_the_cent_with_a_rounding_line(env):
@@ -90,7 +112,9 @@ def test_payment_codes_must_exist_and_a_fallback_is_said(env):
     ctx = env
     out = OrderSync().sync(ctx, ["ps:5"])["ps:5"]  # paid by cheque: not in the default map, the fallback is said
     assert out.status == "applied", out.detail
-    assert "payment module 'ps_checkpayment' is not in order.yaml payment_methods: the fallback TAR is used" in out.detail
+    assert (
+        "payment module 'ps_checkpayment' is not in order.yaml payment_methods: the fallback TAR is used" in out.detail
+    )
     assert pedidos(ctx, 5)[0]["FOPPCL"] == "TAR"
     vm = ctx.rules.entity("order").value_map("payment_methods")
     vm.entries["transfer"]["factusol"] = ["XYZ"]  # a code FactuSOL does not have
@@ -101,8 +125,9 @@ def test_payment_codes_must_exist_and_a_fallback_is_said(env):
 
 def test_due_dates_of_the_payment_method_are_in_the_pedido(env):
     ctx = env
-    ctx.factusol.execute("UPDATE [F_FPA] SET [VENFPA] = ?, [DIA1FPA] = ?, [DIA2FPA] = ? WHERE [CODFPA] = ?",
-                         [2, "30", "60", "TAR"])
+    ctx.factusol.execute(
+        "UPDATE [F_FPA] SET [VENFPA] = ?, [DIA1FPA] = ?, [DIA2FPA] = ? WHERE [CODFPA] = ?", [2, "30", "60", "TAR"]
+    )
     OrderSync().sync(ctx, ["ps:1"])
     [h] = pedidos(ctx, 1)
     placed = shop_order(ctx, 1)["date_add"].date()
@@ -110,8 +135,10 @@ def test_due_dates_of_the_payment_method_are_in_the_pedido(env):
     from datetime import date
 
     half = (h["TOTPCL"] / 2).quantize(D("0.01"), "ROUND_HALF_UP")
-    want = (f"Vencimientos (TAR): {date.fromordinal(first):%d/%m/%Y};{half:.2f};"
-            f"{date.fromordinal(second):%d/%m/%Y};{h['TOTPCL'] - half:.2f}").replace(".", ",")
+    want = (
+        f"Vencimientos (TAR): {date.fromordinal(first):%d/%m/%Y};{half:.2f};"
+        f"{date.fromordinal(second):%d/%m/%Y};{h['TOTPCL'] - half:.2f}"
+    ).replace(".", ",")
     assert want in h["PRIPCL"], h["PRIPCL"]
     assert "Pago aceptado en la tienda" in h["PRIPCL"]  # order 1 was paid by card at checkout
 
@@ -120,11 +147,17 @@ def test_gift_wrapping_is_a_line_and_counted(env):
     ctx = env
     oid = _insert_shop_order(ctx, customer=1, lines=[("TAZ010", 0, 0, 1)], carrier=1)
     _set_lines(ctx, oid, [("10.000000", "12.100000", "10.00", "12.10", 1)])
-    ctx.shop.execute("UPDATE {p}orders SET total_wrapping = 2.42, total_wrapping_tax_incl = 2.42,"
-                     " total_wrapping_tax_excl = 2.00, total_paid_tax_incl = 14.52, total_paid = 14.52,"
-                     " total_paid_tax_excl = 12.00 WHERE id_order = %s", (oid,))
+    ctx.shop.execute(
+        "UPDATE {p}orders SET total_wrapping = 2.42, total_wrapping_tax_incl = 2.42,"
+        " total_wrapping_tax_excl = 2.00, total_paid_tax_incl = 14.52, total_paid = 14.52,"
+        " total_paid_tax_excl = 12.00 WHERE id_order = %s",
+        (oid,),
+    )
     out = OrderSync().sync(ctx, [f"ps:{oid}"])[f"ps:{oid}"]
     [h] = pedidos(ctx, oid)
     assert h["TOTPCL"] == D("14.52") and "add up" not in out.detail
-    assert [(l["DESLPC"], l["TOTLPC"], l["IVALPC"]) for l in lines_of(ctx, h)][-1] == ("Envoltorio de regalo",
-                                                                                       D("2.00"), 0)
+    assert [(l["DESLPC"], l["TOTLPC"], l["IVALPC"]) for l in lines_of(ctx, h)][-1] == (
+        "Envoltorio de regalo",
+        D("2.00"),
+        0,
+    )

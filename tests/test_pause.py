@@ -40,8 +40,9 @@ def _holds_open(path: Path) -> bool:
 @pytest.fixture
 def service(mysql_server, mysql_db, tmp_path, capsys):
     config_path, connection, shop_url = _installation(mysql_server, mysql_db, tmp_path)
-    config_path.write_text(config_path.read_text().replace("idle_close_seconds: 60", "idle_close_seconds: 1"),
-                           encoding="utf-8")
+    config_path.write_text(
+        config_path.read_text().replace("idle_close_seconds: 60", "idle_close_seconds: 1"), encoding="utf-8"
+    )
     config = load_config(config_path)
     assert config.factusol.idle_close_seconds == 1
     store = Store(config.store)
@@ -55,8 +56,14 @@ def service(mysql_server, mysql_db, tmp_path, capsys):
 
     started: list[ServiceRunner] = []
     fs_file = tmp_path / "FS" / "0012026.sqlite"
-    yield {"config": config_path, "store": store, "start": start, "connection": connection, "shop_url": shop_url,
-           "file": fs_file}
+    yield {
+        "config": config_path,
+        "store": store,
+        "start": start,
+        "connection": connection,
+        "shop_url": shop_url,
+        "file": fs_file,
+    }
     for runner in started:
         runner.request_stop("test over")
         runner.stopped.wait(15)

@@ -26,16 +26,18 @@ def test_days_equal_parts_cents_on_the_last():
 
 
 def test_proportional_months_and_month_end():
-    dues = due_dates(terms(2, (1, 2), ("25", "75"), proportional=True, by_months=True, month_end=True),
-                     date(2027, 1, 31), D("80"))
+    dues = due_dates(
+        terms(2, (1, 2), ("25", "75"), proportional=True, by_months=True, month_end=True), date(2027, 1, 31), D("80")
+    )
     assert dues == [(date(2027, 2, 28), D("20.00")), (date(2027, 3, 31), D("60.00"))]
 
 
 def test_lines_replace_their_earlier_selves():
-    notes = with_line("Llamar antes de entregar", due_line(terms(1, (30,)), date(2026, 12, 7), D("10")),
-                      "Vencimientos")
-    notes = with_line(notes, paid_line(datetime(2026, 12, 7, 10, 32), D("121"), "ps_checkout", "8XK2"),
-                      "Pago aceptado")
+    notes = with_line("Llamar antes de entregar", due_line(terms(1, (30,)), date(2026, 12, 7), D("10")), "Vencimientos")
+    notes = with_line(notes, paid_line(datetime(2026, 12, 7, 10, 32), D("121"), "ps_checkout", "8XK2"), "Pago aceptado")
     notes = with_line(notes, paid_line(datetime(2026, 12, 8, 9, 0), D("121"), "ps_checkout", "8XK2"), "Pago aceptado")
-    assert notes.splitlines() == ["Llamar antes de entregar", "Vencimientos (C30): 06/01/2027;10,00",
-                                  "Pago aceptado en la tienda: 08/12/2026 09:00, 121,00 (ps_checkout, transacción 8XK2)"]
+    assert notes.splitlines() == [
+        "Llamar antes de entregar",
+        "Vencimientos (C30): 06/01/2027;10,00",
+        "Pago aceptado en la tienda: 08/12/2026 09:00, 121,00 (ps_checkout, transacción 8XK2)",
+    ]

@@ -17,7 +17,16 @@ from hypothesis import strategies as st
 
 from replicator.model import Order, OrderDiscount, OrderLine
 from replicator.sync.pedido_totals import (
-    DISCOUNT, EXEMPT, ROUNDING, MoneyError, VatType, fit_base, fit_line, line_total, pedido_money, vat_types,
+    DISCOUNT,
+    EXEMPT,
+    ROUNDING,
+    MoneyError,
+    VatType,
+    fit_base,
+    fit_line,
+    line_total,
+    pedido_money,
+    vat_types,
 )
 
 D = Decimal
@@ -33,8 +42,9 @@ def ps_round(value: Decimal, mode: int, places: Decimal = CENT) -> Decimal:
         if abs(value - even) * 2 == places:
             return even + places if value > even else even - places
         return even
-    return value.quantize(places, {0: ROUND_CEILING, 1: ROUND_FLOOR, 2: ROUND_HALF_UP, 3: ROUND_HALF_DOWN,
-                                   4: ROUND_HALF_EVEN}[mode])
+    return value.quantize(
+        places, {0: ROUND_CEILING, 1: ROUND_FLOOR, 2: ROUND_HALF_UP, 3: ROUND_HALF_DOWN, 4: ROUND_HALF_EVEN}[mode]
+    )
 
 
 @st.composite
@@ -69,9 +79,20 @@ def shop_orders(draw):
             excl, incl = rnd(unit * qty), rnd(unit_incl * qty)
         else:
             excl, incl = (unit * qty).quantize(SIX), (unit_incl * qty).quantize(SIX)
-        lines.append(OrderLine(position=n + 1, reference=f"A{n}", name=f"Artículo {n}", quantity=qty,
-                               unit_price_tax_excl=unit, unit_price_tax_incl=unit_incl, discount_percent=reduction,
-                               total_tax_excl=excl, total_tax_incl=incl, vat_rate=rate))
+        lines.append(
+            OrderLine(
+                position=n + 1,
+                reference=f"A{n}",
+                name=f"Artículo {n}",
+                quantity=qty,
+                unit_price_tax_excl=unit,
+                unit_price_tax_incl=unit_incl,
+                discount_percent=reduction,
+                total_tax_excl=excl,
+                total_tax_incl=incl,
+                vat_rate=rate,
+            )
+        )
         incl_by_rate[rate] = incl_by_rate.get(rate, D(0)) + incl
     ship_rate = shop_rate(draw(st.sampled_from([0, 0, 1])))
     ship_excl = D(draw(st.sampled_from([0, 0, 395, 495, 650, 1239, 2000]))) / 100
@@ -106,10 +127,18 @@ def shop_orders(draw):
         paid += delta
     elif broken == "total":
         paid += D(draw(st.integers(-300, 300))) / 100
-    order = Order(prestashop_id=1, reference="ABCDEFGHI", lines=lines, discounts=discounts,
-                  shipping_tax_excl=ship_excl, shipping_tax_incl=ship_incl, total_tax_incl=paid.quantize(SIX),
-                  wrapping_tax_excl=wrap_excl, wrapping_tax_incl=wrap_incl,
-                  round_type={"item": 1, "line": 2, "total": 3}[round_type])
+    order = Order(
+        prestashop_id=1,
+        reference="ABCDEFGHI",
+        lines=lines,
+        discounts=discounts,
+        shipping_tax_excl=ship_excl,
+        shipping_tax_incl=ship_incl,
+        total_tax_incl=paid.quantize(SIX),
+        wrapping_tax_excl=wrap_excl,
+        wrapping_tax_incl=wrap_incl,
+        round_type={"item": 1, "line": 2, "total": 3}[round_type],
+    )
     return order, re_case, broken, round_type
 
 
@@ -169,8 +198,16 @@ def test_pedido_totals_what_the_customer_paid(case, shipping_mode):
 
 
 def _line(rate, qty, unit, excl, incl, reduction=0):
-    return OrderLine(name="x", quantity=D(qty), unit_price_tax_excl=D(unit), unit_price_tax_incl=D(unit) * (1 + D(rate) / 100),
-                     discount_percent=D(reduction), total_tax_excl=D(excl), total_tax_incl=D(incl), vat_rate=D(rate))
+    return OrderLine(
+        name="x",
+        quantity=D(qty),
+        unit_price_tax_excl=D(unit),
+        unit_price_tax_incl=D(unit) * (1 + D(rate) / 100),
+        discount_percent=D(reduction),
+        total_tax_excl=D(excl),
+        total_tax_incl=D(incl),
+        vat_rate=D(rate),
+    )
 
 
 def test_a_cent_of_vat_rounding_becomes_a_rounding_line():
@@ -241,8 +278,11 @@ def test_a_rate_without_a_factusol_type_names_the_line():
 
 
 def test_cart_rule_lines_are_negative_and_consistent():
-    order = Order(lines=[_line(21, 2, "10", "20.00", "24.20"), _line(10, 1, "5", "5.00", "5.50")],
-                  discounts=[OrderDiscount("Vale", D("5.00"), D("4.21"), False)], total_tax_incl=D("24.70"))
+    order = Order(
+        lines=[_line(21, 2, "10", "20.00", "24.20"), _line(10, 1, "5", "5.00", "5.50")],
+        discounts=[OrderDiscount("Vale", D("5.00"), D("4.21"), False)],
+        total_tax_incl=D("24.70"),
+    )
     money = pedido_money(order, vat_types(VAT))
     assert money.totals["TOTPCL"] == D("24.70")
     assert all(a.total < 0 for a in money.lines if a.kind == DISCOUNT)

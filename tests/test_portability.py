@@ -15,11 +15,55 @@ PACKAGES = ("replicator", "tui")
 
 POSIX_MODULES = {"fcntl", "pwd", "grp", "termios", "resource", "posix", "syslog", "pty", "tty", "crypt", "spwd"}
 POSIX_CALLS = {
-    "os": {"geteuid", "getuid", "getegid", "getgid", "getgroups", "fork", "forkpty", "setsid", "setpgid", "getpgid",
-           "killpg", "uname", "sysconf", "nice", "mkfifo", "chown", "lchown", "fchown", "wait3", "wait4", "pipe2",
-           "sched_getaffinity", "statvfs", "getloadavg", "setuid", "setgid", "seteuid", "ttyname", "openpty"},
-    "signal": {"SIGKILL", "SIGHUP", "SIGUSR1", "SIGUSR2", "SIGALRM", "SIGCHLD", "SIGQUIT", "SIGPIPE", "SIGSTOP",
-               "SIGCONT", "alarm", "setitimer", "pause", "siginterrupt", "pthread_kill", "pthread_sigmask"},
+    "os": {
+        "geteuid",
+        "getuid",
+        "getegid",
+        "getgid",
+        "getgroups",
+        "fork",
+        "forkpty",
+        "setsid",
+        "setpgid",
+        "getpgid",
+        "killpg",
+        "uname",
+        "sysconf",
+        "nice",
+        "mkfifo",
+        "chown",
+        "lchown",
+        "fchown",
+        "wait3",
+        "wait4",
+        "pipe2",
+        "sched_getaffinity",
+        "statvfs",
+        "getloadavg",
+        "setuid",
+        "setgid",
+        "seteuid",
+        "ttyname",
+        "openpty",
+    },
+    "signal": {
+        "SIGKILL",
+        "SIGHUP",
+        "SIGUSR1",
+        "SIGUSR2",
+        "SIGALRM",
+        "SIGCHLD",
+        "SIGQUIT",
+        "SIGPIPE",
+        "SIGSTOP",
+        "SIGCONT",
+        "alarm",
+        "setitimer",
+        "pause",
+        "siginterrupt",
+        "pthread_kill",
+        "pthread_sigmask",
+    },
 }
 POSIX_PATHS = ("/tmp", "/etc", "/dev", "/usr", "/var", "/proc", "/run", "/sys", "/opt", "/home", "/bin")
 
@@ -28,8 +72,7 @@ PLATFORM_GLUE = {
     "replicator/service/systemd.py": "the Linux service installer (systemd exists only there)",
     "replicator/service/windows.py": "the Windows service glue (refuses to import elsewhere)",
 }
-GUARD_WORDS = ("sys.platform", "os.name", "platform.system", "hasattr(", "getattr(", "IS_WINDOWS", "WINDOWS",
-               "POSIX")
+GUARD_WORDS = ("sys.platform", "os.name", "platform.system", "hasattr(", "getattr(", "IS_WINDOWS", "WINDOWS", "POSIX")
 
 
 def _guard_text(node: ast.AST, source: str) -> str:
@@ -65,16 +108,20 @@ class _Scan(ast.NodeVisitor):
         added = 0
         for value in node.values:
             self.visit(value)
-            if isinstance(node.op, ast.And) and not added and \
-                    any(word in _guard_text(value, self.source) for word in GUARD_WORDS):
+            if (
+                isinstance(node.op, ast.And)
+                and not added
+                and any(word in _guard_text(value, self.source) for word in GUARD_WORDS)
+            ):
                 added = 1
                 self.guarded += 1
         self.guarded -= added
 
     def visit_Try(self, node: ast.Try) -> None:
         handled = {_guard_text(h.type, self.source) for h in node.handlers if h.type is not None}
-        guarded = any(word in text for text in handled for word in ("ImportError", "AttributeError",
-                                                                     "ModuleNotFoundError"))
+        guarded = any(
+            word in text for text in handled for word in ("ImportError", "AttributeError", "ModuleNotFoundError")
+        )
         self.guarded += guarded
         for child in node.body:
             self.visit(child)
@@ -130,14 +177,20 @@ def test_the_scan_finds_what_it_looks_for(tmp_path):
         "if sys.platform != 'win32':\n    import pwd\n    os.kill(1, signal.SIGKILL)\n"
         "root = os.geteuid() == 0 if hasattr(os, 'geteuid') else False\n"
         "admin = hasattr(os, 'getuid') and os.getuid() == 0\nnobody = os.getuid() == 0 and hasattr(os, 'x')\n"
-        "try:\n    import termios\nexcept ImportError:\n    termios = None\n", encoding="utf-8")
+        "try:\n    import termios\nexcept ImportError:\n    termios = None\n",
+        encoding="utf-8",
+    )
     try:
         found = scan(bad)
     finally:
         bad.unlink()
     assert [p.split(": ", 1)[1] for p in found] == [
-        "imports the POSIX-only module fcntl", "uses the POSIX-only os.geteuid", "uses the POSIX-only signal.SIGHUP",
-        "hard-codes the POSIX path '/var/log/replicator.log'", "uses the POSIX-only os.getuid"]
+        "imports the POSIX-only module fcntl",
+        "uses the POSIX-only os.geteuid",
+        "uses the POSIX-only signal.SIGHUP",
+        "hard-codes the POSIX path '/var/log/replicator.log'",
+        "uses the POSIX-only os.getuid",
+    ]
 
 
 def test_the_stand_in_driver_name_follows_the_platform():

@@ -50,17 +50,24 @@ def seed(conn, products: int = 40, stock: int = 3000):
         for lang in (1, 2):
             rows.append((i * 50, lang, f"<p>description {i} {lang}</p>", f"product-{i}", f"Product {i}"))
     with conn.cursor() as cur:
-        cur.executemany("INSERT INTO ps_product_lang (id_product, id_shop, id_lang, description, link_rewrite, name)"
-                        " VALUES (%s, 1, %s, %s, %s, %s)", rows)
-        cur.executemany("INSERT INTO ps_stock_available (id_stock_available, id_product, id_product_attribute, "
-                        "id_shop, id_shop_group, quantity) VALUES (%s, %s, 0, 1, 0, 5)",
-                        [(i, i) for i in range(1, stock + 1)])
+        cur.executemany(
+            "INSERT INTO ps_product_lang (id_product, id_shop, id_lang, description, link_rewrite, name)"
+            " VALUES (%s, 1, %s, %s, %s, %s)",
+            rows,
+        )
+        cur.executemany(
+            "INSERT INTO ps_stock_available (id_stock_available, id_product, id_product_attribute, "
+            "id_shop, id_shop_group, quantity) VALUES (%s, %s, 0, 1, 0, 5)",
+            [(i, i) for i in range(1, stock + 1)],
+        )
         cur.execute(CUSTOMER % (1, "'Ana'"))
 
 
-CUSTOMER = ("INSERT INTO ps_customer (id_customer, id_shop_group, id_shop, id_gender, id_default_group, id_lang, "
-            "id_risk, firstname, lastname, email, passwd, last_passwd_gen, secure_key, date_add, date_upd) "
-            "VALUES (%s, 1, 1, 1, 3, 1, 0, %s, 'Ruiz', 'ana@example.com', 'x', NOW(), 'k', NOW(), NOW())")
+CUSTOMER = (
+    "INSERT INTO ps_customer (id_customer, id_shop_group, id_shop, id_gender, id_default_group, id_lang, "
+    "id_risk, firstname, lastname, email, passwd, last_passwd_gen, secure_key, date_add, date_upd) "
+    "VALUES (%s, 1, 1, 1, 3, 1, 0, %s, 'Ruiz', 'ana@example.com', 'x', NOW(), 'k', NOW(), NOW())"
+)
 
 
 def changes(store):
@@ -73,7 +80,8 @@ def test_inserts_updates_and_deletes_with_and_without_date_upd_in_one_poll(shop)
     poller = ChunkPoller(store, cfg)
     first = poller.poll()
     assert first.changes == 0 and first.tables["product_lang"] == "baseline"
-    run(conn,
+    run(
+        conn,
         # same length, one character: only a checksum of the text itself can see it
         "UPDATE ps_product_lang SET description = '<p>description 7 2</q>' WHERE id_product = 350 AND id_lang = 2",
         "UPDATE ps_stock_available SET quantity = 4 WHERE id_stock_available = 2500",
@@ -82,7 +90,7 @@ def test_inserts_updates_and_deletes_with_and_without_date_upd_in_one_poll(shop)
         "id_shop_group, quantity) VALUES (9000, 9000, 0, 1, 0, 1)",
         "UPDATE ps_customer SET firstname = 'Ana María', date_upd = NOW() WHERE id_customer = 1",
         (CUSTOMER.replace("NOW(), NOW())", "'2001-01-01', '2001-01-01')") % (2, "'Old'"), ()),  # old date_upd
-        )
+    )
     second = poller.poll()
     print(second)
     got = changes(store)
@@ -98,8 +106,11 @@ def test_inserts_updates_and_deletes_with_and_without_date_upd_in_one_poll(shop)
     lang = next(c for c in store.changes() if c.source_table == "product_lang")
     assert loads(lang.before)["description"] == "<p>description 7 2</p>"
     assert loads(lang.after)["description"] == "<p>description 7 2</q>"
-    run(conn, "DELETE FROM ps_customer WHERE id_customer = 2",  # a hard delete in a date_upd table
-        "DELETE FROM ps_product_lang WHERE id_product = 2000")  # a whole block (both languages) gone
+    run(
+        conn,
+        "DELETE FROM ps_customer WHERE id_customer = 2",  # a hard delete in a date_upd table
+        "DELETE FROM ps_product_lang WHERE id_product = 2000",
+    )  # a whole block (both languages) gone
     third = poller.poll()
     assert third.counts == {"insert": 0, "update": 0, "delete": 3}
 
@@ -123,8 +134,9 @@ def test_an_idle_poll_fetches_no_row_and_writes_nothing(shop):
 def test_nulls_and_column_boundaries_change_the_checksum(shop):
     conn, _, _ = shop
     with conn.cursor() as cur:
-        cur.execute("CREATE TABLE t_ck (id INT PRIMARY KEY, a VARCHAR(10) NULL, b VARCHAR(10) NULL,"
-                    " n INT NULL) ENGINE=InnoDB")
+        cur.execute(
+            "CREATE TABLE t_ck (id INT PRIMARY KEY, a VARCHAR(10) NULL, b VARCHAR(10) NULL, n INT NULL) ENGINE=InnoDB"
+        )
         shape = ck.shapes(cur, {"t": ("t_ck", ("id",))})["t"]
 
         def crc(a, b, n):
@@ -133,8 +145,16 @@ def test_nulls_and_column_boundaries_change_the_checksum(shop):
             cur.execute(ck.grouped_sql(shape, ck.BLOCK, keys_only=False))
             return cur.fetchall()[0][2]
 
-        seen = [crc("a|b", "c", 1), crc("a", "b|c", 1), crc("", "c", 1), crc(None, "c", 1), crc("x", "c", None),
-                crc("x", "c", 0), crc("abcd", "c", 1), crc("abce", "c", 1)]
+        seen = [
+            crc("a|b", "c", 1),
+            crc("a", "b|c", 1),
+            crc("", "c", 1),
+            crc(None, "c", 1),
+            crc("x", "c", None),
+            crc("x", "c", 0),
+            crc("abcd", "c", 1),
+            crc("abce", "c", 1),
+        ]
     assert len(set(seen)) == len(seen)
     assert not shape.mixed_collations
 
@@ -142,8 +162,10 @@ def test_nulls_and_column_boundaries_change_the_checksum(shop):
 def test_a_table_mixing_collations_is_checksummed_too(shop):
     conn, _, _ = shop
     with conn.cursor() as cur:
-        cur.execute("CREATE TABLE t_mix (id INT PRIMARY KEY, a VARCHAR(10) COLLATE utf8mb4_general_ci,"
-                    " b VARCHAR(10) COLLATE utf8mb4_unicode_ci) ENGINE=InnoDB")
+        cur.execute(
+            "CREATE TABLE t_mix (id INT PRIMARY KEY, a VARCHAR(10) COLLATE utf8mb4_general_ci,"
+            " b VARCHAR(10) COLLATE utf8mb4_unicode_ci) ENGINE=InnoDB"
+        )
         cur.execute("INSERT INTO t_mix VALUES (1, 'x', 'y')")
         shape = ck.shapes(cur, {"t": ("t_mix", ("id",))})["t"]
         assert shape.mixed_collations
@@ -180,8 +202,11 @@ def test_a_connection_dropped_mid_poll_is_one_sentence_and_the_retry_loses_nothi
     seed(conn, products=5, stock=100)
     poller = ChunkPoller(store, cfg)
     poller.poll()
-    run(conn, "UPDATE ps_stock_available SET quantity = 2 WHERE id_stock_available = 60",
-        "UPDATE ps_product_lang SET name = 'Renamed' WHERE id_product = 100 AND id_lang = 1")
+    run(
+        conn,
+        "UPDATE ps_stock_available SET quantity = 2 WHERE id_stock_available = 60",
+        "UPDATE ps_product_lang SET name = 'Renamed' WHERE id_product = 100 AND id_lang = 1",
+    )
     real = poller._grouped
     calls = []
 
@@ -212,8 +237,10 @@ def test_a_connection_dropped_mid_poll_is_one_sentence_and_the_retry_loses_nothi
     finally:
         stop.set()
         thread.join(10)
-    assert {(c.source_table, c.op) for c in store.changes()} == {("stock_available", "update"),
-                                                                  ("product_lang", "update")}
+    assert {(c.source_table, c.op) for c in store.changes()} == {
+        ("stock_available", "update"),
+        ("product_lang", "update"),
+    }
     assert len(store.changes()) == 2 and poller.status.state == "stopped"
 
 
@@ -233,8 +260,11 @@ def test_checksums_every_n_seconds_leave_the_date_upd_windows_every_poll(shop):
     cfg.poll_checksum_seconds = 3600
     poller = ChunkPoller(store, cfg)
     poller.poll()
-    run(conn, "UPDATE ps_stock_available SET quantity = 8 WHERE id_stock_available = 40",
-        "UPDATE ps_customer SET firstname = 'Eva', date_upd = NOW() WHERE id_customer = 1")
+    run(
+        conn,
+        "UPDATE ps_stock_available SET quantity = 8 WHERE id_stock_available = 40",
+        "UPDATE ps_customer SET firstname = 'Eva', date_upd = NOW() WHERE id_customer = 1",
+    )
     between = poller.poll()
     assert between.tables["stock_available"] == "waiting" and between.tables["customer"] == "window"
     assert changes(store) == {("customer", K(id_customer=1), "update")}
@@ -246,8 +276,9 @@ def test_checksums_every_n_seconds_leave_the_date_upd_windows_every_poll(shop):
 def test_rows_that_stay_in_the_window_are_not_fetched_again_unless_they_changed(shop):
     conn, store, cfg = shop
     with conn.cursor() as cur:  # a bulk update: 300 customers share the newest date_upd
-        cur.executemany(CUSTOMER.replace("NOW(), NOW())", "NOW(), '2030-01-01 10:00:00')"),
-                        [(i, f"C{i}") for i in range(1, 301)])
+        cur.executemany(
+            CUSTOMER.replace("NOW(), NOW())", "NOW(), '2030-01-01 10:00:00')"), [(i, f"C{i}") for i in range(1, 301)]
+        )
     poller = ChunkPoller(store, cfg)
     poller.poll()
     assert poller.poll().rows_read == 300  # a new poller fetches its first window whole

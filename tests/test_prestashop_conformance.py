@@ -24,26 +24,62 @@ pytestmark = pytest.mark.mysql
 
 # Columns the writer fills with the article's own data (compared elsewhere): everything else must hold
 # PrestaShop's value.
-DATA = {"id_product", "id_shop", "id_lang", "id_product_attribute", "id_category_default", "id_tax_rules_group",
-        "id_shop_default", "name", "link_rewrite", "description", "description_short", "reference", "ean13",
-        "price", "wholesale_price", "weight", "active", "date_add", "date_upd", "product_type",
-        "cache_default_attribute", "default_on", "indexed"}
-TABLES = ("product", "product_shop", "product_lang", "product_attribute", "product_attribute_shop",
-          "product_attribute_lang")
+DATA = {
+    "id_product",
+    "id_shop",
+    "id_lang",
+    "id_product_attribute",
+    "id_category_default",
+    "id_tax_rules_group",
+    "id_shop_default",
+    "name",
+    "link_rewrite",
+    "description",
+    "description_short",
+    "reference",
+    "ean13",
+    "price",
+    "wholesale_price",
+    "weight",
+    "active",
+    "date_add",
+    "date_upd",
+    "product_type",
+    "cache_default_attribute",
+    "default_on",
+    "indexed",
+}
+TABLES = (
+    "product",
+    "product_shop",
+    "product_lang",
+    "product_attribute",
+    "product_attribute_shop",
+    "product_attribute_lang",
+)
 
 
 def _rows(shop: ShopConnection, table: str, pid: int) -> list[dict]:
     where = "id_product = %s"
     if table == "product_attribute_lang":
         where = "id_product_attribute IN (SELECT id_product_attribute FROM {p}product_attribute WHERE id_product = %s)"
-    if not shop.query_one("SELECT 1 AS x FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()"
-                          " AND TABLE_NAME = %s", (shop.prefix + table,)):
+    if not shop.query_one(
+        "SELECT 1 AS x FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s",
+        (shop.prefix + table,),
+    ):
         return []
     # dates as text: '0000-00-00' is what PrestaShop writes, and the driver reads it back as None otherwise
-    cols = [r["c"] for r in shop.query("SELECT COLUMN_NAME AS c, DATA_TYPE AS t FROM information_schema.COLUMNS"
-                                       " WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s", (shop.prefix + table,))]
-    select = ", ".join(f"CAST(`{c}` AS CHAR) AS `{c}`" if c in ("available_date", "birthday") else f"`{c}`"
-                       for c in cols)
+    cols = [
+        r["c"]
+        for r in shop.query(
+            "SELECT COLUMN_NAME AS c, DATA_TYPE AS t FROM information_schema.COLUMNS"
+            " WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s",
+            (shop.prefix + table,),
+        )
+    ]
+    select = ", ".join(
+        f"CAST(`{c}` AS CHAR) AS `{c}`" if c in ("available_date", "birthday") else f"`{c}`" for c in cols
+    )
     return shop.query(f"SELECT {select} FROM {{p}}{table} WHERE {where}", (pid,))
 
 
@@ -69,11 +105,24 @@ def assert_like_prestashop(shop: ShopConnection, pid: int) -> int:
 
 
 def _products(tag: str) -> list[Product]:
-    plain = Product(reference=f"{tag}-P", name="Plain article", price_tax_excl=Decimal("10"), description=None,
-                    description_short=None, weight=None)
-    combo = Product(reference=f"{tag}-C", name="Shirt", price_tax_excl=Decimal("20"), description="<p>x</p>",
-                    combinations=[Combination(reference=f"{tag}-C-S", size="S", color="Red"),
-                                  Combination(reference=f"{tag}-C-M", size="M", color="Red")])
+    plain = Product(
+        reference=f"{tag}-P",
+        name="Plain article",
+        price_tax_excl=Decimal("10"),
+        description=None,
+        description_short=None,
+        weight=None,
+    )
+    combo = Product(
+        reference=f"{tag}-C",
+        name="Shirt",
+        price_tax_excl=Decimal("20"),
+        description="<p>x</p>",
+        combinations=[
+            Combination(reference=f"{tag}-C-S", size="S", color="Red"),
+            Combination(reference=f"{tag}-C-M", size="M", color="Red"),
+        ],
+    )
     return [plain, combo]
 
 
@@ -84,10 +133,24 @@ def test_created_products_hold_what_prestashop_writes(mysql_server, mysql_db, ve
         bulk = writer.create_products_bulk(shop, _products("BULK"))
         checked = sum(assert_like_prestashop(shop, pid) for pid in [*one, *bulk.values()])
         assert checked > 100
-        isbn = shop.query("SELECT isbn, upc, mpn, unity, supplier_reference, id_supplier, id_manufacturer"
-                          " FROM {p}product WHERE id_product IN (%s, %s)", tuple(one))
-        assert all(r == {"isbn": "", "upc": "", "mpn": "", "unity": "", "supplier_reference": "", "id_supplier": 0,
-                         "id_manufacturer": 0} for r in isbn)
+        isbn = shop.query(
+            "SELECT isbn, upc, mpn, unity, supplier_reference, id_supplier, id_manufacturer"
+            " FROM {p}product WHERE id_product IN (%s, %s)",
+            tuple(one),
+        )
+        assert all(
+            r
+            == {
+                "isbn": "",
+                "upc": "",
+                "mpn": "",
+                "unity": "",
+                "supplier_reference": "",
+                "id_supplier": 0,
+                "id_manufacturer": 0,
+            }
+            for r in isbn
+        )
 
 
 def test_defaults_differ_by_family_where_the_schemas_do():
@@ -100,10 +163,13 @@ def test_defaults_differ_by_family_where_the_schemas_do():
 
 def test_address_copy_never_carries_a_null_on(mysql_server, mysql_db):
     with ShopConnection(sandbox.create_shop(mysql_server.url, mysql_db, demo=True)) as shop:
-        used = shop.query_one("SELECT a.id_address, a.id_customer FROM {p}address a JOIN {p}orders o"
-                              " ON o.id_address_delivery = a.id_address ORDER BY a.id_address LIMIT 1")
-        shop.execute("UPDATE {p}address SET address2 = NULL, phone_mobile = NULL WHERE id_address = %s",
-                     (used["id_address"],))
+        used = shop.query_one(
+            "SELECT a.id_address, a.id_customer FROM {p}address a JOIN {p}orders o"
+            " ON o.id_address_delivery = a.id_address ORDER BY a.id_address LIMIT 1"
+        )
+        shop.execute(
+            "UPDATE {p}address SET address2 = NULL, phone_mobile = NULL WHERE id_address = %s", (used["id_address"],)
+        )
         new_id = writer.update_customer(shop, used["id_customer"], {}, {"city": "Teruel"})
         if new_id == used["id_address"]:
             pytest.skip("the sandbox's first address of this customer is not the one its order uses")
@@ -113,9 +179,27 @@ def test_address_copy_never_carries_a_null_on(mysql_server, mysql_db):
 
 # ------------------------------------------------------------------------------------------------ reference
 
-WRITER_SUPPLIES = {"id_product", "id_product_attribute", "id_lang", "id_shop", "date_add", "date_upd", "name",
-                   "link_rewrite", "id_tax_rules_group", "id_customer", "id_address", "id_country", "firstname",
-                   "lastname", "address1", "city", "email", "passwd", "id_gender"}
+WRITER_SUPPLIES = {
+    "id_product",
+    "id_product_attribute",
+    "id_lang",
+    "id_shop",
+    "date_add",
+    "date_upd",
+    "name",
+    "link_rewrite",
+    "id_tax_rules_group",
+    "id_customer",
+    "id_address",
+    "id_country",
+    "firstname",
+    "lastname",
+    "address1",
+    "city",
+    "email",
+    "passwd",
+    "id_gender",
+}
 
 
 @pytest.mark.reference
@@ -157,8 +241,11 @@ def test_product_made_in_the_real_demo_shop(mysql_server):
                 assert_like_prestashop(shop, pid)
             # the demo's own products hold the same values in the columns we leave to PrestaShop's defaults
             own = _rows(shop, "product_lang", 1)[0]
-            assert {k: own[k] for k in ("meta_title", "available_now", "delivery_in_stock")} == \
-                {"meta_title": "", "available_now": "", "delivery_in_stock": ""}
+            assert {k: own[k] for k in ("meta_title", "available_now", "delivery_in_stock")} == {
+                "meta_title": "",
+                "available_now": "",
+                "delivery_in_stock": "",
+            }
     finally:
         with mysql_server.connect() as conn, conn.cursor() as cur:
             cur.execute(f"DROP DATABASE IF EXISTS `{name}`")

@@ -49,12 +49,16 @@ def test_order_states_resolved_by_keys(shop8):
 
 def test_config_lookup_order_shop_group_global(shop8):
     assert shop8.config_value("PS_TIMEZONE") == "Europe/Madrid"
-    shop8.execute("INSERT INTO {p}configuration (id_shop_group, id_shop, name, value, date_add, date_upd)"
-                  " VALUES (1, NULL, 'PS_TIMEZONE', 'Europe/Lisbon', NOW(), NOW())")
+    shop8.execute(
+        "INSERT INTO {p}configuration (id_shop_group, id_shop, name, value, date_add, date_upd)"
+        " VALUES (1, NULL, 'PS_TIMEZONE', 'Europe/Lisbon', NOW(), NOW())"
+    )
     assert shop8.config_value("PS_TIMEZONE") == "Europe/Lisbon"
     assert shop8.config_value("PS_TIMEZONE", id_shop=None) == "Europe/Madrid"
-    shop8.execute("INSERT INTO {p}configuration (id_shop_group, id_shop, name, value, date_add, date_upd)"
-                  " VALUES (1, 1, 'PS_TIMEZONE', 'Atlantic/Canary', NOW(), NOW())")
+    shop8.execute(
+        "INSERT INTO {p}configuration (id_shop_group, id_shop, name, value, date_add, date_upd)"
+        " VALUES (1, 1, 'PS_TIMEZONE', 'Atlantic/Canary', NOW(), NOW())"
+    )
     assert shop8.config_value("PS_TIMEZONE") == "Atlantic/Canary"
     assert shop8.config_value("PS_INVOICE_PREFIX", id_lang=2) == "#FA"
     assert shop8.config_value("PS_INVOICE_PREFIX", id_lang=1) == "#IN"
@@ -64,8 +68,10 @@ def test_config_lookup_order_shop_group_global(shop8):
 def test_zero_dates_read_as_none(shop8):
     row = shop8.query_one("SELECT date_add, date_upd FROM {p}configuration WHERE name = 'PS_TIMEZONE'")
     assert row == {"date_add": None, "date_upd": None}
-    shop8.execute("INSERT INTO {p}customer (firstname, lastname, email, passwd, birthday, newsletter_date_add,"
-                  " date_add, date_upd) VALUES ('a', 'b', 'c@d.e', 'x', '0000-00-00', '0000-00-00 00:00:00', NOW(), NOW())")
+    shop8.execute(
+        "INSERT INTO {p}customer (firstname, lastname, email, passwd, birthday, newsletter_date_add,"
+        " date_add, date_upd) VALUES ('a', 'b', 'c@d.e', 'x', '0000-00-00', '0000-00-00 00:00:00', NOW(), NOW())"
+    )
     row = shop8.query_one("SELECT birthday, newsletter_date_add, date_add FROM {p}customer ORDER BY id_customer DESC")
     assert row["birthday"] is None and row["newsletter_date_add"] is None and row["date_add"] is not None
 
@@ -109,12 +115,15 @@ def test_url_tls_options_map_to_the_driver():
     assert (ca["ssl_verify_cert"], ca["ssl_verify_identity"]) == (True, False)
 
 
-@pytest.mark.parametrize("query, message", [
-    ("?ssl_mode=verify_ca", "ssl_mode=verify_ca needs ssl_ca"),
-    ("?ssl_mode=sometimes", "ssl_mode must be one of disabled, preferred, required, verify_ca, verify_identity"),
-    ("?sslmode=require", "unknown option(s) sslmode"),
-    ("?charset=latin1", "charset must be utf8mb4"),
-])
+@pytest.mark.parametrize(
+    "query, message",
+    [
+        ("?ssl_mode=verify_ca", "ssl_mode=verify_ca needs ssl_ca"),
+        ("?ssl_mode=sometimes", "ssl_mode must be one of disabled, preferred, required, verify_ca, verify_identity"),
+        ("?sslmode=require", "unknown option(s) sslmode"),
+        ("?charset=latin1", "charset must be utf8mb4"),
+    ],
+)
 def test_bad_url_options_are_named_in_the_config_check(tmp_path, query, message):
     from replicator.config import ConfigError, load_config
 

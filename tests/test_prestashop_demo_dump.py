@@ -50,13 +50,20 @@ def test_orders(demo_shop):
         assert order.state == states[row["current_state"]].canonical
         assert order.payment_method == row["payment"]
         assert order.customer_email == "pub@prestashop.com"
-        details = demo_shop.query("SELECT * FROM {p}order_detail WHERE id_order = %s ORDER BY id_order_detail",
-                                  (row["id_order"],))
+        details = demo_shop.query(
+            "SELECT * FROM {p}order_detail WHERE id_order = %s ORDER BY id_order_detail", (row["id_order"],)
+        )
         assert [(l.reference, l.quantity, l.total_tax_incl) for l in order.lines] == [
-            (d["product_reference"], Decimal(d["product_quantity"]), d["total_price_tax_incl"]) for d in details]
+            (d["product_reference"], Decimal(d["product_quantity"]), d["total_price_tax_incl"]) for d in details
+        ]
         assert order.delivery is not None and order.delivery.street.startswith("16, Main street")
-    assert [o.state for o in orders] == ["canceled", "awaiting_cheque", "payment_error", "awaiting_cheque",
-                                         "awaiting_bankwire"]
+    assert [o.state for o in orders] == [
+        "canceled",
+        "awaiting_cheque",
+        "payment_error",
+        "awaiting_cheque",
+        "awaiting_bankwire",
+    ]
     first = orders[0].lines[0]
     assert (first.size, first.color) == ("S", "White")  # "Color : White, Size : S" in product_name
     assert orders[0].carrier == "My carrier"
@@ -79,8 +86,9 @@ def test_products_and_combinations(demo_shop):
     by_ref = {p.reference: p for p in products}
     tshirt = by_ref["demo_1"]
     assert tshirt.name == "Hummingbird printed t-shirt" and tshirt.price_tax_excl == Decimal("23.900000")
-    assert {(c.size, c.color) for c in tshirt.combinations} == {(s, c) for s in ("S", "M", "L", "XL")
-                                                                for c in ("White", "Black")}
+    assert {(c.size, c.color) for c in tshirt.combinations} == {
+        (s, c) for s in ("S", "M", "L", "XL") for c in ("White", "Black")
+    }
     mug = by_ref["demo_11"]
     assert mug.combinations == []
 
@@ -90,7 +98,8 @@ def test_stock_and_shipments(demo_shop):
     combos = demo_shop.query_one("SELECT COUNT(*) AS n FROM {p}stock_available WHERE id_product_attribute > 0")["n"]
     simple = demo_shop.query_one(
         "SELECT COUNT(*) AS n FROM {p}stock_available sa WHERE id_product_attribute = 0 AND NOT EXISTS"
-        " (SELECT 1 FROM {p}product_attribute pa WHERE pa.id_product = sa.id_product)")["n"]
+        " (SELECT 1 FROM {p}product_attribute pa WHERE pa.id_product = sa.id_product)"
+    )["n"]
     assert len(stock) == combos + simple
     shipments = reader.read_shipments(demo_shop, range(1, 6))
     assert len(shipments) == 5 and all(not s.shipped and s.tracking_number == "" for s in shipments.values())

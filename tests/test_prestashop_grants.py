@@ -36,8 +36,11 @@ def wait_for(predicate, seconds: float = 60.0, step: float = 0.3):
 
 
 def run_admin_sql(mysql_server, text: str) -> None:
-    statements = [s.strip() for s in "\n".join(
-        line for line in text.splitlines() if not line.startswith("--")).split(";") if s.strip()]
+    statements = [
+        s.strip()
+        for s in "\n".join(line for line in text.splitlines() if not line.startswith("--")).split(";")
+        if s.strip()
+    ]
     with mysql_server.connect() as root, root.cursor() as cur:
         for statement in statements:
             cur.execute(statement)
@@ -62,8 +65,9 @@ def restricted(mysql_server):
 
 
 @pytest.mark.parametrize("via_ssh", [False, True], ids=["direct", "ssh"])
-def test_a_poll_mode_service_runs_as_a_user_with_table_privileges_only(mysql_server, mysql_db, tmp_path, restricted,
-                                                                        via_ssh):
+def test_a_poll_mode_service_runs_as_a_user_with_table_privileges_only(
+    mysql_server, mysql_db, tmp_path, restricted, via_ssh
+):
     """The initial sync and live changes both ways; through the SSH tunnel too, which survives an SSH outage."""
     from replicator.cli import default_rules_dir
 
@@ -79,52 +83,76 @@ def test_a_poll_mode_service_runs_as_a_user_with_table_privileges_only(mysql_ser
     assert "CREATE" not in grants.replace("CREATE USER", "") and "REPLICATION" not in grants
     config = tmp_path / "replicator.yaml"
     sshd = None
-    text = (render_config(connection, url).replace("capture: auto", "capture: poll")
-            .replace("poll_seconds: 5", "poll_seconds: 0.5")
-            .replace("apply_interval_seconds: 2", "apply_interval_seconds: 0.5"))
+    text = (
+        render_config(connection, url)
+        .replace("capture: auto", "capture: poll")
+        .replace("poll_seconds: 5", "poll_seconds: 0.5")
+        .replace("apply_interval_seconds: 2", "apply_interval_seconds: 0.5")
+    )
     if via_ssh:
         (tmp_path / "sshd").mkdir()
         sshd = Sshd(tmp_path / "sshd").start()
-        text = text.replace("  poll_seconds: 0.5\n", "  poll_seconds: 0.5\n  ssh:\n    host: 127.0.0.1\n"
-                            f"    port: {sshd.port}\n    user: {sshd.user}\n    key_file: {sshd.client_key}\n"
-                            f"    known_hosts: {sshd.known_hosts}\n")
+        text = text.replace(
+            "  poll_seconds: 0.5\n",
+            "  poll_seconds: 0.5\n  ssh:\n    host: 127.0.0.1\n"
+            f"    port: {sshd.port}\n    user: {sshd.user}\n    key_file: {sshd.client_key}\n"
+            f"    known_hosts: {sshd.known_hosts}\n",
+        )
     config.write_text(text, encoding="utf-8")
     shutil.copytree(default_rules_dir(), tmp_path / "rules")
     log_path = tmp_path / "service.log"
     with open(log_path, "w") as log:
-        service = subprocess.Popen([sys.executable, "-m", "replicator.cli", "run", "--config", str(config)],
-                                   stdout=log, stderr=subprocess.STDOUT)
+        service = subprocess.Popen(
+            [sys.executable, "-m", "replicator.cli", "run", "--config", str(config)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     try:
         assert wait_for(lambda: "replicator running" in log_path.read_text(), 120), log_path.read_text()[-3000:]
         shop = ShopConnection(url)
         fs = open_factusol(connection)
-        articles = [r["CODART"] for r in fs.query("SELECT [CODART] FROM [F_ART] WHERE [SUWART] = ? AND [CODART]"
-                                                   " NOT IN (SELECT [ARTARC] FROM [F_ARC]) ORDER BY [CODART]", [1])]
+        articles = [
+            r["CODART"]
+            for r in fs.query(
+                "SELECT [CODART] FROM [F_ART] WHERE [SUWART] = ? AND [CODART]"
+                " NOT IN (SELECT [ARTARC] FROM [F_ARC]) ORDER BY [CODART]",
+                [1],
+            )
+        ]
         marks = ", ".join(["%s"] * len(articles))
-        article = shop.query_one(f"SELECT reference FROM {{p}}product WHERE reference IN ({marks})"
-                                 " ORDER BY id_product LIMIT 1", articles)["reference"]
+        article = shop.query_one(
+            f"SELECT reference FROM {{p}}product WHERE reference IN ({marks}) ORDER BY id_product LIMIT 1", articles
+        )["reference"]
 
         def shop_quantity():
             shop.conn.commit()
-            return shop.query_one("SELECT s.quantity FROM {p}stock_available s JOIN {p}product p ON p.id_product ="
-                                  " s.id_product WHERE p.reference = %s AND s.id_product_attribute = 0",
-                                  (article,))["quantity"]
+            return shop.query_one(
+                "SELECT s.quantity FROM {p}stock_available s JOIN {p}product p ON p.id_product ="
+                " s.id_product WHERE p.reference = %s AND s.id_product_attribute = 0",
+                (article,),
+            )["quantity"]
 
         # shop -> FactuSOL: a new shop customer, seen by polling as the restricted user
         now = shop.now()
         with ShopConnection(mysql_server.database_url(mysql_db)) as admin, admin.transaction() as cur:
-            cur.execute("INSERT INTO ps_customer (id_shop_group, id_shop, id_gender, id_default_group, id_lang, "
-                        "id_risk, firstname, lastname, email, passwd, last_passwd_gen, birthday, secure_key, active, "
-                        "is_guest, deleted, date_add, date_upd, newsletter_date_add) VALUES (1, 1, 0, 3, 2, 0, "
-                        "'Least', 'Privilege', 'least.privilege@example.com', 'x', %s, '0000-00-00', %s, 1, 0, 0, "
-                        "%s, %s, '0000-00-00 00:00:00')", (now, "k" * 32, now, now))
+            cur.execute(
+                "INSERT INTO ps_customer (id_shop_group, id_shop, id_gender, id_default_group, id_lang, "
+                "id_risk, firstname, lastname, email, passwd, last_passwd_gen, birthday, secure_key, active, "
+                "is_guest, deleted, date_add, date_upd, newsletter_date_add) VALUES (1, 1, 0, 3, 2, 0, "
+                "'Least', 'Privilege', 'least.privilege@example.com', 'x', %s, '0000-00-00', %s, 1, 0, 0, "
+                "%s, %s, '0000-00-00 00:00:00')",
+                (now, "k" * 32, now, now),
+            )
             cur.execute("INSERT INTO ps_customer_group (id_customer, id_group) VALUES (LAST_INSERT_ID(), 3)")
-        assert wait_for(lambda: fs.query("SELECT [CODCLI] FROM [F_CLI] WHERE [EMACLI] = ?",
-                                         ["least.privilege@example.com"])), log_path.read_text()[-3000:]
+        assert wait_for(
+            lambda: fs.query("SELECT [CODCLI] FROM [F_CLI] WHERE [EMACLI] = ?", ["least.privilege@example.com"])
+        ), log_path.read_text()[-3000:]
         if via_ssh:  # the SSH server goes away: said in one sentence, retried; nothing is lost once it is back
             assert "SSH tunnel to" in log_path.read_text()
             sshd.stop()
-            assert wait_for(lambda: "cannot reach the SSH host" in log_path.read_text(), 30), log_path.read_text()[-3000:]
+            assert wait_for(lambda: "cannot reach the SSH host" in log_path.read_text(), 30), log_path.read_text()[
+                -3000:
+            ]
             sshd.start()
         # FactuSOL -> shop: the restricted user writes the stock and its ledger row
         update_stock(fs, article, "GEN", actual=777, available=777)
@@ -134,11 +162,18 @@ def test_a_poll_mode_service_runs_as_a_user_with_table_privileges_only(mysql_ser
 
         store = Store(f"sqlite:///{tmp_path / 'replicator-state.sqlite'}")
         # (after an SSH outage the poller may still be waiting out its backoff)
-        status = wait_for(lambda: (store.checkpoint("service") or {}).get("capture", {}).get("prestashop", {}).get(
-            "state") == "polling" and store.checkpoint("service"), 90)
+        status = wait_for(
+            lambda: (
+                (store.checkpoint("service") or {}).get("capture", {}).get("prestashop", {}).get("state") == "polling"
+                and store.checkpoint("service")
+            ),
+            90,
+        )
         assert status["capture"]["prestashop_mode"] == "poll"
         assert status["capture"]["prestashop_mode_why"] == "prestashop.capture is poll"
-        assert status["capture"]["prestashop"]["state"] == "polling" and not status["capture"]["prestashop"]["last_error"]
+        assert (
+            status["capture"]["prestashop"]["state"] == "polling" and not status["capture"]["prestashop"]["last_error"]
+        )
         fs.close()
         shop.close()
     finally:

@@ -18,12 +18,19 @@ def test_demo_shop_content(mysql_server, mysql_db, version):
         assert {r["iso_code"] for r in shop.query("SELECT iso_code FROM {p}lang")} == {"en", "es"}
         isos = {r["iso_code"] for r in shop.query("SELECT iso_code FROM {p}country")}
         assert {"ES", "FR", "PT", "DE"} <= isos
-        assert shop.query_one("SELECT COUNT(*) AS n FROM {p}state s JOIN {p}country c USING (id_country)"
-                              " WHERE c.iso_code = 'ES'")["n"] >= 15
+        assert (
+            shop.query_one(
+                "SELECT COUNT(*) AS n FROM {p}state s JOIN {p}country c USING (id_country) WHERE c.iso_code = 'ES'"
+            )["n"]
+            >= 15
+        )
         assert shop.config_value("PS_CURRENCY_DEFAULT") == "1"
         assert shop.query_one("SELECT iso_code FROM {p}currency")["iso_code"] == "EUR"
-        assert [shop.config_value(k) for k in ("PS_UNIDENTIFIED_GROUP", "PS_GUEST_GROUP", "PS_CUSTOMER_GROUP")] == \
-            ["1", "2", "3"]
+        assert [shop.config_value(k) for k in ("PS_UNIDENTIFIED_GROUP", "PS_GUEST_GROUP", "PS_CUSTOMER_GROUP")] == [
+            "1",
+            "2",
+            "3",
+        ]
         assert len(shop.order_states()) == 13
         assert shop.config_value("PS_STOCK_CUSTOMER_ORDER_REASON") == "3"
         assert shop.config_value("PS_COUNTRY_DEFAULT") == "6"
@@ -45,16 +52,26 @@ def test_demo_shop_content(mysql_server, mysql_db, version):
         assert any(c.is_guest for c in customers)
         assert {c.nif for c in customers} >= {"12345678Z", "B12345674"}
         orders = reader.read_orders(shop)
-        assert [o.state for o in orders] == ["payment_accepted", "awaiting_bankwire", "shipped", "canceled",
-                                             "awaiting_cheque"]
+        assert [o.state for o in orders] == [
+            "payment_accepted",
+            "awaiting_bankwire",
+            "shipped",
+            "canceled",
+            "awaiting_cheque",
+        ]
         assert reader.read_shipments(shop, [3])[3].tracking_number == "SEU1234567890"
-        assert [i.number for inv in reader.read_invoices(shop, [o.prestashop_id for o in orders]).values()
-                for i in inv] == [1, 2]
+        assert [
+            i.number for inv in reader.read_invoices(shop, [o.prestashop_id for o in orders]).values() for i in inv
+        ] == [1, 2]
         # stock consistency: pa=0 = sum of combinations; reserved from open orders
-        for row in shop.query("SELECT id_product, quantity FROM {p}stock_available WHERE id_product_attribute = 0"
-                              " AND id_product IN (SELECT id_product FROM {p}product_attribute)"):
-            total = shop.query_one("SELECT SUM(quantity) AS s FROM {p}stock_available WHERE id_product = %s AND"
-                                   " id_product_attribute > 0", (row["id_product"],))["s"]
+        for row in shop.query(
+            "SELECT id_product, quantity FROM {p}stock_available WHERE id_product_attribute = 0"
+            " AND id_product IN (SELECT id_product FROM {p}product_attribute)"
+        ):
+            total = shop.query_one(
+                "SELECT SUM(quantity) AS s FROM {p}stock_available WHERE id_product = %s AND id_product_attribute > 0",
+                (row["id_product"],),
+            )["s"]
             assert row["quantity"] == total
 
 

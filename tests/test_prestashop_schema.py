@@ -12,8 +12,19 @@ product_attribute_combination attribute attribute_lang attribute_group attribute
 category_product stock_available stock_mvt stock_mvt_reason orders order_detail order_detail_tax order_carrier
 order_history order_state order_state_lang order_invoice order_payment order_invoice_payment carrier carrier_lang tax
 tax_rule tax_rules_group cart cart_product""".split()
-DOCTRINE = {"lang", "lang_shop", "shop", "shop_group", "attribute", "attribute_lang", "attribute_group",
-            "attribute_group_lang", "attribute_shop", "attribute_group_shop", "stock_mvt"}
+DOCTRINE = {
+    "lang",
+    "lang_shop",
+    "shop",
+    "shop_group",
+    "attribute",
+    "attribute_lang",
+    "attribute_group",
+    "attribute_group_lang",
+    "attribute_shop",
+    "attribute_group_shop",
+    "stock_mvt",
+}
 
 
 def _columns(version):
@@ -76,7 +87,9 @@ def test_fixture_loads_and_server_agrees(mysql_server, mysql_db, version):
         with conn.cursor() as cur:
             cur.execute(
                 "SELECT table_name, column_name, column_type, is_nullable, column_default FROM information_schema.columns"
-                " WHERE table_schema = %s ORDER BY table_name, ordinal_position", (mysql_db,))
+                " WHERE table_schema = %s ORDER BY table_name, ordinal_position",
+                (mysql_db,),
+            )
             rows = cur.fetchall()
     server: dict[str, dict[str, tuple]] = {}
     for table, column, col_type, nullable, default in rows:
@@ -93,11 +106,18 @@ def test_fixture_loads_and_server_agrees(mysql_server, mysql_db, version):
             s_type, s_null, s_default = server[table][name]
             assert ddl.normalise_type(s_type) == col.type, (table, name)
             assert s_null == col.nullable, (table, name)
-            assert ddl._normalise_default(s_default and s_default.replace("current_timestamp()", "CURRENT_TIMESTAMP"),
-                                          col.type) == col.default, (table, name, s_default)
+            assert (
+                ddl._normalise_default(
+                    s_default and s_default.replace("current_timestamp()", "CURRENT_TIMESTAMP"), col.type
+                )
+                == col.default
+            ), (table, name, s_default)
 
 
 def test_split_statements_handles_quotes_and_comments():
     sql = "-- c;\nINSERT INTO t VALUES ('a;b', \"c;d\", 'it''s');\n/* x; */ SELECT 1;\n/*!40101 SET x=1 */;"
     assert schema.split_statements(sql) == [
-        "INSERT INTO t VALUES ('a;b', \"c;d\", 'it''s')", "SELECT 1", "/*!40101 SET x=1 */"]
+        "INSERT INTO t VALUES ('a;b', \"c;d\", 'it''s')",
+        "SELECT 1",
+        "/*!40101 SET x=1 */",
+    ]

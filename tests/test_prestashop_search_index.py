@@ -23,8 +23,13 @@ from replicator.prestashop.search_index import SearchSettings, extract_keywords,
 
 def test_sanitize_like_prestashop():
     assert sanitize("<p>Hummingbird printed T-Shirt</p>", 3) == "hummingbird printed shirt"
-    assert extract_keywords("Hummingbird printed t-shirt", 3) == ["hummingbird", "printed", "shirt", "t-shirt",
-                                                                    "tshirt"]
+    assert extract_keywords("Hummingbird printed t-shirt", 3) == [
+        "hummingbird",
+        "printed",
+        "shirt",
+        "t-shirt",
+        "tshirt",
+    ]
     assert sanitize("Weight: 0.43kg, 1,000 units", 3) == "weight 043kg 1000 units"
     assert sanitize("Camiseta Ñandú &amp; Cía. ²", 3) == "camiseta nandu cia"
     assert sanitize("demo_1", 3) == "demo"
@@ -34,26 +39,41 @@ def test_sanitize_like_prestashop():
 
 
 def test_weights_sum_per_word_and_words_are_cut_like_prestashop():
-    settings = SearchSettings(weights={"pname": 6, "reference": 10, "description": 1, "attributes": 2},
-                              min_word_length=3, max_word_length=15)
-    words = weigh([("pname", "Mug dishwasher-proof"), ("reference", "MUG-01"), ("description", "A mug. A MUG!"),
-                   ("attributes", "White White Black "), ("reference", "MUG-01")], settings, 1)
+    settings = SearchSettings(
+        weights={"pname": 6, "reference": 10, "description": 1, "attributes": 2}, min_word_length=3, max_word_length=15
+    )
+    words = weigh(
+        [
+            ("pname", "Mug dishwasher-proof"),
+            ("reference", "MUG-01"),
+            ("description", "A mug. A MUG!"),
+            ("attributes", "White White Black "),
+            ("reference", "MUG-01"),
+        ],
+        settings,
+        1,
+    )
     assert words["mug"] == 6 + 10 + 1 + 10
     assert words["dishwasher-proo"] == 6 and words["dishwasherproof"] == 6 and words["proof"] == 6
     assert words["mug-01"] == 20 and words["mug01"] == 20
     assert words["white"] == 2 and words["black"] == 2
 
 
-FACETED = ("CREATE TABLE `{p}layered_price_index` (id_product int(11) NOT NULL, id_currency int(11) NOT NULL,"
-           " id_shop int(11) NOT NULL, price_min decimal(20,6) NOT NULL, price_max decimal(20,6) NOT NULL,"
-           " id_country int(11) NOT NULL, PRIMARY KEY (id_product,id_currency,id_shop,id_country))",
-           "CREATE TABLE `{p}layered_filter_block` (hash char(32) NOT NULL DEFAULT '', data text DEFAULT NULL,"
-           " PRIMARY KEY (hash))")
+FACETED = (
+    "CREATE TABLE `{p}layered_price_index` (id_product int(11) NOT NULL, id_currency int(11) NOT NULL,"
+    " id_shop int(11) NOT NULL, price_min decimal(20,6) NOT NULL, price_max decimal(20,6) NOT NULL,"
+    " id_country int(11) NOT NULL, PRIMARY KEY (id_product,id_currency,id_shop,id_country))",
+    "CREATE TABLE `{p}layered_filter_block` (hash char(32) NOT NULL DEFAULT '', data text DEFAULT NULL,"
+    " PRIMARY KEY (hash))",
+)
 
 
 def _words(shop, pid, lang=None) -> dict[str, int]:
-    rows = shop.query("SELECT w.word, w.id_lang, i.weight FROM {p}search_index i JOIN {p}search_word w"
-                      " ON w.id_word = i.id_word WHERE i.id_product = %s", (pid,))
+    rows = shop.query(
+        "SELECT w.word, w.id_lang, i.weight FROM {p}search_index i JOIN {p}search_word w"
+        " ON w.id_word = i.id_word WHERE i.id_product = %s",
+        (pid,),
+    )
     return {r["word"]: r["weight"] for r in rows if lang is None or r["id_lang"] == lang}
 
 
@@ -65,12 +85,21 @@ def shop(mysql_server, mysql_db):
 
 @pytest.mark.mysql
 def test_created_product_is_found_by_search_in_every_language(shop):
-    pid = writer.upsert_product(shop, Product(reference="CAM-77", name="Camiseta Ñandú", price_tax_excl=Decimal(9),
-                                              description="<p>Algodón orgánico</p>",
-                                              combinations=[Combination(reference="CAM-77-S", size="S",
-                                                                        color="Verde")]))
-    assert shop.query_one("SELECT p.indexed AS a, ps.indexed AS b FROM {p}product p JOIN {p}product_shop ps"
-                          " USING (id_product) WHERE id_product = %s", (pid,)) == {"a": 1, "b": 1}
+    pid = writer.upsert_product(
+        shop,
+        Product(
+            reference="CAM-77",
+            name="Camiseta Ñandú",
+            price_tax_excl=Decimal(9),
+            description="<p>Algodón orgánico</p>",
+            combinations=[Combination(reference="CAM-77-S", size="S", color="Verde")],
+        ),
+    )
+    assert shop.query_one(
+        "SELECT p.indexed AS a, ps.indexed AS b FROM {p}product p JOIN {p}product_shop ps"
+        " USING (id_product) WHERE id_product = %s",
+        (pid,),
+    ) == {"a": 1, "b": 1}
     for lang in shop.lang_ids:
         words = _words(shop, pid, lang)
         assert words["camiseta"] == 6 and words["nandu"] == 6
@@ -78,8 +107,9 @@ def test_created_product_is_found_by_search_in_every_language(shop):
         assert words["cam"] == 20 and words["cam-77"] == 10 and words["cam77"] == 10 and words["cam77s"] == 10
         assert words["algodon"] == 1 and words["verde"] == 2
     # a rename replaces the words, as PrestaShop's save re-indexes the product
-    writer.upsert_product(shop, Product(reference="CAM-77", prestashop_id=pid, name="Polo Ñandú",
-                                        price_tax_excl=Decimal(9)))
+    writer.upsert_product(
+        shop, Product(reference="CAM-77", prestashop_id=pid, name="Polo Ñandú", price_tax_excl=Decimal(9))
+    )
     words = _words(shop, pid, shop.id_lang)
     assert "polo" in words and "camiseta" not in words
 
@@ -99,15 +129,27 @@ def test_bulk_creation_indexes_and_fills_the_faceted_price_index(shop):
     for ddl in FACETED:
         shop.execute(ddl.replace("{p}", shop.prefix))
     shop.execute("INSERT INTO {p}layered_filter_block (hash, data) VALUES ('x', 'cached')")
-    made = writer.create_products_bulk(shop, [
-        Product(reference="BLK-1", name="Blue kettle", price_tax_excl=Decimal("20")),
-        Product(reference="BLK-2", name="Red kettle", price_tax_excl=Decimal("10"),
-                combinations=[Combination(reference="BLK-2-L", size="L", price_impact=Decimal("2.5")),
-                              Combination(reference="BLK-2-XL", size="XL", price_impact=Decimal("5"))])])
+    made = writer.create_products_bulk(
+        shop,
+        [
+            Product(reference="BLK-1", name="Blue kettle", price_tax_excl=Decimal("20")),
+            Product(
+                reference="BLK-2",
+                name="Red kettle",
+                price_tax_excl=Decimal("10"),
+                combinations=[
+                    Combination(reference="BLK-2-L", size="L", price_impact=Decimal("2.5")),
+                    Combination(reference="BLK-2-XL", size="XL", price_impact=Decimal("5")),
+                ],
+            ),
+        ],
+    )
     assert _words(shop, made["BLK-1"], shop.id_lang)["kettle"] == 6
     rows = shop.query("SELECT * FROM {p}layered_price_index WHERE id_product = %s", (made["BLK-2"],))
-    currencies = shop.query("SELECT c.id_currency, c.conversion_rate FROM {p}currency c JOIN {p}currency_shop s"
-                            " USING (id_currency) WHERE c.active = 1 AND c.deleted = 0")
+    currencies = shop.query(
+        "SELECT c.id_currency, c.conversion_rate FROM {p}currency c JOIN {p}currency_shop s"
+        " USING (id_currency) WHERE c.active = 1 AND c.deleted = 0"
+    )
     countries = shop.query_one("SELECT COUNT(*) AS n FROM {p}country WHERE active = 1")["n"]
     assert len(rows) == len(currencies) * countries > 0
     rate = {c["id_currency"]: Decimal(c["conversion_rate"]) for c in currencies}

@@ -30,15 +30,26 @@ def sshd(tmp_path):
 
 
 def settings(sshd: Sshd, **kw) -> SshConfig:
-    return replace(SshConfig(host="127.0.0.1", port=sshd.port, user=sshd.user, key_file=sshd.client_key,
-                             known_hosts=sshd.known_hosts, timeout=5), **kw)
+    return replace(
+        SshConfig(
+            host="127.0.0.1",
+            port=sshd.port,
+            user=sshd.user,
+            key_file=sshd.client_key,
+            known_hosts=sshd.known_hosts,
+            timeout=5,
+        ),
+        **kw,
+    )
 
 
 def stock(conn, i, qty):
     with conn.cursor() as cur:
-        cur.execute("INSERT INTO ps_stock_available (id_stock_available, id_product, id_product_attribute, id_shop, "
-                    "id_shop_group, quantity) VALUES (%s, %s, 0, 1, 0, %s) ON DUPLICATE KEY UPDATE quantity = %s",
-                    (i, i, qty, qty))
+        cur.execute(
+            "INSERT INTO ps_stock_available (id_stock_available, id_product, id_product_attribute, id_shop, "
+            "id_shop_group, quantity) VALUES (%s, %s, 0, 1, 0, %s) ON DUPLICATE KEY UPDATE quantity = %s",
+            (i, i, qty, qty),
+        )
 
 
 def test_bad_inputs_are_one_sentence_each(sshd, tmp_path):
@@ -104,7 +115,8 @@ def test_polling_and_the_binlog_stream_go_through_the_tunnel(sshd, mysql_server,
             sshd.start()
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline and not any(
-                    c.after and '"quantity":9' in c.after for c in store.changes()):
+                c.after and '"quantity":9' in c.after for c in store.changes()
+            ):
                 time.sleep(0.1)
         finally:
             stop.set()
@@ -116,8 +128,9 @@ def test_polling_and_the_binlog_stream_go_through_the_tunnel(sshd, mysql_server,
         conn.close()
 
 
-def test_the_service_start_says_why_the_tunnel_is_down_and_retries_until_it_opens(sshd, mysql_server, mysql_db,
-                                                                                  tmp_path, caplog):
+def test_the_service_start_says_why_the_tunnel_is_down_and_retries_until_it_opens(
+    sshd, mysql_server, mysql_db, tmp_path, caplog
+):
     import logging
     from pathlib import Path
 
@@ -126,8 +139,12 @@ def test_the_service_start_says_why_the_tunnel_is_down_and_retries_until_it_open
     from replicator.prestashop import tunnel as tunnel_module
 
     url = mysql_server.database_url(mysql_db)
-    config = Config(path=tmp_path / "replicator.yaml", store="sqlite://", rules_dir=Path("."),
-                    prestashop=PrestashopConfig(url=url, prefix="ps_", capture="poll", ssh=settings(sshd)))
+    config = Config(
+        path=tmp_path / "replicator.yaml",
+        store="sqlite://",
+        rules_dir=Path("."),
+        prestashop=PrestashopConfig(url=url, prefix="ps_", capture="poll", ssh=settings(sshd)),
+    )
     sshd.stop()
     stop = threading.Event()
     failure: list[BaseException] = []
@@ -164,9 +181,12 @@ def test_ssh_trust_shows_the_fingerprint_and_writes_known_hosts_once_accepted(ss
     (tmp_path / "rules").mkdir()
     known = tmp_path / "trusted_hosts"
     config = tmp_path / "replicator.yaml"
-    config.write_text("factusol:\n  file: a.sqlite\nprestashop:\n  url: mysql://u@127.0.0.1:3306/shop\n  ssh:\n"
-                      f"    host: 127.0.0.1\n    port: {sshd.port}\n    user: {sshd.user}\n"
-                      f"    key_file: {sshd.client_key}\n    known_hosts: {known}\n", encoding="utf-8")
+    config.write_text(
+        "factusol:\n  file: a.sqlite\nprestashop:\n  url: mysql://u@127.0.0.1:3306/shop\n  ssh:\n"
+        f"    host: 127.0.0.1\n    port: {sshd.port}\n    user: {sshd.user}\n"
+        f"    key_file: {sshd.client_key}\n    known_hosts: {known}\n",
+        encoding="utf-8",
+    )
     command = [sys.executable, "-m", "replicator.cli", "ssh", "trust", "--config", str(config)]
     refused = subprocess.run(command, input="n\n", capture_output=True, text=True, timeout=60)
     assert refused.returncode == 1 and "SHA256:" in refused.stdout and not known.exists()

@@ -66,16 +66,28 @@ def test_every_recorded_error(standin):
     assert (missing.status, missing.codes) == (404, []) and "no such record" in str(missing)
     put = _fails(lambda: client.set_tracking(999999, "X", 7))
     assert put.status == 404  # the GET before the PUT already finds nothing
-    put = _fails(lambda: client.request("PUT", "order_carriers/999999",
-                                        b"<prestashop><order_carrier><id>999999</id><tracking_number>X"
-                                        b"</tracking_number></order_carrier></prestashop>"))
+    put = _fails(
+        lambda: client.request(
+            "PUT",
+            "order_carriers/999999",
+            b"<prestashop><order_carrier><id>999999</id><tracking_number>X"
+            b"</tracking_number></order_carrier></prestashop>",
+        )
+    )
     assert (put.status, put.codes) == (404, [92]) and "Invalid ID" in str(put)
-    bad_xml = _fails(lambda: client.request("POST", "order_histories?sendemail=1",
-                                            b"<prestashop><order_history><id_order>7</id_order></order_histor"))
+    bad_xml = _fails(
+        lambda: client.request(
+            "POST", "order_histories?sendemail=1", b"<prestashop><order_history><id_order>7</id_order></order_histor"
+        )
+    )
     assert bad_xml.status == 500 and bad_xml.codes[-1] == 127 and 3 in bad_xml.codes and not bad_xml.retryable
-    field = _fails(lambda: client.request("POST", "order_histories?sendemail=1",
-                                          b"<prestashop><order_history><id_order>7</id_order></order_history>"
-                                          b"</prestashop>"))
+    field = _fails(
+        lambda: client.request(
+            "POST",
+            "order_histories?sendemail=1",
+            b"<prestashop><order_history><id_order>7</id_order></order_history></prestashop>",
+        )
+    )
     assert (field.status, field.codes) == (400, [41]) and 'parameter "id_order_state" required' in str(field)
     unknown = _fails(lambda: client.request("GET", "no_such_resource"))
     assert (unknown.status, unknown.codes) == (400, [27])
@@ -101,14 +113,18 @@ def _config(tmp_path: Path, webservice: str) -> Path:
     path = tmp_path / "replicator.yaml"
     (tmp_path / "rules").mkdir(exist_ok=True)
     (tmp_path / "f.accdb").touch()
-    path.write_text("factusol: {file: f.accdb}\nprestashop:\n  url: mysql://u:p@127.0.0.1:3306/shop\n" + webservice,
-                    encoding="utf-8")
+    path.write_text(
+        "factusol: {file: f.accdb}\nprestashop:\n  url: mysql://u:p@127.0.0.1:3306/shop\n" + webservice,
+        encoding="utf-8",
+    )
     return path
 
 
 def test_config_key_from_the_environment_never_shown(tmp_path, monkeypatch):
     monkeypatch.setenv("PS_WS_KEY_TEST", "ENVKEY0123456789ABCDEFGHIJKLMNOP")
-    config = load_config(_config(tmp_path, "  webservice: {url: 'https://shop.example.com', key: '${PS_WS_KEY_TEST}'}\n"))
+    config = load_config(
+        _config(tmp_path, "  webservice: {url: 'https://shop.example.com', key: '${PS_WS_KEY_TEST}'}\n")
+    )
     assert config.prestashop.webservice.key == "ENVKEY0123456789ABCDEFGHIJKLMNOP"
     shown = json.dumps(config.describe())
     assert "ENVKEY" not in shown and '"key": "***"' in shown
@@ -175,6 +191,7 @@ def test_doctor_says_how_order_states_reach_the_shop(standin, tmp_path, monkeypa
     [good] = _webservice_findings(config)
     assert good.status == "ok" and "takes the key" in good.detail
     monkeypatch.setenv("PS_WS_KEY_TEST", "WRONGKEY0123456789ABCDEFGHIJKLMN")
-    [bad] = _webservice_findings(load_config(_config(
-        tmp_path, f"  webservice: {{url: '{standin.url}', key: '${{PS_WS_KEY_TEST}}'}}\n")))
+    [bad] = _webservice_findings(
+        load_config(_config(tmp_path, f"  webservice: {{url: '{standin.url}', key: '${{PS_WS_KEY_TEST}}'}}\n"))
+    )
     assert bad.status == "fail" and "401" in bad.detail and "WRONGKEY" not in redact(bad.detail)

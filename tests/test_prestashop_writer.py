@@ -28,13 +28,15 @@ def shop(mysql_server, mysql_db):
 
 
 def _sa(shop, pid, pa):
-    return shop.query_one("SELECT * FROM {p}stock_available WHERE id_product = %s AND id_product_attribute = %s",
-                          (pid, pa))
+    return shop.query_one(
+        "SELECT * FROM {p}stock_available WHERE id_product = %s AND id_product_attribute = %s", (pid, pa)
+    )
 
 
 def _pa(shop, reference):
-    return shop.query_one("SELECT id_product, id_product_attribute FROM {p}product_attribute WHERE reference = %s",
-                          (reference,))
+    return shop.query_one(
+        "SELECT id_product, id_product_attribute FROM {p}product_attribute WHERE reference = %s", (reference,)
+    )
 
 
 def test_set_stock_combination_resums_product_row(shop):
@@ -46,8 +48,10 @@ def test_set_stock_combination_resums_product_row(shop):
     mvt = shop.query_one("SELECT * FROM {p}stock_mvt ORDER BY id_stock_mvt DESC LIMIT 1")
     assert (mvt["sign"], mvt["physical_quantity"], mvt["id_stock_mvt_reason"], mvt["id_employee"]) == (1, 15, 11, 0)
     writer.set_stock(shop, combo["id_product"], combo["id_product_attribute"], 20)
-    assert shop.query_one("SELECT sign, id_stock_mvt_reason FROM {p}stock_mvt ORDER BY id_stock_mvt DESC LIMIT 1") == \
-        {"sign": -1, "id_stock_mvt_reason": 12}
+    assert shop.query_one("SELECT sign, id_stock_mvt_reason FROM {p}stock_mvt ORDER BY id_stock_mvt DESC LIMIT 1") == {
+        "sign": -1,
+        "id_stock_mvt_reason": 12,
+    }
     assert writer.set_stock(shop, combo["id_product"], combo["id_product_attribute"], 20).delta == 0
 
 
@@ -65,8 +69,9 @@ def test_set_stock_shared_group_scope(shop):
     shop.clear_cache()
     pid = writer.find_product(shop, "TAZ010")
     writer.set_stock(shop, pid, 0, 7)
-    rows = shop.query("SELECT id_shop, id_shop_group, quantity FROM {p}stock_available WHERE id_product = %s"
-                      " ORDER BY id_shop", (pid,))
+    rows = shop.query(
+        "SELECT id_shop, id_shop_group, quantity FROM {p}stock_available WHERE id_product = %s ORDER BY id_shop", (pid,)
+    )
     assert {"id_shop": 0, "id_shop_group": 1, "quantity": 7} in rows  # group row created; shop row untouched
     assert len(rows) == 2
 
@@ -86,23 +91,35 @@ def test_extra_runs_in_same_transaction_and_rollback(shop):
 
 
 def test_upsert_product_create_and_update(shop):
-    product = Product(reference="ZAP100", name="Zapatilla running", description="<p>Ligera</p>",
-                      price_tax_excl=Decimal("49.5867768"), vat_rate=Decimal("21"), weight=Decimal("0.8"),
-                      combinations=[Combination(size="42", color="Rojo", reference="ZAP100-42-ROJ"),
-                                    Combination(size="43", color="Rojo", reference="ZAP100-43-ROJ",
-                                                price_impact=Decimal("2"))])
+    product = Product(
+        reference="ZAP100",
+        name="Zapatilla running",
+        description="<p>Ligera</p>",
+        price_tax_excl=Decimal("49.5867768"),
+        vat_rate=Decimal("21"),
+        weight=Decimal("0.8"),
+        combinations=[
+            Combination(size="42", color="Rojo", reference="ZAP100-42-ROJ"),
+            Combination(size="43", color="Rojo", reference="ZAP100-43-ROJ", price_impact=Decimal("2")),
+        ],
+    )
     pid = writer.upsert_product(shop, product)
     assert writer.find_product(shop, "ZAP100") == pid
-    assert shop.query_one("SELECT price, id_tax_rules_group, product_type FROM {p}product WHERE id_product = %s",
-                          (pid,)) == {"price": Decimal("49.586777"), "id_tax_rules_group": 1,
-                                      "product_type": "combinations"}
-    assert shop.query_one("SELECT price FROM {p}product_shop WHERE id_product = %s", (pid,))["price"] == \
-        Decimal("49.586777")
+    assert shop.query_one(
+        "SELECT price, id_tax_rules_group, product_type FROM {p}product WHERE id_product = %s", (pid,)
+    ) == {"price": Decimal("49.586777"), "id_tax_rules_group": 1, "product_type": "combinations"}
+    assert shop.query_one("SELECT price FROM {p}product_shop WHERE id_product = %s", (pid,))["price"] == Decimal(
+        "49.586777"
+    )
     assert shop.query_one("SELECT COUNT(*) AS n FROM {p}product_lang WHERE id_product = %s", (pid,))["n"] == 2
     assert shop.query_one("SELECT COUNT(*) AS n FROM {p}category_product WHERE id_product = %s", (pid,))["n"] == 1
     assert shop.query_one("SELECT COUNT(*) AS n FROM {p}stock_available WHERE id_product = %s", (pid,))["n"] == 3
-    assert shop.query_one("SELECT COUNT(*) AS n FROM {p}product_attribute WHERE id_product = %s AND default_on = 1",
-                          (pid,))["n"] == 1
+    assert (
+        shop.query_one(
+            "SELECT COUNT(*) AS n FROM {p}product_attribute WHERE id_product = %s AND default_on = 1", (pid,)
+        )["n"]
+        == 1
+    )
     read = reader.read_products(shop, [pid])[0]
     assert {(c.size, c.color) for c in read.combinations} == {("42", "Rojo"), ("43", "Rojo")}
     # update: same reference, new price/name; no duplicate rows
@@ -122,8 +139,9 @@ def test_change_state_to_shipped(shop):
     result = writer.change_order_state(shop, 1, shipped)
     assert result.movements == 2 and result.stock_changes == [] and not result.invoice_needed
     assert result.delivery_number is not None
-    row = shop.query_one("SELECT current_state, valid, delivery_number, delivery_date, total_paid_real FROM {p}orders"
-                         " WHERE id_order = 1")
+    row = shop.query_one(
+        "SELECT current_state, valid, delivery_number, delivery_date, total_paid_real FROM {p}orders WHERE id_order = 1"
+    )
     assert row["current_state"] == shipped and row["valid"] == 1 and row["delivery_date"] is not None
     assert row["total_paid_real"] == order.total_tax_incl  # already paid: no extra payment
     assert result.payments == 0
@@ -159,8 +177,10 @@ def test_change_state_cancel_gives_stock_back_and_no_invoice(shop):
 def test_tracking_8_and_178(mysql_server, mysql_db):
     with _open(mysql_server, mysql_db, "1.7.8.11") as shop178:
         writer.set_tracking(shop178, 1, "PK-123 456/ES")
-        assert shop178.query_one("SELECT shipping_number FROM {p}orders WHERE id_order = 1")["shipping_number"] == \
-            "PK-123 456/ES"
+        assert (
+            shop178.query_one("SELECT shipping_number FROM {p}orders WHERE id_order = 1")["shipping_number"]
+            == "PK-123 456/ES"
+        )
         assert reader.read_shipments(shop178, [1])[1].tracking_number == "PK-123 456/ES"
         with pytest.raises(writer.WriteError):
             writer.set_tracking(shop178, 1, "bad<script>")
@@ -170,16 +190,21 @@ def test_tracking_8_and_178(mysql_server, mysql_db):
 
 def test_tracking_and_invoice(shop):
     oc = writer.set_tracking(shop, 2, "CEX0001234")
-    assert shop.query_one("SELECT tracking_number FROM {p}order_carrier WHERE id_order_carrier = %s", (oc,)) == \
-        {"tracking_number": "CEX0001234"}
+    assert shop.query_one("SELECT tracking_number FROM {p}order_carrier WHERE id_order_carrier = %s", (oc,)) == {
+        "tracking_number": "CEX0001234"
+    }
     when = datetime(2024, 6, 1, 12, 0, 0)
     inv = writer.set_invoice(shop, 2, 501, when, {"total_paid_tax_incl": Decimal("100")})
     row = shop.query_one("SELECT invoice_number, invoice_date FROM {p}orders WHERE id_order = 2")
     assert row == {"invoice_number": 501, "invoice_date": when}
     invoice = reader.read_invoices(shop, [2])[2][0]
     assert (invoice.number, invoice.issued_at, invoice.total_tax_incl, invoice.series) == (501, when, 100, "#FA")
-    assert shop.query_one("SELECT COUNT(*) AS n FROM {p}order_detail WHERE id_order = 2 AND id_order_invoice = %s",
-                          (inv,))["n"] == 2
+    assert (
+        shop.query_one(
+            "SELECT COUNT(*) AS n FROM {p}order_detail WHERE id_order = 2 AND id_order_invoice = %s", (inv,)
+        )["n"]
+        == 2
+    )
     assert writer.set_invoice(shop, 2, 502, when) == inv  # updates, never duplicates
     with pytest.raises(writer.WriteError):
         writer.set_invoice(shop, 999, 1, when)

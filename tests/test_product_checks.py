@@ -29,16 +29,20 @@ def env(mysql_server, mysql_db, tmp_path):
 
 
 def add_article(fs, code: str, *, price: str | None = "10", vat: int = 0) -> None:
-    fs_writer.insert_row(fs, "F_ART", {"CODART": code, "DESART": f"Artículo {code}", "SUWART": 1, "TIVART": vat,
-                                       "FAMART": "ROP"})
+    fs_writer.insert_row(
+        fs, "F_ART", {"CODART": code, "DESART": f"Artículo {code}", "SUWART": 1, "TIVART": vat, "FAMART": "ROP"}
+    )
     if price is not None:
         fs_writer.insert_row(fs, "F_LTA", {"TARLTA": 1, "ARTLTA": code, "PRELTA": Decimal(price)})
 
 
 def product(env, ref: str):
-    return env.shop.query_one("SELECT p.id_product, ps.price, ps.active, ps.id_tax_rules_group FROM {p}product p"
-                              " JOIN {p}product_shop ps ON ps.id_product = p.id_product AND ps.id_shop = 1"
-                              " WHERE p.reference = %s", (ref,))
+    return env.shop.query_one(
+        "SELECT p.id_product, ps.price, ps.active, ps.id_tax_rules_group FROM {p}product p"
+        " JOIN {p}product_shop ps ON ps.id_product = p.id_product AND ps.id_shop = 1"
+        " WHERE p.reference = %s",
+        (ref,),
+    )
 
 
 def open_quarantine(env, key: str):
@@ -65,7 +69,8 @@ def test_an_article_without_a_price_waits_until_it_has_one(env):
 def test_a_vat_rate_without_a_shop_tax_rule_waits_until_the_rule_exists(env):
     rule = env.shop.query_one(
         "SELECT g.id_tax_rules_group AS g FROM {p}tax_rules_group g JOIN {p}tax_rule r ON r.id_tax_rules_group ="
-        " g.id_tax_rules_group JOIN {p}tax t ON t.id_tax = r.id_tax WHERE t.rate = 4 AND g.active = 1")["g"]
+        " g.id_tax_rules_group JOIN {p}tax t ON t.id_tax = r.id_tax WHERE t.rate = 4 AND g.active = 1"
+    )["g"]
     env.shop.execute("UPDATE {p}tax_rules_group SET active = 0 WHERE id_tax_rules_group = %s", (rule,))
     add_article(env.fs, "LIB777", vat=2)  # IVA3: 4 %
     run_once(env.runtime)
@@ -86,18 +91,26 @@ def test_a_linked_product_whose_vat_moves_to_a_rate_without_a_rule_keeps_its_tax
     run_once(env.runtime)
     before = product(env, "CAF888")
     assert before["id_tax_rules_group"] != 0
-    groups = [r["g"] for r in env.shop.query(
-        "SELECT g.id_tax_rules_group AS g FROM {p}tax_rules_group g JOIN {p}tax_rule r ON r.id_tax_rules_group ="
-        " g.id_tax_rules_group JOIN {p}tax t ON t.id_tax = r.id_tax WHERE t.rate = 10")]
-    env.shop.execute(f"UPDATE {{p}}tax_rules_group SET active = 0 WHERE id_tax_rules_group IN "
-                     f"({', '.join(['%s'] * len(groups))})", groups)
+    groups = [
+        r["g"]
+        for r in env.shop.query(
+            "SELECT g.id_tax_rules_group AS g FROM {p}tax_rules_group g JOIN {p}tax_rule r ON r.id_tax_rules_group ="
+            " g.id_tax_rules_group JOIN {p}tax t ON t.id_tax = r.id_tax WHERE t.rate = 10"
+        )
+    ]
+    env.shop.execute(
+        f"UPDATE {{p}}tax_rules_group SET active = 0 WHERE id_tax_rules_group IN ({', '.join(['%s'] * len(groups))})",
+        groups,
+    )
     fs_writer.update_fields(env.fs, "F_ART", {"CODART": "CAF888"}, {"TIVART": 1})  # now 10 %
     env.cycle()
     assert product(env, "CAF888")["id_tax_rules_group"] == before["id_tax_rules_group"]
     (q,) = open_quarantine(env, "CAF888")
     assert q.field == "vat_selector" and "10%" in q.reason
-    env.shop.execute(f"UPDATE {{p}}tax_rules_group SET active = 1 WHERE id_tax_rules_group IN "
-                     f"({', '.join(['%s'] * len(groups))})", groups)
+    env.shop.execute(
+        f"UPDATE {{p}}tax_rules_group SET active = 1 WHERE id_tax_rules_group IN ({', '.join(['%s'] * len(groups))})",
+        groups,
+    )
     env.runtime.engine.retry_due = 0
     env.cycle()
     assert product(env, "CAF888")["id_tax_rules_group"] in groups

@@ -32,8 +32,9 @@ def installation(mysql_server, mysql_db, tmp_path, capsys):
     fs_path = tmp_path / "FS" / "0012026.sqlite"
     fs_path.parent.mkdir()
     assert main(["sandbox", "factusol", str(fs_path), "--articles", "30", "--customers", "8"]) == 0
-    connection = next(line.strip() for line in capsys.readouterr().out.splitlines()
-                      if line.strip().startswith("DRIVER="))
+    connection = next(
+        line.strip() for line in capsys.readouterr().out.splitlines() if line.strip().startswith("DRIVER=")
+    )
     assert main(["sandbox", "prestashop", "--mysql", mysql_server.url, "--database", mysql_db, "--demo"]) == 0
     url = mysql_server.url.rstrip("/") + f"/{mysql_db}"
     assert main(["init", str(tmp_path / "conf"), "--factusol", connection, "--prestashop", url]) == 0
@@ -56,7 +57,8 @@ def reconcile(config, capsys, *extra) -> tuple[int, dict]:
 
 
 def test_zero_differences_after_the_first_sync_then_edits_with_the_store_lost_are_found_and_repaired(
-        installation, capsys):
+    installation, capsys
+):
     for entity in ("product", "customer"):
         code, report = reconcile(installation, capsys, entity)
         assert (code, report["total"]) == (0, 0), "\n".join(map(str, report["differences"]))
@@ -64,13 +66,17 @@ def test_zero_differences_after_the_first_sync_then_edits_with_the_store_lost_ar
     # the demo shop's orders name articles this FactuSOL file lacks: no pedido, and the report says why
     code, report = reconcile(installation, capsys, "order")
     assert code == 1 and report["total"] == report["checked"]["order"] > 0
-    assert all(d["kind"] == "missing_link" and "quarantined: line 1: unknown FactuSOL article" in d["detail"]
-               for d in report["differences"])
+    assert all(
+        d["kind"] == "missing_link" and "quarantined: line 1: unknown FactuSOL article" in d["detail"]
+        for d in report["differences"]
+    )
     config = load_config(installation)
     with ShopConnection(config.prestashop.url, config.prestashop.prefix) as shop:
         product = linked_product(config)
-        shop.execute("UPDATE {p}product_lang SET name = 'edited while stopped' WHERE id_product = %s"
-                     " AND id_lang = %s", (product["id_product"], shop.id_lang))
+        shop.execute(
+            "UPDATE {p}product_lang SET name = 'edited while stopped' WHERE id_product = %s AND id_lang = %s",
+            (product["id_product"], shop.id_lang),
+        )
     os.remove(config.store.removeprefix("sqlite:///"))  # the state store is lost
     # the service recognises a store that is not the one the shop was written with, and applies nothing
     assert main(["run", "--config", str(installation), "--once"]) == 1
@@ -91,8 +97,10 @@ def test_zero_differences_after_the_first_sync_then_edits_with_the_store_lost_ar
         code, report = reconcile(installation, capsys, entity)
         assert (code, report["total"]) == (0, 0), "\n".join(map(str, report["differences"]))
     with ShopConnection(config.prestashop.url, config.prestashop.prefix) as shop:
-        name = shop.query_one("SELECT name FROM {p}product_lang WHERE id_product = %s AND id_lang = %s",
-                              (product["id_product"], shop.id_lang))["name"]
+        name = shop.query_one(
+            "SELECT name FROM {p}product_lang WHERE id_product = %s AND id_lang = %s",
+            (product["id_product"], shop.id_lang),
+        )["name"]
     assert name != "edited while stopped"  # FactuSOL owns the name: the rules' verdict was applied
 
 
@@ -101,8 +109,10 @@ def test_a_field_drift_with_the_store_kept_is_reported_and_repaired(installation
     with ShopConnection(config.prestashop.url, config.prestashop.prefix) as shop:
         product = linked_product(config)
         # written as if the replicator's own echo had been lost: the shop drifts without a change being captured
-        shop.execute("UPDATE {p}product_lang SET name = 'drifted' WHERE id_product = %s AND id_lang = %s",
-                     (product["id_product"], shop.id_lang))
+        shop.execute(
+            "UPDATE {p}product_lang SET name = 'drifted' WHERE id_product = %s AND id_lang = %s",
+            (product["id_product"], shop.id_lang),
+        )
     code, report = reconcile(installation, capsys, "product")
     assert code == 1
     [diff] = [d for d in report["differences"] if d["key"] == product["reference"]]

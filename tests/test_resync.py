@@ -32,24 +32,37 @@ def env(mysql_server, mysql_db, tmp_path):
     e = open_env(config)
     e.runtime.engine.syncs = {"category": CategorySync(), "product": ProductSync(), "stock": StockSync()}
     e.rules.entity("stock").options["subtract_unsynced_shop_orders"] = False
-    add_article(e.fs, "TAZ010", "Taza", price="7.438017", price_incl="9", family="MEN",
-                stock={("GEN", "", ""): 10, ("AL2", "", ""): 5})
-    add_article(e.fs, "LIB020", "Libro", price="18.269231", price_incl="19", vat=2, family="LIB",
-                stock={("GEN", "", ""): 3})
+    add_article(
+        e.fs,
+        "TAZ010",
+        "Taza",
+        price="7.438017",
+        price_incl="9",
+        family="MEN",
+        stock={("GEN", "", ""): 10, ("AL2", "", ""): 5},
+    )
+    add_article(
+        e.fs, "LIB020", "Libro", price="18.269231", price_incl="19", vat=2, family="LIB", stock={("GEN", "", ""): 3}
+    )
     run_once(e.runtime)
     yield e
     e.close()
 
 
 def qty(env, ref: str) -> int:
-    row = env.shop.query_one("SELECT sa.quantity FROM {p}stock_available sa JOIN {p}product p ON p.id_product ="
-                             " sa.id_product WHERE p.reference = %s AND sa.id_product_attribute = 0", (ref,))
+    row = env.shop.query_one(
+        "SELECT sa.quantity FROM {p}stock_available sa JOIN {p}product p ON p.id_product ="
+        " sa.id_product WHERE p.reference = %s AND sa.id_product_attribute = 0",
+        (ref,),
+    )
     return row["quantity"]
 
 
 def price(env, ref: str) -> Decimal:
-    return env.shop.query_one("SELECT price FROM {p}product_shop WHERE id_product = (SELECT id_product FROM"
-                              " {p}product WHERE reference = %s)", (ref,))["price"]
+    return env.shop.query_one(
+        "SELECT price FROM {p}product_shop WHERE id_product = (SELECT id_product FROM {p}product WHERE reference = %s)",
+        (ref,),
+    )["price"]
 
 
 def test_a_corrected_rule_is_written_by_resync_after_a_dry_run(env):
@@ -80,8 +93,10 @@ def test_a_corrected_rule_is_written_by_resync_after_a_dry_run(env):
     assert reports["product"].checked == 1
     assert reports["product"].changes == {"LIB020": ["price_tax_excl: 18.2692 -> 18.269231"]}
     # a back-office price edit is replaced by FactuSOL's by the resync (FactuSOL owns prices)
-    env.shop.execute("UPDATE {p}product_shop SET price = 99 WHERE id_product = (SELECT id_product FROM {p}product"
-                     " WHERE reference = 'LIB020')")
+    env.shop.execute(
+        "UPDATE {p}product_shop SET price = 99 WHERE id_product = (SELECT id_product FROM {p}product"
+        " WHERE reference = 'LIB020')"
+    )
     env.shop.execute("UPDATE {p}product SET price = 99 WHERE reference = 'LIB020'")
     reports = resync(env.runtime.engine, ["product"], keys=["LIB020"], dry_run=True)
     assert reports["product"].changes == {"LIB020": ["price_tax_excl: 99 -> 18.269231"]}
@@ -108,13 +123,18 @@ def _config_file(env, tmp_path):
 
     shutil.copytree(config.rules_dir, rules_dir)
     stock = rules_dir / "stock.yaml"
-    stock.write_text(stock.read_text(encoding="utf-8").replace("warehouses: [GEN]", "warehouses: [GEN, AL2]")
-                     .replace("subtract_unsynced_shop_orders: true", "subtract_unsynced_shop_orders: false"),
-                     encoding="utf-8")
+    stock.write_text(
+        stock.read_text(encoding="utf-8")
+        .replace("warehouses: [GEN]", "warehouses: [GEN, AL2]")
+        .replace("subtract_unsynced_shop_orders: true", "subtract_unsynced_shop_orders: false"),
+        encoding="utf-8",
+    )
     config_file.write_text(
-        f"factusol:\n  connection: \"{config.factusol.connection}\"\n  file: {config.factusol.file}\n"
-        f"prestashop:\n  url: \"{config.prestashop.url}\"\n  server_id: {config.prestashop.server_id}\n"
-        f"store: \"{config.store}\"\nrules: {rules_dir}\ninitial_sync_workers: thread\n", encoding="utf-8")
+        f'factusol:\n  connection: "{config.factusol.connection}"\n  file: {config.factusol.file}\n'
+        f'prestashop:\n  url: "{config.prestashop.url}"\n  server_id: {config.prestashop.server_id}\n'
+        f'store: "{config.store}"\nrules: {rules_dir}\ninitial_sync_workers: thread\n',
+        encoding="utf-8",
+    )
     return config_file
 
 
@@ -155,8 +175,14 @@ def test_tui_resync_dry_run_shows_counts_then_writes_after_y(env, tmp_path):
             assert "stock: 1 of" in str(app.screen.body) and "TAZ010 10 -> 15" in str(app.screen.body)
             assert qty(env, "TAZ010") == 10  # the dry run wrote nothing
             await pilot.press("y")
-            await until(pilot, lambda: app.resync_reports is not None and not isinstance(app.screen, ConfirmModal)
-                        and any("Resync written" in n.message for n in app._notifications))
+            await until(
+                pilot,
+                lambda: (
+                    app.resync_reports is not None
+                    and not isinstance(app.screen, ConfirmModal)
+                    and any("Resync written" in n.message for n in app._notifications)
+                ),
+            )
 
     asyncio.run(scenario())
     assert qty(env, "TAZ010") == 15

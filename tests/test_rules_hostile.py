@@ -68,32 +68,72 @@ CASES: list[tuple[str, str | bytes, int, int, str]] = [
     ("unknown top-level key", BASE + "colour: blue\n", 11, 1, "unknown key 'colour'"),
     ("bad direction", BASE.replace("direction: to_prestashop", "direction: sideways"), 3, 12, "sideways"),
     ("version as text", BASE.replace("version: 1", "version: one"), 2, 10, "version"),
-    ("bad sub-key in factusol flow map",
-     fields("  carrier:\n    factusol: {column: F_ALB.TRNALB, mapp: carriers}\n"), 12, 38, "unknown key 'mapp'"),
-    ("bad sub-key in factusol block map",
-     fields("  shipping_cost:\n    factusol:\n      column: F_ALB.IPOR1ALB\n      roundd: 2\n"), 14, 7,
-     "unknown key 'roundd'"),
-    ("bad fit value in factusol", fields("  carrier:\n    factusol: {column: F_ALB.TRNALB, fit: chop}\n"), 12, 43,
-     "'chop' is not one of"),
-    ("negative multiply", fields("  shipping_cost:\n    factusol: {column: F_ALB.IPOR1ALB, multiply: -1}\n"), 12, 50,
-     "multiply"),
-    ("round too large", fields("  shipping_cost:\n    factusol: {column: F_ALB.IPOR1ALB, round: 9}\n"), 12, 47,
-     "round"),
-    ("bad sub-key in prestashop", fields("  shipping_cost:\n    prestashop: {colum: x.y}\n"), 12, 18,
-     "unknown key 'colum'"),
+    (
+        "bad sub-key in factusol flow map",
+        fields("  carrier:\n    factusol: {column: F_ALB.TRNALB, mapp: carriers}\n"),
+        12,
+        38,
+        "unknown key 'mapp'",
+    ),
+    (
+        "bad sub-key in factusol block map",
+        fields("  shipping_cost:\n    factusol:\n      column: F_ALB.IPOR1ALB\n      roundd: 2\n"),
+        14,
+        7,
+        "unknown key 'roundd'",
+    ),
+    (
+        "bad fit value in factusol",
+        fields("  carrier:\n    factusol: {column: F_ALB.TRNALB, fit: chop}\n"),
+        12,
+        43,
+        "'chop' is not one of",
+    ),
+    (
+        "negative multiply",
+        fields("  shipping_cost:\n    factusol: {column: F_ALB.IPOR1ALB, multiply: -1}\n"),
+        12,
+        50,
+        "multiply",
+    ),
+    (
+        "round too large",
+        fields("  shipping_cost:\n    factusol: {column: F_ALB.IPOR1ALB, round: 9}\n"),
+        12,
+        47,
+        "round",
+    ),
+    (
+        "bad sub-key in prestashop",
+        fields("  shipping_cost:\n    prestashop: {colum: x.y}\n"),
+        12,
+        18,
+        "unknown key 'colum'",
+    ),
     ("unknown field key", fields("  shipping_cost:\n    polcy: newest_wins\n"), 12, 5, "unknown key 'polcy'"),
     ("unknown canonical field", fields("  weight:\n    factusol: F_ALB.PESALB\n"), 11, 3, "unknown canonical field"),
     ("unknown column", fields("  shipping_cost:\n    factusol: F_ALB.NOPE\n"), 12, 15, "F_ALB.NOPE"),
     ("unknown policy", BASE.replace("policy: factusol_wins", "policy: loudest_wins"), 6, 11, "loudest_wins"),
     ("delta on text", fields("  shipped:\n    direction: both\n    policy: delta\n"), 13, 13, "delta"),
-    ("value map without entries", BASE + "value_maps:\n  carriers:\n    fallback: {factusol: 0}\n", 12, 3,
-     "entries"),
+    ("value map without entries", BASE + "value_maps:\n  carriers:\n    fallback: {factusol: 0}\n", 12, 3, "entries"),
     ("value map entry is a list", BASE + "value_maps:\n  carriers:\n    entries: [1, 2]\n", 13, 5, "entries"),
-    ("map names an undefined map", fields("  carrier:\n    factusol: {column: F_ALB.TRNALB, map: nope}\n"), 12, 43,
-     "'nope' is not defined"),
-    ("fields is a list", BASE.replace("fields:\n  tracking_number:\n    factusol: F_ALB.CISALB\n"
-                                      "    prestashop: order_carrier.tracking_number\n", "fields: [a, b]\n"), 7, 1,
-     "fields"),
+    (
+        "map names an undefined map",
+        fields("  carrier:\n    factusol: {column: F_ALB.TRNALB, map: nope}\n"),
+        12,
+        43,
+        "'nope' is not defined",
+    ),
+    (
+        "fields is a list",
+        BASE.replace(
+            "fields:\n  tracking_number:\n    factusol: F_ALB.CISALB\n    prestashop: order_carrier.tracking_number\n",
+            "fields: [a, b]\n",
+        ),
+        7,
+        1,
+        "fields",
+    ),
     ("huge file", BASE + "# " + "x" * (1024 * 1024) + "\n", 1, 1, "larger than"),
 ]
 
@@ -122,8 +162,12 @@ def test_the_table_has_at_least_thirty_files():
 def test_rules_check_command_reports_a_bomb_and_exits_1(tmp_path):
     path = tmp_path / "shipment.yaml"
     path.write_text(bomb(12), encoding="utf-8")
-    done = subprocess.run([str(Path(sys.executable).with_name("replicator")), "rules", "check", str(path)], capture_output=True,
-                          text=True, timeout=60)
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("replicator")), "rules", "check", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 1
     assert done.stdout.strip().startswith(f"{path}:") and "alias bomb" in done.stdout
     assert "Traceback" not in done.stdout + done.stderr
@@ -135,7 +179,8 @@ def test_a_bomb_saved_into_a_watched_folder_leaves_the_watcher_working(tmp_path)
     for p in DEFAULT_RULES_DIR.glob("*.yaml"):
         (rules / p.name).write_bytes(p.read_bytes())
     (rules / DEFAULT_RULES_DIR.joinpath("rules.schema.json").name).write_bytes(
-        DEFAULT_RULES_DIR.joinpath("rules.schema.json").read_bytes())
+        DEFAULT_RULES_DIR.joinpath("rules.schema.json").read_bytes()
+    )
     seen: list = []
     changed = threading.Event()
 

@@ -13,8 +13,9 @@ from replicator.rules.merge import FieldConflict, merge, resolve
 FIELDS = ["a", "b", "c", "d"]
 values = st.one_of(st.integers(-5, 5), st.sampled_from(["x", "y", "z"]))
 records = st.fixed_dictionaries({f: values for f in FIELDS})
-policies = st.fixed_dictionaries({f: st.sampled_from(["factusol_wins", "prestashop_wins", "newest_wins", "manual"])
-                                  for f in FIELDS})
+policies = st.fixed_dictionaries(
+    {f: st.sampled_from(["factusol_wins", "prestashop_wins", "newest_wins", "manual"]) for f in FIELDS}
+)
 times = st.tuples(st.none() | st.datetimes(), st.none() | st.datetimes())
 
 

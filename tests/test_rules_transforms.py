@@ -7,8 +7,18 @@ from decimal import Decimal
 
 import pytest
 
-from replicator.rules import (ColumnCatalog, MappingError, anonymise, apply_transforms, assign_customer_code,
-                              load_rules, merge_entity, passes_filters, read_side, stock_quantity)
+from replicator.rules import (
+    ColumnCatalog,
+    MappingError,
+    anonymise,
+    apply_transforms,
+    assign_customer_code,
+    load_rules,
+    merge_entity,
+    passes_filters,
+    read_side,
+    stock_quantity,
+)
 
 NO_CATALOG = ColumnCatalog()
 
@@ -21,8 +31,13 @@ def rules():
 def test_names_join_and_split(rules):
     c = rules.entity("customer")
     assert apply_transforms(c, {"fiscal_name": "Ana García López"}, "prestashop") == {
-        "customer.firstname": "Ana", "customer.lastname": "García López"}
-    assert read_side(c, {"customer.firstname": " Ana ", "customer.lastname": "García"}, "prestashop")["fiscal_name"] == "Ana García"
+        "customer.firstname": "Ana",
+        "customer.lastname": "García López",
+    }
+    assert (
+        read_side(c, {"customer.firstname": " Ana ", "customer.lastname": "García"}, "prestashop")["fiscal_name"]
+        == "Ana García"
+    )
     assert apply_transforms(c, {"fiscal_name": " Ana García "}, "factusol") == {"F_CLI.NOFCLI": "Ana García"}
 
 
@@ -37,11 +52,14 @@ def test_fit_reject_raises_mapping_error_and_truncate_cuts(rules):
 
 
 def test_fit_uses_the_catalog_width_first(tmp_path):
-    (tmp_path / "address.yaml").write_text(textwrap.dedent("""
+    (tmp_path / "address.yaml").write_text(
+        textwrap.dedent("""
         entity: address
         fields:
           city: {factusol: {column: F_OBR.POBOBR, fit: truncate, width: 30}}
-    """), encoding="utf-8")
+    """),
+        encoding="utf-8",
+    )
     wide = load_rules(tmp_path, catalog=NO_CATALOG).entity("address")
     narrow = load_rules(tmp_path, catalog=ColumnCatalog(factusol={"F_OBR": {"POBOBR": 5}})).entity("address")
     assert apply_transforms(wide, {"city": "Villanueva"}, "factusol") == {"F_OBR.POBOBR": "Villanueva"}
@@ -98,7 +116,8 @@ def test_vat_selector_and_tax_rules_groups(rules):
 
 
 def test_tax_included_prices_and_units(tmp_path):
-    (tmp_path / "product.yaml").write_text(textwrap.dedent("""
+    (tmp_path / "product.yaml").write_text(
+        textwrap.dedent("""
         entity: product
         direction: to_prestashop
         vat_rates: {0: 21, 1: 10, 2: 4, 3: 0}
@@ -110,12 +129,16 @@ def test_tax_included_prices_and_units(tmp_path):
           weight:
             factusol: {column: F_ART.PESART, multiply: 1000}
             prestashop: product.weight
-    """), encoding="utf-8")
+    """),
+        encoding="utf-8",
+    )
     p = load_rules(tmp_path, catalog=NO_CATALOG).entity("product")
     canonical = read_side(p, {"F_ART.TIVART": 0, "F_LTA.PRELTA": Decimal("12.1000"), "F_ART.PESART": 1500}, "factusol")
     assert canonical == {"vat_selector": 0, "price_tax_excl": Decimal("10.000000"), "weight": Decimal("1.500000")}
-    assert apply_transforms(p, canonical, "prestashop") == {"product.price": Decimal("10.000000"),
-                                                            "product.weight": Decimal("1.500000")}
+    assert apply_transforms(p, canonical, "prestashop") == {
+        "product.price": Decimal("10.000000"),
+        "product.weight": Decimal("1.500000"),
+    }
     back = apply_transforms(p, canonical, "factusol", respect_direction=False)
     assert back == {"F_ART.TIVART": 0, "F_LTA.PRELTA": Decimal("12.1000"), "F_ART.PESART": Decimal("1500.0000")}
     with pytest.raises(MappingError):
@@ -140,16 +163,19 @@ def test_direction_filters_writes(rules):
 def test_merge_entity_uses_rule_policies_and_directions(rules):
     c = rules.entity("customer")
     base = {"email": "a@x", "nif": "1A", "tariff": 1}
-    r = merge_entity(c, base, {"email": "b@x", "nif": "2B", "tariff": 2}, {"email": "c@x", "nif": "3C"},
-                     timestamps=(None, None))
+    r = merge_entity(
+        c, base, {"email": "b@x", "nif": "2B", "tariff": 2}, {"email": "c@x", "nif": "3C"}, timestamps=(None, None)
+    )
     assert {x.field for x in r.conflicts} == {"email", "nif"}  # newest_wins without times, manual
     assert r.to_prestashop == {} and r.merged["tariff"] == 1  # tariff: direction none
 
 
 def test_stock_formula_warehouses_and_unsynced_orders(rules):
     s = rules.entity("stock")  # warehouses [GEN], physical_minus_pending_orders, subtract unsynced
-    per_wh = {"GEN": {"physical": 10, "available": 8, "pending": 3, "on_order": 5},
-              "B2": {"physical": 100, "available": 100}}
+    per_wh = {
+        "GEN": {"physical": 10, "available": 8, "pending": 3, "on_order": 5},
+        "B2": {"physical": 100, "available": 100},
+    }
     assert stock_quantity(s, per_wh, unsynced_shop_orders=2) == Decimal(5)
     assert stock_quantity(s, per_wh, unsynced_shop_orders=20) == Decimal(0)  # negative_as_zero
     s.options.update(warehouses="all", formula="available_plus_on_order", subtract_unsynced_shop_orders=False)
@@ -158,7 +184,9 @@ def test_stock_formula_warehouses_and_unsynced_orders(rules):
         s.options.update(warehouses=["GEN", "B2"], formula="physical")
         assert stock_quantity(s, per_wh) == Decimal(110)
     finally:
-        s.options.update(warehouses=["GEN"], formula="physical_minus_pending_orders", subtract_unsynced_shop_orders=True)
+        s.options.update(
+            warehouses=["GEN"], formula="physical_minus_pending_orders", subtract_unsynced_shop_orders=True
+        )
 
 
 def test_customer_codes_from_separate_ranges(rules):

@@ -29,15 +29,18 @@ def test_reload_keeps_previous_rules_on_a_bad_edit(tmp_path):
     assert first is not None and w.problems == []
 
     stock = d / "stock.yaml"
-    stock.write_text(stock.read_text(encoding="utf-8").replace("formula: physical_minus_pending_orders",
-                                                               "formula: guesswork"), encoding="utf-8")
+    stock.write_text(
+        stock.read_text(encoding="utf-8").replace("formula: physical_minus_pending_orders", "formula: guesswork"),
+        encoding="utf-8",
+    )
     assert w.reload() is first
     rs, probs = calls[-1]
     assert rs is first and len(probs) == 1
     assert probs[0].file == str(stock) and "guesswork" in probs[0].message
 
-    stock.write_text(stock.read_text(encoding="utf-8").replace("formula: guesswork", "formula: available"),
-                     encoding="utf-8")
+    stock.write_text(
+        stock.read_text(encoding="utf-8").replace("formula: guesswork", "formula: available"), encoding="utf-8"
+    )
     new = w.reload()
     assert new is not first and new.entity("stock").options["formula"] == "available"
     assert calls[-1] == (new, [])

@@ -75,15 +75,45 @@ def test_the_windows_glue_is_not_imported_here():
 # win32serviceutil.py / win32service.i / servicemanager docs when the glue was written.  A new call must be
 # checked against pywin32's documentation and added here.
 DOCUMENTED = {
-    "win32serviceutil": {"ServiceFramework", "InstallService", "ChangeServiceConfig", "SetServiceCustomOption",
-                         "GetServiceCustomOption", "RemoveService", "StartService", "StopService",
-                         "WaitForServiceStatus", "QueryServiceStatus"},
-    "win32service": {"OpenSCManager", "OpenService", "CloseServiceHandle", "ChangeServiceConfig2", "error",
-                     "SC_MANAGER_ALL_ACCESS", "SERVICE_ALL_ACCESS", "SERVICE_AUTO_START", "SERVICE_STOP_PENDING",
-                     "SERVICE_CONFIG_FAILURE_ACTIONS", "SERVICE_CONFIG_FAILURE_ACTIONS_FLAG", "SC_ACTION_RESTART",
-                     "SERVICE_STOPPED", "SERVICE_START_PENDING", "SERVICE_RUNNING", "SERVICE_PAUSED"},
-    "servicemanager": {"LogMsg", "LogInfoMsg", "LogErrorMsg", "EVENTLOG_INFORMATION_TYPE", "PYS_SERVICE_STARTED",
-                       "PYS_SERVICE_STOPPED", "__file__"},
+    "win32serviceutil": {
+        "ServiceFramework",
+        "InstallService",
+        "ChangeServiceConfig",
+        "SetServiceCustomOption",
+        "GetServiceCustomOption",
+        "RemoveService",
+        "StartService",
+        "StopService",
+        "WaitForServiceStatus",
+        "QueryServiceStatus",
+    },
+    "win32service": {
+        "OpenSCManager",
+        "OpenService",
+        "CloseServiceHandle",
+        "ChangeServiceConfig2",
+        "error",
+        "SC_MANAGER_ALL_ACCESS",
+        "SERVICE_ALL_ACCESS",
+        "SERVICE_AUTO_START",
+        "SERVICE_STOP_PENDING",
+        "SERVICE_CONFIG_FAILURE_ACTIONS",
+        "SERVICE_CONFIG_FAILURE_ACTIONS_FLAG",
+        "SC_ACTION_RESTART",
+        "SERVICE_STOPPED",
+        "SERVICE_START_PENDING",
+        "SERVICE_RUNNING",
+        "SERVICE_PAUSED",
+    },
+    "servicemanager": {
+        "LogMsg",
+        "LogInfoMsg",
+        "LogErrorMsg",
+        "EVENTLOG_INFORMATION_TYPE",
+        "PYS_SERVICE_STARTED",
+        "PYS_SERVICE_STOPPED",
+        "__file__",
+    },
     "win32evtlogutil": {"AddSourceToRegistry"},
     "winerror": {"ERROR_SERVICE_EXISTS"},
 }
@@ -91,8 +121,11 @@ DOCUMENTED = {
 
 def test_the_windows_glue_uses_only_the_reviewed_pywin32_api():
     tree = ast.parse((ROOT / "replicator" / "service" / "windows.py").read_text(encoding="utf-8"))
-    used = {(node.value.id, node.attr) for node in ast.walk(tree)
-            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in DOCUMENTED}
+    used = {
+        (node.value.id, node.attr)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in DOCUMENTED
+    }
     unreviewed = sorted(f"{module}.{name}" for module, name in used if name not in DOCUMENTED[module])
     assert not unreviewed, f"check these against pywin32's documentation first: {unreviewed}"
     assert ("win32serviceutil", "ServiceFramework") in used and ("servicemanager", "LogErrorMsg") in used

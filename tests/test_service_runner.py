@@ -20,13 +20,15 @@ from replicator.store import Store
 from _service_env import _a_published_article, _installation, wait_for
 
 
-
 def test_sigterm_drains_and_exits_within_ten_seconds(mysql_server, mysql_db, tmp_path):
     config, connection, shop_url = _installation(mysql_server, mysql_db, tmp_path)
     log_path = tmp_path / "service.log"
     with open(log_path, "w") as log:
-        service = subprocess.Popen([sys.executable, "-m", "replicator.cli", "run", "--config", str(config)],
-                                   stdout=log, stderr=subprocess.STDOUT)
+        service = subprocess.Popen(
+            [sys.executable, "-m", "replicator.cli", "run", "--config", str(config)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     try:
         assert wait_for(lambda: "replicator running" in log_path.read_text(), 60), log_path.read_text()[-2000:]
         fs, shop, article, quantity = _a_published_article(connection, shop_url)

@@ -16,8 +16,13 @@ from replicator.prestashop.connection import ShopConnection
 from replicator.prestashop.support import UnsupportedShopError, check_supported, supported_version
 from replicator.sandbox import shop as ps_sandbox
 
-GONE_IN_16 = [("stock_available", "physical_quantity"), ("stock_available", "reserved_quantity"),
-              ("product", "product_type"), ("order_detail", "product_mpn"), ("customer", "reset_password_token")]
+GONE_IN_16 = [
+    ("stock_available", "physical_quantity"),
+    ("stock_available", "reserved_quantity"),
+    ("product", "product_type"),
+    ("order_detail", "product_mpn"),
+    ("customer", "reset_password_token"),
+]
 
 
 @pytest.fixture(autouse=True)
@@ -32,13 +37,18 @@ def restore_logging():
 def _shape_as_16(shop: ShopConnection, version: str = "1.6.1.24") -> None:
     for table, column in GONE_IN_16:
         shop.execute(f"ALTER TABLE {{p}}{table} DROP COLUMN {column}")
-    shop.execute("UPDATE {p}configuration SET value = %s WHERE name IN ('PS_VERSION_DB', 'PS_INSTALL_VERSION')",
-                 (version,))
+    shop.execute(
+        "UPDATE {p}configuration SET value = %s WHERE name IN ('PS_VERSION_DB', 'PS_INSTALL_VERSION')", (version,)
+    )
 
 
 def _fingerprint(shop: ShopConnection) -> dict[str, object]:
-    tables = [r["t"] for r in shop.query("SELECT table_name AS t FROM information_schema.tables"
-                                         " WHERE table_schema = DATABASE() ORDER BY table_name")]
+    tables = [
+        r["t"]
+        for r in shop.query(
+            "SELECT table_name AS t FROM information_schema.tables WHERE table_schema = DATABASE() ORDER BY table_name"
+        )
+    ]
     return {t: shop.query_one(f"CHECKSUM TABLE `{t}`")["Checksum"] for t in tables}
 
 
@@ -78,8 +88,9 @@ def test_run_refuses_a_16_shop_before_any_write(mysql_server, mysql_db, tmp_path
     fs_path = tmp_path / "FS" / "0012026.sqlite"
     fs_path.parent.mkdir()
     assert main(["sandbox", "factusol", str(fs_path), "--articles", "10", "--customers", "3"]) == 0
-    connection = next(line.strip() for line in capsys.readouterr().out.splitlines()
-                      if line.strip().startswith("DRIVER="))
+    connection = next(
+        line.strip() for line in capsys.readouterr().out.splitlines() if line.strip().startswith("DRIVER=")
+    )
     url = ps_sandbox.create_shop(mysql_server.url, mysql_db, demo=True, version="1.7.8.11")
     shop = ShopConnection(url)
     try:

@@ -37,8 +37,14 @@ def fs(tmp_path):
     for t in ("F_ART", "F_STO"):
         c.execute(table_ddl(load_schema()[t]))
     for i in range(20):
-        c.execute("INSERT INTO [F_ART] ([CODART],[DESART],[PCOART],[CCOART],[FUMART]) VALUES (?,?,?,?,?)",
-                  f"A{i}", f"article {i}", Decimal("1.5"), -1, datetime(2026, 1, 1))
+        c.execute(
+            "INSERT INTO [F_ART] ([CODART],[DESART],[PCOART],[CCOART],[FUMART]) VALUES (?,?,?,?,?)",
+            f"A{i}",
+            f"article {i}",
+            Decimal("1.5"),
+            -1,
+            datetime(2026, 1, 1),
+        )
         c.execute("INSERT INTO [F_STO] ([ARTSTO],[ALMSTO],[ACTSTO]) VALUES (?,?,?)", f"A{i}", "GEN", i)
     store = Store(f"sqlite:///{tmp_path / 'state.sqlite'}")
     cfg = FactusolConfig(file=path, connection=CONN)
@@ -47,8 +53,10 @@ def fs(tmp_path):
 
 
 def _ops(store, after_id=0):
-    return sorted(((c.source_table, loads(c.row_key), c.op) for c in store.changes(after_id=after_id)),
-                  key=lambda o: (o[0], dumps(o[1]), o[2]))
+    return sorted(
+        ((c.source_table, loads(c.row_key), c.op) for c in store.changes(after_id=after_id)),
+        key=lambda o: (o[0], dumps(o[1]), o[2]),
+    )
 
 
 def _last_id(store):
@@ -93,22 +101,34 @@ def test_iter_tuples_is_access_checked_for_writers_too(fs):
 # ---------------------------------------------------------------------------------------------- batch reading
 
 _RAW = st.one_of(
-    st.none(), st.text(max_size=12), st.sampled_from(["", "'", '"', "\\", "a'b\"c", "ñandú €", "\n\t", "%s %%"]),
-    st.integers(min_value=-3, max_value=3), st.integers(), st.booleans(),
-    st.floats(allow_nan=True, allow_infinity=True), st.sampled_from([5.0, -0.0, 0.1, 1e300]),
-    st.decimals(allow_nan=False, allow_infinity=False, places=4, min_value=-10**6, max_value=10**6),
+    st.none(),
+    st.text(max_size=12),
+    st.sampled_from(["", "'", '"', "\\", "a'b\"c", "ñandú €", "\n\t", "%s %%"]),
+    st.integers(min_value=-3, max_value=3),
+    st.integers(),
+    st.booleans(),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([5.0, -0.0, 0.1, 1e300]),
+    st.decimals(allow_nan=False, allow_infinity=False, places=4, min_value=-(10**6), max_value=10**6),
     st.sampled_from([Decimal("5.0"), Decimal("NaN"), Decimal("-0")]),
     st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2100, 1, 1)),
-    st.dates(min_value=date(1990, 1, 1), max_value=date(2100, 1, 1)), st.binary(max_size=4),
+    st.dates(min_value=date(1990, 1, 1), max_value=date(2100, 1, 1)),
+    st.binary(max_size=4),
 )
 _ROW = st.tuples(
     st.text(max_size=6),  # K1
-    st.integers(min_value=-2**40, max_value=2**40),  # K2
-    st.one_of(st.none(), st.just(""), st.decimals(allow_nan=False, allow_infinity=False, places=4,
-                                                 min_value=-10**9, max_value=10**9).map(str)),  # M (Moneda, text)
-    st.one_of(st.none(), st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2100, 1, 1)),
-              st.dates(min_value=date(1990, 1, 1), max_value=date(2100, 1, 1)).map(str)),  # D (Fecha)
-    st.one_of(st.none(), st.integers(min_value=-10**6, max_value=10**6), st.floats(allow_nan=False, width=32)),  # F
+    st.integers(min_value=-(2**40), max_value=2**40),  # K2
+    st.one_of(
+        st.none(),
+        st.just(""),
+        st.decimals(allow_nan=False, allow_infinity=False, places=4, min_value=-(10**9), max_value=10**9).map(str),
+    ),  # M (Moneda, text)
+    st.one_of(
+        st.none(),
+        st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2100, 1, 1)),
+        st.dates(min_value=date(1990, 1, 1), max_value=date(2100, 1, 1)).map(str),
+    ),  # D (Fecha)
+    st.one_of(st.none(), st.integers(min_value=-(10**6), max_value=10**6), st.floats(allow_nan=False, width=32)),  # F
     _RAW,  # X: anything a driver may hand back
 )
 _COLUMNS = ["K1", "X", "M", "D", "K2", "F"]  # not sorted: the hash sorts them
@@ -121,8 +141,9 @@ def _expected(table, raw):
 
 
 @pytest.mark.parametrize("pk", [("K2", "K1"), ("K1",), ("X", "K2")])
-@settings(max_examples=150, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
 @given(batches=st.lists(st.lists(_ROW.map(lambda r: (r[0], r[5], r[2], r[3], r[1], r[4])), max_size=12), max_size=4))
 def test_batch_reader_keys_and_hashes_equal_the_row_by_row_definitions(pk, batches, monkeypatch):
     """`read_many` (column-wise, cached) must give exactly `row_hash(image)` and the JSON key, whatever the values:
@@ -174,7 +195,10 @@ def test_warm_scanner_sees_changes_hash_of_the_tuple_would_miss(fs):
     c.execute("UPDATE [F_ART] SET [CCOART] = -2 WHERE [CODART] = ?", "A3")
     c.execute("UPDATE [F_STO] SET [ACTSTO] = ? WHERE [ARTSTO] = ?", Decimal("7.0001"), "A4")
     report = scanner.scan()
-    assert _ops(store, mark) == [("F_ART", {"CODART": "A3"}, "update"), ("F_STO", {"ALMSTO": "GEN", "ARTSTO": "A4"}, "update")]
+    assert _ops(store, mark) == [
+        ("F_ART", {"CODART": "A3"}, "update"),
+        ("F_STO", {"ALMSTO": "GEN", "ARTSTO": "A4"}, "update"),
+    ]
     upd = [ch for ch in store.changes(after_id=mark) if ch.source_table == "F_ART"][0]
     assert loads(upd.before)["CCOART"] == -1 and loads(upd.after)["CCOART"] == -2
     assert report.changes == 2
@@ -217,12 +241,17 @@ def test_narrow_scan_uses_cached_keys_and_still_finds_inserts_and_deletes(fs):
     scanner.scan()
     mark = _last_id(store)
     c.execute("DELETE FROM [F_ART] WHERE [CODART] = ?", "A8")
-    c.execute("INSERT INTO [F_ART] ([CODART],[DESART],[FUMART]) VALUES (?,?,?)", "OLD", "copied in", datetime(2020, 1, 1))
+    c.execute(
+        "INSERT INTO [F_ART] ([CODART],[DESART],[FUMART]) VALUES (?,?,?)", "OLD", "copied in", datetime(2020, 1, 1)
+    )
     c.execute("UPDATE [F_ART] SET [DESART] = ?, [FUMART] = ? WHERE [CODART] = ?", "bumped", datetime(2026, 2, 1), "A9")
     report = scanner.scan(full=False)
     assert report.tables["F_ART"] == "narrow"
-    assert _ops(store, mark) == [("F_ART", {"CODART": "A8"}, "delete"), ("F_ART", {"CODART": "A9"}, "update"),
-                                 ("F_ART", {"CODART": "OLD"}, "insert")]
+    assert _ops(store, mark) == [
+        ("F_ART", {"CODART": "A8"}, "delete"),
+        ("F_ART", {"CODART": "A9"}, "update"),
+        ("F_ART", {"CODART": "OLD"}, "insert"),
+    ]
     assert scanner.scan(full=True).changes == 0
 
 

@@ -11,11 +11,17 @@ def test_an_older_store_is_migrated_step_by_step(tmp_path, monkeypatch):
     url = f"sqlite:///{tmp_path / 'state.sqlite'}"
     Store(url).engine.dispose()  # a store of the current version
     monkeypatch.setattr(schema, "STORE_SCHEMA_VERSION", schema.STORE_SCHEMA_VERSION + 2)
-    monkeypatch.setattr(schema, "MIGRATIONS", {
-        schema.STORE_SCHEMA_VERSION - 2: ["CREATE TABLE migration_probe (step INTEGER)",
-                                          "INSERT INTO migration_probe VALUES (1)"],
-        schema.STORE_SCHEMA_VERSION - 1: ["INSERT INTO migration_probe VALUES (2)"],
-    })
+    monkeypatch.setattr(
+        schema,
+        "MIGRATIONS",
+        {
+            schema.STORE_SCHEMA_VERSION - 2: [
+                "CREATE TABLE migration_probe (step INTEGER)",
+                "INSERT INTO migration_probe VALUES (1)",
+            ],
+            schema.STORE_SCHEMA_VERSION - 1: ["INSERT INTO migration_probe VALUES (2)"],
+        },
+    )
     store = Store(url)
     assert store.schema_version() == schema.STORE_SCHEMA_VERSION
     store.engine.dispose()

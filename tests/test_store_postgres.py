@@ -11,9 +11,17 @@ from replicator.store import CapturedRow, Store
 
 
 def _row(i: int) -> CapturedRow:
-    return CapturedRow(side="prestashop", entity="stock", source_table="stock_available", row_key=f'{{"id":{i}}}',
-                       op="insert", before=None, after={"id": i, "q": i}, position=f"bin.000001:{100 + i}#0",
-                       txn=f"bin.000001:{100 + i}")
+    return CapturedRow(
+        side="prestashop",
+        entity="stock",
+        source_table="stock_available",
+        row_key=f'{{"id":{i}}}',
+        op="insert",
+        before=None,
+        after={"id": i, "q": i},
+        position=f"bin.000001:{100 + i}#0",
+        txn=f"bin.000001:{100 + i}",
+    )
 
 
 def test_instances_share_one_server_each_under_its_namespace(pg_url):
@@ -43,8 +51,9 @@ def test_status_all_lists_every_instance(pg_url, tmp_path, capsys, monkeypatch):
     (tmp_path / "fs.sqlite").touch()
     assert main(["init", str(tmp_path), "--factusol", f"DRIVER={{SQLite3}};Database={tmp_path / 'fs.sqlite'}"]) == 0
     config = tmp_path / "replicator.yaml"
-    text = config.read_text(encoding="utf-8").replace("store: sqlite:///replicator-state.sqlite",
-                                                      f"store: {pg_url}\nstore_namespace: shop_two")
+    text = config.read_text(encoding="utf-8").replace(
+        "store: sqlite:///replicator-state.sqlite", f"store: {pg_url}\nstore_namespace: shop_two"
+    )
     config.write_text(text, encoding="utf-8")
     capsys.readouterr()
     assert main(["status", "--config", str(config), "--all"]) == 0

@@ -28,19 +28,28 @@ def env(mysql_server, mysql_db, tmp_path):
 
 
 def tree(env) -> dict[int, dict]:
-    rows = env.shop.query("SELECT c.*, cs.position AS shop_position FROM {p}category c JOIN {p}category_shop cs"
-                          " ON cs.id_category = c.id_category AND cs.id_shop = 1")
+    rows = env.shop.query(
+        "SELECT c.*, cs.position AS shop_position FROM {p}category c JOIN {p}category_shop cs"
+        " ON cs.id_category = c.id_category AND cs.id_shop = 1"
+    )
     return {r["id_category"]: r for r in rows}
 
 
 def names(env, cid: int) -> dict[int, str]:
-    return {r["id_lang"]: r["name"] for r in env.shop.query(
-        "SELECT id_lang, name FROM {p}category_lang WHERE id_category = %s AND id_shop = 1", (cid,))}
+    return {
+        r["id_lang"]: r["name"]
+        for r in env.shop.query(
+            "SELECT id_lang, name FROM {p}category_lang WHERE id_category = %s AND id_shop = 1", (cid,)
+        )
+    }
 
 
 def by_name(env, name: str, lang: int = 2) -> int | None:
-    row = env.shop.query_one("SELECT id_category FROM {p}category_lang WHERE name = %s AND id_lang = %s AND id_shop = 1"
-                             " ORDER BY id_category", (name, lang))
+    row = env.shop.query_one(
+        "SELECT id_category FROM {p}category_lang WHERE name = %s AND id_lang = %s AND id_shop = 1"
+        " ORDER BY id_category",
+        (name, lang),
+    )
     return row["id_category"] if row else None
 
 
@@ -57,16 +66,24 @@ def assert_nested_set(env) -> None:
             assert parent["nleft"] < c["nleft"] and c["nright"] < parent["nright"], c
             assert c["level_depth"] == parent["level_depth"] + 1, c
             assert (c["nright"] - c["nleft"] - 1) // 2 == sum(
-                1 for d in cats.values() if c["nleft"] < d["nleft"] < c["nright"])
+                1 for d in cats.values() if c["nleft"] < d["nleft"] < c["nright"]
+            )
 
 
 def product_categories(env, ref: str) -> tuple[int, set[int]]:
-    row = env.shop.query_one("SELECT p.id_product, p.id_category_default AS d, ps.id_category_default AS sd FROM"
-                             " {p}product p JOIN {p}product_shop ps ON ps.id_product = p.id_product WHERE p.reference"
-                             " = %s", (ref,))
+    row = env.shop.query_one(
+        "SELECT p.id_product, p.id_category_default AS d, ps.id_category_default AS sd FROM"
+        " {p}product p JOIN {p}product_shop ps ON ps.id_product = p.id_product WHERE p.reference"
+        " = %s",
+        (ref,),
+    )
     assert row["d"] == row["sd"]
-    cats = {r["id_category"] for r in env.shop.query("SELECT id_category FROM {p}category_product WHERE"
-                                                      " id_product = %s", (row["id_product"],))}
+    cats = {
+        r["id_category"]
+        for r in env.shop.query(
+            "SELECT id_category FROM {p}category_product WHERE id_product = %s", (row["id_product"],)
+        )
+    }
     return row["d"], cats
 
 
@@ -84,14 +101,23 @@ def test_families_and_sections_become_the_category_tree(env):
     assert hogar not in before and cats[hogar]["id_parent"] == 2 and cats[hogar]["level_depth"] == 2
     camisetas, aceites, menaje = by_name(env, "Camisetas"), by_name(env, "Aceites y conservas"), by_name(env, "Menaje")
     assert (cats[camisetas]["id_parent"], cats[aceites]["id_parent"], cats[menaje]["id_parent"]) == (
-        ropa, alimentacion, hogar)
+        ropa,
+        alimentacion,
+        hogar,
+    )
     assert cats[camisetas]["level_depth"] == 3 and cats[camisetas]["active"] == 1
     # every language has the name and a friendly URL; the three default groups may see it
     assert names(env, camisetas) == {1: "Camisetas", 2: "Camisetas"}
-    assert env.shop.query_one("SELECT link_rewrite FROM {p}category_lang WHERE id_category = %s AND id_lang = 1",
-                              (aceites,))["link_rewrite"] == "aceites-y-conservas"
-    assert {r["id_group"] for r in env.shop.query("SELECT id_group FROM {p}category_group WHERE id_category = %s",
-                                                  (camisetas,))} == {1, 2, 3}
+    assert (
+        env.shop.query_one(
+            "SELECT link_rewrite FROM {p}category_lang WHERE id_category = %s AND id_lang = 1", (aceites,)
+        )["link_rewrite"]
+        == "aceites-y-conservas"
+    )
+    assert {
+        r["id_group"]
+        for r in env.shop.query("SELECT id_group FROM {p}category_group WHERE id_category = %s", (camisetas,))
+    } == {1, 2, 3}
     # siblings under Ropa (pantalones, chaquetas, camisetas ...) get 0, 1, 2 ... as PrestaShop numbers them
     under_ropa = sorted(c["shop_position"] for c in cats.values() if c["id_parent"] == ropa)
     assert under_ropa == list(range(len(under_ropa)))
@@ -112,8 +138,9 @@ def test_live_rename_new_family_and_moves(env):
     run_once(env.runtime)
     camisetas = by_name(env, "Camisetas")
     # the English name was translated in the shop: a rename in FactuSOL keeps it, the Spanish name follows
-    env.shop.execute("UPDATE {p}category_lang SET name = 'T-shirts' WHERE id_category = %s AND id_lang = 1",
-                     (camisetas,))
+    env.shop.execute(
+        "UPDATE {p}category_lang SET name = 'T-shirts' WHERE id_category = %s AND id_lang = 1", (camisetas,)
+    )
     fs_writer.update_fields(env.fs, "F_FAM", {"CODFAM": "CAM"}, {"DESFAM": "Camisetas y polos"})
     _, report = env.cycle()
     assert names(env, camisetas) == {1: "T-shirts", 2: "Camisetas y polos"}
@@ -141,8 +168,12 @@ def test_live_rename_new_family_and_moves(env):
 
 
 def test_flat_tree_and_default_section(env):
-    env.rules.entity("product").options["categories"] = {"tree": "family", "parent": "home",
-                                                         "default_category": "family", "rename": False}
+    env.rules.entity("product").options["categories"] = {
+        "tree": "family",
+        "parent": "home",
+        "default_category": "family",
+        "rename": False,
+    }
     add_article(env.fs, "CAM900", "Camiseta lino", family="CAM")
     run_once(env.runtime)
     camisetas = by_name(env, "Camisetas")

@@ -40,7 +40,9 @@ def combination_stock(env, ref: str) -> dict[tuple[str, ...], int]:
         "SELECT sa.id_product_attribute AS pa, sa.quantity, al.name FROM {p}stock_available sa JOIN {p}product p ON"
         " p.id_product = sa.id_product JOIN {p}product_attribute_combination pac ON pac.id_product_attribute ="
         " sa.id_product_attribute JOIN {p}attribute_lang al ON al.id_attribute = pac.id_attribute AND al.id_lang = 2"
-        " WHERE p.reference = %s AND sa.id_shop = 1", (ref,))
+        " WHERE p.reference = %s AND sa.id_shop = 1",
+        (ref,),
+    )
     names: dict[int, list[str]] = {}
     qty: dict[int, int] = {}
     for r in rows:
@@ -59,19 +61,27 @@ def test_combinations_without_their_own_reference_get_stock_by_names(env):
     attributes = env.shop.query_one("SELECT COUNT(*) AS n FROM {p}attribute")["n"]
     combos = env.shop.query_one("SELECT COUNT(*) AS n FROM {p}product_attribute")["n"]
     # the shop's combinations lose their references: none for the T-shirt, the product's for the sweatshirt
-    env.shop.execute("UPDATE {p}product_attribute pa JOIN {p}product p ON p.id_product = pa.id_product"
-                     " SET pa.reference = IF(p.reference = 'CAM001', '', p.reference)")
+    env.shop.execute(
+        "UPDATE {p}product_attribute pa JOIN {p}product p ON p.id_product = pa.id_product"
+        " SET pa.reference = IF(p.reference = 'CAM001', '', p.reference)"
+    )
     for (size, colour), units in zip(CAM, (1, 2, 3, 4, 5, 6)):
-        fs_writer.update_stock(env.fs, "CAM001", "GEN", actual=Decimal(units), available=Decimal(units), size=size,
-                               color=colour)
+        fs_writer.update_stock(
+            env.fs, "CAM001", "GEN", actual=Decimal(units), available=Decimal(units), size=size, color=colour
+        )
     for size, units in (("S", 7), ("XL", 9)):
         fs_writer.update_stock(env.fs, "SUD002", "GEN", actual=Decimal(units), available=Decimal(units), size=size)
     fs_writer.update_stock(env.fs, "GOR003", "GEN", actual=Decimal(11), available=Decimal(11), color="AZU")
     sync(env, "stock")
     # sizes match by code (shop "S" = FactuSOL S "Talla S"), colours by name (shop "Blanco" = FactuSOL BLA "Blanco")
     assert combination_stock(env, "CAM001") == {
-        ("Blanco", "S"): 1, ("Blanco", "M"): 2, ("Blanco", "L"): 3, ("Negro", "S"): 4, ("M", "Negro"): 5,
-        ("L", "Negro"): 6}
+        ("Blanco", "S"): 1,
+        ("Blanco", "M"): 2,
+        ("Blanco", "L"): 3,
+        ("Negro", "S"): 4,
+        ("M", "Negro"): 5,
+        ("L", "Negro"): 6,
+    }
     assert combination_stock(env, "SUD002") == {("S",): 7, ("M",): 0, ("L",): 0, ("XL",): 9}
     assert combination_stock(env, "GOR003") == {("Rojo",): 0, ("Azul",): 11}
     # nothing was duplicated on the way: the product sync found the shop's combinations and values by name
@@ -86,16 +96,28 @@ def test_combinations_without_their_own_reference_get_stock_by_names(env):
 
 def test_new_combinations_and_values_are_named_as_factusol_names_them(env):
     fs_writer.insert_row(env.fs, "F_CE2", {"CODCE2": "MOS", "DESCE2": "Mostaza"})
-    add_article(env.fs, "ZAP900", "Zapatilla", family="ZAP", variants=[("42", "MOS", ""), ("43", "NEG", "")],
-                stock={("GEN", "42", "MOS"): 4, ("GEN", "43", "NEG"): 2})
+    add_article(
+        env.fs,
+        "ZAP900",
+        "Zapatilla",
+        family="ZAP",
+        variants=[("42", "MOS", ""), ("43", "NEG", "")],
+        stock={("GEN", "42", "MOS"): 4, ("GEN", "43", "NEG"): 2},
+    )
     sync(env, "product", "stock", keys=("ZAP900",))
     # 42 is the shop's "42" (FactuSOL 42 "Número 42"), Negro the shop's; 43 and Mostaza are added with their names
     assert combination_stock(env, "ZAP900") == {("42", "Mostaza"): 4, ("Negro", "Número 43"): 2}
-    added = env.shop.query("SELECT a.id_attribute_group AS g, l.id_lang, l.name FROM {p}attribute a JOIN"
-                           " {p}attribute_lang l ON l.id_attribute = a.id_attribute WHERE l.name IN"
-                           " ('Mostaza', 'MOS', 'Número 43', '43', 'Número 42') ORDER BY l.name, l.id_lang")
+    added = env.shop.query(
+        "SELECT a.id_attribute_group AS g, l.id_lang, l.name FROM {p}attribute a JOIN"
+        " {p}attribute_lang l ON l.id_attribute = a.id_attribute WHERE l.name IN"
+        " ('Mostaza', 'MOS', 'Número 43', '43', 'Número 42') ORDER BY l.name, l.id_lang"
+    )
     assert [(r["g"], r["id_lang"], r["name"]) for r in added] == [
-        (2, 1, "Mostaza"), (2, 2, "Mostaza"), (1, 1, "Número 43"), (1, 2, "Número 43")]
+        (2, 1, "Mostaza"),
+        (2, 2, "Mostaza"),
+        (1, 1, "Número 43"),
+        (1, 2, "Número 43"),
+    ]
     # a second run adds nothing
     count = env.shop.query_one("SELECT COUNT(*) AS n FROM {p}attribute")["n"]
     sync(env, "product", "stock", keys=("ZAP900",))
@@ -107,13 +129,18 @@ def test_an_order_line_of_a_combination_without_reference_gets_its_talla_and_col
 
     add_article(env.fs, "TAZ010", "Taza")
     sync(env, "product")
-    env.shop.execute("UPDATE {p}product_attribute pa JOIN {p}product p ON p.id_product = pa.id_product"
-                     " SET pa.reference = IF(p.reference = 'CAM001', '', p.reference)")
+    env.shop.execute(
+        "UPDATE {p}product_attribute pa JOIN {p}product p ON p.id_product = pa.id_product"
+        " SET pa.reference = IF(p.reference = 'CAM001', '', p.reference)"
+    )
     env.runtime.engine.syncs["order"] = OrderSync()
     # demo order 1: 2 x CAM001 in M / White (and a mug)
     out = env.runtime.engine.sync_keys("order", ["ps:1"])
     assert out["ps:1"].status == "applied", out
-    lines = env.fs.query("SELECT [F_LPC].[ARTLPC], [F_LPC].[CE1LPC], [F_LPC].[CE2LPC], [F_LPC].[PENLPC] FROM [F_LPC]"
-                         " INNER JOIN [F_PCL] ON ([F_PCL].[TIPPCL] = [F_LPC].[TIPLPC] AND [F_PCL].[CODPCL] ="
-                         " [F_LPC].[CODLPC]) WHERE [F_PCL].[REFPCL] LIKE ? AND [F_LPC].[ARTLPC] = ?", ["PS-1-%", "CAM001"])
+    lines = env.fs.query(
+        "SELECT [F_LPC].[ARTLPC], [F_LPC].[CE1LPC], [F_LPC].[CE2LPC], [F_LPC].[PENLPC] FROM [F_LPC]"
+        " INNER JOIN [F_PCL] ON ([F_PCL].[TIPPCL] = [F_LPC].[TIPLPC] AND [F_PCL].[CODPCL] ="
+        " [F_LPC].[CODLPC]) WHERE [F_PCL].[REFPCL] LIKE ? AND [F_LPC].[ARTLPC] = ?",
+        ["PS-1-%", "CAM001"],
+    )
     assert [(r["CE1LPC"], r["CE2LPC"], r["PENLPC"]) for r in lines] == [("M", "BLA", 2)]

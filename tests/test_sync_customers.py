@@ -24,8 +24,9 @@ pytestmark = pytest.mark.mysql
 
 @pytest.fixture
 def env(mysql_server, mysql_db, tmp_path):
-    config = build(mysql_server, mysql_db, tmp_path, demo=True, articles=0, customers=3, orders=0,
-                   workers="thread")  # in-process: tests here look inside the syncs
+    config = build(
+        mysql_server, mysql_db, tmp_path, demo=True, articles=0, customers=3, orders=0, workers="thread"
+    )  # in-process: tests here look inside the syncs
     e = open_env(config)
     e.runtime.engine.syncs = {"customer": CustomerSync()}  # this module is about customers only
     yield e
@@ -45,8 +46,9 @@ def customer_count(env) -> int:
     return env.fs.scalar("SELECT COUNT(*) AS [N] FROM [F_CLI]")
 
 
-def add_shop_customer(env, first: str, last: str, email: str, addresses: list[dict], *, company: str = "",
-                      guest: bool = False) -> int:
+def add_shop_customer(
+    env, first: str, last: str, email: str, addresses: list[dict], *, company: str = "", guest: bool = False
+) -> int:
     """What PrestaShop's registration / guest checkout writes: customer, its group and addresses, one transaction."""
     shop = env.shop
     now = shop.now()
@@ -57,17 +59,54 @@ def add_shop_customer(env, first: str, last: str, email: str, addresses: list[di
             " is_guest, deleted, date_add, date_upd, newsletter_date_add, outstanding_allow_amount,"
             " show_public_prices, max_payment_days) VALUES (1, 1, 0, %s, 2, 0, %s, %s, %s, %s, %s, %s,"
             " '0000-00-00', 0, 0, %s, 1, %s, 0, %s, %s, '0000-00-00 00:00:00', 0, 0, 0)",
-            (2 if guest else 3, company or None, first, last, email, "$2y$10$" + "x" * 53, now, "k" * 32,
-             int(guest), now, now), cursor=cur)
-        shop.execute("INSERT INTO {p}customer_group (id_customer, id_group) VALUES (%s, %s)", (cid, 2 if guest else 3),
-                     cursor=cur)
+            (
+                2 if guest else 3,
+                company or None,
+                first,
+                last,
+                email,
+                "$2y$10$" + "x" * 53,
+                now,
+                "k" * 32,
+                int(guest),
+                now,
+                now,
+            ),
+            cursor=cur,
+        )
+        shop.execute(
+            "INSERT INTO {p}customer_group (id_customer, id_group) VALUES (%s, %s)",
+            (cid, 2 if guest else 3),
+            cursor=cur,
+        )
         for a in addresses:
-            row = dict(id_country=6, id_state=0, id_customer=cid, alias="Mi dirección", company=company or None,
-                       lastname=last, firstname=first, address1="", postcode="", city="", phone="", phone_mobile="",
-                       vat_number=None, dni=None, date_add=now, date_upd=now, active=1, deleted=0)
+            row = dict(
+                id_country=6,
+                id_state=0,
+                id_customer=cid,
+                alias="Mi dirección",
+                company=company or None,
+                lastname=last,
+                firstname=first,
+                address1="",
+                postcode="",
+                city="",
+                phone="",
+                phone_mobile="",
+                vat_number=None,
+                dni=None,
+                date_add=now,
+                date_upd=now,
+                active=1,
+                deleted=0,
+            )
             row.update(a)
-            shop.execute(f"INSERT INTO {{p}}address ({', '.join(f'`{k}`' for k in row)})"
-                         f" VALUES ({', '.join(['%s'] * len(row))})", list(row.values()), cursor=cur)
+            shop.execute(
+                f"INSERT INTO {{p}}address ({', '.join(f'`{k}`' for k in row)})"
+                f" VALUES ({', '.join(['%s'] * len(row))})",
+                list(row.values()),
+                cursor=cur,
+            )
     return cid
 
 
@@ -93,27 +132,65 @@ def test_new_registered_customer_becomes_f_cli_with_f_obr_delivery_addresses(env
     before = {code_of(env, i) for i in (1, 2, 4)}
     assert all(10000 <= c <= 89999 for c in before)
     madrid, barcelona = state_id(env, "Madrid"), state_id(env, "Barcelona")
-    cid = add_shop_customer(env, "Ana", "Ruiz Soler", "ana.ruiz@example.com", [
-        dict(alias="Casa", address1="Calle de Alcalá 100, 3º", postcode="28009", city="Madrid", id_state=madrid,
-             phone="915551234", phone_mobile="600111222", dni="71234567L"),
-        dict(alias="Trabajo", address1="Paseo de Gracia 21", postcode="08007", city="Barcelona", id_state=barcelona,
-             phone="931112233"),
-        dict(alias="Playa", address1="Avenida del Mar 7", postcode="03001", city="Benidorm " + "x" * 40, phone="",
-             company="Apartamentos " + "Sol y Playa " * 10)])
+    cid = add_shop_customer(
+        env,
+        "Ana",
+        "Ruiz Soler",
+        "ana.ruiz@example.com",
+        [
+            dict(
+                alias="Casa",
+                address1="Calle de Alcalá 100, 3º",
+                postcode="28009",
+                city="Madrid",
+                id_state=madrid,
+                phone="915551234",
+                phone_mobile="600111222",
+                dni="71234567L",
+            ),
+            dict(
+                alias="Trabajo",
+                address1="Paseo de Gracia 21",
+                postcode="08007",
+                city="Barcelona",
+                id_state=barcelona,
+                phone="931112233",
+            ),
+            dict(
+                alias="Playa",
+                address1="Avenida del Mar 7",
+                postcode="03001",
+                city="Benidorm " + "x" * 40,
+                phone="",
+                company="Apartamentos " + "Sol y Playa " * 10,
+            ),
+        ],
+    )
     captured, applied = env.cycle()
     assert captured.prestashop["changes"] >= 1 and applied.outcomes.get("applied") == 1, applied
     code = code_of(env, cid)
     assert code == max(before) + 1  # next free code of the registered range
     row = fcli(env, code)
     assert (row["NOFCLI"], row["NOCCLI"], row["NIFCLI"], row["EMACLI"]) == (
-        "Ana Ruiz Soler", "Ana Ruiz Soler", "71234567L", "ana.ruiz@example.com")
+        "Ana Ruiz Soler",
+        "Ana Ruiz Soler",
+        "71234567L",
+        "ana.ruiz@example.com",
+    )
     assert (row["TELCLI"], row["MOVCLI"]) == ("915551234", "600111222")
     assert (row["DOMCLI"], row["POBCLI"], row["CPOCLI"], row["PROCLI"], row["PAICLI"]) == (
-        "Calle de Alcalá 100, 3º", "Madrid", "28009", "Madrid", "ESPAÑA")
+        "Calle de Alcalá 100, 3º",
+        "Madrid",
+        "28009",
+        "Madrid",
+        "ESPAÑA",
+    )
     # every extra shop address is an F_OBR row, CODOBR 1..n for this customer, cut to the FactuSOL widths
     obr = env.fs.query("SELECT * FROM [F_OBR] WHERE [CLIOBR] = ? ORDER BY [CODOBR]", [code])
     assert [(o["CODOBR"], o["DIROBR"], o["CPOOBR"], o["POBOBR"]) for o in obr] == [
-        (1, "Paseo de Gracia 21", "08007", "Barcelona"), (2, "Avenida del Mar 7", "03001", ("Benidorm " + "x" * 40)[:30])]
+        (1, "Paseo de Gracia 21", "08007", "Barcelona"),
+        (2, "Avenida del Mar 7", "03001", ("Benidorm " + "x" * 40)[:30]),
+    ]
     assert obr[0]["NOMOBR"] == "Ana Ruiz Soler" and obr[0]["PROOBR"] == "Barcelona" and obr[0]["TELOBR"] == "931112233"
     assert obr[0]["PAIOBR"] == "ESPAÑA" and obr[1]["NOMOBR"] == ("Apartamentos " + "Sol y Playa " * 10)[:100].strip()
     # idempotent: the replicator's own writes come back as echoes, a second apply writes nothing
@@ -124,10 +201,14 @@ def test_new_registered_customer_becomes_f_cli_with_f_obr_delivery_addresses(env
     assert env.fs.scalar("SELECT COUNT(*) AS [N] FROM [F_OBR] WHERE [CLIOBR] = ?", [code]) == 2
     # a new delivery address added later in the shop gets the next CODOBR
     with env.shop.transaction() as cur:
-        env.shop.execute("INSERT INTO {p}address (id_country, id_state, id_customer, alias, lastname, firstname,"
-                         " address1, postcode, city, phone, phone_mobile, date_add, date_upd, active, deleted)"
-                         " VALUES (%s, 0, %s, 'Padres', 'Ruiz', 'Ana', 'Rúa Nova 5', '15703', 'Santiago', '', '',"
-                         " NOW(), NOW(), 1, 0)", (country_id(env, "ES"), cid), cursor=cur)
+        env.shop.execute(
+            "INSERT INTO {p}address (id_country, id_state, id_customer, alias, lastname, firstname,"
+            " address1, postcode, city, phone, phone_mobile, date_add, date_upd, active, deleted)"
+            " VALUES (%s, 0, %s, 'Padres', 'Ruiz', 'Ana', 'Rúa Nova 5', '15703', 'Santiago', '', '',"
+            " NOW(), NOW(), 1, 0)",
+            (country_id(env, "ES"), cid),
+            cursor=cur,
+        )
     env.cycle()
     obr = env.fs.query("SELECT [CODOBR], [DIROBR] FROM [F_OBR] WHERE [CLIOBR] = ? ORDER BY [CODOBR]", [code])
     assert [(o["CODOBR"], o["DIROBR"]) for o in obr][-1] == (3, "Rúa Nova 5")
@@ -135,9 +216,22 @@ def test_new_registered_customer_becomes_f_cli_with_f_obr_delivery_addresses(env
 
 def test_company_nif_from_vat_number_and_french_country(env):
     synced(env)
-    cid = add_shop_customer(env, "Luc", "Bernard", "luc@bernard.example.fr", [
-        dict(address1="3 place Bellecour", postcode="69002", city="Lyon", id_country=country_id(env, "FR"),
-             vat_number="FR40303265045")], company="Bernard SARL")
+    cid = add_shop_customer(
+        env,
+        "Luc",
+        "Bernard",
+        "luc@bernard.example.fr",
+        [
+            dict(
+                address1="3 place Bellecour",
+                postcode="69002",
+                city="Lyon",
+                id_country=country_id(env, "FR"),
+                vat_number="FR40303265045",
+            )
+        ],
+        company="Bernard SARL",
+    )
     env.cycle()
     row = fcli(env, code_of(env, cid))
     assert row["NOFCLI"] == "Bernard SARL" and row["NOCCLI"] == "Luc Bernard"
@@ -146,15 +240,17 @@ def test_company_nif_from_vat_number_and_french_country(env):
 
 def test_street_too_long_for_domcli_is_quarantined_not_cut(env):
     synced(env)
-    cid = add_shop_customer(env, "Eva", "Long", "eva@example.com", [dict(address1="Calle " + "x" * 110,
-                                                                         postcode="28001", city="Madrid")])
+    cid = add_shop_customer(
+        env, "Eva", "Long", "eva@example.com", [dict(address1="Calle " + "x" * 110, postcode="28001", city="Madrid")]
+    )
     env.cycle()
     assert code_of(env, cid) is None
     [q] = [q for q in env.store.quarantined() if q.key == f"ps:{cid}"]
     assert q.field == "street" and "100" in q.reason
     # fixed in the shop: goes through and the quarantine is released
-    env.shop.execute("UPDATE {p}address SET address1 = 'Calle Corta 1', date_upd = NOW() WHERE id_customer = %s",
-                     (cid,))
+    env.shop.execute(
+        "UPDATE {p}address SET address1 = 'Calle Corta 1', date_upd = NOW() WHERE id_customer = %s", (cid,)
+    )
     env.cycle()
     assert fcli(env, code_of(env, cid))["DOMCLI"] == "Calle Corta 1"
     assert not [q for q in env.store.quarantined() if q.key == f"ps:{cid}"]
@@ -167,8 +263,14 @@ def test_guest_gets_a_code_from_the_guest_range(env):
     synced(env)
     lucia = code_of(env, 3)  # the demo's guest
     assert 90000 <= lucia <= 99999 and fcli(env, lucia)["NOFCLI"] == "Lucía Fernández"
-    cid = add_shop_customer(env, "Tomás", "Gil", "tomas@example.com", [dict(address1="Calle Sol 2", postcode="41001",
-                                                                            city="Sevilla")], guest=True)
+    cid = add_shop_customer(
+        env,
+        "Tomás",
+        "Gil",
+        "tomas@example.com",
+        [dict(address1="Calle Sol 2", postcode="41001", city="Sevilla")],
+        guest=True,
+    )
     env.cycle()
     assert code_of(env, cid) == lucia + 1
 
@@ -179,8 +281,14 @@ def test_guest_maps_to_the_configured_cash_customer(env):
     synced(env)
     assert customer_count(env) == count + 3  # the three registered demo customers only
     assert code_of(env, 3) is None and env.store.map_id("customer_guest", factusol_key="1:3") is not None
-    cid = add_shop_customer(env, "Tomás", "Gil", "tomas@example.com", [dict(address1="Calle Sol 2", postcode="41001",
-                                                                            city="Sevilla")], guest=True)
+    cid = add_shop_customer(
+        env,
+        "Tomás",
+        "Gil",
+        "tomas@example.com",
+        [dict(address1="Calle Sol 2", postcode="41001", city="Sevilla")],
+        guest=True,
+    )
     env.cycle()
     assert customer_count(env) == count + 3 and code_of(env, cid) is None
     from replicator.sync.customers import ensure_factusol_customer
@@ -198,10 +306,13 @@ def test_edits_on_both_sides_merge(env):
     fs_writer.update_customer_fields(env.fs, code, {"TELCLI": "699000111"})
     env.cycle()
     assert fcli(env, code)["EMACLI"] == "maria.nueva@example.com" and fcli(env, code)["TELCLI"] == "699000111"
-    phone = env.shop.query_one("SELECT phone FROM {p}address WHERE id_customer = 1 AND deleted = 0"
-                               " ORDER BY id_address LIMIT 1")["phone"]
+    phone = env.shop.query_one(
+        "SELECT phone FROM {p}address WHERE id_customer = 1 AND deleted = 0 ORDER BY id_address LIMIT 1"
+    )["phone"]
     assert phone == "699000111"
-    assert env.shop.query_one("SELECT email FROM {p}customer WHERE id_customer = 1")["email"] == "maria.nueva@example.com"
+    assert (
+        env.shop.query_one("SELECT email FROM {p}customer WHERE id_customer = 1")["email"] == "maria.nueva@example.com"
+    )
     captured, applied = env.cycle()  # our writes are echoes: nothing flows back
     assert captured.changes == 0 and applied.changes == 0
     assert env.store.conflicts() == []
@@ -216,8 +327,10 @@ def test_conflicting_nif_edit_parks_a_manual_conflict(env):
     [conflict] = env.store.conflicts()
     assert (conflict.entity, conflict.key, conflict.field) == ("customer", "ps:1", "nif")
     assert fcli(env, code)["NIFCLI"] == "22222222J"  # neither side overwritten
-    assert env.shop.query_one("SELECT dni FROM {p}address WHERE id_customer = 1 AND deleted = 0 LIMIT 1")["dni"] \
+    assert (
+        env.shop.query_one("SELECT dni FROM {p}address WHERE id_customer = 1 AND deleted = 0 LIMIT 1")["dni"]
         == "11111111H"
+    )
     # seen again on the next cycle, still one conflict (not a new one per cycle)
     env.shop.execute("UPDATE {p}customer SET date_upd = NOW() WHERE id_customer = 1")
     env.cycle()
@@ -244,10 +357,14 @@ def test_an_edit_applied_while_a_field_waits_for_a_person_is_logged_as_a_warning
 def test_newest_wins_field_resolves_by_timestamps(env, newer):
     synced(env)
     code = code_of(env, 1)
-    fs_time, ps_time = (datetime(2031, 1, 1, 12), datetime(2031, 1, 1, 11)) if newer == "factusol" else \
-        (datetime(2031, 1, 1, 11), datetime(2031, 1, 1, 12))
-    env.shop.execute("UPDATE {p}customer SET email = 'shop@example.com', date_upd = %s WHERE id_customer = 1",
-                     (ps_time,))
+    fs_time, ps_time = (
+        (datetime(2031, 1, 1, 12), datetime(2031, 1, 1, 11))
+        if newer == "factusol"
+        else (datetime(2031, 1, 1, 11), datetime(2031, 1, 1, 12))
+    )
+    env.shop.execute(
+        "UPDATE {p}customer SET email = 'shop@example.com', date_upd = %s WHERE id_customer = 1", (ps_time,)
+    )
     fs_writer.update_customer_fields(env.fs, code, {"EMACLI": "erp@example.com", "FUMCLI": fs_time})
     env.cycle()
     winner = "erp@example.com" if newer == "factusol" else "shop@example.com"
@@ -260,10 +377,20 @@ def test_newest_wins_field_resolves_by_timestamps(env, newer):
 
 
 def test_first_sync_links_by_nif_then_email_and_quarantines_ambiguous_nif(env):
-    fs_writer.insert_row(env.fs, "F_CLI", {"CODCLI": 500, "NOFCLI": "MARIA GARCIA LOPEZ", "NIFCLI": "12.345.678-z",
-                                           "EMACLI": "otra@example.com", "TELCLI": ""})
-    fs_writer.insert_row(env.fs, "F_CLI", {"CODCLI": 501, "NOFCLI": "PIERRE MARTIN", "NIFCLI": "",
-                                           "EMACLI": "Pierre.Martin@example.fr"})
+    fs_writer.insert_row(
+        env.fs,
+        "F_CLI",
+        {
+            "CODCLI": 500,
+            "NOFCLI": "MARIA GARCIA LOPEZ",
+            "NIFCLI": "12.345.678-z",
+            "EMACLI": "otra@example.com",
+            "TELCLI": "",
+        },
+    )
+    fs_writer.insert_row(
+        env.fs, "F_CLI", {"CODCLI": 501, "NOFCLI": "PIERRE MARTIN", "NIFCLI": "", "EMACLI": "Pierre.Martin@example.fr"}
+    )
     for code in (502, 503):  # two FactuSOL customers with Jordi's NIF: which one is his?
         fs_writer.insert_row(env.fs, "F_CLI", {"CODCLI": code, "NOFCLI": f"PUIG SERRA {code}", "NIFCLI": "B12345674"})
     count = customer_count(env)
@@ -337,8 +464,10 @@ def test_many_new_customers_are_created_in_bulk_with_consecutive_codes(env, monk
         guest = i % 3 == 2
         addresses = [dict(address1=f"Calle Mayor {i}", postcode="28013", city="Madrid")]
         if i % 5 == 0:
-            addresses += [dict(alias="Envío", address1=f"Calle Envío {i}", postcode="41001", city="Sevilla"),
-                          dict(alias="Otra", address1=f"Calle Otra {i}", postcode="46001", city="Valencia")]
+            addresses += [
+                dict(alias="Envío", address1=f"Calle Envío {i}", postcode="41001", city="Sevilla"),
+                dict(alias="Otra", address1=f"Calle Otra {i}", postcode="46001", city="Valencia"),
+            ]
         if i == 150:
             addresses = [dict(address1="Calle " + "x" * 110, postcode="28001", city="Madrid")]  # street: fit reject
         cid = add_shop_customer(env, f"Nombre{i}", f"Apellido{i}", f"bulk{i}@example.com", addresses, guest=guest)
@@ -395,8 +524,9 @@ def test_bulk_insert_retries_a_chunk_on_collision_and_leaves_a_full_range_out(en
             state["done"] = True
             env.fs.execute("INSERT INTO [F_CLI] ([CODCLI], [NOFCLI]) VALUES (?, ?)", [50001, "Otro proceso"])
 
-    items = [((50000, 50002), {"NOFCLI": f"Cliente {i}"}, [{"DIROBR": f"Calle {i}"}] if i == 1 else [])
-             for i in range(4)]
+    items = [
+        ((50000, 50002), {"NOFCLI": f"Cliente {i}"}, [{"DIROBR": f"Calle {i}"}] if i == 1 else []) for i in range(4)
+    ]
     STATEMENT_HOOKS.append(steal)
     try:
         result = fs_writer.insert_customers(env.fs, items)
@@ -404,7 +534,10 @@ def test_bulk_insert_retries_a_chunk_on_collision_and_leaves_a_full_range_out(en
         STATEMENT_HOOKS.remove(steal)
     assert state["done"]
     assert result == [(50000, []), (50001, [1]), (50002, []), None]  # the 4th did not fit in 50000..50002
-    assert [r["NOFCLI"] for r in env.fs.query(
-        "SELECT [NOFCLI] FROM [F_CLI] WHERE [CODCLI] BETWEEN ? AND ? ORDER BY [CODCLI]", [50000, 50002])] == [
-        "Cliente 0", "Cliente 1", "Cliente 2"]
+    assert [
+        r["NOFCLI"]
+        for r in env.fs.query(
+            "SELECT [NOFCLI] FROM [F_CLI] WHERE [CODCLI] BETWEEN ? AND ? ORDER BY [CODCLI]", [50000, 50002]
+        )
+    ] == ["Cliente 0", "Cliente 1", "Cliente 2"]
     assert env.fs.scalar("SELECT [DIROBR] FROM [F_OBR] WHERE [CLIOBR] = ? AND [CODOBR] = 1", [50001]) == "Calle 1"

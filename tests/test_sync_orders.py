@@ -45,7 +45,11 @@ ARTICLES = [
     ("SUD002", 0, [("S", ""), ("M", ""), ("L", ""), ("XL", "")]),
     ("PAN004", 0, [("38", "AZU"), ("40", "AZU"), ("42", "AZU")]),
     ("GOR003", 0, [("", "ROJ"), ("", "AZU")]),
-    ("TAZ010", 0, []), ("CUA040", 0, []), ("LIB020", 2, []), ("CAF030", 1, []), ("PORTES", 0, []),
+    ("TAZ010", 0, []),
+    ("CUA040", 0, []),
+    ("LIB020", 2, []),
+    ("CAF030", 1, []),
+    ("PORTES", 0, []),
 ]
 
 
@@ -58,8 +62,9 @@ def add_article(conn, code: str, selector: int = 0, variants=()) -> None:
 def make_ctx(store_url: str, fs_path: str, shop_url: str, tmp: Path) -> SyncContext:
     rules = load_rules()
     config = Config(path=tmp / "replicator.yaml", store=store_url, rules_dir=Path(rules.files[0]).parent)
-    return SyncContext(config, Store(store_url), rules, open_factusol(connection_string_for(fs_path)),
-                       ShopConnection(shop_url))
+    return SyncContext(
+        config, Store(store_url), rules, open_factusol(connection_string_for(fs_path)), ShopConnection(shop_url)
+    )
 
 
 @pytest.fixture
@@ -91,8 +96,10 @@ def pedidos(ctx, oid: int) -> list[dict]:
 
 
 def lines_of(ctx, header) -> list[dict]:
-    return ctx.factusol.query("SELECT * FROM [F_LPC] WHERE [TIPLPC] = ? AND [CODLPC] = ? ORDER BY [POSLPC]",
-                              [header["TIPPCL"], header["CODPCL"]])
+    return ctx.factusol.query(
+        "SELECT * FROM [F_LPC] WHERE [TIPLPC] = ? AND [CODLPC] = ? ORDER BY [POSLPC]",
+        [header["TIPPCL"], header["CODPCL"]],
+    )
 
 
 def shop_order(ctx, oid: int) -> dict:
@@ -115,11 +122,18 @@ def test_registered_order_becomes_one_pedido(env):
     assert h["REFPCL"] == f"PS-1-{order['reference']}" and h["TIPPCL"] == "1" and h["ALMPCL"] == "GEN"
     assert h["FECPCL"].date() == order["date_add"].date() and h["HORPCL"].hour == order["date_add"].hour
     assert h["FOPPCL"] == "TAR" and h["TRNPCL"] == 1 and h["ESTPCL"] == 0  # ps_checkout, SEUR (id_reference 2)
-    assert (h["CNOPCL"], h["CPOPCL"], h["CCPPCL"], h["CNIPCL"]) == ("María García López", "Madrid", "28013", "12345678Z")
+    assert (h["CNOPCL"], h["CPOPCL"], h["CCPPCL"], h["CNIPCL"]) == (
+        "María García López",
+        "Madrid",
+        "28013",
+        "12345678Z",
+    )
     assert h["CPAPCL"] == "ESPAÑA" and h["CLIPCL"] >= 10000  # registered range of customer.yaml
     lines = lines_of(ctx, h)
     assert [(l["ARTLPC"], l["CE1LPC"], l["CE2LPC"], l["CANLPC"]) for l in lines] == [
-        ("CAM001", "M", "BLA", Decimal(2)), ("TAZ010", "", "", Decimal(1))]
+        ("CAM001", "M", "BLA", Decimal(2)),
+        ("TAZ010", "", "", Decimal(1)),
+    ]
     assert all(l["PENLPC"] == l["CANLPC"] and l["IVALPC"] == 0 for l in lines)
     assert h["IPOR1PCL"] == Decimal("4.96") and h["TOTPCL"] == order["total_paid_tax_incl"]
     assert ctx.store.map_id("order", prestashop_id="1").factusol_key == f"1-{h['CODPCL']}"
@@ -133,20 +147,25 @@ def test_registered_order_becomes_one_pedido(env):
 def test_guest_and_company_orders(env):
     ctx = env
     # Jordi's order goes to his warehouse address, which FactuSOL has no F_OBR row for: snapshot in OB1/OB2
-    ctx.shop.execute("UPDATE {p}orders SET id_address_delivery = (SELECT MAX(id_address) FROM {p}address"
-                     " WHERE id_customer = 2) WHERE id_order = 2")
+    ctx.shop.execute(
+        "UPDATE {p}orders SET id_address_delivery = (SELECT MAX(id_address) FROM {p}address"
+        " WHERE id_customer = 2) WHERE id_order = 2"
+    )
     out = OrderSync().sync(ctx, ["ps:3", "ps:2", "ps:5"])
     assert {k: o.status for k, o in out.items()} == {"ps:3": "applied", "ps:2": "applied", "ps:5": "applied"}
     [guest] = pedidos(ctx, 3)
     assert 90000 <= guest["CLIPCL"] <= 99999 and guest["CNOPCL"] == "Lucía Fernández"  # guest range
     [company] = pedidos(ctx, 2)
     assert company["CNOPCL"] == "Puig Serra SL" and company["FOPPCL"] == "TRF" and company["CNIPCL"] == "B12345674"
-    assert [(l["ARTLPC"], l["CE1LPC"]) for l in lines_of(ctx, company)
-            if l["DESLPC"] != "Ajuste por redondeo"] == [("SUD002", "L"), ("CUA040", "")]
+    assert [(l["ARTLPC"], l["CE1LPC"]) for l in lines_of(ctx, company) if l["DESLPC"] != "Ajuste por redondeo"] == [
+        ("SUD002", "L"),
+        ("CUA040", ""),
+    ]
     assert company["TOTPCL"] == shop_order(ctx, 2)["total_paid_tax_incl"]
     # Jordi's second shop address became an F_OBR row when the customer was created: the pedido points at it
-    obr = ctx.factusol.query_one("SELECT * FROM [F_OBR] WHERE [CLIOBR] = ? AND [CODOBR] = ?",
-                                 [company["CLIPCL"], company["OBRPCL"]])
+    obr = ctx.factusol.query_one(
+        "SELECT * FROM [F_OBR] WHERE [CLIOBR] = ? AND [CODOBR] = ?", [company["CLIPCL"], company["OBRPCL"]]
+    )
     assert obr["DIROBR"] == "Polígono Can Roca, nave 4" and obr["CPOOBR"] == "08100"
     [french] = pedidos(ctx, 5)
     assert french["CPAPCL"] == "FRANCIA" and [l["IVALPC"] for l in lines_of(ctx, french)] == [2]  # 4 % book
@@ -168,13 +187,17 @@ def test_thirty_lines_mixed_vat_with_surcharge_cent_exact(env):
     products = [l for l in got if l["DESLPC"] != "Ajuste por redondeo"]
     assert len(products) == 30 and h["REQPCL"] == 1
     assert len(got) - len(products) <= 4, "at most one rounding line per VAT type"
-    shop_lines = ctx.shop.query("SELECT total_price_tax_excl AS t, tax_rate, id_tax_rules_group AS g FROM"
-                                " {p}order_detail WHERE id_order = %s ORDER BY id_order_detail", (oid,))
+    shop_lines = ctx.shop.query(
+        "SELECT total_price_tax_excl AS t, tax_rate, id_tax_rules_group AS g FROM"
+        " {p}order_detail WHERE id_order = %s ORDER BY id_order_detail",
+        (oid,),
+    )
     # the product lines are the shop's, cent for cent, and each is consistent the way FactuSOL computes it
     assert [l["TOTLPC"] for l in products] == [Decimal(l["t"]).quantize(Decimal("0.01")) for l in shop_lines]
     for l in got:
         assert (l["CANLPC"] * l["PRELPC"] * (1 - Decimal(str(l["DT1LPC"])) / 100)).quantize(
-            Decimal("0.01"), "ROUND_HALF_UP") == l["TOTLPC"]
+            Decimal("0.01"), "ROUND_HALF_UP"
+        ) == l["TOTLPC"]
     # FactuSOL's own formula over the stored rows: NET = its lines, BAS = NET + portes, IVA and RE per slot, TOT
     total = Decimal(0)
     rates, recs = (Decimal(21), Decimal(10), Decimal(4)), (Decimal("5.2"), Decimal("1.4"), Decimal("0.5"))
@@ -196,51 +219,83 @@ def _insert_shop_order(ctx, customer: int, lines, state: int = 2, carrier: int =
     """A shop order as the checkout writes it (the demo sandbox's own order builder, test-side); `extra_lines`
     repeats earlier lines with other quantities (a cart holds each product once, an edited order may not)."""
     catalogue = {}
-    for ref, cat, tax_group, price, *_rest, es, combos, qty in [(*p[:8], p[8], p[9], p[10]) for p in
-                                                                ps_sandbox.DEMO_PRODUCTS]:
+    for ref, cat, tax_group, price, *_rest, es, combos, qty in [
+        (*p[:8], p[8], p[9], p[10]) for p in ps_sandbox.DEMO_PRODUCTS
+    ]:
         pid = ctx.shop.query_one("SELECT id_product FROM {p}product WHERE reference = %s", (ref,))["id_product"]
         pa_ids = {}
         for size, color, *_x in combos:
             ids = sorted(a for a in (size, color) if a)
-            for r in ctx.shop.query("SELECT id_product_attribute AS pa FROM {p}product_attribute WHERE id_product = %s",
-                                    (pid,)):
-                attrs = sorted(x["id_attribute"] for x in ctx.shop.query(
-                    "SELECT id_attribute FROM {p}product_attribute_combination WHERE id_product_attribute = %s",
-                    (r["pa"],)))
+            for r in ctx.shop.query(
+                "SELECT id_product_attribute AS pa FROM {p}product_attribute WHERE id_product = %s", (pid,)
+            ):
+                attrs = sorted(
+                    x["id_attribute"]
+                    for x in ctx.shop.query(
+                        "SELECT id_attribute FROM {p}product_attribute_combination WHERE id_product_attribute = %s",
+                        (r["pa"],),
+                    )
+                )
                 if attrs == ids:
                     pa_ids[(size, color)] = r["pa"]
         catalogue[ref] = (pid, pa_ids, price, tax_group, es, combos)
-    addr = ctx.shop.query_one("SELECT id_address FROM {p}address WHERE id_customer = %s ORDER BY id_address",
-                              (customer,))["id_address"]
+    addr = ctx.shop.query_one(
+        "SELECT id_address FROM {p}address WHERE id_customer = %s ORDER BY id_address", (customer,)
+    )["id_address"]
     key = ctx.shop.query_one("SELECT secure_key FROM {p}customer WHERE id_customer = %s", (customer,))["secure_key"]
     with ctx.shop.transaction() as cur:
         cur = cur.connection.cursor()  # the sandbox builder uses plain tuples
-        oid = ps_sandbox._add_order(cur, ctx.shop.prefix, 40, (customer, [addr]), addr, carrier, state, lines, "",
-                                    False, catalogue, 500, key)
+        oid = ps_sandbox._add_order(
+            cur, ctx.shop.prefix, 40, (customer, [addr]), addr, carrier, state, lines, "", False, catalogue, 500, key
+        )
     details = ctx.shop.query("SELECT * FROM {p}order_detail WHERE id_order = %s ORDER BY id_order_detail", (oid,))
     cent = Decimal("0.01")
     with ctx.shop.transaction() as cur:
         for i in range(extra_lines):
             row = dict(details[i % len(details)])
-            tax = ctx.shop.query_one("SELECT id_tax FROM {p}order_detail_tax WHERE id_order_detail = %s",
-                                     (row.pop("id_order_detail"),), cursor=cur)["id_tax"]
+            tax = ctx.shop.query_one(
+                "SELECT id_tax FROM {p}order_detail_tax WHERE id_order_detail = %s",
+                (row.pop("id_order_detail"),),
+                cursor=cur,
+            )["id_tax"]
             qty = row["product_quantity"] + 1 + i % 3
-            row.update(product_quantity=qty, product_quantity_in_stock=qty,
-                       total_price_tax_excl=(row["unit_price_tax_excl"] * qty).quantize(cent, "ROUND_HALF_UP"),
-                       total_price_tax_incl=(row["unit_price_tax_incl"] * qty).quantize(cent, "ROUND_HALF_UP"))
-            new = ctx.shop.execute(f"INSERT INTO {{p}}order_detail ({', '.join(f'`{k}`' for k in row)}) VALUES"
-                                   f" ({', '.join(['%s'] * len(row))})", list(row.values()), cursor=cur)
-            ctx.shop.execute("INSERT INTO {p}order_detail_tax (id_order_detail, id_tax, unit_amount, total_amount)"
-                             " VALUES (%s, %s, %s, %s)", (new, tax, row["unit_price_tax_incl"] - row["unit_price_tax_excl"],
-                                                          row["total_price_tax_incl"] - row["total_price_tax_excl"]),
-                             cursor=cur)
+            row.update(
+                product_quantity=qty,
+                product_quantity_in_stock=qty,
+                total_price_tax_excl=(row["unit_price_tax_excl"] * qty).quantize(cent, "ROUND_HALF_UP"),
+                total_price_tax_incl=(row["unit_price_tax_incl"] * qty).quantize(cent, "ROUND_HALF_UP"),
+            )
+            new = ctx.shop.execute(
+                f"INSERT INTO {{p}}order_detail ({', '.join(f'`{k}`' for k in row)}) VALUES"
+                f" ({', '.join(['%s'] * len(row))})",
+                list(row.values()),
+                cursor=cur,
+            )
+            ctx.shop.execute(
+                "INSERT INTO {p}order_detail_tax (id_order_detail, id_tax, unit_amount, total_amount)"
+                " VALUES (%s, %s, %s, %s)",
+                (
+                    new,
+                    tax,
+                    row["unit_price_tax_incl"] - row["unit_price_tax_excl"],
+                    row["total_price_tax_incl"] - row["total_price_tax_excl"],
+                ),
+                cursor=cur,
+            )
         ctx.shop.execute(
             "UPDATE {p}orders o SET total_products = (SELECT SUM(total_price_tax_excl) FROM {p}order_detail d WHERE"
             " d.id_order = o.id_order), total_products_wt = (SELECT SUM(total_price_tax_incl) FROM {p}order_detail d"
-            " WHERE d.id_order = o.id_order) WHERE id_order = %s", (oid,), cursor=cur)
-        ctx.shop.execute("UPDATE {p}orders SET total_paid_tax_incl = total_products_wt + total_shipping_tax_incl,"
-                         " total_paid = total_products_wt + total_shipping_tax_incl, total_paid_tax_excl ="
-                         " total_products + total_shipping_tax_excl WHERE id_order = %s", (oid,), cursor=cur)
+            " WHERE d.id_order = o.id_order) WHERE id_order = %s",
+            (oid,),
+            cursor=cur,
+        )
+        ctx.shop.execute(
+            "UPDATE {p}orders SET total_paid_tax_incl = total_products_wt + total_shipping_tax_incl,"
+            " total_paid = total_products_wt + total_shipping_tax_incl, total_paid_tax_excl ="
+            " total_products + total_shipping_tax_excl WHERE id_order = %s",
+            (oid,),
+            cursor=cur,
+        )
     return oid
 
 
@@ -248,22 +303,34 @@ def _add_cart_rule(ctx, oid: int, name: str, value_tax_incl: str, value_tax_excl
     """A cart rule on an order as the checkout records it: an order_cart_rule row and the order's totals lowered."""
     incl, excl = Decimal(value_tax_incl), Decimal(value_tax_excl)
     with ctx.shop.transaction() as cur:
-        ctx.shop.execute("INSERT INTO {p}order_cart_rule (id_order, id_cart_rule, name, value, value_tax_excl,"
-                         " free_shipping) VALUES (%s, 1, %s, %s, %s, %s)", (oid, name, incl, excl, free_shipping),
-                         cursor=cur)
-        ctx.shop.execute("UPDATE {p}orders SET total_discounts = total_discounts + %s, total_discounts_tax_incl ="
-                         " total_discounts_tax_incl + %s, total_discounts_tax_excl = total_discounts_tax_excl + %s,"
-                         " total_paid = total_paid - %s, total_paid_tax_incl = total_paid_tax_incl - %s,"
-                         " total_paid_tax_excl = total_paid_tax_excl - %s WHERE id_order = %s",
-                         (incl, incl, excl, incl, incl, excl, oid), cursor=cur)
+        ctx.shop.execute(
+            "INSERT INTO {p}order_cart_rule (id_order, id_cart_rule, name, value, value_tax_excl,"
+            " free_shipping) VALUES (%s, 1, %s, %s, %s, %s)",
+            (oid, name, incl, excl, free_shipping),
+            cursor=cur,
+        )
+        ctx.shop.execute(
+            "UPDATE {p}orders SET total_discounts = total_discounts + %s, total_discounts_tax_incl ="
+            " total_discounts_tax_incl + %s, total_discounts_tax_excl = total_discounts_tax_excl + %s,"
+            " total_paid = total_paid - %s, total_paid_tax_incl = total_paid_tax_incl - %s,"
+            " total_paid_tax_excl = total_paid_tax_excl - %s WHERE id_order = %s",
+            (incl, incl, excl, incl, incl, excl, oid),
+            cursor=cur,
+        )
 
 
 def test_a_voucher_becomes_a_negative_line_and_the_totals_match_the_shop(env):
     ctx = env
     oid = _insert_shop_order(ctx, customer=1, lines=[("CAM001", "M", "BLA", 2), ("TAZ010", 0, 0, 1)])
     _add_cart_rule(ctx, oid, "Cupón BIENVENIDA -5 €", "5.00", "4.13")
-    _add_cart_rule(ctx, oid, "Envío gratis", str(shop_order(ctx, oid)["total_shipping_tax_incl"]),
-                   str(shop_order(ctx, oid)["total_shipping_tax_excl"]), free_shipping=1)
+    _add_cart_rule(
+        ctx,
+        oid,
+        "Envío gratis",
+        str(shop_order(ctx, oid)["total_shipping_tax_incl"]),
+        str(shop_order(ctx, oid)["total_shipping_tax_excl"]),
+        free_shipping=1,
+    )
     out = OrderSync().sync(ctx, [f"ps:{oid}"])[f"ps:{oid}"]
     assert out.status == "applied", out.detail
     [h] = pedidos(ctx, oid)
@@ -271,7 +338,11 @@ def test_a_voucher_becomes_a_negative_line_and_the_totals_match_the_shop(env):
     voucher, shipping = lines[-2:]
     assert (voucher["ARTLPC"], voucher["DESLPC"], voucher["CANLPC"]) == ("", "Cupón BIENVENIDA -5 €", Decimal(1))
     assert (voucher["PRELPC"], voucher["TOTLPC"], voucher["TIVLPC"], voucher["IVALPC"]) == (
-        Decimal("-4.13"), Decimal("-4.13"), Decimal("-5.00"), 0)
+        Decimal("-4.13"),
+        Decimal("-4.13"),
+        Decimal("-5.00"),
+        0,
+    )
     assert shipping["DESLPC"] == "Envío gratis" and shipping["TOTLPC"] == -h["IPOR1PCL"]
     assert h["TOTPCL"] == shop_order(ctx, oid)["total_paid_tax_incl"]  # to the cent: what the customer paid
     assert "total differs" not in out.detail
@@ -280,8 +351,12 @@ def test_a_voucher_becomes_a_negative_line_and_the_totals_match_the_shop(env):
 def test_a_voucher_on_a_mixed_vat_cart_is_split_over_the_rates(env):
     ctx = env
     oid = _insert_shop_order(ctx, customer=1, lines=[("CAM001", "M", "BLA", 1), ("LIB020", 0, 0, 1)])
-    goods = {r["g"]: r["t"] for r in ctx.shop.query("SELECT id_tax_rules_group AS g, total_price_tax_incl AS t FROM"
-                                                     " {p}order_detail WHERE id_order = %s", (oid,))}
+    goods = {
+        r["g"]: r["t"]
+        for r in ctx.shop.query(
+            "SELECT id_tax_rules_group AS g, total_price_tax_incl AS t FROM {p}order_detail WHERE id_order = %s", (oid,)
+        )
+    }
     assert set(goods) == {1, 3}  # 21 % and 4 %
     # PrestaShop spreads a 10 € voucher over the goods by their price, and records its amount without VAT
     share_21 = (Decimal("10.00") * goods[1] / (goods[1] + goods[3])).quantize(Decimal("0.01"))
@@ -306,12 +381,20 @@ def test_a_voucher_on_a_mixed_vat_cart_is_split_over_the_rates(env):
 def _add_a_mug(ctx, oid: int) -> None:
     """The back office edits the order: one more mug, and the order's totals with it."""
     with ctx.shop.transaction() as cur:
-        ctx.shop.execute("UPDATE {p}order_detail SET product_quantity = product_quantity + 1, total_price_tax_excl ="
-                         " total_price_tax_excl + unit_price_tax_excl, total_price_tax_incl = total_price_tax_incl +"
-                         " unit_price_tax_incl WHERE id_order = %s AND product_reference = 'TAZ010'", (oid,), cursor=cur)
-        ctx.shop.execute("UPDATE {p}orders o SET total_paid_tax_incl = total_shipping_tax_incl + (SELECT"
-                         " SUM(total_price_tax_incl) FROM {p}order_detail d WHERE d.id_order = o.id_order)"
-                         " WHERE id_order = %s", (oid,), cursor=cur)
+        ctx.shop.execute(
+            "UPDATE {p}order_detail SET product_quantity = product_quantity + 1, total_price_tax_excl ="
+            " total_price_tax_excl + unit_price_tax_excl, total_price_tax_incl = total_price_tax_incl +"
+            " unit_price_tax_incl WHERE id_order = %s AND product_reference = 'TAZ010'",
+            (oid,),
+            cursor=cur,
+        )
+        ctx.shop.execute(
+            "UPDATE {p}orders o SET total_paid_tax_incl = total_shipping_tax_incl + (SELECT"
+            " SUM(total_price_tax_incl) FROM {p}order_detail d WHERE d.id_order = o.id_order)"
+            " WHERE id_order = %s",
+            (oid,),
+            cursor=cur,
+        )
 
 
 def test_an_order_edited_in_the_shop_rewrites_its_pedido_while_factusol_has_not_started_on_it(env):
@@ -336,15 +419,18 @@ def test_an_order_edited_in_the_shop_rewrites_its_pedido_while_factusol_has_not_
     assert next(ln for ln in lines_of(ctx, after) if ln["ARTLPC"] == "TAZ010")["CANLPC"] == 3
 
 
-def test_an_order_edited_in_the_shop_after_factusol_changed_its_pedido_is_said_once_and_the_pedido_kept(
-        env, caplog):
+def test_an_order_edited_in_the_shop_after_factusol_changed_its_pedido_is_said_once_and_the_pedido_kept(env, caplog):
     ctx = env
     oid = _insert_shop_order(ctx, customer=1, lines=[("CAM001", "M", "BLA", 2), ("TAZ010", 0, 0, 1)])
     assert OrderSync().sync(ctx, [f"ps:{oid}"])[f"ps:{oid}"].status == "applied"
     [h] = pedidos(ctx, oid)
     # someone in FactuSOL adjusts a line of the pedido
-    fs_writer.update_fields(ctx.factusol, "F_LPC", {"TIPLPC": h["TIPPCL"], "CODLPC": h["CODPCL"], "POSLPC": 1},
-                            {"DESLPC": "Camiseta M blanca (sin logo)"})
+    fs_writer.update_fields(
+        ctx.factusol,
+        "F_LPC",
+        {"TIPLPC": h["TIPPCL"], "CODLPC": h["CODPCL"], "POSLPC": 1},
+        {"DESLPC": "Camiseta M blanca (sin logo)"},
+    )
     before = lines_of(ctx, h)
     _add_a_mug(ctx, oid)
     with caplog.at_level("WARNING"):
@@ -362,20 +448,27 @@ def test_an_order_edited_in_the_shop_after_factusol_changed_its_pedido_is_said_o
 
 
 def _order(lines, discounts, shipping=("0", "0")) -> Order:
-    return Order(lines=[OrderLine(vat_rate=Decimal(rate), total_tax_excl=Decimal(excl)) for rate, excl in lines],
-                 discounts=[OrderDiscount(name=n, value_tax_incl=Decimal(i), value_tax_excl=Decimal(e),
-                                          free_shipping=f) for n, i, e, f in discounts],
-                 shipping_tax_excl=Decimal(shipping[0]), shipping_tax_incl=Decimal(shipping[1]))
+    return Order(
+        lines=[OrderLine(vat_rate=Decimal(rate), total_tax_excl=Decimal(excl)) for rate, excl in lines],
+        discounts=[
+            OrderDiscount(name=n, value_tax_incl=Decimal(i), value_tax_excl=Decimal(e), free_shipping=f)
+            for n, i, e, f in discounts
+        ],
+        shipping_tax_excl=Decimal(shipping[0]),
+        shipping_tax_incl=Decimal(shipping[1]),
+    )
 
 
 def test_discount_parts_by_rate():
     D = Decimal
     # one rate on the cart: one part at that rate, whatever the amounts' own rounding
-    assert discount_parts(_order([("21", "50")], [("A", "5.00", "4.13", 0)])) == [("A", D("21.00"), D("4.13"),
-                                                                                   D("5.00"))]
+    assert discount_parts(_order([("21", "50")], [("A", "5.00", "4.13", 0)])) == [
+        ("A", D("21.00"), D("4.13"), D("5.00"))
+    ]
     # a mixed cart, but the amounts are exactly one of its rates (a voucher on 21 % goods only)
     assert discount_parts(_order([("21", "50"), ("4", "20")], [("B", "12.10", "10.00", 0)])) == [
-        ("B", D("21.00"), D("10.00"), D("12.10"))]
+        ("B", D("21.00"), D("10.00"), D("12.10"))
+    ]
     # free shipping at the shipping's rate, even when no product has it
     assert discount_parts(_order([("4", "20")], [("C", "6.05", "5.00", 1)], shipping=("5.00", "6.05")))[0][1] == 21
     # three rates: split by the goods' base at each rate (PrestaShop takes a voucher off each product in proportion
@@ -392,27 +485,66 @@ def test_discount_parts_by_rate():
 
 def _delivery_note(ctx, header, number: int, tracking: str, invoiced: int = 0) -> None:
     """What FactuSOL writes when it serves a pedido: F_ALB + F_LAL lines with DOC='C' back to it."""
-    fs_writer.insert_row(ctx.factusol, "F_ALB", {
-        "TIPALB": "1", "CODALB": number, "FECALB": datetime(2025, 3, 1), "ESTALB": invoiced, "CLIALB": header["CLIPCL"],
-        "TRNALB": header["TRNPCL"], "CISALB": tracking, "TOTALB": header["TOTPCL"]})
+    fs_writer.insert_row(
+        ctx.factusol,
+        "F_ALB",
+        {
+            "TIPALB": "1",
+            "CODALB": number,
+            "FECALB": datetime(2025, 3, 1),
+            "ESTALB": invoiced,
+            "CLIALB": header["CLIPCL"],
+            "TRNALB": header["TRNPCL"],
+            "CISALB": tracking,
+            "TOTALB": header["TOTPCL"],
+        },
+    )
     for ln in lines_of(ctx, header):
-        fs_writer.insert_row(ctx.factusol, "F_LAL", {
-            "TIPLAL": "1", "CODLAL": number, "POSLAL": ln["POSLPC"], "ARTLAL": ln["ARTLPC"], "CANLAL": ln["CANLPC"],
-            "PRELAL": ln["PRELPC"], "TOTLAL": ln["TOTLPC"], "DOCLAL": "C", "DTPLAL": header["TIPPCL"],
-            "DCOLAL": header["CODPCL"]})
-    fs_writer.update_fields(ctx.factusol, "F_PCL", {"TIPPCL": header["TIPPCL"], "CODPCL": header["CODPCL"]},
-                            {"ESTPCL": 2})
-    ctx.factusol.execute("UPDATE [F_LPC] SET [PENLPC] = 0 WHERE [TIPLPC] = ? AND [CODLPC] = ?",
-                         [header["TIPPCL"], header["CODPCL"]])
+        fs_writer.insert_row(
+            ctx.factusol,
+            "F_LAL",
+            {
+                "TIPLAL": "1",
+                "CODLAL": number,
+                "POSLAL": ln["POSLPC"],
+                "ARTLAL": ln["ARTLPC"],
+                "CANLAL": ln["CANLPC"],
+                "PRELAL": ln["PRELPC"],
+                "TOTLAL": ln["TOTLPC"],
+                "DOCLAL": "C",
+                "DTPLAL": header["TIPPCL"],
+                "DCOLAL": header["CODPCL"],
+            },
+        )
+    fs_writer.update_fields(
+        ctx.factusol, "F_PCL", {"TIPPCL": header["TIPPCL"], "CODPCL": header["CODPCL"]}, {"ESTPCL": 2}
+    )
+    ctx.factusol.execute(
+        "UPDATE [F_LPC] SET [PENLPC] = 0 WHERE [TIPLPC] = ? AND [CODLPC] = ?", [header["TIPPCL"], header["CODPCL"]]
+    )
 
 
 def _invoice(ctx, header, number: int, albaran: int, state: int = 0) -> None:
-    fs_writer.insert_row(ctx.factusol, "F_FAC", {
-        "TIPFAC": "1", "CODFAC": number, "FECFAC": datetime(2025, 3, 5), "HORFAC": datetime(1900, 1, 1, 12, 30),
-        "ESTFAC": state, "CLIFAC": header["CLIPCL"], "TOTFAC": header["TOTPCL"], "BAS1FAC": header["BAS1PCL"],
-        "VENFAC": "05/04/2025;123,45"})
-    fs_writer.insert_row(ctx.factusol, "F_LFA", {"TIPLFA": "1", "CODLFA": number, "POSLFA": 1, "DOCLFA": "A",
-                                                 "DTPLFA": "1", "DCOLFA": albaran})
+    fs_writer.insert_row(
+        ctx.factusol,
+        "F_FAC",
+        {
+            "TIPFAC": "1",
+            "CODFAC": number,
+            "FECFAC": datetime(2025, 3, 5),
+            "HORFAC": datetime(1900, 1, 1, 12, 30),
+            "ESTFAC": state,
+            "CLIFAC": header["CLIPCL"],
+            "TOTFAC": header["TOTPCL"],
+            "BAS1FAC": header["BAS1PCL"],
+            "VENFAC": "05/04/2025;123,45",
+        },
+    )
+    fs_writer.insert_row(
+        ctx.factusol,
+        "F_LFA",
+        {"TIPLFA": "1", "CODLFA": number, "POSLFA": 1, "DOCLFA": "A", "DTPLFA": "1", "DCOLFA": albaran},
+    )
     fs_writer.update_fields(ctx.factusol, "F_ALB", {"TIPALB": "1", "CODALB": albaran}, {"ESTALB": 1})
 
 
@@ -435,9 +567,15 @@ def test_full_life_of_an_order(env):
     assert state_key(ctx, 2) == "PS_OS_PREPARATION"
     # the delivery note: Shipped with the tracking number, routed from the captured F_LAL row
     _delivery_note(ctx, h, 501, "SEU0000001")
-    change = Change(side="factusol", entity="shipment", source_table="F_LAL", op="insert", position="t",
-                    row_key=json.dumps({"TIPLAL": "1", "CODLAL": 501, "POSLAL": 1}),
-                    after=json.dumps({"DOCLAL": "C", "DTPLAL": "1", "DCOLAL": h["CODPCL"]}))
+    change = Change(
+        side="factusol",
+        entity="shipment",
+        source_table="F_LAL",
+        op="insert",
+        position="t",
+        row_key=json.dumps({"TIPLAL": "1", "CODLAL": 501, "POSLAL": 1}),
+        after=json.dumps({"DOCLAL": "C", "DTPLAL": "1", "DCOLAL": h["CODPCL"]}),
+    )
     assert ShipmentSync().keys_for_change(ctx, change) == [key]
     outs = run(ctx, key)
     assert outs["shipment"].status == "applied", outs
@@ -451,9 +589,18 @@ def test_full_life_of_an_order(env):
     assert tracking()["tracking_number"] == "SEU0000002"
     # invoiced: the note becomes ESTALB 1 (-> Delivered) and the shop gets FactuSOL's invoice number and date
     _invoice(ctx, h, 77, 501)
-    assert InvoiceSync().keys_for_change(ctx, Change(
-        side="factusol", entity="invoice", source_table="F_FAC", op="insert", position="t",
-        row_key=json.dumps({"TIPFAC": "1", "CODFAC": 77}), after=json.dumps({"REFFAC": ""}))) == [key]
+    assert InvoiceSync().keys_for_change(
+        ctx,
+        Change(
+            side="factusol",
+            entity="invoice",
+            source_table="F_FAC",
+            op="insert",
+            position="t",
+            row_key=json.dumps({"TIPFAC": "1", "CODFAC": 77}),
+            after=json.dumps({"REFFAC": ""}),
+        ),
+    ) == [key]
     outs = run(ctx, key)
     assert state_key(ctx, 2) == "PS_OS_DELIVERED", outs
     order = shop_order(ctx, 2)
@@ -466,8 +613,9 @@ def test_full_life_of_an_order(env):
     out = run(ctx, key)["invoice"]
     assert out.status == "applied" and "payment" in out.detail, out.detail
     assert state_key(ctx, 2) == "PS_OS_DELIVERED"
-    paid = ctx.shop.query_one("SELECT COALESCE(SUM(amount), 0) AS s FROM {p}order_payment WHERE order_reference = %s",
-                              (order["reference"],))["s"]
+    paid = ctx.shop.query_one(
+        "SELECT COALESCE(SUM(amount), 0) AS s FROM {p}order_payment WHERE order_reference = %s", (order["reference"],)
+    )["s"]
     assert paid == inv["total_paid_tax_incl"]
     assert {o.status for o in run(ctx, key).values()} == {"noop"}
     assert len(pedidos(ctx, 2)) == 1
@@ -477,8 +625,18 @@ def test_paid_event_moves_a_pending_order(env):
     ctx = env
     run(ctx, "ps:5")  # cheque order, awaiting payment
     [h] = pedidos(ctx, 5)
-    fs_writer.insert_row(ctx.factusol, "F_FAC", {"TIPFAC": "2", "CODFAC": 9, "FECFAC": datetime(2025, 4, 1),
-                                                 "ESTFAC": 2, "REFFAC": h["REFPCL"], "TOTFAC": h["TOTPCL"]})
+    fs_writer.insert_row(
+        ctx.factusol,
+        "F_FAC",
+        {
+            "TIPFAC": "2",
+            "CODFAC": 9,
+            "FECFAC": datetime(2025, 4, 1),
+            "ESTFAC": 2,
+            "REFFAC": h["REFPCL"],
+            "TOTFAC": h["TOTPCL"],
+        },
+    )
     out = run(ctx, "ps:5")["invoice"]
     assert "shop state -> PS_OS_PAYMENT" in out.detail and state_key(ctx, 5) == "PS_OS_PAYMENT"
     assert shop_order(ctx, 5)["invoice_number"] == 9
@@ -534,8 +692,10 @@ def test_unknown_article_quarantines_then_goes_through(env):
 
 def test_unmapped_vat_rate_quarantines(env):
     ctx = env
-    ctx.shop.execute("UPDATE {p}order_detail_tax SET id_tax = 99 WHERE id_order_detail IN"
-                     " (SELECT id_order_detail FROM {p}order_detail WHERE id_order = 5)")
+    ctx.shop.execute(
+        "UPDATE {p}order_detail_tax SET id_tax = 99 WHERE id_order_detail IN"
+        " (SELECT id_order_detail FROM {p}order_detail WHERE id_order = 5)"
+    )
     ctx.shop.execute("INSERT INTO {p}tax (id_tax, rate, active, deleted) VALUES (99, 7.000, 1, 0)")
     out = OrderSync().sync(ctx, ["ps:5"])["ps:5"]
     assert out.status == "quarantined" and "7" in out.detail and "vat_rate" in out.detail
@@ -573,18 +733,26 @@ CHILD = textwrap.dedent("""
 """)
 
 
-@pytest.mark.parametrize("trigger", [
-    "INSERT INTO [F_LPC]",  # killed inside the header+lines transaction: nothing committed
-    "SELECT * FROM [F_PCL] WHERE [TIPPCL]",  # killed after the commit, before the id-map link
-])
+@pytest.mark.parametrize(
+    "trigger",
+    [
+        "INSERT INTO [F_LPC]",  # killed inside the header+lines transaction: nothing committed
+        "SELECT * FROM [F_PCL] WHERE [TIPPCL]",  # killed after the commit, before the id-map link
+    ],
+)
 def test_kill_9_during_order_write_gives_exactly_one_pedido(env, trigger):
     ctx = env
     from replicator.sync.customers import ensure_factusol_customer
 
     ensure_factusol_customer(ctx, 1)  # the customer is not what this test is about
     code = CHILD.format(tests=str(Path(__file__).parent), trigger=trigger, **ctx.paths)
-    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True, cwd=str(Path(__file__).parents[1]))
+    child = subprocess.Popen(
+        [sys.executable, "-c", code],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=str(Path(__file__).parents[1]),
+    )
     try:
         line = child.stdout.readline()
         assert line.strip() == "HOOK", child.stderr.read()
@@ -609,24 +777,42 @@ def test_all_keys_and_routing(env):
     assert keys == [f"ps:{i}" for i in range(1, 6)]
     run(ctx, "ps:1")
     [h] = pedidos(ctx, 1)
-    fs_change = Change(side="factusol", entity="order", source_table="F_PCL", op="update", position="t",
-                       row_key=json.dumps({"TIPPCL": "1", "CODPCL": h["CODPCL"]}), after=json.dumps({"ESTPCL": 1}))
+    fs_change = Change(
+        side="factusol",
+        entity="order",
+        source_table="F_PCL",
+        op="update",
+        position="t",
+        row_key=json.dumps({"TIPPCL": "1", "CODPCL": h["CODPCL"]}),
+        after=json.dumps({"ESTPCL": 1}),
+    )
     assert OrderSync().keys_for_change(ctx, fs_change) == ["ps:1"]
-    ps_change = Change(side="prestashop", entity="order", source_table="order_history", op="insert", position="t",
-                       row_key=json.dumps({"id_order_history": 9}), after=json.dumps({"id_order": 4}))
+    ps_change = Change(
+        side="prestashop",
+        entity="order",
+        source_table="order_history",
+        op="insert",
+        position="t",
+        row_key=json.dumps({"id_order_history": 9}),
+        after=json.dumps({"id_order": 4}),
+    )
     assert OrderSync().keys_for_change(ctx, ps_change) == ["ps:4"]
     assert list(ShipmentSync().all_keys(ctx)) == ["ps:1"]
 
 
-@pytest.mark.parametrize("column, value, field, words", [
-    ("unit_price_tax_excl", "-10.000000", "unit_price_tax_excl", "negative"),
-    ("total_price_tax_incl", "-12.100000", "total_tax_incl", "negative"),
-    ("product_quantity", "0", "quantity", "whole number above zero"),
-])
+@pytest.mark.parametrize(
+    "column, value, field, words",
+    [
+        ("unit_price_tax_excl", "-10.000000", "unit_price_tax_excl", "negative"),
+        ("total_price_tax_incl", "-12.100000", "total_tax_incl", "negative"),
+        ("product_quantity", "0", "quantity", "whole number above zero"),
+    ],
+)
 def test_a_line_below_zero_or_without_units_is_quarantined_with_the_reason(env, column, value, field, words):
     ctx = env
-    ctx.shop.execute(f"UPDATE {{p}}order_detail SET {column} = %s WHERE id_order = 3 ORDER BY id_order_detail LIMIT 1",
-                     (value,))
+    ctx.shop.execute(
+        f"UPDATE {{p}}order_detail SET {column} = %s WHERE id_order = 3 ORDER BY id_order_detail LIMIT 1", (value,)
+    )
     out = Engine(ctx, SYNCS).sync_keys("order", ["ps:3"])["ps:3"]
     assert out.status == "quarantined" and words in out.detail and field in out.detail
     [q] = ctx.store.quarantined()

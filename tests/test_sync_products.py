@@ -18,13 +18,40 @@ from _sync_env import build, open_env
 pytestmark = pytest.mark.mysql
 
 
-def add_article(fs, code: str, name: str, *, price: str = "10", price_incl: str | None = None, vat: int = 0,
-                family: str = "ROP", publish: int = 1, description: str = "", ean: str = "", weight: str = "0",
-                variants=(), stock: dict | None = None) -> None:
+def add_article(
+    fs,
+    code: str,
+    name: str,
+    *,
+    price: str = "10",
+    price_incl: str | None = None,
+    vat: int = 0,
+    family: str = "ROP",
+    publish: int = 1,
+    description: str = "",
+    ean: str = "",
+    weight: str = "0",
+    variants=(),
+    stock: dict | None = None,
+) -> None:
     """An article as FactuSOL stores it: F_ART, tariff 1 (without VAT) and 2 (VAT included), variants and stock."""
-    fs_writer.insert_row(fs, "F_ART", {"CODART": code, "DESART": name, "DEWART": description, "EANART": ean,
-                                       "PESART": Decimal(weight), "SUWART": publish, "TIVART": vat, "FAMART": family,
-                                       "PCOART": Decimal(price) / 2, "DSCART": 0, "NPUART": 0})
+    fs_writer.insert_row(
+        fs,
+        "F_ART",
+        {
+            "CODART": code,
+            "DESART": name,
+            "DEWART": description,
+            "EANART": ean,
+            "PESART": Decimal(weight),
+            "SUWART": publish,
+            "TIVART": vat,
+            "FAMART": family,
+            "PCOART": Decimal(price) / 2,
+            "DSCART": 0,
+            "NPUART": 0,
+        },
+    )
     fs_writer.insert_row(fs, "F_LTA", {"TARLTA": 1, "ARTLTA": code, "PRELTA": Decimal(price)})
     if price_incl is not None:
         fs_writer.insert_row(fs, "F_LTA", {"TARLTA": 2, "ARTLTA": code, "PRELTA": Decimal(price_incl)})
@@ -33,14 +60,14 @@ def add_article(fs, code: str, name: str, *, price: str = "10", price_incl: str 
         if v_ean:
             fs_writer.insert_row(fs, "F_EAC", {"ARTEAC": code, "EANEAC": v_ean, "CE1EAC": size, "CE2EAC": color})
     for (warehouse, size, color), qty in (stock or {}).items():
-        fs_writer.update_stock(fs, code, warehouse, actual=Decimal(qty), available=Decimal(qty), size=size,
-                               color=color)
+        fs_writer.update_stock(fs, code, warehouse, actual=Decimal(qty), available=Decimal(qty), size=size, color=color)
 
 
 @pytest.fixture
 def env(mysql_server, mysql_db, tmp_path):
-    config = build(mysql_server, mysql_db, tmp_path, demo=True, articles=0, customers=0, orders=0,
-                   workers="thread")  # in-process: tests here look inside the syncs
+    config = build(
+        mysql_server, mysql_db, tmp_path, demo=True, articles=0, customers=0, orders=0, workers="thread"
+    )  # in-process: tests here look inside the syncs
     e = open_env(config)
     e.runtime.engine.syncs = {"product": ProductSync(), "stock": StockSync()}
     yield e
@@ -53,21 +80,37 @@ def scalar(env, sql: str, args=()):
 
 
 def product(env, ref: str) -> dict | None:
-    return env.shop.query_one("SELECT p.*, ps.price AS shop_price, ps.active AS shop_active, ps.id_tax_rules_group AS"
-                              " shop_tax FROM {p}product p JOIN {p}product_shop ps ON ps.id_product = p.id_product"
-                              " AND ps.id_shop = 1 WHERE p.reference = %s", (ref,))
+    return env.shop.query_one(
+        "SELECT p.*, ps.price AS shop_price, ps.active AS shop_active, ps.id_tax_rules_group AS"
+        " shop_tax FROM {p}product p JOIN {p}product_shop ps ON ps.id_product = p.id_product"
+        " AND ps.id_shop = 1 WHERE p.reference = %s",
+        (ref,),
+    )
 
 
 def names(env, pid: int) -> dict[int, tuple[str, str]]:
-    return {r["id_lang"]: (r["name"], r["description"]) for r in env.shop.query(
-        "SELECT id_lang, name, description FROM {p}product_lang WHERE id_product = %s AND id_shop = 1", (pid,))}
+    return {
+        r["id_lang"]: (r["name"], r["description"])
+        for r in env.shop.query(
+            "SELECT id_lang, name, description FROM {p}product_lang WHERE id_product = %s AND id_shop = 1", (pid,)
+        )
+    }
 
 
 def test_articles_become_products_with_variants_and_link_before_create(env):
-    add_article(env.fs, "ZAP100", "Zapatilla running", price="50", vat=1, family="CAL", description="Ligera y cómoda",
-                ean="8412345001006", weight="0.35",
-                variants=[("42", "ROJ", "8412345001013"), ("43", "ROJ", "8412345001020")],
-                stock={("GEN", "42", "ROJ"): 4, ("GEN", "43", "ROJ"): 6})
+    add_article(
+        env.fs,
+        "ZAP100",
+        "Zapatilla running",
+        price="50",
+        vat=1,
+        family="CAL",
+        description="Ligera y cómoda",
+        ean="8412345001006",
+        weight="0.35",
+        variants=[("42", "ROJ", "8412345001013"), ("43", "ROJ", "8412345001020")],
+        stock={("GEN", "42", "ROJ"): 4, ("GEN", "43", "ROJ"): 6},
+    )
     add_article(env.fs, "TAZ010", "Taza cerámica FS", price="7.438017", stock={("GEN", "", ""): 12})  # in the demo
     add_article(env.fs, "OCU200", "Oculto", publish=0)  # "subir a internet" unticked
     shop_products = scalar(env, "SELECT COUNT(*) FROM {p}product")
@@ -82,16 +125,28 @@ def test_articles_become_products_with_variants_and_link_before_create(env):
     assert p["price"] == p["shop_price"] == Decimal("50.000000")
     assert p["id_tax_rules_group"] == p["shop_tax"] == 2  # 10 % group from TIVART 1
     langs = {r["id_lang"] for r in env.shop.query("SELECT id_lang FROM {p}lang")}
-    assert len(langs) > 1 and names(env, p["id_product"]) == {lang: ("Zapatilla running", "Ligera y cómoda")
-                                                              for lang in langs}
-    combos = env.shop.query("SELECT pa.id_product_attribute AS pa, pa.reference, pa.ean13, sa.quantity FROM"
-                            " {p}product_attribute pa JOIN {p}stock_available sa ON sa.id_product_attribute ="
-                            " pa.id_product_attribute AND sa.id_shop = 1 WHERE pa.id_product = %s ORDER BY pa.reference",
-                            (p["id_product"],))
+    assert len(langs) > 1 and names(env, p["id_product"]) == {
+        lang: ("Zapatilla running", "Ligera y cómoda") for lang in langs
+    }
+    combos = env.shop.query(
+        "SELECT pa.id_product_attribute AS pa, pa.reference, pa.ean13, sa.quantity FROM"
+        " {p}product_attribute pa JOIN {p}stock_available sa ON sa.id_product_attribute ="
+        " pa.id_product_attribute AND sa.id_shop = 1 WHERE pa.id_product = %s ORDER BY pa.reference",
+        (p["id_product"],),
+    )
     assert [(c["reference"], c["ean13"], c["quantity"]) for c in combos] == [
-        ("ZAP100-42-ROJ", "8412345001013", 4), ("ZAP100-43-ROJ", "8412345001020", 6)]
-    assert scalar(env, "SELECT quantity FROM {p}stock_available WHERE id_product = %s AND id_product_attribute = 0"
-                           " AND id_shop = 1", (p["id_product"],)) == 10
+        ("ZAP100-42-ROJ", "8412345001013", 4),
+        ("ZAP100-43-ROJ", "8412345001020", 6),
+    ]
+    assert (
+        scalar(
+            env,
+            "SELECT quantity FROM {p}stock_available WHERE id_product = %s AND id_product_attribute = 0"
+            " AND id_shop = 1",
+            (p["id_product"],),
+        )
+        == 10
+    )
     assert scalar(env, "SELECT COUNT(*) FROM {p}product_attribute_shop WHERE id_product = %s", (p["id_product"],)) == 2
     taz = product(env, "TAZ010")
     assert names(env, taz["id_product"])[2][0] == "Taza cerámica FS"
@@ -121,7 +176,8 @@ def test_field_ownership_shop_edit_stays_until_factusol_changes(env):
     env.cycle()
     default = env.shop.id_lang
     assert {lang: d for lang, (_, d) in names(env, pid).items()} == {
-        lang: "Nueva descripción" if lang == default else "Texto de la tienda" for lang in names(env, pid)}
+        lang: "Nueva descripción" if lang == default else "Texto de la tienda" for lang in names(env, pid)
+    }
     # name with direction none: a FactuSOL name change does not reach the shop
     env.rules.entity("product").fields["name"].direction = "none"
     fs_writer.update_fields(env.fs, "F_ART", {"CODART": "LAM300"}, {"DESART": "Lámpara de pie"})
@@ -162,13 +218,21 @@ def test_publish_flag_and_family_filter_and_tax_included_tariff(env):
 def test_linking_never_wipes_shop_text_with_empty_factusol_fields(env):
     """The demo shop's TAZ010 has descriptions; the FactuSOL article with that code has no web description.
     (Checked in the shop's default language: other languages keep their translations anyway.)"""
-    before = scalar(env, "SELECT description FROM {p}product_lang WHERE id_product = (SELECT id_product FROM"
-                         " {p}product WHERE reference = %s) AND id_lang = %s", ("TAZ010", env.shop.id_lang))
+    before = scalar(
+        env,
+        "SELECT description FROM {p}product_lang WHERE id_product = (SELECT id_product FROM"
+        " {p}product WHERE reference = %s) AND id_lang = %s",
+        ("TAZ010", env.shop.id_lang),
+    )
     assert before, "the demo product has a description to keep"
     add_article(env.fs, "TAZ010", "Taza de cerámica", price="8.00", description="")
     run_once(env.runtime)
-    after = scalar(env, "SELECT description FROM {p}product_lang WHERE id_product = (SELECT id_product FROM"
-                        " {p}product WHERE reference = %s) AND id_lang = %s", ("TAZ010", env.shop.id_lang))
+    after = scalar(
+        env,
+        "SELECT description FROM {p}product_lang WHERE id_product = (SELECT id_product FROM"
+        " {p}product WHERE reference = %s) AND id_lang = %s",
+        ("TAZ010", env.shop.id_lang),
+    )
     assert after == before
     assert Decimal(product(env, "TAZ010")["shop_price"]) == Decimal("8.000000")  # what FactuSOL has does travel
     # later, FactuSOL gets a web description: now it is FactuSOL's to give
@@ -177,5 +241,12 @@ def test_linking_never_wipes_shop_text_with_empty_factusol_fields(env):
 
     capture_once(env.config, env.store)
     env.runtime.engine.apply_pending()
-    assert scalar(env, "SELECT description FROM {p}product_lang WHERE id_product = (SELECT id_product FROM"
-                       " {p}product WHERE reference = %s) AND id_lang = %s", ("TAZ010", env.shop.id_lang)) == "Taza de 350 ml"
+    assert (
+        scalar(
+            env,
+            "SELECT description FROM {p}product_lang WHERE id_product = (SELECT id_product FROM"
+            " {p}product WHERE reference = %s) AND id_lang = %s",
+            ("TAZ010", env.shop.id_lang),
+        )
+        == "Taza de 350 ml"
+    )

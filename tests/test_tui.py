@@ -43,14 +43,18 @@ def store(tmp_path: Path) -> Store:
     return Store(f"sqlite:///{tmp_path / 'state.sqlite'}")
 
 
-def capture(store: Store, n: int, entity: str = "customer", side: str = "factusol", start: int = 1,
-            key=None) -> None:
+def capture(store: Store, n: int, entity: str = "customer", side: str = "factusol", start: int = 1, key=None) -> None:
     rows = [
-        CapturedRow(side=side, entity=entity, source_table="F_CLI" if side == "factusol" else "ps_customer",
-                    row_key=dumps([key or i]), op="update",
-                    before={"CODCLI": i, "NOFCLI": f"Client {i}", "TELCLI": "600000000", "EMACLI": f"c{i}@mail.es"},
-                    after={"CODCLI": i, "NOFCLI": f"Client {i} SL", "TELCLI": "600000000", "EMACLI": f"c{i}@mail.es"},
-                    position=f"scan-{i}")
+        CapturedRow(
+            side=side,
+            entity=entity,
+            source_table="F_CLI" if side == "factusol" else "ps_customer",
+            row_key=dumps([key or i]),
+            op="update",
+            before={"CODCLI": i, "NOFCLI": f"Client {i}", "TELCLI": "600000000", "EMACLI": f"c{i}@mail.es"},
+            after={"CODCLI": i, "NOFCLI": f"Client {i} SL", "TELCLI": "600000000", "EMACLI": f"c{i}@mail.es"},
+            position=f"scan-{i}",
+        )
         for i in range(start, start + n)
     ]
     store.record_capture(rows, checkpoint=("factusol.scan", {"scan": start + n}))
@@ -143,9 +147,15 @@ def test_app_starts_and_shows_counts_that_agree(store):
 
 
 def test_status_bar_shows_the_service_and_its_watchers_in_words(store):
-    store.set_checkpoint("service", {"capture": {
-        "factusol": {"state": "locked", "locked_since": "2026-01-01T10:00:00+00:00"},
-        "prestashop": {"state": "streaming", "last_event_at": None}}})
+    store.set_checkpoint(
+        "service",
+        {
+            "capture": {
+                "factusol": {"state": "locked", "locked_since": "2026-01-01T10:00:00+00:00"},
+                "prestashop": {"state": "streaming", "last_event_at": None},
+            }
+        },
+    )
     lock = InstanceLock(store, "run")
 
     async def scenario():
@@ -499,8 +509,17 @@ def test_help_lists_every_key_of_the_current_tab(store):
             await pilot.pause()
             assert isinstance(app.screen, HelpScreen)
             text = screen_text(app)
-            for words in ("Take FactuSOL", "Take shop", "Keep base", "Own value", "Filter", "Clear filter", "Quit",
-                          "Refresh", "Help"):
+            for words in (
+                "Take FactuSOL",
+                "Take shop",
+                "Keep base",
+                "Own value",
+                "Filter",
+                "Clear filter",
+                "Quit",
+                "Refresh",
+                "Help",
+            ):
                 assert words in text, words
             assert "Skip" not in text  # the quarantine's keys are not this tab's
             await pilot.press("escape", "3", "question_mark")
@@ -591,20 +610,40 @@ def test_tui_needs_no_shop_password(tmp_path, monkeypatch):
     monkeypatch.delenv("PS_NOT_SET", raising=False)
     (tmp_path / "rules").mkdir()
     config = tmp_path / "replicator.yaml"
-    config.write_text("store: sqlite:///state.sqlite\nrules: rules\nfactusol:\n  file: data/0012026.accdb\n"
-                      "prestashop:\n  url: mysql://shop:${PS_NOT_SET}@127.0.0.1:3306/prestashop\n", encoding="utf-8")
+    config.write_text(
+        "store: sqlite:///state.sqlite\nrules: rules\nfactusol:\n  file: data/0012026.accdb\n"
+        "prestashop:\n  url: mysql://shop:${PS_NOT_SET}@127.0.0.1:3306/prestashop\n",
+        encoding="utf-8",
+    )
     app = build_app(str(config), readonly=True)
     assert app.readonly and app.store is not None
 
 
 def test_sensitive_columns_are_masked_in_the_image_view(store):
-    store.record_capture([CapturedRow(
-        side="prestashop", entity="customer", source_table="ps_customer", row_key=dumps([5]), op="update",
-        before={"id_customer": 5, "passwd": "$2y$10$abcdefghijklmnopqrstuv", "secure_key": "0123456789abcdef",
-                "reset_password_token": "tok-aaaa"},
-        after={"id_customer": 5, "passwd": "$2y$10$zyxwvutsrqponmlkjihgfe", "secure_key": "0123456789abcdef",
-               "reset_password_token": "tok-bbbb"},
-        position="mysql-bin.000001:400")])
+    store.record_capture(
+        [
+            CapturedRow(
+                side="prestashop",
+                entity="customer",
+                source_table="ps_customer",
+                row_key=dumps([5]),
+                op="update",
+                before={
+                    "id_customer": 5,
+                    "passwd": "$2y$10$abcdefghijklmnopqrstuv",
+                    "secure_key": "0123456789abcdef",
+                    "reset_password_token": "tok-aaaa",
+                },
+                after={
+                    "id_customer": 5,
+                    "passwd": "$2y$10$zyxwvutsrqponmlkjihgfe",
+                    "secure_key": "0123456789abcdef",
+                    "reset_password_token": "tok-bbbb",
+                },
+                position="mysql-bin.000001:400",
+            )
+        ]
+    )
 
     async def scenario():
         app = ReplicatorApp(store, DESCRIPTION)
@@ -629,8 +668,13 @@ def test_helpers():
     parsed = parse_filter("conflict customer ps")
     assert (parsed["status"], parsed["entity"], parsed["side"]) == ("conflict", "customer", "prestashop")
     parsed = parse_filter("status=applied entity=order side=fs key=A100 pierre")
-    assert (parsed["status"], parsed["entity"], parsed["side"], parsed["key"], parsed["text"]) == \
-        ("applied", "order", "factusol", "A100", ["pierre"])
+    assert (parsed["status"], parsed["entity"], parsed["side"], parsed["key"], parsed["text"]) == (
+        "applied",
+        "order",
+        "factusol",
+        "A100",
+        ["pierre"],
+    )
     flt = Filter.parse("customer martin")
     assert flt.matches(entity="customer", key="ps:4", texts=["Pierre Martin"])
     assert not flt.matches(entity="product", key="ps:4", texts=["Pierre Martin"])

@@ -20,10 +20,13 @@ KEY = "E2EKEY0123456789ABCDEFGHIJKLMNOP"
 
 
 def _fs_image(env, header) -> list[str]:
-    rows = env.fs.query("SELECT * FROM [F_PCL] WHERE [TIPPCL] = ? AND [CODPCL] = ?", [header["TIPPCL"],
-                                                                                    header["CODPCL"]])
-    rows += env.fs.query("SELECT * FROM [F_LPC] WHERE [TIPLPC] = ? AND [CODLPC] = ? ORDER BY [POSLPC]",
-                         [header["TIPPCL"], header["CODPCL"]])
+    rows = env.fs.query(
+        "SELECT * FROM [F_PCL] WHERE [TIPPCL] = ? AND [CODPCL] = ?", [header["TIPPCL"], header["CODPCL"]]
+    )
+    rows += env.fs.query(
+        "SELECT * FROM [F_LPC] WHERE [TIPLPC] = ? AND [CODLPC] = ? ORDER BY [POSLPC]",
+        [header["TIPPCL"], header["CODPCL"]],
+    )
     return [row_hash(r) for r in rows]
 
 
@@ -54,28 +57,37 @@ def test_shipping_in_factusol_makes_one_state_post_after_the_tracking_put_and_no
     _delivery_note(env.ctx, header, 501, "SEU0000001")
     _, applied = env.cycle()
     requests = [(e.method, e.path.split("?")[0], e.status) for e in standin.exchanges]
-    carrier = env.shop.query_one("SELECT id_order_carrier FROM {p}order_carrier WHERE id_order = 2"
-                                 " ORDER BY id_order_carrier LIMIT 1")["id_order_carrier"]
-    assert requests == [("GET", f"/api/order_carriers/{carrier}", 200), ("PUT", f"/api/order_carriers/{carrier}", 200),
-                        ("POST", "/api/order_histories", 201)], applied
+    carrier = env.shop.query_one(
+        "SELECT id_order_carrier FROM {p}order_carrier WHERE id_order = 2 ORDER BY id_order_carrier LIMIT 1"
+    )["id_order_carrier"]
+    assert requests == [
+        ("GET", f"/api/order_carriers/{carrier}", 200),
+        ("PUT", f"/api/order_carriers/{carrier}", 200),
+        ("POST", "/api/order_histories", 201),
+    ], applied
     assert [e.path for e in standin.exchanges][-1] == "/api/order_histories?sendemail=1"
     shipped = env.shop.state_id("PS_OS_SHIPPING")
     order = env.shop.query_one("SELECT current_state FROM {p}orders WHERE id_order = 2")
     assert order["current_state"] == shipped
     assert [(m.template, m.tracking) for m in standin.mails] == [("shipped", "SEU0000001")]
-    history = env.shop.query_one("SELECT * FROM {p}order_history WHERE id_order = 2 ORDER BY id_order_history DESC"
-                                 " LIMIT 1")
+    history = env.shop.query_one(
+        "SELECT * FROM {p}order_history WHERE id_order = 2 ORDER BY id_order_history DESC LIMIT 1"
+    )
     assert (history["id_employee"], history["id_order_state"]) == (0, shipped)
 
     # the stand-in's writes come back through the binlog: recognised as ours, nothing travels back
     before = _fs_image(env, header)
     captured, applied = env.cycle()
     assert captured.prestashop["changes"] > 0
-    shop_changes = [c for c in env.store.changes(side="prestashop", limit=10_000)
-                    if c.source_table in ("orders", "order_history", "order_carrier", "order_invoice", "order_detail")
-                    and '"id_order":2' in (c.after or "").replace(" ", "")]
-    assert shop_changes and all(c.status == ECHO for c in shop_changes), [(c.source_table, c.status, c.detail)
-                                                                         for c in shop_changes]
+    shop_changes = [
+        c
+        for c in env.store.changes(side="prestashop", limit=10_000)
+        if c.source_table in ("orders", "order_history", "order_carrier", "order_invoice", "order_detail")
+        and '"id_order":2' in (c.after or "").replace(" ", "")
+    ]
+    assert shop_changes and all(c.status == ECHO for c in shop_changes), [
+        (c.source_table, c.status, c.detail) for c in shop_changes
+    ]
     assert any(c.source_table == "order_history" for c in shop_changes)
     assert any("through the webservice" in c.detail for c in shop_changes)
     assert env.store.conflicts() == [] and env.store.quarantined() == []
@@ -99,9 +111,12 @@ def test_a_person_changing_the_state_after_us_is_not_taken_for_our_echo(setup):
 
     ps_writer.change_order_state(env.shop, 2, env.shop.state_id("PS_OS_CANCELED"), id_employee=1)
     env.cycle()
-    person = [c for c in env.store.changes(side="prestashop", limit=10_000)
-              if c.source_table == "order_history" and f'"id_order_state":{env.shop.state_id("PS_OS_CANCELED")}'
-              in (c.after or "").replace(" ", "")]
+    person = [
+        c
+        for c in env.store.changes(side="prestashop", limit=10_000)
+        if c.source_table == "order_history"
+        and f'"id_order_state":{env.shop.state_id("PS_OS_CANCELED")}' in (c.after or "").replace(" ", "")
+    ]
     assert person and all(c.status != ECHO for c in person)
     # the cancellation travelled to FactuSOL, as any shop cancellation does
     assert pedidos(env.ctx, 2)[0]["ESTPCL"] == 4
@@ -119,12 +134,15 @@ def test_a_refused_state_change_quarantines_the_order_with_the_cause(setup):
     entries = [q for q in env.store.quarantined() if q.key == key]
     assert entries and {q.entity for q in entries} <= {"order", "shipment"}
     for entry in entries:  # both syncs that wanted the order shipped say why they could not
-        assert entry.reason.startswith("order 2: tracking number SEU0000003 through the shop's webservice: the shop"
-                                       " refused the webservice key (401"), entry.reason
+        assert entry.reason.startswith(
+            "order 2: tracking number SEU0000003 through the shop's webservice: the shop"
+            " refused the webservice key (401"
+        ), entry.reason
         assert KEY not in entry.reason and "ANOTHERKEY" not in entry.reason
     standin.state.key = KEY  # fixed: the retry goes through
     env.runtime.engine.retry_due = 0
     env.cycle()
-    assert env.shop.query_one("SELECT current_state FROM {p}orders WHERE id_order = 2")["current_state"] == \
-        env.shop.state_id("PS_OS_SHIPPING")
+    assert env.shop.query_one("SELECT current_state FROM {p}orders WHERE id_order = 2")[
+        "current_state"
+    ] == env.shop.state_id("PS_OS_SHIPPING")
     assert not [q for q in env.store.quarantined() if q.key == key]

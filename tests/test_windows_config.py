@@ -68,9 +68,14 @@ def test_the_written_file_keeps_its_comments(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("PS_DB_PASSWORD", "x")
     path, _ = _init(tmp_path, "--factusol", f"{ACCESS}{DRIVE_FILE}")
     text = path.read_text(encoding="utf-8")
-    for comment in ("# FactuSOL <-> PrestaShop replicator configuration.", "# pyodbc connection string.",
-                    "# safety rescan when file events don't arrive", "# table prefix",
-                    "# process | thread", "# file: replicator.log"):
+    for comment in (
+        "# FactuSOL <-> PrestaShop replicator configuration.",
+        "# pyodbc connection string.",
+        "# safety rescan when file events don't arrive",
+        "# table prefix",
+        "# process | thread",
+        "# file: replicator.log",
+    ):
         assert comment in text
     assert "apply_interval_seconds: 2\n" in text
 

@@ -60,8 +60,14 @@ class ReplicatorApp(App):
         Binding("R", "resume_service", "Resume service", show=False),
     ]
 
-    def __init__(self, store: Store, config_description: dict[str, Any], readonly: bool = False,
-                 refresh_seconds: float = 1.0, window: int = 500):
+    def __init__(
+        self,
+        store: Store,
+        config_description: dict[str, Any],
+        readonly: bool = False,
+        refresh_seconds: float = 1.0,
+        window: int = 500,
+    ):
         super().__init__()
         self.store = store
         self.config_description = config_description
@@ -141,8 +147,9 @@ class ReplicatorApp(App):
         self.snapshot = snapshot
         self.last_error = ""
         try:
-            self.query_one(StatusHeader).show(snapshot.counts, snapshot.open_conflicts, snapshot.open_quarantine,
-                                              snapshot.service)
+            self.query_one(StatusHeader).show(
+                snapshot.counts, snapshot.open_conflicts, snapshot.open_quarantine, snapshot.service
+            )
             self.query_one(ChangeLogPane).apply_data(snapshot.changes)
             self.query_one(ConflictsPane).show_records(self.store, snapshot.conflicts, snapshot.labels)
             self.query_one(QuarantinePane).show_records(self.store, snapshot.quarantine, snapshot.labels)
@@ -163,8 +170,10 @@ class ReplicatorApp(App):
     # -- pause / resume: the same calls as `replicator pause` / `replicator resume` ----------------------
     def _refuse_readonly(self, what: str) -> bool:
         if self.readonly:
-            self.notify(f"Read-only mode: the TUI does not {what}; start it without --readonly, or use the "
-                        "command line", severity="warning")
+            self.notify(
+                f"Read-only mode: the TUI does not {what}; start it without --readonly, or use the command line",
+                severity="warning",
+            )
         return self.readonly
 
     def action_pause_service(self) -> None:
@@ -173,8 +182,10 @@ class ReplicatorApp(App):
         if self._refuse_readonly("pause the service"):
             return
         request_pause(self.store, "paused from the TUI")
-        self.notify("Pause requested: the service closes the FactuSOL file within one apply interval (the status "
-                    "bar says PAUSED); press R to resume")
+        self.notify(
+            "Pause requested: the service closes the FactuSOL file within one apply interval (the status "
+            "bar says PAUSED); press R to resume"
+        )
         self.refresh_data()
 
     def action_resume_service(self) -> None:
@@ -183,8 +194,11 @@ class ReplicatorApp(App):
         if self._refuse_readonly("resume the service"):
             return
         standing = request_resume(self.store)
-        self.notify("Resumed: the service scans the whole FactuSOL file, then applies what waited" if standing
-                    else "The replicator was not paused")
+        self.notify(
+            "Resumed: the service scans the whole FactuSOL file, then applies what waited"
+            if standing
+            else "The replicator was not paused"
+        )
         self.refresh_data()
 
     # -- resync: the same call as `replicator resync [--dry-run]`, on a worker thread ----------------------
@@ -192,8 +206,10 @@ class ReplicatorApp(App):
         if self._refuse_readonly("resync"):
             return
         if self.open_runtime is None:
-            self.notify("Resync needs the configuration file: start the TUI with `replicator tui --config FILE`",
-                        severity="warning")
+            self.notify(
+                "Resync needs the configuration file: start the TUI with `replicator tui --config FILE`",
+                severity="warning",
+            )
             return
         self.notify("Resync dry run: reading every category, product and stock key from both sides…")
         self._resync_worker(dry_run=True)
@@ -207,8 +223,9 @@ class ReplicatorApp(App):
             try:
                 reports = run_resync(opener, dry_run)
             except Exception as exc:  # noqa: BLE001 - said in a notice; the TUI goes on
-                self.call_from_thread(self.notify, redact(f"Resync failed: {describe_error(exc)}"),
-                                      severity="error", timeout=10)
+                self.call_from_thread(
+                    self.notify, redact(f"Resync failed: {describe_error(exc)}"), severity="error", timeout=10
+                )
                 return
             self.call_from_thread(self._resync_done, reports, dry_run)
 
@@ -235,8 +252,14 @@ class ReplicatorApp(App):
                 self.notify("Resync: writing what differs…")
                 self._resync_worker(dry_run=False)
 
-        self.push_screen(ConfirmModal("Resync: what the current rules would change (nothing written yet)",
-                                      Text(text), yes="write it through the normal apply path"), answered)
+        self.push_screen(
+            ConfirmModal(
+                "Resync: what the current rules would change (nothing written yet)",
+                Text(text),
+                yes="write it through the normal apply path",
+            ),
+            answered,
+        )
 
     # -- navigation, help, palette -------------------------------------------------------------------
     def action_show_tab(self, tab: str) -> None:
@@ -250,8 +273,7 @@ class ReplicatorApp(App):
 
     def active_pane(self):
         tab = self.query_one(TabbedContent).active
-        return self.query_one({"changes": ChangeLogPane, "conflicts": ConflictsPane,
-                               "quarantine": QuarantinePane}[tab])
+        return self.query_one({"changes": ChangeLogPane, "conflicts": ConflictsPane, "quarantine": QuarantinePane}[tab])
 
     def action_help(self) -> None:
         tab = self.query_one(TabbedContent).active
@@ -264,35 +286,66 @@ class ReplicatorApp(App):
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """The app's own commands in the palette (ctrl+p), beside Textual's."""
         yield SystemCommand("Go to change log", "the captured changes (1)", lambda: self.action_show_tab("changes"))
-        yield SystemCommand("Go to conflicts", "fields changed on both sides (2)",
-                            lambda: self.action_show_tab("conflicts"))
-        yield SystemCommand("Go to quarantine", "changes that could not be applied (3)",
-                            lambda: self.action_show_tab("quarantine"))
-        for take, name, what in (("factusol", "FactuSOL", "the FactuSOL value (f)"),
-                                 ("prestashop", "shop", "the shop value (p)"),
-                                 ("base", "base", "the base value, the last agreed (b)")):
-            yield SystemCommand(f"Resolve conflict: take {name}",
-                                f"the selected conflict gets {what}; you confirm first",
-                                lambda take=take: self._on_pane("conflicts", f"take('{take}')"))
-        yield SystemCommand("Resolve conflict: own value", "type the value the selected conflict gets (e)",
-                            lambda: self._on_pane("conflicts", "edit"))
-        yield SystemCommand("Skip quarantined change", "the selected one is never applied; you confirm first (s)",
-                            lambda: self._on_pane("quarantine", "skip"))
-        yield SystemCommand("Undo last skip", "put the last skipped change back in quarantine (u)",
-                            lambda: self._on_pane("quarantine", "undo_skip"))
-        yield SystemCommand("Filter this tab", "by status, side, entity, key, name, e-mail or code (/)",
-                            lambda: self.active_pane().run_action("focus_filter"))
-        yield SystemCommand("Clear the filter", "show every row again (Esc)",
-                            lambda: self.active_pane().run_action("clear_filter"))
-        yield SystemCommand("Show all fields / changed only", "in the change's detail pane (a)",
-                            lambda: self._on_pane("changes", "toggle_fields"))
+        yield SystemCommand(
+            "Go to conflicts", "fields changed on both sides (2)", lambda: self.action_show_tab("conflicts")
+        )
+        yield SystemCommand(
+            "Go to quarantine", "changes that could not be applied (3)", lambda: self.action_show_tab("quarantine")
+        )
+        for take, name, what in (
+            ("factusol", "FactuSOL", "the FactuSOL value (f)"),
+            ("prestashop", "shop", "the shop value (p)"),
+            ("base", "base", "the base value, the last agreed (b)"),
+        ):
+            yield SystemCommand(
+                f"Resolve conflict: take {name}",
+                f"the selected conflict gets {what}; you confirm first",
+                lambda take=take: self._on_pane("conflicts", f"take('{take}')"),
+            )
+        yield SystemCommand(
+            "Resolve conflict: own value",
+            "type the value the selected conflict gets (e)",
+            lambda: self._on_pane("conflicts", "edit"),
+        )
+        yield SystemCommand(
+            "Skip quarantined change",
+            "the selected one is never applied; you confirm first (s)",
+            lambda: self._on_pane("quarantine", "skip"),
+        )
+        yield SystemCommand(
+            "Undo last skip",
+            "put the last skipped change back in quarantine (u)",
+            lambda: self._on_pane("quarantine", "undo_skip"),
+        )
+        yield SystemCommand(
+            "Filter this tab",
+            "by status, side, entity, key, name, e-mail or code (/)",
+            lambda: self.active_pane().run_action("focus_filter"),
+        )
+        yield SystemCommand(
+            "Clear the filter", "show every row again (Esc)", lambda: self.active_pane().run_action("clear_filter")
+        )
+        yield SystemCommand(
+            "Show all fields / changed only",
+            "in the change's detail pane (a)",
+            lambda: self._on_pane("changes", "toggle_fields"),
+        )
         yield SystemCommand("Refresh now", "read the state store again (r)", self.action_refresh_now)
-        yield SystemCommand("Pause the service (give FactuSOL the file)",
-                            "for FactuSOL's compact/repair or a restore (P)", self.action_pause_service)
-        yield SystemCommand("Resume the service", "it rescans the FactuSOL file, then applies what waited (R)",
-                            self.action_resume_service)
-        yield SystemCommand("Resync (dry run)", "how many keys per entity the current rules would change; y then "
-                            "writes them, as `replicator resync`", self.action_resync_dry_run)
+        yield SystemCommand(
+            "Pause the service (give FactuSOL the file)",
+            "for FactuSOL's compact/repair or a restore (P)",
+            self.action_pause_service,
+        )
+        yield SystemCommand(
+            "Resume the service",
+            "it rescans the FactuSOL file, then applies what waited (R)",
+            self.action_resume_service,
+        )
+        yield SystemCommand(
+            "Resync (dry run)",
+            "how many keys per entity the current rules would change; y then writes them, as `replicator resync`",
+            self.action_resync_dry_run,
+        )
         yield SystemCommand("Help: keys of this screen", "every key and what it does (?)", self.action_help)
         yield from super().get_system_commands(screen)
 

@@ -61,8 +61,11 @@ class ChangeLogPane(Vertical):
         self.show_all = False
 
     def compose(self) -> ComposeResult:
-        yield FilterBar("change", "/ filter: status, side, entity, key=…, or text such as an article code, a name "
-                                  "or an e-mail — Enter applies, Esc clears")
+        yield FilterBar(
+            "change",
+            "/ filter: status, side, entity, key=…, or text such as an article code, a name "
+            "or an e-mail — Enter applies, Esc clears",
+        )
         with Container(id="change-body"):
             table = DataTable(id="change-table", cursor_type="row", zebra_stripes=True)
             for name in COLUMNS:
@@ -79,8 +82,9 @@ class ChangeLogPane(Vertical):
     def request(self) -> ChangeRequest:
         """What the next snapshot should read for this pane."""
         shown = (min(self.changes), max(self.changes)) if self.changes else None
-        return ChangeRequest(self.generation, self.filter, self.window, after_id=self.last_id, shown=shown,
-                             reload=self.reload_pending)
+        return ChangeRequest(
+            self.generation, self.filter, self.window, after_id=self.last_id, shown=shown, reload=self.reload_pending
+        )
 
     def apply_data(self, data: ChangeData) -> None:
         if data.request.generation != self.generation:
@@ -176,8 +180,11 @@ class ChangeLogPane(Vertical):
             title.append(f"\n{safe(change.detail)}", style="italic")
         # An update or delete without a before-image: it was not kept (see diff_table), not an empty row.
         kept = change.before is not None or change.op == "insert"
-        detail.update(Group(title, diff_table(loads(change.before), loads(change.after), before_kept=kept,
-                                              show_all=self.show_all)))
+        detail.update(
+            Group(
+                title, diff_table(loads(change.before), loads(change.after), before_kept=kept, show_all=self.show_all)
+            )
+        )
 
     def action_toggle_fields(self) -> None:
         self.show_all = not self.show_all

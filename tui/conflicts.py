@@ -23,8 +23,12 @@ from .modals import CANCELLED, ConfirmModal, ValueInputModal
 from .record_pane import RecordPane
 
 READONLY_NOTICE = "Read-only mode (--readonly): conflicts can be looked at but not resolved."
-TAKE_NAMES = {"factusol": "the FactuSOL value", "prestashop": "the shop value", "base": "the base value (last "
-              "agreed)", "custom": "your value"}
+TAKE_NAMES = {
+    "factusol": "the FactuSOL value",
+    "prestashop": "the shop value",
+    "base": "the base value (last agreed)",
+    "custom": "your value",
+}
 
 
 def shown_value(conflict: Conflict, raw: str | None) -> str:
@@ -56,17 +60,33 @@ class ConflictsPane(RecordPane):
     """
 
     def row_cells(self, conflict: Conflict) -> tuple:
-        return (conflict.id, conflict.entity, safe(short(self.label(conflict), 36)), conflict.field,
-                short(shown_value(conflict, conflict.base), 20), short(shown_value(conflict, conflict.factusol), 20),
-                short(shown_value(conflict, conflict.prestashop), 20), show_time(conflict.created_at, brief=True))
+        return (
+            conflict.id,
+            conflict.entity,
+            safe(short(self.label(conflict), 36)),
+            conflict.field,
+            short(shown_value(conflict, conflict.base), 20),
+            short(shown_value(conflict, conflict.factusol), 20),
+            short(shown_value(conflict, conflict.prestashop), 20),
+            show_time(conflict.created_at, brief=True),
+        )
 
     def signature(self, conflict: Conflict) -> tuple:
         return (conflict.id, conflict.base, conflict.factusol, conflict.prestashop, self.label(conflict))
 
     def filter_parts(self, conflict: Conflict) -> dict[str, Any]:
-        return {"status": "open" if self.filter.status == "open" else "", "entity": conflict.entity,
-                "key": conflict.key, "texts": [self.label(conflict), conflict.field, conflict.base or "",
-                                               conflict.factusol or "", conflict.prestashop or ""]}
+        return {
+            "status": "open" if self.filter.status == "open" else "",
+            "entity": conflict.entity,
+            "key": conflict.key,
+            "texts": [
+                self.label(conflict),
+                conflict.field,
+                conflict.base or "",
+                conflict.factusol or "",
+                conflict.prestashop or "",
+            ],
+        }
 
     def detail_text(self, conflict: Conflict) -> Group:
         head = Text()
@@ -79,9 +99,11 @@ class ConflictsPane(RecordPane):
         table = Table(expand=True, show_lines=False)
         for title, key in (("base (last agreed)", "b"), ("FactuSOL", "f"), ("shop", "p")):
             table.add_column(f"[{key}] {title}", overflow="fold", ratio=1)
-        table.add_row(Text(shown_value(conflict, conflict.base), style="dim"),
-                      Text(shown_value(conflict, conflict.factusol), style="bold"),
-                      Text(shown_value(conflict, conflict.prestashop), style="bold"))
+        table.add_row(
+            Text(shown_value(conflict, conflict.base), style="dim"),
+            Text(shown_value(conflict, conflict.factusol), style="bold"),
+            Text(shown_value(conflict, conflict.prestashop), style="bold"),
+        )
         return Group(head, table)
 
     # -- actions ---------------------------------------------------------------------------------
@@ -121,8 +143,10 @@ class ConflictsPane(RecordPane):
             else:
                 self.notify(f"Conflict {conflict.id} left open.", timeout=3)
 
-        self.app.push_screen(ConfirmModal(f"Resolve conflict {conflict.id}?", self.preview(conflict, take, value),
-                                          yes="resolve"), answered)
+        self.app.push_screen(
+            ConfirmModal(f"Resolve conflict {conflict.id}?", self.preview(conflict, take, value), yes="resolve"),
+            answered,
+        )
 
     def _resolve(self, conflict: Conflict, take: str, value: Any = None) -> None:
         store = self.store
@@ -131,4 +155,5 @@ class ConflictsPane(RecordPane):
             resolved = store.resolve_conflict(conflict.id, take, value)
             shown = MASK if is_credential(conflict.field) else safe(short(show_json(resolved.resolution)))
             return f"Conflict {conflict.id} resolved ({TAKE_NAMES[take]}): {shown}"
+
         self.write_in_background(write)

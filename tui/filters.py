@@ -49,13 +49,22 @@ class Filter:
 
     def chip(self) -> str:
         """The filter in words, for the chip above the table."""
-        parts = [f"{name}={value}" for name, value in (("status", self.status), ("entity", self.entity),
-                                                       ("side", self.side), ("key", self.key)) if value]
+        parts = [
+            f"{name}={value}"
+            for name, value in (
+                ("status", self.status),
+                ("entity", self.entity),
+                ("side", self.side),
+                ("key", self.key),
+            )
+            if value
+        ]
         parts += [f'"{word}"' for word in self.text]
         return "  ".join(parts)
 
-    def matches(self, status: str = "", entity: str = "", side: str = "", key: str = "",
-                texts: Iterable[str] = ()) -> bool:
+    def matches(
+        self, status: str = "", entity: str = "", side: str = "", key: str = "", texts: Iterable[str] = ()
+    ) -> bool:
         """For rows filtered on screen (conflicts, quarantine): every given part must match."""
         if self.status and status != self.status:
             return False

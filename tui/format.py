@@ -29,7 +29,6 @@ SIDES = ("factusol", "prestashop")
 SIDE_ALIASES = {"fs": "factusol", "ps": "prestashop", "factusol": "factusol", "prestashop": "prestashop"}
 
 
-
 def safe(value: Any) -> str:
     """`value` as text with every secret redacted."""
     return redact("" if value is None else value)
@@ -118,8 +117,11 @@ def diff_table(before: dict | None, after: dict | None, before_kept: bool = True
             cells = [Text(c.plain, style="bold yellow" if c.style != "dim" else "dim") for c in cells]
         table.add_row(Text(("* " if name in changed else "  ") + name, style=style), *cells)
     if hidden:
-        table.add_row(Text(f"  … {hidden} unchanged field{'s' if hidden != 1 else ''} hidden (a: show all)",
-                           style="dim italic"), "", "")
+        table.add_row(
+            Text(f"  … {hidden} unchanged field{'s' if hidden != 1 else ''} hidden (a: show all)", style="dim italic"),
+            "",
+            "",
+        )
     if not fields:
         table.add_row(Text("(no image)", style="dim"), Text("not kept", style="dim") if not before_kept else "", "")
     return table

@@ -14,8 +14,10 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-FILTER_HELP = ("Filter words: a status (pending, conflict…), a side (fs, ps), an entity (customer, product…), "
-               "key=…, or any text (article code, customer name or e-mail). Esc clears.")
+FILTER_HELP = (
+    "Filter words: a status (pending, conflict…), a side (fs, ps), an entity (customer, product…), "
+    "key=…, or any text (article code, customer name or e-mail). Esc clears."
+)
 SECTIONS = ("This tab", "Everywhere", "Moving around")
 
 
@@ -33,14 +35,18 @@ def collect_keys(app) -> list[tuple[str, list[tuple[str, str]]]]:
             continue  # ctrl+p is listed below
         description = binding.description or binding.action.replace("_", " ")
         description += "" if active.enabled else " (not available here)"
-        section = ("Everywhere" if isinstance(node, App) else
-                   "Moving around" if isinstance(node, (DataTable, Screen)) else "This tab")
+        section = (
+            "Everywhere"
+            if isinstance(node, App)
+            else "Moving around"
+            if isinstance(node, (DataTable, Screen))
+            else "This tab"
+        )
         keys = sections[section].setdefault(description, [])  # one line per action: q and ctrl+q both quit
         if app.get_key_display(binding) not in keys:
             keys.append(app.get_key_display(binding))
     sections["Moving around"]["command palette: every action by name"] = ["ctrl+p"]
-    return [(name, [(", ".join(keys), does) for does, keys in rows.items()])
-            for name, rows in sections.items() if rows]
+    return [(name, [(", ".join(keys), does) for does, keys in rows.items()]) for name, rows in sections.items() if rows]
 
 
 class HelpScreen(ModalScreen[None]):

@@ -49,8 +49,9 @@ class ValueInputModal(ModalScreen[Any]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(self.title_text, id="value-title")
-            yield Label("Type a JSON value (12.5, null, \"text\") or plain text. Enter saves, Esc cancels.",
-                        classes="hint")
+            yield Label(
+                'Type a JSON value (12.5, null, "text") or plain text. Enter saves, Esc cancels.', classes="hint"
+            )
             yield Input(value=self.initial, id="value-input")
 
     def on_mount(self) -> None:

@@ -36,15 +36,28 @@ class QuarantinePane(RecordPane):
         self.skipped: list[Quarantine] = []  # this session's skips, newest last: what `u` can undo
 
     def row_cells(self, row: Quarantine) -> tuple:
-        return (row.id, show_time(row.created_at, brief=True), SIDE_LABELS.get(row.side, row.side), row.entity,
-                safe(short(self.label(row), 36)), row.field, row.attempts, safe(short(row.reason, 80)))
+        return (
+            row.id,
+            show_time(row.created_at, brief=True),
+            SIDE_LABELS.get(row.side, row.side),
+            row.entity,
+            safe(short(self.label(row), 36)),
+            row.field,
+            row.attempts,
+            safe(short(row.reason, 80)),
+        )
 
     def signature(self, row: Quarantine) -> tuple:
         return (row.id, row.reason, row.attempts, row.field, self.label(row))
 
     def filter_parts(self, row: Quarantine) -> dict[str, Any]:
-        return {"status": "open" if self.filter.status == "open" else "", "entity": row.entity, "side": row.side,
-                "key": row.key, "texts": [self.label(row), row.reason, row.field]}
+        return {
+            "status": "open" if self.filter.status == "open" else "",
+            "entity": row.entity,
+            "side": row.side,
+            "key": row.key,
+            "texts": [self.label(row), row.reason, row.field],
+        }
 
     def detail_text(self, row: Quarantine) -> Text:
         text = Text()
@@ -76,6 +89,7 @@ class QuarantinePane(RecordPane):
         def write() -> str:
             store.skip_quarantine(row.id)
             return f"Quarantined change {row.id} skipped (u undoes it)."
+
         self.write_in_background(write, after=lambda: self.skipped.append(row))
 
     def action_undo_skip(self) -> None:
@@ -91,4 +105,5 @@ class QuarantinePane(RecordPane):
         def write() -> str:
             store.unskip_quarantine(row.id)
             return f"Quarantined change {row.id} is back in quarantine: it is retried on the next cycle."
+
         self.write_in_background(write)

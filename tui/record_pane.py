@@ -90,8 +90,9 @@ class RecordPane(Vertical):
 
     def _render_records(self) -> None:
         current = {r.id: r for r in self.all_records if self.filter.matches(**self.filter_parts(r))}
-        if [self.signature(r) for r in current.values()] == [self.signature(r) for r in self.records.values()] \
-                and self.table.row_count == len(current):
+        if [self.signature(r) for r in current.values()] == [
+            self.signature(r) for r in self.records.values()
+        ] and self.table.row_count == len(current):
             return
         selected = self.selected_id()
         self.records = current

@@ -53,8 +53,9 @@ class Snapshot:
 def load_changes(store: Store, request: ChangeRequest) -> ChangeData:
     if request.reload or request.flt.active:
         flt = request.flt
-        rows = store.newest_changes(request.window, status=flt.status, entity=flt.entity, side=flt.side,
-                                    key=flt.key, words=flt.text)
+        rows = store.newest_changes(
+            request.window, status=flt.status, entity=flt.entity, side=flt.side, key=flt.key, words=flt.text
+        )
         return ChangeData(request, rows, {c.id: (c.status, c.detail) for c in rows})
     states = store.change_states(*request.shown) if request.shown else {}
     return ChangeData(request, store.changes(after_id=request.after_id, limit=request.window), states)
@@ -69,10 +70,17 @@ def take_snapshot(store: Store, request: ChangeRequest, labels: dict[tuple[str, 
     for entity, key in {(r.entity, r.key) for r in [*conflicts, *quarantine]}:
         if (entity, key) not in labels:
             labels[(entity, key)] = record_label(store, entity, key)
-    return Snapshot(counts=summary["changes"], open_conflicts=summary["open_conflicts"],
-                    open_quarantine=summary["open_quarantine"], service=service_state(store),
-                    changes=load_changes(store, request), conflicts=conflicts, quarantine=quarantine,
-                    labels=dict(labels), taken_at=utcnow())
+    return Snapshot(
+        counts=summary["changes"],
+        open_conflicts=summary["open_conflicts"],
+        open_quarantine=summary["open_quarantine"],
+        service=service_state(store),
+        changes=load_changes(store, request),
+        conflicts=conflicts,
+        quarantine=quarantine,
+        labels=dict(labels),
+        taken_at=utcnow(),
+    )
 
 
 def describe_error(exc: BaseException) -> str:

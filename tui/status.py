@@ -16,8 +16,7 @@ from typing import Any
 from rich.text import Text
 from textual.widgets import Static
 
-from replicator.service_state import (NEVER_RUN, NOT_RESPONDING, RUNNING, STOPPED, WATCHER_STYLES, ServiceState,
-                                      age_text)
+from replicator.service_state import NEVER_RUN, NOT_RESPONDING, RUNNING, STOPPED, WATCHER_STYLES, ServiceState, age_text
 from replicator.store import utcnow
 
 from .format import STATUS_STYLES, STATUSES, safe
@@ -93,8 +92,9 @@ def counts_text(counts: dict[str, int], open_conflicts: int, open_quarantine: in
             text.append(" · ", style="dim")
         text.append(f"{status} ", style="dim").append(str(counts.get(status, 0)), style=STATUS_STYLES[status])
     text.append("  needs you " if compact else "   needs you ", style="dim")
-    text.append(f"{open_conflicts} conflict{'s' if open_conflicts != 1 else ''}",
-                style="bold red" if open_conflicts else "")
+    text.append(
+        f"{open_conflicts} conflict{'s' if open_conflicts != 1 else ''}", style="bold red" if open_conflicts else ""
+    )
     text.append(" · ", style="dim")
     text.append(f"{open_quarantine} in quarantine", style="magenta" if open_quarantine else "")
     return text
@@ -117,8 +117,7 @@ class StatusHeader(Static):
     def on_mount(self) -> None:
         self.update(self.render_summary())
 
-    def show(self, counts: dict[str, int], open_conflicts: int, open_quarantine: int,
-             service: ServiceState) -> None:
+    def show(self, counts: dict[str, int], open_conflicts: int, open_quarantine: int, service: ServiceState) -> None:
         self.summary = {"changes": counts, "open_conflicts": open_conflicts, "open_quarantine": open_quarantine}
         self.service = service
         self.update(self.render_summary())
@@ -130,9 +129,14 @@ class StatusHeader(Static):
         compact = self.app.size.width < COMPACT_WIDTH
         text = service_text(self.service, self.readonly, compact)
         if self.summary:
-            text.append("\n").append_text(counts_text(self.summary.get("changes", {}),
-                                                      self.summary.get("open_conflicts", 0),
-                                                      self.summary.get("open_quarantine", 0), compact))
+            text.append("\n").append_text(
+                counts_text(
+                    self.summary.get("changes", {}),
+                    self.summary.get("open_conflicts", 0),
+                    self.summary.get("open_quarantine", 0),
+                    compact,
+                )
+            )
         if self.app.size.height >= ROOMY_HEIGHT:
             text.append("\n").append_text(describe_config(self.config_description))
         return text

@@ -81,8 +81,14 @@ def _scanner(store: Store, config: Config, initial_load: bool) -> FactusolScanne
     return per_store[key]
 
 
-def capture_once(config: Config, store: Store, initial_load: bool = False, full: bool = True,
-                 factusol_tables: Collection[str] | None = None, prestashop: bool = True) -> CaptureReport:
+def capture_once(
+    config: Config,
+    store: Store,
+    initial_load: bool = False,
+    full: bool = True,
+    factusol_tables: Collection[str] | None = None,
+    prestashop: bool = True,
+) -> CaptureReport:
     """Capture everything pending on both sides once: a FactuSOL scan (full, or narrowed by the FUM* columns
     where the tables have them: `full=False`) and the shop up to now.
 
@@ -91,10 +97,21 @@ def capture_once(config: Config, store: Store, initial_load: bool = False, full:
     report = CaptureReport()
     if _factusol_configured(config) and (factusol_tables is None or factusol_tables):
         try:
-            r = scan_with_retry(_scanner(store, config, initial_load), config.factusol.lock_retry_seconds, full=full,
-                                only=factusol_tables)
-            report.factusol = {"changes": r.changes, "echoes": r.echoes, "counts": r.counts, "file": r.file,
-                               "scan": r.scan, "rollover": r.rollover, "seconds": r.seconds}
+            r = scan_with_retry(
+                _scanner(store, config, initial_load),
+                config.factusol.lock_retry_seconds,
+                full=full,
+                only=factusol_tables,
+            )
+            report.factusol = {
+                "changes": r.changes,
+                "echoes": r.echoes,
+                "counts": r.counts,
+                "file": r.file,
+                "scan": r.scan,
+                "rollover": r.rollover,
+                "seconds": r.seconds,
+            }
         except Exception as exc:
             report.errors.append(redact(f"factusol: {type(exc).__name__}: {exc}"))
     if config.prestashop.url and prestashop:
@@ -104,16 +121,28 @@ def capture_once(config: Config, store: Store, initial_load: bool = False, full:
         try:
             if mode == "binlog":
                 r = BinlogCapture(store, config.prestashop).capture()
-                report.prestashop = {"changes": r.changes, "echoes": r.echoes, "transactions": r.transactions,
-                                     "counts": r.counts, "file": r.file, "pos": r.pos, "seconds": r.seconds}
+                report.prestashop = {
+                    "changes": r.changes,
+                    "echoes": r.echoes,
+                    "transactions": r.transactions,
+                    "counts": r.counts,
+                    "file": r.file,
+                    "pos": r.pos,
+                    "seconds": r.seconds,
+                }
             else:
                 poller = ChunkPoller(store, config.prestashop, initial_load=initial_load)
                 try:
                     r = poller.poll()
                 finally:
                     poller.close()
-                report.prestashop = {"changes": r.changes, "echoes": r.echoes, "counts": r.counts,
-                                     "poll": r.poll, "seconds": r.seconds}
+                report.prestashop = {
+                    "changes": r.changes,
+                    "echoes": r.echoes,
+                    "counts": r.counts,
+                    "poll": r.poll,
+                    "seconds": r.seconds,
+                }
         except Exception as exc:
             report.errors.append(redact(f"prestashop: {type(exc).__name__}: {exc}"))
     return report
@@ -125,8 +154,9 @@ class CaptureService:
     `on_change(n)` is called from a watcher's thread right after it committed `n` changes (FactuSOL scan, binlog
     batch, poll; n may be 0): the service wakes its apply loop with it (`replicator.capture.wakeup`)."""
 
-    def __init__(self, config: Config, store: Store, initial_load: bool = False,
-                 on_change: Callable[[int], None] | None = None):
+    def __init__(
+        self, config: Config, store: Store, initial_load: bool = False, on_change: Callable[[int], None] | None = None
+    ):
         self.config, self.store = config, store
         self.initial_load = initial_load
         self.on_change = on_change
@@ -141,8 +171,9 @@ class CaptureService:
     def start(self) -> "CaptureService":
         if _factusol_configured(self.config):
             on_scan = (lambda report: self.on_change(report.changes)) if self.on_change else None
-            self.factusol = FactusolWatcher(self.store, self.config.factusol, initial_load=self.initial_load,
-                                            on_scan=on_scan).start()
+            self.factusol = FactusolWatcher(
+                self.store, self.config.factusol, initial_load=self.initial_load, on_scan=on_scan
+            ).start()
         if self.config.prestashop.url:
             mode, why = choose_prestashop_mode(self.config)
             self.prestashop_mode, self.prestashop_mode_why = mode, redact(why)
@@ -153,8 +184,10 @@ class CaptureService:
                 target, args = self.binlog.run, (self._stop,)
             else:
                 self.poller = ChunkPoller(self.store, self.config.prestashop, initial_load=self.initial_load)
-                target, args = run_chunk_poller, (self.poller, self._stop, self.config.prestashop.poll_seconds,
-                                                  self.on_change)
+                target, args = (
+                    run_chunk_poller,
+                    (self.poller, self._stop, self.config.prestashop.poll_seconds, self.on_change),
+                )
             t = threading.Thread(target=target, args=args, name=f"prestashop-{mode}", daemon=True)
             t.start()
             self._threads.append(t)
@@ -184,11 +217,13 @@ class FirstSightError(RuntimeError):
     """The first run could not take its first sight of a side: nothing is synced until it can."""
 
 
-def take_first_sight(config: Config, store: Store, factusol_tables: list[str] | None = None,
-                     prestashop: bool = True) -> None:
+def take_first_sight(
+    config: Config, store: Store, factusol_tables: list[str] | None = None, prestashop: bool = True
+) -> None:
     """The first sight of these FactuSOL tables (all when None) and of the shop (its binlog position or poll
     baseline): row snapshots, no change logged.  Raises FirstSightError if it fails."""
     report = capture_once(config, store, factusol_tables=factusol_tables, prestashop=prestashop)
     if report.errors:
-        raise FirstSightError("first sight failed, nothing was synced (run again once it is fixed): "
-                              + "; ".join(report.errors))
+        raise FirstSightError(
+            "first sight failed, nothing was synced (run again once it is fixed): " + "; ".join(report.errors)
+        )

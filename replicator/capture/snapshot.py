@@ -28,6 +28,8 @@ from replicator.store import CapturedRow, Store
 from .tables import WatchedTable
 
 INSERT, UPDATE, DELETE = "insert", "update", "delete"
+
+
 class RowHasher:
     """`row_hash` for many rows of one result set: sorts the columns once (same result as `row_hash`)."""
 
@@ -79,7 +81,7 @@ class RowHasher:
         if not stored.startswith(head):
             return None
         try:
-            values = ast.literal_eval(stored[len(head):])  # literals only: never evaluates code
+            values = ast.literal_eval(stored[len(head) :])  # literals only: never evaluates code
         except (ValueError, SyntaxError, MemoryError, RecursionError):
             return None  # e.g. a float nan/inf, whose repr is not a literal
         if type(values) is not tuple or len(values) != len(self.names):
@@ -102,8 +104,10 @@ def canon_column(values: tuple | list, convert: Callable[[Any], Any] | None, cac
             return values
         one = canon
     else:
+
         def one(v, convert=convert):
             return canon(convert(v))
+
     try:
         missing = set(values).difference(cache)
     except TypeError:  # an unhashable (or signalling NaN) value: no cache for this batch
@@ -117,8 +121,9 @@ def canon_column(values: tuple | list, convert: Callable[[Any], Any] | None, cac
     return list(map(cache.__getitem__, values))
 
 
-def canon_repr_column(values: tuple | list, convert: Callable[[Any], Any] | None, cache: dict,
-                      state: list[bool]) -> list[str]:
+def canon_repr_column(
+    values: tuple | list, convert: Callable[[Any], Any] | None, cache: dict, state: list[bool]
+) -> list[str]:
     """`repr(canon(convert(v)))` for every value of one column of a batch: the column's part of the repr of the
     rows' canonical tuples (see `RowHasher.of_text`), so a row's text is ", ".join of its parts in brackets.
 
@@ -139,11 +144,14 @@ def canon_repr_column(values: tuple | list, convert: Callable[[Any], Any] | None
         one = repr
     else:
         if convert is None:
+
             def one(v):
                 return repr(canon(v))
         else:
+
             def one(v, convert=convert):
                 return repr(canon(convert(v)))
+
         try:
             missing = set(values).difference(cache)
         except TypeError:  # an unhashable (or signalling NaN) value: no cache for this batch
@@ -202,8 +210,16 @@ class Differ:
     `store.last_written_hash(side, table, key)` only moves the snapshot.
     """
 
-    def __init__(self, store: Store, table: WatchedTable, known: dict[str, str], position: str, txn: str,
-                 baseline: bool = False, physical_name: str | None = None):
+    def __init__(
+        self,
+        store: Store,
+        table: WatchedTable,
+        known: dict[str, str],
+        position: str,
+        txn: str,
+        baseline: bool = False,
+        physical_name: str | None = None,
+    ):
         self.store, self.table, self.known = store, table, known
         self.position, self.txn, self.baseline = position, txn, baseline
         self.source_table = physical_name or table.name
@@ -254,10 +270,19 @@ class Differ:
         self._result.new_hashes[self.table.name][key] = h
 
     def _emit(self, op: str, key: str, before: dict | None, after: dict | None) -> None:
-        self._result.rows.append(CapturedRow(
-            side=self.table.side, entity=self.table.entity, source_table=self.table.name, row_key=key, op=op,
-            before=before, after=after, position=self.position, txn=self.txn,
-        ))
+        self._result.rows.append(
+            CapturedRow(
+                side=self.table.side,
+                entity=self.table.entity,
+                source_table=self.table.name,
+                row_key=key,
+                op=op,
+                before=before,
+                after=after,
+                position=self.position,
+                txn=self.txn,
+            )
+        )
         self._result.counts[op] += 1
 
     def row(self, key: str, h: str, image: dict | str | Callable[[], dict], compact: str | None = None) -> None:

@@ -11,7 +11,9 @@ import json
 import sys
 from pathlib import Path
 
-DEFAULT_REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference" / "factusol" / "factusol_key_tables_schema.json"
+DEFAULT_REFERENCE = (
+    Path(__file__).resolve().parents[3] / "shared" / "reference" / "factusol" / "factusol_key_tables_schema.json"
+)
 OUT = Path(__file__).with_name("schema.json")
 
 # Access type names as they appear in the reference, mapped to the canonical names schema.py understands.
@@ -39,7 +41,10 @@ def _choose_unknown(name: str) -> tuple[str, str]:
         return "Fecha/Hora", "type unknown in every source; chosen Fecha/Hora from the name (date/hour field)"
     if stem in ("UAL", "UUM"):
         return "Entero largo", "type unknown in every source; chosen Entero largo (user code), unverified"
-    return "Simple", "type unknown in every source (absent from the 2026 dump, so Fecha/Simple/OLE); chosen Simple, unverified"
+    return (
+        "Simple",
+        "type unknown in every source (absent from the 2026 dump, so Fecha/Simple/OLE); chosen Simple, unverified",
+    )
 
 
 def _default(col: dict) -> str | None:
@@ -89,8 +94,13 @@ def build(reference: Path) -> dict:
 
 
 DEFAULT_DDL = DEFAULT_REFERENCE.with_name("rahulyhg_factusol-rest-api_db.ddl")
-_DDL_TYPES = (("VARCHAR", "Texto corto"), ("DECIMAL", "Moneda"), ("DATETIME", "Fecha/Hora"),
-              ("LONGTEXT", "Texto largo"), ("INT", "Entero largo"))
+_DDL_TYPES = (
+    ("VARCHAR", "Texto corto"),
+    ("DECIMAL", "Moneda"),
+    ("DATETIME", "Fecha/Hora"),
+    ("LONGTEXT", "Texto largo"),
+    ("INT", "Entero largo"),
+)
 DDL_NOTE = "F_PPR only in the 2017 DDL (rahulyhg db.ddl), not in the key-tables reference"
 ANALOGY_NOTE = "no source lists F_LPP: column named by analogy with F_LPC (unverified)"
 
@@ -107,7 +117,7 @@ def supplier_orders(tables: dict, ddl: Path) -> None:
     for line in body.splitlines():
         line = line.strip().rstrip(",")
         if line.startswith("PRIMARY KEY"):
-            pk = [c.strip() for c in line[line.index("(") + 1:line.rindex(")")].split(",")]
+            pk = [c.strip() for c in line[line.index("(") + 1 : line.rindex(")")].split(",")]
             continue
         parts = line.split()
         if len(parts) < 2 or not parts[0].isupper() or not parts[0].endswith("PPR"):
@@ -116,12 +126,14 @@ def supplier_orders(tables: dict, ddl: Path) -> None:
         access = next(a for prefix, a in _DDL_TYPES if sql_type.startswith(prefix))
         entry: dict = {"name": parts[0], "type": access, "note": DDL_NOTE}
         if access == "Texto corto":
-            entry["size"] = int(sql_type[sql_type.index("(") + 1:sql_type.index(")")])
+            entry["size"] = int(sql_type[sql_type.index("(") + 1 : sql_type.index(")")])
         cols.append(entry)
     tables["F_PPR"] = {"pk": pk, "columns": cols}
     lpc = tables["F_LPC"]
-    tables["F_LPP"] = {"pk": [c.replace("LPC", "LPP") for c in lpc["pk"]], "columns": [
-        {**c, "name": c["name"].replace("LPC", "LPP"), "note": ANALOGY_NOTE} for c in lpc["columns"]]}
+    tables["F_LPP"] = {
+        "pk": [c.replace("LPC", "LPP") for c in lpc["pk"]],
+        "columns": [{**c, "name": c["name"].replace("LPC", "LPP"), "note": ANALOGY_NOTE} for c in lpc["columns"]],
+    }
 
 
 def main(argv: list[str]) -> None:

@@ -48,25 +48,39 @@ def driver_finding(conn_str: str) -> Finding:
         return Finding("driver", FAIL, missing)
     found = find_access_driver()
     if "sqlite" in conn_str.lower():
-        return Finding("driver", OK, f"SQLite3 ODBC driver (the FactuSOL stand-in), {found.bits}-bit Python",
-                       {"bits": found.bits, "driver": "sqlite"})
-    return Finding("driver", OK, f"{found.name or 'Microsoft Access driver'}, {found.bits}-bit (as this Python)",
-                   {"bits": found.bits, "driver": found.name})
+        return Finding(
+            "driver",
+            OK,
+            f"SQLite3 ODBC driver (the FactuSOL stand-in), {found.bits}-bit Python",
+            {"bits": found.bits, "driver": "sqlite"},
+        )
+    return Finding(
+        "driver",
+        OK,
+        f"{found.name or 'Microsoft Access driver'}, {found.bits}-bit (as this Python)",
+        {"bits": found.bits, "driver": found.name},
+    )
 
 
 def explain_open_error(exc: BaseException, path: str) -> str:
     """One sentence naming the file and what to do, for a failure to open it."""
     where = path or "the FactuSOL file"
     if isinstance(exc, FactusolLockedError) or classify(exc).kind == "lock":
-        return (f"{where} is held exclusively (FactuSOL compacting or restoring it, a backup, or an antivirus): "
-                "finish that, or pause the replicator with `replicator pause` while it runs, then try again")
+        return (
+            f"{where} is held exclusively (FactuSOL compacting or restoring it, a backup, or an antivirus): "
+            "finish that, or pause the replicator with `replicator pause` while it runs, then try again"
+        )
     if isinstance(exc, FactusolNotWritableError):
-        return (f"{where} cannot be written: give the replicator's account Modify rights on the file and its "
-                "folder (Access creates a .laccdb lock file there)")
+        return (
+            f"{where} cannot be written: give the replicator's account Modify rights on the file and its "
+            "folder (Access creates a .laccdb lock file there)"
+        )
     kind = classify(exc).kind
     if kind == "no_file" or (path and not Path(path).exists()):
-        return (f"{where} was not found: check factusol.file / data_dir in replicator.yaml (a UNC path such as "
-                r"\\SERVER\FACTUSOL\Datos\FS rather than a mapped drive letter, which a service does not see)")
+        return (
+            f"{where} was not found: check factusol.file / data_dir in replicator.yaml (a UNC path such as "
+            r"\\SERVER\FACTUSOL\Datos\FS rather than a mapped drive letter, which a service does not see)"
+        )
     return f"{where} could not be opened: {exc}"
 
 
@@ -79,9 +93,13 @@ def folder_finding(path: str) -> Finding:
             f.write("lock file check\n")
         os.remove(probe)
     except OSError as exc:
-        return Finding("folder writable", FAIL, f"{folder} does not let this account create files ({exc.strerror}):"
-                       f" give it Modify rights on the folder (Access keeps its .laccdb lock file beside "
-                       f"{Path(path).name})")
+        return Finding(
+            "folder writable",
+            FAIL,
+            f"{folder} does not let this account create files ({exc.strerror}):"
+            f" give it Modify rights on the folder (Access keeps its .laccdb lock file beside "
+            f"{Path(path).name})",
+        )
     return Finding("folder writable", OK, f"{folder} (lock files can be created)")
 
 
@@ -132,10 +150,19 @@ def schema_finding(conn, wanted: dict[str, set[str]]) -> Finding:
             elif expected.type == "Texto corto" and expected.size and size and int(size) < expected.size:
                 problems.append(f"{table}.{column} holds {size} characters, FactuSOL's is {expected.size}")
     if problems:
-        return Finding("tables and columns", FAIL, "; ".join(problems) + ": this file is not the FactuSOL layout "
-                       "the rules expect (check the file, or the FactuSOL version)", {"problems": problems})
-    return Finding("tables and columns", OK, f"{checked} columns in {len(wanted)} tables as the rules expect",
-                   {"columns": checked, "tables": len(wanted)})
+        return Finding(
+            "tables and columns",
+            FAIL,
+            "; ".join(problems) + ": this file is not the FactuSOL layout "
+            "the rules expect (check the file, or the FactuSOL version)",
+            {"problems": problems},
+        )
+    return Finding(
+        "tables and columns",
+        OK,
+        f"{checked} columns in {len(wanted)} tables as the rules expect",
+        {"columns": checked, "tables": len(wanted)},
+    )
 
 
 class _RollBack(Exception):
@@ -160,10 +187,17 @@ def rolled_back_write_finding(conn) -> Finding:
         return Finding("write (rolled back)", FAIL, explain_open_error(exc, _path_of(conn)))
     after = conn.scalar("SELECT [ACTSTO] FROM [F_STO] WHERE [ARTSTO] = ? AND [ALMSTO] = ?", key)
     if after != row["ACTSTO"]:
-        return Finding("write (rolled back)", FAIL, f"the rolled-back write changed F_STO {key} from "
-                       f"{row['ACTSTO']} to {after}: the driver does not honour transactions here")
-    return Finding("write (rolled back)", OK, f"an UPDATE of F_STO {key[0]}/{key[1]} went through and was rolled "
-                   f"back ({touched} row)")
+        return Finding(
+            "write (rolled back)",
+            FAIL,
+            f"the rolled-back write changed F_STO {key} from "
+            f"{row['ACTSTO']} to {after}: the driver does not honour transactions here",
+        )
+    return Finding(
+        "write (rolled back)",
+        OK,
+        f"an UPDATE of F_STO {key[0]}/{key[1]} went through and was rolled back ({touched} row)",
+    )
 
 
 def _path_of(conn) -> str:

@@ -34,6 +34,9 @@ def existing_codes(conn: FactusolConnection, kinds=None) -> dict[str, set[str]]:
     out: dict[str, set[str]] = {}
     for kind in kinds or TABLES:
         table, column, _ = TABLES[kind]
-        out[kind] = {str(r[column]).strip() for r in conn.query(f"SELECT [{column}] FROM [{table}]")
-                     if r[column] is not None} if table in present else set()
+        out[kind] = (
+            {str(r[column]).strip() for r in conn.query(f"SELECT [{column}] FROM [{table}]") if r[column] is not None}
+            if table in present
+            else set()
+        )
     return out

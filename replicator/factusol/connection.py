@@ -26,8 +26,16 @@ from typing import Any
 import pyodbc
 
 from .driver import ACCESS_DRIVER, check_driver_for, sqlite_driver_name
-from .errors import (AccessSqlError, FactusolDriverError, FactusolDuplicateKeyError, FactusolError,  # noqa: F401
-                     FactusolLockedError, FactusolNotWritableError, is_lock_error, translate)
+from .errors import (
+    AccessSqlError,
+    FactusolDriverError,
+    FactusolDuplicateKeyError,  # noqa: F401  (re-exported)
+    FactusolError,  # noqa: F401  (re-exported)
+    FactusolLockedError,
+    FactusolNotWritableError,  # noqa: F401  (re-exported)
+    is_lock_error,
+    translate,
+)
 from .schema import DATE, DOUBLE, MONEY, SINGLE, FactusolWidthError, column_index  # noqa: F401
 
 SQLITE_DRIVER = sqlite_driver_name()
@@ -56,7 +64,7 @@ _RULES: list[tuple[re.Pattern[str], str]] = [
         (r"\bUPSERT\b|\bMERGE\s+INTO\b", "MERGE/UPSERT does not exist in Access"),
         (r"\bRETURNING\b", "RETURNING does not exist in Access"),
         (r"`", "back-tick identifiers are MySQL; use [brackets]"),
-        (r'"', 'double-quoted identifiers/strings are rejected; use [brackets] and parameters'),
+        (r'"', "double-quoted identifiers/strings are rejected; use [brackets] and parameters"),
         (r"#", "#date# literals: pass dates as parameters (datetime objects)"),
         (r"!=", "Access uses <> not !="),
         (r"\|\|", "|| is not Access concatenation (&) and not portable"),
@@ -65,13 +73,25 @@ _RULES: list[tuple[re.Pattern[str], str]] = [
         (r"\bCAST\s*\(", "CAST does not exist in Access (CStr/CLng/CCur)"),
         (r"\b(COALESCE|IFNULL|NULLIF|NVL)\s*\(", "COALESCE/IFNULL/NULLIF do not exist in Access (IIf/Nz)"),
         (r"\bCASE\b", "CASE does not exist in Access SQL (IIf/Switch)"),
-        (r"\b(SUBSTR|SUBSTRING|LENGTH|CHAR_LENGTH|CONCAT|GROUP_CONCAT|STRING_AGG)\s*\(", "not an Access function (Mid/Len/&)"),
-        (r"\b(STRFTIME|JULIANDAY|DATETIME|DATE_FORMAT|TO_CHAR)\s*\(", "not an Access date function; pass dates as parameters"),
-        (r"\bCURRENT_(DATE|TIME|TIMESTAMP)\b", "CURRENT_DATE/TIMESTAMP do not exist in Access; pass dates as parameters"),
+        (
+            r"\b(SUBSTR|SUBSTRING|LENGTH|CHAR_LENGTH|CONCAT|GROUP_CONCAT|STRING_AGG)\s*\(",
+            "not an Access function (Mid/Len/&)",
+        ),
+        (
+            r"\b(STRFTIME|JULIANDAY|DATETIME|DATE_FORMAT|TO_CHAR)\s*\(",
+            "not an Access date function; pass dates as parameters",
+        ),
+        (
+            r"\bCURRENT_(DATE|TIME|TIMESTAMP)\b",
+            "CURRENT_DATE/TIMESTAMP do not exist in Access; pass dates as parameters",
+        ),
         (r"\bILIKE\b", "ILIKE does not exist in Access"),
         (r"\bIF\s+(NOT\s+)?EXISTS\b", "IF [NOT] EXISTS is not Access DDL"),
         (r"\bTRUNCATE\b", "TRUNCATE does not exist in Access; use DELETE FROM"),
-        (r"\bFULL\s+(OUTER\s+)?JOIN\b|\bCROSS\s+JOIN\b|\bNATURAL\s+JOIN\b", "Access supports only INNER/LEFT/RIGHT JOIN"),
+        (
+            r"\bFULL\s+(OUTER\s+)?JOIN\b|\bCROSS\s+JOIN\b|\bNATURAL\s+JOIN\b",
+            "Access supports only INNER/LEFT/RIGHT JOIN",
+        ),
         (r"\bUSING\s*\(", "JOIN ... USING does not exist in Access"),
         (r"\bTOP\s*\?", "TOP takes a literal number in Access, not a parameter"),
         (r"%S|%\(|\$\d|(?<![:\w]):[A-Z_]\w*|@[A-Z_]\w*", "only ? placeholders work with the Access ODBC driver"),
@@ -140,7 +160,7 @@ def translate_for_sqlite(sql: str) -> str:
     """Rewrite the Access-only forms we allow into SQLite for the stand-in (after the Access check passed)."""
     m = _TOP.match(sql)
     if m:
-        sql = (m.group(1) + sql[m.end():]).rstrip().rstrip(";") + f" LIMIT {m.group(2)}"
+        sql = (m.group(1) + sql[m.end() :]).rstrip().rstrip(";") + f" LIMIT {m.group(2)}"
     if "LEN(" in sql:  # Access's Len() is SQLite's length()
         sql = _LEN.sub("LENGTH(", sql)
     return sql
@@ -181,6 +201,7 @@ def last_statement_seq() -> int:
 
 # --------------------------------------------------------------------------------------------------------------------
 # Errors from the driver
+
 
 def _translate(exc: pyodbc.Error, sql: str) -> Exception:
     """The FactusolError a driver error stands for (classified by SQLSTATE and native number: errors.py)."""
@@ -565,9 +586,15 @@ class FactusolConnection:
         self.close()
 
 
-def open_factusol(conn_str: str, retries: int = 6, backoff: float = 0.25, max_backoff: float = 4.0,
-                  probe_table: str = "F_CFG", sleep: Callable[[float], None] = time.sleep,
-                  fast_executemany: bool = False) -> FactusolConnection:
+def open_factusol(
+    conn_str: str,
+    retries: int = 6,
+    backoff: float = 0.25,
+    max_backoff: float = 4.0,
+    probe_table: str = "F_CFG",
+    sleep: Callable[[float], None] = time.sleep,
+    fast_executemany: bool = False,
+) -> FactusolConnection:
     """Connect and prove the file is readable, retrying with exponential backoff while it is locked.
 
     A lock shows up as "database is locked" on the stand-in and as Access error 3045 "file already in use" (or 3218/3260
@@ -575,8 +602,10 @@ def open_factusol(conn_str: str, retries: int = 6, backoff: float = 0.25, max_ba
     """
     named = database_path(conn_str)
     if named and "{" not in named and not Path(named).is_file():  # the stand-in's driver would create it empty
-        raise FactusolError(f"the FactuSOL file {named} does not exist{' (it is a folder)' if Path(named).is_dir() else ''}:"
-                            " check factusol.file / connection in replicator.yaml")
+        raise FactusolError(
+            f"the FactuSOL file {named} does not exist{' (it is a folder)' if Path(named).is_dir() else ''}:"
+            " check factusol.file / connection in replicator.yaml"
+        )
     waited = 0.0
     last: Exception | None = None
     for attempt in range(retries + 1):

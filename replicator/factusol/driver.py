@@ -52,8 +52,9 @@ def _other_bitness_drivers() -> list[str]:
 
     view = winreg.KEY_WOW64_32KEY if python_bits() == 64 else winreg.KEY_WOW64_64KEY
     try:
-        with winreg.OpenKey(winreg.HKEY_LOCAL_MACHINE, r"SOFTWARE\ODBC\ODBCINST.INI\ODBC Drivers", 0,
-                            winreg.KEY_READ | view) as key:
+        with winreg.OpenKey(
+            winreg.HKEY_LOCAL_MACHINE, r"SOFTWARE\ODBC\ODBCINST.INI\ODBC Drivers", 0, winreg.KEY_READ | view
+        ) as key:
             names, index = [], 0
             while True:
                 try:
@@ -84,18 +85,24 @@ def driver_advice(kind: str = "no_driver", platform: str | None = None, found: A
     """One sentence saying exactly what to install (for a missing driver or one of the other bitness)."""
     platform = platform or sys.platform
     if platform != "win32":
-        return (f"the Microsoft Access ODBC driver ({ACCESS_DRIVER}) exists only on Windows: run the replicator on "
-                "the FactuSOL PC (see docs/windows.md), or point factusol at a stand-in made with "
-                "`replicator sandbox factusol` (it needs the SQLite3 ODBC driver: apt-get install libsqliteodbc)")
+        return (
+            f"the Microsoft Access ODBC driver ({ACCESS_DRIVER}) exists only on Windows: run the replicator on "
+            "the FactuSOL PC (see docs/windows.md), or point factusol at a stand-in made with "
+            "`replicator sandbox factusol` (it needs the SQLite3 ODBC driver: apt-get install libsqliteodbc)"
+        )
     found = found or find_access_driver()
     bits, other = found.bits, 96 - found.bits
     if kind == "bitness" or found.other_bitness:
-        return (f"the Microsoft Access ODBC driver installed on this PC is {other}-bit but this Python is {bits}-bit: "
-                f"install {other}-bit Python and the replicator in it (32-bit FactuSOL PCs need 32-bit Python), "
-                f"or the {bits}-bit {ACE_DOWNLOAD} if no {other}-bit Office is installed")
-    return (f"the Microsoft Access ODBC driver ({ACCESS_DRIVER}) is not installed for this {bits}-bit Python: install "
-            f"the {bits}-bit {ACE_DOWNLOAD} (on a PC with 32-bit FactuSOL or Office, use 32-bit Python and the "
-            f"32-bit engine)")
+        return (
+            f"the Microsoft Access ODBC driver installed on this PC is {other}-bit but this Python is {bits}-bit: "
+            f"install {other}-bit Python and the replicator in it (32-bit FactuSOL PCs need 32-bit Python), "
+            f"or the {bits}-bit {ACE_DOWNLOAD} if no {other}-bit Office is installed"
+        )
+    return (
+        f"the Microsoft Access ODBC driver ({ACCESS_DRIVER}) is not installed for this {bits}-bit Python: install "
+        f"the {bits}-bit {ACE_DOWNLOAD} (on a PC with 32-bit FactuSOL or Office, use 32-bit Python and the "
+        f"32-bit engine)"
+    )
 
 
 def check_driver_for(conn_str: str) -> str | None:
@@ -110,6 +117,8 @@ def check_driver_for(conn_str: str) -> str | None:
     if _ACE_NAME.search(wanted):
         return driver_advice()
     if "sqlite" in wanted.lower():
-        return (f"the SQLite3 ODBC driver '{wanted}' of the FactuSOL stand-in is not installed (Debian: apt-get "
-                f"install libsqliteodbc; Windows: the sqliteodbc installer, driver '{sqlite_driver_name('win32')}')")
+        return (
+            f"the SQLite3 ODBC driver '{wanted}' of the FactuSOL stand-in is not installed (Debian: apt-get "
+            f"install libsqliteodbc; Windows: the sqliteodbc installer, driver '{sqlite_driver_name('win32')}')"
+        )
     return f"the ODBC driver '{wanted}' named in factusol.connection is not installed on this computer"

@@ -21,9 +21,22 @@ from dataclasses import dataclass
 
 from .schema import FactusolWidthError
 
-__all__ = ["FactusolError", "AccessSqlError", "FactusolLockedError", "FactusolDuplicateKeyError",
-           "FactusolNotWritableError", "FactusolDriverError", "FactusolFileError", "DriverError", "classify",
-           "is_lock_error", "as_locked", "is_transient", "translate", "FactusolWidthError"]
+__all__ = [
+    "FactusolError",
+    "AccessSqlError",
+    "FactusolLockedError",
+    "FactusolDuplicateKeyError",
+    "FactusolNotWritableError",
+    "FactusolDriverError",
+    "FactusolFileError",
+    "DriverError",
+    "classify",
+    "is_lock_error",
+    "as_locked",
+    "is_transient",
+    "translate",
+    "FactusolWidthError",
+]
 
 
 class FactusolError(Exception):
@@ -73,7 +86,16 @@ class FactusolFileError(FactusolError):
 
 # Kinds of driver error
 LOCK, DUPLICATE, TOO_SMALL, NOT_WRITABLE, NO_DRIVER, BITNESS, NO_FILE, NOT_ACCESS, OTHER = (
-    "lock", "duplicate", "too_small", "not_writable", "no_driver", "bitness", "no_file", "not_access", "other")
+    "lock",
+    "duplicate",
+    "too_small",
+    "not_writable",
+    "no_driver",
+    "bitness",
+    "no_file",
+    "not_access",
+    "other",
+)
 
 
 @dataclass(frozen=True)
@@ -91,39 +113,74 @@ def _rule(kind: str, sqlstates=(), natives=(), texts=()) -> _Rule:
 # First match wins: the order matters where one SQLSTATE covers several kinds (HY000 covers almost everything).
 RULES: tuple[_Rule, ...] = (
     _rule(BITNESS, sqlstates=["IM014"], texts=["architecture mismatch", "no coinciden las arquitecturas"]),
-    _rule(NO_DRIVER, sqlstates=["IM002"], texts=[
-        "data source name not found and no default driver specified",
-        "no se encuentra el nombre del origen de datos",
-        "can't open lib",  # unixODBC: the driver named in DRIVER={...} is not installed
-    ]),
-    _rule(TOO_SMALL, sqlstates=["22001"], texts=[
-        "field is too small to accept the amount of data",
-        "el campo es demasiado pequeño para aceptar la cantidad de datos",
-        "string data, right truncat",
-        "check constraint failed: length(",  # the stand-in declares FactuSOL's widths as CHECKs
-    ]),
-    _rule(DUPLICATE, natives=[-1605], texts=[
-        "would create duplicate values in the index, primary key, or relationship",
-        "crearían valores duplicados en el índice, clave principal o relación",
-        "unique constraint failed", "primary key must be unique",
-    ]),
-    _rule(NOT_WRITABLE, natives=[-3035, -1809], texts=[
-        "operation must use an updateable query", "operation must use an updatable query",
-        "la operación debe usar una consulta actualizable",
-        "cannot update. database or object is read-only", "database or object is read-only",
-        "no se puede actualizar. la base de datos o el objeto son de sólo lectura",
-        "attempt to write a readonly database",  # the stand-in
-    ]),
-    _rule(LOCK, natives=[-1032, -1102, -1302, -1304, -1024], texts=[
-        "already opened exclusively", "ya lo tiene abierto en modo exclusivo",
-        "could not update; currently locked", "no se pudo actualizar; bloqueado",
-        "could not lock table", "could not lock file", "file already in use", "ya está en uso",
-        "database is locked", "database table is locked",  # the stand-in
-    ]),
-    _rule(NO_FILE, natives=[-1811], texts=["could not find file", "no se pudo encontrar el archivo",
-                                           "unable to open database file"]),
-    _rule(NOT_ACCESS, natives=[-1028], texts=["unrecognized database format", "formato de base de datos no reconocido",
-                                              "file is not a database"]),
+    _rule(
+        NO_DRIVER,
+        sqlstates=["IM002"],
+        texts=[
+            "data source name not found and no default driver specified",
+            "no se encuentra el nombre del origen de datos",
+            "can't open lib",  # unixODBC: the driver named in DRIVER={...} is not installed
+        ],
+    ),
+    _rule(
+        TOO_SMALL,
+        sqlstates=["22001"],
+        texts=[
+            "field is too small to accept the amount of data",
+            "el campo es demasiado pequeño para aceptar la cantidad de datos",
+            "string data, right truncat",
+            "check constraint failed: length(",  # the stand-in declares FactuSOL's widths as CHECKs
+        ],
+    ),
+    _rule(
+        DUPLICATE,
+        natives=[-1605],
+        texts=[
+            "would create duplicate values in the index, primary key, or relationship",
+            "crearían valores duplicados en el índice, clave principal o relación",
+            "unique constraint failed",
+            "primary key must be unique",
+        ],
+    ),
+    _rule(
+        NOT_WRITABLE,
+        natives=[-3035, -1809],
+        texts=[
+            "operation must use an updateable query",
+            "operation must use an updatable query",
+            "la operación debe usar una consulta actualizable",
+            "cannot update. database or object is read-only",
+            "database or object is read-only",
+            "no se puede actualizar. la base de datos o el objeto son de sólo lectura",
+            "attempt to write a readonly database",  # the stand-in
+        ],
+    ),
+    _rule(
+        LOCK,
+        natives=[-1032, -1102, -1302, -1304, -1024],
+        texts=[
+            "already opened exclusively",
+            "ya lo tiene abierto en modo exclusivo",
+            "could not update; currently locked",
+            "no se pudo actualizar; bloqueado",
+            "could not lock table",
+            "could not lock file",
+            "file already in use",
+            "ya está en uso",
+            "database is locked",
+            "database table is locked",  # the stand-in
+        ],
+    ),
+    _rule(
+        NO_FILE,
+        natives=[-1811],
+        texts=["could not find file", "no se pudo encontrar el archivo", "unable to open database file"],
+    ),
+    _rule(
+        NOT_ACCESS,
+        natives=[-1028],
+        texts=["unrecognized database format", "formato de base de datos no reconocido", "file is not a database"],
+    ),
 )
 
 _NATIVE_CALL = re.compile(r"\((-?\d+)\)\s*\(SQL\w+\)")  # "... (-1605) (SQLExecDirectW)"
@@ -159,8 +216,11 @@ def classify(exc: BaseException) -> DriverError:
     state, native, text = parse(exc)
     low = text.lower()
     for rule in RULES:
-        if state in rule.sqlstates or (native is not None and native in rule.natives) \
-                or any(t in low for t in rule.texts):
+        if (
+            state in rule.sqlstates
+            or (native is not None and native in rule.natives)
+            or any(t in low for t in rule.texts)
+        ):
             return DriverError(rule.kind, state, native, text)
     return DriverError(OTHER, state, native, text)
 
@@ -202,21 +262,27 @@ def translate(exc: BaseException, sql: str, database: str = "") -> Exception:
     if error.kind == TOO_SMALL:
         table = _TABLE_OF.match(sql)
         column = _CHECK_LEN.search(text)
-        return FactusolWidthError(table.group(1) if table else "?", None, column.group(1) if column else "?",
-                                  f"value too long ({text})")
+        return FactusolWidthError(
+            table.group(1) if table else "?", None, column.group(1) if column else "?", f"value too long ({text})"
+        )
     if error.kind == NOT_WRITABLE:
         return FactusolNotWritableError(
             f"the FactuSOL file{where} cannot be written: give the replicator's account Modify rights on the file "
             f"and its folder (Access creates a .laccdb lock file beside it) and check the file is not read-only "
-            f"({text})")
+            f"({text})"
+        )
     if error.kind in (NO_DRIVER, BITNESS):
         from .driver import driver_advice
 
         return FactusolDriverError(driver_advice(error.kind))
     if error.kind == NO_FILE:
-        return FactusolFileError(f"the FactuSOL file{where} was not found: check factusol.file / data_dir in "
-                                 f"replicator.yaml (a UNC path, not a mapped drive letter, for a service) ({text})")
+        return FactusolFileError(
+            f"the FactuSOL file{where} was not found: check factusol.file / data_dir in "
+            f"replicator.yaml (a UNC path, not a mapped drive letter, for a service) ({text})"
+        )
     if error.kind == NOT_ACCESS:
-        return FactusolFileError(f"the file{where} is not an Access database FactuSOL wrote: point factusol.file "
-                                 f"at the company's <CCC><YYYY>.accdb ({text})")
+        return FactusolFileError(
+            f"the file{where} is not an Access database FactuSOL wrote: point factusol.file "
+            f"at the company's <CCC><YYYY>.accdb ({text})"
+        )
     return FactusolError(f"{text} in {sql!r}")

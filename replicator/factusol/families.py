@@ -46,7 +46,7 @@ def _select(conn: FactusolConnection, head: str, key: str, codes: Sequence[str] 
     rows: list[dict] = []
     wanted = list(dict.fromkeys(c for c in codes if c))
     for i in range(0, len(wanted), PARAM_CHUNK):
-        chunk = wanted[i:i + PARAM_CHUNK]
+        chunk = wanted[i : i + PARAM_CHUNK]
         rows.extend(conn.query(f"{head} WHERE [{key}] IN ({', '.join('?' for _ in chunk)}) ORDER BY [{key}]", chunk))
     return rows
 
@@ -54,8 +54,10 @@ def _select(conn: FactusolConnection, head: str, key: str, codes: Sequence[str] 
 def read_families(conn: FactusolConnection, codes: Sequence[str] | None = None) -> dict[str, Family]:
     """code -> Family for these codes (every family when None); unknown codes are simply absent."""
     rows = _select(conn, "SELECT [CODFAM], [DESFAM], [SECFAM], [ORDFAM] FROM [F_FAM]", "CODFAM", codes)
-    return {_text(r["CODFAM"]): Family(_text(r["CODFAM"]), _text(r["DESFAM"]), _text(r["SECFAM"]),
-                                       _order(r["ORDFAM"])) for r in rows}
+    return {
+        _text(r["CODFAM"]): Family(_text(r["CODFAM"]), _text(r["DESFAM"]), _text(r["SECFAM"]), _order(r["ORDFAM"]))
+        for r in rows
+    }
 
 
 def read_sections(conn: FactusolConnection, codes: Sequence[str] | None = None) -> dict[str, Section]:

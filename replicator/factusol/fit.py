@@ -15,13 +15,33 @@ from typing import Any, Mapping
 
 from replicator.rules.fit import ColumnFacts, FitPolicy, ValueRejected, fit_row as _fit_row
 
-from .schema import (_RANGES, DATE, DOUBLE, MEMO, MONEY, MONEY_LIMIT, SINGLE, TEXT, FactusolWidthError, load_schema,
-                     validate_row)
+from .schema import (
+    _RANGES,
+    DATE,
+    DOUBLE,
+    MEMO,
+    MONEY,
+    MONEY_LIMIT,
+    SINGLE,
+    TEXT,
+    FactusolWidthError,
+    load_schema,
+    validate_row,
+)
 
 # The entity whose rule (fit, control_chars) governs a table's columns.
-TABLE_ENTITY = {"F_CLI": "customer", "F_OBR": "address", "F_ART": "product", "F_LTA": "product",
-                "F_STO": "stock", "F_STC": "stock", "F_PCL": "order", "F_LPC": "order", "F_ALB": "shipment",
-                "F_FAC": "invoice"}
+TABLE_ENTITY = {
+    "F_CLI": "customer",
+    "F_OBR": "address",
+    "F_ART": "product",
+    "F_LTA": "product",
+    "F_STO": "stock",
+    "F_STC": "stock",
+    "F_PCL": "order",
+    "F_LPC": "order",
+    "F_ALB": "shipment",
+    "F_FAC": "invoice",
+}
 # Values below zero that FactuSOL would accept but that are always a mistake when they come from the shop.
 NON_NEGATIVE = {"F_PCL.TOTPCL", "F_PCL.BAS1PCL", "F_LTA.PRELTA", "F_LPC.CANLPC", "F_LPC.PENLPC"}
 
@@ -41,8 +61,9 @@ def column_facts(table: str) -> dict[str, ColumnFacts]:
             lo, hi = _RANGES[col.type]
             facts[col.name] = ColumnFacts(table, col.name, "int", low=Decimal(lo), high=Decimal(hi), **extra)
         elif col.type == MONEY:
-            facts[col.name] = ColumnFacts(table, col.name, "decimal", low=Decimal(-MONEY_LIMIT),
-                                          high=Decimal(MONEY_LIMIT), scale=4, **extra)
+            facts[col.name] = ColumnFacts(
+                table, col.name, "decimal", low=Decimal(-MONEY_LIMIT), high=Decimal(MONEY_LIMIT), scale=4, **extra
+            )
         elif col.type in (SINGLE, DOUBLE):
             facts[col.name] = ColumnFacts(table, col.name, "float", **extra)
         elif col.type == DATE:
@@ -50,13 +71,20 @@ def column_facts(table: str) -> dict[str, ColumnFacts]:
     return facts
 
 
-def fit_row(table: str, row: Mapping[str, Any], key: Any = None, *, entity: str | None = None,
-            policy: FitPolicy | None = None) -> dict[str, Any]:
+def fit_row(
+    table: str, row: Mapping[str, Any], key: Any = None, *, entity: str | None = None, policy: FitPolicy | None = None
+) -> dict[str, Any]:
     """`row` fitted to `table`'s columns under the entity's rule; ValueRejected for a value that can't be."""
     entity = entity or TABLE_ENTITY.get(table, table)
     try:
-        out = _fit_row(column_facts(table), row, entity=entity, key=key, policy=policy,
-                       what=f"FactuSOL {table} {key}" if key is not None else f"FactuSOL {table}")
+        out = _fit_row(
+            column_facts(table),
+            row,
+            entity=entity,
+            key=key,
+            policy=policy,
+            what=f"FactuSOL {table} {key}" if key is not None else f"FactuSOL {table}",
+        )
     except ValueRejected as exc:  # the error FactuSOL's writers and syncs already quarantine by
         raise FactusolWidthError(table, key, exc.field.rpartition(".")[2], exc.reason) from None
     validate_row(table, out, key)  # what the file itself enforces (types, unknown columns): never reached silently

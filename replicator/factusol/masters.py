@@ -40,17 +40,25 @@ def _int(value: Any) -> int:
 
 
 def payment_terms(conn: FactusolConnection, code: str) -> PaymentTerms | None:
-    rows = conn.query("SELECT [CODFPA], [DESFPA], [VENFPA], [PROFPA], [DIA1FPA], [DIA2FPA], [DIA3FPA], [DIA4FPA],"
-                      " [DIA5FPA], [DIA6FPA], [PRO1FPA], [PRO2FPA], [PRO3FPA], [PRO4FPA], [PRO5FPA], [PRO6FPA],"
-                      " [MESFPA], [AUDFPA] FROM [F_FPA] WHERE [CODFPA] = ?", [code])
+    rows = conn.query(
+        "SELECT [CODFPA], [DESFPA], [VENFPA], [PROFPA], [DIA1FPA], [DIA2FPA], [DIA3FPA], [DIA4FPA],"
+        " [DIA5FPA], [DIA6FPA], [PRO1FPA], [PRO2FPA], [PRO3FPA], [PRO4FPA], [PRO5FPA], [PRO6FPA],"
+        " [MESFPA], [AUDFPA] FROM [F_FPA] WHERE [CODFPA] = ?",
+        [code],
+    )
     if not rows:
         return None
     r = rows[0]
     return PaymentTerms(
-        code=str(r["CODFPA"]).strip(), name=str(r["DESFPA"] or "").strip(), count=_int(r["VENFPA"]),
+        code=str(r["CODFPA"]).strip(),
+        name=str(r["DESFPA"] or "").strip(),
+        count=_int(r["VENFPA"]),
         days=tuple(_int(r[f"DIA{n}FPA"]) for n in range(1, 7)),
         shares=tuple(Decimal(str(r[f"PRO{n}FPA"] or 0)) for n in range(1, 7)),
-        proportional=bool(_int(r["PROFPA"])), by_months=bool(_int(r["MESFPA"])), month_end=bool(_int(r["AUDFPA"])))
+        proportional=bool(_int(r["PROFPA"])),
+        by_months=bool(_int(r["MESFPA"])),
+        month_end=bool(_int(r["AUDFPA"])),
+    )
 
 
 __all__ = ["MASTERS", "PaymentTerms", "codes", "payment_terms"]

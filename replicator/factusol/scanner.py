@@ -87,7 +87,9 @@ class ResultReader:
         self.pk_names = table.pk
         ts = table.ts_column
         self.ts_idx = columns.index(ts) if ts and ts in columns else None
-        self._ts_conv = memoised(converters[self.ts_idx]) if self.ts_idx is not None and converters[self.ts_idx] else None
+        self._ts_conv = (
+            memoised(converters[self.ts_idx]) if self.ts_idx is not None and converters[self.ts_idx] else None
+        )
         # The raw primary key of a row tuple (a value for one column, a tuple for several): the fingerprint
         # cache's key, so unchanged rows never build their JSON key.
         self.raw_pk = operator.itemgetter(*self.pk_idx)
@@ -97,7 +99,9 @@ class ResultReader:
         heads = ["{" if i == 0 else "," for i in range(len(key_names))]
         if len(key_names) == 1:
             self._key_head = "{" + encode_key_str(key_names[0]) + ":"
-        self._key_fmt = "".join(h + encode_key_str(n).replace("%", "%%") + ":%s" for h, n in zip(heads, key_names)) + "}"
+        self._key_fmt = (
+            "".join(h + encode_key_str(n).replace("%", "%%") + ":%s" for h, n in zip(heads, key_names)) + "}"
+        )
         # Before-images from compact images: canonical values back to the JSON image's form (Moneda "1.5000",
         # dates "2026-01-01T00:00:00") for the columns that have a converter.
         self._restore = [(n, c) for n, c in zip(columns, converters) if c]
@@ -199,8 +203,14 @@ def _select_all(table: WatchedTable, where: str = "") -> str:
 class FactusolScanner:
     """Diffs the watched FactuSOL tables against the store's row snapshots; one record_capture per scan."""
 
-    def __init__(self, store: Store, cfg: FactusolConfig, tables: dict[str, WatchedTable] | None = None,
-                 initial_load: bool = False, paging: bool = True):
+    def __init__(
+        self,
+        store: Store,
+        cfg: FactusolConfig,
+        tables: dict[str, WatchedTable] | None = None,
+        initial_load: bool = False,
+        paging: bool = True,
+    ):
         self.store, self.cfg = store, cfg
         self.tables = tables or factusol_tables()
         self.initial_load = initial_load  # True: first sight of a table emits every row as an insert
@@ -273,8 +283,9 @@ class FactusolScanner:
                 differ = Differ(self.store, table, known, position, txn, baseline=baseline)
                 quick = not full and not rollover and not baseline
                 pages = self._pages.get(name) if quick else None
-                narrow = (quick and pages is None and not self._small.get(name)
-                          and table.ts_column and name in watermarks)
+                narrow = (
+                    quick and pages is None and not self._small.get(name) and table.ts_column and name in watermarks
+                )
                 try:
                     if pages is not None:
                         mark, owed = self._paged(conn, table, differ, pages, watermarks.get(name))
@@ -300,8 +311,13 @@ class FactusolScanner:
                 total.extend(differ.result)
         finally:
             conn.close()
-        checkpoint = {"scan": scan_no, "file": str(file), "baselined": sorted(baselined), "fum": watermarks,
-                      "at": datetime.now().isoformat(timespec="seconds")}
+        checkpoint = {
+            "scan": scan_no,
+            "file": str(file),
+            "baselined": sorted(baselined),
+            "fum": watermarks,
+            "at": datetime.now().isoformat(timespec="seconds"),
+        }
         if rollover:
             checkpoint["previous_file"] = prev_file
         scanned = set(report.tables)
@@ -313,15 +329,21 @@ class FactusolScanner:
                 return checkpoint
             fum = dict(committed.get("fum", {}))
             fum.update({name: mark for name, mark in watermarks.items() if name in scanned})
-            return {**checkpoint, "scan": max(scan_no, int(committed.get("scan", 0))), "fum": fum,
-                    "baselined": sorted(set(committed.get("baselined", [])) | baselined)}
+            return {
+                **checkpoint,
+                "scan": max(scan_no, int(committed.get("scan", 0))),
+                "fum": fum,
+                "baselined": sorted(set(committed.get("baselined", [])) | baselined),
+            }
 
         if not rollover and not accepted:
             back = went_back(self.tables, total.rows)
             if back:
-                reason = (f"the FactuSOL file {file.name} went back in time: {len(back)} row(s) now carry an older "
-                          f"last-modified date than already seen ({back[0]}{', ...' if len(back) > 1 else ''}); "
-                          "was it restored from a backup, or the PC's clock set back?")
+                reason = (
+                    f"the FactuSOL file {file.name} went back in time: {len(back)} row(s) now carry an older "
+                    f"last-modified date than already seen ({back[0]}{', ...' if len(back) > 1 else ''}); "
+                    "was it restored from a backup, or the PC's clock set back?"
+                )
                 halt(self.store, "factusol_restored", reason)
                 self._known.clear()  # nothing of this scan is kept: read the snapshots again next time
                 raise FactusolRestoredError(reason)
@@ -332,11 +354,23 @@ class FactusolScanner:
         report.echoes, report.counts = total.echoes, dict(total.counts)
         report.seconds = round(time.monotonic() - started, 3)
         if report.changes or rollover:
-            log.info("factusol scan %s of %s: %s changes %s, %s echoes%s", scan_no, file.name, report.changes,
-                     report.counts, report.echoes, " (fiscal-year rollover from %s)" % prev_file if rollover else "")
+            log.info(
+                "factusol scan %s of %s: %s changes %s, %s echoes%s",
+                scan_no,
+                file.name,
+                report.changes,
+                report.counts,
+                report.echoes,
+                " (fiscal-year rollover from %s)" % prev_file if rollover else "",
+            )
         else:
-            log.debug("factusol scan %s of %s: no changes (%s) in %.1fs", scan_no, file.name,
-                      ", ".join(f"{name} {how}" for name, how in report.tables.items()), report.seconds)
+            log.debug(
+                "factusol scan %s of %s: no changes (%s) in %.1fs",
+                scan_no,
+                file.name,
+                ", ".join(f"{name} {how}" for name, how in report.tables.items()),
+                report.seconds,
+            )
         return report
 
     def _present_tables(self, conn) -> set[str]:
@@ -361,8 +395,17 @@ class FactusolScanner:
             cached = self._prints[table.name] = (list(columns), {})
         return cached[1]
 
-    def _diff_rows(self, rows, reader: ResultReader, table: WatchedTable, differ: Differ, prints: dict,
-                   full: bool, flush: bool = False, mark: Any = None) -> Any:
+    def _diff_rows(
+        self,
+        rows,
+        reader: ResultReader,
+        table: WatchedTable,
+        differ: Differ,
+        prints: dict,
+        full: bool,
+        flush: bool = False,
+        mark: Any = None,
+    ) -> Any:
         """Diff streamed raw rows; returns the max timestamp seen (or `mark`).
 
         Per batch of BATCH rows: rows whose raw fingerprint is cached and still current are unchanged; the others
@@ -486,14 +529,19 @@ class FactusolScanner:
             # The file refused the sums (a column the schema does not know as it is): this table keeps the narrow
             # path and full rescans.
             self._small[name] = False
-            log.warning("FactuSOL table %s: cannot sum its pages (%s); edits that do not move its FUM date wait for "
-                        "the full rescan", name, exc)
+            log.warning(
+                "FactuSOL table %s: cannot sum its pages (%s); edits that do not move its FUM date wait for "
+                "the full rescan",
+                name,
+                exc,
+            )
             return
         self._pages[name] = pages
         self._fum_checked[name] = time.monotonic()
 
-    def _paged(self, conn, table: WatchedTable, differ: Differ, pages: paging_.Pages,
-               watermark: str | None) -> tuple[str | None, bool]:
+    def _paged(
+        self, conn, table: WatchedTable, differ: Differ, pages: paging_.Pages, watermark: str | None
+    ) -> tuple[str | None, bool]:
         """Read the pages whose sums moved (+ for a FUM* table, its stamped rows); (watermark, page sums owed)."""
         name, owed, mark = table.name, False, None
         cached = self._prints.get(name)
@@ -514,8 +562,9 @@ class FactusolScanner:
             # A page's row count moved, or a new key appeared (a key edited in place keeps the count): which keys
             # are gone?
             known = differ.known
-            if (any(key not in known for key in differ.seen)
-                    or any(pages.sums is None or pages.sums[i][:1] != sums[i][:1] for i in moved)):
+            if any(key not in known for key in differ.seen) or any(
+                pages.sums is None or pages.sums[i][:1] != sums[i][:1] for i in moved
+            ):
                 self._find_deletes(conn, table, differ, prints)
             pages.sums = sums
         if table.ts_column and watermark:
@@ -621,8 +670,9 @@ def went_back(tables: dict[str, WatchedTable], rows) -> list[str]:
     return out
 
 
-def scan_with_retry(scanner: FactusolScanner, budget_seconds: float, full: bool = True,
-                    only: Collection[str] | None = None) -> ScanReport:
+def scan_with_retry(
+    scanner: FactusolScanner, budget_seconds: float, full: bool = True, only: Collection[str] | None = None
+) -> ScanReport:
     """One scan, retried with backoff while the file is locked, for at most `budget_seconds`."""
     deadline = time.monotonic() + budget_seconds
     delay = 0.25

@@ -18,16 +18,36 @@ SCHEMA_FILE = Path(__file__).with_name("schema.json")
 # F_CFG keys holding the three VAT rates.  Surcharge (recargo de equivalencia) keys are NOT known from any source;
 # these names are our own, unverified.
 VAT_RATE_KEYS = ("ImpuestosIvasPrimerPeriodo1", "ImpuestosIvasPrimerPeriodo2", "ImpuestosIvasPrimerPeriodo3")
-SURCHARGE_RATE_KEYS = ("ImpuestosRecargosPrimerPeriodo1", "ImpuestosRecargosPrimerPeriodo2", "ImpuestosRecargosPrimerPeriodo3")
+SURCHARGE_RATE_KEYS = (
+    "ImpuestosRecargosPrimerPeriodo1",
+    "ImpuestosRecargosPrimerPeriodo2",
+    "ImpuestosRecargosPrimerPeriodo3",
+)
 CASH_CUSTOMER_CODE = 1  # the cash customer (cliente contado)
 
 TEXT, MEMO, SMALLINT, LONG, MONEY, SINGLE, DOUBLE, DATE, OLE, BYTE = (
-    "Texto corto", "Texto largo", "Entero", "Entero largo", "Moneda", "Simple", "Doble", "Fecha/Hora", "Objeto OLE", "Byte",
+    "Texto corto",
+    "Texto largo",
+    "Entero",
+    "Entero largo",
+    "Moneda",
+    "Simple",
+    "Doble",
+    "Fecha/Hora",
+    "Objeto OLE",
+    "Byte",
 )
 NUMERIC_TYPES = {SMALLINT, LONG, MONEY, SINGLE, DOUBLE, BYTE}
 _SQL = {
-    MEMO: "TEXT", SMALLINT: "SMALLINT", LONG: "INTEGER", MONEY: "DECIMAL(19,4)", SINGLE: "REAL",
-    DOUBLE: "DOUBLE", DATE: "DATETIME", OLE: "BLOB", BYTE: "TINYINT",
+    MEMO: "TEXT",
+    SMALLINT: "SMALLINT",
+    LONG: "INTEGER",
+    MONEY: "DECIMAL(19,4)",
+    SINGLE: "REAL",
+    DOUBLE: "DOUBLE",
+    DATE: "DATETIME",
+    OLE: "BLOB",
+    BYTE: "TINYINT",
 }
 _RANGES = {SMALLINT: (-32768, 32767), LONG: (-2147483648, 2147483647), BYTE: (0, 255)}
 # Access Currency holds +-922,337,203,685,477.5807.
@@ -76,7 +96,9 @@ def load_schema() -> dict[str, Table]:
     raw = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))["tables"]
     tables = {}
     for name, t in raw.items():
-        cols = tuple(Column(c["name"], c["type"], c.get("size"), c.get("default"), c.get("note", "")) for c in t["columns"])
+        cols = tuple(
+            Column(c["name"], c["type"], c.get("size"), c.get("default"), c.get("note", "")) for c in t["columns"]
+        )
         tables[name] = Table(name, tuple(t["pk"]), cols, {c.name: c for c in cols})
     return tables
 
@@ -146,7 +168,9 @@ def validate_row(table: str, row: dict[str, Any], key: Any = None) -> None:
             if not isinstance(value, str):
                 raise FactusolWidthError(table, key, name, f"expects text, got {type(value).__name__}")
             if len(value) > col.size:
-                raise FactusolWidthError(table, key, name, f"{len(value)} characters exceed Texto corto({col.size}): {value!r}")
+                raise FactusolWidthError(
+                    table, key, name, f"{len(value)} characters exceed Texto corto({col.size}): {value!r}"
+                )
         elif col.type in _RANGES:
             lo, hi = _RANGES[col.type]
             if isinstance(value, bool) or not isinstance(value, int):

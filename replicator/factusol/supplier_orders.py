@@ -35,26 +35,34 @@ def has_supplier_orders(conn: FactusolConnection) -> bool:
     return HEADER in names and LINES in names
 
 
-def read_on_order_units(conn: FactusolConnection, references: Sequence[str] | None = None
-                        ) -> dict[tuple[str, str, str], dict[str, Decimal]]:
+def read_on_order_units(
+    conn: FactusolConnection, references: Sequence[str] | None = None
+) -> dict[tuple[str, str, str], dict[str, Decimal]]:
     """{(article, talla, color): {warehouse: units pending on open supplier orders}}.  A file without the tables
     gives nothing (the caller says so)."""
     marks = ", ".join("?" for _ in CLOSED_STATES)
-    head = (f"SELECT [{LINES}].[{LINE_ARTICLE}] AS [ART], [{LINES}].[{LINE_SIZE}] AS [CE1],"
-            f" [{LINES}].[{LINE_COLOUR}] AS [CE2], [{HEADER}].[{HEADER_WAREHOUSE}] AS [ALM],"
-            f" [{LINES}].[{LINE_PENDING}] AS [PEN] FROM [{LINES}] INNER JOIN [{HEADER}] ON"
-            f" ([{HEADER}].[{HEADER_SERIES}] = [{LINES}].[{LINE_SERIES}] AND"
-            f" [{HEADER}].[{HEADER_NUMBER}] = [{LINES}].[{LINE_NUMBER}])"
-            f" WHERE [{HEADER}].[{HEADER_STATE}] NOT IN ({marks}) AND [{LINES}].[{LINE_PENDING}] > 0")
+    head = (
+        f"SELECT [{LINES}].[{LINE_ARTICLE}] AS [ART], [{LINES}].[{LINE_SIZE}] AS [CE1],"
+        f" [{LINES}].[{LINE_COLOUR}] AS [CE2], [{HEADER}].[{HEADER_WAREHOUSE}] AS [ALM],"
+        f" [{LINES}].[{LINE_PENDING}] AS [PEN] FROM [{LINES}] INNER JOIN [{HEADER}] ON"
+        f" ([{HEADER}].[{HEADER_SERIES}] = [{LINES}].[{LINE_SERIES}] AND"
+        f" [{HEADER}].[{HEADER_NUMBER}] = [{LINES}].[{LINE_NUMBER}])"
+        f" WHERE [{HEADER}].[{HEADER_STATE}] NOT IN ({marks}) AND [{LINES}].[{LINE_PENDING}] > 0"
+    )
     rows = []
     if references is None:
         rows = conn.query(f"{head} ORDER BY [{LINES}].[{LINE_ARTICLE}]", list(CLOSED_STATES))
     else:
         wanted = list(dict.fromkeys(r for r in references if r))
         for i in range(0, len(wanted), PARAM_CHUNK):
-            chunk = wanted[i:i + PARAM_CHUNK]
-            rows.extend(conn.query(f"{head} AND [{LINES}].[{LINE_ARTICLE}] IN ({', '.join('?' for _ in chunk)})"
-                                   f" ORDER BY [{LINES}].[{LINE_ARTICLE}]", [*CLOSED_STATES, *chunk]))
+            chunk = wanted[i : i + PARAM_CHUNK]
+            rows.extend(
+                conn.query(
+                    f"{head} AND [{LINES}].[{LINE_ARTICLE}] IN ({', '.join('?' for _ in chunk)})"
+                    f" ORDER BY [{LINES}].[{LINE_ARTICLE}]",
+                    [*CLOSED_STATES, *chunk],
+                )
+            )
     out: dict[tuple[str, str, str], dict[str, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
     for r in rows:
         out[(_text(r["ART"]), _text(r["CE1"]), _text(r["CE2"]))][_text(r["ALM"])] += Decimal(r["PEN"] or 0)
@@ -63,6 +71,8 @@ def read_on_order_units(conn: FactusolConnection, references: Sequence[str] | No
 
 def order_articles(conn: FactusolConnection, series: str, number: int) -> list[str]:
     """The articles on one supplier order (a header whose state changed moves their units on order)."""
-    rows = conn.query(f"SELECT DISTINCT [{LINE_ARTICLE}] AS [ART] FROM [{LINES}] WHERE [{LINE_SERIES}] = ?"
-                      f" AND [{LINE_NUMBER}] = ?", [series, number])
+    rows = conn.query(
+        f"SELECT DISTINCT [{LINE_ARTICLE}] AS [ART] FROM [{LINES}] WHERE [{LINE_SERIES}] = ? AND [{LINE_NUMBER}] = ?",
+        [series, number],
+    )
     return [_text(r["ART"]) for r in rows if _text(r["ART"])]

@@ -36,10 +36,16 @@ class WatcherStatus:
     locked_since: datetime | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"state": self.state, "last_error": self.last_error, "file": self.file, "scans": self.scans,
-                "changes": self.changes, "echoes": self.echoes,
-                "last_scan_at": self.last_scan_at.isoformat() if self.last_scan_at else None,
-                "locked_since": self.locked_since.isoformat() if self.locked_since else None}
+        return {
+            "state": self.state,
+            "last_error": self.last_error,
+            "file": self.file,
+            "scans": self.scans,
+            "changes": self.changes,
+            "echoes": self.echoes,
+            "last_scan_at": self.last_scan_at.isoformat() if self.last_scan_at else None,
+            "locked_since": self.locked_since.isoformat() if self.locked_since else None,
+        }
 
 
 _DATA_EVENT_KINDS = frozenset({"modified", "created", "deleted", "moved"})  # watchdog's event_type values
@@ -70,8 +76,14 @@ def event_scan_gap(empty_event_scans: int, debounce: float) -> float:
 class FactusolWatcher:
     """Runs `FactusolScanner` from a thread, driven by watchdog file events, a safety timer and lock backoff."""
 
-    def __init__(self, store: Store, cfg: FactusolConfig, initial_load: bool = False,
-                 on_scan: Callable[[ScanReport], None] | None = None, max_backoff: float = 30.0):
+    def __init__(
+        self,
+        store: Store,
+        cfg: FactusolConfig,
+        initial_load: bool = False,
+        on_scan: Callable[[ScanReport], None] | None = None,
+        max_backoff: float = 30.0,
+    ):
         self.store, self.cfg = store, cfg
         self.scanner = FactusolScanner(store, cfg, initial_load=initial_load)
         self.status = WatcherStatus()
@@ -102,7 +114,7 @@ class FactusolWatcher:
         name = Path(path).name.upper()
         wal = name.endswith("-WAL")
         if wal:
-            name = name[:-len("-WAL")]
+            name = name[: -len("-WAL")]
         if kind not in _DATA_EVENT_KINDS or (wal and kind != "modified"):
             return False
         if self.cfg.data_dir:  # any year file of the company, a new year's included
@@ -194,8 +206,11 @@ class FactusolWatcher:
             due_safety = now >= next_safety
             gap_left = last_scan_end + event_scan_gap(empty_event_scans, debounce) - now
             quiet = self.quiet
-            due_event = self._dirty_since is not None and gap_left <= 0 and (
-                now - self._last_event >= quiet or now - self._dirty_since >= max_wait)
+            due_event = (
+                self._dirty_since is not None
+                and gap_left <= 0
+                and (now - self._last_event >= quiet or now - self._dirty_since >= max_wait)
+            )
             due_event = due_event or (owed_at is not None and now >= owed_at)
             if now < retry_at or not (due_full or due_safety or due_event):
                 waits = [min(next_full, next_safety, owed_at or next_full) - now]
@@ -218,8 +233,11 @@ class FactusolWatcher:
                 self.status.state, self.status.last_error = "locked", redact(exc)
                 if self.status.locked_since is None:  # one line when the lock starts, one when it ends
                     self.status.locked_since = datetime.now()
-                    log.warning("FactuSOL file locked since %s (another program holds it): capture waits and "
-                                "retries; %s", self.status.locked_since.strftime("%H:%M:%S"), redact(exc))
+                    log.warning(
+                        "FactuSOL file locked since %s (another program holds it): capture waits and retries; %s",
+                        self.status.locked_since.strftime("%H:%M:%S"),
+                        redact(exc),
+                    )
                 else:
                     log.debug("FactuSOL file still locked, retrying in %.1fs: %s", backoff, redact(exc))
                 retry_at = time.monotonic() + backoff
@@ -247,16 +265,22 @@ class FactusolWatcher:
             elif not (due_full or due_safety) and dirty is not None:  # (a scan owed for page sums is no event scan)
                 empty_event_scans += 1
                 if empty_event_scans == EMPTY_SCANS_BEFORE_SPACING:
-                    log.info("FactuSOL file events without changes to the watched tables (something writes to the "
-                             "file without changing them): event scans are spaced out, up to one every %.0f s, "
-                             "until one finds a change", EVENT_SCAN_GAP_MAX)
+                    log.info(
+                        "FactuSOL file events without changes to the watched tables (something writes to the "
+                        "file without changing them): event scans are spaced out, up to one every %.0f s, "
+                        "until one finds a change",
+                        EVENT_SCAN_GAP_MAX,
+                    )
             if due_full:
                 next_full = last_scan_end + full_every
                 self._full_next = False
             st = self.status
             if st.locked_since is not None:
-                log.warning("FactuSOL file unlocked after %.0f s (locked since %s): capture resumed",
-                            (datetime.now() - st.locked_since).total_seconds(), st.locked_since.strftime("%H:%M:%S"))
+                log.warning(
+                    "FactuSOL file unlocked after %.0f s (locked since %s): capture resumed",
+                    (datetime.now() - st.locked_since).total_seconds(),
+                    st.locked_since.strftime("%H:%M:%S"),
+                )
             st.state, st.last_error, st.locked_since = "idle", "", None
             st.last_scan_at, st.file = datetime.now(), report.file
             st.scans += 1

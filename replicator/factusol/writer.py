@@ -49,8 +49,15 @@ def insert_row(conn: FactusolConnection, table: str, row: Mapping[str, Any], key
     conn.execute(_insert_sql(table, cols), [_param(row[c]) for c in cols])
 
 
-def _next_code(conn: FactusolConnection, table: str, column: str, where: str = "", params: Sequence[Any] = (),
-               lo: int = 1, hi: int = 2_147_483_647) -> int:
+def _next_code(
+    conn: FactusolConnection,
+    table: str,
+    column: str,
+    where: str = "",
+    params: Sequence[Any] = (),
+    lo: int = 1,
+    hi: int = 2_147_483_647,
+) -> int:
     cond = f"{_q(column)} BETWEEN ? AND ?" + (f" AND {where}" if where else "")
     top = conn.scalar(f"SELECT MAX({_q(column)}) AS [M] FROM {_q(table)} WHERE {cond}", [lo, hi, *params])
     nxt = lo if top is None else int(top) + 1
@@ -59,8 +66,12 @@ def _next_code(conn: FactusolConnection, table: str, column: str, where: str = "
     return nxt
 
 
-def insert_customer(conn: FactusolConnection, fields: Mapping[str, Any], code_range: tuple[int, int] = (1, 2_147_483_647),
-                    retries: int = NUMBER_RETRIES) -> int:
+def insert_customer(
+    conn: FactusolConnection,
+    fields: Mapping[str, Any],
+    code_range: tuple[int, int] = (1, 2_147_483_647),
+    retries: int = NUMBER_RETRIES,
+) -> int:
     """Insert an F_CLI row with CODCLI = MAX within ``code_range`` + 1; returns the code used."""
     row = {k: v for k, v in fields.items() if k != "CODCLI"}
     now = datetime.now().replace(microsecond=0)
@@ -80,8 +91,9 @@ def insert_customer(conn: FactusolConnection, fields: Mapping[str, Any], code_ra
     raise AssertionError("unreachable")
 
 
-def insert_delivery_address(conn: FactusolConnection, customer: int, fields: Mapping[str, Any],
-                            retries: int = NUMBER_RETRIES) -> int:
+def insert_delivery_address(
+    conn: FactusolConnection, customer: int, fields: Mapping[str, Any], retries: int = NUMBER_RETRIES
+) -> int:
     """Insert an F_OBR delivery address of ``customer`` with CODOBR = MAX(CODOBR of that customer) + 1; returns it."""
     row = {k: v for k, v in fields.items() if k not in ("CLIOBR", "CODOBR")}
     row = fit_row("F_OBR", row, key=(customer, "(new)"))
@@ -111,8 +123,9 @@ def _executemany_grouped(conn: FactusolConnection, table: str, rows: Sequence[Ma
         conn.executemany(_insert_sql(table, cols), params)
 
 
-def insert_customers(conn: FactusolConnection, items: Sequence[NewCustomer],
-                     retries: int = NUMBER_RETRIES) -> list[tuple[int, list[int]] | None]:
+def insert_customers(
+    conn: FactusolConnection, items: Sequence[NewCustomer], retries: int = NUMBER_RETRIES
+) -> list[tuple[int, list[int]] | None]:
     """Insert many F_CLI rows, each with its F_OBR delivery addresses, in ONE transaction.
 
     ``items``: (code_range, F_CLI columns without CODCLI, F_OBR rows without CLIOBR/CODOBR).  Inside the
@@ -131,8 +144,10 @@ def insert_customers(conn: FactusolConnection, items: Sequence[NewCustomer],
         row.setdefault("FALCLI", now)
         row.setdefault("FUMCLI", now)
         row = fit_row("F_CLI", row, key="(new)")
-        obr = [fit_row("F_OBR", {k: v for k, v in a.items() if k not in ("CLIOBR", "CODOBR")}, key=("(new)", "(new)"))
-               for a in addresses]
+        obr = [
+            fit_row("F_OBR", {k: v for k, v in a.items() if k not in ("CLIOBR", "CODOBR")}, key=("(new)", "(new)"))
+            for a in addresses
+        ]
         prepared.append(((int(code_range[0]), int(code_range[1])), row, obr))
     if not prepared:
         return []
@@ -171,8 +186,10 @@ def _insert_customers_once(conn: FactusolConnection, prepared: list) -> list[tup
             spans.setdefault(code_range, []).append(c)
     obr_top: dict[int, int] = {}
     for taken in spans.values():
-        for r in conn.query("SELECT [CLIOBR], MAX([CODOBR]) AS [M] FROM [F_OBR] WHERE [CLIOBR] BETWEEN ? AND ? "
-                            "GROUP BY [CLIOBR]", [min(taken), max(taken)]):
+        for r in conn.query(
+            "SELECT [CLIOBR], MAX([CODOBR]) AS [M] FROM [F_OBR] WHERE [CLIOBR] BETWEEN ? AND ? GROUP BY [CLIOBR]",
+            [min(taken), max(taken)],
+        ):
             obr_top[int(r["CLIOBR"])] = int(r["M"] or 0)
     cli_rows, obr_rows, out = [], [], []
     for code, (_r, row, obr) in zip(codes, prepared):
@@ -215,15 +232,16 @@ def _key_statements(table: str, column: str, values: Sequence[Any]) -> Iterator[
             if j - i + 1 >= RUN_MIN:
                 yield f"SELECT * FROM {_q(table)} WHERE {_q(column)} BETWEEN ? AND ?", [ints[i], ints[j]]
             else:
-                rest += ints[i:j + 1]
+                rest += ints[i : j + 1]
             i = j + 1
     for i in range(0, len(rest), READ_CHUNK):
-        chunk = rest[i:i + READ_CHUNK]
+        chunk = rest[i : i + READ_CHUNK]
         yield f"SELECT * FROM {_q(table)} WHERE {_q(column)} IN ({', '.join('?' for _ in chunk)})", chunk
 
 
-def read_values_by_key(conn: FactusolConnection, table: str, column: str,
-                       values: Sequence[Any]) -> tuple[list[str], list[list[Any]]]:
+def read_values_by_key(
+    conn: FactusolConnection, table: str, column: str, values: Sequence[Any]
+) -> tuple[list[str], list[list[Any]]]:
     """(column names, rows as value lists) of ``SELECT *`` of the rows whose ``column`` is one of ``values``.
 
     The values are FactuSOL-typed by the same `converter_for` conversion every read applies (Moneda as Decimal,
@@ -265,8 +283,9 @@ def update_fields(conn: FactusolConnection, table: str, key: Mapping[str, Any], 
     fields = fit_row(table, fields, key=dict(key))
     sets = ", ".join(f"{_q(c)} = ?" for c in fields)
     where = " AND ".join(f"{_q(c)} = ?" for c in pk)
-    return conn.execute(f"UPDATE {_q(table)} SET {sets} WHERE {where}",
-                        [_param(v) for v in fields.values()] + [key[c] for c in pk])
+    return conn.execute(
+        f"UPDATE {_q(table)} SET {sets} WHERE {where}", [_param(v) for v in fields.values()] + [key[c] for c in pk]
+    )
 
 
 def update_customer_fields(conn: FactusolConnection, code: int, fields: Mapping[str, Any], touch: bool = True) -> int:
@@ -291,8 +310,12 @@ def _order_lines(series: str, number: int | str, lines: Sequence[Mapping[str, An
     return prepared
 
 
-def insert_order(conn: FactusolConnection, header: Mapping[str, Any], lines: Sequence[Mapping[str, Any]],
-                 retries: int = NUMBER_RETRIES) -> tuple[str, int]:
+def insert_order(
+    conn: FactusolConnection,
+    header: Mapping[str, Any],
+    lines: Sequence[Mapping[str, Any]],
+    retries: int = NUMBER_RETRIES,
+) -> tuple[str, int]:
     """Insert an F_PCL header and its F_LPC lines in ONE transaction; returns (series, number).
 
     CODPCL = MAX(CODPCL)+1 within the series TIPPCL (default '1'), retried when another writer took it.  Lines get
@@ -308,7 +331,9 @@ def insert_order(conn: FactusolConnection, header: Mapping[str, Any], lines: Seq
                 number = _next_code(conn, "F_PCL", "CODPCL", "[TIPPCL] = ?", [series])
                 insert_row(conn, "F_PCL", {**head, "CODPCL": number}, key=(series, number))
                 for ln in prepared:
-                    insert_row(conn, "F_LPC", {"TIPLPC": series, "CODLPC": number, **ln}, key=(series, number, ln["POSLPC"]))
+                    insert_row(
+                        conn, "F_LPC", {"TIPLPC": series, "CODLPC": number, **ln}, key=(series, number, ln["POSLPC"])
+                    )
             return series, number
         except FactusolDuplicateKeyError:
             if attempt == retries - 1:
@@ -316,8 +341,9 @@ def insert_order(conn: FactusolConnection, header: Mapping[str, Any], lines: Seq
     raise AssertionError("unreachable")
 
 
-def replace_order_lines(conn: FactusolConnection, series: str, number: int, header: Mapping[str, Any],
-                        lines: Sequence[Mapping[str, Any]]) -> None:
+def replace_order_lines(
+    conn: FactusolConnection, series: str, number: int, header: Mapping[str, Any], lines: Sequence[Mapping[str, Any]]
+) -> None:
     """Rewrite a pedido FactuSOL has not started on, in ONE transaction: its F_LPC lines replaced by ``lines``
     (POSLPC 1..n unless given, PENLPC = CANLPC) and the given F_PCL header columns (totals) updated."""
     head = {k: v for k, v in header.items() if k not in ("TIPPCL", "CODPCL")}
@@ -334,8 +360,15 @@ def find_order_by_ref(conn: FactusolConnection, reference: str) -> dict[str, Any
     return conn.query_one("SELECT TOP 1 * FROM [F_PCL] WHERE [REFPCL] = ? ORDER BY [TIPPCL], [CODPCL]", [reference])
 
 
-def update_stock(conn: FactusolConnection, article: str, warehouse: str, actual: Decimal | None = None,
-                 available: Decimal | None = None, size: str = "", color: str = "") -> None:
+def update_stock(
+    conn: FactusolConnection,
+    article: str,
+    warehouse: str,
+    actual: Decimal | None = None,
+    available: Decimal | None = None,
+    size: str = "",
+    color: str = "",
+) -> None:
     """Set ACTSTO/DISSTO of one article in one warehouse (F_STC for a size/colour), creating the row if missing."""
     if size or color:
         table, cols = "F_STC", {"ARTSTC": article, "ALMSTC": warehouse, "CE1STC": size, "CE2STC": color}
@@ -355,17 +388,26 @@ def update_stock(conn: FactusolConnection, article: str, warehouse: str, actual:
             insert_row(conn, table, {**cols, **values}, key=tuple(cols.values()))
 
 
-def set_order_state(conn: FactusolConnection, series: str, number: int, state: int, release_pending: bool = False) -> int:
+def set_order_state(
+    conn: FactusolConnection, series: str, number: int, state: int, release_pending: bool = False
+) -> int:
     """Set ESTPCL (and stamp FUMPCL) of a customer order; with ``release_pending`` the quantities still to serve
     move to the cancelled column (ANULPC += PENLPC, PENLPC = 0) in the same transaction, so a cancelled order
     stops counting as pending stock even on FactuSOL versions without state 4 "Anulado".  Returns headers touched.
     """
     with conn.transaction():
-        touched = update_fields(conn, "F_PCL", {"TIPPCL": series, "CODPCL": number},
-                                {"ESTPCL": int(state), "FUMPCL": datetime.now().replace(microsecond=0)})
+        touched = update_fields(
+            conn,
+            "F_PCL",
+            {"TIPPCL": series, "CODPCL": number},
+            {"ESTPCL": int(state), "FUMPCL": datetime.now().replace(microsecond=0)},
+        )
         if touched and release_pending:
-            conn.execute("UPDATE [F_LPC] SET [ANULPC] = [ANULPC] + [PENLPC], [PENLPC] = 0 "
-                         "WHERE [TIPLPC] = ? AND [CODLPC] = ? AND [PENLPC] > 0", [series, number])
+            conn.execute(
+                "UPDATE [F_LPC] SET [ANULPC] = [ANULPC] + [PENLPC], [PENLPC] = 0 "
+                "WHERE [TIPLPC] = ? AND [CODLPC] = ? AND [PENLPC] > 0",
+                [series, number],
+            )
     return touched
 
 
@@ -377,8 +419,15 @@ def _money(x: Decimal) -> Decimal:
     return x.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def order_totals(lines: Sequence[dict[str, Any]], vat_rates: Sequence[Decimal], surcharge_rates: Sequence[Decimal] = (),
-                 surcharge: bool = False, shipping: Decimal = Decimal("0"), doc: str = "PCL", line: str = "LPC") -> dict[str, Any]:
+def order_totals(
+    lines: Sequence[dict[str, Any]],
+    vat_rates: Sequence[Decimal],
+    surcharge_rates: Sequence[Decimal] = (),
+    surcharge: bool = False,
+    shipping: Decimal = Decimal("0"),
+    doc: str = "PCL",
+    line: str = "LPC",
+) -> dict[str, Any]:
     """Header slot totals (NETn, BASn, PIVAn/IIVAn, PRECn/IRECn, TIVAn, TOT) from lines, FactuSOL's layout.
 
     Slot n = line VAT selector + 1 (0 IVA1, 1 IVA2, 2 IVA3, 3 exento -> slot 4).  Shipping goes into slot 1
@@ -405,8 +454,15 @@ def order_totals(lines: Sequence[dict[str, Any]], vat_rates: Sequence[Decimal], 
             rate = Decimal(vat_rates[n - 1])
             rec = Decimal(surcharge_rates[n - 1]) if surcharge and surcharge_rates else Decimal("0")
             iva, irec = _money(base * rate / 100), _money(base * rec / 100)
-            out.update({f"PIVA{n}{doc}": rate, f"IIVA{n}{doc}": iva, f"PREC{n}{doc}": rec, f"IREC{n}{doc}": irec,
-                        f"TIVA{n}{doc}": n - 1})
+            out.update(
+                {
+                    f"PIVA{n}{doc}": rate,
+                    f"IIVA{n}{doc}": iva,
+                    f"PREC{n}{doc}": rec,
+                    f"IREC{n}{doc}": irec,
+                    f"TIVA{n}{doc}": n - 1,
+                }
+            )
             total += base + iva + irec
         else:
             total += base
@@ -415,7 +471,20 @@ def order_totals(lines: Sequence[dict[str, Any]], vat_rates: Sequence[Decimal], 
 
 
 __all__ = [
-    "FactusolRangeFullError", "FactusolWidthError", "find_order_by_ref", "insert_customer", "insert_customers",
-    "read_rows_by_key", "read_values_by_key", "insert_delivery_address", "insert_order", "insert_row",
-    "order_totals", "replace_order_lines", "set_order_state", "update_customer_fields", "update_fields", "update_stock",
+    "FactusolRangeFullError",
+    "FactusolWidthError",
+    "find_order_by_ref",
+    "insert_customer",
+    "insert_customers",
+    "read_rows_by_key",
+    "read_values_by_key",
+    "insert_delivery_address",
+    "insert_order",
+    "insert_row",
+    "order_totals",
+    "replace_order_lines",
+    "set_order_state",
+    "update_customer_fields",
+    "update_fields",
+    "update_stock",
 ]

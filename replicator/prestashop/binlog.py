@@ -56,7 +56,9 @@ RECONNECT_ERRNOS = {2003, 2006, 2013, 2055, 1053, 1927, 1317}
 def _grants(conn) -> str:
     with conn.cursor() as cur:
         cur.execute("SHOW GRANTS")
-        return " ".join(str(r[0] if not isinstance(r, dict) else next(iter(r.values()))) for r in cur.fetchall()).upper()
+        return " ".join(
+            str(r[0] if not isinstance(r, dict) else next(iter(r.values()))) for r in cur.fetchall()
+        ).upper()
 
 
 def check_binlog_access(conn) -> list[str]:
@@ -68,7 +70,9 @@ def check_binlog_access(conn) -> list[str]:
         row = tuple(row.values()) if isinstance(row, dict) else row
     log_bin, fmt, image = row
     if str(log_bin) not in ("1", "ON"):
-        problems.append("binary logging is off: start the server with log_bin (e.g. log_bin=binlog, server_id=1 in my.cnf)")
+        problems.append(
+            "binary logging is off: start the server with log_bin (e.g. log_bin=binlog, server_id=1 in my.cnf)"
+        )
     if str(fmt).upper() != "ROW":
         problems.append(f"binlog_format is {fmt}, must be ROW (SET GLOBAL binlog_format='ROW' and in my.cnf)")
     if str(image).upper() != "FULL":
@@ -80,10 +84,14 @@ def check_binlog_access(conn) -> list[str]:
         return problems
     everything = "ALL PRIVILEGES ON *.*" in grants
     if not everything and "REPLICATION SLAVE" not in grants and "REPLICATION REPLICA" not in grants:
-        problems.append("missing privilege REPLICATION SLAVE: GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO the shop user")
+        problems.append(
+            "missing privilege REPLICATION SLAVE: GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO the shop user"
+        )
     # MariaDB >= 10.5 shows REPLICATION CLIENT as BINLOG MONITOR; SUPER implied it on old servers.
     if not everything and not any(p in grants for p in ("REPLICATION CLIENT", "BINLOG MONITOR", "SUPER")):
-        problems.append("missing privilege REPLICATION CLIENT (BINLOG MONITOR on MariaDB): GRANT REPLICATION CLIENT ON *.* TO the shop user")
+        problems.append(
+            "missing privilege REPLICATION CLIENT (BINLOG MONITOR on MariaDB): GRANT REPLICATION CLIENT ON *.* TO the shop user"
+        )
     return problems
 
 
@@ -96,10 +104,14 @@ def binlog_notes(conn) -> list[str]:
             value = cur.fetchone()
             value = next(iter(value.values())) if isinstance(value, dict) else value[0]
             if str(value).upper() != "FULL":
-                notes.append(f"binlog_row_metadata is {value}: column names come from information_schema "
-                             "(an ALTER TABLE while old events are re-read can mislabel columns; FULL avoids that)")
+                notes.append(
+                    f"binlog_row_metadata is {value}: column names come from information_schema "
+                    "(an ALTER TABLE while old events are re-read can mislabel columns; FULL avoids that)"
+                )
         except pymysql.MySQLError:
-            notes.append("server has no binlog_row_metadata (MySQL < 8.0.1 / MariaDB < 10.5): column names from information_schema")
+            notes.append(
+                "server has no binlog_row_metadata (MySQL < 8.0.1 / MariaDB < 10.5): column names from information_schema"
+            )
     return notes
 
 
@@ -137,12 +149,14 @@ def ledger_table(prefix: str) -> str:
 def ledger_ddl(prefix: str, database: str | None = None) -> str:
     """CREATE TABLE of the ledger (InnoDB: it commits with the shop rows it marks)."""
     name = _quote(prefix + LEDGER_TABLE) if not database else f"{_quote(database)}.{_quote(prefix + LEDGER_TABLE)}"
-    return (f"CREATE TABLE IF NOT EXISTS {name} (\n"
-            "  id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,\n"
-            "  change_id BIGINT NULL,\n"
-            "  note VARCHAR(255) NOT NULL DEFAULT '',\n"
-            "  written_at DATETIME NOT NULL\n"
-            ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4")
+    return (
+        f"CREATE TABLE IF NOT EXISTS {name} (\n"
+        "  id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,\n"
+        "  change_id BIGINT NULL,\n"
+        "  note VARCHAR(255) NOT NULL DEFAULT '',\n"
+        "  written_at DATETIME NOT NULL\n"
+        ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
+    )
 
 
 def _quote(name: str) -> str:
@@ -155,16 +169,20 @@ def ensure_ledger_table(conn, prefix: str) -> None:
     An existing table is left alone without a CREATE statement, so a runtime user without the CREATE privilege
     works once an admin made the table (`replicator shop-sql`)."""
     with conn.cursor() as cur:
-        cur.execute("SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s",
-                    (ledger_table(prefix),))
+        cur.execute(
+            "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s",
+            (ledger_table(prefix),),
+        )
         if cur.fetchone():
             return
         try:
             cur.execute(ledger_ddl(prefix))
         except pymysql.MySQLError as exc:
             if exc.args and exc.args[0] in (1142, 1044):
-                raise RuntimeError(f"the ledger table {ledger_table(prefix)} is missing and the shop user may not "
-                                   "create it: an administrator runs the SQL printed by `replicator shop-sql`") from None
+                raise RuntimeError(
+                    f"the ledger table {ledger_table(prefix)} is missing and the shop user may not "
+                    "create it: an administrator runs the SQL printed by `replicator shop-sql`"
+                ) from None
             raise
 
 
@@ -175,8 +193,9 @@ def last_store_tag(conn, prefix: str) -> str | None:
     """The state store that made the shop's latest tagged write (the `[store <id>]` in its ledger note)."""
     try:
         with conn.cursor() as cur:
-            cur.execute(f"SELECT note FROM `{ledger_table(prefix)}` WHERE note LIKE %s ORDER BY id DESC LIMIT 1",
-                        ("%[store %",))
+            cur.execute(
+                f"SELECT note FROM `{ledger_table(prefix)}` WHERE note LIKE %s ORDER BY id DESC LIMIT 1", ("%[store %",)
+            )
             row = cur.fetchone()
     except Exception:  # no ledger yet (a shop never written to): nothing to compare
         return None
@@ -212,9 +231,21 @@ def clean_value(value: Any) -> Any:
 # Binlog column types whose decoded values may need `clean_value`: text can arrive as bytes (a binary column, or a
 # character set Python lacks), SET as a set, TIME as a timedelta.  Numbers, dates (zero dates arrive as None),
 # ENUM and BIT arrive ready.
-_MAYBE_UNCLEAN = frozenset({FIELD_TYPE.VARCHAR, FIELD_TYPE.STRING, FIELD_TYPE.VAR_STRING, FIELD_TYPE.BLOB,
-                            FIELD_TYPE.TINY_BLOB, FIELD_TYPE.MEDIUM_BLOB, FIELD_TYPE.LONG_BLOB, FIELD_TYPE.GEOMETRY,
-                            FIELD_TYPE.SET, FIELD_TYPE.TIME, FIELD_TYPE.TIME2})
+_MAYBE_UNCLEAN = frozenset(
+    {
+        FIELD_TYPE.VARCHAR,
+        FIELD_TYPE.STRING,
+        FIELD_TYPE.VAR_STRING,
+        FIELD_TYPE.BLOB,
+        FIELD_TYPE.TINY_BLOB,
+        FIELD_TYPE.MEDIUM_BLOB,
+        FIELD_TYPE.LONG_BLOB,
+        FIELD_TYPE.GEOMETRY,
+        FIELD_TYPE.SET,
+        FIELD_TYPE.TIME,
+        FIELD_TYPE.TIME2,
+    }
+)
 
 
 def unclean_columns(columns) -> tuple[str, ...]:
@@ -248,10 +279,17 @@ class BinlogStatus:
     last_event_at: datetime | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"state": self.state, "last_error": self.last_error, "file": self.file, "pos": self.pos,
-                "transactions": self.transactions, "changes": self.changes, "echoes": self.echoes,
-                "reconnects": self.reconnects,
-                "last_event_at": self.last_event_at.isoformat() if self.last_event_at else None}
+        return {
+            "state": self.state,
+            "last_error": self.last_error,
+            "file": self.file,
+            "pos": self.pos,
+            "transactions": self.transactions,
+            "changes": self.changes,
+            "echoes": self.echoes,
+            "reconnects": self.reconnects,
+            "last_event_at": self.last_event_at.isoformat() if self.last_event_at else None,
+        }
 
 
 @dataclass
@@ -305,18 +343,34 @@ class BinlogCapture:
                 self._mariadb = is_mariadb(conn)
                 for note in binlog_notes(conn):
                     log.info("binlog: %s", note)
-        events = [WriteRowsEvent, UpdateRowsEvent, DeleteRowsEvent, XidEvent, QueryEvent, RotateEvent, GtidEvent,
-                  MariadbGtidEvent]
+        events = [
+            WriteRowsEvent,
+            UpdateRowsEvent,
+            DeleteRowsEvent,
+            XidEvent,
+            QueryEvent,
+            RotateEvent,
+            GtidEvent,
+            MariadbGtidEvent,
+        ]
         return BinLogStreamReader(
-            connection_settings=dict(self.settings), server_id=int(self.cfg.server_id), resume_stream=True,
-            log_file=file, log_pos=pos, blocking=blocking,
+            connection_settings=dict(self.settings),
+            server_id=int(self.cfg.server_id),
+            resume_stream=True,
+            log_file=file,
+            log_pos=pos,
+            blocking=blocking,
             # A blocking stream asks the server for a heartbeat event whenever it has been idle this long: the
             # reader gets control back to commit what it holds and to see a stop request.
-            slave_heartbeat=heartbeat, only_events=events + [HeartbeatLogEvent] if heartbeat else events,
-            only_schemas=[self.schema], only_tables=[*self.by_physical, self.ledger],
+            slave_heartbeat=heartbeat,
+            only_events=events + [HeartbeatLogEvent] if heartbeat else events,
+            only_schemas=[self.schema],
+            only_tables=[*self.by_physical, self.ledger],
             # The library's is_mariadb mode dumps by MariaDB GTID state and ignores log_file/log_pos; we resume
             # by file/position (what we checkpoint), which MariaDB serves through the classic dump command.
-            is_mariadb=False, use_column_name_cache=True, enable_logging=False,
+            is_mariadb=False,
+            use_column_name_cache=True,
+            enable_logging=False,
         )
 
     def _decode(self, pending: list, txn: str, batch: list[CapturedRow], counts: dict[str, int]) -> int:
@@ -333,12 +387,14 @@ class BinlogCapture:
                     after = clean_row(row["after_values"], unclean)
                     key, old_key = row_key(table, after), row_key(table, before)
                     if key == old_key:
-                        batch.append(CapturedRow(PRESTASHOP, entity, name, key, UPDATE, before, after,
-                                                 f"{txn}#{i}", txn))
+                        batch.append(
+                            CapturedRow(PRESTASHOP, entity, name, key, UPDATE, before, after, f"{txn}#{i}", txn)
+                        )
                         counts[UPDATE] += 1
                     else:  # the primary key itself changed: a delete of the old key and an insert of the new one
-                        batch.append(CapturedRow(PRESTASHOP, entity, name, old_key, DELETE, before, None,
-                                                 f"{txn}#{i}d", txn))
+                        batch.append(
+                            CapturedRow(PRESTASHOP, entity, name, old_key, DELETE, before, None, f"{txn}#{i}d", txn)
+                        )
                         batch.append(CapturedRow(PRESTASHOP, entity, name, key, INSERT, None, after, f"{txn}#{i}", txn))
                         counts[DELETE] += 1
                         counts[INSERT] += 1
@@ -349,14 +405,30 @@ class BinlogCapture:
             first = i
             for row in event.rows:
                 values = clean_row(row["values"], unclean)
-                batch.append(CapturedRow(PRESTASHOP, entity, name, row_key(table, values), op,
-                                         None if inserted else values, values if inserted else None, f"{txn}#{i}", txn))
+                batch.append(
+                    CapturedRow(
+                        PRESTASHOP,
+                        entity,
+                        name,
+                        row_key(table, values),
+                        op,
+                        None if inserted else values,
+                        values if inserted else None,
+                        f"{txn}#{i}",
+                        txn,
+                    )
+                )
                 i += 1
             counts[op] += i - first
         return i
 
-    def read(self, stop: threading.Event | None = None, max_seconds: float | None = None,
-             blocking: bool = False, heartbeat: float | None = None) -> BinlogReport:
+    def read(
+        self,
+        stop: threading.Event | None = None,
+        max_seconds: float | None = None,
+        blocking: bool = False,
+        heartbeat: float | None = None,
+    ) -> BinlogReport:
         """Read from the checkpoint to the end of the binlog (or until stopped) and record every transaction.
 
         `blocking=True` keeps waiting for new events until `stop` is set, with a server heartbeat every `heartbeat`
@@ -418,8 +490,11 @@ class BinlogCapture:
                 # Changes go to the store at once while the commit thread is free (an idle shop's edit is logged,
                 # and the apply woken, within milliseconds); while it writes, whole transactions pile up into the
                 # next batch.  Echoes only move the checkpoint: those wait for BATCH_SECONDS or more rows.
-                if batch_end is not None and (len(batch) >= BATCH_ROWS or time.monotonic() - last_flush >= BATCH_SECONDS
-                                              or (batch and not committer.busy)):
+                if batch_end is not None and (
+                    len(batch) >= BATCH_ROWS
+                    or time.monotonic() - last_flush >= BATCH_SECONDS
+                    or (batch and not committer.busy)
+                ):
                     flush()
                 committer.raise_error()  # a batch the store refused ends the read now, not at the next batch
                 if stop is not None and stop.is_set() and not pending:
@@ -435,8 +510,12 @@ class BinlogCapture:
         return report
 
     def _end_txn(self, stream, pending, echo, batch, report, batch_end) -> dict:
-        end = {"file": stream.log_file, "pos": int(stream.log_pos), "txn": f"{stream.log_file}:{stream.log_pos}",
-               "at": _now()}
+        end = {
+            "file": stream.log_file,
+            "pos": int(stream.log_pos),
+            "txn": f"{stream.log_file}:{stream.log_pos}",
+            "at": _now(),
+        }
         report.transactions += 1
         self.status.transactions += 1
         self.status.last_event_at = datetime.now()
@@ -498,8 +577,12 @@ class BinlogCapture:
                 # The store refused a batch (locked past its busy timeout, a full disk, ...): the checkpoint did not
                 # move past the last committed batch, so the next read takes the rest up again.  Keep going.
                 self.status.state, self.status.last_error = "error", redact(f"{type(exc).__name__}: {exc}")
-                log.error("binlog capture: the changes read could not be stored (%s); reading them again from the "
-                          "checkpoint in %.1fs", self.status.last_error, delay)
+                log.error(
+                    "binlog capture: the changes read could not be stored (%s); reading them again from the "
+                    "checkpoint in %.1fs",
+                    self.status.last_error,
+                    delay,
+                )
                 stop.wait(delay)
                 delay = min(delay * 2, 30.0)
                 continue

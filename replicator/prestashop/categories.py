@@ -57,12 +57,18 @@ def home_category(shop: ShopConnection) -> int:
 
 def read_tree(shop: ShopConnection, cur=None) -> dict[int, ShopCategory]:
     """Every category with its parent, depth, position and names in this shop."""
-    tree = {r["id_category"]: ShopCategory(r["id_category"], r["id_parent"], r["level_depth"], r["position"] or 0)
-            for r in shop.query("SELECT c.id_category, c.id_parent, c.level_depth, cs.position FROM {p}category c"
-                                " LEFT JOIN {p}category_shop cs ON cs.id_category = c.id_category AND cs.id_shop = %s",
-                                (shop.id_shop,), cursor=cur)}
-    for r in shop.query("SELECT id_category, id_lang, name FROM {p}category_lang WHERE id_shop = %s",
-                        (shop.id_shop,), cursor=cur):
+    tree = {
+        r["id_category"]: ShopCategory(r["id_category"], r["id_parent"], r["level_depth"], r["position"] or 0)
+        for r in shop.query(
+            "SELECT c.id_category, c.id_parent, c.level_depth, cs.position FROM {p}category c"
+            " LEFT JOIN {p}category_shop cs ON cs.id_category = c.id_category AND cs.id_shop = %s",
+            (shop.id_shop,),
+            cursor=cur,
+        )
+    }
+    for r in shop.query(
+        "SELECT id_category, id_lang, name FROM {p}category_lang WHERE id_shop = %s", (shop.id_shop,), cursor=cur
+    ):
         if r["id_category"] in tree:
             tree[r["id_category"]].names[r["id_lang"]] = r["name"]
     return tree
@@ -94,9 +100,12 @@ class TreeWriter:
 
     def _language_columns(self) -> set[str]:
         if self._lang_cols is None:
-            rows = self.shop.query("SELECT COLUMN_NAME AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA ="
-                                   " DATABASE() AND TABLE_NAME = %s", (self.shop.prefix + "category_lang",),
-                                   cursor=self.cur)
+            rows = self.shop.query(
+                "SELECT COLUMN_NAME AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA ="
+                " DATABASE() AND TABLE_NAME = %s",
+                (self.shop.prefix + "category_lang",),
+                cursor=self.cur,
+            )
             self._lang_cols = {r["c"] for r in rows}
         return self._lang_cols
 
@@ -106,26 +115,46 @@ class TreeWriter:
         name = name[:NAME_WIDTH]
         depth = self.tree[parent].depth + 1 if parent in self.tree else 1
         position = self._next_position(parent)
-        cid = shop.execute("INSERT INTO {p}category (id_parent, id_shop_default, level_depth, nleft, nright, active,"
-                           " date_add, date_upd, position, is_root_category)"
-                           " VALUES (%s, %s, %s, 0, 0, 1, %s, %s, %s, 0)",
-                           (parent, shop.id_shop, depth, self.now, self.now, position), cursor=cur)
-        texts = {"description": "", "additional_description": "", "meta_title": "", "meta_keywords": "",
-                 "meta_description": ""}
+        cid = shop.execute(
+            "INSERT INTO {p}category (id_parent, id_shop_default, level_depth, nleft, nright, active,"
+            " date_add, date_upd, position, is_root_category)"
+            " VALUES (%s, %s, %s, 0, 0, 1, %s, %s, %s, 0)",
+            (parent, shop.id_shop, depth, self.now, self.now, position),
+            cursor=cur,
+        )
+        texts = {
+            "description": "",
+            "additional_description": "",
+            "meta_title": "",
+            "meta_keywords": "",
+            "meta_description": "",
+        }
         texts = {k: v for k, v in texts.items() if k in self._language_columns()}
         columns = ["id_category", "id_shop", "id_lang", "name", "link_rewrite", *texts]
         for lang in shop.lang_ids:
-            shop.execute(f"INSERT INTO {{p}}category_lang ({', '.join(f'`{c}`' for c in columns)}) VALUES"
-                         f" ({', '.join(['%s'] * len(columns))})",
-                         (cid, shop.id_shop, lang, name, link_rewrite(name), *texts.values()), cursor=cur)
-        shop.execute("INSERT INTO {p}category_shop (id_category, id_shop, position) VALUES (%s, %s, %s)",
-                     (cid, shop.id_shop, position), cursor=cur)
+            shop.execute(
+                f"INSERT INTO {{p}}category_lang ({', '.join(f'`{c}`' for c in columns)}) VALUES"
+                f" ({', '.join(['%s'] * len(columns))})",
+                (cid, shop.id_shop, lang, name, link_rewrite(name), *texts.values()),
+                cursor=cur,
+            )
+        shop.execute(
+            "INSERT INTO {p}category_shop (id_category, id_shop, position) VALUES (%s, %s, %s)",
+            (cid, shop.id_shop, position),
+            cursor=cur,
+        )
         if shop.has_table("category_group"):
-            groups = dict.fromkeys(g for g in (shop.config_int(k) for k in (
-                "PS_UNIDENTIFIED_GROUP", "PS_GUEST_GROUP", "PS_CUSTOMER_GROUP")) if g)
+            groups = dict.fromkeys(
+                g
+                for g in (shop.config_int(k) for k in ("PS_UNIDENTIFIED_GROUP", "PS_GUEST_GROUP", "PS_CUSTOMER_GROUP"))
+                if g
+            )
             for group in groups:
-                shop.execute("INSERT IGNORE INTO {p}category_group (id_category, id_group) VALUES (%s, %s)",
-                             (cid, group), cursor=cur)
+                shop.execute(
+                    "INSERT IGNORE INTO {p}category_group (id_category, id_group) VALUES (%s, %s)",
+                    (cid, group),
+                    cursor=cur,
+                )
         self.tree[cid] = ShopCategory(cid, parent, depth, position, {lang: name for lang in shop.lang_ids})
         self.changed = True
         return cid
@@ -135,15 +164,22 @@ class TreeWriter:
         translated it).  link_rewrite is kept: the category's address does not change.  Returns the languages."""
         name = name[:NAME_WIDTH]
         cat = self.tree[cid]
-        langs = [lang for lang, current in cat.names.items() if current != name and (
-            lang == self.shop.id_lang or previous is None or fold(current) == fold(previous))]
+        langs = [
+            lang
+            for lang, current in cat.names.items()
+            if current != name and (lang == self.shop.id_lang or previous is None or fold(current) == fold(previous))
+        ]
         for lang in langs:
-            self.shop.execute("UPDATE {p}category_lang SET name = %s WHERE id_category = %s AND id_shop = %s"
-                              " AND id_lang = %s", (name, cid, self.shop.id_shop, lang), cursor=self.cur)
+            self.shop.execute(
+                "UPDATE {p}category_lang SET name = %s WHERE id_category = %s AND id_shop = %s AND id_lang = %s",
+                (name, cid, self.shop.id_shop, lang),
+                cursor=self.cur,
+            )
             cat.names[lang] = name
         if langs:
-            self.shop.execute("UPDATE {p}category SET date_upd = %s WHERE id_category = %s", (self.now, cid),
-                              cursor=self.cur)
+            self.shop.execute(
+                "UPDATE {p}category SET date_upd = %s WHERE id_category = %s", (self.now, cid), cursor=self.cur
+            )
         return langs
 
     def move(self, cid: int, parent: int) -> None:
@@ -153,18 +189,28 @@ class TreeWriter:
             return
         old_parent = cat.parent
         cat.parent, cat.position = parent, self._next_position(parent, exclude=cid)
-        self.shop.execute("UPDATE {p}category SET id_parent = %s, position = %s, date_upd = %s WHERE id_category = %s",
-                          (parent, cat.position, self.now, cid), cursor=self.cur)
-        self.shop.execute("UPDATE {p}category_shop SET position = %s WHERE id_category = %s AND id_shop = %s",
-                          (cat.position, cid, self.shop.id_shop), cursor=self.cur)
+        self.shop.execute(
+            "UPDATE {p}category SET id_parent = %s, position = %s, date_upd = %s WHERE id_category = %s",
+            (parent, cat.position, self.now, cid),
+            cursor=self.cur,
+        )
+        self.shop.execute(
+            "UPDATE {p}category_shop SET position = %s WHERE id_category = %s AND id_shop = %s",
+            (cat.position, cid, self.shop.id_shop),
+            cursor=self.cur,
+        )
         siblings = sorted((c for c in self.tree.values() if c.parent == old_parent), key=lambda c: (c.position, c.id))
         for i, sibling in enumerate(siblings):
             if sibling.position != i:
                 sibling.position = i
-                self.shop.execute("UPDATE {p}category SET position = %s WHERE id_category = %s", (i, sibling.id),
-                                  cursor=self.cur)
-                self.shop.execute("UPDATE {p}category_shop SET position = %s WHERE id_category = %s AND id_shop = %s",
-                                  (i, sibling.id, self.shop.id_shop), cursor=self.cur)
+                self.shop.execute(
+                    "UPDATE {p}category SET position = %s WHERE id_category = %s", (i, sibling.id), cursor=self.cur
+                )
+                self.shop.execute(
+                    "UPDATE {p}category_shop SET position = %s WHERE id_category = %s AND id_shop = %s",
+                    (i, sibling.id, self.shop.id_shop),
+                    cursor=self.cur,
+                )
         self.changed = True
 
     def finish(self) -> None:
@@ -195,16 +241,21 @@ class TreeWriter:
             stack.append((cat, level, True))
             for kid in reversed(children.get(cat.id, [])):
                 stack.append((kid, level + 1, False))
-        current = {r["id_category"]: r for r in self.shop.query(
-            "SELECT id_category, level_depth, nleft, nright FROM {p}category", cursor=self.cur)}
+        current = {
+            r["id_category"]: r
+            for r in self.shop.query("SELECT id_category, level_depth, nleft, nright FROM {p}category", cursor=self.cur)
+        }
         for cid, (nleft, nright) in numbers.items():
             row = current.get(cid)
             if row is None:
                 continue
             level = depth[cid]
             if (row["nleft"], row["nright"], row["level_depth"]) != (nleft, nright, level):
-                self.shop.execute("UPDATE {p}category SET nleft = %s, nright = %s, level_depth = %s"
-                                  " WHERE id_category = %s", (nleft, nright, level, cid), cursor=self.cur)
+                self.shop.execute(
+                    "UPDATE {p}category SET nleft = %s, nright = %s, level_depth = %s WHERE id_category = %s",
+                    (nleft, nright, level, cid),
+                    cursor=self.cur,
+                )
                 self.tree[cid].depth = level
         self.changed = False
 
@@ -245,21 +296,32 @@ def place_products(shop: ShopConnection, placements: list[Placement], *, extra: 
         ids = [p.product_id for p in placements]
         current: dict[int, list] = {}
         for i in range(0, len(ids), 1000):
-            chunk = ids[i:i + 1000]
+            chunk = ids[i : i + 1000]
             marks = ", ".join(["%s"] * len(chunk))
-            for r in shop.query(f"SELECT id_product, id_category_default FROM {{p}}product_shop WHERE id_shop = %s"
-                                f" AND id_product IN ({marks}) FOR UPDATE", (shop.id_shop, *chunk), cursor=cur):
+            for r in shop.query(
+                f"SELECT id_product, id_category_default FROM {{p}}product_shop WHERE id_shop = %s"
+                f" AND id_product IN ({marks}) FOR UPDATE",
+                (shop.id_shop, *chunk),
+                cursor=cur,
+            ):
                 current[r["id_product"]] = [int(r["id_category_default"] or 0), set()]
-            for r in shop.query(f"SELECT id_product, id_category FROM {{p}}category_product WHERE id_product IN"
-                                f" ({marks})", chunk, cursor=cur):
+            for r in shop.query(
+                f"SELECT id_product, id_category FROM {{p}}category_product WHERE id_product IN ({marks})",
+                chunk,
+                cursor=cur,
+            ):
                 if r["id_product"] in current:
                     current[r["id_product"]][1].add(r["id_category"])
         next_position: dict[int, int] = {}
 
         def position(category: int) -> int:
             if category not in next_position:
-                row = shop.query_one("SELECT COALESCE(MAX(position) + 1, 0) AS n FROM {p}category_product"
-                                     " WHERE id_category = %s FOR UPDATE", (category,), cursor=cur)
+                row = shop.query_one(
+                    "SELECT COALESCE(MAX(position) + 1, 0) AS n FROM {p}category_product"
+                    " WHERE id_category = %s FOR UPDATE",
+                    (category,),
+                    cursor=cur,
+                )
                 next_position[category] = int(row["n"])
             n = next_position[category]
             next_position[category] = n + 1
@@ -292,27 +354,48 @@ def place_products(shop: ShopConnection, placements: list[Placement], *, extra: 
                     moved = True
             changed += moved
         for i in range(0, len(inserts), 1000):
-            chunk = inserts[i:i + 1000]
-            shop.execute("INSERT INTO {p}category_product (id_category, id_product, position) VALUES "
-                         + ", ".join(["(%s, %s, %s)"] * len(chunk)), [v for row in chunk for v in row], cursor=cur)
+            chunk = inserts[i : i + 1000]
+            shop.execute(
+                "INSERT INTO {p}category_product (id_category, id_product, position) VALUES "
+                + ", ".join(["(%s, %s, %s)"] * len(chunk)),
+                [v for row in chunk for v in row],
+                cursor=cur,
+            )
         for category, products in defaults.items():
             marks = ", ".join(["%s"] * len(products))
-            shop.execute(f"UPDATE {{p}}product SET id_category_default = %s, date_upd = %s WHERE id_product IN"
-                         f" ({marks})", (category, now, *products), cursor=cur)
-            shop.execute(f"UPDATE {{p}}product_shop SET id_category_default = %s, date_upd = %s WHERE id_shop = %s"
-                         f" AND id_product IN ({marks})", (category, now, shop.id_shop, *products), cursor=cur)
+            shop.execute(
+                f"UPDATE {{p}}product SET id_category_default = %s, date_upd = %s WHERE id_product IN ({marks})",
+                (category, now, *products),
+                cursor=cur,
+            )
+            shop.execute(
+                f"UPDATE {{p}}product_shop SET id_category_default = %s, date_upd = %s WHERE id_shop = %s"
+                f" AND id_product IN ({marks})",
+                (category, now, shop.id_shop, *products),
+                cursor=cur,
+            )
         for category in sorted({c for c, _ in left}):
             gone = [pid for c, pid in left if c == category]
             marks = ", ".join(["%s"] * len(gone))
-            shop.execute(f"DELETE FROM {{p}}category_product WHERE id_category = %s AND id_product IN ({marks})",
-                         (category, *gone), cursor=cur)
+            shop.execute(
+                f"DELETE FROM {{p}}category_product WHERE id_category = %s AND id_product IN ({marks})",
+                (category, *gone),
+                cursor=cur,
+            )
             # the positions behind the products that left close up (0..n-1 in their order)
-            rows = shop.query("SELECT id_product, position FROM {p}category_product WHERE id_category = %s"
-                              " ORDER BY position, id_product FOR UPDATE", (category,), cursor=cur)
+            rows = shop.query(
+                "SELECT id_product, position FROM {p}category_product WHERE id_category = %s"
+                " ORDER BY position, id_product FOR UPDATE",
+                (category,),
+                cursor=cur,
+            )
             for n, r in enumerate(rows):
                 if r["position"] != n:
-                    shop.execute("UPDATE {p}category_product SET position = %s WHERE id_category = %s AND"
-                                 " id_product = %s", (n, category, r["id_product"]), cursor=cur)
+                    shop.execute(
+                        "UPDATE {p}category_product SET position = %s WHERE id_category = %s AND id_product = %s",
+                        (n, category, r["id_product"]),
+                        cursor=cur,
+                    )
         if changed:
             run_extra(shop, cur, extra)
     return changed

@@ -23,8 +23,25 @@ BLOCKS_PER_CHUNK = 64
 CHUNK = BLOCK * BLOCKS_PER_CHUNK  # ids per chunk: the unit an idle poll reads one row for
 RANGES_PER_QUERY = 200  # changed blocks/chunks per statement (keeps statements short)
 
-TEXT_TYPES = frozenset({"char", "varchar", "tinytext", "text", "mediumtext", "longtext", "enum", "set",
-                        "binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob", "json"})
+TEXT_TYPES = frozenset(
+    {
+        "char",
+        "varchar",
+        "tinytext",
+        "text",
+        "mediumtext",
+        "longtext",
+        "enum",
+        "set",
+        "binary",
+        "varbinary",
+        "tinyblob",
+        "blob",
+        "mediumblob",
+        "longblob",
+        "json",
+    }
+)
 
 
 def q(name: str) -> str:
@@ -70,8 +87,10 @@ def grouped_sql(shape: TableShape, width: int, keys_only: bool, ranges: list[tup
     where = ""
     if ranges:
         where = " WHERE " + " OR ".join(f"({shape.key} >= {int(lo)} AND {shape.key} < {int(hi)})" for lo, hi in ranges)
-    return (f"SELECT {shape.key} DIV {int(width)}, COUNT(*), BIT_XOR({row_crc(shape, keys_only)})"
-            f" FROM {q(shape.physical)}{where} GROUP BY 1")
+    return (
+        f"SELECT {shape.key} DIV {int(width)}, COUNT(*), BIT_XOR({row_crc(shape, keys_only)})"
+        f" FROM {q(shape.physical)}{where} GROUP BY 1"
+    )
 
 
 def rows_sql(shape: TableShape, ranges: list[tuple[int, int]], keys_only: bool = False) -> str:
@@ -95,7 +114,7 @@ def merge_ranges(ids: list[int], width: int) -> list[tuple[int, int]]:
 
 def batches(items: list, size: int = RANGES_PER_QUERY):
     for i in range(0, len(items), size):
-        yield items[i:i + size]
+        yield items[i : i + size]
 
 
 def shapes(cur, tables: dict[str, tuple[str, tuple[str, ...]]]) -> dict[str, TableShape]:
@@ -105,9 +124,11 @@ def shapes(cur, tables: dict[str, tuple[str, tuple[str, ...]]]) -> dict[str, Tab
     if not physical:
         return {}
     marks = ", ".join(["%s"] * len(physical))
-    cur.execute("SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, COLLATION_NAME FROM information_schema.COLUMNS"
-                f" WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN ({marks}) ORDER BY TABLE_NAME, ORDINAL_POSITION",
-                tuple(physical))
+    cur.execute(
+        "SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, COLLATION_NAME FROM information_schema.COLUMNS"
+        f" WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN ({marks}) ORDER BY TABLE_NAME, ORDINAL_POSITION",
+        tuple(physical),
+    )
     columns: dict[str, list[tuple[str, str]]] = {}
     collations: dict[str, set[str]] = {}
     for table, column, dtype, collation in cur.fetchall():

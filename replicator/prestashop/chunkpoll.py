@@ -72,9 +72,14 @@ class PollStatus:
     last_poll_at: datetime | None = None
 
     def as_dict(self) -> dict:
-        return {"state": self.state, "last_error": self.last_error, "polls": self.polls, "changes": self.changes,
-                "reconnects": self.reconnects,
-                "last_poll_at": self.last_poll_at.isoformat(timespec="seconds") if self.last_poll_at else None}
+        return {
+            "state": self.state,
+            "last_error": self.last_error,
+            "polls": self.polls,
+            "changes": self.changes,
+            "reconnects": self.reconnects,
+            "last_poll_at": self.last_poll_at.isoformat(timespec="seconds") if self.last_poll_at else None,
+        }
 
 
 def _key(table: WatchedTable, values) -> str:
@@ -88,8 +93,14 @@ def _fmt(value) -> str | None:
 class ChunkPoller:
     """`poll()` = one consistent read of every watched table, narrowed by watermarks and chunk checksums."""
 
-    def __init__(self, store: Store, cfg: PrestashopConfig, tables: dict[str, WatchedTable] | None = None,
-                 initial_load: bool = False, connect_kwargs: dict | None = None):
+    def __init__(
+        self,
+        store: Store,
+        cfg: PrestashopConfig,
+        tables: dict[str, WatchedTable] | None = None,
+        initial_load: bool = False,
+        connect_kwargs: dict | None = None,
+    ):
         self.store, self.cfg = store, cfg
         self.tables = tables or prestashop_tables()
         self.initial_load = initial_load
@@ -175,8 +186,9 @@ class ChunkPoller:
         try:
             with conn.cursor() as cur:
                 if self._shapes is None:
-                    self._shapes = ck.shapes(cur, {n: (t.physical(self.cfg.prefix), t.pk)
-                                                   for n, t in self.tables.items()})
+                    self._shapes = ck.shapes(
+                        cur, {n: (t.physical(self.cfg.prefix), t.pk) for n, t in self.tables.items()}
+                    )
                 cur.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT")
                 for name, table in self.tables.items():
                     shape = self._shapes.get(name)
@@ -193,10 +205,10 @@ class ChunkPoller:
                         report.tables[name] = "waiting"  # its checksum pass comes every poll_checksum_seconds
                         continue
                     else:
-                        mark, changed = self._incremental(cur, table, shape, differ, since.get(name), report,
-                                                          checksums)
-                        report.tables[name] = ("window+chunks" if checksums else "window") if table.ts_column \
-                            else "chunks"
+                        mark, changed = self._incremental(cur, table, shape, differ, since.get(name), report, checksums)
+                        report.tables[name] = (
+                            ("window+chunks" if checksums else "window") if table.ts_column else "chunks"
+                        )
                         blocks_out += _state_snapshots(name, self._blocks(name), changed, partial=True)
                     if mark is not None and (name not in since or mark > since[name]):
                         since[name] = mark
@@ -210,11 +222,19 @@ class ChunkPoller:
         for snap in blocks_out:
             total.snapshots.append(snap)
             total.new_hashes.setdefault(snap[1], {})[snap[2]] = snap[3]
-        state_moved = (sorted(baselined) != sorted(cp.get("baselined", [])) or sorted(chunked) != sorted(
-            cp.get("chunked", [])) or since != cp.get("since", {}))
+        state_moved = (
+            sorted(baselined) != sorted(cp.get("baselined", []))
+            or sorted(chunked) != sorted(cp.get("chunked", []))
+            or since != cp.get("since", {})
+        )
         if total.rows or total.snapshots or state_moved:
-            checkpoint = {"poll": poll_no, "baselined": sorted(baselined), "chunked": sorted(chunked),
-                          "since": since, "at": datetime.now().isoformat(timespec="seconds")}
+            checkpoint = {
+                "poll": poll_no,
+                "baselined": sorted(baselined),
+                "chunked": sorted(chunked),
+                "since": since,
+                "at": datetime.now().isoformat(timespec="seconds"),
+            }
             try:
                 report.changes = commit_diff(self.store, total, (CHECKPOINT, checkpoint), self._known)
             except BaseException:
@@ -262,18 +282,20 @@ class ChunkPoller:
         report.rows_read += n
         return mark, last, n
 
-    def _grouped(self, cur, shape: ck.TableShape, width: int, keys_only: bool,
-                 ranges: list[tuple[int, int]] | None = None) -> dict[int, tuple[int, int]]:
+    def _grouped(
+        self, cur, shape: ck.TableShape, width: int, keys_only: bool, ranges: list[tuple[int, int]] | None = None
+    ) -> dict[int, tuple[int, int]]:
         out: dict[int, tuple[int, int]] = {}
-        for part in (ck.batches(ranges) if ranges else [None]):
+        for part in ck.batches(ranges) if ranges else [None]:
             sql = ck.grouped_sql(shape, width, keys_only, part)
             self._steady(cur, sql) if part is None else cur.execute(sql)  # the whole-table pass runs every poll
             for group, count, xor in cur.fetchall():
                 out[int(group)] = (int(count), int(xor))
         return out
 
-    def _full(self, cur, table: WatchedTable, shape: ck.TableShape, differ: Differ, report: PollReport,
-              flush: bool) -> tuple[str | None, dict[int, tuple[int, int]]]:
+    def _full(
+        self, cur, table: WatchedTable, shape: ck.TableShape, differ: Differ, report: PollReport, flush: bool
+    ) -> tuple[str | None, dict[int, tuple[int, int]]]:
         """Every row (keyset order, chunks of FETCH) and every block's checksum, from the same snapshot."""
         state = self._grouped(cur, shape, ck.BLOCK, keys_only=bool(table.ts_column))
         pk = ", ".join(ck.q(c) for c in table.pk)
@@ -302,15 +324,20 @@ class ChunkPoller:
         differ.finish_full()
         return _fmt(mark), state
 
-    def _window(self, cur, table: WatchedTable, shape: ck.TableShape, differ: Differ, since: str,
-                report: PollReport) -> str | None:
+    def _window(
+        self, cur, table: WatchedTable, shape: ck.TableShape, differ: Differ, since: str, report: PollReport
+    ) -> str | None:
         """The rows past the watermark (reopened by the overlap).  The server first gives each one's key and CRC32:
         rows whose CRC is what the last committed poll fetched are not fetched again, so rows that stay inside the
         overlap (many rows sharing the newest date_upd, after a bulk update) cost a few bytes each per idle poll."""
         start = datetime.fromisoformat(since) - timedelta(seconds=float(self.cfg.poll_overlap_seconds))
         pk = ", ".join(ck.q(c) for c in table.pk)
-        self._steady(cur, f"SELECT {pk}, {ck.q(table.ts_column)}, {ck.row_crc(shape)} FROM {ck.q(shape.physical)}"
-                          f" WHERE {ck.q(table.ts_column)} >= ?", start)
+        self._steady(
+            cur,
+            f"SELECT {pk}, {ck.q(table.ts_column)}, {ck.row_crc(shape)} FROM {ck.q(shape.physical)}"
+            f" WHERE {ck.q(table.ts_column)} >= ?",
+            start,
+        )
         n, mark = len(table.pk), None
         last = self._window_crcs.get(table.name, {})
         now: dict[str, int] = {}
@@ -329,13 +356,23 @@ class ChunkPoller:
         where = f"({pk}) IN " if n > 1 else f"{pk} IN "
         for part in ck.batches(fetch, 500):
             marks = ", ".join(("(" + ", ".join(["%s"] * n) + ")") if n > 1 else "%s" for _ in part)
-            cur.execute(f"SELECT * FROM {ck.q(shape.physical)} WHERE {where}({marks})",
-                        tuple(v for values in part for v in values))
+            cur.execute(
+                f"SELECT * FROM {ck.q(shape.physical)} WHERE {where}({marks})",
+                tuple(v for values in part for v in values),
+            )
             self._read(cur, table, differ, report)
         return _fmt(mark)
 
-    def _incremental(self, cur, table: WatchedTable, shape: ck.TableShape, differ: Differ, since: str | None,
-                     report: PollReport, checksums: bool = True) -> tuple[str | None, dict[int, tuple[int, int] | None]]:
+    def _incremental(
+        self,
+        cur,
+        table: WatchedTable,
+        shape: ck.TableShape,
+        differ: Differ,
+        since: str | None,
+        report: PollReport,
+        checksums: bool = True,
+    ) -> tuple[str | None, dict[int, tuple[int, int] | None]]:
         """Window (date_upd tables), then the chunks whose checksum moved; returns (watermark, changed blocks)."""
         mark = None
         if table.ts_column and since is not None:
@@ -390,8 +427,9 @@ def _pair(text: str) -> tuple[int, int]:
     return int(count), int(xor)
 
 
-def _state_snapshots(name: str, old: dict[int, tuple[int, int]], new: dict[int, tuple[int, int] | None],
-                     partial: bool = False) -> list[tuple]:
+def _state_snapshots(
+    name: str, old: dict[int, tuple[int, int]], new: dict[int, tuple[int, int] | None], partial: bool = False
+) -> list[tuple]:
     """Snapshot rows that bring the stored block checksums of `name` to `new` (all blocks, or only the changed ones
     when `partial`)."""
     table = CHUNK_STATE + name
@@ -403,8 +441,9 @@ def _state_snapshots(name: str, old: dict[int, tuple[int, int]], new: dict[int, 
     return [s for s in out if (s[3] is not None) or int(s[2]) in old]
 
 
-def run_chunk_poller(poller: ChunkPoller, stop: threading.Event, interval: float,
-                     on_poll: Callable[[int], None] | None = None) -> None:
+def run_chunk_poller(
+    poller: ChunkPoller, stop: threading.Event, interval: float, on_poll: Callable[[int], None] | None = None
+) -> None:
     """Service loop: poll every `interval` seconds; an error is said in one sentence and retried with backoff
     (nothing was committed, so the next poll reads the same changes again).  `on_poll(changes)` is called after
     each committed poll (the service wakes its apply loop with it)."""
@@ -416,8 +455,9 @@ def run_chunk_poller(poller: ChunkPoller, stop: threading.Event, interval: float
             if on_poll is not None:
                 on_poll(report.changes)
             if report.changes:
-                log.debug("shop poll %d: %d changes %s in %.3fs", report.poll, report.changes, report.counts,
-                          report.seconds)
+                log.debug(
+                    "shop poll %d: %d changes %s in %.3fs", report.poll, report.changes, report.counts, report.seconds
+                )
             if poller.status.last_error:
                 log.info("shop polling works again")
             poller.status.last_error, poller.status.state = "", "polling"
@@ -429,8 +469,7 @@ def run_chunk_poller(poller: ChunkPoller, stop: threading.Event, interval: float
             delay = min(max(delay * 2, 1.0), 60.0)
             poller.status.last_error, poller.status.state = explain(exc), "retrying"
             poller.status.reconnects += 1
-            log.warning("shop poll failed: %s; retrying in %.0f s, no change is lost", poller.status.last_error,
-                        delay)
+            log.warning("shop poll failed: %s; retrying in %.0f s, no change is lost", poller.status.last_error, delay)
         stop.wait(delay)
     poller.close()
     poller.status.state = "stopped"

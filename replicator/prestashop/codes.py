@@ -9,10 +9,13 @@ from .connection import ShopConnection
 
 def existing_codes(shop: ShopConnection) -> dict[str, set[str]]:
     out: dict[str, set[str]] = {
-        "tax_rules_group": {str(r["id_tax_rules_group"]) for r in shop.query(
-            "SELECT id_tax_rules_group FROM {p}tax_rules_group WHERE deleted = 0")},
-        "carrier_reference": {str(r["id_reference"]) for r in shop.query(
-            "SELECT id_reference FROM {p}carrier WHERE deleted = 0")},
+        "tax_rules_group": {
+            str(r["id_tax_rules_group"])
+            for r in shop.query("SELECT id_tax_rules_group FROM {p}tax_rules_group WHERE deleted = 0")
+        },
+        "carrier_reference": {
+            str(r["id_reference"]) for r in shop.query("SELECT id_reference FROM {p}carrier WHERE deleted = 0")
+        },
         "carrier": {str(r["id_carrier"]) for r in shop.query("SELECT id_carrier FROM {p}carrier")},
         "category": {str(r["id_category"]) for r in shop.query("SELECT id_category FROM {p}category")},
     }

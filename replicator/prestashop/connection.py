@@ -55,8 +55,9 @@ def connect(url: str, **overrides) -> pymysql.Connection:
     params.update(overrides)
     password = params.get("password")
     try:
-        conn = pymysql.connect(**params, conv=ZERO_DATE_CONVERSIONS, autocommit=True,
-                               init_command="SET SESSION sql_mode = ''")
+        conn = pymysql.connect(
+            **params, conv=ZERO_DATE_CONVERSIONS, autocommit=True, init_command="SET SESSION sql_mode = ''"
+        )
     except pymysql.MySQLError as exc:
         where = f"{params.get('user')}@{params.get('host')}:{params.get('port')}/{params.get('database', '')}"
         raise ShopConnectionError(redact(f"cannot connect to {where}: {exc}", password)) from None
@@ -120,8 +121,15 @@ class ShopConnection:
     SQL passed to ``query``/``execute`` may use ``{p}`` for the table prefix: ``SELECT ... FROM {p}orders``.
     """
 
-    def __init__(self, url: str, prefix: str = "ps_", id_shop: int | None = None, id_lang: int | None = None,
-                 lang_ids: list[int] | None = None, conn: pymysql.Connection | None = None):
+    def __init__(
+        self,
+        url: str,
+        prefix: str = "ps_",
+        id_shop: int | None = None,
+        id_lang: int | None = None,
+        lang_ids: list[int] | None = None,
+        conn: pymysql.Connection | None = None,
+    ):
         if not PREFIX_RE.match(prefix):
             raise ValueError("table prefix may only contain letters, digits and '_'")
         params = parse_mysql_url(url)
@@ -136,22 +144,33 @@ class ShopConnection:
             shops = [str(r["id_shop"]) for r in self.query("SELECT id_shop FROM {p}shop ORDER BY id_shop")]
             if conn is None:
                 self.close()
-            raise ShopConnectionError(f"prestashop.id_shop: shop {self.id_shop} does not exist in {prefix}shop "
-                                      f"(shops there: {', '.join(shops) or 'none'}): set id_shop in replicator.yaml")
+            raise ShopConnectionError(
+                f"prestashop.id_shop: shop {self.id_shop} does not exist in {prefix}shop "
+                f"(shops there: {', '.join(shops) or 'none'}): set id_shop in replicator.yaml"
+            )
         self.id_shop_group = int(row["id_shop_group"])
         self.id_lang = int(id_lang or self.config_value("PS_LANG_DEFAULT") or 1)
         if lang_ids is None:
-            rows = self.query("SELECT l.id_lang FROM {p}lang l JOIN {p}lang_shop ls ON ls.id_lang = l.id_lang"
-                              " WHERE ls.id_shop = %s ORDER BY l.id_lang", (self.id_shop,))
-            lang_ids = [r["id_lang"] for r in rows] or [r["id_lang"] for r in self.query(
-                "SELECT id_lang FROM {p}lang ORDER BY id_lang")]
+            rows = self.query(
+                "SELECT l.id_lang FROM {p}lang l JOIN {p}lang_shop ls ON ls.id_lang = l.id_lang"
+                " WHERE ls.id_shop = %s ORDER BY l.id_lang",
+                (self.id_shop,),
+            )
+            lang_ids = [r["id_lang"] for r in rows] or [
+                r["id_lang"] for r in self.query("SELECT id_lang FROM {p}lang ORDER BY id_lang")
+            ]
         self.lang_ids = list(lang_ids) or [self.id_lang]
 
     @classmethod
     def from_config(cls, config: dict) -> "ShopConnection":
         """From a mapping with ``url`` and optional ``prefix``, ``id_shop``, ``id_lang``, ``lang_ids``."""
-        return cls(config["url"], prefix=config.get("prefix", "ps_"), id_shop=config.get("id_shop"),
-                   id_lang=config.get("id_lang"), lang_ids=config.get("lang_ids"))
+        return cls(
+            config["url"],
+            prefix=config.get("prefix", "ps_"),
+            id_shop=config.get("id_shop"),
+            id_lang=config.get("id_lang"),
+            lang_ids=config.get("lang_ids"),
+        )
 
     def __repr__(self) -> str:
         return f"ShopConnection({self._where} prefix={self.prefix!r} id_shop={self.id_shop})"
@@ -217,22 +236,31 @@ class ShopConnection:
     def has_table(self, table: str) -> bool:
         key = ("table", table)
         if key not in self._cache:
-            self._cache[key] = bool(self.query(
-                "SELECT 1 FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = %s",
-                (self.prefix + table,)))
+            self._cache[key] = bool(
+                self.query(
+                    "SELECT 1 FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = %s",
+                    (self.prefix + table,),
+                )
+            )
         return self._cache[key]
 
     def has_column(self, table: str, column: str) -> bool:
         key = ("columns", table)
         if key not in self._cache:
-            self._cache[key] = {r["column_name"] for r in self.query(
-                "SELECT column_name AS column_name FROM information_schema.columns"
-                " WHERE table_schema = DATABASE() AND table_name = %s", (self.prefix + table,))}
+            self._cache[key] = {
+                r["column_name"]
+                for r in self.query(
+                    "SELECT column_name AS column_name FROM information_schema.columns"
+                    " WHERE table_schema = DATABASE() AND table_name = %s",
+                    (self.prefix + table,),
+                )
+            }
         return column in self._cache[key]
 
     # -- PrestaShop lookups --------------------------------------------------------------------------------------
-    def config_value(self, key: str, id_shop: int | None | str = "current", id_lang: int | None = None,
-                     default: str | None = None) -> str | None:
+    def config_value(
+        self, key: str, id_shop: int | None | str = "current", id_lang: int | None = None, default: str | None = None
+    ) -> str | None:
         """``Configuration::get``: the shop row, else the shop-group row, else the global row.
 
         ``id_shop='current'`` means this connection's shop (global only while the connection is being set up).
@@ -242,18 +270,27 @@ class ShopConnection:
             id_shop = getattr(self, "id_shop", None)
         id_group = None
         if id_shop is not None:
-            id_group = self.id_shop_group if id_shop == getattr(self, "id_shop", None) else (
-                (self.query_one("SELECT id_shop_group FROM {p}shop WHERE id_shop = %s", (id_shop,)) or {})
-                .get("id_shop_group"))
+            id_group = (
+                self.id_shop_group
+                if id_shop == getattr(self, "id_shop", None)
+                else (
+                    (self.query_one("SELECT id_shop_group FROM {p}shop WHERE id_shop = %s", (id_shop,)) or {}).get(
+                        "id_shop_group"
+                    )
+                )
+            )
         rows = self.query(
             "SELECT c.id_configuration, c.id_shop, c.id_shop_group, c.value FROM {p}configuration c WHERE c.name = %s",
-            (key,))
+            (key,),
+        )
         chosen = None
         for rank in ("shop", "group", "global"):
             for r in rows:
                 if rank == "shop" and id_shop is not None and r["id_shop"] == id_shop:
                     chosen = r
-                elif rank == "group" and id_group is not None and r["id_shop"] is None and r["id_shop_group"] == id_group:
+                elif (
+                    rank == "group" and id_group is not None and r["id_shop"] is None and r["id_shop_group"] == id_group
+                ):
                     chosen = r
                 elif rank == "global" and r["id_shop"] is None and r["id_shop_group"] is None:
                     chosen = r
@@ -264,8 +301,10 @@ class ShopConnection:
         if chosen is None:
             return default
         if id_lang is not None:
-            lang_row = self.query_one("SELECT value FROM {p}configuration_lang WHERE id_configuration = %s AND id_lang = %s",
-                                      (chosen["id_configuration"], id_lang))
+            lang_row = self.query_one(
+                "SELECT value FROM {p}configuration_lang WHERE id_configuration = %s AND id_lang = %s",
+                (chosen["id_configuration"], id_lang),
+            )
             if lang_row and lang_row["value"] is not None:
                 return lang_row["value"]
         return chosen["value"] if chosen["value"] is not None else default
@@ -279,10 +318,14 @@ class ShopConnection:
 
     def detect_version(self) -> VersionInfo:
         if "version" not in self._cache:
-            version = self.config_value("PS_VERSION_DB", id_shop=None) or self.config_value(
-                "PS_INSTALL_VERSION", id_shop=None) or ""
-            family = family_of(version) if version else (
-                "1.7.8" if self.has_column("orders", "shipping_number") else "8")
+            version = (
+                self.config_value("PS_VERSION_DB", id_shop=None)
+                or self.config_value("PS_INSTALL_VERSION", id_shop=None)
+                or ""
+            )
+            family = (
+                family_of(version) if version else ("1.7.8" if self.has_column("orders", "shipping_number") else "8")
+            )
             self._cache["version"] = VersionInfo(
                 version=version or family,
                 family=family,
@@ -306,15 +349,25 @@ class ShopConnection:
             rows = self.query(
                 "SELECT s.id_order_state, s.logable, s.invoice, s.shipped, s.paid, s.delivery, s.deleted,"
                 " COALESCE(l.name, '') AS name FROM {p}order_state s LEFT JOIN {p}order_state_lang l"
-                " ON l.id_order_state = s.id_order_state AND l.id_lang = %s ORDER BY s.id_order_state", (self.id_lang,))
+                " ON l.id_order_state = s.id_order_state AND l.id_lang = %s ORDER BY s.id_order_state",
+                (self.id_lang,),
+            )
             states = {}
             for r in rows:
                 keys = tuple(by_id.get(r["id_order_state"], ()))
                 canonical = STATE_KEYS[keys[0]] if keys else f"ps_state_{r['id_order_state']}"
                 states[r["id_order_state"]] = OrderState(
-                    id=r["id_order_state"], name=r["name"], canonical=canonical, keys=keys,
-                    logable=bool(r["logable"]), invoice=bool(r["invoice"]), shipped=bool(r["shipped"]),
-                    paid=bool(r["paid"]), delivery=bool(r["delivery"]), deleted=bool(r["deleted"]))
+                    id=r["id_order_state"],
+                    name=r["name"],
+                    canonical=canonical,
+                    keys=keys,
+                    logable=bool(r["logable"]),
+                    invoice=bool(r["invoice"]),
+                    shipped=bool(r["shipped"]),
+                    paid=bool(r["paid"]),
+                    delivery=bool(r["delivery"]),
+                    deleted=bool(r["deleted"]),
+                )
             self._cache["states"] = states
         return self._cache["states"]
 
@@ -328,7 +381,9 @@ class ShopConnection:
     def stock_scope(self) -> tuple[int, int]:
         """(id_shop, id_shop_group) of this shop's stock_available rows: group-wide when shop_group.share_stock."""
         if "scope" not in self._cache:
-            row = self.query_one("SELECT share_stock FROM {p}shop_group WHERE id_shop_group = %s", (self.id_shop_group,))
+            row = self.query_one(
+                "SELECT share_stock FROM {p}shop_group WHERE id_shop_group = %s", (self.id_shop_group,)
+            )
             self._cache["scope"] = (0, self.id_shop_group) if row and row["share_stock"] else (self.id_shop, 0)
         return self._cache["scope"]
 
@@ -337,8 +392,10 @@ class ShopConnection:
         id_shop, _ = self.stock_scope()
         if id_shop:
             return [id_shop]
-        return [r["id_shop"] for r in self.query("SELECT id_shop FROM {p}shop WHERE id_shop_group = %s",
-                                                 (self.id_shop_group,))]
+        return [
+            r["id_shop"]
+            for r in self.query("SELECT id_shop FROM {p}shop WHERE id_shop_group = %s", (self.id_shop_group,))
+        ]
 
     def timezone(self) -> ZoneInfo:
         name = self.config_value("PS_TIMEZONE") or "Europe/Paris"

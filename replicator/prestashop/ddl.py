@@ -50,7 +50,7 @@ def normalise_type(raw: str) -> str:
             width = "(%d)" % (DEFAULT_WIDTH_UNSIGNED if unsigned else DEFAULT_WIDTH)[base]
         return base + width + (" unsigned" if unsigned else "")
     if t.startswith("enum(") or t.startswith("set("):
-        return t.replace("\"", "'")
+        return t.replace('"', "'")
     return t
 
 
@@ -75,7 +75,7 @@ def _normalise_default(raw: str | None, col_type: str) -> str | None:
 def _split_top_level(body: str) -> list[str]:
     parts, depth, current, quote = [], 0, [], False
     for ch in body:
-        if ch == "'" :
+        if ch == "'":
             quote = not quote
         elif not quote and ch == "(":
             depth += 1
@@ -104,10 +104,12 @@ def parse_columns(definition: str) -> dict[str, Column]:
         if not tm:
             raise ValueError(f"cannot read the type of column {name}: {rest[:60]!r}")
         col_type = normalise_type(tm.group(1))
-        tail = rest[tm.end():]
+        tail = rest[tm.end() :]
         tail_no_strings = re.sub(r"'(?:[^']|'')*'", "''", tail)
         nullable = not re.search(r"\bNOT\s+NULL\b", tail_no_strings, re.I)
-        if re.search(r"\bAUTO_INCREMENT\b", tail_no_strings, re.I) or re.search(r"\bPRIMARY\s+KEY\b", tail_no_strings, re.I):
+        if re.search(r"\bAUTO_INCREMENT\b", tail_no_strings, re.I) or re.search(
+            r"\bPRIMARY\s+KEY\b", tail_no_strings, re.I
+        ):
             nullable = False
         dm = DEFAULT_RE.search(tail)
         columns[name] = Column(
@@ -127,6 +129,6 @@ def parse_tables(sql: str, prefix: str = "PREFIX_") -> dict[str, dict[str, Colum
     for m in CREATE_RE.finditer(sql):
         name = m.group(1)
         if prefix and name.startswith(prefix):
-            name = name[len(prefix):]
+            name = name[len(prefix) :]
         tables[name] = parse_columns(m.group(2))
     return tables

@@ -19,17 +19,41 @@ INT_BITS = {"tinyint": 8, "smallint": 16, "mediumint": 24, "int": 32, "integer":
 TEXT_TYPES = {"char", "varchar", "tinytext", "text", "mediumtext", "longtext"}
 DATE_TYPES = {"date", "datetime", "timestamp"}
 # Fields PrestaShop's back office and front office require: never overwritten with nothing.
-REQUIRED = {("customer", "email"), ("customer", "firstname"), ("customer", "lastname"), ("customer", "passwd"),
-            ("address", "firstname"), ("address", "lastname"), ("address", "address1"), ("address", "city"),
-            ("address", "alias"), ("product_lang", "name"), ("product_lang", "link_rewrite")}
+REQUIRED = {
+    ("customer", "email"),
+    ("customer", "firstname"),
+    ("customer", "lastname"),
+    ("customer", "passwd"),
+    ("address", "firstname"),
+    ("address", "lastname"),
+    ("address", "address1"),
+    ("address", "city"),
+    ("address", "alias"),
+    ("product_lang", "name"),
+    ("product_lang", "link_rewrite"),
+}
 # Prices that are never negative (a combination's price is an impact and may be).
-NON_NEGATIVE = {("product", "price"), ("product_shop", "price"), ("product", "wholesale_price"),
-                ("product_shop", "wholesale_price"), ("product_attribute", "wholesale_price"),
-                ("product_attribute_shop", "wholesale_price")}
-TABLE_ENTITY = {"customer": "customer", "address": "address", "product": "product", "product_shop": "product",
-                "product_lang": "product", "product_attribute": "product", "product_attribute_shop": "product",
-                "stock_available": "stock", "orders": "order", "order_carrier": "shipment",
-                "order_invoice": "invoice"}
+NON_NEGATIVE = {
+    ("product", "price"),
+    ("product_shop", "price"),
+    ("product", "wholesale_price"),
+    ("product_shop", "wholesale_price"),
+    ("product_attribute", "wholesale_price"),
+    ("product_attribute_shop", "wholesale_price"),
+}
+TABLE_ENTITY = {
+    "customer": "customer",
+    "address": "address",
+    "product": "product",
+    "product_shop": "product",
+    "product_lang": "product",
+    "product_attribute": "product",
+    "product_attribute_shop": "product",
+    "stock_available": "stock",
+    "orders": "order",
+    "order_carrier": "shipment",
+    "order_invoice": "invoice",
+}
 
 
 def _facts_of(table: str, r: Mapping[str, Any]) -> ColumnFacts | None:
@@ -65,11 +89,13 @@ def column_facts(shop: ShopConnection, table: str) -> dict[str, ColumnFacts]:
 
 
 def _read_facts(shop: ShopConnection, table: str) -> dict[str, ColumnFacts]:
-    rows = shop.query("SELECT COLUMN_NAME AS name, DATA_TYPE AS data_type, COLUMN_TYPE AS column_type,"
-                      " CHARACTER_MAXIMUM_LENGTH AS chars, CHARACTER_OCTET_LENGTH AS octets,"
-                      " NUMERIC_PRECISION AS `precision`, NUMERIC_SCALE AS scale"
-                      " FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s",
-                      (shop.prefix + table,))
+    rows = shop.query(
+        "SELECT COLUMN_NAME AS name, DATA_TYPE AS data_type, COLUMN_TYPE AS column_type,"
+        " CHARACTER_MAXIMUM_LENGTH AS chars, CHARACTER_OCTET_LENGTH AS octets,"
+        " NUMERIC_PRECISION AS `precision`, NUMERIC_SCALE AS scale"
+        " FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s",
+        (shop.prefix + table,),
+    )
     facts = {}
     for r in rows:
         r = {k: (v.decode() if isinstance(v, (bytes, bytearray)) else v) for k, v in r.items()}
@@ -79,12 +105,25 @@ def _read_facts(shop: ShopConnection, table: str) -> dict[str, ColumnFacts]:
     return facts
 
 
-def fit_row(shop: ShopConnection, table: str, row: Mapping[str, Any], key: Any = None, *, entity: str | None = None,
-            policy: FitPolicy | None = None) -> dict[str, Any]:
+def fit_row(
+    shop: ShopConnection,
+    table: str,
+    row: Mapping[str, Any],
+    key: Any = None,
+    *,
+    entity: str | None = None,
+    policy: FitPolicy | None = None,
+) -> dict[str, Any]:
     """`row` fitted to the shop's `table` under the entity's rule; ValueRejected for a value that can't be."""
     entity = entity or TABLE_ENTITY.get(table, table)
-    return _fit_row(column_facts(shop, table), row, entity=entity, key=key, policy=policy,
-                    what=f"shop {table} {key}" if key is not None else f"shop {table}")
+    return _fit_row(
+        column_facts(shop, table),
+        row,
+        entity=entity,
+        key=key,
+        policy=policy,
+        what=f"shop {table} {key}" if key is not None else f"shop {table}",
+    )
 
 
 def fit_rows(shop: ShopConnection, table: str, rows: list[dict], key_column: str | None = None) -> list[dict]:
@@ -93,5 +132,7 @@ def fit_rows(shop: ShopConnection, table: str, rows: list[dict], key_column: str
     if not facts:
         return rows
     entity = TABLE_ENTITY.get(table, table)
-    return [_fit_row(facts, r, entity=entity, key=r.get(key_column) if key_column else None,
-                     what=f"shop {table}") for r in rows]
+    return [
+        _fit_row(facts, r, entity=entity, key=r.get(key_column) if key_column else None, what=f"shop {table}")
+        for r in rows
+    ]

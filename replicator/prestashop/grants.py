@@ -26,10 +26,30 @@ BINLOG_PRIVILEGES = ("REPLICATION SLAVE", "REPLICATION CLIENT")
 
 # Unprefixed shop tables the replicator reads and writes (the watched ones and the ones the writers touch).
 RUNTIME_TABLES = (
-    "customer", "address", "product", "product_shop", "product_lang", "product_attribute", "product_attribute_shop",
-    "product_attribute_combination", "stock_available", "stock_mvt", "orders", "order_detail", "order_carrier",
-    "order_history", "order_invoice", "order_invoice_payment", "product_sale", "category_product", "configuration",
-    "attribute", "attribute_lang", "attribute_shop", "attribute_group", "attribute_group_lang",
+    "customer",
+    "address",
+    "product",
+    "product_shop",
+    "product_lang",
+    "product_attribute",
+    "product_attribute_shop",
+    "product_attribute_combination",
+    "stock_available",
+    "stock_mvt",
+    "orders",
+    "order_detail",
+    "order_carrier",
+    "order_history",
+    "order_invoice",
+    "order_invoice_payment",
+    "product_sale",
+    "category_product",
+    "configuration",
+    "attribute",
+    "attribute_lang",
+    "attribute_shop",
+    "attribute_group",
+    "attribute_group_lang",
     "attribute_group_shop",
 )
 
@@ -42,8 +62,7 @@ def _account(user: str, host: str) -> str:
     return "'" + user.replace("'", "''") + "'@'" + host.replace("'", "''") + "'"
 
 
-def shop_sql(database: str, prefix: str = "ps_", mode: str = "poll", user: str = "replicator",
-             host: str = "%") -> str:
+def shop_sql(database: str, prefix: str = "ps_", mode: str = "poll", user: str = "replicator", host: str = "%") -> str:
     """The statements an admin runs once for `mode` (poll | binlog): the ledger table, the user, its grants."""
     if mode not in ("poll", "binlog"):
         raise ValueError("mode must be poll or binlog")
@@ -64,8 +83,9 @@ def shop_sql(database: str, prefix: str = "ps_", mode: str = "poll", user: str =
             "-- The server also needs, in my.cnf: log_bin=binlog, server_id=1, binlog_format=ROW,"
             " binlog_row_image=FULL.",
         ]
-    lines.append("-- Optional, for faster stock writes: GRANT CREATE TEMPORARY TABLES ON "
-                 f"{_q(database)}.* TO {account};")
+    lines.append(
+        f"-- Optional, for faster stock writes: GRANT CREATE TEMPORARY TABLES ON {_q(database)}.* TO {account};"
+    )
     return "\n".join(lines) + "\n"
 
 
@@ -80,8 +100,7 @@ def _probe(table: str) -> dict[str, str]:
     }
 
 
-def check_grants(conn, prefix: str = "ps_", mode: str = "poll",
-                 binlog_check: Callable | None = None) -> list[str]:
+def check_grants(conn, prefix: str = "ps_", mode: str = "poll", binlog_check: Callable | None = None) -> list[str]:
     """What the runtime user lacks for `mode` on the connection's database, one sentence each ([] = nothing).
 
     `conn` is a PyMySQL connection to the shop database as the runtime user (`replicator.prestashop.connection
@@ -92,17 +111,21 @@ def check_grants(conn, prefix: str = "ps_", mode: str = "poll",
         database, current = cur.fetchone()
         user, _, host = str(current).partition("@")
         account = _account(user, host)
-        cur.execute("SELECT TABLE_NAME, (SELECT COLUMN_NAME FROM information_schema.COLUMNS c WHERE"
-                    " c.TABLE_SCHEMA = t.TABLE_SCHEMA AND c.TABLE_NAME = t.TABLE_NAME ORDER BY ORDINAL_POSITION"
-                    " LIMIT 1) FROM information_schema.TABLES t WHERE t.TABLE_SCHEMA = DATABASE()")
+        cur.execute(
+            "SELECT TABLE_NAME, (SELECT COLUMN_NAME FROM information_schema.COLUMNS c WHERE"
+            " c.TABLE_SCHEMA = t.TABLE_SCHEMA AND c.TABLE_NAME = t.TABLE_NAME ORDER BY ORDINAL_POSITION"
+            " LIMIT 1) FROM information_schema.TABLES t WHERE t.TABLE_SCHEMA = DATABASE()"
+        )
         present = {str(name): str(col) for name, col in cur.fetchall()}
         wanted = [prefix + name for name in RUNTIME_TABLES if prefix + name in present]
         ledger = prefix + LEDGER
         if ledger in present:
             wanted.append(ledger)
         else:
-            problems.append(f"the ledger table {ledger} is missing and the runtime user must not create it: an "
-                            f"administrator runs the CREATE TABLE printed by `replicator shop-sql`")
+            problems.append(
+                f"the ledger table {ledger} is missing and the runtime user must not create it: an "
+                f"administrator runs the CREATE TABLE printed by `replicator shop-sql`"
+            )
         missing: dict[str, list[str]] = {}
         conn.begin()
         try:
@@ -126,8 +149,10 @@ def check_grants(conn, prefix: str = "ps_", mode: str = "poll",
         tables = missing.get(privilege)
         if tables:
             shown = ", ".join(tables[:5]) + (f" and {len(tables) - 5} more" if len(tables) > 5 else "")
-            problems.append(f"the shop user {account} lacks {privilege} on {shown}: an administrator runs "
-                            f"GRANT {privilege} ON {_q(database)}.* TO {account};")
+            problems.append(
+                f"the shop user {account} lacks {privilege} on {shown}: an administrator runs "
+                f"GRANT {privilege} ON {_q(database)}.* TO {account};"
+            )
     if mode == "binlog" and binlog_check is not None:
         problems += binlog_check(conn)
     return problems

@@ -50,8 +50,14 @@ def _q(name: str) -> str:
 class PollCapture:
     """One poll = one diff of every watched shop table against the stored snapshots."""
 
-    def __init__(self, store: Store, cfg: PrestashopConfig, tables: dict[str, WatchedTable] | None = None,
-                 initial_load: bool = False, chunk: int = CHUNK):
+    def __init__(
+        self,
+        store: Store,
+        cfg: PrestashopConfig,
+        tables: dict[str, WatchedTable] | None = None,
+        initial_load: bool = False,
+        chunk: int = CHUNK,
+    ):
         self.store, self.cfg = store, cfg
         self.tables = tables or prestashop_tables()
         self.initial_load = initial_load
@@ -102,8 +108,12 @@ class PollCapture:
                 cur.execute("COMMIT")
         finally:
             conn.close()
-        checkpoint = {"poll": poll_no, "baselined": sorted(baselined), "since": since,
-                      "at": datetime.now().isoformat(timespec="seconds")}
+        checkpoint = {
+            "poll": poll_no,
+            "baselined": sorted(baselined),
+            "since": since,
+            "at": datetime.now().isoformat(timespec="seconds"),
+        }
         report.changes = commit_diff(self.store, total, (CHECKPOINT, checkpoint), self._known)
         report.echoes, report.counts = total.echoes, dict(total.counts)
         report.seconds = round(time.monotonic() - started, 3)
@@ -128,8 +138,9 @@ class PollCapture:
         report.rows_read += n
         return mark, last, n
 
-    def _keyset(self, cur, table: WatchedTable, physical: str, differ: Differ, report: PollReport,
-                flush: bool) -> str | None:
+    def _keyset(
+        self, cur, table: WatchedTable, physical: str, differ: Differ, report: PollReport, flush: bool
+    ) -> str | None:
         pk = ", ".join(_q(c) for c in table.pk)
         base = f"SELECT * FROM {_q(physical)}"
         last = None
@@ -155,8 +166,9 @@ class PollCapture:
             last = last_in_chunk
         return _fmt(mark)
 
-    def _window(self, cur, table: WatchedTable, physical: str, differ: Differ, since: str,
-                report: PollReport) -> str | None:
+    def _window(
+        self, cur, table: WatchedTable, physical: str, differ: Differ, since: str, report: PollReport
+    ) -> str | None:
         start = datetime.fromisoformat(since) - timedelta(seconds=float(self.cfg.poll_overlap_seconds))
         cur.execute(f"SELECT * FROM {_q(physical)} WHERE {_q(table.ts_column)} >= %s", (start,))
         mark, _, _ = self._read(cur, table, differ, report)
@@ -169,6 +181,7 @@ class PollCapture:
         where = " AND ".join(f"{_q(c)} = %s" for c in table.pk)
         for key in fresh:
             from replicator.store import loads
+
             values = loads(key)
             cur.execute(f"SELECT * FROM {_q(physical)} WHERE {where}", tuple(values[c] for c in table.pk))
             self._read(cur, table, differ, report)

@@ -38,13 +38,24 @@ VERSION_DELTAS: dict[str, list[tuple[str, str, str | None, str | None]]] = {
         ("product_shop", "redirect_type", REDIRECT_SHOP_178, None),
         ("customer", "ape", "varchar(5) DEFAULT NULL", None),
         ("order_detail", "product_name", "varchar(255) NOT NULL", None),
-        *[(t, c, "text" + (" NOT NULL" if nn else " DEFAULT NULL"), None) for t, c, nn in (
-            ("configuration", "value", False), ("configuration_lang", "value", False), ("customer", "note", False),
-            ("address", "other", False), ("product_lang", "description", False),
-            ("product_lang", "description_short", False), ("category_lang", "description", False),
-            ("orders", "gift_message", False), ("orders", "note", False), ("order_invoice", "shop_address", False),
-            ("order_invoice", "note", False), ("cart", "delivery_option", True), ("cart", "gift_message", False),
-        )],
+        *[
+            (t, c, "text" + (" NOT NULL" if nn else " DEFAULT NULL"), None)
+            for t, c, nn in (
+                ("configuration", "value", False),
+                ("configuration_lang", "value", False),
+                ("customer", "note", False),
+                ("address", "other", False),
+                ("product_lang", "description", False),
+                ("product_lang", "description_short", False),
+                ("category_lang", "description", False),
+                ("orders", "gift_message", False),
+                ("orders", "note", False),
+                ("order_invoice", "shop_address", False),
+                ("order_invoice", "note", False),
+                ("cart", "delivery_option", True),
+                ("cart", "gift_message", False),
+            )
+        ],
     ],
 }
 DROPPED_TABLES = {"1.7.8": ["product_attribute_lang"]}  # added in 8.1.0
@@ -73,15 +84,15 @@ def _apply_delta(sql: str, table: str, column: str, definition: str | None, afte
     line_re = re.compile(r"^  `?%s`? [^\n]*?(,?)\n" % re.escape(column), re.M)
     existing = line_re.search(text)
     if existing and definition is None:
-        text = text[: existing.start()] + text[existing.end():]
+        text = text[: existing.start()] + text[existing.end() :]
     elif existing:
-        text = text[: existing.start()] + f"  {column} {definition}{existing.group(1)}\n" + text[existing.end():]
+        text = text[: existing.start()] + f"  {column} {definition}{existing.group(1)}\n" + text[existing.end() :]
     else:
         anchor = re.search(r"^  `?%s`? [^\n]*,\n" % re.escape(after), text, re.M)
         if not anchor:
             raise KeyError(f"{table}.{after}")
-        text = text[: anchor.end()] + f"  {column} {definition},\n" + text[anchor.end():]
-    return sql[: block.start()] + text + sql[block.end():]
+        text = text[: anchor.end()] + f"  {column} {definition},\n" + text[anchor.end() :]
+    return sql[: block.start()] + text + sql[block.end() :]
 
 
 def schema_sql(version: str = "8", prefix: str = "ps_") -> str:
@@ -92,7 +103,7 @@ def schema_sql(version: str = "8", prefix: str = "ps_") -> str:
         sql = _apply_delta(sql, table, column, definition, after)
     for table in DROPPED_TABLES.get(family, []):
         block = _table_block(sql, table)
-        sql = sql[: block.start()] + sql[block.end():]
+        sql = sql[: block.start()] + sql[block.end() :]
     if family == "1.7.8":
         # 1.7.8 installs were utf8 (3-byte); utf8mb4 came with 8.0
         sql = sql.replace("CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci", "CHARSET=utf8mb3 COLLATE=utf8mb3_general_ci")
@@ -158,8 +169,18 @@ def load_sql_file(database_url: str, path: str) -> None:
         import os
 
         env = dict(os.environ, MYSQL_PWD=params["password"])
-        cmd = [client, "--protocol=TCP", "-h", params["host"], "-P", str(params["port"]), "-u", params["user"],
-               "--default-character-set=utf8mb4", params["database"]]
+        cmd = [
+            client,
+            "--protocol=TCP",
+            "-h",
+            params["host"],
+            "-P",
+            str(params["port"]),
+            "-u",
+            params["user"],
+            "--default-character-set=utf8mb4",
+            params["database"],
+        ]
         with open(path, "rb") as fh:
             result = subprocess.run(cmd, stdin=fh, capture_output=True, env=env)
         if result.returncode != 0:

@@ -27,18 +27,40 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Iterable
 
 # PrestaShop's install values, used when a key is missing from the shop's configuration
-INSTALL_DEFAULTS = {"PS_SEARCH_MINWORDLEN": "3", "PS_SEARCH_MAX_WORD_LENGTH": "15", "PS_SEARCH_FUZZY": "1",
-                    "PS_SEARCH_WEIGHT_PNAME": "6", "PS_SEARCH_WEIGHT_REF": "10", "PS_SEARCH_WEIGHT_SHORTDESC": "1",
-                    "PS_SEARCH_WEIGHT_DESC": "1", "PS_SEARCH_WEIGHT_CNAME": "3", "PS_SEARCH_WEIGHT_MNAME": "3",
-                    "PS_SEARCH_WEIGHT_TAG": "4", "PS_SEARCH_WEIGHT_ATTRIBUTE": "2", "PS_SEARCH_WEIGHT_FEATURE": "2"}
+INSTALL_DEFAULTS = {
+    "PS_SEARCH_MINWORDLEN": "3",
+    "PS_SEARCH_MAX_WORD_LENGTH": "15",
+    "PS_SEARCH_FUZZY": "1",
+    "PS_SEARCH_WEIGHT_PNAME": "6",
+    "PS_SEARCH_WEIGHT_REF": "10",
+    "PS_SEARCH_WEIGHT_SHORTDESC": "1",
+    "PS_SEARCH_WEIGHT_DESC": "1",
+    "PS_SEARCH_WEIGHT_CNAME": "3",
+    "PS_SEARCH_WEIGHT_MNAME": "3",
+    "PS_SEARCH_WEIGHT_TAG": "4",
+    "PS_SEARCH_WEIGHT_ATTRIBUTE": "2",
+    "PS_SEARCH_WEIGHT_FEATURE": "2",
+}
 UNFUZZY_MAX_WORD_LENGTH = 30  # Search::getMaximumWordLength without fuzzy search (the search_word.word width)
 SIX = Decimal("0.000001")
 
 # The fields in the order Search::indexation reads them, with the weight key of each.
-FIELDS = (("pname", "PNAME"), ("reference", "REF"), ("supplier_reference", "REF"), ("ean13", "REF"),
-          ("isbn", "REF"), ("upc", "REF"), ("mpn", "REF"), ("description_short", "SHORTDESC"),
-          ("description", "DESC"), ("cname", "CNAME"), ("mname", "MNAME"), ("tags", "TAG"),
-          ("attributes", "ATTRIBUTE"), ("features", "FEATURE"))
+FIELDS = (
+    ("pname", "PNAME"),
+    ("reference", "REF"),
+    ("supplier_reference", "REF"),
+    ("ean13", "REF"),
+    ("isbn", "REF"),
+    ("upc", "REF"),
+    ("mpn", "REF"),
+    ("description_short", "SHORTDESC"),
+    ("description", "DESC"),
+    ("cname", "CNAME"),
+    ("mname", "MNAME"),
+    ("tags", "TAG"),
+    ("attributes", "ATTRIBUTE"),
+    ("features", "FEATURE"),
+)
 COMBINATION_FIELDS = ("reference", "supplier_reference", "ean13", "isbn", "upc", "mpn")  # weighted as REF
 
 _TAG = re.compile(r"<[^>]*>")
@@ -71,8 +93,13 @@ class SearchSettings:
             if words is None:
                 words = shop.config_value("PS_SEARCH_BLACKLIST") or ""
             blacklist[lang] = words.lower()
-        return cls(weights, _int(value("PS_SEARCH_MINWORDLEN")), longest or UNFUZZY_MAX_WORD_LENGTH, blacklist,
-                   shop.config_value("PS_SEARCH_INDEXATION") != "0")
+        return cls(
+            weights,
+            _int(value("PS_SEARCH_MINWORDLEN")),
+            longest or UNFUZZY_MAX_WORD_LENGTH,
+            blacklist,
+            shop.config_value("PS_SEARCH_INDEXATION") != "0",
+        )
 
 
 def _int(text) -> int:
@@ -207,7 +234,7 @@ def weigh(fields: list[tuple[str, str | None]], settings: SearchSettings, lang: 
             continue
         for word in extract_keywords(str(text), settings.min_word_length, blacklist):
             if word:
-                word = word[:settings.max_word_length]
+                word = word[: settings.max_word_length]
                 out[word] = out.get(word, 0) + weight
     return {w: n for w, n in out.items() if n}
 
@@ -220,10 +247,13 @@ def existing_tables(shop, names: Iterable[str], cur=None) -> set[str]:
     cache = shop.cached("search_index_tables", dict)
     wanted = [n for n in names if n not in cache]
     if wanted:
-        rows = shop.query("SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()"
-                          f" AND TABLE_NAME IN ({', '.join(['%s'] * len(wanted))})",
-                          tuple(shop.prefix + n for n in wanted), cursor=cur)
-        present = {(r["t"].decode() if isinstance(r["t"], bytes) else r["t"])[len(shop.prefix):] for r in rows}
+        rows = shop.query(
+            "SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()"
+            f" AND TABLE_NAME IN ({', '.join(['%s'] * len(wanted))})",
+            tuple(shop.prefix + n for n in wanted),
+            cursor=cur,
+        )
+        present = {(r["t"].decode() if isinstance(r["t"], bytes) else r["t"])[len(shop.prefix) :] for r in rows}
         for n in wanted:
             cache[n] = n in present
     return {n for n in names if cache[n]}
@@ -238,8 +268,19 @@ def product_fields(shop, product_id: int, lang: int, cur=None) -> list[tuple[str
 def fields_of_products(shop, product_ids: list[int], lang: int, cur=None) -> dict[int, list[tuple[str, str | None]]]:
     """``product_fields`` for many products with one query per kind of text; products PrestaShop would not index
     (inactive, not visible in search) are left out."""
-    have = existing_tables(shop, ("manufacturer", "product_tag", "tag", "feature_product", "feature_value_lang",
-                                  "product_attribute_combination", "attribute_lang"), cur)
+    have = existing_tables(
+        shop,
+        (
+            "manufacturer",
+            "product_tag",
+            "tag",
+            "feature_product",
+            "feature_value_lang",
+            "product_attribute_combination",
+            "attribute_lang",
+        ),
+        cur,
+    )
     columns = _column_names(shop, "product", cur)
     refs = ", ".join(f"p.`{c}`" for c in COMBINATION_FIELDS if c in columns)
     marks = ", ".join(["%s"] * len(product_ids))
@@ -252,7 +293,10 @@ def fields_of_products(shop, product_ids: list[int], lang: int, cur=None) -> dic
         " AND cl.id_shop = ps.id_shop"
         + (" LEFT JOIN {p}manufacturer m ON m.id_manufacturer = p.id_manufacturer" if "manufacturer" in have else "")
         + f" WHERE p.id_product IN ({marks}) AND ps.active = 1 AND ps.visibility IN ('both', 'search')"
-        " ORDER BY p.id_product", (shop.id_shop, lang, *product_ids), cursor=cur)
+        " ORDER BY p.id_product",
+        (shop.id_shop, lang, *product_ids),
+        cursor=cur,
+    )
     out = {r["id_product"]: [(name, r.get(name)) for name, _ in FIELDS[:11]] for r in rows}
     if not out:
         return out
@@ -268,30 +312,52 @@ def fields_of_products(shop, product_ids: list[int], lang: int, cur=None) -> dic
             out[pid].append((field_name, texts[pid]))
 
     if {"product_tag", "tag"} <= have:
-        joined("tags", "SELECT pt.id_product, t.name FROM {p}product_tag pt LEFT JOIN {p}tag t ON t.id_tag = pt.id_tag"
-               f" AND t.id_lang = %s WHERE pt.id_product IN ({marks})", (lang, *ids), "name")
+        joined(
+            "tags",
+            "SELECT pt.id_product, t.name FROM {p}product_tag pt LEFT JOIN {p}tag t ON t.id_tag = pt.id_tag"
+            f" AND t.id_lang = %s WHERE pt.id_product IN ({marks})",
+            (lang, *ids),
+            "name",
+        )
     if {"product_attribute_combination", "attribute_lang"} <= have:
-        joined("attributes",
-               "SELECT pa.id_product, al.name FROM {p}product_attribute pa JOIN {p}product_attribute_combination pac"
-               " ON pac.id_product_attribute = pa.id_product_attribute JOIN {p}attribute_lang al"
-               " ON al.id_attribute = pac.id_attribute AND al.id_lang = %s JOIN {p}product_attribute_shop pas"
-               " ON pas.id_product_attribute = pa.id_product_attribute AND pas.id_shop = %s"
-               f" WHERE pa.id_product IN ({marks})", (lang, shop.id_shop, *ids), "name")
+        joined(
+            "attributes",
+            "SELECT pa.id_product, al.name FROM {p}product_attribute pa JOIN {p}product_attribute_combination pac"
+            " ON pac.id_product_attribute = pa.id_product_attribute JOIN {p}attribute_lang al"
+            " ON al.id_attribute = pac.id_attribute AND al.id_lang = %s JOIN {p}product_attribute_shop pas"
+            " ON pas.id_product_attribute = pa.id_product_attribute AND pas.id_shop = %s"
+            f" WHERE pa.id_product IN ({marks})",
+            (lang, shop.id_shop, *ids),
+            "name",
+        )
     if {"feature_product", "feature_value_lang"} <= have:
-        joined("features", "SELECT fp.id_product, fvl.value FROM {p}feature_product fp LEFT JOIN {p}feature_value_lang"
-               " fvl ON fvl.id_feature_value = fp.id_feature_value AND fvl.id_lang = %s"
-               f" WHERE fp.id_product IN ({marks})", (lang, *ids), "value")
+        joined(
+            "features",
+            "SELECT fp.id_product, fvl.value FROM {p}feature_product fp LEFT JOIN {p}feature_value_lang"
+            " fvl ON fvl.id_feature_value = fp.id_feature_value AND fvl.id_lang = %s"
+            f" WHERE fp.id_product IN ({marks})",
+            (lang, *ids),
+            "value",
+        )
     pa_columns = [c for c in COMBINATION_FIELDS if c in _column_names(shop, "product_attribute", cur)]
-    for combo in shop.query(f"SELECT id_product, {', '.join(pa_columns)} FROM {{p}}product_attribute"
-                            f" WHERE id_product IN ({marks}) ORDER BY id_product_attribute", tuple(ids), cursor=cur):
+    for combo in shop.query(
+        f"SELECT id_product, {', '.join(pa_columns)} FROM {{p}}product_attribute"
+        f" WHERE id_product IN ({marks}) ORDER BY id_product_attribute",
+        tuple(ids),
+        cursor=cur,
+    ):
         out[combo["id_product"]].extend((c, combo[c]) for c in pa_columns)  # weighted as references
     return out
 
 
 def _column_names(shop, table: str, cur=None) -> list[str]:
     def read() -> list[str]:
-        rows = shop.query("SELECT COLUMN_NAME AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE()"
-                          " AND TABLE_NAME = %s", (shop.prefix + table,), cursor=cur)
+        rows = shop.query(
+            "SELECT COLUMN_NAME AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE()"
+            " AND TABLE_NAME = %s",
+            (shop.prefix + table,),
+            cursor=cur,
+        )
         return [r["c"].decode() if isinstance(r["c"], bytes) else r["c"] for r in rows]
 
     return shop.cached(("search_index_columns", table), read)
@@ -311,7 +377,7 @@ def index_products(shop, product_ids: Iterable[int], cur, settings: SearchSettin
     settings = settings or SearchSettings.load(shop, shop.lang_ids)
     written = 0
     for start in range(0, len(ids), CHUNK):
-        chunk = ids[start:start + CHUNK]
+        chunk = ids[start : start + CHUNK]
         marks = ", ".join(["%s"] * len(chunk))
         shop.execute(f"DELETE FROM {{p}}search_index WHERE id_product IN ({marks})", tuple(chunk), cursor=cur)
         indexed: set[int] = set()
@@ -322,26 +388,37 @@ def index_products(shop, product_ids: Iterable[int], cur, settings: SearchSettin
             distinct = list(dict.fromkeys(w for per in words.values() for w in per))
             if not distinct:
                 continue
-            cur.executemany(shop.sql("INSERT IGNORE INTO {p}search_word (id_lang, id_shop, word)"
-                                     " VALUES (%s, %s, %s)"), [(lang, shop.id_shop, w) for w in distinct])
+            cur.executemany(
+                shop.sql("INSERT IGNORE INTO {p}search_word (id_lang, id_shop, word) VALUES (%s, %s, %s)"),
+                [(lang, shop.id_shop, w) for w in distinct],
+            )
             found: dict[str, int] = {}
             for i in range(0, len(distinct), 1000):
-                part = distinct[i:i + 1000]
-                for r in shop.query(f"SELECT id_word, word FROM {{p}}search_word WHERE word IN"
-                                    f" ({', '.join(['%s'] * len(part))}) AND id_lang = %s AND id_shop = %s",
-                                    (*part, lang, shop.id_shop), cursor=cur):
+                part = distinct[i : i + 1000]
+                for r in shop.query(
+                    f"SELECT id_word, word FROM {{p}}search_word WHERE word IN"
+                    f" ({', '.join(['%s'] * len(part))}) AND id_lang = %s AND id_shop = %s",
+                    (*part, lang, shop.id_shop),
+                    cursor=cur,
+                ):
                     found[r["word"]] = r["id_word"]
             rows = [(pid, found[w], n) for pid, per in words.items() for w, n in per.items() if w in found]
             if rows:
-                cur.executemany(shop.sql("INSERT INTO {p}search_index (id_product, id_word, weight) VALUES"
-                                         " (%s, %s, %s) ON DUPLICATE KEY UPDATE weight = weight + VALUES(weight)"), rows)
+                cur.executemany(
+                    shop.sql(
+                        "INSERT INTO {p}search_index (id_product, id_word, weight) VALUES"
+                        " (%s, %s, %s) ON DUPLICATE KEY UPDATE weight = weight + VALUES(weight)"
+                    ),
+                    rows,
+                )
             written += len(rows)
         for flag, group in ((1, sorted(indexed)), (0, [pid for pid in chunk if pid not in indexed])):
             if group:
                 m = ", ".join(["%s"] * len(group))
                 for table in ("product", "product_shop"):
-                    shop.execute(f"UPDATE {{p}}{table} SET indexed = %s WHERE id_product IN ({m})", (flag, *group),
-                                 cursor=cur)
+                    shop.execute(
+                        f"UPDATE {{p}}{table} SET indexed = %s WHERE id_product IN ({m})", (flag, *group), cursor=cur
+                    )
     return written
 
 
@@ -357,28 +434,52 @@ def refresh_price_index(shop, product_ids: Iterable[int], cur, now: datetime | N
     if not ids or not existing_tables(shop, ("layered_price_index",), cur):
         return 0
     now = now or shop.now()
-    currencies = shop.query("SELECT c.id_currency, c.conversion_rate FROM {p}currency c JOIN {p}currency_shop cs"
-                            " ON cs.id_currency = c.id_currency AND cs.id_shop = %s WHERE c.active = 1 AND"
-                            " c.deleted = 0 ORDER BY c.id_currency", (shop.id_shop,), cursor=cur)
-    shop_join = " JOIN {p}country_shop s ON s.id_country = c.id_country AND s.id_shop = %s" \
-        if existing_tables(shop, ("country_shop",), cur) else ""
-    countries = [r["id_country"] for r in shop.query(
-        "SELECT c.id_country FROM {p}country c" + shop_join + " WHERE c.active = 1 ORDER BY c.id_country",
-        (shop.id_shop,) if shop_join else None, cursor=cur)]
+    currencies = shop.query(
+        "SELECT c.id_currency, c.conversion_rate FROM {p}currency c JOIN {p}currency_shop cs"
+        " ON cs.id_currency = c.id_currency AND cs.id_shop = %s WHERE c.active = 1 AND"
+        " c.deleted = 0 ORDER BY c.id_currency",
+        (shop.id_shop,),
+        cursor=cur,
+    )
+    shop_join = (
+        " JOIN {p}country_shop s ON s.id_country = c.id_country AND s.id_shop = %s"
+        if existing_tables(shop, ("country_shop",), cur)
+        else ""
+    )
+    countries = [
+        r["id_country"]
+        for r in shop.query(
+            "SELECT c.id_country FROM {p}country c" + shop_join + " WHERE c.active = 1 ORDER BY c.id_country",
+            (shop.id_shop,) if shop_join else None,
+            cursor=cur,
+        )
+    ]
     specific = existing_tables(shop, ("specific_price",), cur)
     total = 0
     for first in range(0, len(ids), CHUNK):
-        chunk = ids[first:first + CHUNK]
+        chunk = ids[first : first + CHUNK]
         marks = ", ".join(["%s"] * len(chunk))
-        shop.execute(f"DELETE FROM {{p}}layered_price_index WHERE id_shop = %s AND id_product IN ({marks})",
-                     (shop.id_shop, *chunk), cursor=cur)
-        bases = {r["id_product"]: Decimal(r["price"]) for r in shop.query(
-            f"SELECT id_product, price FROM {{p}}product_shop WHERE id_shop = %s AND id_product IN ({marks})",
-            (shop.id_shop, *chunk), cursor=cur)}
+        shop.execute(
+            f"DELETE FROM {{p}}layered_price_index WHERE id_shop = %s AND id_product IN ({marks})",
+            (shop.id_shop, *chunk),
+            cursor=cur,
+        )
+        bases = {
+            r["id_product"]: Decimal(r["price"])
+            for r in shop.query(
+                f"SELECT id_product, price FROM {{p}}product_shop WHERE id_shop = %s AND id_product IN ({marks})",
+                (shop.id_shop, *chunk),
+                cursor=cur,
+            )
+        }
         impacts: dict[int, list[Decimal]] = {}
         # the module prices a product as the shop shows it: with its default combination's impact
-        for r in shop.query(f"SELECT id_product, price FROM {{p}}product_attribute_shop WHERE id_shop = %s"
-                            f" AND default_on = 1 AND id_product IN ({marks})", (shop.id_shop, *chunk), cursor=cur):
+        for r in shop.query(
+            f"SELECT id_product, price FROM {{p}}product_attribute_shop WHERE id_shop = %s"
+            f" AND default_on = 1 AND id_product IN ({marks})",
+            (shop.id_shop, *chunk),
+            cursor=cur,
+        ):
             impacts.setdefault(r["id_product"], []).append(Decimal(r["price"]))
         reductions = _reductions(shop, chunk, now, cur) if specific else {}
         rows = []
@@ -392,12 +493,25 @@ def refresh_price_index(shop, product_ids: Iterable[int], cur, now: datetime | N
                 for country in countries:
                     low = min(_reduced(p * rate, mine, currency["id_currency"], country, rate) for p in prices)
                     high = max(p * rate for p in prices)
-                    rows.append((pid, currency["id_currency"], shop.id_shop, low.quantize(SIX, ROUND_HALF_UP),
-                                 high.quantize(SIX, ROUND_HALF_UP), country))
+                    rows.append(
+                        (
+                            pid,
+                            currency["id_currency"],
+                            shop.id_shop,
+                            low.quantize(SIX, ROUND_HALF_UP),
+                            high.quantize(SIX, ROUND_HALF_UP),
+                            country,
+                        )
+                    )
         if rows:
-            cur.executemany(shop.sql("INSERT INTO {p}layered_price_index (id_product, id_currency, id_shop, price_min,"
-                                     " price_max, id_country) VALUES (%s, %s, %s, %s, %s, %s)"
-                                     " ON DUPLICATE KEY UPDATE id_product = id_product"), rows)
+            cur.executemany(
+                shop.sql(
+                    "INSERT INTO {p}layered_price_index (id_product, id_currency, id_shop, price_min,"
+                    " price_max, id_country) VALUES (%s, %s, %s, %s, %s, %s)"
+                    " ON DUPLICATE KEY UPDATE id_product = id_product"
+                ),
+                rows,
+            )
         total += len(rows)
     return total
 
@@ -407,11 +521,14 @@ def _reductions(shop, product_ids: list[int], now: datetime, cur) -> dict[int, l
     id_product (0: every product)."""
     out: dict[int, list[dict]] = {}
     for r in shop.query(
-            "SELECT id_product, id_currency, id_country, price, reduction, reduction_type FROM {p}specific_price"
-            f" WHERE id_product IN (0, {', '.join(['%s'] * len(product_ids))}) AND id_shop IN (0, %s)"
-            " AND id_customer = 0 AND id_cart = 0 AND id_group = 0 AND id_product_attribute = 0"
-            " AND from_quantity <= 1 AND (`from` = '0000-00-00 00:00:00' OR `from` <= %s)"
-            " AND (`to` = '0000-00-00 00:00:00' OR `to` >= %s)", (*product_ids, shop.id_shop, now, now), cursor=cur):
+        "SELECT id_product, id_currency, id_country, price, reduction, reduction_type FROM {p}specific_price"
+        f" WHERE id_product IN (0, {', '.join(['%s'] * len(product_ids))}) AND id_shop IN (0, %s)"
+        " AND id_customer = 0 AND id_cart = 0 AND id_group = 0 AND id_product_attribute = 0"
+        " AND from_quantity <= 1 AND (`from` = '0000-00-00 00:00:00' OR `from` <= %s)"
+        " AND (`to` = '0000-00-00 00:00:00' OR `to` >= %s)",
+        (*product_ids, shop.id_shop, now, now),
+        cursor=cur,
+    ):
         out.setdefault(r["id_product"], []).append(r)
     return out
 
@@ -454,5 +571,14 @@ def after_product_write(shop, product_ids: Iterable[int], cur, search: bool = Tr
     return done
 
 
-__all__ = ["SearchSettings", "after_product_write", "clear_filter_cache", "extract_keywords", "index_products",
-           "product_fields", "refresh_price_index", "sanitize", "weigh"]
+__all__ = [
+    "SearchSettings",
+    "after_product_write",
+    "clear_filter_cache",
+    "extract_keywords",
+    "index_products",
+    "product_fields",
+    "refresh_price_index",
+    "sanitize",
+    "weigh",
+]

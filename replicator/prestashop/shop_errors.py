@@ -52,8 +52,10 @@ def explain(exc: BaseException) -> str:
     if code is not None:
         denied = _DENIED.search(text)
         if code in (1142, 1143) and denied:
-            return (f"the shop database user lacks the {denied.group(1).upper()} privilege on table "
-                    f"{denied.group(2)}: run the GRANT printed by `replicator shop-sql`")
+            return (
+                f"the shop database user lacks the {denied.group(1).upper()} privilege on table "
+                f"{denied.group(2)}: run the GRANT printed by `replicator shop-sql`"
+            )
         if code in _SENTENCES:
             return redact(_SENTENCES[code].format(where=""))
         return redact(f"the shop database answered error {code}: {text}")

@@ -12,9 +12,14 @@ import re
 # What every supported version has and the replicator relies on; absent from 1.6 (stock_available's split of the
 # physical and reserved quantities came in 1.7.2, order_detail's product_mpn in 1.7.7, orders.round_type in 1.6.0.11)
 REQUIRED_COLUMNS = (
-    ("stock_available", "physical_quantity"), ("stock_available", "reserved_quantity"),
-    ("order_detail", "product_mpn"), ("orders", "round_type"), ("order_cart_rule", "free_shipping"),
-    ("product", "product_type"), ("customer", "reset_password_token"), ("product_shop", "id_category_default"),
+    ("stock_available", "physical_quantity"),
+    ("stock_available", "reserved_quantity"),
+    ("order_detail", "product_mpn"),
+    ("orders", "round_type"),
+    ("order_cart_rule", "free_shipping"),
+    ("product", "product_type"),
+    ("customer", "reset_password_token"),
+    ("product_shop", "id_category_default"),
 )
 
 
@@ -33,8 +38,9 @@ def supported_version(version: str) -> bool:
 
 def check_supported(shop) -> str:
     """The shop's version when it is supported; else UnsupportedShopError naming what was found.  Reads only."""
-    version = shop.config_value("PS_VERSION_DB", id_shop=None) or shop.config_value("PS_INSTALL_VERSION",
-                                                                                     id_shop=None) or ""
+    version = (
+        shop.config_value("PS_VERSION_DB", id_shop=None) or shop.config_value("PS_INSTALL_VERSION", id_shop=None) or ""
+    )
     version = str(version).strip()
     missing = [f"{table}.{column}" for table, column in REQUIRED_COLUMNS if not shop.has_column(table, column)]
     database = (shop.query_one("SELECT DATABASE() AS name") or {}).get("name")
@@ -42,13 +48,15 @@ def check_supported(shop) -> str:
     if version and not supported_version(version):
         raise UnsupportedShopError(
             f"{where} runs PrestaShop {version}, which this replicator does not support (it supports 1.7.8 and 8.x): "
-            "nothing was written; upgrade the shop or point prestashop.url at a supported one")
+            "nothing was written; upgrade the shop or point prestashop.url at a supported one"
+        )
     if missing:
         said = f"says it is PrestaShop {version}" if version else "has no PS_VERSION_DB"
         raise UnsupportedShopError(
             f"{where} {said} but its tables are not those of PrestaShop 1.7.8 or 8.x (missing "
             f"{', '.join(missing[:4])}{', …' if len(missing) > 4 else ''}): nothing was written; check that "
-            "prestashop.url and prestashop.prefix point at the shop's own database")
+            "prestashop.url and prestashop.prefix point at the shop's own database"
+        )
     return version or "8"
 
 

@@ -61,7 +61,8 @@ class _Policy(paramiko.MissingHostKeyPolicy):
             raise TunnelError(
                 f"the SSH host {where} is not in {self.ssh.known_hosts} (its key is {_fingerprint(key)}): check "
                 "that fingerprint with the host's administrator, then run `replicator ssh trust` or set "
-                "prestashop.ssh.accept_new_host_key: true")
+                "prestashop.ssh.accept_new_host_key: true"
+            )
         client.get_host_keys().add(hostname, key.get_name(), key)
         path = self.ssh.known_hosts
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -83,8 +84,16 @@ def open_client(ssh: SshSettings, accept_new: bool | None = None) -> paramiko.SS
     policy = _Policy(ssh, ssh.accept_new_host_key if accept_new is None else accept_new)
     client.set_missing_host_key_policy(policy)
     where = f"{ssh.user}@{ssh.host}:{ssh.port}"
-    kwargs = dict(hostname=ssh.host, port=ssh.port, username=ssh.user, timeout=ssh.timeout,
-                  banner_timeout=ssh.timeout, auth_timeout=ssh.timeout, look_for_keys=False, allow_agent=False)
+    kwargs = dict(
+        hostname=ssh.host,
+        port=ssh.port,
+        username=ssh.user,
+        timeout=ssh.timeout,
+        banner_timeout=ssh.timeout,
+        auth_timeout=ssh.timeout,
+        look_for_keys=False,
+        allow_agent=False,
+    )
     if ssh.key_file:
         kwargs.update(key_filename=str(ssh.key_file), passphrase=ssh.passphrase or ssh.password or None)
     else:
@@ -99,21 +108,28 @@ def open_client(ssh: SshSettings, accept_new: bool | None = None) -> paramiko.SS
         raise TunnelError(
             f"the SSH host {ssh.host}:{ssh.port} presented a key ({_fingerprint(exc.key)}) that does not match "
             f"{ssh.known_hosts}: refused, as someone may be in between; if the host's key really changed, remove "
-            "its old line from known_hosts and trust it again") from None
+            "its old line from known_hosts and trust it again"
+        ) from None
     except paramiko.AuthenticationException:
         client.close()
         how = f"the key {ssh.key_file}" if ssh.key_file else "the password"
-        raise TunnelError(f"the SSH server {where} refused {how}: check prestashop.ssh.user and that the key is "
-                          "in the user's authorized_keys (or the password)") from None
+        raise TunnelError(
+            f"the SSH server {where} refused {how}: check prestashop.ssh.user and that the key is "
+            "in the user's authorized_keys (or the password)"
+        ) from None
     except paramiko.PasswordRequiredException:
         client.close()
-        raise TunnelError(f"the SSH key {ssh.key_file} is encrypted: give its passphrase in "
-                          "prestashop.ssh.passphrase (as ${ENV_VAR})") from None
+        raise TunnelError(
+            f"the SSH key {ssh.key_file} is encrypted: give its passphrase in "
+            "prestashop.ssh.passphrase (as ${ENV_VAR})"
+        ) from None
     except (OSError, paramiko.SSHException, EOFError) as exc:
         client.close()
         detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or "no answer"
-        raise TunnelError(f"cannot reach the SSH host {ssh.host}:{ssh.port} ({detail.rstrip('.')}): check the "
-                          "host, the port and the firewall") from None
+        raise TunnelError(
+            f"cannot reach the SSH host {ssh.host}:{ssh.port} ({detail.rstrip('.')}): check the "
+            "host, the port and the firewall"
+        ) from None
     return client
 
 
@@ -140,8 +156,13 @@ class Tunnel:
         self._listener, self.local_port = listener, listener.getsockname()[1]
         threading.Thread(target=self._accept, name="ssh-tunnel", daemon=True).start()
         _LIVE.add(self)
-        log.info("SSH tunnel to %s@%s:%s open; shop database %s:%s reached through it", self.ssh.user, self.ssh.host,
-                 self.ssh.port, *self.remote)
+        log.info(
+            "SSH tunnel to %s@%s:%s open; shop database %s:%s reached through it",
+            self.ssh.user,
+            self.ssh.host,
+            self.ssh.port,
+            *self.remote,
+        )
         return self
 
     def stop(self) -> None:
@@ -186,9 +207,11 @@ class Tunnel:
             local.close()
             return
         except (OSError, paramiko.SSHException, EOFError) as exc:
-            self._failed(f"the SSH server {self.ssh.host}:{self.ssh.port} would not forward to the database at "
-                         f"{self.remote[0]}:{self.remote[1]} ({str(exc) or 'refused'}): check the host and port in "
-                         "prestashop.url as seen from the SSH server, and that it allows TCP forwarding")
+            self._failed(
+                f"the SSH server {self.ssh.host}:{self.ssh.port} would not forward to the database at "
+                f"{self.remote[0]}:{self.remote[1]} ({str(exc) or 'refused'}): check the host and port in "
+                "prestashop.url as seen from the SSH server, and that it allows TCP forwarding"
+            )
             local.close()
             return
         self.last_error = ""
@@ -261,5 +284,13 @@ def route_through_ssh(config) -> bool:
     return True
 
 
-__all__ = ["SshSettings", "Tunnel", "TunnelError", "open_client", "recent_failure", "route_through_ssh", "routed_url",
-           "tunnel_for"]
+__all__ = [
+    "SshSettings",
+    "Tunnel",
+    "TunnelError",
+    "open_client",
+    "recent_failure",
+    "route_through_ssh",
+    "routed_url",
+    "tunnel_for",
+]

@@ -60,21 +60,31 @@ def describe_failure(status: int, body: bytes, what: str) -> WebserviceError:
     codes, messages = _errors(body)
     first = messages[0] if messages else ""
     if status == 401:
-        return WebserviceError(status, f"{what}: the shop refused the webservice key (401: {first or 'unauthorized'});"
-                                        " check prestashop.webservice.key and that the key is active", codes)
+        return WebserviceError(
+            status,
+            f"{what}: the shop refused the webservice key (401: {first or 'unauthorized'});"
+            " check prestashop.webservice.key and that the key is active",
+            codes,
+        )
     if status == 403:
-        return WebserviceError(status, f"{what}: the webservice key lacks the permission for this request (403);"
-                                        " give it the permissions listed in docs/prestashop.md", codes)
+        return WebserviceError(
+            status,
+            f"{what}: the webservice key lacks the permission for this request (403);"
+            " give it the permissions listed in docs/prestashop.md",
+            codes,
+        )
     if status == 404:
-        return WebserviceError(status, f"{what}: the shop has no such record (404{': ' + first if first else ''})",
-                               codes)
+        return WebserviceError(
+            status, f"{what}: the shop has no such record (404{': ' + first if first else ''})", codes
+        )
     if status == 400:
         return WebserviceError(status, f"{what}: the shop rejected the request (400: {first or 'bad request'})", codes)
     if status >= 500:
         detail = messages[-1].split(" Original XML")[0] if messages else "no detail"
         malformed = 127 in codes
-        return WebserviceError(status, f"{what}: the shop failed with HTTP {status} ({detail})", codes,
-                               retryable=not malformed)
+        return WebserviceError(
+            status, f"{what}: the shop failed with HTTP {status} ({detail})", codes, retryable=not malformed
+        )
     return WebserviceError(status, f"{what}: unexpected HTTP {status} from the shop", codes, retryable=True)
 
 
@@ -126,21 +136,26 @@ class WebserviceClient:
             raise describe_failure(exc.code, exc.read() or b"", what) from None
         except (urllib.error.URLError, socket.timeout, ConnectionError, ssl.SSLError) as exc:
             reason = getattr(exc, "reason", exc)
-            raise WebserviceError(0, f"{what}: the shop's webservice could not be reached ({reason})",
-                                  retryable=not isinstance(reason, ssl.SSLCertVerificationError)) from None
+            raise WebserviceError(
+                0,
+                f"{what}: the shop's webservice could not be reached ({reason})",
+                retryable=not isinstance(reason, ssl.SSLCertVerificationError),
+            ) from None
 
     # -- resources -----------------------------------------------------------------------------------------
     def get(self, resource: str, id_: int, what: str = "") -> dict[str, str]:
         _, body = self.request("GET", f"{resource}/{int(id_)}", what=what)
         return _fields(body, _singular(resource))
 
-    def add_order_history(self, id_order: int, id_order_state: int, send_mail: bool = True,
-                          what: str = "") -> dict[str, str]:
+    def add_order_history(
+        self, id_order: int, id_order_state: int, send_mail: bool = True, what: str = ""
+    ) -> dict[str, str]:
         """The state change PrestaShop makes itself; returns the new order_history row (id, date_add, ...)."""
         body = document("order_history", {"id_order": int(id_order), "id_order_state": int(id_order_state)})
         query = "?sendemail=1" if send_mail else ""
-        _, answer = self.request("POST", f"order_histories{query}", body,
-                                 what=what or f"order {id_order}: state change to {id_order_state}")
+        _, answer = self.request(
+            "POST", f"order_histories{query}", body, what=what or f"order {id_order}: state change to {id_order_state}"
+        )
         return _fields(answer, "order_history")
 
     def set_tracking(self, id_order_carrier: int, tracking: str, id_order: int, what: str = "") -> dict[str, str]:
@@ -148,14 +163,16 @@ class WebserviceClient:
         what = what or f"order {id_order}: tracking number {tracking}"
         current = self.get("order_carriers", id_order_carrier, what=what)
         current["tracking_number"] = tracking
-        _, answer = self.request("PUT", f"order_carriers/{int(id_order_carrier)}", document("order_carrier", current),
-                                 what=what)
+        _, answer = self.request(
+            "PUT", f"order_carriers/{int(id_order_carrier)}", document("order_carrier", current), what=what
+        )
         return _fields(answer, "order_carrier")
 
 
 def _singular(resource: str) -> str:
     return {"order_histories": "order_history", "addresses": "address", "categories": "category"}.get(
-        resource, resource[:-1] if resource.endswith("s") else resource)
+        resource, resource[:-1] if resource.endswith("s") else resource
+    )
 
 
 __all__ = ["WebserviceClient", "WebserviceError", "check_url", "describe_failure", "document"]

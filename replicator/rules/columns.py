@@ -100,8 +100,9 @@ def parse_factusol_schema(data) -> Tables | None:
 
 
 # The body ends at the first ")" in column 0 followed by the table options: a multi-line ENUM closes indented.
-_CREATE = re.compile(r"CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?`?(\w+)`?\s*\((.*?)\n\)\s*(?:ENGINE|DEFAULT|COMMENT|;|$)",
-                     re.I | re.S)
+_CREATE = re.compile(
+    r"CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?`?(\w+)`?\s*\((.*?)\n\)\s*(?:ENGINE|DEFAULT|COMMENT|;|$)", re.I | re.S
+)
 _COLUMN = re.compile(r"^\s*`?(\w+)`?\s+(\w+(?:\s*\(\s*\d+(?:\s*,\s*\d+)?\s*\))?)", re.M)
 _NOT_COLUMNS = {"PRIMARY", "KEY", "UNIQUE", "INDEX", "CONSTRAINT", "FULLTEXT", "SPATIAL", "FOREIGN", "CHECK"}
 
@@ -121,7 +122,9 @@ def parse_prestashop_schema(sql: str) -> Tables | None:
     return out or None
 
 
-def load_column_catalog(factusol_json: Path | str | None = None, prestashop_sql: Path | str | None = None) -> ColumnCatalog:
+def load_column_catalog(
+    factusol_json: Path | str | None = None, prestashop_sql: Path | str | None = None
+) -> ColumnCatalog:
     """Read both catalogs (default locations unless given); absent or unreadable files give None for that side."""
     fs_path = Path(factusol_json) if factusol_json else FACTUSOL_SCHEMA
     ps_path = Path(prestashop_sql) if prestashop_sql else PRESTASHOP_SCHEMA

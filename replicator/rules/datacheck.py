@@ -28,18 +28,31 @@ from .errors import RuleProblem
 from .loader import pos, rule_files
 
 FS_COLUMN_KINDS = {  # FactuSOL columns whose values are codes of a master table
-    "F_PCL.FOPPCL": "payment_method", "F_ALB.FOPALB": "payment_method", "F_FAC.FOPFAC": "payment_method",
-    "F_CLI.FPACLI": "payment_method", "F_PCL.TRNPCL": "carrier", "F_ALB.TRNALB": "carrier",
-    "F_FAC.TRNFAC": "carrier", "F_PCL.ALMPCL": "warehouse", "F_CLI.TARCLI": "tariff",
+    "F_PCL.FOPPCL": "payment_method",
+    "F_ALB.FOPALB": "payment_method",
+    "F_FAC.FOPFAC": "payment_method",
+    "F_CLI.FPACLI": "payment_method",
+    "F_PCL.TRNPCL": "carrier",
+    "F_ALB.TRNALB": "carrier",
+    "F_FAC.TRNFAC": "carrier",
+    "F_PCL.ALMPCL": "warehouse",
+    "F_CLI.TARCLI": "tariff",
 }
 PS_COLUMN_KINDS = {
-    "product.id_tax_rules_group": "tax_rules_group", "product_shop.id_tax_rules_group": "tax_rules_group",
-    "carrier.id_reference": "carrier_reference", "carrier.id_carrier": "carrier",
-    "orders.id_carrier": "carrier", "order_carrier.id_carrier": "carrier",
+    "product.id_tax_rules_group": "tax_rules_group",
+    "product_shop.id_tax_rules_group": "tax_rules_group",
+    "carrier.id_reference": "carrier_reference",
+    "carrier.id_carrier": "carrier",
+    "orders.id_carrier": "carrier",
+    "order_carrier.id_carrier": "carrier",
 }
 NONE_CODES = {"carrier": {"0"}, "carrier_reference": {"0"}, "tax_rules_group": {"0"}, "agent": {"0"}}
-PS_NAMES = {"tax_rules_group": "tax rules group", "carrier_reference": "carrier (id_reference)",
-            "carrier": "carrier (id_carrier)", "category": "category"}
+PS_NAMES = {
+    "tax_rules_group": "tax rules group",
+    "carrier_reference": "carrier (id_reference)",
+    "carrier": "carrier (id_carrier)",
+    "category": "category",
+}
 SHOWN = 12  # codes listed in a message
 
 
@@ -79,8 +92,11 @@ class _Checker:
             where = f"FactuSOL's {table} ({column}: {_listing(have)})"
         else:
             label, where = PS_NAMES.get(kind, kind), "the shop"
-        self.problems.append(RuleProblem(str(path), line, col, f"{label} {value!r} is not in {where}: correct "
-                                                               "the code or create it there"))
+        self.problems.append(
+            RuleProblem(
+                str(path), line, col, f"{label} {value!r} is not in {where}: correct the code or create it there"
+            )
+        )
 
     def codes_in(self, path: Path, parent: Any, key: Any, side: str, kind: str) -> None:
         """A scalar or a list of codes at parent[key]."""
@@ -175,8 +191,9 @@ def check_config_data(config, rules_dir: str | Path | Iterable[str | Path] | Non
     factusol = open_factusol(connection_string(config.factusol, configured_file(config.factusol)))
     try:
         ps = config.prestashop
-        shop = ShopConnection.from_config({"url": ps.url, "prefix": ps.prefix, "id_shop": ps.id_shop,
-                                           "id_lang": ps.id_lang})
+        shop = ShopConnection.from_config(
+            {"url": ps.url, "prefix": ps.prefix, "id_shop": ps.id_shop, "id_lang": ps.id_lang}
+        )
         try:
             return check_against_data(rules_dir or config.rules_dir, read_codes(factusol, shop))
         finally:

@@ -21,8 +21,9 @@ def _chosen(rule_value: Any, value: Any) -> bool:
     return str(value).strip().casefold() in {str(a).strip().casefold() for a in allowed}
 
 
-def stock_quantity(stock_rules: EntityRules, per_warehouse: Mapping[str, Mapping[str, Any]],
-                   unsynced_shop_orders: Any = 0) -> Decimal:
+def stock_quantity(
+    stock_rules: EntityRules, per_warehouse: Mapping[str, Mapping[str, Any]], unsynced_shop_orders: Any = 0
+) -> Decimal:
     """The shop quantity of one article/variant from its FactuSOL stock per warehouse.
 
     per_warehouse: warehouse code -> {physical (ACTSTO), available (DISSTO), pending (units pending in customer

@@ -102,15 +102,23 @@ def _number(value: Any) -> Decimal | None:
         return None
 
 
-def fit_value(facts: ColumnFacts, value: Any, *, entity: str = "", key: Any = None,
-              policy: FitPolicy | None = None, what: str = "") -> Any:
+def fit_value(
+    facts: ColumnFacts,
+    value: Any,
+    *,
+    entity: str = "",
+    key: Any = None,
+    policy: FitPolicy | None = None,
+    what: str = "",
+) -> Any:
     """`value` as it may be written to the column (fitted by `policy` with a log line), or ValueRejected."""
     policy = policy or policy_for(entity)
     label = what or (f"{entity} {key}" if entity else facts.table)
     if value is None or (isinstance(value, str) and not value.strip()):
         if facts.required:
-            raise _reject(facts, entity, key, value, "is empty: the field is required and is not overwritten "
-                                                     "with nothing")
+            raise _reject(
+                facts, entity, key, value, "is empty: the field is required and is not overwritten with nothing"
+            )
         return value
     if facts.kind == "text":  # a number where text belongs is the writer's type error, reported by the side
         return _fit_text(facts, value, entity, key, policy, label) if isinstance(value, str) else value
@@ -143,30 +151,46 @@ def _fit_text(facts: ColumnFacts, value: str, entity: str, key: Any, policy: Fit
     if CONTROL.search(value):
         if policy.control_chars == "reject":
             bad = CONTROL.search(value).group()
-            raise _reject(facts, entity, key, value, f"holds control character U+{ord(bad):04X} "
-                                                     "(control_chars: reject)")
+            raise _reject(
+                facts, entity, key, value, f"holds control character U+{ord(bad):04X} (control_chars: reject)"
+            )
         cleaned = CONTROL.sub("", value)
-        log.warning("%s: %s: %d control character(s) removed from %s (control_chars: strip)", label, facts.name,
-                    len(value) - len(cleaned), _shown(value))
+        log.warning(
+            "%s: %s: %d control character(s) removed from %s (control_chars: strip)",
+            label,
+            facts.name,
+            len(value) - len(cleaned),
+            _shown(value),
+        )
         value = cleaned
         if facts.required and not value.strip():
-            raise _reject(facts, entity, key, value, "is empty once its control characters are removed: the field "
-                                                     "is required")
+            raise _reject(
+                facts, entity, key, value, "is empty once its control characters are removed: the field is required"
+            )
     size = _length(value, facts.utf16)
     if facts.width is not None and size > facts.width:
         if policy.fit != "truncate":
-            raise _reject(facts, entity, key, value, f"is {size} characters; {facts.name} holds "
-                                                     f"{facts.width} (fit: reject)")
+            raise _reject(
+                facts, entity, key, value, f"is {size} characters; {facts.name} holds {facts.width} (fit: reject)"
+            )
         cut = _cut(value, facts.width, facts.utf16).rstrip()
-        log.warning("%s: %s: %d characters cut to %d: %s -> %r (fit: truncate)", label, facts.name, size,
-                    _length(cut, facts.utf16), _shown(value), cut)
+        log.warning(
+            "%s: %s: %d characters cut to %d: %s -> %r (fit: truncate)",
+            label,
+            facts.name,
+            size,
+            _length(cut, facts.utf16),
+            _shown(value),
+            cut,
+        )
         value = cut
     if facts.max_bytes is not None and len(value.encode("utf-8")) > facts.max_bytes:
         size = len(value.encode("utf-8"))
         if policy.fit != "truncate":
-            raise _reject(facts, entity, key, value, f"is {size} bytes; {facts.name} holds {facts.max_bytes} "
-                                                     "(fit: reject)")
-        cut = value.encode("utf-8")[:facts.max_bytes].decode("utf-8", errors="ignore").rstrip()
+            raise _reject(
+                facts, entity, key, value, f"is {size} bytes; {facts.name} holds {facts.max_bytes} (fit: reject)"
+            )
+        cut = value.encode("utf-8")[: facts.max_bytes].decode("utf-8", errors="ignore").rstrip()
         log.warning("%s: %s: %d bytes cut to %d (fit: truncate)", label, facts.name, size, len(cut.encode()))
         value = cut
     return value
@@ -187,8 +211,15 @@ def _fit_number(facts: ColumnFacts, value: Any, entity: str, key: Any) -> Any:
     return value
 
 
-def fit_row(facts: Mapping[str, ColumnFacts], row: Mapping[str, Any], *, entity: str = "", key: Any = None,
-            policy: FitPolicy | None = None, what: str = "") -> dict[str, Any]:
+def fit_row(
+    facts: Mapping[str, ColumnFacts],
+    row: Mapping[str, Any],
+    *,
+    entity: str = "",
+    key: Any = None,
+    policy: FitPolicy | None = None,
+    what: str = "",
+) -> dict[str, Any]:
     """`row` (column -> value) with each value fitted to its column; columns without facts pass unchanged."""
     out = dict(row)
     for column, value in row.items():
@@ -206,13 +237,21 @@ def check_order_lines(lines: list, total: Any, *, entity: str = "order", key: An
         where = f"line {n} ({getattr(ln, 'reference', '') or getattr(ln, 'name', '')})"
         qty = _number(getattr(ln, "quantity", None))
         if qty is None or qty <= 0 or qty != qty.to_integral_value():
-            raise ValueRejected(entity, key, f"{where}.quantity", f"quantity {getattr(ln, 'quantity', None)!r} is "
-                                                                   "not a whole number above zero")
+            raise ValueRejected(
+                entity,
+                key,
+                f"{where}.quantity",
+                f"quantity {getattr(ln, 'quantity', None)!r} is not a whole number above zero",
+            )
         for name in ("unit_price_tax_excl", "unit_price_tax_incl", "total_tax_excl", "total_tax_incl"):
             value = _number(getattr(ln, name, 0))
             if value is None or value < 0:
-                raise ValueRejected(entity, key, f"{where}.{name}", f"{name} {getattr(ln, name, None)!r} is "
-                                                                    "negative: a pedido line is never below zero")
+                raise ValueRejected(
+                    entity,
+                    key,
+                    f"{where}.{name}",
+                    f"{name} {getattr(ln, name, None)!r} is negative: a pedido line is never below zero",
+                )
     value = _number(total)
     if value is not None and value < 0:
         raise ValueRejected(entity, key, "total_tax_incl", f"the order total {total!r} is negative")

@@ -24,7 +24,6 @@ from .fit import FitPolicy, set_policies
 from .ruleset import EntityRules, FieldRule, RuleSet, SideMap, ValueMap, writes
 
 
-
 def _default_rules_dir() -> Path:
     """`rules/` beside the package in a checkout, else the copy an installed package carries."""
     here = Path(__file__).resolve()
@@ -37,9 +36,20 @@ SCHEMA_FILE = "rules.schema.json"
 
 # Codes each side must cover in a value map that declares a domain ("value map missing a state").
 PS_ORDER_STATES = [
-    "PS_OS_CHEQUE", "PS_OS_PAYMENT", "PS_OS_PREPARATION", "PS_OS_SHIPPING", "PS_OS_DELIVERED", "PS_OS_CANCELED",
-    "PS_OS_REFUND", "PS_OS_ERROR", "PS_OS_OUTOFSTOCK", "PS_OS_OUTOFSTOCK_PAID", "PS_OS_BANKWIRE",
-    "PS_OS_WS_PAYMENT", "PS_OS_OUTOFSTOCK_UNPAID", "PS_OS_COD_VALIDATION",
+    "PS_OS_CHEQUE",
+    "PS_OS_PAYMENT",
+    "PS_OS_PREPARATION",
+    "PS_OS_SHIPPING",
+    "PS_OS_DELIVERED",
+    "PS_OS_CANCELED",
+    "PS_OS_REFUND",
+    "PS_OS_ERROR",
+    "PS_OS_OUTOFSTOCK",
+    "PS_OS_OUTOFSTOCK_PAID",
+    "PS_OS_BANKWIRE",
+    "PS_OS_WS_PAYMENT",
+    "PS_OS_OUTOFSTOCK_UNPAID",
+    "PS_OS_COD_VALIDATION",
 ]
 DOMAINS: dict[str, dict[str, list]] = {
     "order_state": {"factusol": [0, 1, 2, 3, 4], "prestashop": PS_ORDER_STATES},  # ESTPCL codes
@@ -50,20 +60,38 @@ DOMAINS: dict[str, dict[str, list]] = {
 
 # Top-level keys that only make sense for some entities.
 ENTITY_ONLY = {
-    "codes": {"customer"}, "gdpr": {"customer"},
-    "warehouses": {"stock"}, "formula": {"stock"}, "subtract_unsynced_shop_orders": {"stock"},
-    "negative_as_zero": {"stock"}, "variants": {"stock", "product"},
-    "tariff": {"product"}, "on_filter_exit": {"product"}, "categories": {"product"},
+    "codes": {"customer"},
+    "gdpr": {"customer"},
+    "warehouses": {"stock"},
+    "formula": {"stock"},
+    "subtract_unsynced_shop_orders": {"stock"},
+    "negative_as_zero": {"stock"},
+    "variants": {"stock", "product"},
+    "tariff": {"product"},
+    "on_filter_exit": {"product"},
+    "categories": {"product"},
     "combinations": {"product"},
-    "series": {"order"}, "warehouse": {"order"}, "shipping": {"order"}, "line_fields": {"order"},
+    "series": {"order"},
+    "warehouse": {"order"},
+    "shipping": {"order"},
+    "line_fields": {"order"},
     "events": {"order", "invoice"},
 }
-FILTER_ONLY = {"families": {"product", "stock"}, "publish_flag": {"product", "stock"},
-               "customer_groups": {"customer"}, "include_guests": {"customer", "order"}}
-REQUIRED = {"customer": ["codes", "gdpr"], "stock": ["warehouses", "formula"], "order": ["series", "warehouse", "shipping"]}
+FILTER_ONLY = {
+    "families": {"product", "stock"},
+    "publish_flag": {"product", "stock"},
+    "customer_groups": {"customer"},
+    "include_guests": {"customer", "order"},
+}
+REQUIRED = {
+    "customer": ["codes", "gdpr"],
+    "stock": ["warehouses", "formula"],
+    "order": ["series", "warehouse", "shipping"],
+}
 
 
 # ---------------------------------------------------------------- YAML and positions
+
 
 def rule_files(paths_or_dir: str | Path | Iterable[str | Path] | None = None) -> list[Path]:
     """The rule files named: directories expand to their *.yaml / *.yml files (sorted)."""
@@ -210,8 +238,11 @@ def _branch_errors(err: jsonschema.ValidationError) -> list[jsonschema.Validatio
     if err.validator not in ("oneOf", "anyOf") or not err.context:
         return [err]
     meant = [e for e in err.context if e.validator != "type" and not (e.validator == "$ref" and not e.context)]
-    if not meant or len({tuple(e.relative_schema_path)[:1] for e in meant}) > 1 and all(
-            e.validator == "required" for e in meant):
+    if (
+        not meant
+        or len({tuple(e.relative_schema_path)[:1] for e in meant}) > 1
+        and all(e.validator == "required" for e in meant)
+    ):
         return [err]  # e.g. neither `column` nor `join`: the oneOf's own message says it best
     if any(e.validator == "additionalProperties" for e in meant):  # `colum:` explains the missing `column:`
         meant = [e for e in meant if e.validator not in ("required", "oneOf")]
@@ -229,7 +260,12 @@ def _schema_check(f: _File, schema: dict) -> None:
             allowed = set(err.schema.get("properties", {}))
             extra = [k for k in node if str(k) not in allowed]
             for k in extra:
-                f.at_key(node, k, f"unknown key {str(k)!r}" + (f" in {'.'.join(map(str, err.absolute_path))}" if err.absolute_path else ""))
+                f.at_key(
+                    node,
+                    k,
+                    f"unknown key {str(k)!r}"
+                    + (f" in {'.'.join(map(str, err.absolute_path))}" if err.absolute_path else ""),
+                )
             if extra:
                 continue
         if err.validator == "required" and parent is None and key is None:
@@ -239,6 +275,7 @@ def _schema_check(f: _File, schema: dict) -> None:
 
 
 # ---------------------------------------------------------------- semantic checks
+
 
 def _field_type(entity: str, name: str) -> str:
     for fld in dataclasses.fields(ENTITIES[entity]):
@@ -269,16 +306,25 @@ def _side_columns(spec: Any) -> list[tuple[Any, Any, str]]:
     return out
 
 
-def _check_fields(f: _File, entity: str, fields: CommentedMap, data: CommentedMap,
-                  catalog: ColumnCatalog, maps: dict[str, tuple[_File, CommentedMap]]) -> None:
+def _check_fields(
+    f: _File,
+    entity: str,
+    fields: CommentedMap,
+    data: CommentedMap,
+    catalog: ColumnCatalog,
+    maps: dict[str, tuple[_File, CommentedMap]],
+) -> None:
     known = canonical_fields(entity)
     defaults = data.get("defaults") or {}
     entity_dir = data.get("direction", "both")
     written: dict[tuple[str, str], str] = {}
     for name, spec in fields.items():
         if name not in known:
-            f.at_key(fields, name, f"unknown canonical field {name!r} for entity {entity} "
-                                   f"(known: {', '.join(sorted(known))})")
+            f.at_key(
+                fields,
+                name,
+                f"unknown canonical field {name!r} for entity {entity} (known: {', '.join(sorted(known))})",
+            )
             continue
         spec = spec or CommentedMap()
         direction = spec.get("direction", entity_dir)
@@ -286,9 +332,15 @@ def _check_fields(f: _File, entity: str, fields: CommentedMap, data: CommentedMa
         where_policy = (spec, "policy") if "policy" in spec else (fields, name)
         # Conflict policy against the field's type and direction.
         if policy == "delta" and not is_numeric(entity, name):
-            f.at(*where_policy, f"policy delta needs a numeric field; {entity}.{name} is {_field_type(entity, name) or 'not numeric'}")
+            f.at(
+                *where_policy,
+                f"policy delta needs a numeric field; {entity}.{name} is {_field_type(entity, name) or 'not numeric'}",
+            )
         elif policy == "delta" and direction != "both":
-            f.at(*where_policy, f"policy delta needs direction both (both sides must receive the combined value), not {direction}")
+            f.at(
+                *where_policy,
+                f"policy delta needs direction both (both sides must receive the combined value), not {direction}",
+            )
         elif policy == "prestashop_wins" and direction == "to_prestashop":
             f.at(*where_policy, "policy prestashop_wins can never apply: the field only flows to_prestashop")
         elif policy == "factusol_wins" and direction == "to_factusol":
@@ -313,20 +365,29 @@ def _check_fields(f: _File, entity: str, fields: CommentedMap, data: CommentedMa
                 if ent and ent not in maps:
                     pass  # the other entity's file is not part of this check; resolved at run time
                 elif local not in (maps.get(ent or entity, (None, {}))[1] or {}):
-                    f.at(opts, "map", f"value map {ref!r} is not defined" + ("" if ent else " in this file's value_maps"))
+                    f.at(
+                        opts, "map", f"value map {ref!r} is not defined" + ("" if ent else " in this file's value_maps")
+                    )
             for k in ("vat_selector_field", "vat_rate_field"):
                 if opts.get(k) and opts[k] not in known:
                     f.at(opts, k, f"{k} {opts[k]!r} is not a canonical field of {entity}")
             if opts.get("vat_included") and not (opts.get("vat_selector_field") or opts.get("vat_rate_field")):
-                f.at(side_spec, "vat_included", "vat_included needs vat_selector_field or vat_rate_field to know the rate")
+                f.at(
+                    side_spec,
+                    "vat_included",
+                    "vat_included needs vat_selector_field or vat_rate_field to know the rate",
+                )
             if side == "factusol" and is_text(entity, name) and writes(direction, "factusol") and not opts.get("map"):
                 # Every text written to a FactuSOL column of known width needs an explicit policy for overflow.
                 col = opts.get("column", side_spec if isinstance(side_spec, str) else None)
                 width = opts.get("width") or (catalog.width(col) if col else None)
                 if width and opts.get("fit", defaults.get("fit")) is None:
                     where = (side_spec, "column") if isinstance(side_spec, dict) else (spec, side)
-                    f.at(*where, f"{col} holds {width} characters: say fit: truncate or fit: reject "
-                                 f"(or defaults: fit:) for field {name}")
+                    f.at(
+                        *where,
+                        f"{col} holds {width} characters: say fit: truncate or fit: reject "
+                        f"(or defaults: fit:) for field {name}",
+                    )
 
 
 def _check_value_maps(f: _File, vmaps: CommentedMap) -> None:
@@ -339,12 +400,16 @@ def _check_value_maps(f: _File, vmaps: CommentedMap) -> None:
                 for v in vals_list:
                     k = (side, str(v).casefold() if isinstance(v, str) else v)
                     if k in seen and seen[k] != canonical:
-                        f.at(sides, side, f"value map {mname}: {side} value {v!r} is in both {seen[k]!r} and {canonical!r}; "
-                                          "a side value can mean only one canonical value")
+                        f.at(
+                            sides,
+                            side,
+                            f"value map {mname}: {side} value {v!r} is in both {seen[k]!r} and {canonical!r}; "
+                            "a side value can mean only one canonical value",
+                        )
                     seen[k] = canonical
         domain = vm.get("domain")
         for side, required in DOMAINS.get(domain, {}).items():
-            fallback = (vm.get("fallback") or {})
+            fallback = vm.get("fallback") or {}
             if side == "canonical":
                 have = {k for k in entries}
                 missing = [v for v in required if v not in have]
@@ -355,8 +420,12 @@ def _check_value_maps(f: _File, vmaps: CommentedMap) -> None:
                 missing = [v for v in required if (str(v).casefold() if isinstance(v, str) else v) not in have]
             if missing:
                 label = {"order_state": "state", "invoice_state": "state"}.get(domain, "value")
-                f.at_key(vm, "entries", f"value map {mname} ({domain}) is missing {side} {label}"
-                                        f"{'s' if len(missing) > 1 else ''} {', '.join(map(str, missing))}")
+                f.at_key(
+                    vm,
+                    "entries",
+                    f"value map {mname} ({domain}) is missing {side} {label}"
+                    f"{'s' if len(missing) > 1 else ''} {', '.join(map(str, missing))}",
+                )
 
 
 def _check_file(f: _File, catalog: ColumnCatalog, maps: dict) -> None:
@@ -365,9 +434,11 @@ def _check_file(f: _File, catalog: ColumnCatalog, maps: dict) -> None:
     for key in data:
         if key in ENTITY_ONLY and entity not in ENTITY_ONLY[key]:
             f.at_key(data, key, f"{key!r} belongs in {' or '.join(sorted(ENTITY_ONLY[key]))} rules, not {entity}")
-    for key in (data.get("filters") or {}):
+    for key in data.get("filters") or {}:
         if key in FILTER_ONLY and entity not in FILTER_ONLY[key]:
-            f.at_key(data["filters"], key, f"filter {key!r} applies to {' or '.join(sorted(FILTER_ONLY[key]))}, not {entity}")
+            f.at_key(
+                data["filters"], key, f"filter {key!r} applies to {' or '.join(sorted(FILTER_ONLY[key]))}, not {entity}"
+            )
     for key in REQUIRED.get(entity, []):
         if key not in data:
             f.at(data, "entity", f"{entity} rules need {key!r}")
@@ -382,14 +453,20 @@ def _check_file(f: _File, catalog: ColumnCatalog, maps: dict) -> None:
             f.at_key(codes, "registered", f"registered code range is empty: from {reg['from']} > to {reg['to']}")
         if "single" in guests:
             if reg["from"] <= guests["single"] <= reg["to"]:
-                f.at(guests, "single", f"guest code {guests['single']} lies inside the registered range "
-                                       f"{reg['from']}-{reg['to']}")
+                f.at(
+                    guests,
+                    "single",
+                    f"guest code {guests['single']} lies inside the registered range {reg['from']}-{reg['to']}",
+                )
         else:
             if guests["from"] > guests["to"]:
                 f.at_key(codes, "guests", f"guest code range is empty: from {guests['from']} > to {guests['to']}")
             elif reg["from"] <= guests["to"] and guests["from"] <= reg["to"]:
-                f.at_key(codes, "guests", f"guest codes {guests['from']}-{guests['to']} overlap registered codes "
-                                          f"{reg['from']}-{reg['to']}")
+                f.at_key(
+                    codes,
+                    "guests",
+                    f"guest codes {guests['from']}-{guests['to']} overlap registered codes {reg['from']}-{reg['to']}",
+                )
     gdpr = data.get("gdpr")
     if gdpr:
         for i, name in enumerate(gdpr.get("anonymise_fields") or []):
@@ -397,7 +474,11 @@ def _check_file(f: _File, catalog: ColumnCatalog, maps: dict) -> None:
                 f.at(gdpr["anonymise_fields"], i, f"unknown canonical field {name!r} in anonymise_fields")
     shipping = data.get("shipping")
     if shipping and shipping.get("mode") == "line" and not shipping.get("article"):
-        f.at_key(data, "shipping", "shipping mode line needs the FactuSOL article code that carries the shipping cost (article:)")
+        f.at_key(
+            data,
+            "shipping",
+            "shipping mode line needs the FactuSOL article code that carries the shipping cost (article:)",
+        )
 
 
 def _cross_checks(files: dict[str, _File]) -> None:
@@ -424,6 +505,7 @@ def _cross_checks(files: dict[str, _File]) -> None:
 
 # ---------------------------------------------------------------- build
 
+
 def _side_map(spec: Any) -> SideMap | None:
     if spec is None:
         return None
@@ -446,9 +528,15 @@ def _field_rules(f: _File, data: CommentedMap, section: str) -> dict[str, FieldR
             fs.fit = defaults["fit"]
         line, col = key_pos(data[section], name)
         out[name] = FieldRule(
-            name=name, direction=spec.get("direction", data.get("direction", "both")),
+            name=name,
+            direction=spec.get("direction", data.get("direction", "both")),
             policy=spec.get("policy", defaults.get("policy", "manual")),
-            factusol=fs, prestashop=_side_map(spec.get("prestashop")), file=f.name, line=line, col=col)
+            factusol=fs,
+            prestashop=_side_map(spec.get("prestashop")),
+            file=f.name,
+            line=line,
+            col=col,
+        )
     return out
 
 
@@ -461,18 +549,30 @@ def _build_entity(f: _File) -> EntityRules:
     vmaps = {}
     for mname, vm in (data.get("value_maps") or {}).items():
         entries = {_py(k): {side: _as_list(v) for side, v in sides.items()} for k, sides in vm["entries"].items()}
-        vmaps[mname] = ValueMap(mname, entries, {k: _py(v) for k, v in (vm.get("fallback") or {}).items()}, vm.get("domain"))
+        vmaps[mname] = ValueMap(
+            mname, entries, {k: _py(v) for k, v in (vm.get("fallback") or {}).items()}, vm.get("domain")
+        )
     skip = {"entity", "version", "direction", "create", "fields", "line_fields", "value_maps", "filters", "defaults"}
     options = {k: _plain(v) for k, v in data.items() if k not in skip}
     if "vat_rates" in options:
         options["vat_rates"] = {int(k): Decimal(str(v)) for k, v in options["vat_rates"].items()}
     return EntityRules(
-        name=data["entity"], file=f.name, direction=data.get("direction", "both"), create=data.get("create", "none"),
-        fields=_field_rules(f, data, "fields"), value_maps=vmaps, filters=_plain(data.get("filters") or {}),
-        options=options, line_fields=_field_rules(f, data, "line_fields"), defaults=_plain(data.get("defaults") or {}))
+        name=data["entity"],
+        file=f.name,
+        direction=data.get("direction", "both"),
+        create=data.get("create", "none"),
+        fields=_field_rules(f, data, "fields"),
+        value_maps=vmaps,
+        filters=_plain(data.get("filters") or {}),
+        options=options,
+        line_fields=_field_rules(f, data, "line_fields"),
+        defaults=_plain(data.get("defaults") or {}),
+    )
 
 
-def _run(paths_or_dir, catalog: ColumnCatalog | None, schema_path: Path | None) -> tuple[list[RuleProblem], RuleSet | None]:
+def _run(
+    paths_or_dir, catalog: ColumnCatalog | None, schema_path: Path | None
+) -> tuple[list[RuleProblem], RuleSet | None]:
     catalog = catalog if catalog is not None else load_column_catalog()
     schema = load_schema(schema_path)
     files = [_File(p) for p in rule_files(paths_or_dir)]
@@ -507,14 +607,20 @@ def _run(paths_or_dir, catalog: ColumnCatalog | None, schema_path: Path | None) 
     return [], ruleset
 
 
-def check_rules(paths: str | Path | Iterable[str | Path] | None = None, catalog: ColumnCatalog | None = None,
-                schema_path: Path | None = None) -> list[RuleProblem]:
+def check_rules(
+    paths: str | Path | Iterable[str | Path] | None = None,
+    catalog: ColumnCatalog | None = None,
+    schema_path: Path | None = None,
+) -> list[RuleProblem]:
     """Every problem in the rule files (empty list when all is well); no PATH = the default rules dir."""
     return _run(paths, catalog, schema_path)[0]
 
 
-def load_rules(paths_or_dir: str | Path | Iterable[str | Path] | None = None, catalog: ColumnCatalog | None = None,
-               schema_path: Path | None = None) -> RuleSet:
+def load_rules(
+    paths_or_dir: str | Path | Iterable[str | Path] | None = None,
+    catalog: ColumnCatalog | None = None,
+    schema_path: Path | None = None,
+) -> RuleSet:
     """Load and validate rule files into a RuleSet; raises RulesError listing every problem."""
     problems, ruleset = _run(paths_or_dir, catalog, schema_path)
     if problems:
@@ -528,5 +634,7 @@ def fit_policies(ruleset: RuleSet) -> dict[str, FitPolicy]:
     out = {}
     for name, er in ruleset.entities.items():
         defaults = er.defaults
-        out[name] = FitPolicy(fit=defaults.get("fit") or "reject", control_chars=defaults.get("control_chars") or "strip")
+        out[name] = FitPolicy(
+            fit=defaults.get("fit") or "reject", control_chars=defaults.get("control_chars") or "strip"
+        )
     return out

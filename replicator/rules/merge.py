@@ -48,8 +48,9 @@ def _delta(base: Any, fs: Any, ps: Any) -> Any:
     return total
 
 
-def _decide(policy: str, base: Any, fs: Any, ps: Any, direction: str,
-            times: tuple[datetime | None, datetime | None]) -> Any:
+def _decide(
+    policy: str, base: Any, fs: Any, ps: Any, direction: str, times: tuple[datetime | None, datetime | None]
+) -> Any:
     """The winning value for a true conflict, or _MISSING to park it."""
     if policy == "factusol_wins":
         return fs
@@ -68,8 +69,16 @@ def _decide(policy: str, base: Any, fs: Any, ps: Any, direction: str,
     return _MISSING  # manual and anything unknown
 
 
-def merge_field(name: str, base: Any, fs: Any, ps: Any, policy: str = "manual", direction: str = "both",
-                times: tuple[datetime | None, datetime | None] = (None, None), result: MergeResult | None = None) -> MergeResult:
+def merge_field(
+    name: str,
+    base: Any,
+    fs: Any,
+    ps: Any,
+    policy: str = "manual",
+    direction: str = "both",
+    times: tuple[datetime | None, datetime | None] = (None, None),
+    result: MergeResult | None = None,
+) -> MergeResult:
     """Merge one field into `result` (a new MergeResult when not given)."""
     result = result if result is not None else MergeResult()
     fs_eff = base if fs is None else fs
@@ -96,7 +105,10 @@ def merge_field(name: str, base: Any, fs: Any, ps: Any, policy: str = "manual", 
         return result
     # Write wherever the side differs; a side that may not be written keeps its value and the baseline keeps base.
     blocked = False
-    for side, current, target in (("factusol", fs_eff, result.to_factusol), ("prestashop", ps_eff, result.to_prestashop)):
+    for side, current, target in (
+        ("factusol", fs_eff, result.to_factusol),
+        ("prestashop", ps_eff, result.to_prestashop),
+    ):
         if current != value:
             if writes(direction, side):
                 target[name] = value
@@ -106,9 +118,15 @@ def merge_field(name: str, base: Any, fs: Any, ps: Any, policy: str = "manual", 
     return result
 
 
-def merge(base: dict, factusol: dict, prestashop: dict, policies: dict[str, str],
-          timestamps: tuple[datetime | None, datetime | None] = (None, None),
-          directions: dict[str, str] | None = None, default_policy: str = "manual") -> MergeResult:
+def merge(
+    base: dict,
+    factusol: dict,
+    prestashop: dict,
+    policies: dict[str, str],
+    timestamps: tuple[datetime | None, datetime | None] = (None, None),
+    directions: dict[str, str] | None = None,
+    default_policy: str = "manual",
+) -> MergeResult:
     """Three-way merge of a record; fields are the union of the three dicts' keys.
 
     `policies` gives each field's conflict policy (fields not listed use `default_policy`); `directions`
@@ -118,18 +136,32 @@ def merge(base: dict, factusol: dict, prestashop: dict, policies: dict[str, str]
     result = MergeResult()
     names = list(dict.fromkeys([*base, *factusol, *prestashop]))
     for name in names:
-        merge_field(name, base.get(name), factusol.get(name), prestashop.get(name),
-                    policies.get(name, default_policy), directions.get(name, "both"), timestamps, result)
+        merge_field(
+            name,
+            base.get(name),
+            factusol.get(name),
+            prestashop.get(name),
+            policies.get(name, default_policy),
+            directions.get(name, "both"),
+            timestamps,
+            result,
+        )
     return result
 
 
-def merge_entity(entity_rules, base: dict, factusol: dict, prestashop: dict,
-                 timestamps: tuple[datetime | None, datetime | None] = (None, None)) -> MergeResult:
+def merge_entity(
+    entity_rules,
+    base: dict,
+    factusol: dict,
+    prestashop: dict,
+    timestamps: tuple[datetime | None, datetime | None] = (None, None),
+) -> MergeResult:
     """merge() with the policies and directions of an EntityRules; fields the rules don't know are left out."""
     known = entity_rules.fields
     pick = lambda d: {k: v for k, v in d.items() if k in known}  # noqa: E731
-    return merge(pick(base), pick(factusol), pick(prestashop), entity_rules.policies(), timestamps,
-                 entity_rules.directions())
+    return merge(
+        pick(base), pick(factusol), pick(prestashop), entity_rules.policies(), timestamps, entity_rules.directions()
+    )
 
 
 def resolve(conflict: FieldConflict, take: Any = "factusol", direction: str = "both") -> MergeResult:

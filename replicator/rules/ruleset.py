@@ -144,8 +144,15 @@ class EntityRules:
 
     def lines(self) -> EntityRules:
         """The order-line rules of an order file as an EntityRules of their own."""
-        return EntityRules("order_line", self.file, self.direction, self.create, self.line_fields, self.value_maps,
-                           ruleset=self.ruleset)
+        return EntityRules(
+            "order_line",
+            self.file,
+            self.direction,
+            self.create,
+            self.line_fields,
+            self.value_maps,
+            ruleset=self.ruleset,
+        )
 
 
 @dataclass

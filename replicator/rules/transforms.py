@@ -58,8 +58,13 @@ def _rate_to_selector(er: EntityRules, rate: Any, key: Any, name: str) -> int:
     for selector, r in sorted(er.vat_rates.items()):
         if r == rate:
             return selector
-    raise MappingError(er.name, key, name, f"no FactuSOL VAT type has rate {rate}% (vat_rates: "
-                                           f"{', '.join(f'{k}={v}' for k, v in sorted(er.vat_rates.items()))})")
+    raise MappingError(
+        er.name,
+        key,
+        name,
+        f"no FactuSOL VAT type has rate {rate}% (vat_rates: "
+        f"{', '.join(f'{k}={v}' for k, v in sorted(er.vat_rates.items()))})",
+    )
 
 
 def _template_regex(template: str) -> re.Pattern:
@@ -76,11 +81,25 @@ def fit_width(er: EntityRules, fr: FieldRule, value: str, key: Any) -> str:
         return value
     if sm.fit == "truncate":
         cut = value[:width].rstrip() if sm.trim else value[:width]
-        log.warning("%s %s: field %s: %d characters cut to %d for %s: %r -> %r (fit: truncate)", er.name, key,
-                    fr.name, len(value), len(cut), sm.column, value, cut)
+        log.warning(
+            "%s %s: field %s: %d characters cut to %d for %s: %r -> %r (fit: truncate)",
+            er.name,
+            key,
+            fr.name,
+            len(value),
+            len(cut),
+            sm.column,
+            value,
+            cut,
+        )
         return cut
-    raise MappingError(er.name, key, fr.name, f"{len(value)} characters do not fit {sm.column} (width {width}, fit: reject)",
-                       {"width": width, "value": value})
+    raise MappingError(
+        er.name,
+        key,
+        fr.name,
+        f"{len(value)} characters do not fit {sm.column} (width {width}, fit: reject)",
+        {"width": width, "value": value},
+    )
 
 
 def to_side_value(er: EntityRules, fr: FieldRule, side: str, fields: dict, key: Any = None) -> Any:
@@ -92,7 +111,9 @@ def to_side_value(er: EntityRules, fr: FieldRule, side: str, fields: dict, key: 
         try:
             value = er.value_map(sm.map).to_side(value, side)
         except KeyError:
-            raise MappingError(er.name, key, fr.name, f"value {value!r} is missing from value map {sm.map} ({side})") from None
+            raise MappingError(
+                er.name, key, fr.name, f"value {value!r} is missing from value map {sm.map} ({side})"
+            ) from None
     if sm.as_vat_selector:
         value = _rate_to_selector(er, value, key, fr.name)
     if value is not None and (sm.vat_included or sm.multiply is not None or sm.round is not None):
@@ -122,8 +143,14 @@ def _split(sm: SideMap, value: Any) -> list[Any]:
     return parts + [""] * (n - len(parts))
 
 
-def apply_transforms(entity: EntityRules, fields: dict, towards: str, key: Any = None,
-                     as_columns: bool = True, respect_direction: bool = True) -> dict:
+def apply_transforms(
+    entity: EntityRules,
+    fields: dict,
+    towards: str,
+    key: Any = None,
+    as_columns: bool = True,
+    respect_direction: bool = True,
+) -> dict:
     """Canonical fields -> what to write on `towards` ('factusol' | 'prestashop').
 
     Keys of the result are side columns ("F_CLI.NOFCLI") unless as_columns=False (canonical names).  Fields whose
@@ -178,7 +205,9 @@ def from_side_value(er: EntityRules, fr: FieldRule, side: str, row: dict, canoni
         try:
             value = er.value_map(sm.map).from_side(value, side)
         except KeyError:
-            raise MappingError(er.name, key, fr.name, f"{side} value {value!r} is missing from value map {sm.map}") from None
+            raise MappingError(
+                er.name, key, fr.name, f"{side} value {value!r} is missing from value map {sm.map}"
+            ) from None
     return value
 
 

@@ -56,8 +56,9 @@ class RulesWatcher(FileSystemEventHandler):
             try:
                 self.on_reload(ruleset, problems)
             except Exception:  # the service's handler failed: say so, keep watching
-                log.exception("rules reloaded from %s but applying them failed; previous rules stay in force",
-                              self.directory)
+                log.exception(
+                    "rules reloaded from %s but applying them failed; previous rules stay in force", self.directory
+                )
         return ruleset
 
     def on_any_event(self, event: FileSystemEvent) -> None:

@@ -11,7 +11,14 @@ import shutil
 
 import pytest
 
-from replicator.factusol.connection import STATEMENT_LOG, AccessSqlError, FactusolConnection, check_access_sql, last_statement_seq, open_factusol
+from replicator.factusol.connection import (
+    STATEMENT_LOG,
+    AccessSqlError,
+    FactusolConnection,
+    check_access_sql,
+    last_statement_seq,
+    open_factusol,
+)
 from replicator.factusol.connection import connection_string_for
 from replicator.sandbox.factusol import create_sandbox
 
@@ -62,4 +69,11 @@ def fs_conn(sandbox_path) -> FactusolConnection:
     conn.close()
 
 
-__all__ = ["access_sql_guard", "fs_conn", "rejected_sent_statements", "sandbox_path", "sandbox_template", "SANDBOX_YEAR"]
+__all__ = [
+    "access_sql_guard",
+    "fs_conn",
+    "rejected_sent_statements",
+    "sandbox_path",
+    "sandbox_template",
+    "SANDBOX_YEAR",
+]

@@ -57,24 +57,54 @@ def add_shop_catalogue(connection: str) -> int:
     try:
         with conn.transaction():
             for ref, _cat, tax, price, cost, weight, ean, _en, es, combos, quantity in DEMO_PRODUCTS:
-                insert_row(conn, "F_ART", {"CODART": ref, "DESART": es, "EANART": ean, "PESART": Decimal(weight),
-                                           "PCOART": Decimal(cost), "TIVART": VAT_SELECTOR[tax], "SUWART": 1,
-                                           "FAMART": DEMO_FAMILIES.get(ref, "")},
-                           key=ref)
+                insert_row(
+                    conn,
+                    "F_ART",
+                    {
+                        "CODART": ref,
+                        "DESART": es,
+                        "EANART": ean,
+                        "PESART": Decimal(weight),
+                        "PCOART": Decimal(cost),
+                        "TIVART": VAT_SELECTOR[tax],
+                        "SUWART": 1,
+                        "FAMART": DEMO_FAMILIES.get(ref, ""),
+                    },
+                    key=ref,
+                )
                 for tariff in (1, 2):
                     rate = Decimal({0: 21, 1: 10, 2: 4}[VAT_SELECTOR[tax]]) / 100
                     value = Decimal(price) * (1 + rate if tariff == 2 else 1)
-                    insert_row(conn, "F_LTA", {"TARLTA": tariff, "ARTLTA": ref,
-                                               "PRELTA": value.quantize(Decimal("0.0001"))}, key=ref)
+                    insert_row(
+                        conn,
+                        "F_LTA",
+                        {"TARLTA": tariff, "ARTLTA": ref, "PRELTA": value.quantize(Decimal("0.0001"))},
+                        key=ref,
+                    )
                 if not combos:  # FactuSOL has a few more units than the shop showed: the sync corrects it
                     for warehouse, units in (("GEN", quantity + 3), ("AL2", 2)):
-                        insert_row(conn, "F_STO", {"ARTSTO": ref, "ALMSTO": warehouse, "ACTSTO": units,
-                                                   "DISSTO": units}, key=ref)
+                        insert_row(
+                            conn,
+                            "F_STO",
+                            {"ARTSTO": ref, "ALMSTO": warehouse, "ACTSTO": units, "DISSTO": units},
+                            key=ref,
+                        )
                 for size, colour, units, _impact in combos:
                     ce1, ce2 = SIZE_CODES.get(size, ""), COLOUR_CODES.get(colour, "")
                     insert_row(conn, "F_ARC", {"ARTARC": ref, "CE1ARC": ce1, "CE2ARC": ce2}, key=ref)
-                    insert_row(conn, "F_STC", {"ARTSTC": ref, "ALMSTC": "GEN", "CE1STC": ce1, "CE2STC": ce2,
-                                               "ACTSTC": units + 1, "DISSTC": units + 1}, key=ref)
+                    insert_row(
+                        conn,
+                        "F_STC",
+                        {
+                            "ARTSTC": ref,
+                            "ALMSTC": "GEN",
+                            "CE1STC": ce1,
+                            "CE2STC": ce2,
+                            "ACTSTC": units + 1,
+                            "DISSTC": units + 1,
+                        },
+                        key=ref,
+                    )
         return len(DEMO_PRODUCTS)
     finally:
         conn.close()
@@ -94,8 +124,9 @@ def prepare(workdir: Path, mysql_url: str, articles: int = 60, customers: int = 
     shop_url = create_shop(mysql_url, "replicator_demo", demo=True)
     log.info("PrestaShop sandbox: database replicator_demo")
     config_path = workdir / "replicator.yaml"
-    config_path.write_text(render_config(connection, shop_url, store="sqlite:///replicator-state.sqlite"),
-                           encoding="utf-8")
+    config_path.write_text(
+        render_config(connection, shop_url, store="sqlite:///replicator-state.sqlite"), encoding="utf-8"
+    )
     shutil.copytree(default_rules_dir(), workdir / "rules", dirs_exist_ok=True)
     return config_path
 
@@ -156,8 +187,10 @@ def run_demo(headless: bool = False, seconds: int = 60, workdir: str | None = No
         user = FactusolUser(connection_string(config.factusol), articles, interval=2.0, stop=stop)
         capture = CaptureService(config, runtime.store).start()
         user.start()
-        log.info("replicating %s: a FactuSOL user changes stock every 2 s",
-                 f"for {seconds} s" if headless else "until you quit the TUI (q)")
+        log.info(
+            "replicating %s: a FactuSOL user changes stock every 2 s",
+            f"for {seconds} s" if headless else "until you quit the TUI (q)",
+        )
 
         def apply_loop() -> None:
             while not stop.is_set():
@@ -184,8 +217,10 @@ def run_demo(headless: bool = False, seconds: int = 60, workdir: str | None = No
         time.sleep(0.5)
         runtime.engine.apply_pending()
         applied = [c for c in runtime.store.changes(status=APPLIED, entity="stock") if c.side == "factusol"]
-        summary = (f"demo done: {user.changes} FactuSOL stock edits, {len(applied)} stock changes replicated to "
-                   f"the shop; files in {root if keep else 'a temp folder (removed)'}")
+        summary = (
+            f"demo done: {user.changes} FactuSOL stock edits, {len(applied)} stock changes replicated to "
+            f"the shop; files in {root if keep else 'a temp folder (removed)'}"
+        )
         log.info("%s", summary)
         if not headless:  # the log went to a file while the TUI had the screen
             print(summary + (f"\nlog: {root / 'demo.log'}" if keep else ""))

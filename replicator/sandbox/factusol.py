@@ -21,9 +21,16 @@ sqlite3.register_adapter(Decimal, lambda d: float(d) if d != d.to_integral_value
 sqlite3.register_adapter(datetime, lambda d: d.isoformat(sep=" "))
 
 
-def create_sandbox(path: str | os.PathLike, articles: int = 1000, customers: int = 200, seed: int = 0,
-                   year: int | None = None, orders: int = 6, check_seed: bool | None = None,
-                   journal_mode: str = "delete") -> str:
+def create_sandbox(
+    path: str | os.PathLike,
+    articles: int = 1000,
+    customers: int = 200,
+    seed: int = 0,
+    year: int | None = None,
+    orders: int = 6,
+    check_seed: bool | None = None,
+    journal_mode: str = "delete",
+) -> str:
     """(Re)create the stand-in at ``path`` and return its ODBC connection string.  Deterministic by seed and year.
 
     ``check_seed``: evaluate the width/type CHECK constraints while loading the seed.  They cost ~90% of the load
@@ -52,7 +59,9 @@ def create_sandbox(path: str | os.PathLike, articles: int = 1000, customers: int
             db.execute(ddl)
         for table, (cols, rows) in data.items():
             if rows:
-                sql = f"INSERT INTO [{table}] ({', '.join(f'[{c}]' for c in cols)}) VALUES ({', '.join('?' * len(cols))})"
+                sql = (
+                    f"INSERT INTO [{table}] ({', '.join(f'[{c}]' for c in cols)}) VALUES ({', '.join('?' * len(cols))})"
+                )
                 db.executemany(sql, rows)
         db.commit()
         db.execute("PRAGMA ignore_check_constraints=OFF")

@@ -77,21 +77,45 @@ class LocalMariaDB:
         if not (datadir / "mysql").exists():
             result = subprocess.run(
                 # --no-defaults must come first: a system my.cnf (user=mysql, log-error=/var/log/...) breaks it
-                [installer, "--no-defaults", f"--datadir={datadir}", "--auth-root-authentication-method=normal",
-                 "--skip-test-db", *user_args],
-                capture_output=True, text=True,
+                [
+                    installer,
+                    "--no-defaults",
+                    f"--datadir={datadir}",
+                    "--auth-root-authentication-method=normal",
+                    "--skip-test-db",
+                    *user_args,
+                ],
+                capture_output=True,
+                text=True,
             )
             if result.returncode != 0:
                 raise LocalServerError(f"mariadb-install-db failed: {result.stderr.strip()[-500:]}")
         log = open(self.base_dir / "server.log", "ab")
         self.process = subprocess.Popen(
-            [server, "--no-defaults", f"--datadir={datadir}", f"--port={self.port}", "--bind-address=127.0.0.1",
-             f"--socket={self.base_dir / 'mysql.sock'}", f"--tmpdir={tmpdir}", f"--pid-file={self.base_dir / 'mysql.pid'}",
-             "--server-id=1", f"--log-bin={datadir / 'binlog'}", "--binlog-format=ROW",
-             "--binlog-row-image=FULL", "--binlog-row-metadata=FULL", "--skip-name-resolve",
-             "--innodb-buffer-pool-size=1G", "--innodb-log-file-size=256M", "--innodb-flush-log-at-trx-commit=2",
-             "--character-set-server=utf8mb4", "--collation-server=utf8mb4_general_ci", *user_args],
-            stdout=log, stderr=log,
+            [
+                server,
+                "--no-defaults",
+                f"--datadir={datadir}",
+                f"--port={self.port}",
+                "--bind-address=127.0.0.1",
+                f"--socket={self.base_dir / 'mysql.sock'}",
+                f"--tmpdir={tmpdir}",
+                f"--pid-file={self.base_dir / 'mysql.pid'}",
+                "--server-id=1",
+                f"--log-bin={datadir / 'binlog'}",
+                "--binlog-format=ROW",
+                "--binlog-row-image=FULL",
+                "--binlog-row-metadata=FULL",
+                "--skip-name-resolve",
+                "--innodb-buffer-pool-size=1G",
+                "--innodb-log-file-size=256M",
+                "--innodb-flush-log-at-trx-commit=2",
+                "--character-set-server=utf8mb4",
+                "--collation-server=utf8mb4_general_ci",
+                *user_args,
+            ],
+            stdout=log,
+            stderr=log,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

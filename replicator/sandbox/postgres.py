@@ -55,8 +55,9 @@ class LocalPostgres:
     def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         # Run as `postgres` when we are root (the server refuses root); subprocess's user= is POSIX only.
         kwargs = {"user": "postgres"} if _as_root() else {}
-        return subprocess.run(list(args), capture_output=True, text=True, check=check, cwd=self.base_dir,
-                              timeout=120, **kwargs)
+        return subprocess.run(
+            list(args), capture_output=True, text=True, check=check, cwd=self.base_dir, timeout=120, **kwargs
+        )
 
     def start(self) -> "LocalPostgres":
         bin_dir = _bin_dir()
@@ -68,10 +69,18 @@ class LocalPostgres:
         self.port = self.port or free_port()
         data = self.base_dir / "data"
         try:
-            self._run(str(bin_dir / "initdb"), "-D", str(data), "-U", USER, "--auth=trust", "-E", "UTF8",
-                      "--no-sync")
-            self._run(str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(self.base_dir / "server.log"), "-w",
-                      "-o", f"-p {self.port} -k {self.base_dir} -c listen_addresses=127.0.0.1 -c fsync=off", "start")
+            self._run(str(bin_dir / "initdb"), "-D", str(data), "-U", USER, "--auth=trust", "-E", "UTF8", "--no-sync")
+            self._run(
+                str(bin_dir / "pg_ctl"),
+                "-D",
+                str(data),
+                "-l",
+                str(self.base_dir / "server.log"),
+                "-w",
+                "-o",
+                f"-p {self.port} -k {self.base_dir} -c listen_addresses=127.0.0.1 -c fsync=off",
+                "start",
+            )
         except (subprocess.CalledProcessError, OSError, KeyError) as exc:
             detail = getattr(exc, "stderr", "") or str(exc)
             self.stop()
@@ -84,8 +93,12 @@ class LocalPostgres:
         data = self.base_dir / "data"
         args = [str(bin_dir / "pg_ctl"), "-D", str(data), "-w", *extra, action]
         if action in ("start", "restart"):
-            args[-1:-1] = ["-l", str(self.base_dir / "server.log"), "-o",
-                           f"-p {self.port} -k {self.base_dir} -c listen_addresses=127.0.0.1 -c fsync=off"]
+            args[-1:-1] = [
+                "-l",
+                str(self.base_dir / "server.log"),
+                "-o",
+                f"-p {self.port} -k {self.base_dir} -c listen_addresses=127.0.0.1 -c fsync=off",
+            ]
         self._run(*args)
 
     def stop(self) -> None:
@@ -93,7 +106,8 @@ class LocalPostgres:
             return
         bin_dir = _bin_dir()
         if bin_dir and (self.base_dir / "data" / "postmaster.pid").exists():
-            self._run(str(bin_dir / "pg_ctl"), "-D", str(self.base_dir / "data"), "-m", "fast", "-w", "stop",
-                      check=False)
+            self._run(
+                str(bin_dir / "pg_ctl"), "-D", str(self.base_dir / "data"), "-m", "fast", "-w", "stop", check=False
+            )
         shutil.rmtree(self.base_dir, ignore_errors=True)
         self.base_dir = None

@@ -53,15 +53,16 @@ def main(args) -> int:
         env_file = Path(args.env_file) if args.env_file else None
         return glue.install(config, name, args.user, env_file, unit_dir, args.print)
     if action == "uninstall":
-        return glue.uninstall(name) if WINDOWS else glue.uninstall(name, Path(args.unit_dir) if args.unit_dir
-                                                                   else None)
+        return glue.uninstall(name) if WINDOWS else glue.uninstall(name, Path(args.unit_dir) if args.unit_dir else None)
     code = glue.control(action, name)
     if action == "status" and args.config:
         state = _store_state(args.config)
         if state:
             paused = state.get("paused")
-            print(f"replicator state: {state.get('state', 'unknown')}{' (paused: ' + paused + ')' if paused else ''}"
-                  f", last report {state.get('at')}")
+            print(
+                f"replicator state: {state.get('state', 'unknown')}{' (paused: ' + paused + ')' if paused else ''}"
+                f", last report {state.get('at')}"
+            )
             if state.get("apply_error"):
                 print(f"last apply error: {state['apply_error']}")
         else:
@@ -70,8 +71,10 @@ def main(args) -> int:
 
 
 _EXAMPLES = {
-    "install": ["replicator service install --config /etc/replicator/replicator.yaml --print",
-                "replicator service install --config C:\\Replicator\\conf\\replicator.yaml --user .\\replicator"],
+    "install": [
+        "replicator service install --config /etc/replicator/replicator.yaml --print",
+        "replicator service install --config C:\\Replicator\\conf\\replicator.yaml --user .\\replicator",
+    ],
     "uninstall": ["replicator service uninstall --name replicator"],
     "start": ["replicator service start --name FactusolReplicator"],
     "stop": ["replicator service stop --name FactusolReplicator"],
@@ -85,25 +88,38 @@ def add_parser(sub) -> None:
 
     p = sub.add_parser("service", help="install, control and inspect the replicator as a system service")
     service_sub = p.add_subparsers(dest="service_command", required=True)
-    for action, text in (("install", "install the service (systemd unit on Linux, Windows service on Windows)"),
-                         ("uninstall", "remove the service"), ("start", "start the service"),
-                         ("stop", "stop the service (it finishes the current apply first)"),
-                         ("status", "the service manager's view, and the replicator's own state with --config")):
+    for action, text in (
+        ("install", "install the service (systemd unit on Linux, Windows service on Windows)"),
+        ("uninstall", "remove the service"),
+        ("start", "start the service"),
+        ("stop", "stop the service (it finishes the current apply first)"),
+        ("status", "the service manager's view, and the replicator's own state with --config"),
+    ):
         s = service_sub.add_parser(action, help=text)
         s.add_argument("--name", help=f"service name (default {DEFAULT_NAME}); one service per company file")
         if action in ("install", "status"):
-            s.add_argument("--config", "-c", default=os.environ.get("REPLICATOR_CONFIG") if action == "status"
-                           else os.environ.get("REPLICATOR_CONFIG", "replicator.yaml"),
-                           help="path to replicator.yaml")
+            s.add_argument(
+                "--config",
+                "-c",
+                default=os.environ.get("REPLICATOR_CONFIG")
+                if action == "status"
+                else os.environ.get("REPLICATOR_CONFIG", "replicator.yaml"),
+                help="path to replicator.yaml",
+            )
         if action == "install":
-            s.add_argument("--user", help="account the service runs as (Windows: .\\name or DOMAIN\\name, the "
-                                          "password is asked; Linux: a user name)")
+            s.add_argument(
+                "--user",
+                help="account the service runs as (Windows: .\\name or DOMAIN\\name, the "
+                "password is asked; Linux: a user name)",
+            )
             s.add_argument("--print", action="store_true", help="Linux: print the systemd unit instead of writing it")
-            s.add_argument("--env-file", help="Linux: file with PS_DB_PASSWORD=... (default replicator.env beside "
-                                              "the config)")
+            s.add_argument(
+                "--env-file", help="Linux: file with PS_DB_PASSWORD=... (default replicator.env beside the config)"
+            )
         if action in ("install", "uninstall"):
-            s.add_argument("--unit-dir", help="Linux: write the unit here instead of /etc/systemd/system (no "
-                                              "systemctl call)")
+            s.add_argument(
+                "--unit-dir", help="Linux: write the unit here instead of /etc/systemd/system (no systemctl call)"
+            )
         s.epilog = "examples:\n" + "\n".join(f"  {line}" for line in _EXAMPLES[action])
         s.formatter_class = argparse.RawDescriptionHelpFormatter
         s.set_defaults(func=main)

@@ -21,8 +21,12 @@ def request_pause(store, reason: str = "") -> dict[str, Any]:
         who = getpass.getuser()
     except Exception:  # no user name in this environment (a service account without a profile)
         who = ""
-    request = {"paused": True, "since": datetime.now().isoformat(timespec="seconds"), "by": who,
-               "reason": reason or "FactuSOL maintenance"}
+    request = {
+        "paused": True,
+        "since": datetime.now().isoformat(timespec="seconds"),
+        "by": who,
+        "reason": reason or "FactuSOL maintenance",
+    }
     store.set_checkpoint(PAUSE_CHECKPOINT, request)
     return request
 
@@ -54,11 +58,19 @@ def wait_while_paused(store, stop, interval: float = 1.0) -> bool:
     request = pause_request(store)
     if request:
         logging.getLogger("replicator.service").info(
-            "%s: the FactuSOL file is left alone until `replicator resume`", describe(request))
+            "%s: the FactuSOL file is left alone until `replicator resume`", describe(request)
+        )
     while request and not stop.is_set():
-        store.set_checkpoint("service", {"state": "paused", "pid": os.getpid(), "paused": describe(request),
-                                         "at": datetime.now().astimezone().isoformat(timespec="seconds"),
-                                         "factusol_open": False})
+        store.set_checkpoint(
+            "service",
+            {
+                "state": "paused",
+                "pid": os.getpid(),
+                "paused": describe(request),
+                "at": datetime.now().astimezone().isoformat(timespec="seconds"),
+                "factusol_open": False,
+            },
+        )
         stop.wait(interval)
         request = pause_request(store)
     return not stop.is_set()

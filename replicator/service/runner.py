@@ -59,8 +59,9 @@ class ServiceRunner:
         try:
             code = run(self.config, stop=self.stop_event, drain_left=self.drain_left, signals=False)
             if self._requested_at is not None:
-                log.info("replicator stopped cleanly, %.1f s after the stop request",
-                         time.monotonic() - self._requested_at)
+                log.info(
+                    "replicator stopped cleanly, %.1f s after the stop request", time.monotonic() - self._requested_at
+                )
             return code
         finally:
             self.stopped.set()
@@ -79,8 +80,9 @@ class ServiceRunner:
             if sig is None:
                 continue
             try:
-                previous[sig] = signal.signal(sig, lambda signum, _frame: self.request_stop(
-                    f"{signal.Signals(signum).name} received"))
+                previous[sig] = signal.signal(
+                    sig, lambda signum, _frame: self.request_stop(f"{signal.Signals(signum).name} received")
+                )
             except (ValueError, OSError):  # not the main thread, or a signal this system does not deliver
                 pass
         try:

@@ -18,7 +18,7 @@ UNIT_DIR = Path("/etc/systemd/system")
 
 def _quote(arg: str) -> str:
     """One ExecStart argument as systemd reads it (double quotes when needed; \\ and " escaped)."""
-    if arg and not any(c in arg for c in ' \t"\\\'$%;'):
+    if arg and not any(c in arg for c in " \t\"\\'$%;"):
         return arg
     escaped = arg.replace("\\", "\\\\").replace('"', '\\"').replace("$", "$$").replace("%", "%%")
     return f'"{escaped}"'
@@ -29,11 +29,13 @@ def _path(path: Path) -> str:
     return str(path).replace("%", "%%")
 
 
-def render_unit(config: Path, name: str, user: str | None = None, env_file: Path | None = None,
-                python: str | None = None) -> str:
+def render_unit(
+    config: Path, name: str, user: str | None = None, env_file: Path | None = None, python: str | None = None
+) -> str:
     """The text of the unit file for the replicator of `config`."""
-    command = " ".join(_quote(a) for a in [python or sys.executable, "-m", "replicator.cli", "run", "--config",
-                                           str(config)])
+    command = " ".join(
+        _quote(a) for a in [python or sys.executable, "-m", "replicator.cli", "run", "--config", str(config)]
+    )
     lines = [
         "# Written by `replicator service install`: the FactuSOL <-> PrestaShop replicator as a service.",
         "[Unit]",
@@ -66,14 +68,18 @@ def _is_root() -> bool:
 
 def _systemctl(*args: str) -> int:
     if not shutil.which("systemctl"):
-        print("error: systemctl was not found: this system does not run systemd; run `replicator run --config "
-              "FILE` from its own service manager", file=sys.stderr)
+        print(
+            "error: systemctl was not found: this system does not run systemd; run `replicator run --config "
+            "FILE` from its own service manager",
+            file=sys.stderr,
+        )
         return 1
     return subprocess.run(["systemctl", *args]).returncode
 
 
-def install(config: Path, name: str, user: str | None, env_file: Path | None, unit_dir: Path | None,
-            print_only: bool) -> int:
+def install(
+    config: Path, name: str, user: str | None, env_file: Path | None, unit_dir: Path | None, print_only: bool
+) -> int:
     text = render_unit(config, name, user, env_file)
     target_dir = unit_dir or UNIT_DIR
     unit = target_dir / f"{name}.service"

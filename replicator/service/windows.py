@@ -38,8 +38,11 @@ CLASS_STRING = "replicator.service.windows.ReplicatorService"
 CONFIG_OPTION = "config"
 LOG_BYTES, LOG_FILES = 10 * 1024 * 1024, 5
 # SCM recovery: restart after 10 s, 30 s, then 60 s; the failure count resets after a day without failure
-RESTARTS = ((win32service.SC_ACTION_RESTART, 10_000), (win32service.SC_ACTION_RESTART, 30_000),
-            (win32service.SC_ACTION_RESTART, 60_000))
+RESTARTS = (
+    (win32service.SC_ACTION_RESTART, 10_000),
+    (win32service.SC_ACTION_RESTART, 30_000),
+    (win32service.SC_ACTION_RESTART, 60_000),
+)
 
 
 def log_folder() -> Path:
@@ -92,13 +95,16 @@ class ReplicatorService(win32serviceutil.ServiceFramework):
     SvcShutdown = SvcStop  # the system shuts down: the same clean drain
 
     def SvcDoRun(self):
-        servicemanager.LogMsg(servicemanager.EVENTLOG_INFORMATION_TYPE, servicemanager.PYS_SERVICE_STARTED,
-                              (self._svc_name_, ""))
+        servicemanager.LogMsg(
+            servicemanager.EVENTLOG_INFORMATION_TYPE, servicemanager.PYS_SERVICE_STARTED, (self._svc_name_, "")
+        )
         config_path = win32serviceutil.GetServiceCustomOption(self, CONFIG_OPTION)
         try:
             if not config_path:
-                raise RuntimeError(f"the service has no config parameter: reinstall it with `replicator service "
-                                   f"install --config FILE --name {self._svc_name_}`")
+                raise RuntimeError(
+                    f"the service has no config parameter: reinstall it with `replicator service "
+                    f"install --config FILE --name {self._svc_name_}`"
+                )
             config = load_config(config_path)
             log_path = _service_logging(self._svc_name_, config)
             servicemanager.LogInfoMsg(f"{self._svc_name_}: config {config_path}, log {log_path}")
@@ -108,17 +114,22 @@ class ReplicatorService(win32serviceutil.ServiceFramework):
             # Raising makes the framework report SERVICE_STOPPED with an error: the SCM's recovery restarts it.
             servicemanager.LogErrorMsg(f"{self._svc_name_} stopped on an error: {redact(exc)}")
             raise
-        servicemanager.LogMsg(servicemanager.EVENTLOG_INFORMATION_TYPE, servicemanager.PYS_SERVICE_STOPPED,
-                              (self._svc_name_, ""))
+        servicemanager.LogMsg(
+            servicemanager.EVENTLOG_INFORMATION_TYPE, servicemanager.PYS_SERVICE_STOPPED, (self._svc_name_, "")
+        )
         if code:
             raise SystemExit(code)
 
 
 # --------------------------------------------------------------------------------------------- management
 
-_STATES = {win32service.SERVICE_STOPPED: "stopped", win32service.SERVICE_START_PENDING: "starting",
-           win32service.SERVICE_STOP_PENDING: "stopping", win32service.SERVICE_RUNNING: "running",
-           win32service.SERVICE_PAUSED: "paused"}
+_STATES = {
+    win32service.SERVICE_STOPPED: "stopped",
+    win32service.SERVICE_START_PENDING: "starting",
+    win32service.SERVICE_STOP_PENDING: "stopping",
+    win32service.SERVICE_RUNNING: "running",
+    win32service.SERVICE_PAUSED: "paused",
+}
 
 
 def install(config: Path, name: str, user: str | None, password: str | None) -> int:
@@ -127,21 +138,38 @@ def install(config: Path, name: str, user: str | None, password: str | None) -> 
     display = f"{ReplicatorService._svc_display_name_} ({name})"
     try:
         win32serviceutil.InstallService(
-            CLASS_STRING, name, display, startType=win32service.SERVICE_AUTO_START, userName=user,
-            password=password, description=ReplicatorService._svc_description_, delayedstart=True)
+            CLASS_STRING,
+            name,
+            display,
+            startType=win32service.SERVICE_AUTO_START,
+            userName=user,
+            password=password,
+            description=ReplicatorService._svc_description_,
+            delayedstart=True,
+        )
     except win32service.error as exc:
         if exc.winerror != winerror.ERROR_SERVICE_EXISTS:
             raise
         win32serviceutil.ChangeServiceConfig(  # installed before: update it in place, as pywin32's "update" does
-            CLASS_STRING, name, startType=win32service.SERVICE_AUTO_START, userName=user, password=password,
-            displayName=display, description=ReplicatorService._svc_description_, delayedstart=True)
+            CLASS_STRING,
+            name,
+            startType=win32service.SERVICE_AUTO_START,
+            userName=user,
+            password=password,
+            displayName=display,
+            description=ReplicatorService._svc_description_,
+            delayedstart=True,
+        )
     win32serviceutil.SetServiceCustomOption(name, CONFIG_OPTION, str(config))
     scm = win32service.OpenSCManager(None, None, win32service.SC_MANAGER_ALL_ACCESS)
     try:
         service = win32service.OpenService(scm, name, win32service.SERVICE_ALL_ACCESS)
         try:
-            win32service.ChangeServiceConfig2(service, win32service.SERVICE_CONFIG_FAILURE_ACTIONS, {
-                "ResetPeriod": 24 * 3600, "RebootMsg": None, "Command": None, "Actions": RESTARTS})
+            win32service.ChangeServiceConfig2(
+                service,
+                win32service.SERVICE_CONFIG_FAILURE_ACTIONS,
+                {"ResetPeriod": 24 * 3600, "RebootMsg": None, "Command": None, "Actions": RESTARTS},
+            )
             # also when the service stops itself with an error, not only when the process crashes
             win32service.ChangeServiceConfig2(service, win32service.SERVICE_CONFIG_FAILURE_ACTIONS_FLAG, True)
         finally:
@@ -149,8 +177,10 @@ def install(config: Path, name: str, user: str | None, password: str | None) -> 
     finally:
         win32service.CloseServiceHandle(scm)
     win32evtlogutil.AddSourceToRegistry(name, servicemanager.__file__)
-    print(f"service {name} installed (account {user or 'LocalSystem'}, config {config}); log file "
-          f"{log_folder() / (name + '.log')}; start it with `replicator service start --name {name}`")
+    print(
+        f"service {name} installed (account {user or 'LocalSystem'}, config {config}); log file "
+        f"{log_folder() / (name + '.log')}; start it with `replicator service start --name {name}`"
+    )
     return 0
 
 

@@ -25,16 +25,58 @@ from sqlmodel import Session, SQLModel, create_engine, select
 from .capture import collapse_snapshots, insert_changes, logged_positions, write_snapshots
 from .codec import dumps, encode_change_image, load_image, loads
 from .dialect import IN_CHUNK, locked_checkpoint, sqlite_pragmas, upsert
-from .schema import (APPLIED, CONFLICT, ECHO, PENDING, QUARANTINED, SKIPPED, STORE_SCHEMA_VERSION, AppliedLedger,
-                     Baseline, Change, ChangeStatus, Checkpoint, Conflict, ConflictStatus, IdMap, Quarantine,
-                     QuarantineStatus, RowSnapshot, StoreMeta, upgrade, utcnow)
+from .schema import (
+    APPLIED,
+    CONFLICT,
+    ECHO,
+    PENDING,
+    QUARANTINED,
+    SKIPPED,
+    STORE_SCHEMA_VERSION,
+    AppliedLedger,
+    Baseline,
+    Change,
+    ChangeStatus,
+    Checkpoint,
+    Conflict,
+    ConflictStatus,
+    IdMap,
+    Quarantine,
+    QuarantineStatus,
+    RowSnapshot,
+    StoreMeta,
+    upgrade,
+    utcnow,
+)
 
 NAMESPACE_RE = re.compile(r"[a-z][a-z0-9_]{0,40}")  # a store_namespace: a PostgreSQL schema of this instance
 
 __all__ = [
-    "APPLIED", "CONFLICT", "ECHO", "PENDING", "QUARANTINED", "SKIPPED", "STORE_SCHEMA_VERSION", "AppliedLedger",
-    "Baseline", "CapturedRow", "Change", "ChangeStatus", "Checkpoint", "Conflict", "ConflictStatus", "IdMap",
-    "Quarantine", "QuarantineStatus", "RowSnapshot", "Store", "StoreMeta", "dumps", "is_busy", "loads", "utcnow",
+    "APPLIED",
+    "CONFLICT",
+    "ECHO",
+    "PENDING",
+    "QUARANTINED",
+    "SKIPPED",
+    "STORE_SCHEMA_VERSION",
+    "AppliedLedger",
+    "Baseline",
+    "CapturedRow",
+    "Change",
+    "ChangeStatus",
+    "Checkpoint",
+    "Conflict",
+    "ConflictStatus",
+    "IdMap",
+    "Quarantine",
+    "QuarantineStatus",
+    "RowSnapshot",
+    "Store",
+    "StoreMeta",
+    "dumps",
+    "is_busy",
+    "loads",
+    "utcnow",
 ]
 
 
@@ -88,8 +130,12 @@ class Store:
         engine = create_engine(url)
         try:
             with engine.connect() as conn:
-                rows = conn.execute(sa_select(text("table_schema")).select_from(text("information_schema.tables"))
-                                    .where(text("table_name = :name")), {"name": StoreMeta.__tablename__}).all()
+                rows = conn.execute(
+                    sa_select(text("table_schema"))
+                    .select_from(text("information_schema.tables"))
+                    .where(text("table_name = :name")),
+                    {"name": StoreMeta.__tablename__},
+                ).all()
         finally:
             engine.dispose()
         return sorted(r[0] for r in rows)
@@ -158,10 +204,20 @@ class Store:
         encode = encode_change_image
         with self.engine.begin() as conn:
             if positions_are_new:  # every position is new and distinct: nothing to look up or drop
-                values = [(row.side, row.entity, row.source_table, row.row_key, row.op,
-                           None if row.before is None else encode(row.before),
-                           None if row.after is None else encode(row.after),
-                           row.position, row.txn) for row in rows]
+                values = [
+                    (
+                        row.side,
+                        row.entity,
+                        row.source_table,
+                        row.row_key,
+                        row.op,
+                        None if row.before is None else encode(row.before),
+                        None if row.after is None else encode(row.after),
+                        row.position,
+                        row.txn,
+                    )
+                    for row in rows
+                ]
             else:
                 seen = logged_positions(conn, rows) if rows else set()
                 values = []
@@ -170,12 +226,19 @@ class Store:
                     if ident in seen:
                         continue
                     seen.add(ident)
-                    values.append((
-                        row.side, row.entity, row.source_table, row.row_key, row.op,
-                        None if row.before is None else encode(row.before),
-                        None if row.after is None else encode(row.after),
-                        row.position, row.txn,
-                    ))
+                    values.append(
+                        (
+                            row.side,
+                            row.entity,
+                            row.source_table,
+                            row.row_key,
+                            row.op,
+                            None if row.before is None else encode(row.before),
+                            None if row.after is None else encode(row.after),
+                            row.position,
+                            row.txn,
+                        )
+                    )
             if values:
                 insert_changes(conn, values, now)
             if snaps:
@@ -184,7 +247,9 @@ class Store:
                 name, value = checkpoint
                 if callable(value):
                     value = value(locked_checkpoint(conn, name))
-                upsert(conn, Checkpoint.__table__, ("name",), [{"name": name, "value": dumps(value), "updated_at": now}])
+                upsert(
+                    conn, Checkpoint.__table__, ("name",), [{"name": name, "value": dumps(value), "updated_at": now}]
+                )
         return len(values)
 
     def checkpoint(self, name: str) -> Any:
@@ -203,21 +268,24 @@ class Store:
             if conn.dialect.name == "sqlite":  # 100k+ rows: the driver's own tuples, no Row objects
                 cur = conn.connection.cursor()
                 try:
-                    cur.execute(f"SELECT row_key, row_hash FROM {t.name} WHERE side = ? AND source_table = ?",
-                                (side, table))
+                    cur.execute(
+                        f"SELECT row_key, row_hash FROM {t.name} WHERE side = ? AND source_table = ?", (side, table)
+                    )
                     return dict(cur.fetchall())
                 finally:
                     cur.close()
-            result = conn.execute(sa_select(t.c.row_key, t.c.row_hash)
-                                  .where(t.c.side == side, t.c.source_table == table))
+            result = conn.execute(
+                sa_select(t.c.row_key, t.c.row_hash).where(t.c.side == side, t.c.source_table == table)
+            )
             return {key: h for key, h in result}
 
     def snapshot_image(self, side: str, table: str, key: str) -> dict | str | None:
         """The kept image of a row: a dict, a compact image as stored (str), or None (none kept / no row)."""
         t = RowSnapshot.__table__
         with self.engine.connect() as conn:
-            image = conn.execute(sa_select(t.c.image).where(
-                t.c.side == side, t.c.source_table == table, t.c.row_key == key)).scalar()
+            image = conn.execute(
+                sa_select(t.c.image).where(t.c.side == side, t.c.source_table == table, t.c.row_key == key)
+            ).scalar()
             return load_image(image)
 
     def snapshot_images(self, side: str, table: str, keys: list[str]) -> dict[str, dict | str | None]:
@@ -226,15 +294,24 @@ class Store:
         out: dict[str, dict | str | None] = {}
         with self.engine.connect() as conn:
             for i in range(0, len(keys), 500):
-                chunk = keys[i:i + 500]
-                for key, image in conn.execute(sa_select(t.c.row_key, t.c.image).where(
-                        t.c.side == side, t.c.source_table == table, t.c.row_key.in_(chunk))):
+                chunk = keys[i : i + 500]
+                for key, image in conn.execute(
+                    sa_select(t.c.row_key, t.c.image).where(
+                        t.c.side == side, t.c.source_table == table, t.c.row_key.in_(chunk)
+                    )
+                ):
                     out[key] = load_image(image)
         return out
 
     # -- change log -----------------------------------------------------------------------------------
-    def changes(self, status: str | None = None, entity: str | None = None, side: str | None = None,
-                limit: int | None = None, after_id: int = 0) -> list[Change]:
+    def changes(
+        self,
+        status: str | None = None,
+        entity: str | None = None,
+        side: str | None = None,
+        limit: int | None = None,
+        after_id: int = 0,
+    ) -> list[Change]:
         with self._session() as s:
             q = select(Change).where(Change.id > after_id).order_by(Change.id)
             if status:
@@ -247,8 +324,15 @@ class Store:
                 q = q.limit(limit)
             return list(s.exec(q).all())
 
-    def newest_changes(self, limit: int, status: str | None = None, entity: str | None = None,
-                       side: str | None = None, key: str | None = None, words: Iterable[str] = ()) -> list[Change]:
+    def newest_changes(
+        self,
+        limit: int,
+        status: str | None = None,
+        entity: str | None = None,
+        side: str | None = None,
+        key: str | None = None,
+        words: Iterable[str] = (),
+    ) -> list[Change]:
         """The `limit` newest changes matching the filters, oldest first (cheap: an id range from the top).
 
         `key`: part of the row key.  `words`: each one somewhere in the key, entity, table, row images or detail
@@ -265,20 +349,27 @@ class Store:
                 q = q.where(Change.row_key.like(f"%{key}%"))
             for word in words:
                 pattern = f"%{word}%"
-                q = q.where(or_(Change.row_key.like(pattern), Change.entity.like(pattern),
-                                Change.source_table.like(pattern), Change.before.like(pattern),
-                                Change.after.like(pattern), Change.detail.like(pattern)))
+                q = q.where(
+                    or_(
+                        Change.row_key.like(pattern),
+                        Change.entity.like(pattern),
+                        Change.source_table.like(pattern),
+                        Change.before.like(pattern),
+                        Change.after.like(pattern),
+                        Change.detail.like(pattern),
+                    )
+                )
             return list(reversed(s.exec(q).all()))
 
     def change_states(self, from_id: int, to_id: int) -> dict[int, tuple[str, str]]:
         """id -> (status, detail) for the ids in [from_id, to_id]: to refresh rows already on screen."""
         with self._session() as s:
-            rows = s.exec(select(Change.id, Change.status, Change.detail)
-                          .where(Change.id >= from_id, Change.id <= to_id)).all()
+            rows = s.exec(
+                select(Change.id, Change.status, Change.detail).where(Change.id >= from_id, Change.id <= to_id)
+            ).all()
             return {row_id: (status, detail) for row_id, status, detail in rows}
 
-    def set_change_status(self, change_ids: Iterable[int], status: str, detail: str = "",
-                          held_by: str = "") -> None:
+    def set_change_status(self, change_ids: Iterable[int], status: str, detail: str = "", held_by: str = "") -> None:
         ids = list(change_ids)
         if not ids:
             return
@@ -334,13 +425,11 @@ class Store:
 
     def id_map_for(self, entity: str, factusol_keys: Iterable[Any]) -> dict[str, str]:
         """factusol_key -> prestashop_id for just these keys (a batch costs its own size, not the map's)."""
-        return self._id_lookup(entity, IdMap.__table__.c.factusol_key, IdMap.__table__.c.prestashop_id,
-                               factusol_keys)
+        return self._id_lookup(entity, IdMap.__table__.c.factusol_key, IdMap.__table__.c.prestashop_id, factusol_keys)
 
     def id_map_by_prestashop(self, entity: str, prestashop_ids: Iterable[Any]) -> dict[str, str]:
         """prestashop_id -> factusol_key for just these shop ids."""
-        return self._id_lookup(entity, IdMap.__table__.c.prestashop_id, IdMap.__table__.c.factusol_key,
-                               prestashop_ids)
+        return self._id_lookup(entity, IdMap.__table__.c.prestashop_id, IdMap.__table__.c.factusol_key, prestashop_ids)
 
     def _id_lookup(self, entity: str, by, out, values: Iterable[Any]) -> dict[str, str]:
         wanted = sorted({str(v) for v in values})
@@ -348,25 +437,37 @@ class Store:
         found: dict[str, str] = {}
         with self.engine.connect() as conn:
             for i in range(0, len(wanted), IN_CHUNK):
-                chunk = wanted[i:i + IN_CHUNK]
+                chunk = wanted[i : i + IN_CHUNK]
                 found.update(conn.execute(sa_select(by, out).where(t.c.entity == entity, by.in_(chunk))).all())
         return found
 
     # -- conflicts ------------------------------------------------------------------------------------
-    def open_conflict(self, entity: str, key: str, field: str, base: Any, factusol: Any, prestashop: Any,
-                      change_id: int | None = None) -> int:
+    def open_conflict(
+        self, entity: str, key: str, field: str, base: Any, factusol: Any, prestashop: Any, change_id: int | None = None
+    ) -> int:
         with self._session() as s:
-            existing = s.exec(select(Conflict).where(
-                Conflict.entity == entity, Conflict.key == key, Conflict.field == field,
-                Conflict.status == ConflictStatus.OPEN
-            )).first()
+            existing = s.exec(
+                select(Conflict).where(
+                    Conflict.entity == entity,
+                    Conflict.key == key,
+                    Conflict.field == field,
+                    Conflict.status == ConflictStatus.OPEN,
+                )
+            ).first()
             if existing:  # a newer disagreement on the same field replaces the values, keeps one open conflict
                 existing.base, existing.factusol, existing.prestashop = dumps(base), dumps(factusol), dumps(prestashop)
                 s.add(existing)
                 s.commit()
                 return existing.id
-            conflict = Conflict(entity=entity, key=key, field=field, base=dumps(base), factusol=dumps(factusol),
-                                prestashop=dumps(prestashop), change_id=change_id)
+            conflict = Conflict(
+                entity=entity,
+                key=key,
+                field=field,
+                base=dumps(base),
+                factusol=dumps(factusol),
+                prestashop=dumps(prestashop),
+                change_id=change_id,
+            )
             s.add(conflict)
             s.commit()
             return conflict.id
@@ -421,8 +522,11 @@ class Store:
     def release_held_changes(self, entity: str, key: str) -> int:
         """Changes parked behind conflicts of one key become applied once no conflict of that key is open."""
         with self._session() as s:
-            still_open = s.exec(select(Conflict.id).where(
-                Conflict.entity == entity, Conflict.key == key, Conflict.status == ConflictStatus.OPEN)).first()
+            still_open = s.exec(
+                select(Conflict.id).where(
+                    Conflict.entity == entity, Conflict.key == key, Conflict.status == ConflictStatus.OPEN
+                )
+            ).first()
             if still_open:
                 return 0
             rows = s.exec(select(Change).where(Change.status == CONFLICT, Change.held_by == f"{entity}:{key}")).all()
@@ -433,13 +537,18 @@ class Store:
             return len(rows)
 
     # -- quarantine -----------------------------------------------------------------------------------
-    def quarantine(self, entity: str, key: str, side: str, reason: str, field: str = "",
-                   change_id: int | None = None) -> int:
+    def quarantine(
+        self, entity: str, key: str, side: str, reason: str, field: str = "", change_id: int | None = None
+    ) -> int:
         with self._session() as s:
-            existing = s.exec(select(Quarantine).where(
-                Quarantine.entity == entity, Quarantine.key == key, Quarantine.side == side,
-                Quarantine.status == QuarantineStatus.OPEN,
-            )).first()
+            existing = s.exec(
+                select(Quarantine).where(
+                    Quarantine.entity == entity,
+                    Quarantine.key == key,
+                    Quarantine.side == side,
+                    Quarantine.status == QuarantineStatus.OPEN,
+                )
+            ).first()
             if existing:
                 existing.reason, existing.field, existing.updated_at = reason, field, utcnow()
                 existing.attempts += 1
@@ -464,15 +573,22 @@ class Store:
         """Close the open quarantine rows of one key (its cause is fixed); their changes become applied."""
         released = 0
         with self._session() as s:
-            for row in s.exec(select(Quarantine).where(
-                Quarantine.entity == entity, Quarantine.key == key, Quarantine.status == QuarantineStatus.OPEN,
-            )).all():
+            for row in s.exec(
+                select(Quarantine).where(
+                    Quarantine.entity == entity,
+                    Quarantine.key == key,
+                    Quarantine.status == QuarantineStatus.OPEN,
+                )
+            ).all():
                 row.status, row.updated_at = status, utcnow()
                 s.add(row)
                 released += 1
-            for change in s.exec(select(Change).where(
-                Change.status == QUARANTINED, Change.held_by == f"{entity}:{key}",
-            )).all():
+            for change in s.exec(
+                select(Change).where(
+                    Change.status == QUARANTINED,
+                    Change.held_by == f"{entity}:{key}",
+                )
+            ).all():
                 change.status, change.detail = APPLIED, "applied after quarantine"
                 s.add(change)
             s.commit()
@@ -484,13 +600,23 @@ class Store:
 
     def skip_quarantine(self, quarantine_id: int) -> None:
         """A person gives up on a quarantined change: it is never applied.  Only an open row can be skipped."""
-        self._move_quarantine(quarantine_id, QuarantineStatus.OPEN, QuarantineStatus.SKIPPED, SKIPPED,
-                              "is already {status}; nothing to do")
+        self._move_quarantine(
+            quarantine_id,
+            QuarantineStatus.OPEN,
+            QuarantineStatus.SKIPPED,
+            SKIPPED,
+            "is already {status}; nothing to do",
+        )
 
     def unskip_quarantine(self, quarantine_id: int) -> Quarantine:
         """Undo a skip: the row is open again and its change quarantined again, so it is retried."""
-        return self._move_quarantine(quarantine_id, QuarantineStatus.SKIPPED, QuarantineStatus.OPEN, QUARANTINED,
-                                     "is {status}, not skipped: nothing to undo")
+        return self._move_quarantine(
+            quarantine_id,
+            QuarantineStatus.SKIPPED,
+            QuarantineStatus.OPEN,
+            QUARANTINED,
+            "is {status}, not skipped: nothing to undo",
+        )
 
     def _move_quarantine(self, quarantine_id: int, expected, new, change_status: str, refusal: str) -> Quarantine:
         """Move one quarantine row from `expected` to `new`, and its change with it, in one transaction."""
@@ -532,8 +658,12 @@ class Store:
         """Replace a checkpoint's value only if it is still `old` (compare-and-set); also moves updated_at."""
         t = Checkpoint.__table__
         with self.engine.begin() as conn:
-            return conn.execute(t.update().where(t.c.name == name, t.c.value == old)
-                                .values(value=new, updated_at=utcnow())).rowcount == 1
+            return (
+                conn.execute(
+                    t.update().where(t.c.name == name, t.c.value == old).values(value=new, updated_at=utcnow())
+                ).rowcount
+                == 1
+            )
 
     def drop_checkpoint(self, name: str, value: str) -> bool:
         """Delete a checkpoint only if its value is still `value`."""
@@ -542,19 +672,41 @@ class Store:
             return conn.execute(t.delete().where(t.c.name == name, t.c.value == value)).rowcount == 1
 
     # -- ledger ---------------------------------------------------------------------------------------
-    def record_applied(self, target: str, entity: str, source_table: str, row_key: str, row_hash: str = "",
-                       op: str = "", change_id: int | None = None) -> None:
+    def record_applied(
+        self,
+        target: str,
+        entity: str,
+        source_table: str,
+        row_key: str,
+        row_hash: str = "",
+        op: str = "",
+        change_id: int | None = None,
+    ) -> None:
         with self._session() as s:
-            s.add(AppliedLedger(target=target, entity=entity, source_table=source_table, row_key=row_key,
-                                row_hash=row_hash, op=op, change_id=change_id))
+            s.add(
+                AppliedLedger(
+                    target=target,
+                    entity=entity,
+                    source_table=source_table,
+                    row_key=row_key,
+                    row_hash=row_hash,
+                    op=op,
+                    change_id=change_id,
+                )
+            )
             s.commit()
 
     def last_written_hash(self, target: str, source_table: str, row_key: str) -> str | None:
         with self._session() as s:
-            row = s.exec(select(AppliedLedger.row_hash).where(
-                AppliedLedger.target == target, AppliedLedger.source_table == source_table,
-                AppliedLedger.row_key == row_key,
-            ).order_by(AppliedLedger.id.desc())).first()
+            row = s.exec(
+                select(AppliedLedger.row_hash)
+                .where(
+                    AppliedLedger.target == target,
+                    AppliedLedger.source_table == source_table,
+                    AppliedLedger.row_key == row_key,
+                )
+                .order_by(AppliedLedger.id.desc())
+            ).first()
             return row
 
     def last_written_hashes(self, target: str, source_table: str, keys: list[str]) -> dict[str, str]:
@@ -563,10 +715,16 @@ class Store:
         out: dict[str, str] = {}
         with self.engine.connect() as conn:
             for i in range(0, len(keys), 500):
-                chunk = keys[i:i + 500]
-                for key, row_hash in conn.execute(sa_select(t.c.row_key, t.c.row_hash).where(
-                        t.c.target == target, t.c.source_table == source_table, t.c.row_key.in_(chunk),
-                ).order_by(t.c.id)):
+                chunk = keys[i : i + 500]
+                for key, row_hash in conn.execute(
+                    sa_select(t.c.row_key, t.c.row_hash)
+                    .where(
+                        t.c.target == target,
+                        t.c.source_table == source_table,
+                        t.c.row_key.in_(chunk),
+                    )
+                    .order_by(t.c.id)
+                ):
                     out[key] = row_hash  # ordered by id: the newest write wins
         return out
 
@@ -580,9 +738,11 @@ class Store:
         with self._session() as s:
             checkpoints = {c.name: loads(c.value) for c in s.exec(select(Checkpoint)).all()}
             open_conflicts = s.exec(
-                select(func.count()).select_from(Conflict).where(Conflict.status == ConflictStatus.OPEN)).one()
+                select(func.count()).select_from(Conflict).where(Conflict.status == ConflictStatus.OPEN)
+            ).one()
             open_quarantine = s.exec(
-                select(func.count()).select_from(Quarantine).where(Quarantine.status == QuarantineStatus.OPEN)).one()
+                select(func.count()).select_from(Quarantine).where(Quarantine.status == QuarantineStatus.OPEN)
+            ).one()
         return {
             "changes": self.counts(),
             "open_conflicts": open_conflicts,
@@ -605,13 +765,19 @@ class Store:
         with self.engine.begin() as conn:
             keys = list(wanted)
             for i in range(0, len(keys), IN_CHUNK):
-                chunk = keys[i:i + IN_CHUNK]
-                for (known,) in conn.execute(sa_select(t.c.factusol_key).where(
-                        t.c.entity == entity, t.c.factusol_key.in_(chunk))):
+                chunk = keys[i : i + IN_CHUNK]
+                for (known,) in conn.execute(
+                    sa_select(t.c.factusol_key).where(t.c.entity == entity, t.c.factusol_key.in_(chunk))
+                ):
                     wanted.pop(known, None)
             if wanted:
-                conn.execute(t.insert(), [{"entity": entity, "factusol_key": k, "prestashop_id": v, "created_at": now}
-                                          for k, v in wanted.items()])
+                conn.execute(
+                    t.insert(),
+                    [
+                        {"entity": entity, "factusol_key": k, "prestashop_id": v, "created_at": now}
+                        for k, v in wanted.items()
+                    ],
+                )
         return len(wanted)
 
     def set_baselines(self, entity: str, items: dict[str, dict]) -> None:
@@ -620,17 +786,33 @@ class Store:
             return
         now = utcnow()
         with self.engine.begin() as conn:
-            upsert(conn, Baseline.__table__, ("entity", "key"),
-                    [{"entity": entity, "key": str(k), "fields": dumps(v), "updated_at": now} for k, v in items.items()])
+            upsert(
+                conn,
+                Baseline.__table__,
+                ("entity", "key"),
+                [{"entity": entity, "key": str(k), "fields": dumps(v), "updated_at": now} for k, v in items.items()],
+            )
 
-    def record_applied_many(self, target: str, entity: str, rows: Iterable[tuple[str, str, str]], op: str = "",
-                            change_id: int | None = None) -> int:
+    def record_applied_many(
+        self, target: str, entity: str, rows: Iterable[tuple[str, str, str]], op: str = "", change_id: int | None = None
+    ) -> int:
         """`record_applied` for many (source_table, row_key, row_hash) in ONE transaction; returns how many."""
         now = utcnow()
-        values = [{"change_id": change_id, "target": target, "entity": entity, "source_table": table,
-                   "row_key": key, "row_hash": row_hash, "op": op, "applied_at": now} for table, key, row_hash in rows]
+        values = [
+            {
+                "change_id": change_id,
+                "target": target,
+                "entity": entity,
+                "source_table": table,
+                "row_key": key,
+                "row_hash": row_hash,
+                "op": op,
+                "applied_at": now,
+            }
+            for table, key, row_hash in rows
+        ]
         if values:
             with self.engine.begin() as conn:
                 for i in range(0, len(values), IN_CHUNK * 10):
-                    conn.execute(AppliedLedger.__table__.insert(), values[i:i + IN_CHUNK * 10])
+                    conn.execute(AppliedLedger.__table__.insert(), values[i : i + IN_CHUNK * 10])
         return len(values)

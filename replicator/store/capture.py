@@ -38,8 +38,10 @@ def insert_changes(conn, values: list[tuple], now: datetime) -> None:
         columns = ", ".join(CHANGE_COLUMNS + tuple(defaults))
         if SQLITE_HAS_JSON:
             unpacked = ", ".join(f"json_extract(value, '$[{i}]')" for i in range(len(CHANGE_COLUMNS)))
-            conn.exec_driver_sql(f"INSERT INTO {table.name} ({columns}) SELECT {unpacked}, ?, ?, ?, ?, ? "
-                                 "FROM json_each(?) ORDER BY key", tail + (orjson.dumps(values).decode(),))
+            conn.exec_driver_sql(
+                f"INSERT INTO {table.name} ({columns}) SELECT {unpacked}, ?, ?, ?, ?, ? FROM json_each(?) ORDER BY key",
+                tail + (orjson.dumps(values).decode(),),
+            )
         else:
             marks = ", ".join("?" * (len(CHANGE_COLUMNS) + len(tail)))
             conn.exec_driver_sql(f"INSERT INTO {table.name} ({columns}) VALUES ({marks})", [v + tail for v in values])
@@ -47,8 +49,9 @@ def insert_changes(conn, values: list[tuple], now: datetime) -> None:
     conn.execute(table.insert(), [{**dict(zip(CHANGE_COLUMNS, v)), **defaults} for v in values])
 
 
-def collapse_snapshots(snapshots: Iterable[tuple[str, str, str, str | None, dict | str | None]]
-                        ) -> list[tuple[str, str, str, str | None, str | None]]:
+def collapse_snapshots(
+    snapshots: Iterable[tuple[str, str, str, str | None, dict | str | None]],
+) -> list[tuple[str, str, str, str | None, str | None]]:
     """(side, table, key, hash, image text) rows to write, hash None for a delete; the last item per key wins.
 
     A dict image is encoded as JSON, a str image (a compact image) is stored as it is, None stores NULL."""
@@ -76,14 +79,19 @@ def logged_positions(conn, rows: list[CapturedRow]) -> set[tuple[str, str, str, 
     for side, positions in by_side.items():
         ordered = sorted(positions)
         for i in range(0, len(ordered), IN_CHUNK):
-            chunk = ordered[i:i + IN_CHUNK]
+            chunk = ordered[i : i + IN_CHUNK]
             if sqlite:  # plain driver SQL: SQLAlchemy re-renders an expanding IN list on every execution
                 result = conn.exec_driver_sql(
                     f"SELECT side, position, source_table, row_key FROM {Change.__tablename__} "
-                    f"WHERE side = ? AND position IN ({', '.join('?' * len(chunk))})", (side, *chunk))
+                    f"WHERE side = ? AND position IN ({', '.join('?' * len(chunk))})",
+                    (side, *chunk),
+                )
             else:
-                result = conn.execute(sa_select(c.side, c.position, c.source_table, c.row_key)
-                                      .where(c.side == side, c.position.in_(chunk)))
+                result = conn.execute(
+                    sa_select(c.side, c.position, c.source_table, c.row_key).where(
+                        c.side == side, c.position.in_(chunk)
+                    )
+                )
             found.update((s, p, t, k) for s, p, t, k in result)
     return found
 
@@ -102,13 +110,26 @@ def write_snapshots(conn, snaps: list[tuple[str, str, str, str | None, str | Non
             conn.exec_driver_sql(
                 f"INSERT INTO {t.name} (side, source_table, row_key, row_hash, image) VALUES (?, ?, ?, ?, ?) "
                 "ON CONFLICT (side, source_table, row_key) DO UPDATE SET row_hash = excluded.row_hash, "
-                "image = excluded.image", upserts)
+                "image = excluded.image",
+                upserts,
+            )
         return
     if deletes:
-        conn.execute(t.delete().where(t.c.side == bindparam("d_side"), t.c.source_table == bindparam("d_table"),
-                                      t.c.row_key == bindparam("d_key")),
-                     [{"d_side": side, "d_table": table, "d_key": key} for side, table, key in deletes])
+        conn.execute(
+            t.delete().where(
+                t.c.side == bindparam("d_side"),
+                t.c.source_table == bindparam("d_table"),
+                t.c.row_key == bindparam("d_key"),
+            ),
+            [{"d_side": side, "d_table": table, "d_key": key} for side, table, key in deletes],
+        )
     if upserts:
-        upsert(conn, t, ("side", "source_table", "row_key"),
-                [{"side": side, "source_table": table, "row_key": key, "row_hash": row_hash, "image": image}
-                 for side, table, key, row_hash, image in upserts])
+        upsert(
+            conn,
+            t,
+            ("side", "source_table", "row_key"),
+            [
+                {"side": side, "source_table": table, "row_key": key, "row_hash": row_hash, "image": image}
+                for side, table, key, row_hash, image in upserts
+            ],
+        )

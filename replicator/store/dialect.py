@@ -38,10 +38,11 @@ def upsert(conn, table, keys: tuple[str, ...], values: list[dict], dialect: str 
     if name in ("sqlite", "postgresql"):
         stmt = conflict_insert(name)(table)
         others = [c for c in values[0] if c not in keys]
-        stmt = stmt.on_conflict_do_update(index_elements=[table.c[k] for k in keys],
-                                          set_={c: stmt.excluded[c] for c in others})
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[table.c[k] for k in keys], set_={c: stmt.excluded[c] for c in others}
+        )
         for i in range(0, len(values), IN_CHUNK * 10):
-            conn.execute(stmt, values[i:i + IN_CHUNK * 10])
+            conn.execute(stmt, values[i : i + IN_CHUNK * 10])
         return
     # Portable: find which keys exist (chunked IN on the last key column, grouped by the others), then one
     # executemany UPDATE for those and one executemany INSERT for the rest.
@@ -53,17 +54,20 @@ def upsert(conn, table, keys: tuple[str, ...], values: list[dict], dialect: str 
     for prefix, group in groups.items():
         wanted = [v[last] for v in group]
         for i in range(0, len(wanted), IN_CHUNK):
-            q = sa_select(table.c[last]).where(*(table.c[k] == p for k, p in zip(head, prefix)),
-                                            table.c[last].in_(wanted[i:i + IN_CHUNK]))
+            q = sa_select(table.c[last]).where(
+                *(table.c[k] == p for k, p in zip(head, prefix)), table.c[last].in_(wanted[i : i + IN_CHUNK])
+            )
             existing.update(prefix + (k,) for k in conn.execute(q).scalars())
     updates = [v for v in values if tuple(v[k] for k in keys) in existing]
     inserts = [v for v in values if tuple(v[k] for k in keys) not in existing]
     if updates:
         others = [c for c in values[0] if c not in keys]
-        stmt = (table.update().where(*(table.c[k] == bindparam(f"k_{k}") for k in keys))
-                .values({c: bindparam(f"v_{c}") for c in others}))
-        conn.execute(stmt, [{**{f"k_{k}": v[k] for k in keys}, **{f"v_{c}": v[c] for c in others}}
-                            for v in updates])
+        stmt = (
+            table.update()
+            .where(*(table.c[k] == bindparam(f"k_{k}") for k in keys))
+            .values({c: bindparam(f"v_{c}") for c in others})
+        )
+        conn.execute(stmt, [{**{f"k_{k}": v[k] for k in keys}, **{f"v_{c}": v[c] for c in others}} for v in updates])
     if inserts:
         conn.execute(table.insert(), inserts)
 
@@ -83,8 +87,11 @@ def locked_checkpoint(conn, name: str) -> Any:
     and the caller's write."""
     t = Checkpoint.__table__
     if conn.dialect.name in ("sqlite", "postgresql"):  # a first writer: create the row to lock (a second one waits)
-        conn.execute(conflict_insert(conn.dialect.name)(t).values(name=name, value="null", updated_at=utcnow())
-                     .on_conflict_do_nothing(index_elements=[t.c.name]))
+        conn.execute(
+            conflict_insert(conn.dialect.name)(t)
+            .values(name=name, value="null", updated_at=utcnow())
+            .on_conflict_do_nothing(index_elements=[t.c.name])
+        )
     conn.execute(t.update().where(t.c.name == name).values(name=t.c.name))
     return loads(conn.execute(sa_select(t.c.value).where(t.c.name == name)).scalar())
 

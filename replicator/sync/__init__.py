@@ -19,6 +19,13 @@ def default_syncs(rules: Any) -> dict[str, Any]:
     from replicator.sync.shipments import ShipmentSync
     from replicator.sync.stock import StockSync
 
-    classes = {"customer": CustomerSync, "category": CategorySync, "product": ProductSync, "stock": StockSync, "order": OrderSync,
-               "shipment": ShipmentSync, "invoice": InvoiceSync}
+    classes = {
+        "customer": CustomerSync,
+        "category": CategorySync,
+        "product": ProductSync,
+        "stock": StockSync,
+        "order": OrderSync,
+        "shipment": ShipmentSync,
+        "invoice": InvoiceSync,
+    }
     return {name: classes[name]() for name in ENTITY_ORDER}

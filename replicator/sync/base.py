@@ -99,5 +99,19 @@ def image(change: Change) -> dict:
     return json.loads(change.after or change.before or "{}")
 
 
-__all__ = ["APPLIED", "CONFLICT", "ECHO", "QUARANTINED", "NOOP", "Outcome", "SyncContext", "SyncError",
-           "EntitySync", "sync_each", "source_value", "row_key", "image", "log"]
+__all__ = [
+    "APPLIED",
+    "CONFLICT",
+    "ECHO",
+    "QUARANTINED",
+    "NOOP",
+    "Outcome",
+    "SyncContext",
+    "SyncError",
+    "EntitySync",
+    "sync_each",
+    "source_value",
+    "row_key",
+    "image",
+    "log",
+]

@@ -50,9 +50,12 @@ class CategoryRule:
 def category_rule(ctx: SyncContext) -> CategoryRule:
     """The product rule's ``categories`` block (absent: categories are not managed)."""
     spec = ctx.rules.entity("product").options.get("categories") or {}
-    return CategoryRule(tree=str(spec.get("tree", "none")), parent=spec.get("parent", "home"),
-                        default_category=str(spec.get("default_category", "family")),
-                        rename=bool(spec.get("rename", True)))
+    return CategoryRule(
+        tree=str(spec.get("tree", "none")),
+        parent=spec.get("parent", "home"),
+        default_category=str(spec.get("default_category", "family")),
+        rename=bool(spec.get("rename", True)),
+    )
 
 
 def family_key(code: str) -> str:
@@ -67,8 +70,14 @@ class Resolver:
     """Turns family/section keys into shop category ids inside one shop transaction, creating, renaming and moving
     what the rule and the baselines say; `commit` writes the baselines once the shop transaction is committed."""
 
-    def __init__(self, ctx: SyncContext, rule: CategoryRule, families: dict[str, Family],
-                 sections: dict[str, Section], writer: ps_categories.TreeWriter):
+    def __init__(
+        self,
+        ctx: SyncContext,
+        rule: CategoryRule,
+        families: dict[str, Family],
+        sections: dict[str, Section],
+        writer: ps_categories.TreeWriter,
+    ):
         self.ctx, self.rule, self.families, self.sections, self.w = ctx, rule, families, sections, writer
         self.ids: dict[str, int] = {}
         self.notes: dict[str, list[str]] = {}
@@ -78,8 +87,12 @@ class Resolver:
         parent = self.rule.parent
         cid = ps_categories.home_category(self.ctx.shop) if str(parent) == "home" else int(parent)
         if cid not in self.w.tree:
-            raise SyncError(ENTITY, key, f"category {cid} named by the product rule (categories.parent) is not in"
-                                         " the shop: correct the rule", "categories.parent")
+            raise SyncError(
+                ENTITY,
+                key,
+                f"category {cid} named by the product rule (categories.parent) is not in the shop: correct the rule",
+                "categories.parent",
+            )
         return cid
 
     def _place(self, key: str) -> tuple[str, int, str]:
@@ -111,8 +124,7 @@ class Resolver:
                 notes.append(f"linked to shop category {cid} '{name}'")
             else:
                 cid = self.w.create(parent, name)
-                notes.append(f"created shop category {cid} '{name}'" + (
-                    f" under {parent_key}" if parent_key else ""))
+                notes.append(f"created shop category {cid} '{name}'" + (f" under {parent_key}" if parent_key else ""))
         else:
             if self.rule.rename and base.get("name") != name:
                 if self.w.rename(cid, name, base.get("name")):
@@ -128,8 +140,9 @@ class Resolver:
         self.ctx.store.set_baselines(ENTITY, self.baselines)
 
 
-def _read(ctx: SyncContext, rule: CategoryRule, family_codes: Iterable[str], section_codes: Iterable[str]
-          ) -> tuple[dict[str, Family], dict[str, Section]]:
+def _read(
+    ctx: SyncContext, rule: CategoryRule, family_codes: Iterable[str], section_codes: Iterable[str]
+) -> tuple[dict[str, Family], dict[str, Section]]:
     families = read_families(ctx.factusol, sorted(set(family_codes))) if family_codes else {}
     wanted_sections = set(section_codes)
     if rule.tree == "section_family":
@@ -139,8 +152,11 @@ def _read(ctx: SyncContext, rule: CategoryRule, family_codes: Iterable[str], sec
 
 
 def _family_wanted(ctx: SyncContext, code: str) -> bool:
-    return passes_filters(ctx.rules.entity("product"), {"family": code, "publish": True}) if ctx.rules.entity(
-        "product").filters.get("families") not in (None, "all") else True
+    return (
+        passes_filters(ctx.rules.entity("product"), {"family": code, "publish": True})
+        if ctx.rules.entity("product").filters.get("families") not in (None, "all")
+        else True
+    )
 
 
 class CategorySync:
@@ -168,8 +184,9 @@ class CategorySync:
         rule = category_rule(ctx)
         if not rule.on:
             return {}
-        families, sections = _read(ctx, rule, [k[4:] for k in keys if k.startswith("fam:")],
-                                   [k[4:] for k in keys if k.startswith("sec:")])
+        families, sections = _read(
+            ctx, rule, [k[4:] for k in keys if k.startswith("fam:")], [k[4:] for k in keys if k.startswith("sec:")]
+        )
         out: dict[str, list[str]] = {}
         for key in keys:
             kind, code = key.split(":", 1)
@@ -204,8 +221,11 @@ class CategorySync:
                 outcomes[key] = Outcome(NOOP, "sections are not categories (product rule: categories.tree family)")
             elif kind == "fam" and not _family_wanted(ctx, code):
                 outcomes[key] = Outcome(NOOP, "family filtered out by the product rule")
-            elif kind == "sec" and not ctx.store.baseline(ENTITY, key) and ctx.rules.entity(
-                    "product").filters.get("families") not in (None, "all"):
+            elif (
+                kind == "sec"
+                and not ctx.store.baseline(ENTITY, key)
+                and ctx.rules.entity("product").filters.get("families") not in (None, "all")
+            ):
                 outcomes[key] = Outcome(NOOP, "made when one of its families is (product rule: filters.families)")
             elif code not in (sections if kind == "sec" else families):
                 outcomes[key] = Outcome(NOOP, "deleted in FactuSOL: the shop category is kept")
@@ -298,5 +318,13 @@ def noted(outcome: Outcome, note: str | None) -> Outcome:
     return outcome
 
 
-__all__ = ["CategorySync", "CategoryRule", "category_rule", "place_products", "noted", "family_key", "section_key",
-           "TREES"]
+__all__ = [
+    "CategorySync",
+    "CategoryRule",
+    "category_rule",
+    "place_products",
+    "noted",
+    "family_key",
+    "section_key",
+    "TREES",
+]

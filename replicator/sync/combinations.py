@@ -47,8 +47,11 @@ def combination_rule(ctx: SyncContext) -> CombinationRule:
             return fallback
         return tuple(str(v) for v in (value if isinstance(value, list) else [value]))
 
-    return CombinationRule(match=listed("match", default.match), size_groups=listed("size_groups", default.size_groups),
-                           colour_groups=listed("colour_groups", default.colour_groups))
+    return CombinationRule(
+        match=listed("match", default.match),
+        size_groups=listed("size_groups", default.size_groups),
+        colour_groups=listed("colour_groups", default.colour_groups),
+    )
 
 
 def variant_names(ctx: SyncContext) -> VariantNames:
@@ -68,14 +71,15 @@ class Matcher:
         sizes, colours = {fold(n) for n in self.rule.size_groups}, {fold(n) for n in self.rule.colour_groups}
         self.kind: dict[int, str] = {}
         for gid, group in ps_attributes.read_groups(ctx.shop).items():
-            self.kind[gid] = ("colour" if group.is_color or group.names & colours
-                              else "size" if group.names & sizes else "other")
+            self.kind[gid] = (
+                "colour" if group.is_color or group.names & colours else "size" if group.names & sizes else "other"
+            )
 
-    def variant(self, article: str, reference: str, values: list[ps_attributes.Value],
-                variants: list[tuple[str, str]]) -> tuple[str, str] | None:
+    def variant(
+        self, article: str, reference: str, values: list[ps_attributes.Value], variants: list[tuple[str, str]]
+    ) -> tuple[str, str] | None:
         for method in self.rule.match:
-            found = self.by_names(values, variants) if method == "names" else by_reference(article, reference,
-                                                                                               variants)
+            found = self.by_names(values, variants) if method == "names" else by_reference(article, reference, variants)
             if found is not None:
                 return found
         return None
@@ -95,8 +99,10 @@ class Matcher:
             parts.append(("colour", {fold(colour), fold(self.names.colour(colour))}))
         if len(parts) != len(values):
             return False
-        return any(all(self._same(kind, names, value) for (kind, names), value in zip(parts, order))
-                   for order in permutations(values))
+        return any(
+            all(self._same(kind, names, value) for (kind, names), value in zip(parts, order))
+            for order in permutations(values)
+        )
 
     def _same(self, kind: str, names: set[str], value: ps_attributes.Value) -> bool:
         return self.kind.get(value.group, "other") in (kind, "other") and bool(names & value.names)
@@ -107,7 +113,7 @@ def by_reference(article: str, reference: str, variants: list[tuple[str, str]]) 
     prefix = f"{article}-"
     if not reference or not reference.startswith(prefix):
         return None
-    rest = reference[len(prefix):]
+    rest = reference[len(prefix) :]
     for size, colour in variants:
         if rest in ("-".join(p for p in (size, colour) if p), f"{size}-{colour}"):
             return (size, colour)
@@ -143,8 +149,9 @@ def resolve_attribute_values(ctx: SyncContext, products: Iterable[Product]) -> l
                 continue
             gid = _group(groups, wanted, colour)
             if gid is None:
-                gid = ps_attributes.add_group(shop, cur, wanted[0] if wanted else ("Color" if colour else "Size"),
-                                              colour)
+                gid = ps_attributes.add_group(
+                    shop, cur, wanted[0] if wanted else ("Color" if colour else "Size"), colour
+                )
                 added.append(f"group {wanted[0] if wanted else gid}")
             gids[colour] = gid
         values = ps_attributes.read_values(shop, gids.values(), cur)
@@ -155,9 +162,9 @@ def resolve_attribute_values(ctx: SyncContext, products: Iterable[Product]) -> l
             if key not in found:
                 name = names.colour(code) if colour else names.size(code)
                 wanted = {fold(code), fold(name)}
-                match = next((v.id for v in values.values() if v.group == gids[colour] and fold(name) in v.names),
-                             None) or next((v.id for v in values.values() if v.group == gids[colour]
-                                            and v.names & wanted), None)
+                match = next(
+                    (v.id for v in values.values() if v.group == gids[colour] and fold(name) in v.names), None
+                ) or next((v.id for v in values.values() if v.group == gids[colour] and v.names & wanted), None)
                 if match is None:
                     match = ps_attributes.add_value(shop, cur, gids[colour], name)
                     values[match] = ps_attributes.Value(match, gids[colour], {fold(name)})

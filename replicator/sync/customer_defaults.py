@@ -18,10 +18,42 @@ from replicator.factusol import masters
 from replicator.model import Customer
 from replicator.sync.base import SyncError
 
-DEFAULTS: dict[str, Any] = {"payment_method": "", "tariff": "product", "agent": 0, "vat_regime": "by_country",
-                            "series": 1}
-EU = {"AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE", "IT", "LT", "LU",
-      "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK"}
+DEFAULTS: dict[str, Any] = {
+    "payment_method": "",
+    "tariff": "product",
+    "agent": 0,
+    "vat_regime": "by_country",
+    "series": 1,
+}
+EU = {
+    "AT",
+    "BE",
+    "BG",
+    "CY",
+    "CZ",
+    "DE",
+    "DK",
+    "EE",
+    "ES",
+    "FI",
+    "FR",
+    "GR",
+    "HR",
+    "HU",
+    "IE",
+    "IT",
+    "LT",
+    "LU",
+    "LV",
+    "MT",
+    "NL",
+    "PL",
+    "PT",
+    "RO",
+    "SE",
+    "SI",
+    "SK",
+}
 OUTSIDE_VAT_POSTCODES = ("35", "38", "51", "52")  # Las Palmas, Santa Cruz de Tenerife, Ceuta, Melilla
 CACHE = "customer_defaults.codes"
 
@@ -54,20 +86,32 @@ def new_customer_columns(ctx, key: str, customer: Customer) -> dict[str, Any]:
     payment = str(cfg["payment_method"] or "").strip()
     if payment:
         if not _exists(ctx, "payment_method", payment):
-            raise SyncError("customer", key, f"payment method {payment!r} (customer.yaml new_customers.payment_method)"
-                                             " is not in FactuSOL's F_FPA", "new_customers.payment_method")
+            raise SyncError(
+                "customer",
+                key,
+                f"payment method {payment!r} (customer.yaml new_customers.payment_method) is not in FactuSOL's F_FPA",
+                "new_customers.payment_method",
+            )
         out["FPACLI"] = payment
     tariff = cfg["tariff"]
     if str(tariff) == "product":
         tariff = ctx.rules.entity("product").options.get("tariff", 1)
     if not _exists(ctx, "tariff", tariff):
-        raise SyncError("customer", key, f"tariff {tariff} (customer.yaml new_customers.tariff) is not in FactuSOL's "
-                                         "F_TAR", "new_customers.tariff")
+        raise SyncError(
+            "customer",
+            key,
+            f"tariff {tariff} (customer.yaml new_customers.tariff) is not in FactuSOL's F_TAR",
+            "new_customers.tariff",
+        )
     out["TARCLI"] = int(tariff)
     agent = int(cfg["agent"] or 0)
     if agent and not _exists(ctx, "agent", agent):
-        raise SyncError("customer", key, f"agent {agent} (customer.yaml new_customers.agent) is not in FactuSOL's "
-                                         "F_AGE", "new_customers.agent")
+        raise SyncError(
+            "customer",
+            key,
+            f"agent {agent} (customer.yaml new_customers.agent) is not in FactuSOL's F_AGE",
+            "new_customers.agent",
+        )
     out["AGECLI"] = agent
     regime = cfg["vat_regime"]
     out["IVACLI"] = vat_regime(customer) if regime == "by_country" else int(regime)

@@ -33,8 +33,19 @@ from replicator.sync.echo import FACTUSOL, record_factusol_write, shop_marker
 ENTITY = "customer"
 ADDRESS_ENTITY = "address"  # F_OBR delivery addresses: "CLIOBR:CODOBR" <-> id_address
 GUEST_ENTITY = "customer_guest"  # guests sharing one "cliente de contado" code: linked per shop id
-FIELDS = ("fiscal_name", "commercial_name", "nif", "email", "phone", "mobile", "street", "city", "postcode",
-          "province", "country_iso")
+FIELDS = (
+    "fiscal_name",
+    "commercial_name",
+    "nif",
+    "email",
+    "phone",
+    "mobile",
+    "street",
+    "city",
+    "postcode",
+    "province",
+    "country_iso",
+)
 _UNCHANGED = "\x00unchanged"  # marks "this side did not move" for merge_field
 CREATE_CHUNK = 500  # new customers per FactuSOL insert transaction
 
@@ -72,33 +83,49 @@ def _ps_columns(ctx: SyncContext, current: Customer, fields: dict[str, Any]) -> 
         customer["firstname"], customer["lastname"] = first, last or first
     if "email" in fields:
         customer["email"] = fields["email"]
-    for name, column in (("nif", "dni"), ("phone", "phone"), ("mobile", "phone_mobile"), ("street", "address1"),
-                         ("city", "city"), ("postcode", "postcode")):
+    for name, column in (
+        ("nif", "dni"),
+        ("phone", "phone"),
+        ("mobile", "phone_mobile"),
+        ("street", "address1"),
+        ("city", "city"),
+        ("postcode", "postcode"),
+    ):
         if name in fields:
             address[column] = fields[name]
     if "country_iso" in fields or "province" in fields:
-        address.update(ps_writer.country_and_state(ctx.shop, fields.get("country_iso", current.country_iso),
-                                                   fields.get("province", current.province)))
+        address.update(
+            ps_writer.country_and_state(
+                ctx.shop, fields.get("country_iso", current.country_iso), fields.get("province", current.province)
+            )
+        )
     return customer, address
 
 
 def _address_columns(ctx: SyncContext, key: str, address_id: int, address: Address) -> dict[str, Any]:
     """A shop delivery address -> F_OBR columns through the address rule; SyncError naming the field if it can't."""
-    fields = {"name": address.company or address.name, "street": address.street, "city": address.city,
-              "postcode": address.postcode, "province": address.province,
-              "country_iso": address.country_iso, "phone": address.phone or address.mobile,
-              "email": address.email}
+    fields = {
+        "name": address.company or address.name,
+        "street": address.street,
+        "city": address.city,
+        "postcode": address.postcode,
+        "province": address.province,
+        "country_iso": address.country_iso,
+        "phone": address.phone or address.mobile,
+        "email": address.email,
+    }
     try:
-        mapped = apply_transforms(ctx.rules.entity(ADDRESS_ENTITY), fields, "factusol",
-                                  key=f"{key} address {address_id}")
+        mapped = apply_transforms(
+            ctx.rules.entity(ADDRESS_ENTITY), fields, "factusol", key=f"{key} address {address_id}"
+        )
     except MappingError as exc:
-        raise SyncError(ENTITY, key, f"delivery address {address_id}: {exc.reason}",
-                        f"address.{exc.field}") from None
+        raise SyncError(ENTITY, key, f"delivery address {address_id}: {exc.reason}", f"address.{exc.field}") from None
     return {c.split(".", 1)[1]: v for c, v in mapped.items() if c.startswith("F_OBR.")}
 
 
-def _echo_records(table: str, names: list[str], rows: list[list[Any]],
-                  keep: set[tuple] | None = None) -> list[tuple[str, str, str]]:
+def _echo_records(
+    table: str, names: list[str], rows: list[list[Any]], keep: set[tuple] | None = None
+) -> list[tuple[str, str, str]]:
     """(table, row key, row hash) of ``rows`` of ``table`` read back by `fs_writer.read_values_by_key` (only the
     primary keys in ``keep`` when given), hashed exactly as a capture scan hashes them (`RowHasher` over the
     converted ``SELECT *`` values, equal to `row_hash` of the row image): the ledger entries that make the next
@@ -156,8 +183,9 @@ class CustomerSync:
         links = {int(ps): int(code) for ps, code in ctx.store.id_map_by_prestashop(ENTITY, ps_ids).items()}
         linked = self._linked_candidates(ctx, [c for i, c in shop_customers.items() if i not in links])
         to_create: dict[str, Customer] = {}  # created in bulk after every key was linked or set aside
-        fs_customers = {c.factusol_code: c for c in fs_reader.read_customers(ctx.factusol, list(links.values()))} \
-            if links else {}
+        fs_customers = (
+            {c.factusol_code: c for c in fs_reader.read_customers(ctx.factusol, list(links.values()))} if links else {}
+        )
         for key in keys:
             try:
                 if is_factusol_key(key):
@@ -175,7 +203,9 @@ class CustomerSync:
                     else:
                         outcomes[key] = outcome
                 elif code not in fs_customers:
-                    outcomes[key] = Outcome("quarantined", f"customer {key}: linked FactuSOL customer {code} is missing")
+                    outcomes[key] = Outcome(
+                        "quarantined", f"customer {key}: linked FactuSOL customer {code} is missing"
+                    )
                     ctx.store.quarantine(ENTITY, key, "factusol", f"linked FactuSOL customer {code} no longer exists")
                 else:
                     outcomes[key] = self._merge(ctx, key, code, fs_customers[code], shop)
@@ -228,10 +258,14 @@ class CustomerSync:
             candidates, how = by_email.get(shop.email.strip().lower(), []), "e-mail"
         candidates = [c for c in candidates if str(c) not in linked]
         if len(candidates) > 1:
-            raise SyncError(ENTITY, key, f"ambiguous match by {how}: FactuSOL customers "
-                            f"{', '.join(map(str, sorted(candidates)))}; fix the duplicates, or link one by hand: "
-                            f"replicator link customer --factusol CODE --prestashop {shop_id(key)}",
-                            "nif" if how == "NIF" else "email")
+            raise SyncError(
+                ENTITY,
+                key,
+                f"ambiguous match by {how}: FactuSOL customers "
+                f"{', '.join(map(str, sorted(candidates)))}; fix the duplicates, or link one by hand: "
+                f"replicator link customer --factusol CODE --prestashop {shop_id(key)}",
+                "nif" if how == "NIF" else "email",
+            )
         if candidates:
             linked.add(str(candidates[0]))
             return self._first_link(ctx, key, candidates[0], shop, how)
@@ -250,11 +284,13 @@ class CustomerSync:
         rules = ctx.rules.entity(ENTITY)
         outcomes: dict[str, Outcome] = {}
         if rules.create not in ("to_factusol", "both"):
-            return {key: Outcome(NOOP, "customer creation in FactuSOL is off (customer rule: create)")
-                    for key in customers}
+            return {
+                key: Outcome(NOOP, "customer creation in FactuSOL is off (customer rule: create)") for key in customers
+            }
         include_guests = rules.filters.get("include_guests", True)
-        several = [c.prestashop_id for c in customers.values() if len(c.addresses) >= 2
-                   and (include_guests or not c.is_guest)]
+        several = [
+            c.prestashop_id for c in customers.values() if len(c.addresses) >= 2 and (include_guests or not c.is_guest)
+        ]
         address_ids = ps_reader.address_ids(ctx.shop, several)
         ready: list[_NewCustomer] = []
         for key, shop in customers.items():
@@ -266,7 +302,7 @@ class CustomerSync:
             except (SyncError, FactusolWidthError) as exc:
                 outcomes[key] = _quarantined(ctx, key, exc)
         for i in range(0, len(ready), CREATE_CHUNK):
-            outcomes.update(self._insert_chunk(ctx, ready[i:i + CREATE_CHUNK]))
+            outcomes.update(self._insert_chunk(ctx, ready[i : i + CREATE_CHUNK]))
         return outcomes
 
     def _prepare_new(self, ctx: SyncContext, key: str, shop: Customer, address_ids: list[int]) -> _NewCustomer:
@@ -289,14 +325,19 @@ class CustomerSync:
 
     def _insert_chunk(self, ctx: SyncContext, chunk: list[_NewCustomer]) -> dict[str, Outcome]:
         outcomes: dict[str, Outcome] = {}
-        results = fs_writer.insert_customers(ctx.factusol, [(n.code_range, n.row, [c for _, c in n.addresses])
-                                                            for n in chunk])
+        results = fs_writer.insert_customers(
+            ctx.factusol, [(n.code_range, n.row, [c for _, c in n.addresses]) for n in chunk]
+        )
         made: list[tuple[_NewCustomer, int, list[int]]] = []
         for new, result in zip(chunk, results):
             if result is None:
                 lo, hi = new.code_range
-                exc = SyncError(ENTITY, new.key, f"F_CLI.CODCLI: no free code in {lo}..{hi}: widen codes.{new.spec}",
-                                "factusol_code")
+                exc = SyncError(
+                    ENTITY,
+                    new.key,
+                    f"F_CLI.CODCLI: no free code in {lo}..{hi}: widen codes.{new.spec}",
+                    "factusol_code",
+                )
                 ctx.store.quarantine(exc.entity, exc.key, "prestashop", exc.reason, exc.field)
                 outcomes[new.key] = Outcome("quarantined", str(exc))
             else:
@@ -317,21 +358,39 @@ class CustomerSync:
         ctx.store.link_many(ENTITY, [(str(code), str(new.shop.prestashop_id)) for new, code, _ in made])
         ctx.cache.get("customer_codes", set()).update(codes)
         addresses = sorted((dict(zip(obr_names, r)) for r in obr_rows), key=lambda r: (r["CLIOBR"], r["CODOBR"]))
-        created = {c.factusol_code: c for c in fs_reader.customers_from_rows(
-            (dict(zip(cli_names, r)) for r in cli_rows), addresses)}
-        ctx.store.set_baselines(ENTITY, {new.key: {"factusol": _fields(created[code]), "prestashop": _fields(new.shop)}
-                                         for new, code, _ in made})
-        ctx.store.link_many(ADDRESS_ENTITY, [(f"{code}:{n}", str(address_id)) for new, code, numbers in made
-                                             for (address_id, _), n in zip(new.addresses, numbers)])
-        ctx.store.set_baselines(ADDRESS_ENTITY, {f"{code}:{n}": {c: canon(v) for c, v in columns.items()}
-                                                 for new, code, numbers in made
-                                                 for (_, columns), n in zip(new.addresses, numbers)})
+        created = {
+            c.factusol_code: c
+            for c in fs_reader.customers_from_rows((dict(zip(cli_names, r)) for r in cli_rows), addresses)
+        }
+        ctx.store.set_baselines(
+            ENTITY,
+            {new.key: {"factusol": _fields(created[code]), "prestashop": _fields(new.shop)} for new, code, _ in made},
+        )
+        ctx.store.link_many(
+            ADDRESS_ENTITY,
+            [
+                (f"{code}:{n}", str(address_id))
+                for new, code, numbers in made
+                for (address_id, _), n in zip(new.addresses, numbers)
+            ],
+        )
+        ctx.store.set_baselines(
+            ADDRESS_ENTITY,
+            {
+                f"{code}:{n}": {c: canon(v) for c, v in columns.items()}
+                for new, code, numbers in made
+                for (_, columns), n in zip(new.addresses, numbers)
+            },
+        )
         for new, code, numbers in made:
             kind = "guest" if new.shop.is_guest else "customer"
-            notes = [f"delivery address {address_id} -> F_OBR {code}/{n}"
-                     for (address_id, _), n in zip(new.addresses, numbers)]
-            detail = (f"new shop {kind} {new.shop.email or new.shop.prestashop_id} -> FactuSOL customer {code}"
-                      + (f"; {'; '.join(notes)}" if notes else ""))
+            notes = [
+                f"delivery address {address_id} -> F_OBR {code}/{n}"
+                for (address_id, _), n in zip(new.addresses, numbers)
+            ]
+            detail = f"new shop {kind} {new.shop.email or new.shop.prestashop_id} -> FactuSOL customer {code}" + (
+                f"; {'; '.join(notes)}" if notes else ""
+            )
             if new.address_error is not None:
                 exc = new.address_error
                 ctx.store.quarantine(exc.entity, exc.key, "prestashop", exc.reason, exc.field)
@@ -345,19 +404,28 @@ class CustomerSync:
         fs_fields, ps_fields = _fields(fs), _fields(shop)
         rules = ctx.rules.entity(ENTITY)
         directions = rules.directions()
-        fill_fs = {n: ps_fields[n] for n in FIELDS if not fs_fields[n] and ps_fields[n]
-                   and directions.get(n, "both") in ("both", "to_factusol")}
-        fill_ps = {n: fs_fields[n] for n in FIELDS if not ps_fields[n] and fs_fields[n]
-                   and directions.get(n, "both") in ("both", "to_prestashop")}
+        fill_fs = {
+            n: ps_fields[n]
+            for n in FIELDS
+            if not fs_fields[n] and ps_fields[n] and directions.get(n, "both") in ("both", "to_factusol")
+        }
+        fill_ps = {
+            n: fs_fields[n]
+            for n in FIELDS
+            if not ps_fields[n] and fs_fields[n] and directions.get(n, "both") in ("both", "to_prestashop")
+        }
         ctx.store.link(ENTITY, str(code), str(shop.prestashop_id))
         self._write(ctx, key, code, shop, fill_fs, fill_ps)
         fs = fs_reader.read_customers(ctx.factusol, [code])[0] if fill_fs else fs
         shop = ps_reader.read_customers(ctx.shop, [shop.prestashop_id])[0] if fill_ps else shop
         self._save_baseline(ctx, key, fs, shop)
         notes = self._sync_addresses(ctx, key, code, shop)
-        return Outcome("applied", f"linked to FactuSOL customer {code} by {how}"
-                       + (f"; filled {', '.join(sorted({*fill_fs, *fill_ps}))}" if fill_fs or fill_ps else "")
-                       + (f"; {'; '.join(notes)}" if notes else ""))
+        return Outcome(
+            "applied",
+            f"linked to FactuSOL customer {code} by {how}"
+            + (f"; filled {', '.join(sorted({*fill_fs, *fill_ps}))}" if fill_fs or fill_ps else "")
+            + (f"; {'; '.join(notes)}" if notes else ""),
+        )
 
     # -- existing customers --------------------------------------------------------------------------------
     def _merge(self, ctx: SyncContext, key: str, code: int, fs: Customer, shop: Customer) -> Outcome:
@@ -374,13 +442,27 @@ class CustomerSync:
             if fs_in is _UNCHANGED and ps_in is _UNCHANGED:
                 continue
             rule = rules.fields.get(name)
-            merge_field(name, _UNCHANGED, fs_in, ps_in, rule.policy if rule else "manual",
-                        rule.direction if rule else "both", times, result)
+            merge_field(
+                name,
+                _UNCHANGED,
+                fs_in,
+                ps_in,
+                rule.policy if rule else "manual",
+                rule.direction if rule else "both",
+                times,
+                result,
+            )
         to_fs = {k: v for k, v in result.to_factusol.items() if v is not _UNCHANGED}
         to_ps = {k: v for k, v in result.to_prestashop.items() if v is not _UNCHANGED}
         for conflict in result.conflicts:
-            ctx.store.open_conflict(ENTITY, key, conflict.field, base["factusol"].get(conflict.field),
-                                    conflict.factusol, conflict.prestashop)
+            ctx.store.open_conflict(
+                ENTITY,
+                key,
+                conflict.field,
+                base["factusol"].get(conflict.field),
+                conflict.factusol,
+                conflict.prestashop,
+            )
         addresses = self._sync_addresses(ctx, key, code, shop)
         if not to_fs and not to_ps and not result.conflicts:
             self._save_baseline(ctx, key, fs, shop, keep=base)
@@ -398,8 +480,9 @@ class CustomerSync:
         parts += addresses
         if parked:
             parts.append(f"conflict on {', '.join(sorted(parked))}")
-        return Outcome(CONFLICT if parked and not parts[:-1] else "applied", "; ".join(parts),
-                       needs_person=bool(parked))
+        return Outcome(
+            CONFLICT if parked and not parts[:-1] else "applied", "; ".join(parts), needs_person=bool(parked)
+        )
 
     def apply_resolution(self, ctx: SyncContext, key: str, field_name: str, value: Any) -> None:
         """Write a person's decision on a conflict to both sides and move the baseline past it."""
@@ -429,8 +512,9 @@ class CustomerSync:
             link = ctx.store.map_id(ADDRESS_ENTITY, prestashop_id=str(address_id))
             number = int(link.factusol_key.split(":")[1]) if link and link.factusol_key.startswith(f"{code}:") else None
             if number is None:
-                number = fs_reader.delivery_address_code(ctx.factusol, code, columns.get("DIROBR", ""),
-                                                         columns.get("CPOOBR", ""))
+                number = fs_reader.delivery_address_code(
+                    ctx.factusol, code, columns.get("DIROBR", ""), columns.get("CPOOBR", "")
+                )
                 if number is None:
                     number = fs_writer.insert_delivery_address(ctx.factusol, code, columns)
                     notes.append(f"delivery address {address_id} -> F_OBR {code}/{number}")
@@ -478,11 +562,19 @@ class CustomerSync:
         if to_ps:
             customer, address = _ps_columns(ctx, shop, to_ps)
             if customer or address:
-                ps_writer.update_customer(ctx.shop, shop.prestashop_id, customer, address,
-                                          extra=shop_marker(ctx, f"customer {key}"))
+                ps_writer.update_customer(
+                    ctx.shop, shop.prestashop_id, customer, address, extra=shop_marker(ctx, f"customer {key}")
+                )
 
-    def _save_baseline(self, ctx: SyncContext, key: str, fs: Customer, shop: Customer, keep: dict | None = None,
-                       parked: set[str] = frozenset()) -> None:
+    def _save_baseline(
+        self,
+        ctx: SyncContext,
+        key: str,
+        fs: Customer,
+        shop: Customer,
+        keep: dict | None = None,
+        parked: set[str] = frozenset(),
+    ) -> None:
         fs_image, ps_image = _fields(fs), _fields(shop)
         for name in parked:  # a parked conflict keeps the old images, so it is seen again until resolved
             fs_image[name] = keep["factusol"].get(name)
@@ -502,8 +594,9 @@ def ensure_factusol_customer(ctx: SyncContext, ps_customer_id: int) -> int:
         outcome = CustomerSync().sync(ctx, [shop_key(ps_customer_id)])[shop_key(ps_customer_id)]
         link = ctx.store.map_id(ENTITY, prestashop_id=str(ps_customer_id))
         if link is None:
-            raise SyncError(ENTITY, shop_key(ps_customer_id), f"customer not in FactuSOL yet: {outcome.detail}",
-                            "factusol_code")
+            raise SyncError(
+                ENTITY, shop_key(ps_customer_id), f"customer not in FactuSOL yet: {outcome.detail}", "factusol_code"
+            )
     return int(link.factusol_key)
 
 

@@ -26,14 +26,16 @@ def shop_marker(ctx: SyncContext, note: str, change_id: int | None = None) -> li
         ensure_ledger_table(ctx.shop.conn, ctx.shop.prefix)
         ctx.shop.remember("replicator_ledger_ready", True)
     tag = f" [store {ctx.store.store_id}]"  # which state store wrote it: a replaced store is recognised
-    return [(ledger_insert_sql(ctx.shop.prefix), (change_id, note[:255 - len(tag)] + tag))]
+    return [(ledger_insert_sql(ctx.shop.prefix), (change_id, note[: 255 - len(tag)] + tag))]
 
 
-def record_factusol_write(ctx: SyncContext, entity: str, table: str, pk: dict[str, Any],
-                          change_id: int | None = None) -> None:
+def record_factusol_write(
+    ctx: SyncContext, entity: str, table: str, pk: dict[str, Any], change_id: int | None = None
+) -> None:
     """Remember the image of a FactuSOL row we just wrote (or deleted) so its capture is known as our echo."""
     row = ctx.factusol.row(table, pk)
     key = factusol_row_key(pk)
     note_write(ctx, table, key, row)  # a stock input we wrote: its article's shop stock follows in this apply
-    ctx.store.record_applied(FACTUSOL, entity, table, key, row_hash(row) if row is not None else DELETED_HASH,
-                             "write", change_id)
+    ctx.store.record_applied(
+        FACTUSOL, entity, table, key, row_hash(row) if row is not None else DELETED_HASH, "write", change_id
+    )

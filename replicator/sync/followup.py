@@ -41,8 +41,13 @@ def reference_for(ctx: SyncContext, order_id: int, reference: str, key: str = ""
     """REFPCL of a shop order: the rule's template (``PS-{prestashop_id}-{reference}``), fitted to width 50."""
     rules = ctx.rules.entity(ENTITY)
     try:
-        return to_side_value(rules, _reference_rule(ctx), "factusol",
-                             {"prestashop_id": order_id, "reference": reference}, key or order_key(order_id))
+        return to_side_value(
+            rules,
+            _reference_rule(ctx),
+            "factusol",
+            {"prestashop_id": order_id, "reference": reference},
+            key or order_key(order_id),
+        )
     except MappingError as exc:
         raise SyncError(ENTITY, key or order_key(order_id), exc.reason, exc.field) from None
 
@@ -53,14 +58,17 @@ def order_id_from_reference(ctx: SyncContext, refpcl: str | None) -> int | None:
     if not refpcl or "{prestashop_id}" not in template:
         return None
     parts = re.split(r"\{(\w+)\}", template)
-    rx = "".join(re.escape(p) if i % 2 == 0 else (r"(?P<prestashop_id>\d+)" if p == "prestashop_id" else ".*?")
-                 for i, p in enumerate(parts))
+    rx = "".join(
+        re.escape(p) if i % 2 == 0 else (r"(?P<prestashop_id>\d+)" if p == "prestashop_id" else ".*?")
+        for i, p in enumerate(parts)
+    )
     m = re.match(rx + "$", str(refpcl).strip())
     return int(m.group("prestashop_id")) if m else None
 
 
-def order_id_for_pedido(ctx: SyncContext, series: str, number: int, refpcl: str | None = None,
-                        look_up: bool = True) -> int | None:
+def order_id_for_pedido(
+    ctx: SyncContext, series: str, number: int, refpcl: str | None = None, look_up: bool = True
+) -> int | None:
     """Shop order id of a FactuSOL pedido: the id map first, else its REFPCL."""
     link = ctx.store.map_id(ENTITY, factusol_key=doc_key(series, number, ctx.factusol_year))
     if link is not None:

@@ -52,7 +52,8 @@ def invoice_image(inv: dict[str, Any]) -> dict[str, Any]:
     bases = sum((Decimal(str(inv.get(f"BAS{n}FAC") or 0)) for n in range(1, 5)), Decimal("0"))
     dues = due_dates(inv.get("VENFAC"))
     return {
-        "series": str(inv["TIPFAC"]).strip(), "number": int(inv["CODFAC"]),
+        "series": str(inv["TIPFAC"]).strip(),
+        "number": int(inv["CODFAC"]),
         "date": date.replace(microsecond=0).isoformat(sep=" "),
         "total_tax_incl": str(Decimal(str(inv.get("TOTFAC") or 0)).quantize(Decimal("0.01"))),
         "total_tax_excl": str(bases.quantize(Decimal("0.01"))),
@@ -64,8 +65,11 @@ def _invoice_shipping(ctx: SyncContext, inv: dict[str, Any]) -> tuple[Decimal, D
     """What the FactuSOL invoice charges for shipping: its portes and its lines of the shipping article."""
     shipping = ctx.rules.entity("order").options.get("shipping") or {}
     article = shipping.get("article", "PORTES") if shipping.get("mode", "portes") == "line" else ""
-    lines = fs_reader.document_article_lines(ctx.factusol, "F_LFA", str(inv["TIPFAC"]), int(inv["CODFAC"]),
-                                             article) if article else []
+    lines = (
+        fs_reader.document_article_lines(ctx.factusol, "F_LFA", str(inv["TIPFAC"]), int(inv["CODFAC"]), article)
+        if article
+        else []
+    )
     return document_shipping(inv, "FAC", lines, "LFA")
 
 
@@ -74,11 +78,18 @@ def invoice_totals(want: dict[str, Any]) -> dict[str, Decimal]:
     the invoice charges it, products the rest (its discounts are negative lines there, so no discount column)."""
     paid_incl, paid_excl = Decimal(want["total_tax_incl"]), Decimal(want["total_tax_excl"])
     ship_incl, ship_excl = Decimal(want.get("shipping_tax_incl", 0)), Decimal(want.get("shipping_tax_excl", 0))
-    return {"total_paid_tax_incl": paid_incl, "total_paid_tax_excl": paid_excl,
-            "total_shipping_tax_incl": ship_incl, "total_shipping_tax_excl": ship_excl,
-            "total_products_wt": paid_incl - ship_incl, "total_products": paid_excl - ship_excl,
-            "total_discount_tax_incl": Decimal(0), "total_discount_tax_excl": Decimal(0),
-            "total_wrapping_tax_incl": Decimal(0), "total_wrapping_tax_excl": Decimal(0)}
+    return {
+        "total_paid_tax_incl": paid_incl,
+        "total_paid_tax_excl": paid_excl,
+        "total_shipping_tax_incl": ship_incl,
+        "total_shipping_tax_excl": ship_excl,
+        "total_products_wt": paid_incl - ship_incl,
+        "total_products": paid_excl - ship_excl,
+        "total_discount_tax_incl": Decimal(0),
+        "total_discount_tax_excl": Decimal(0),
+        "total_wrapping_tax_incl": Decimal(0),
+        "total_wrapping_tax_excl": Decimal(0),
+    }
 
 
 class InvoiceSync(PedidoFollowUp):
@@ -108,11 +119,19 @@ class InvoiceSync(PedidoFollowUp):
             in_shop = any(i.number == want["number"] for i in shop_invoices)
             if want != base.get("invoice") or not in_shop:
                 totals = invoice_totals(want)
-                note = f"FactuSOL {want['series']}-{want['number']}" + (f"; vencimientos: {want['due']}"
-                                                                       if want["due"] else "")
+                note = f"FactuSOL {want['series']}-{want['number']}" + (
+                    f"; vencimientos: {want['due']}" if want["due"] else ""
+                )
                 try:
-                    ps_writer.set_invoice(ctx.shop, order_id, want["number"], datetime.fromisoformat(want["date"]),
-                                          totals, note=note, extra=shop_marker(ctx, f"invoice {key}"))
+                    ps_writer.set_invoice(
+                        ctx.shop,
+                        order_id,
+                        want["number"],
+                        datetime.fromisoformat(want["date"]),
+                        totals,
+                        note=note,
+                        extra=shop_marker(ctx, f"invoice {key}"),
+                    )
                 except ps_writer.WriteError as exc:
                     raise SyncError(ENTITY, key, str(exc), "number") from None
                 done.append(f"invoice {want['series']}-{want['number']} of {want['date'][:10]}")

@@ -35,10 +35,16 @@ from replicator.sync.base import NOOP, Outcome, SyncContext, SyncError, image, r
 from replicator.sync import shop_state
 from replicator.sync.customers import ensure_factusol_customer
 from replicator.sync.echo import FACTUSOL, record_factusol_write
-from replicator.sync.followup import (ENTITY, linked_pedido, order_id_for_pedido, order_id_of, order_key,
-                                      reference_for)
-from replicator.sync.order_states import (CANCELLED, fs_canonical, is_cancel_state, progress, ps_canonical,
-                                          state_id_for, states_map)
+from replicator.sync.followup import ENTITY, linked_pedido, order_id_for_pedido, order_id_of, order_key, reference_for
+from replicator.sync.order_states import (
+    CANCELLED,
+    fs_canonical,
+    is_cancel_state,
+    progress,
+    ps_canonical,
+    state_id_for,
+    states_map,
+)
 from replicator.sync.pedido import build_pedido, order_content
 from replicator.sync.pedido_amounts import private_notes
 from replicator.sync.pedido_terms import PAID_LABEL
@@ -53,8 +59,9 @@ def _customer_code(ctx: SyncContext, key: str, order: Order) -> int:
     try:
         return int(ensure_factusol_customer(ctx, int(order.customer_prestashop_id)))
     except SyncError as exc:
-        raise SyncError(ENTITY, key, f"customer ps:{order.customer_prestashop_id}: {exc.reason}",
-                        "customer_factusol_code") from None
+        raise SyncError(
+            ENTITY, key, f"customer ps:{order.customer_prestashop_id}: {exc.reason}", "customer_factusol_code"
+        ) from None
 
 
 def read_shop_order(ctx: SyncContext, order_id: int) -> Order | None:
@@ -114,8 +121,10 @@ class OrderSync:
             ctx.store.link(ENTITY, doc_key(found["TIPPCL"], found["CODPCL"], ctx.factusol_year), str(order_id))
             outcome = self.follow_state(ctx, key, order, found)
             detail = f"linked existing pedido {found['TIPPCL']}-{found['CODPCL']} ({reference})"
-            return Outcome(APPLIED if outcome.status == NOOP else outcome.status,
-                           "; ".join(p for p in (detail, outcome.detail) if p))
+            return Outcome(
+                APPLIED if outcome.status == NOOP else outcome.status,
+                "; ".join(p for p in (detail, outcome.detail) if p),
+            )
         return self.create(ctx, key, order)
 
     def create(self, ctx: SyncContext, key: str, order: Order) -> Outcome:
@@ -131,20 +140,31 @@ class OrderSync:
         except FactusolWidthError as exc:
             raise SyncError(ENTITY, key, str(exc), exc.column) from None
         except FactusolDuplicateKeyError as exc:
-            raise SyncError(ENTITY, key, f"no free order number in series {pedido.header['TIPPCL']}: {exc}",
-                            "factusol_number") from None
+            raise SyncError(
+                ENTITY, key, f"no free order number in series {pedido.header['TIPPCL']}: {exc}", "factusol_number"
+            ) from None
         # echo records first, then the link: a crash in between leaves an unlinked pedido that the next run
         # finds by REFPCL (and links) instead of inserting it again
         record_factusol_write(ctx, ENTITY, "F_PCL", {"TIPPCL": series, "CODPCL": number})
         for ln in pedido.lines:
             record_factusol_write(ctx, ENTITY, "F_LPC", {"TIPLPC": series, "CODLPC": number, "POSLPC": ln["POSLPC"]})
         ctx.store.link(ENTITY, doc_key(series, number, ctx.factusol_year), str(order.prestashop_id))
-        ctx.store.set_baseline(ENTITY, key, {"fs": int(pedido.header["ESTPCL"]), "ps": ps_state,
-                                             "content": order_content(order), "lines": len(pedido.lines),
-                                             "pedido": doc_key(series, number, ctx.factusol_year),
-                                             "paid": pedido.paid})
-        detail = f"pedido {series}-{number} created ({pedido.header['REFPCL']}, {len(pedido.lines)} lines, " \
-                 f"total {pedido.header['TOTPCL']})"
+        ctx.store.set_baseline(
+            ENTITY,
+            key,
+            {
+                "fs": int(pedido.header["ESTPCL"]),
+                "ps": ps_state,
+                "content": order_content(order),
+                "lines": len(pedido.lines),
+                "pedido": doc_key(series, number, ctx.factusol_year),
+                "paid": pedido.paid,
+            },
+        )
+        detail = (
+            f"pedido {series}-{number} created ({pedido.header['REFPCL']}, {len(pedido.lines)} lines, "
+            f"total {pedido.header['TOTPCL']})"
+        )
         if pedido.notes:
             detail += "; " + "; ".join(pedido.notes)
         if pedido.difference:
@@ -163,9 +183,17 @@ class OrderSync:
         content = order_content(order)
         base = ctx.store.baseline(ENTITY, key)
         if base is None:  # linked without a baseline (crash between link and baseline): adopt today's values
-            ctx.store.set_baseline(ENTITY, key, {"fs": fs_value, "ps": ps_state, "content": content,
-                                                 "pedido": doc_key(series, number, ctx.factusol_year),
-                                                 "paid": PAID_LABEL in str(header.get("PRIPCL") or "")})
+            ctx.store.set_baseline(
+                ENTITY,
+                key,
+                {
+                    "fs": fs_value,
+                    "ps": ps_state,
+                    "content": content,
+                    "pedido": doc_key(series, number, ctx.factusol_year),
+                    "paid": PAID_LABEL in str(header.get("PRIPCL") or ""),
+                },
+            )
             return Outcome(NOOP, "baseline recorded")
         edited, rewritten = "", False
         if base.get("content") not in (None, content):
@@ -204,9 +232,17 @@ class OrderSync:
             detail, ps_state = self._state_to_shop(ctx, key, order, fs_value, ps_state)
         elif winner == "prestashop":
             detail, fs_value = self._state_to_factusol(ctx, key, series, number, fs_value, ps_state)
-        ctx.store.set_baseline(ENTITY, key, {**base, "fs": fs_value,
-                                             "ps": ps_state if ps_state is not None else base.get("ps"),
-                                             "content": content, "pedido": doc_key(series, number, ctx.factusol_year)})
+        ctx.store.set_baseline(
+            ENTITY,
+            key,
+            {
+                **base,
+                "fs": fs_value,
+                "ps": ps_state if ps_state is not None else base.get("ps"),
+                "content": content,
+                "pedido": doc_key(series, number, ctx.factusol_year),
+            },
+        )
         return Outcome(APPLIED if detail or rewritten else NOOP, "; ".join(p for p in (detail, edited) if p))
 
     # -- the shop took the payment ---------------------------------------------------------------------------
@@ -215,12 +251,21 @@ class OrderSync:
         """Once the shop order is in a paid state, its payment is noted in the pedido's PRIPCL (order.yaml
         payment.paid_note); '' when there is nothing (new) to note."""
         state = ctx.shop.order_states().get(order.state_id)
-        if base.get("paid") or not (state and state.paid) or \
-                not (ctx.rules.entity(ENTITY).options.get("payment") or {}).get("paid_note", True):
+        if (
+            base.get("paid")
+            or not (state and state.paid)
+            or not (ctx.rules.entity(ENTITY).options.get("payment") or {}).get("paid_note", True)
+        ):
             return ""
         series, number = str(header["TIPPCL"]), int(header["CODPCL"])
-        notes, paid = private_notes(ctx, order, str(header.get("FOPPCL") or ""), Decimal(str(header["TOTPCL"])),
-                                    current=header.get("PRIPCL"), paid_state=True)
+        notes, paid = private_notes(
+            ctx,
+            order,
+            str(header.get("FOPPCL") or ""),
+            Decimal(str(header["TOTPCL"])),
+            current=header.get("PRIPCL"),
+            paid_state=True,
+        )
         if not paid:
             return ""
         fs_writer.update_fields(ctx.factusol, "F_PCL", {"TIPPCL": series, "CODPCL": number}, {"PRIPCL": notes})
@@ -228,32 +273,39 @@ class OrderSync:
         return f"payment taken in the shop noted in pedido {series}-{number}"
 
     # -- the shop order edited after its pedido was made ------------------------------------------------------
-    def _shop_edit(self, ctx: SyncContext, key: str, order: Order, header: dict[str, Any], base: dict[str, Any]
-                   ) -> tuple[str, dict[str, Any], int | None]:
+    def _shop_edit(
+        self, ctx: SyncContext, key: str, order: Order, header: dict[str, Any], base: dict[str, Any]
+    ) -> tuple[str, dict[str, Any], int | None]:
         """Bring an edited shop order (lines, quantities, vouchers) to its pedido if FactuSOL has not started on it;
         else say so.  Returns (detail, the pedido header now, its line count if rewritten)."""
         series, number = str(header["TIPPCL"]), int(header["CODPCL"])
         started = self._factusol_started(ctx, series, number, header, base)
         if started:
-            detail = (f"the order was edited in the shop after pedido {series}-{number} was made, and {started}: "
-                      "FactuSOL keeps the pedido as it is; update its lines there by hand")
+            detail = (
+                f"the order was edited in the shop after pedido {series}-{number} was made, and {started}: "
+                "FactuSOL keeps the pedido as it is; update its lines there by hand"
+            )
             log.warning("order %s: %s", key, detail)
             return detail, header, None
         pedido = build_pedido(ctx, key, order, int(header["CLIPCL"]))
         kept = ("TIPPCL", "CODPCL", "REFPCL", "FECPCL", "HORPCL", "CLIPCL", "ESTPCL")
-        fs_writer.replace_order_lines(ctx.factusol, series, number,
-                                      {k: v for k, v in pedido.header.items() if k not in kept}, pedido.lines)
+        fs_writer.replace_order_lines(
+            ctx.factusol, series, number, {k: v for k, v in pedido.header.items() if k not in kept}, pedido.lines
+        )
         record_factusol_write(ctx, ENTITY, "F_PCL", {"TIPPCL": series, "CODPCL": number})
         for pos in range(1, max(len(pedido.lines), int(base["lines"])) + 1):  # new rows, and the rows now gone
             record_factusol_write(ctx, ENTITY, "F_LPC", {"TIPLPC": series, "CODLPC": number, "POSLPC": pos})
-        detail = (f"pedido {series}-{number} rewritten from the order edited in the shop ({len(pedido.lines)} lines, "
-                  f"total {pedido.header['TOTPCL']})")
+        detail = (
+            f"pedido {series}-{number} rewritten from the order edited in the shop ({len(pedido.lines)} lines, "
+            f"total {pedido.header['TOTPCL']})"
+        )
         log.info("order %s: %s", key, detail)
         return detail, fs_reader.order_header(ctx.factusol, series, number) or header, len(pedido.lines)
 
     @staticmethod
-    def _factusol_started(ctx: SyncContext, series: str, number: int, header: dict[str, Any],
-                          base: dict[str, Any]) -> str:
+    def _factusol_started(
+        ctx: SyncContext, series: str, number: int, header: dict[str, Any], base: dict[str, Any]
+    ) -> str:
         """Why the pedido is no longer only what the replicator wrote ('' when it is): FactuSOL serves it, or a
         person changed it there, or it was made before its line count was kept."""
         if int(header.get("ESTPCL") or 0) != 0:
@@ -272,8 +324,9 @@ class OrderSync:
             return "its header was changed in FactuSOL"
         return ""
 
-    def _state_to_shop(self, ctx: SyncContext, key: str, order: Order, fs_value: int,
-                       ps_state: str | None) -> tuple[str, str | None]:
+    def _state_to_shop(
+        self, ctx: SyncContext, key: str, order: Order, fs_value: int, ps_state: str | None
+    ) -> tuple[str, str | None]:
         fs_state = fs_canonical(ctx, fs_value)
         if fs_state is None:
             raise SyncError(ENTITY, key, f"ESTPCL {fs_value} is missing from value map states", "state")
@@ -286,14 +339,22 @@ class OrderSync:
         forward = progress(states.get(target)) > progress(current)
         if not (forward or is_cancel_state(states.get(target)) or is_cancel_state(current)):
             return "", ps_state  # a FactuSOL step back (e.g. partial delivery) never drags the shop order back
-        how = shop_state.change_state(ctx, ENTITY, key, order.prestashop_id, target, target_key,
-                                      f"order {key} state {target_key}",
-                                      before_shipped=lambda: push_tracking(ctx, key, order.prestashop_id))
+        how = shop_state.change_state(
+            ctx,
+            ENTITY,
+            key,
+            order.prestashop_id,
+            target,
+            target_key,
+            f"order {key} state {target_key}",
+            before_shipped=lambda: push_tracking(ctx, key, order.prestashop_id),
+        )
         via = " through the shop's webservice" if how == "webservice" else ""
         return f"shop state -> {target_key}{via} (FactuSOL ESTPCL {fs_value})", fs_state
 
-    def _state_to_factusol(self, ctx: SyncContext, key: str, series: str, number: int, fs_value: int,
-                           ps_state: str | None) -> tuple[str, int]:
+    def _state_to_factusol(
+        self, ctx: SyncContext, key: str, series: str, number: int, fs_value: int, ps_state: str | None
+    ) -> tuple[str, int]:
         if ps_state != CANCELLED or fs_canonical(ctx, fs_value) == CANCELLED:
             return "", fs_value  # FactuSOL owns the order workflow; only a shop cancellation travels back
         value = int(states_map(ctx).to_side(CANCELLED, "factusol"))

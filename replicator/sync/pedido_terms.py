@@ -76,5 +76,4 @@ def with_line(notes: str | None, line: str, label: str) -> str:
     return "\n".join([*kept, line]) if kept else line
 
 
-__all__ = ["DUE_LABEL", "PAID_LABEL", "due_dates", "due_line", "due_text", "paid_line", "spanish_amount",
-           "with_line"]
+__all__ = ["DUE_LABEL", "PAID_LABEL", "due_dates", "due_line", "due_text", "paid_line", "spanish_amount", "with_line"]

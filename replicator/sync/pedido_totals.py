@@ -62,12 +62,15 @@ class VatType:
         return min(self.selector, EXEMPT) + 1
 
 
-def vat_types(vat_rates: dict[int, Any], surcharge_rates: dict[int, Any] | None = None,
-              surcharge: bool = False) -> list[VatType]:
+def vat_types(
+    vat_rates: dict[int, Any], surcharge_rates: dict[int, Any] | None = None, surcharge: bool = False
+) -> list[VatType]:
     """The VAT types of rule ``vat_rates`` (selector -> %) with FactuSOL's surcharge rates when the customer has RE."""
     rec = surcharge_rates or {}
-    return [VatType(int(s), Decimal(str(r)), Decimal(str(rec.get(int(s), 0))) if surcharge and int(s) != EXEMPT else ZERO)
-            for s, r in sorted(vat_rates.items())]
+    return [
+        VatType(int(s), Decimal(str(r)), Decimal(str(rec.get(int(s), 0))) if surcharge and int(s) != EXEMPT else ZERO)
+        for s, r in sorted(vat_rates.items())
+    ]
 
 
 @dataclass
@@ -86,8 +89,16 @@ class Amounts:
     source: int = 0  # 1-based shop line (products) or cart rule (discounts) it comes from
 
     def columns(self) -> dict[str, Any]:
-        return {"CANLPC": self.quantity, "PRELPC": self.price, "DT1LPC": float(self.discount), "TOTLPC": self.total,
-                "IVALPC": self.selector, "IINLPC": 0, "PIVLPC": self.price_incl, "TIVLPC": self.total_incl}
+        return {
+            "CANLPC": self.quantity,
+            "PRELPC": self.price,
+            "DT1LPC": float(self.discount),
+            "TOTLPC": self.total,
+            "IVALPC": self.selector,
+            "IINLPC": 0,
+            "PIVLPC": self.price_incl,
+            "TIVLPC": self.total_incl,
+        }
 
 
 @dataclass
@@ -107,8 +118,13 @@ class PedidoMoney:
 # ------------------------------------------------------------------------------------------------ FactuSOL's formula
 
 
-def slot_totals(lines: Iterable[dict[str, Any]], types: Sequence[VatType], portes: dict[int, Decimal] | None = None,
-                doc: str = "PCL", line: str = "LPC") -> dict[str, Any]:
+def slot_totals(
+    lines: Iterable[dict[str, Any]],
+    types: Sequence[VatType],
+    portes: dict[int, Decimal] | None = None,
+    doc: str = "PCL",
+    line: str = "LPC",
+) -> dict[str, Any]:
     """Header totals from F_LPC rows, FactuSOL's layout (FACTUSOL.md §4.2): NETn = the slot's line totals,
     BASn = NETn + IPORn, IIVAn = BASn x PIVAn, IRECn = BASn x PRECn, TOT = sum of BAS + IIVA + IREC, plus BAS4."""
     portes = portes or {}
@@ -128,8 +144,15 @@ def slot_totals(lines: Iterable[dict[str, Any]], types: Sequence[VatType], porte
         rate = vat.rate if vat else ZERO
         rec = vat.surcharge if vat else ZERO
         iva, irec = money(base * rate / 100), money(base * rec / 100)
-        out.update({f"PIVA{n}{doc}": rate, f"IIVA{n}{doc}": iva, f"PREC{n}{doc}": rec, f"IREC{n}{doc}": irec,
-                    f"TIVA{n}{doc}": n - 1})
+        out.update(
+            {
+                f"PIVA{n}{doc}": rate,
+                f"IIVA{n}{doc}": iva,
+                f"PREC{n}{doc}": rec,
+                f"IREC{n}{doc}": irec,
+                f"TIVA{n}{doc}": n - 1,
+            }
+        )
         total += base + iva + irec
     out[f"TOT{doc}"] = money(total)
     return out
@@ -161,8 +184,9 @@ def _base_around(vat: VatType, target: Decimal, near: Decimal, charged: bool) ->
 # ------------------------------------------------------------------------------------------------ lines
 
 
-def fit_line(quantity: Decimal, total: Decimal, price: Decimal | None = None,
-             discount: Decimal = ZERO) -> list[tuple[Decimal, Decimal, Decimal]]:
+def fit_line(
+    quantity: Decimal, total: Decimal, price: Decimal | None = None, discount: Decimal = ZERO
+) -> list[tuple[Decimal, Decimal, Decimal]]:
     """(quantity, price, discount %) rows that give `total` FactuSOL's way: the shop's price (and reduction) when it
     does, else the total over the quantity; a quantity whose prices (4 decimals) can't reach the total is split in
     two rows (all units but one, then one)."""
@@ -269,8 +293,11 @@ def discount_parts(order: Order, ship_rate: Decimal | None = None) -> list[tuple
             for n, (rate, amount) in enumerate(ordered):
                 shares[rate] = left if n == len(ordered) - 1 or not total else money(excl * amount / total)
                 left -= shares[rate]
-        parts += [(d.name, rate, share, money(share * (1 + rate / 100)))
-                  for rate, share in sorted(shares.items(), reverse=True) if share]
+        parts += [
+            (d.name, rate, share, money(share * (1 + rate / 100)))
+            for rate, share in sorted(shares.items(), reverse=True)
+            if share
+        ]
     return parts
 
 
@@ -288,9 +315,15 @@ def _two_rate_split(excl: Decimal, incl: Decimal, rates: list[Decimal]) -> dict[
 # ------------------------------------------------------------------------------------------------ the pedido
 
 
-def pedido_money(order: Order, types: Sequence[VatType], *, shipping_mode: str = "portes",
-                 shipping_name: str = "Portes", rounding_name: str = "Ajuste por redondeo",
-                 wrapping_name: str = "Envoltorio de regalo") -> PedidoMoney:
+def pedido_money(
+    order: Order,
+    types: Sequence[VatType],
+    *,
+    shipping_mode: str = "portes",
+    shipping_name: str = "Portes",
+    rounding_name: str = "Ajuste por redondeo",
+    wrapping_name: str = "Envoltorio de regalo",
+) -> PedidoMoney:
     """The money of the pedido for `order`: product lines (one per shop line, two when a quantity's 4-decimal prices
     can't reach its total), the shipping line or portes, cart-rule lines, rounding lines, header totals."""
     notes: list[str] = []
@@ -309,20 +342,36 @@ def pedido_money(order: Order, types: Sequence[VatType], *, shipping_mode: str =
         q = Decimal(ln.quantity)
         unit, excl, incl = Decimal(ln.unit_price_tax_excl), Decimal(ln.total_tax_excl), Decimal(ln.total_tax_incl)
         if not shop_row_consistent(q, unit, excl, order.round_type):
-            notes.append(f"line {n} ({ln.name}): the shop's row says {q} x {money(unit)} but its total is "
-                         f"{money(excl)}; the pedido takes {money(excl)}, what the customer was charged")
+            notes.append(
+                f"line {n} ({ln.name}): the shop's row says {q} x {money(unit)} but its total is "
+                f"{money(excl)}; the pedido takes {money(excl)}, what the customer was charged"
+            )
         discount = Decimal(ln.discount_percent or 0)
         listed = price4(unit / (1 - discount / 100)) if 0 < discount < 100 else None
         rows = fit_line(q, excl, listed, discount) if listed is not None else fit_line(q, excl, price4(unit))
         if listed is not None and rows[0][2] == 0:
-            notes.append(f"line {n}: the shop's {discount}% reduction is in the price (no list price gives its "
-                         "total to the cent)")
+            notes.append(
+                f"line {n}: the shop's {discount}% reduction is in the price (no list price gives its "
+                "total to the cent)"
+            )
         total_incl, left_incl, left_excl = money(incl), money(incl), money(excl)
         for k, (qty, price, dto) in enumerate(rows):
             tot = line_total(qty, price, dto)
             part_incl = left_incl if k == len(rows) - 1 else money(total_incl * tot / left_excl if left_excl else 0)
-            lines.append(Amounts(PRODUCT, ln.name, qty, price, tot, vat.selector,
-                                 price4(Decimal(ln.unit_price_tax_incl)), part_incl, dto, n))
+            lines.append(
+                Amounts(
+                    PRODUCT,
+                    ln.name,
+                    qty,
+                    price,
+                    tot,
+                    vat.selector,
+                    price4(Decimal(ln.unit_price_tax_incl)),
+                    part_incl,
+                    dto,
+                    n,
+                )
+            )
             left_incl, left_excl = left_incl - part_incl, left_excl - tot
         if len(rows) > 1:
             notes.append(f"line {n}: {q} units at 4-decimal prices can't make {money(excl)}: written as two lines")
@@ -335,18 +384,23 @@ def pedido_money(order: Order, types: Sequence[VatType], *, shipping_mode: str =
         vat, was_charged = _nearest_type(types, ship_excl, ship_incl, "shipping_tax_excl")
         ship_rate = vat.rate + (vat.surcharge if was_charged else ZERO)
         if shipping_mode == "line":
-            lines.append(Amounts(SHIPPING, shipping_name, Decimal(1), ship_excl, ship_excl, vat.selector, ship_incl,
-                                 ship_incl))
+            lines.append(
+                Amounts(SHIPPING, shipping_name, Decimal(1), ship_excl, ship_excl, vat.selector, ship_incl, ship_incl)
+            )
         else:
             portes[vat.slot] = portes.get(vat.slot, ZERO) + ship_excl
         book(vat, was_charged, ship_incl)
 
     wrap_excl, wrap_incl = money(order.wrapping_tax_excl or 0), money(order.wrapping_tax_incl or 0)
     if wrap_excl or wrap_incl:  # gift wrapping: a line at the rate its two amounts show
-        vat, was_charged = _nearest_type(types, wrap_excl, wrap_incl, "wrapping_tax_excl") if wrap_excl else \
-            (_type_for_slot(types, 4), False)
-        lines.append(Amounts(WRAPPING, wrapping_name, Decimal(1), wrap_excl, wrap_excl, vat.selector, wrap_incl,
-                             wrap_incl))
+        vat, was_charged = (
+            _nearest_type(types, wrap_excl, wrap_incl, "wrapping_tax_excl")
+            if wrap_excl
+            else (_type_for_slot(types, 4), False)
+        )
+        lines.append(
+            Amounts(WRAPPING, wrapping_name, Decimal(1), wrap_excl, wrap_excl, vat.selector, wrap_incl, wrap_incl)
+        )
         book(vat, was_charged, wrap_incl)
 
     for k, (name, rate, excl, incl) in enumerate(discount_parts(order, ship_rate), start=1):
@@ -356,8 +410,11 @@ def pedido_money(order: Order, types: Sequence[VatType], *, shipping_mode: str =
 
     for slot, flags in charged.items():
         if len(flags) > 1:
-            raise MoneyError("vat_rate", f"the shop charged the equivalence surcharge on part of the {by_slot[slot].rate}"
-                                         "% goods only: check the customer's tax rules in the shop")
+            raise MoneyError(
+                "vat_rate",
+                f"the shop charged the equivalence surcharge on part of the {by_slot[slot].rate}"
+                "% goods only: check the customer's tax rules in the shop",
+            )
     is_charged = {slot: flags == {True} for slot, flags in charged.items()}
 
     # what the customer paid, per slot in cents: the shop's rows, their rounding left to the largest slot
@@ -374,8 +431,10 @@ def pedido_money(order: Order, types: Sequence[VatType], *, shipping_mode: str =
         targets[largest] += paid - sum(targets.values(), ZERO)
 
     # per slot, the base whose FactuSOL amount is the target; the cents a slot can't reach go to another, or exempt
-    near = {slot: sum((a.total for a in lines if min(a.selector, EXEMPT) + 1 == slot), ZERO) + portes.get(slot, ZERO)
-            for slot in targets}
+    near = {
+        slot: sum((a.total for a in lines if min(a.selector, EXEMPT) + 1 == slot), ZERO) + portes.get(slot, ZERO)
+        for slot in targets
+    }
     bases: dict[int, Decimal] = {}
     carry = ZERO
     order_of_slots = sorted(targets, key=lambda s: (-abs(targets[s]), s))
@@ -411,8 +470,9 @@ def pedido_money(order: Order, types: Sequence[VatType], *, shipping_mode: str =
             incl = _slot_amount(vat, bases[slot], is_charged[slot]) - incl_lines - incl_portes
             lines.append(Amounts(ROUNDING, rounding_name, Decimal(1), adjust, adjust, vat.selector, incl, incl))
 
-    totals = slot_totals((a.columns() for a in lines), [by_slot.get(s) or _type_for_slot(types, s) for s in range(1, 5)],
-                         portes)
+    totals = slot_totals(
+        (a.columns() for a in lines), [by_slot.get(s) or _type_for_slot(types, s) for s in range(1, 5)], portes
+    )
     not_charged = sum((totals[f"IREC{s}PCL"] for s in range(1, 4) if not is_charged.get(s, False)), ZERO)
     return PedidoMoney(lines, portes, totals, paid, paid + not_charged, notes)
 
@@ -421,6 +481,22 @@ def _type_for_slot(types: Sequence[VatType], slot: int) -> VatType:
     return next((t for t in types if t.slot == slot), VatType(slot - 1, ZERO))
 
 
-__all__ = ["Amounts", "MoneyError", "PedidoMoney", "VatType", "discount_parts", "fit_base", "fit_line", "line_total",
-           "money", "pedido_money", "slot_totals", "vat_types", "PRODUCT", "SHIPPING", "WRAPPING", "DISCOUNT",
-           "ROUNDING"]
+__all__ = [
+    "Amounts",
+    "MoneyError",
+    "PedidoMoney",
+    "VatType",
+    "discount_parts",
+    "fit_base",
+    "fit_line",
+    "line_total",
+    "money",
+    "pedido_money",
+    "slot_totals",
+    "vat_types",
+    "PRODUCT",
+    "SHIPPING",
+    "WRAPPING",
+    "DISCOUNT",
+    "ROUNDING",
+]

@@ -40,8 +40,11 @@ def publish_problem(ctx, key: str, article: Product, creating: bool, tariff: int
     For a linked product the VAT only matters when it moved since its baseline (what was last pushed): its other
     fields go on being written meanwhile."""
     if creating and article.price_tax_excl is None:
-        return ("price_tax_excl", f"article {key} has no price in tariff {tariff} (F_LTA.PRELTA): it would be "
-                                  "published at 0 €; give it a price in FactuSOL")
+        return (
+            "price_tax_excl",
+            f"article {key} has no price in tariff {tariff} (F_LTA.PRELTA): it would be "
+            "published at 0 €; give it a price in FactuSOL",
+        )
     rate = article.vat_rate
     if rate is None or tax_group(ctx, rate) is not None:
         return None
@@ -50,9 +53,12 @@ def publish_problem(ctx, key: str, article: Product, creating: bool, tariff: int
         if base.get("vat_rate") is not None and Decimal(str(base["vat_rate"])) == Decimal(rate):
             return None
     country = ctx.shop.config_int("PS_COUNTRY_DEFAULT", 0)
-    return ("vat_selector", f"the shop has no active tax rules group with a {Decimal(rate).normalize():f}% rule "
-                            f"for its default country (id_country {country}, all states): create it in "
-                            "International > Taxes > Tax rules; the article waits until then")
+    return (
+        "vat_selector",
+        f"the shop has no active tax rules group with a {Decimal(rate).normalize():f}% rule "
+        f"for its default country (id_country {country}, all states): create it in "
+        "International > Taxes > Tax rules; the article waits until then",
+    )
 
 
 __all__ = ["publish_problem", "tax_group"]

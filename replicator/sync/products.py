@@ -30,9 +30,16 @@ ENTITY = "product"
 FS_TABLES = {"F_ART": "CODART", "F_LTA": "ARTLTA", "F_ARC": "ARTARC", "F_EAN": "ARTEAN"}
 PS_TABLES = ("product", "product_shop", "product_lang", "product_attribute")
 # canonical comparison field -> the product rule field that owns it
-RULE_FIELD = {"name": "name", "description": "description", "ean13": "ean13", "weight": "weight",
-              "active": "publish", "price_tax_excl": "price_tax_excl", "cost_price": "cost_price",
-              "vat_rate": "vat_selector"}
+RULE_FIELD = {
+    "name": "name",
+    "description": "description",
+    "ean13": "ean13",
+    "weight": "weight",
+    "active": "publish",
+    "price_tax_excl": "price_tax_excl",
+    "cost_price": "cost_price",
+    "vat_rate": "vat_selector",
+}
 SIX = Decimal("0.000001")
 BULK_CHUNK = 2000  # new articles per shop transaction in the bulk creation path
 
@@ -43,9 +50,14 @@ def _money(value: Any) -> Any:
 
 def _fields(product: Product) -> dict[str, Any]:
     return {
-        "name": product.name[:128], "description": product.description, "ean13": product.ean13[:13],
-        "weight": _money(product.weight), "active": bool(product.active), "price_tax_excl": _money(product.price_tax_excl),
-        "cost_price": _money(product.cost_price), "vat_rate": _money(product.vat_rate),
+        "name": product.name[:128],
+        "description": product.description,
+        "ean13": product.ean13[:13],
+        "weight": _money(product.weight),
+        "active": bool(product.active),
+        "price_tax_excl": _money(product.price_tax_excl),
+        "cost_price": _money(product.cost_price),
+        "vat_rate": _money(product.vat_rate),
         "combinations": sorted(c.reference for c in product.combinations),
     }
 
@@ -56,7 +68,7 @@ def _lang_previous(key: str, base: dict | None) -> dict[str, str]:
         return {}
     out = {}
     if "name" in base:
-        out["name"] = ((base["name"] or key)[:128])
+        out["name"] = (base["name"] or key)[:128]
     if "description" in base:
         out["description"] = base["description"] or ""
     return out
@@ -88,11 +100,21 @@ class ProductSync:
     def sync(self, ctx: SyncContext, keys: list[str]) -> dict[str, Outcome]:
         rules = ctx.rules.entity(ENTITY)
         tariff = int(rules.options.get("tariff", 1))
-        fs_products = {p.reference: p for p in fs_reader.read_products(
-            ctx.factusol, tariff=tariff, references=keys, combinations=bool(rules.options.get("variants", True)))}
+        fs_products = {
+            p.reference: p
+            for p in fs_reader.read_products(
+                ctx.factusol, tariff=tariff, references=keys, combinations=bool(rules.options.get("variants", True))
+            )
+        }
         # combinations use the shop's attribute values named as FactuSOL names the tallas/colores (product rule)
-        resolve_attribute_values(ctx, [p for p in fs_products.values() if p.combinations and passes_filters(
-            rules, {"family": p.family, "publish": p.publish})])
+        resolve_attribute_values(
+            ctx,
+            [
+                p
+                for p in fs_products.values()
+                if p.combinations and passes_filters(rules, {"family": p.family, "publish": p.publish})
+            ],
+        )
         wanted = set(keys)
         links = {k: int(v) for k, v in ctx.store.id_map_for(ENTITY, wanted).items()}
         unlinked = [k for k in keys if k not in links]
@@ -102,8 +124,9 @@ class ProductSync:
                 links[product.reference] = product.prestashop_id  # link before create (lowest id wins)
                 found.append((product.reference, str(product.prestashop_id)))
         ctx.store.link_many(ENTITY, found)
-        shop_products = {p.prestashop_id: p for p in ps_reader.read_products(ctx.shop, ids=links.values())} \
-            if links else {}
+        shop_products = (
+            {p.prestashop_id: p for p in ps_reader.read_products(ctx.shop, ids=links.values())} if links else {}
+        )
         outcomes: dict[str, Outcome] = {}
         new: list[tuple[str, Product]] = []  # articles to create (with or without combinations): bulk writes
         self._baselines: dict[str, dict] = {}
@@ -113,8 +136,12 @@ class ProductSync:
                 product_id = links.get(key)
                 current = shop_products.get(product_id) if product_id else None
                 if article is None or not passes_filters(rules, {"family": article.family, "publish": article.publish}):
-                    outcomes[key] = self._leave(ctx, key, current, "deleted in FactuSOL" if article is None
-                                                else "filtered out by the product rule")
+                    outcomes[key] = self._leave(
+                        ctx,
+                        key,
+                        current,
+                        "deleted in FactuSOL" if article is None else "filtered out by the product rule",
+                    )
                     continue
                 problem = publish_problem(ctx, key, article, current is None, tariff)
                 if problem is not None:  # no price, or a VAT rate without a shop tax rule: wait, say why
@@ -134,11 +161,17 @@ class ProductSync:
             ctx.store.set_baselines(ENTITY, self._baselines)
             self._baselines = {}
         created = {key for key, _ in new}
-        placed = place_products(ctx, [(key, fs_products[key], links.get(key) or fs_products[key].prestashop_id,
-                                       key in created) for key in keys if key in fs_products
-                                      and outcomes.get(key) and outcomes[key].status in ("applied", NOOP)
-                                      and passes_filters(rules, {"family": fs_products[key].family,
-                                                                 "publish": fs_products[key].publish})])
+        placed = place_products(
+            ctx,
+            [
+                (key, fs_products[key], links.get(key) or fs_products[key].prestashop_id, key in created)
+                for key in keys
+                if key in fs_products
+                and outcomes.get(key)
+                and outcomes[key].status in ("applied", NOOP)
+                and passes_filters(rules, {"family": fs_products[key].family, "publish": fs_products[key].publish})
+            ],
+        )
         return {key: noted(outcomes[key], placed.get(key)) for key in keys if key in outcomes}
 
     def _create_bulk(self, ctx: SyncContext, new: list[tuple[str, Product]]) -> dict[str, Outcome]:
@@ -147,18 +180,22 @@ class ProductSync:
         reference)."""
         outcomes: dict[str, Outcome] = {}
         for i in range(0, len(new), BULK_CHUNK):
-            part = new[i:i + BULK_CHUNK]
+            part = new[i : i + BULK_CHUNK]
             note = f"products {part[0][0]}..{part[-1][0]} created ({len(part)})"
-            made = ps_writer.create_products_bulk(ctx.shop, [a for _, a in part], extra=shop_marker(ctx, note),
-                                                   index=_indexing(ctx))
+            made = ps_writer.create_products_bulk(
+                ctx.shop, [a for _, a in part], extra=shop_marker(ctx, note), index=_indexing(ctx)
+            )
             ctx.store.link_many(ENTITY, [(key, str(made[key])) for key, _ in part])
             ctx.store.set_baselines(ENTITY, {key: _fields(a) for key, a in part if key not in made.existing})
             for key, article in part:
                 if key in made.existing:
                     # appeared in the shop since the links were read: linked, then updated like any linked product
                     current = next(iter(ps_reader.read_products(ctx.shop, ids=[made[key]])), None)
-                    outcomes[key] = self._update(ctx, key, article, current) if current else Outcome(
-                        NOOP, f"linked to shop product {made[key]}")
+                    outcomes[key] = (
+                        self._update(ctx, key, article, current)
+                        if current
+                        else Outcome(NOOP, f"linked to shop product {made[key]}")
+                    )
                 else:
                     combos = f" with {len(article.combinations)} combinations" if article.combinations else ""
                     outcomes[key] = Outcome("applied", f"created shop product {made[key]}{combos}")
@@ -175,16 +212,18 @@ class ProductSync:
         rules = ctx.rules.entity(ENTITY)
         if rules.create not in ("to_prestashop", "both"):
             return Outcome(NOOP, "product creation in the shop is off (product rule: create)")
-        product_id = ps_writer.upsert_product(ctx.shop, article, extra=shop_marker(ctx, f"product {key}"),
-                                              index=_indexing(ctx))
+        product_id = ps_writer.upsert_product(
+            ctx.shop, article, extra=shop_marker(ctx, f"product {key}"), index=_indexing(ctx)
+        )
         ctx.store.link(ENTITY, key, str(product_id))
         ctx.store.set_baseline(ENTITY, key, _fields(article))
         combos = f" with {len(article.combinations)} combinations" if article.combinations else ""
         return Outcome("applied", f"created shop product {product_id}{combos}")
 
     @staticmethod
-    def _changed(ctx: SyncContext, key: str, article: Product, current: Product, base: dict | None,
-                 force: bool = False) -> list[str]:
+    def _changed(
+        ctx: SyncContext, key: str, article: Product, current: Product, base: dict | None, force: bool = False
+    ) -> list[str]:
         """The fields to write: those FactuSOL moved since the baseline (every one it owns with ``force``, as a
         resync asks) that the shop does not already hold."""
         rules = ctx.rules.entity(ENTITY)
@@ -207,17 +246,26 @@ class ProductSync:
     def plan(self, ctx: SyncContext, keys: list[str]) -> dict[str, list[str]]:
         """What a resync would write, without writing: {article: ["<field>: <shop> -> <FactuSOL>", ...]}."""
         rules = ctx.rules.entity(ENTITY)
-        fs_products = {p.reference: p for p in fs_reader.read_products(
-            ctx.factusol, tariff=int(rules.options.get("tariff", 1)), references=keys,
-            combinations=bool(rules.options.get("variants", True)))}
+        fs_products = {
+            p.reference: p
+            for p in fs_reader.read_products(
+                ctx.factusol,
+                tariff=int(rules.options.get("tariff", 1)),
+                references=keys,
+                combinations=bool(rules.options.get("variants", True)),
+            )
+        }
         links = {k: int(v) for k, v in ctx.store.id_map_for(ENTITY, set(keys)).items()}
         shop = {p.prestashop_id: p for p in ps_reader.read_products(ctx.shop, ids=links.values())} if links else {}
         out: dict[str, list[str]] = {}
         for key in keys:
             article, current = fs_products.get(key), shop.get(links.get(key))
             if article is None or not passes_filters(rules, {"family": article.family, "publish": article.publish}):
-                if current is not None and current.active and rules.options.get("on_filter_exit",
-                                                                                "deactivate") == "deactivate":
+                if (
+                    current is not None
+                    and current.active
+                    and rules.options.get("on_filter_exit", "deactivate") == "deactivate"
+                ):
                     out[key] = ["active: True -> False"]
             elif current is None:
                 if rules.create in ("to_prestashop", "both"):
@@ -237,16 +285,30 @@ class ProductSync:
             self._baseline(ctx, key, fs_now)
             return Outcome(NOOP)
         # Fields FactuSOL does not own keep the shop's values: start from the shop product.
-        merged = Product(reference=key, prestashop_id=current.prestashop_id, name=current.name,
-                         description=current.description, description_short=current.description_short,
-                         ean13=current.ean13, weight=current.weight, active=current.active,
-                         price_tax_excl=current.price_tax_excl, cost_price=current.cost_price,
-                         vat_rate=current.vat_rate, combinations=article.combinations)
+        merged = Product(
+            reference=key,
+            prestashop_id=current.prestashop_id,
+            name=current.name,
+            description=current.description,
+            description_short=current.description_short,
+            ean13=current.ean13,
+            weight=current.weight,
+            active=current.active,
+            price_tax_excl=current.price_tax_excl,
+            cost_price=current.cost_price,
+            vat_rate=current.vat_rate,
+            combinations=article.combinations,
+        )
         for name in changed:
             if name != "combinations":
                 setattr(merged, name, getattr(article, name))
-        ps_writer.upsert_product(ctx.shop, merged, extra=shop_marker(ctx, f"product {key}"),
-                                 lang_previous=_lang_previous(key, base), index=_indexing(ctx))
+        ps_writer.upsert_product(
+            ctx.shop,
+            merged,
+            extra=shop_marker(ctx, f"product {key}"),
+            lang_previous=_lang_previous(key, base),
+            index=_indexing(ctx),
+        )
         self._baseline(ctx, key, fs_now)
         return Outcome("applied", f"shop product {current.prestashop_id}: {', '.join(changed)}")
 
@@ -256,8 +318,13 @@ class ProductSync:
             return Outcome(NOOP, why)
         current.active = False
         current.combinations = []
-        ps_writer.upsert_product(ctx.shop, current, extra=shop_marker(ctx, f"product {key} deactivated"),
-                                 lang_previous={}, index=_indexing(ctx))  # never over the translations
+        ps_writer.upsert_product(
+            ctx.shop,
+            current,
+            extra=shop_marker(ctx, f"product {key} deactivated"),
+            lang_previous={},
+            index=_indexing(ctx),
+        )  # never over the translations
         # Remember what the shop was given: an article that comes back (ticked again, family re-added) must be
         # seen as moved, or its product would stay inactive for ever.
         base = ctx.store.baseline(ENTITY, key)

@@ -43,8 +43,10 @@ class Difference:
 
     def __str__(self) -> str:
         if self.kind == "field":
-            return (f"{self.entity} {self.key}: {self.field} differs: FactuSOL {self.factusol!r}, "
-                    f"shop {self.prestashop!r}" + (f" ({self.detail})" if self.detail else ""))
+            return (
+                f"{self.entity} {self.key}: {self.field} differs: FactuSOL {self.factusol!r}, "
+                f"shop {self.prestashop!r}" + (f" ({self.detail})" if self.detail else "")
+            )
         return f"{self.entity} {self.key}: {self.kind.replace('_', ' ')}: {self.detail}"
 
 
@@ -57,8 +59,11 @@ class ReconcileReport:
         return list(dict.fromkeys(d.key for d in self.differences if d.entity == entity))
 
     def as_dict(self) -> dict:
-        return {"checked": self.checked, "differences": [asdict(d) for d in self.differences],
-                "total": len(self.differences)}
+        return {
+            "checked": self.checked,
+            "differences": [asdict(d) for d in self.differences],
+            "total": len(self.differences),
+        }
 
 
 def reconcile(ctx: SyncContext, entities: list[str] | None = None) -> ReconcileReport:
@@ -81,20 +86,33 @@ def _same(name: str, factusol: Any, shop: Any) -> bool:
 def _products(ctx: SyncContext, report: ReconcileReport) -> None:
     rules = ctx.rules.entity("product")
     tariff = int(rules.options.get("tariff", 1))
-    articles = {p.reference: p for p in fs_reader.read_products(
-        ctx.factusol, tariff=tariff, combinations=bool(rules.options.get("variants", True)))}
+    articles = {
+        p.reference: p
+        for p in fs_reader.read_products(
+            ctx.factusol, tariff=tariff, combinations=bool(rules.options.get("variants", True))
+        )
+    }
     links = {k: int(v) for k, v in ctx.store.id_map("product").items()}
     shop = {p.prestashop_id: p for p in ps_reader.read_products(ctx.shop, ids=list(links.values()))} if links else {}
     report.checked["product"] = len(articles)
     by_reference = {}
-    unlinked = [k for k, a in articles.items() if k not in links and passes_filters(
-        rules, {"family": a.family, "publish": a.publish})]
+    unlinked = [
+        k
+        for k, a in articles.items()
+        if k not in links and passes_filters(rules, {"family": a.family, "publish": a.publish})
+    ]
     if unlinked:
         by_reference = {p.reference: p.prestashop_id for p in ps_reader.read_products(ctx.shop, references=unlinked)}
     for key in unlinked:
         found = by_reference.get(key)
-        report.differences.append(Difference("product", key, "missing_link", detail=(
-            f"shop product {found} has this reference and is not linked" if found else "no shop product")))
+        report.differences.append(
+            Difference(
+                "product",
+                key,
+                "missing_link",
+                detail=(f"shop product {found} has this reference and is not linked" if found else "no shop product"),
+            )
+        )
     for key, product_id in links.items():
         article, current = articles.get(key), shop.get(product_id)
         if article is None or current is None:
@@ -117,14 +135,18 @@ def _customers(ctx: SyncContext, report: ReconcileReport) -> None:
     rules = ctx.rules.entity("customer")
     shop = {c.prestashop_id: c for c in ps_reader.read_customers(ctx.shop) if not c.deleted}
     links = {int(ps): int(code) for code, ps in ctx.store.id_map("customer").items()}
-    factusol = {c.factusol_code: c for c in fs_reader.read_customers(ctx.factusol, list(links.values()))} \
-        if links else {}
+    factusol = (
+        {c.factusol_code: c for c in fs_reader.read_customers(ctx.factusol, list(links.values()))} if links else {}
+    )
     report.checked["customer"] = len(shop)
     guests = bool(rules.filters.get("include_guests", True))
     for ps_id, customer in shop.items():
         if ps_id not in links and (guests or not customer.is_guest):
-            report.differences.append(Difference("customer", f"ps:{ps_id}", "missing_link",
-                                                 detail="shop customer without a FactuSOL customer"))
+            report.differences.append(
+                Difference(
+                    "customer", f"ps:{ps_id}", "missing_link", detail="shop customer without a FactuSOL customer"
+                )
+            )
     for ps_id, code in links.items():
         fs, current = factusol.get(code), shop.get(ps_id)
         if fs is None or current is None:
@@ -137,8 +159,9 @@ def _customers(ctx: SyncContext, report: ReconcileReport) -> None:
             if rule is not None and rule.direction == "none":
                 continue
             if fs_now[name] != ps_now[name] and (fs_now[name] or ps_now[name]):
-                report.differences.append(Difference("customer", f"ps:{ps_id}", "field", name, fs_now[name],
-                                                     ps_now[name]))
+                report.differences.append(
+                    Difference("customer", f"ps:{ps_id}", "field", name, fs_now[name], ps_now[name])
+                )
 
 
 def _orders(ctx: SyncContext, report: ReconcileReport) -> None:
@@ -148,19 +171,29 @@ def _orders(ctx: SyncContext, report: ReconcileReport) -> None:
     links = {int(ps): code for code, ps in ctx.store.id_map("order").items()}
     report.checked["order"] = len(shop_ids)
     present = set(shop_ids)
-    pedidos = {(str(o.factusol_series).strip(), int(o.factusol_number)) for o in fs_reader.read_orders(ctx.factusol)
-               if o.factusol_number is not None} if links else set()
+    pedidos = (
+        {
+            (str(o.factusol_series).strip(), int(o.factusol_number))
+            for o in fs_reader.read_orders(ctx.factusol)
+            if o.factusol_number is not None
+        }
+        if links
+        else set()
+    )
     for order_id in shop_ids:
         if order_id not in links:
-            report.differences.append(Difference("order", order_key(order_id), "missing_link",
-                                                 detail="shop order without a pedido"))
+            report.differences.append(
+                Difference("order", order_key(order_id), "missing_link", detail="shop order without a pedido")
+            )
     for order_id, code in links.items():
         if order_id not in present:
-            report.differences.append(Difference("order", order_key(order_id), "orphan",
-                                                 detail=f"the shop order is gone (pedido {code})"))
+            report.differences.append(
+                Difference("order", order_key(order_id), "orphan", detail=f"the shop order is gone (pedido {code})")
+            )
         elif doc_year(code) in ("", ctx.factusol_year) and split_doc_key(code) not in pedidos:
-            report.differences.append(Difference("order", order_key(order_id), "orphan",
-                                                 detail=f"pedido {code} is gone from FactuSOL"))
+            report.differences.append(
+                Difference("order", order_key(order_id), "orphan", detail=f"pedido {code} is gone from FactuSOL")
+            )
 
 
 def repair(ctx: SyncContext, engine, report: ReconcileReport) -> dict[str, dict]:
@@ -169,7 +202,7 @@ def repair(ctx: SyncContext, engine, report: ReconcileReport) -> dict[str, dict]
     for entity in dict.fromkeys(d.entity for d in report.differences):
         keys = report.keys(entity)
         if entity == "product":  # the differing fields leave the baseline: the sync sees them as moved and
-            stale = {}          # writes FactuSOL's value where the shop drifted (FactuSOL owns them)
+            stale = {}  # writes FactuSOL's value where the shop drifted (FactuSOL owns them)
             for d in report.differences:
                 if d.entity == "product" and d.kind == "field":
                     if d.key not in stale:

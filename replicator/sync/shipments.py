@@ -27,8 +27,13 @@ from replicator.store import APPLIED, Change
 from replicator.sync.base import NOOP, Outcome, SyncContext, SyncError, image, row_key
 from replicator.sync import shop_state
 from replicator.sync.echo import shop_marker
-from replicator.sync.followup import (PedidoFollowUp, linked_pedido, order_id_for_pedido, order_id_from_reference,
-                                      order_key)
+from replicator.sync.followup import (
+    PedidoFollowUp,
+    linked_pedido,
+    order_id_for_pedido,
+    order_id_from_reference,
+    order_key,
+)
 from replicator.sync.order_states import is_cancel_state, progress
 from replicator.sync.shipping_cost import follow_shipping_cost
 
@@ -69,8 +74,9 @@ def holds(when: Any, facts: dict[str, Any]) -> bool:
     if isinstance(when, dict):
         table, _, column = str(when["column"]).partition(".")
         want = str(when["equals"]).strip()
-        return any(str(row.get(column) if row.get(column) is not None else "").strip() == want
-                   for row in facts.get(table, []))
+        return any(
+            str(row.get(column) if row.get(column) is not None else "").strip() == want for row in facts.get(table, [])
+        )
     if when == "delivery_note_created":
         return bool(facts.get("F_ALB"))
     if when == "delivery_note_invoiced":
@@ -80,8 +86,9 @@ def holds(when: Any, facts: dict[str, Any]) -> bool:
     return False
 
 
-def fire_events(ctx: SyncContext, key: str, order_id: int, side: str, facts: dict[str, Any],
-                fired: list[str]) -> tuple[list[str], list[str]]:
+def fire_events(
+    ctx: SyncContext, key: str, order_id: int, side: str, facts: dict[str, Any], fired: list[str]
+) -> tuple[list[str], list[str]]:
     """Apply the events of `side` whose condition newly holds; returns (events now fired, what was done)."""
     now_fired, done = [], []
     pending = []
@@ -104,14 +111,20 @@ def fire_events(ctx: SyncContext, key: str, order_id: int, side: str, facts: dic
             done.append(f"{name}: order is cancelled in the shop, state kept")
             continue
         if progress(states.get(target)) > progress(current):
-            how = shop_state.change_state(ctx, ENTITY, key, order_id, target, set_state,
-                                          f"{name} {key} -> {set_state}",
-                                          before_shipped=lambda: push_tracking(ctx, key, order_id))
+            how = shop_state.change_state(
+                ctx,
+                ENTITY,
+                key,
+                order_id,
+                target,
+                set_state,
+                f"{name} {key} -> {set_state}",
+                before_shipped=lambda: push_tracking(ctx, key, order_id),
+            )
             via = " through the shop's webservice" if how == "webservice" else ""
             done.append(f"{name}: shop state -> {set_state}{via}")
         elif states[target].paid:
-            paid = ps_writer.record_invoice_payment(ctx.shop, order_id,
-                                                    extra=shop_marker(ctx, f"{name} {key} payment"))
+            paid = ps_writer.record_invoice_payment(ctx.shop, order_id, extra=shop_marker(ctx, f"{name} {key} payment"))
             done.append(f"{name}: order already {current.name}; {paid} payment(s) registered")
         elif target != (current.id if current else None):
             done.append(f"{name}: order already further along ({current.name if current else '?'}), state kept")
@@ -143,8 +156,11 @@ def orders_of_document(ctx: SyncContext, table: str, pk: dict[str, Any], img: di
             pedidos.update(fs_reader.delivery_note_orders(ctx.factusol, dtp, dco))
         header_table = "F_ALB" if table == "F_LAL" else "F_FAC"
         series, number = pk.get(f"TIP{suffix}"), pk.get(f"COD{suffix}")
-        header = fs_reader.document_header(ctx.factusol, header_table, str(series), int(number)) \
-            if series is not None and number is not None else None
+        header = (
+            fs_reader.document_header(ctx.factusol, header_table, str(series), int(number))
+            if series is not None and number is not None
+            else None
+        )
         if header and header.get(f"REF{header_table[2:]}"):
             refs.add(str(header[f"REF{header_table[2:]}"]))
     else:
@@ -209,8 +225,9 @@ class ShipmentSync(PedidoFollowUp):
             shop_view = ps_reader.read_shipments(ctx.shop, [order_id]).get(order_id)
             # -- tracking: newest non-empty number of the notes
             column = tracking_column(ctx)
-            tracking = next((str(n.get(column) or "").strip() for n in reversed(notes)
-                             if str(n.get(column) or "").strip()), "")
+            tracking = next(
+                (str(n.get(column) or "").strip() for n in reversed(notes) if str(n.get(column) or "").strip()), ""
+            )
             if tracking and tracking != base.get("tracking"):
                 if shop_view is None or shop_view.tracking_number != tracking:
                     try:
@@ -242,8 +259,12 @@ class ShipmentSync(PedidoFollowUp):
         except KeyError:
             raise SyncError(ENTITY, key, f"TRNALB {trn} is missing from value map carriers", "carrier") from None
         if not carriers.knows(trn, "factusol"):
-            log.info("shipment %s: FactuSOL carrier %s is not in shipment.yaml carriers: the fallback %s is used",
-                     key, trn, canonical)
+            log.info(
+                "shipment %s: FactuSOL carrier %s is not in shipment.yaml carriers: the fallback %s is used",
+                key,
+                trn,
+                canonical,
+            )
         current = ps_reader.read_shipments(ctx.shop, [order_id]).get(order_id)
         if current and current.carrier_id is not None:
             current_ref = ps_reader.carrier_reference(ctx.shop, current.carrier_id)
@@ -256,10 +277,22 @@ class ShipmentSync(PedidoFollowUp):
         id_carrier = ps_reader.carrier_for_reference(ctx.shop, id_reference)
         if id_carrier is None:
             raise SyncError(ENTITY, key, f"the shop has no carrier with id_reference {id_reference}", "carrier")
-        if ps_writer.set_order_carrier(ctx.shop, order_id, id_carrier, extra=shop_marker(ctx, f"shipment {key} carrier")):
+        if ps_writer.set_order_carrier(
+            ctx.shop, order_id, id_carrier, extra=shop_marker(ctx, f"shipment {key} carrier")
+        ):
             return [f"carrier -> {id_carrier} (FactuSOL {trn})"]
         return []
 
 
-__all__ = ["ShipmentSync", "ENTITY", "fire_events", "push_tracking", "holds", "event_side", "rule_events", "order_documents",
-           "orders_of_document", "tracking_column"]
+__all__ = [
+    "ShipmentSync",
+    "ENTITY",
+    "fire_events",
+    "push_tracking",
+    "holds",
+    "event_side",
+    "rule_events",
+    "order_documents",
+    "orders_of_document",
+    "tracking_column",
+]

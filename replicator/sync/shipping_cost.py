@@ -24,8 +24,9 @@ def _dec(value: Any) -> Decimal:
     return Decimal(str(value or 0))
 
 
-def document_shipping(header: dict[str, Any], suffix: str, lines: Iterable[dict[str, Any]] = (),
-                      line_suffix: str = "LAL") -> tuple[Decimal, Decimal]:
+def document_shipping(
+    header: dict[str, Any], suffix: str, lines: Iterable[dict[str, Any]] = (), line_suffix: str = "LAL"
+) -> tuple[Decimal, Decimal]:
     """(without VAT, with VAT) of a document's shipping: portes per slot at the slot's rate, plus shipping lines."""
     excl = incl = Decimal(0)
     for n in range(1, 5):
@@ -48,15 +49,19 @@ def notes_shipping(ctx, notes: list[dict[str, Any]]) -> tuple[Decimal, Decimal]:
     article = shipping.get("article", "PORTES") if shipping.get("mode", "portes") == "line" else ""
     excl = incl = Decimal(0)
     for note in notes:
-        lines = fs_reader.document_article_lines(ctx.factusol, "F_LAL", note["TIPALB"], int(note["CODALB"]),
-                                                 article) if article else []
+        lines = (
+            fs_reader.document_article_lines(ctx.factusol, "F_LAL", note["TIPALB"], int(note["CODALB"]), article)
+            if article
+            else []
+        )
         e, i = document_shipping(note, "ALB", lines)
         excl, incl = excl + e, incl + i
     return excl, incl
 
 
-def follow_shipping_cost(ctx, key: str, order_id: int, notes: list[dict[str, Any]], base: dict[str, Any],
-                         new_base: dict[str, Any]) -> list[str]:
+def follow_shipping_cost(
+    ctx, key: str, order_id: int, notes: list[dict[str, Any]], base: dict[str, Any], new_base: dict[str, Any]
+) -> list[str]:
     """Bring FactuSOL's shipping cost of the order's notes to the shop order when it moved; what was done."""
     field = ctx.rules.entity("shipment").fields.get("shipping_cost")
     if field is None or not writes(field.direction, "prestashop") or not notes:

@@ -36,8 +36,19 @@ HISTORY, CARRIER = "ws:order_history", "ws:order_carrier"
 EXPECT_MINUTES = 15  # how long after the request its rows are expected back (capture lag included)
 # The columns PrestaShop's state change touches on each watched table (OrderHistory::changeIdOrderState,
 # Order::setInvoice / setDeliverySlip / setDeliveryNumber, OrderCarrier update)
-ORDER_COLUMNS = frozenset({"current_state", "valid", "date_upd", "invoice_number", "invoice_date", "delivery_number",
-                           "delivery_date", "total_paid_real", "shipping_number"})
+ORDER_COLUMNS = frozenset(
+    {
+        "current_state",
+        "valid",
+        "date_upd",
+        "invoice_number",
+        "invoice_date",
+        "delivery_number",
+        "delivery_date",
+        "total_paid_real",
+        "shipping_number",
+    }
+)
 CARRIER_COLUMNS = frozenset({"id_order_invoice"})
 DETAIL_COLUMNS = frozenset({"id_order_invoice"})
 STATE_TABLES = ("orders", "order_history", "order_carrier", "order_detail", "order_invoice")
@@ -90,18 +101,30 @@ def mode_line(config) -> str:
     """One sentence for `status` (and doctor): how order states reach the shop and what the customer gets."""
     ws = getattr(config.prestashop, "webservice", None)
     if ws is None:
-        return ("order states: written by SQL; the customer gets no e-mail from the shop (shipped with tracking,"
-                " payment accepted, delivered) and modules no hook; set prestashop.webservice to have PrestaShop"
-                " change them itself (docs/prestashop.md)")
-    return (f"order states: through PrestaShop's webservice at {ws.url} (the customer gets the state's e-mail,"
-            " modules their hooks), as order.yaml shop_states says")
+        return (
+            "order states: written by SQL; the customer gets no e-mail from the shop (shipped with tracking,"
+            " payment accepted, delivered) and modules no hook; set prestashop.webservice to have PrestaShop"
+            " change them itself (docs/prestashop.md)"
+        )
+    return (
+        f"order states: through PrestaShop's webservice at {ws.url} (the customer gets the state's e-mail,"
+        " modules their hooks), as order.yaml shop_states says"
+    )
 
 
 # ------------------------------------------------------------------------------------------------ applying
 
 
-def change_state(ctx: SyncContext, entity: str, key: str, order_id: int, target: int, state_key: str,
-                 note: str, before_shipped: Callable[[], Any] | None = None) -> str:
+def change_state(
+    ctx: SyncContext,
+    entity: str,
+    key: str,
+    order_id: int,
+    target: int,
+    state_key: str,
+    note: str,
+    before_shipped: Callable[[], Any] | None = None,
+) -> str:
     """Move the shop order to ``target``; returns 'webservice' or 'sql' (how it was done).  ``before_shipped`` runs
     first when the state is a shipped one going through the webservice: the shipped mail carries the tracking
     number the order has at that moment (shipments.push_tracking)."""
@@ -114,18 +137,32 @@ def change_state(ctx: SyncContext, entity: str, key: str, order_id: int, target:
         before_shipped()
     expect(ctx, HISTORY, order_id, {"state": int(target)})
     try:
-        row = ws.add_order_history(order_id, target, send_mail=send_mail,
-                                   what=f"order {order_id}: state change to {state_key} through the shop's webservice")
+        row = ws.add_order_history(
+            order_id,
+            target,
+            send_mail=send_mail,
+            what=f"order {order_id}: state change to {state_key} through the shop's webservice",
+        )
     except WebserviceError as exc:
         raise SyncError(entity, key, str(exc), "state") from None
     history = int(row.get("id") or 0)
     expect(ctx, HISTORY, order_id, {"state": int(target), "history": history})
     now = ps_reader.current_state(ctx.shop, order_id)
     if now != int(target):
-        raise SyncError(entity, key, f"order {order_id}: the shop's webservice accepted the change to {state_key}"
-                                     f" (history {history}) but the order's state is {now}", "state")
-    log.info("order %s: state %s set through the shop's webservice (history %s, mail %s)", order_id, state_key,
-             history, "sent" if send_mail else "not sent")
+        raise SyncError(
+            entity,
+            key,
+            f"order {order_id}: the shop's webservice accepted the change to {state_key}"
+            f" (history {history}) but the order's state is {now}",
+            "state",
+        )
+    log.info(
+        "order %s: state %s set through the shop's webservice (history %s, mail %s)",
+        order_id,
+        state_key,
+        history,
+        "sent" if send_mail else "not sent",
+    )
     return "webservice"
 
 
@@ -141,8 +178,12 @@ def set_tracking(ctx: SyncContext, entity: str, key: str, order_id: int, trackin
         return "sql"
     expect(ctx, CARRIER, order_id, {"tracking": tracking, "id_order_carrier": int(carrier_id)})
     try:
-        ws.set_tracking(int(carrier_id), tracking, order_id,
-                        what=f"order {order_id}: tracking number {tracking} through the shop's webservice")
+        ws.set_tracking(
+            int(carrier_id),
+            tracking,
+            order_id,
+            what=f"order {order_id}: tracking number {tracking} through the shop's webservice",
+        )
     except WebserviceError as exc:
         raise SyncError(entity, key, str(exc), "tracking_number") from None
     return "webservice"
@@ -153,8 +194,14 @@ def set_tracking(ctx: SyncContext, entity: str, key: str, order_id: int, trackin
 
 def expect(ctx: SyncContext, kind: str, order_id: int, what: dict) -> None:
     until = datetime.now(timezone.utc) + timedelta(minutes=EXPECT_MINUTES)
-    ctx.store.record_applied(PRESTASHOP, "order", kind, str(int(order_id)),
-                             json.dumps({**what, "until": until.isoformat()}, sort_keys=True), "expect")
+    ctx.store.record_applied(
+        PRESTASHOP,
+        "order",
+        kind,
+        str(int(order_id)),
+        json.dumps({**what, "until": until.isoformat()}, sort_keys=True),
+        "expect",
+    )
 
 
 def _expectation(ctx: SyncContext, kind: str, order_id: int, cache: dict) -> dict | None:
@@ -198,8 +245,11 @@ def is_own(ctx: SyncContext, change: Change, cache: dict) -> str:
     tracking = _expectation(ctx, CARRIER, order_id, cache)
     if table == "order_carrier" and tracking and change.op == "update":
         changed = _changed(change)
-        if "tracking_number" in changed and after.get("tracking_number") == tracking["tracking"] \
-                and changed <= CARRIER_COLUMNS | {"tracking_number"}:
+        if (
+            "tracking_number" in changed
+            and after.get("tracking_number") == tracking["tracking"]
+            and changed <= CARRIER_COLUMNS | {"tracking_number"}
+        ):
             return f"order {order_id}: tracking number {tracking['tracking']} set through the webservice"
     if not state:
         return ""
@@ -207,14 +257,18 @@ def is_own(ctx: SyncContext, change: Change, cache: dict) -> str:
     what = f"order {order_id}: state {target} set through the webservice"
     if table == "order_history":
         history = _int(state.get("history"))
-        if _int(after.get("id_order_state")) == target and (not history or _int(after.get("id_order_history"))
-                                                            == history):
+        if _int(after.get("id_order_state")) == target and (
+            not history or _int(after.get("id_order_history")) == history
+        ):
             return what
         return ""
     if table == "orders":
         changed = _changed(change)
-        if change.op == "update" and changed <= ORDER_COLUMNS and (
-                "current_state" not in changed or _int(after.get("current_state")) == target):
+        if (
+            change.op == "update"
+            and changed <= ORDER_COLUMNS
+            and ("current_state" not in changed or _int(after.get("current_state")) == target)
+        ):
             return what
         return ""
     if table == "order_invoice":
@@ -235,5 +289,14 @@ def own_changes(ctx: SyncContext, changes: Iterable[Change]) -> dict[int, str]:
     return out
 
 
-__all__ = ["change_state", "client", "expect", "is_own", "mode_line", "own_changes", "set_tracking", "state_route",
-           "tracking_route"]
+__all__ = [
+    "change_state",
+    "client",
+    "expect",
+    "is_own",
+    "mode_line",
+    "own_changes",
+    "set_tracking",
+    "state_route",
+    "tracking_route",
+]

@@ -26,8 +26,12 @@ from replicator.sync.echo import shop_marker
 
 ENTITY = "stock"
 log = logging.getLogger("replicator.sync.stock")
-FS_TABLES = {"F_STO": "ARTSTO", "F_STC": "ARTSTC", "F_LPC": "ARTLPC",
-             supplier_orders.LINES: supplier_orders.LINE_ARTICLE}
+FS_TABLES = {
+    "F_STO": "ARTSTO",
+    "F_STC": "ARTSTC",
+    "F_LPC": "ARTLPC",
+    supplier_orders.LINES: supplier_orders.LINE_ARTICLE,
+}
 HANDFUL = 8  # more stock rows than this in one batch: written together (set_stock_bulk chunks), not per article
 
 
@@ -42,8 +46,10 @@ def on_order_units(ctx: SyncContext, articles: list[str]) -> dict:
     counts none, said once."""
     if not supplier_orders.has_supplier_orders(ctx.factusol):
         if not ctx.cache.get("no_supplier_orders_said"):
-            log.warning("stock formula %s: this FactuSOL file has no supplier orders (F_PPR/F_LPP): none counted",
-                        ctx.rules.entity(ENTITY).options.get("formula"))
+            log.warning(
+                "stock formula %s: this FactuSOL file has no supplier orders (F_PPR/F_LPP): none counted",
+                ctx.rules.entity(ENTITY).options.get("formula"),
+            )
             ctx.cache["no_supplier_orders_said"] = True
         return {}
     return supplier_orders.read_on_order_units(ctx.factusol, articles)
@@ -64,8 +70,13 @@ class StockSync:
             if before.get("ESTPCL") == after.get("ESTPCL") or not (before and after):
                 return []
             key = row_key(change)
-            return sorted({str(r["ARTLPC"]).strip() for r in fs_reader.order_lines(
-                ctx.factusol, str(key.get("TIPPCL")), int(key.get("CODPCL"))) if r.get("ARTLPC")})
+            return sorted(
+                {
+                    str(r["ARTLPC"]).strip()
+                    for r in fs_reader.order_lines(ctx.factusol, str(key.get("TIPPCL")), int(key.get("CODPCL")))
+                    if r.get("ARTLPC")
+                }
+            )
         if change.side == "factusol" and change.source_table == supplier_orders.HEADER:
             # a supplier order's state moves the units of all its lines (received, cancelled)
             key = row_key(change)
@@ -104,8 +115,15 @@ class StockSync:
         else:  # a few articles (a normal cycle): one transaction per article, as before
             groups = [[article] for article in rows]
         for group in groups:
-            outcomes.update(self._write(ctx, rules, {a: products[a] for a in group}, {a: rows[a] for a in group},
-                                        synced if subtract else None))
+            outcomes.update(
+                self._write(
+                    ctx,
+                    rules,
+                    {a: products[a] for a in group},
+                    {a: rows[a] for a in group},
+                    synced if subtract else None,
+                )
+            )
         for article in products:
             outcomes.setdefault(article, Outcome(NOOP))
         return {key: outcomes[key] for key in keys}
@@ -119,8 +137,9 @@ class StockSync:
             return {}
         held: dict[tuple[int, int], int] = {}
         if rules.options.get("subtract_unsynced_shop_orders", True):
-            held = ps_reader.unsynced_order_units(ctx.shop, products.values(), lambda ids: {
-                int(v) for v in ctx.store.id_map_by_prestashop("order", ids)})
+            held = ps_reader.unsynced_order_units(
+                ctx.shop, products.values(), lambda ids: {int(v) for v in ctx.store.id_map_by_prestashop("order", ids)}
+            )
         current = stock_quantities(ctx.shop, products.values())
         out: dict[str, list[str]] = {}
         for article, items in rows.items():
@@ -152,19 +171,31 @@ class StockSync:
         for row in targets:
             by_product.setdefault(row["id_product"], []).append(row)
         # the FactuSOL variants matter only for the shop's combinations: read for those articles alone
-        with_combinations = fs_reader.in_file_order(articles, [
-            a for a, pid in products.items() if any(r["id_product_attribute"] for r in by_product.get(pid, ()))])
+        with_combinations = fs_reader.in_file_order(
+            articles,
+            [a for a, pid in products.items() if any(r["id_product_attribute"] for r in by_product.get(pid, ()))],
+        )
         variants = fs_reader.article_variants(ctx.factusol, with_combinations) if with_combinations else {}
         # which FactuSOL talla/color each shop combination is: by attribute names and/or reference (product rule)
         matcher = Matcher(ctx) if with_combinations else None
-        values = ps_attributes.combination_values(ctx.shop, [
-            r["id_product_attribute"] for a in with_combinations for r in by_product.get(products[a], ())])
+        values = ps_attributes.combination_values(
+            ctx.shop, [r["id_product_attribute"] for a in with_combinations for r in by_product.get(products[a], ())]
+        )
         # every stock row FactuSOL feeds: (article, shop row, FactuSOL figures per warehouse)
         for article, product_id in products.items():
             for row in by_product.get(product_id, []):
-                size_colour = ("", "") if not row["id_product_attribute"] else matcher.variant(
-                    article, row["combination_reference"] or "", values.get(row["id_product_attribute"], []),
-                    variants.get(article, [])) if matcher else None
+                size_colour = (
+                    ("", "")
+                    if not row["id_product_attribute"]
+                    else matcher.variant(
+                        article,
+                        row["combination_reference"] or "",
+                        values.get(row["id_product_attribute"], []),
+                        variants.get(article, []),
+                    )
+                    if matcher
+                    else None
+                )
                 if size_colour is None:
                     continue  # a shop combination FactuSOL does not have: left alone
                 stock_key = (article, *size_colour)
@@ -178,12 +209,21 @@ class StockSync:
                 rows.setdefault(article, []).append((row, per_warehouse))
         return products, rows, outcomes
 
-    def _write(self, ctx: SyncContext, rules, products: dict[str, int], rows: dict[str, list[tuple[dict, dict]]],
-               synced: Callable[[list[int]], set[int]] | None) -> dict[str, Outcome]:
+    def _write(
+        self,
+        ctx: SyncContext,
+        rules,
+        products: dict[str, int],
+        rows: dict[str, list[tuple[dict, dict]]],
+        synced: Callable[[list[int]], set[int]] | None,
+    ) -> dict[str, Outcome]:
         """Write the quantities of these articles; the units of shop orders FactuSOL does not know yet are read
         INSIDE the transaction that holds the stock rows locked, so an order committed meanwhile is counted."""
-        by_key = {(row["id_product"], row["id_product_attribute"]): (article, row, per_warehouse)
-                  for article, items in rows.items() for row, per_warehouse in items}
+        by_key = {
+            (row["id_product"], row["id_product_attribute"]): (article, row, per_warehouse)
+            for article, items in rows.items()
+            for row, per_warehouse in items
+        }
         held: dict[tuple[int, int], int] = {}
 
         def quantity(per_warehouse: dict, reserved: int) -> int:
@@ -199,8 +239,11 @@ class StockSync:
         first, last = min(products), max(products)
         note = f"stock {first}" if first == last else f"stock {first}..{last} ({len(products)} articles)"
         written = ps_writer.set_stock_bulk(
-            ctx.shop, [(pid, pa, quantity(per_warehouse, 0)) for (pid, pa), (_, _, per_warehouse) in by_key.items()],
-            extra=shop_marker(ctx, note), compute=under_lock)
+            ctx.shop,
+            [(pid, pa, quantity(per_warehouse, 0)) for (pid, pa), (_, _, per_warehouse) in by_key.items()],
+            extra=shop_marker(ctx, note),
+            compute=under_lock,
+        )
         notes: dict[str, list[str]] = {}
         for key, write in written.items():
             article, row, _ = by_key[key]
@@ -208,6 +251,7 @@ class StockSync:
             label = row["combination_reference"] or article
             notes.setdefault(article, []).append(
                 f"{label} {write.old_quantity} -> {write.new_quantity}"
-                + (f" ({reserved} held by shop orders not yet in FactuSOL)" if reserved else ""))
+                + (f" ({reserved} held by shop orders not yet in FactuSOL)" if reserved else "")
+            )
         ctx.count("stock_writes", len(written))
         return {article: Outcome("applied", "shop stock " + ", ".join(n)) for article, n in notes.items()}

@@ -8,14 +8,41 @@ stock, catalogue, orders, customers, over the SQL helpers in sql.py.
 
 from .catalogue import BulkCreated, create_products_bulk, find_product, tax_rules_group_for_rate, upsert_product
 from .customers import country_and_state, main_address_id, update_customer
-from .orders import (StateChange, change_order_state, record_invoice_payment, set_invoice, set_order_carrier,
-                     set_shipping_cost, set_tracking, validate_tracking)
+from .orders import (
+    StateChange,
+    change_order_state,
+    record_invoice_payment,
+    set_invoice,
+    set_order_carrier,
+    set_shipping_cost,
+    set_tracking,
+    validate_tracking,
+)
 from .sql import Extra, WriteError
 from .stock import StockWrite, recompute_reserved, reserved_quantity, set_stock, set_stock_bulk
 
 __all__ = [
-    "BulkCreated", "Extra", "StateChange", "StockWrite", "WriteError", "change_order_state", "country_and_state",
-    "create_products_bulk", "find_product", "main_address_id", "record_invoice_payment", "recompute_reserved",
-    "reserved_quantity", "set_invoice", "set_order_carrier", "set_shipping_cost", "set_stock", "set_stock_bulk", "set_tracking",
-    "tax_rules_group_for_rate", "update_customer", "upsert_product", "validate_tracking",
+    "BulkCreated",
+    "Extra",
+    "StateChange",
+    "StockWrite",
+    "WriteError",
+    "change_order_state",
+    "country_and_state",
+    "create_products_bulk",
+    "find_product",
+    "main_address_id",
+    "record_invoice_payment",
+    "recompute_reserved",
+    "reserved_quantity",
+    "set_invoice",
+    "set_order_carrier",
+    "set_shipping_cost",
+    "set_stock",
+    "set_stock_bulk",
+    "set_tracking",
+    "tax_rules_group_for_rate",
+    "update_customer",
+    "upsert_product",
+    "validate_tracking",
 ]

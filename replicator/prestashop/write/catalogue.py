@@ -45,76 +45,133 @@ def tax_rules_group_for_rate(shop: ShopConnection, rate: Decimal, cur=None) -> i
         "SELECT g.id_tax_rules_group FROM {p}tax_rules_group g JOIN {p}tax_rule r"
         " ON r.id_tax_rules_group = g.id_tax_rules_group JOIN {p}tax t ON t.id_tax = r.id_tax"
         " WHERE g.active = 1 AND g.deleted = 0 AND r.id_country = %s AND r.id_state = 0 AND t.rate = %s"
-        " ORDER BY g.id_tax_rules_group LIMIT 1", (country, Decimal(rate)), cursor=cur)
+        " ORDER BY g.id_tax_rules_group LIMIT 1",
+        (country, Decimal(rate)),
+        cursor=cur,
+    )
     return row["id_tax_rules_group"] if row else None
 
 
 def attribute_id(shop: ShopConnection, cur, value: str, color: bool, lang_ids: list[int]) -> int:
     """Find (or create) the attribute value in the Color group (is_color_group) or the first other group (Size)."""
-    group = shop.query_one("SELECT id_attribute_group FROM {p}attribute_group WHERE is_color_group = %s"
-                           " ORDER BY position, id_attribute_group LIMIT 1", (1 if color else 0,), cursor=cur)
+    group = shop.query_one(
+        "SELECT id_attribute_group FROM {p}attribute_group WHERE is_color_group = %s"
+        " ORDER BY position, id_attribute_group LIMIT 1",
+        (1 if color else 0,),
+        cursor=cur,
+    )
     if not group:
-        gid = shop.execute("INSERT INTO {p}attribute_group (is_color_group, group_type, position)"
-                           " VALUES (%s, %s, 0)", (1 if color else 0, "color" if color else "select"), cursor=cur)
+        gid = shop.execute(
+            "INSERT INTO {p}attribute_group (is_color_group, group_type, position) VALUES (%s, %s, 0)",
+            (1 if color else 0, "color" if color else "select"),
+            cursor=cur,
+        )
         name = "Color" if color else "Size"
         for lang in lang_ids:
-            shop.execute("INSERT INTO {p}attribute_group_lang (id_attribute_group, id_lang, name, public_name)"
-                         " VALUES (%s, %s, %s, %s)", (gid, lang, name, name), cursor=cur)
-        shop.execute("INSERT INTO {p}attribute_group_shop (id_attribute_group, id_shop) VALUES (%s, %s)",
-                     (gid, shop.id_shop), cursor=cur)
+            shop.execute(
+                "INSERT INTO {p}attribute_group_lang (id_attribute_group, id_lang, name, public_name)"
+                " VALUES (%s, %s, %s, %s)",
+                (gid, lang, name, name),
+                cursor=cur,
+            )
+        shop.execute(
+            "INSERT INTO {p}attribute_group_shop (id_attribute_group, id_shop) VALUES (%s, %s)",
+            (gid, shop.id_shop),
+            cursor=cur,
+        )
     else:
         gid = group["id_attribute_group"]
-    row = shop.query_one("SELECT a.id_attribute FROM {p}attribute a JOIN {p}attribute_lang l ON l.id_attribute ="
-                         " a.id_attribute WHERE a.id_attribute_group = %s AND l.name = %s ORDER BY a.id_attribute"
-                         " LIMIT 1", (gid, value), cursor=cur)
+    row = shop.query_one(
+        "SELECT a.id_attribute FROM {p}attribute a JOIN {p}attribute_lang l ON l.id_attribute ="
+        " a.id_attribute WHERE a.id_attribute_group = %s AND l.name = %s ORDER BY a.id_attribute"
+        " LIMIT 1",
+        (gid, value),
+        cursor=cur,
+    )
     if row:
         return row["id_attribute"]
-    position = shop.query_one("SELECT COALESCE(MAX(position) + 1, 0) AS n FROM {p}attribute WHERE"
-                              " id_attribute_group = %s", (gid,), cursor=cur)["n"]
-    aid = shop.execute("INSERT INTO {p}attribute (id_attribute_group, color, position) VALUES (%s, '', %s)",
-                       (gid, position), cursor=cur)
+    position = shop.query_one(
+        "SELECT COALESCE(MAX(position) + 1, 0) AS n FROM {p}attribute WHERE id_attribute_group = %s", (gid,), cursor=cur
+    )["n"]
+    aid = shop.execute(
+        "INSERT INTO {p}attribute (id_attribute_group, color, position) VALUES (%s, '', %s)",
+        (gid, position),
+        cursor=cur,
+    )
     for lang in lang_ids:
-        shop.execute("INSERT INTO {p}attribute_lang (id_attribute, id_lang, name) VALUES (%s, %s, %s)",
-                     (aid, lang, value), cursor=cur)
-    shop.execute("INSERT INTO {p}attribute_shop (id_attribute, id_shop) VALUES (%s, %s)", (aid, shop.id_shop),
-                 cursor=cur)
+        shop.execute(
+            "INSERT INTO {p}attribute_lang (id_attribute, id_lang, name) VALUES (%s, %s, %s)",
+            (aid, lang, value),
+            cursor=cur,
+        )
+    shop.execute(
+        "INSERT INTO {p}attribute_shop (id_attribute, id_shop) VALUES (%s, %s)", (aid, shop.id_shop), cursor=cur
+    )
     return aid
 
 
 def _find_combination(shop: ShopConnection, cur, product_id: int, combo: Combination, attribute_ids: list[int]):
     if combo.prestashop_id:
-        row = shop.query_one("SELECT id_product_attribute FROM {p}product_attribute WHERE id_product_attribute = %s"
-                             " AND id_product = %s", (combo.prestashop_id, product_id), cursor=cur)
+        row = shop.query_one(
+            "SELECT id_product_attribute FROM {p}product_attribute WHERE id_product_attribute = %s AND id_product = %s",
+            (combo.prestashop_id, product_id),
+            cursor=cur,
+        )
         if row:
             return row["id_product_attribute"]
     if combo.reference:  # link before create: the shop's combination with this reference (lowest id)
-        row = shop.query_one("SELECT id_product_attribute FROM {p}product_attribute WHERE id_product = %s"
-                             " AND reference = %s ORDER BY id_product_attribute LIMIT 1",
-                             (product_id, combo.reference), cursor=cur)
+        row = shop.query_one(
+            "SELECT id_product_attribute FROM {p}product_attribute WHERE id_product = %s"
+            " AND reference = %s ORDER BY id_product_attribute LIMIT 1",
+            (product_id, combo.reference),
+            cursor=cur,
+        )
         if row:
             return row["id_product_attribute"]
-    for pa in shop.query("SELECT id_product_attribute FROM {p}product_attribute WHERE id_product = %s",
-                         (product_id,), cursor=cur):
-        ids = sorted(r["id_attribute"] for r in shop.query(
-            "SELECT id_attribute FROM {p}product_attribute_combination WHERE id_product_attribute = %s",
-            (pa["id_product_attribute"],), cursor=cur))
+    for pa in shop.query(
+        "SELECT id_product_attribute FROM {p}product_attribute WHERE id_product = %s", (product_id,), cursor=cur
+    ):
+        ids = sorted(
+            r["id_attribute"]
+            for r in shop.query(
+                "SELECT id_attribute FROM {p}product_attribute_combination WHERE id_product_attribute = %s",
+                (pa["id_product_attribute"],),
+                cursor=cur,
+            )
+        )
         if ids == sorted(attribute_ids):
             return pa["id_product_attribute"]
     return None
 
 
-def _new_combination_rows(shop: ShopConnection, product_id: int, combo: Combination,
-                          default_on: int | None) -> tuple[dict, dict]:
+def _new_combination_rows(
+    shop: ShopConnection, product_id: int, combo: Combination, default_on: int | None
+) -> tuple[dict, dict]:
     """The ``product_attribute`` row and the ``product_attribute_shop`` row (without id_product_attribute) of a NEW
     combination: the one place for their column defaults, used by ``upsert_product`` and ``create_products_bulk``.
     ``default_on`` is 1 or None, never 0 (UNIQUE (id_product, default_on))."""
     impact = _price(combo.price_impact)
-    main = {"id_product": product_id, "reference": combo.reference, "ean13": combo.ean13 or "", "price": impact or 0,
-            "wholesale_price": 0, "default_on": default_on, "minimal_quantity": 1, "available_date": "0000-00-00"}
+    main = {
+        "id_product": product_id,
+        "reference": combo.reference,
+        "ean13": combo.ean13 or "",
+        "price": impact or 0,
+        "wholesale_price": 0,
+        "default_on": default_on,
+        "minimal_quantity": 1,
+        "available_date": "0000-00-00",
+    }
     if shop.detect_version().has_product_attribute_quantity:
         main.update(quantity=0, location="")
-    per_shop = {"id_product": product_id, "id_shop": shop.id_shop, "price": impact or 0, "wholesale_price": 0,
-                "default_on": default_on, "minimal_quantity": 1, "available_date": "0000-00-00"}
+    per_shop = {
+        "id_product": product_id,
+        "id_shop": shop.id_shop,
+        "price": impact or 0,
+        "wholesale_price": 0,
+        "default_on": default_on,
+        "minimal_quantity": 1,
+        "available_date": "0000-00-00",
+    }
     return _complete(shop, "product_attribute", main), _complete(shop, "product_attribute_shop", per_shop)
 
 
@@ -126,8 +183,11 @@ def _complete(shop: ShopConnection, table: str, values: dict) -> dict:
 
 def _upsert_combinations(shop: ShopConnection, cur, product_id: int, product: Product, lang_ids: list[int]) -> None:
     version = shop.detect_version()
-    has_default = shop.query_one("SELECT id_product_attribute FROM {p}product_attribute WHERE id_product = %s"
-                                 " AND default_on = 1", (product_id,), cursor=cur)
+    has_default = shop.query_one(
+        "SELECT id_product_attribute FROM {p}product_attribute WHERE id_product = %s AND default_on = 1",
+        (product_id,),
+        cursor=cur,
+    )
     for combo in product.combinations:
         attrs = []
         if combo.size:
@@ -144,11 +204,17 @@ def _upsert_combinations(shop: ShopConnection, cur, product_id: int, product: Pr
             if impact is not None:
                 sets.append("price = %s")
                 args.append(impact)
-            shop.execute(f"UPDATE {{p}}product_attribute SET {', '.join(sets)} WHERE id_product_attribute = %s",
-                         (*args, pa), cursor=cur)
+            shop.execute(
+                f"UPDATE {{p}}product_attribute SET {', '.join(sets)} WHERE id_product_attribute = %s",
+                (*args, pa),
+                cursor=cur,
+            )
             if impact is not None:
-                shop.execute("UPDATE {p}product_attribute_shop SET price = %s WHERE id_product_attribute = %s"
-                             " AND id_shop = %s", (impact, pa, shop.id_shop), cursor=cur)
+                shop.execute(
+                    "UPDATE {p}product_attribute_shop SET price = %s WHERE id_product_attribute = %s AND id_shop = %s",
+                    (impact, pa, shop.id_shop),
+                    cursor=cur,
+                )
         else:
             default_on = None if has_default else 1  # NULL, never 0: UNIQUE (id_product, default_on)
             main, per_shop = _new_combination_rows(shop, product_id, combo, default_on)
@@ -156,8 +222,11 @@ def _upsert_combinations(shop: ShopConnection, cur, product_id: int, product: Pr
             per_shop = dict(per_shop, id_product_attribute=pa)
             shop.execute(insert_sql(shop, "product_attribute_shop", per_shop), list(per_shop.values()), cursor=cur)
             for aid in attrs:
-                shop.execute("INSERT INTO {p}product_attribute_combination (id_attribute, id_product_attribute)"
-                             " VALUES (%s, %s)", (aid, pa), cursor=cur)
+                shop.execute(
+                    "INSERT INTO {p}product_attribute_combination (id_attribute, id_product_attribute) VALUES (%s, %s)",
+                    (aid, pa),
+                    cursor=cur,
+                )
             if version.has_product_attribute_lang:
                 for lang in lang_ids:
                     lang_row = _complete(shop, "product_attribute_lang", {"id_product_attribute": pa, "id_lang": lang})
@@ -167,29 +236,53 @@ def _upsert_combinations(shop: ShopConnection, cur, product_id: int, product: Pr
             if default_on:
                 has_default = {"id_product_attribute": pa}
                 for table in ("product", "product_shop"):
-                    shop.execute(f"UPDATE {{p}}{table} SET cache_default_attribute = %s WHERE id_product = %s",
-                                 (pa, product_id), cursor=cur)
+                    shop.execute(
+                        f"UPDATE {{p}}{table} SET cache_default_attribute = %s WHERE id_product = %s",
+                        (pa, product_id),
+                        cursor=cur,
+                    )
         combo.prestashop_id = pa
     if product.combinations:
-        shop.execute("UPDATE {p}product SET product_type = 'combinations' WHERE id_product = %s AND product_type"
-                     " IN ('standard', '')", (product_id,), cursor=cur)
+        shop.execute(
+            "UPDATE {p}product SET product_type = 'combinations' WHERE id_product = %s AND product_type"
+            " IN ('standard', '')",
+            (product_id,),
+            cursor=cur,
+        )
         sync_product_row(shop, cur, product_id)
 
 
-def _new_product_rows(shop: ShopConnection, product: Product, category: int, tax_group: int | None,
-                      now: datetime) -> tuple[dict, dict]:
+def _new_product_rows(
+    shop: ShopConnection, product: Product, category: int, tax_group: int | None, now: datetime
+) -> tuple[dict, dict]:
     """The ``product`` row and the ``product_shop`` row (without id_product) of a NEW product: the one place for
     the column defaults, used by ``upsert_product`` and ``create_products_bulk`` alike."""
     version = shop.detect_version()
     price, cost = _price(product.price_tax_excl), _price(product.cost_price)
-    common = {"id_category_default": category, "id_tax_rules_group": tax_group if tax_group is not None else 0,
-              "price": price or 0, "wholesale_price": cost or 0, "active": int(product.active),
-              "available_for_order": 1, "show_price": 1, "indexed": 0, "visibility": "both",
-              "available_date": "0000-00-00", "redirect_type": "default" if version.family == "8" else "404",
-              "date_add": now, "date_upd": now}
-    main = dict(common, id_shop_default=shop.id_shop, reference=product.reference, ean13=product.ean13 or "",
-                weight=_price(product.weight), product_type="combinations" if product.combinations else "standard",
-                state=1)
+    common = {
+        "id_category_default": category,
+        "id_tax_rules_group": tax_group if tax_group is not None else 0,
+        "price": price or 0,
+        "wholesale_price": cost or 0,
+        "active": int(product.active),
+        "available_for_order": 1,
+        "show_price": 1,
+        "indexed": 0,
+        "visibility": "both",
+        "available_date": "0000-00-00",
+        "redirect_type": "default" if version.family == "8" else "404",
+        "date_add": now,
+        "date_upd": now,
+    }
+    main = dict(
+        common,
+        id_shop_default=shop.id_shop,
+        reference=product.reference,
+        ean13=product.ean13 or "",
+        weight=_price(product.weight),
+        product_type="combinations" if product.combinations else "standard",
+        state=1,
+    )
     per_shop = dict(common, id_shop=shop.id_shop)
     if version.family != "8":
         per_shop["redirect_type"] = ""
@@ -199,22 +292,40 @@ def _new_product_rows(shop: ShopConnection, product: Product, category: int, tax
 def _new_lang_row(shop: ShopConnection, product: Product, product_id: int, lang: int) -> dict:
     """A product_lang row: the name (the reference when empty), its slug and the descriptions."""
     name = (product.name or product.reference)[:128]
-    return _complete(shop, "product_lang", {
-        "id_product": product_id, "id_shop": shop.id_shop, "id_lang": lang, "name": name,
-        "link_rewrite": _slug(name), "description": product.description,
-        "description_short": product.description_short})
+    return _complete(
+        shop,
+        "product_lang",
+        {
+            "id_product": product_id,
+            "id_shop": shop.id_shop,
+            "id_lang": lang,
+            "name": name,
+            "link_rewrite": _slug(name),
+            "description": product.description,
+            "description_short": product.description_short,
+        },
+    )
 
 
 def find_product(shop: ShopConnection, reference: str, cur=None) -> int | None:
     """product.reference is not unique in PrestaShop: the lowest id wins, like the BO search."""
-    row = shop.query_one("SELECT id_product FROM {p}product WHERE reference = %s ORDER BY id_product LIMIT 1",
-                         (reference,), cursor=cur)
+    row = shop.query_one(
+        "SELECT id_product FROM {p}product WHERE reference = %s ORDER BY id_product LIMIT 1", (reference,), cursor=cur
+    )
     return row["id_product"] if row else None
 
 
-def upsert_product(shop: ShopConnection, product: Product, lang_ids: list[int] | None = None, *,
-                   id_category: int | None = None, id_tax_rules_group: int | None = None,
-                   extra: Extra = None, lang_previous: dict[str, str] | None = None, index: bool = True) -> int:
+def upsert_product(
+    shop: ShopConnection,
+    product: Product,
+    lang_ids: list[int] | None = None,
+    *,
+    id_category: int | None = None,
+    id_tax_rules_group: int | None = None,
+    extra: Extra = None,
+    lang_previous: dict[str, str] | None = None,
+    index: bool = True,
+) -> int:
     """Create or update a product found by reference (or ``product.prestashop_id``); returns id_product.
 
     Writes product + product_shop (price tax excluded, 6 decimals), product_lang for every language,
@@ -237,15 +348,21 @@ def upsert_product(shop: ShopConnection, product: Product, lang_ids: list[int] |
     price, cost = _price(product.price_tax_excl), _price(product.cost_price)
     with shop.transaction() as cur:
         pid = product.prestashop_id or find_product(shop, product.reference, cur)
-        if pid and not shop.query_one("SELECT 1 AS x FROM {p}product WHERE id_product = %s FOR UPDATE", (pid,), cursor=cur):
+        if pid and not shop.query_one(
+            "SELECT 1 AS x FROM {p}product WHERE id_product = %s FOR UPDATE", (pid,), cursor=cur
+        ):
             pid = find_product(shop, product.reference, cur)
         tax_group = id_tax_rules_group
         if tax_group is None and product.vat_rate is not None:
             tax_group = tax_rules_group_for_rate(shop, product.vat_rate, cur)
         existed = bool(pid)
         if pid:
-            sets = {"reference": product.reference, "active": int(product.active), "date_upd": now,
-                    "weight": _price(product.weight)}
+            sets = {
+                "reference": product.reference,
+                "active": int(product.active),
+                "date_upd": now,
+                "weight": _price(product.weight),
+            }
             if product.ean13:
                 sets["ean13"] = product.ean13
             shop_sets = {"active": int(product.active), "date_upd": now}
@@ -255,12 +372,23 @@ def upsert_product(shop: ShopConnection, product: Product, lang_ids: list[int] |
                 sets["wholesale_price"] = shop_sets["wholesale_price"] = cost
             if tax_group is not None:
                 sets["id_tax_rules_group"] = shop_sets["id_tax_rules_group"] = tax_group
-            shop.execute(f"UPDATE {{p}}product SET {', '.join(f'`{k}` = %s' for k in sets)} WHERE id_product = %s",
-                         (*sets.values(), pid), cursor=cur)
-            shop.execute(f"UPDATE {{p}}product_shop SET {', '.join(f'`{k}` = %s' for k in shop_sets)}"
-                         " WHERE id_product = %s AND id_shop = %s", (*shop_sets.values(), pid, shop.id_shop), cursor=cur)
-            category = id_category or shop.query_one("SELECT id_category_default FROM {p}product WHERE id_product = %s",
-                                                     (pid,), cursor=cur)["id_category_default"]
+            shop.execute(
+                f"UPDATE {{p}}product SET {', '.join(f'`{k}` = %s' for k in sets)} WHERE id_product = %s",
+                (*sets.values(), pid),
+                cursor=cur,
+            )
+            shop.execute(
+                f"UPDATE {{p}}product_shop SET {', '.join(f'`{k}` = %s' for k in shop_sets)}"
+                " WHERE id_product = %s AND id_shop = %s",
+                (*shop_sets.values(), pid, shop.id_shop),
+                cursor=cur,
+            )
+            category = (
+                id_category
+                or shop.query_one(
+                    "SELECT id_category_default FROM {p}product WHERE id_product = %s", (pid,), cursor=cur
+                )["id_category_default"]
+            )
         else:
             category = id_category or shop.config_int("PS_HOME_CATEGORY", 2)
             main, per_shop = _new_product_rows(shop, product, category, tax_group, now)
@@ -270,32 +398,60 @@ def upsert_product(shop: ShopConnection, product: Product, lang_ids: list[int] |
             stock_row(shop, cur, pid, 0)
         current_langs = {}
         if existed and lang_previous is not None:
-            current_langs = {r["id_lang"]: r for r in shop.query(
-                "SELECT id_lang, name, description, description_short FROM {p}product_lang WHERE id_product = %s"
-                " AND id_shop = %s FOR UPDATE", (pid, shop.id_shop), cursor=cur)}
+            current_langs = {
+                r["id_lang"]: r
+                for r in shop.query(
+                    "SELECT id_lang, name, description, description_short FROM {p}product_lang WHERE id_product = %s"
+                    " AND id_shop = %s FOR UPDATE",
+                    (pid, shop.id_shop),
+                    cursor=cur,
+                )
+            }
         for lang in lang_ids:
             row = _new_lang_row(shop, product, pid, lang)
             current = current_langs.get(lang)
             if current is not None and lang != shop.id_lang:
                 # a translation made in the shop stays: only fields still holding the previous value move
-                sets = {f: row[f] for f in ("name", "description", "description_short")
-                        if f in lang_previous and _same_text(current[f], lang_previous[f]) and current[f] != row[f]}
+                sets = {
+                    f: row[f]
+                    for f in ("name", "description", "description_short")
+                    if f in lang_previous and _same_text(current[f], lang_previous[f]) and current[f] != row[f]
+                }
                 if sets:
-                    shop.execute(f"UPDATE {{p}}product_lang SET {', '.join(f'`{k}` = %s' for k in sets)}"
-                                 " WHERE id_product = %s AND id_shop = %s AND id_lang = %s",
-                                 (*sets.values(), pid, shop.id_shop, lang), cursor=cur)
+                    shop.execute(
+                        f"UPDATE {{p}}product_lang SET {', '.join(f'`{k}` = %s' for k in sets)}"
+                        " WHERE id_product = %s AND id_shop = %s AND id_lang = %s",
+                        (*sets.values(), pid, shop.id_shop, lang),
+                        cursor=cur,
+                    )
                 continue
-            shop.execute(insert_sql(
-                shop, "product_lang", row, " ON DUPLICATE KEY UPDATE name = VALUES(name),"
-                " description = VALUES(description), description_short = VALUES(description_short),"
-                " link_rewrite = IF(link_rewrite = '', VALUES(link_rewrite), link_rewrite)"),
-                tuple(row.values()), cursor=cur)
-        if not shop.query_one("SELECT 1 AS x FROM {p}category_product WHERE id_category = %s AND id_product = %s",
-                              (category, pid), cursor=cur):
-            position = shop.query_one("SELECT COALESCE(MAX(position) + 1, 0) AS n FROM {p}category_product"
-                                      " WHERE id_category = %s", (category,), cursor=cur)["n"]
-            shop.execute("INSERT INTO {p}category_product (id_category, id_product, position) VALUES (%s, %s, %s)",
-                         (category, pid, position), cursor=cur)
+            shop.execute(
+                insert_sql(
+                    shop,
+                    "product_lang",
+                    row,
+                    " ON DUPLICATE KEY UPDATE name = VALUES(name),"
+                    " description = VALUES(description), description_short = VALUES(description_short),"
+                    " link_rewrite = IF(link_rewrite = '', VALUES(link_rewrite), link_rewrite)",
+                ),
+                tuple(row.values()),
+                cursor=cur,
+            )
+        if not shop.query_one(
+            "SELECT 1 AS x FROM {p}category_product WHERE id_category = %s AND id_product = %s",
+            (category, pid),
+            cursor=cur,
+        ):
+            position = shop.query_one(
+                "SELECT COALESCE(MAX(position) + 1, 0) AS n FROM {p}category_product WHERE id_category = %s",
+                (category,),
+                cursor=cur,
+            )["n"]
+            shop.execute(
+                "INSERT INTO {p}category_product (id_category, id_product, position) VALUES (%s, %s, %s)",
+                (category, pid, position),
+                cursor=cur,
+            )
         _upsert_combinations(shop, cur, pid, product, lang_ids)
         search_index.after_product_write(shop, [pid], cur, search=index)
         run_extra(shop, cur, extra)
@@ -319,9 +475,17 @@ class BulkCreated(dict):
         self.existing: set[str] = set()
 
 
-def create_products_bulk(shop: ShopConnection, products: list[Product], lang_ids: list[int] | None = None, *,
-                         extra: Extra = None, id_category: int | None = None, id_tax_rules_group: int | None = None,
-                         chunk: int = PRODUCT_CHUNK, index: bool = True) -> BulkCreated:
+def create_products_bulk(
+    shop: ShopConnection,
+    products: list[Product],
+    lang_ids: list[int] | None = None,
+    *,
+    extra: Extra = None,
+    id_category: int | None = None,
+    id_tax_rules_group: int | None = None,
+    chunk: int = PRODUCT_CHUNK,
+    index: bool = True,
+) -> BulkCreated:
     """Create many NEW products, with or without combinations: the rows ``upsert_product`` writes for a new
     product (same column defaults, ``_new_product_rows`` / ``_new_combination_rows``), in ONE transaction per chunk
     of ``chunk`` products.
@@ -354,19 +518,30 @@ def create_products_bulk(shop: ShopConnection, products: list[Product], lang_ids
     out = BulkCreated()
     items = list(todo.values())
     for i in range(0, len(items), chunk):
-        _create_chunk(shop, items[i:i + chunk], lang_ids, category, id_tax_rules_group, extra, out, index)
+        _create_chunk(shop, items[i : i + chunk], lang_ids, category, id_tax_rules_group, extra, out, index)
     return out
 
 
-def _create_chunk(shop: ShopConnection, products: list[Product], lang_ids: list[int], category: int,
-                  id_tax_rules_group: int | None, extra: Extra, out: BulkCreated, index: bool = True) -> None:
+def _create_chunk(
+    shop: ShopConnection,
+    products: list[Product],
+    lang_ids: list[int],
+    category: int,
+    id_tax_rules_group: int | None,
+    extra: Extra,
+    out: BulkCreated,
+    index: bool = True,
+) -> None:
     now = shop.now()
     refs = [p.reference for p in products]
     marks = ", ".join(["%s"] * len(refs))
     with shop.transaction() as cur:
         existing: dict[str, int] = {}
-        for r in shop.query(f"SELECT id_product, reference FROM {{p}}product WHERE reference IN ({marks})"
-                            " ORDER BY id_product", refs, cursor=cur):
+        for r in shop.query(
+            f"SELECT id_product, reference FROM {{p}}product WHERE reference IN ({marks}) ORDER BY id_product",
+            refs,
+            cursor=cur,
+        ):
             existing.setdefault(r["reference"], r["id_product"])
         new = [p for p in products if p.reference not in existing]
         created: dict[str, int] = {}
@@ -384,8 +559,11 @@ def _create_chunk(shop: ShopConnection, products: list[Product], lang_ids: list[
             floor = shop.query_one("SELECT COALESCE(MAX(id_product), 0) AS n FROM {p}product", cursor=cur)["n"]
             insert_many(shop, cur, "product", [main for main, _ in rows], skip_defaults=True)
             wanted = {p.reference for p in new}
-            for r in shop.query("SELECT id_product, reference FROM {p}product WHERE id_product > %s"
-                                " ORDER BY id_product", (floor,), cursor=cur):
+            for r in shop.query(
+                "SELECT id_product, reference FROM {p}product WHERE id_product > %s ORDER BY id_product",
+                (floor,),
+                cursor=cur,
+            ):
                 if r["reference"] in wanted:  # above the floor: this chunk's rows (and any committed meanwhile)
                     created.setdefault(r["reference"], r["id_product"])
             if len(created) != len(new):
@@ -393,22 +571,52 @@ def _create_chunk(shop: ShopConnection, products: list[Product], lang_ids: list[
             ids = [created[p.reference] for p in new]
             mains = {pid: main for pid, (main, _) in zip(ids, rows)}
             # product_shop repeats the product row's shop fields: copied from it on the server
-            insert_copies(shop, cur, "product_shop", [dict(per_shop, id_product=pid) for pid, (_, per_shop)
-                                                       in zip(ids, rows)], "product", "id_product", mains)
+            insert_copies(
+                shop,
+                cur,
+                "product_shop",
+                [dict(per_shop, id_product=pid) for pid, (_, per_shop) in zip(ids, rows)],
+                "product",
+                "id_product",
+                mains,
+            )
             # every language gets the same texts: sent once, copied to the other languages on the server
             first, *others = lang_ids
             texts = [_new_lang_row(shop, p, pid, first) for p, pid in zip(new, ids)]
             insert_many(shop, cur, "product_lang", texts, skip_defaults=True)
             by_id = {row["id_product"]: row for row in texts}
             for lang in others:
-                insert_copies(shop, cur, "product_lang", [dict(row, id_lang=lang) for row in texts], "product_lang",
-                               "id_product", by_id, " AND s.id_shop = %s AND s.id_lang = %s", (shop.id_shop, first))
-            position = shop.query_one("SELECT COALESCE(MAX(position) + 1, 0) AS n FROM {p}category_product"
-                                      " WHERE id_category = %s FOR UPDATE", (category,), cursor=cur)["n"]
-            insert_many(shop, cur, "category_product", [
-                {"id_category": category, "id_product": pid, "position": position + n} for n, pid in enumerate(ids)])
-            insert_copies(shop, cur, "stock_available", [new_stock_row(shop, pid, 0) for pid in ids], "product",
-                           "id_product", mains)
+                insert_copies(
+                    shop,
+                    cur,
+                    "product_lang",
+                    [dict(row, id_lang=lang) for row in texts],
+                    "product_lang",
+                    "id_product",
+                    by_id,
+                    " AND s.id_shop = %s AND s.id_lang = %s",
+                    (shop.id_shop, first),
+                )
+            position = shop.query_one(
+                "SELECT COALESCE(MAX(position) + 1, 0) AS n FROM {p}category_product WHERE id_category = %s FOR UPDATE",
+                (category,),
+                cursor=cur,
+            )["n"]
+            insert_many(
+                shop,
+                cur,
+                "category_product",
+                [{"id_category": category, "id_product": pid, "position": position + n} for n, pid in enumerate(ids)],
+            )
+            insert_copies(
+                shop,
+                cur,
+                "stock_available",
+                [new_stock_row(shop, pid, 0) for pid in ids],
+                "product",
+                "id_product",
+                mains,
+            )
             _create_combinations_bulk(shop, cur, [(pid, p) for p, pid in zip(new, ids) if p.combinations], lang_ids)
             search_index.after_product_write(shop, ids, cur, search=index)
         run_extra(shop, cur, extra)
@@ -418,7 +626,6 @@ def _create_chunk(shop: ShopConnection, products: list[Product], lang_ids: list[
         out[p.reference] = pid
         if p.reference in existing:
             out.existing.add(p.reference)
-
 
 
 def _ci(text: str | None) -> str:
@@ -433,8 +640,9 @@ def _ci(text: str | None) -> str:
     return "".join(c for c in text if not unicodedata.combining(c)).casefold().rstrip(" ")
 
 
-def _create_combinations_bulk(shop: ShopConnection, cur, products: list[tuple[int, Product]],
-                              lang_ids: list[int]) -> None:
+def _create_combinations_bulk(
+    shop: ShopConnection, cur, products: list[tuple[int, Product]], lang_ids: list[int]
+) -> None:
     """The combinations of NEW products (``_create_chunk``), written as ``_upsert_combinations`` writes them for a
     product that has none yet, with multi-row INSERTs.
 
@@ -478,26 +686,43 @@ def _create_combinations_bulk(shop: ShopConnection, cur, products: list[tuple[in
                 same["combos"].append(combo)
                 continue
             main, per_shop = _new_combination_rows(shop, pid, combo, None if planned else 1)
-            planned.append({"main": main, "shop": per_shop, "attrs": attrs, "combos": [combo], "sorted": sorted(attrs),
-                            "ci": _ci(combo.reference)})
+            planned.append(
+                {
+                    "main": main,
+                    "shop": per_shop,
+                    "attrs": attrs,
+                    "combos": [combo],
+                    "sorted": sorted(attrs),
+                    "ci": _ci(combo.reference),
+                }
+            )
         plans.append((pid, planned))
-    floor = shop.query_one("SELECT COALESCE(MAX(id_product_attribute), 0) AS n FROM {p}product_attribute",
-                           cursor=cur)["n"]
-    insert_many(shop, cur, "product_attribute", [c["main"] for _, planned in plans for c in planned],
-                 skip_defaults=True)
+    floor = shop.query_one("SELECT COALESCE(MAX(id_product_attribute), 0) AS n FROM {p}product_attribute", cursor=cur)[
+        "n"
+    ]
+    insert_many(
+        shop, cur, "product_attribute", [c["main"] for _, planned in plans for c in planned], skip_defaults=True
+    )
     pids = [pid for pid, _ in plans]
     read: dict[int, list[dict]] = {pid: [] for pid in pids}
-    for r in shop.query(f"SELECT id_product_attribute, id_product, reference FROM {{p}}product_attribute"
-                        f" WHERE id_product IN ({', '.join(['%s'] * len(pids))}) AND id_product_attribute > %s"
-                        " ORDER BY id_product_attribute", (*pids, floor), cursor=cur):
+    for r in shop.query(
+        f"SELECT id_product_attribute, id_product, reference FROM {{p}}product_attribute"
+        f" WHERE id_product IN ({', '.join(['%s'] * len(pids))}) AND id_product_attribute > %s"
+        " ORDER BY id_product_attribute",
+        (*pids, floor),
+        cursor=cur,
+    ):
         read[r["id_product"]].append(r)
     mains, shop_rows, links, stock_rows = {}, [], [], []
     for pid, planned in plans:
         got = read[pid]
-        if len(got) != len(planned) or any((r["reference"] or "") != (c["main"]["reference"] or "")[:64]
-                                           for r, c in zip(got, planned)):
-            raise WriteError(f"bulk combination creation: product {pid}: {len(planned)} combinations inserted,"
-                             f" {len(got)} read back (or another reference)")
+        if len(got) != len(planned) or any(
+            (r["reference"] or "") != (c["main"]["reference"] or "")[:64] for r, c in zip(got, planned)
+        ):
+            raise WriteError(
+                f"bulk combination creation: product {pid}: {len(planned)} combinations inserted,"
+                f" {len(got)} read back (or another reference)"
+            )
         for r, c in zip(got, planned):
             pa = r["id_product_attribute"]
             mains[pa] = c["main"]
@@ -512,15 +737,28 @@ def _create_combinations_bulk(shop: ShopConnection, cur, products: list[tuple[in
     insert_many(shop, cur, "product_attribute_combination", links)
     if version.has_product_attribute_lang:
         for lang in lang_ids:
-            insert_copies(shop, cur, "product_attribute_lang", [
-                {"id_product_attribute": pa, "id_lang": lang, "available_now": "", "available_later": ""}
-                for pa in mains], "product_attribute", "id_product_attribute", mains)
+            insert_copies(
+                shop,
+                cur,
+                "product_attribute_lang",
+                [
+                    {"id_product_attribute": pa, "id_lang": lang, "available_now": "", "available_later": ""}
+                    for pa in mains
+                ],
+                "product_attribute",
+                "id_product_attribute",
+                mains,
+            )
     insert_copies(shop, cur, "stock_available", stock_rows, "product_attribute", "id_product_attribute", mains)
     # the default combination (the first one) is the product's cache_default_attribute, in every shop
     marks = ", ".join(["%s"] * len(pids))
     for table in ("product", "product_shop"):
-        shop.execute(f"UPDATE {{p}}{table} t JOIN {{p}}product_attribute pa ON pa.id_product = t.id_product AND"
-                     f" pa.default_on = 1 SET t.cache_default_attribute = pa.id_product_attribute"
-                     f" WHERE t.id_product IN ({marks})", pids, cursor=cur)
+        shop.execute(
+            f"UPDATE {{p}}{table} t JOIN {{p}}product_attribute pa ON pa.id_product = t.id_product AND"
+            f" pa.default_on = 1 SET t.cache_default_attribute = pa.id_product_attribute"
+            f" WHERE t.id_product IN ({marks})",
+            pids,
+            cursor=cur,
+        )
     # product_type is already 'combinations' (_new_product_rows) and the pa=0 row's quantity is the sum of the
     # combination rows (all 0): nothing else to do.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 
-
 from replicator.prestashop.connection import ShopConnection
 from replicator.prestashop.fit import fit_row
 
@@ -13,14 +12,31 @@ from .sql import Extra, WriteError, live_columns, run_extra
 
 
 CUSTOMER_COLUMNS = {"firstname", "lastname", "email", "company", "active", "note"}
-ADDRESS_COLUMNS = {"firstname", "lastname", "company", "address1", "address2", "postcode", "city", "phone",
-                   "phone_mobile", "dni", "vat_number", "id_country", "id_state", "other"}
+ADDRESS_COLUMNS = {
+    "firstname",
+    "lastname",
+    "company",
+    "address1",
+    "address2",
+    "postcode",
+    "city",
+    "phone",
+    "phone_mobile",
+    "dni",
+    "vat_number",
+    "id_country",
+    "id_state",
+    "other",
+}
 
 
 def main_address_id(shop: ShopConnection, customer_id: int, cur=None) -> int | None:
     """The customer's first live address: the one the reader takes the contact fields from."""
-    row = shop.query_one("SELECT id_address FROM {p}address WHERE id_customer = %s AND deleted = 0"
-                         " ORDER BY id_address LIMIT 1", (customer_id,), cursor=cur)
+    row = shop.query_one(
+        "SELECT id_address FROM {p}address WHERE id_customer = %s AND deleted = 0 ORDER BY id_address LIMIT 1",
+        (customer_id,),
+        cursor=cur,
+    )
     return row["id_address"] if row else None
 
 
@@ -32,15 +48,19 @@ def country_and_state(shop: ShopConnection, country_iso: str | None, province: s
         if row:
             out["id_country"] = row["id_country"]
             if province:
-                state = shop.query_one("SELECT id_state FROM {p}state WHERE id_country = %s AND LOWER(name) = LOWER(%s)",
-                                       (row["id_country"], province), cursor=cur)
+                state = shop.query_one(
+                    "SELECT id_state FROM {p}state WHERE id_country = %s AND LOWER(name) = LOWER(%s)",
+                    (row["id_country"], province),
+                    cursor=cur,
+                )
                 if state:
                     out["id_state"] = state["id_state"]
     return out
 
 
-def update_customer(shop: ShopConnection, customer_id: int, customer: dict, address: dict, *,
-                    extra: Extra = None) -> int | None:
+def update_customer(
+    shop: ShopConnection, customer_id: int, customer: dict, address: dict, *, extra: Extra = None
+) -> int | None:
     """Change customer columns and main-address columns in one transaction; returns the (new) main address id.
 
     An address already used by an order is never edited in place (PrestaShop keeps orders pointing at a frozen
@@ -53,17 +73,24 @@ def update_customer(shop: ShopConnection, customer_id: int, customer: dict, addr
     address = fit_row(shop, "address", address, customer_id)
     now = shop.now()
     with shop.transaction() as cur:
-        if not shop.query_one("SELECT id_customer FROM {p}customer WHERE id_customer = %s FOR UPDATE",
-                              (customer_id,), cursor=cur):
+        if not shop.query_one(
+            "SELECT id_customer FROM {p}customer WHERE id_customer = %s FOR UPDATE", (customer_id,), cursor=cur
+        ):
             raise WriteError(f"customer {customer_id} does not exist in the shop")
         if customer:
             sets = dict(customer, date_upd=now)
-            shop.execute(f"UPDATE {{p}}customer SET {', '.join(f'`{k}` = %s' for k in sets)} WHERE id_customer = %s",
-                         (*sets.values(), customer_id), cursor=cur)
+            shop.execute(
+                f"UPDATE {{p}}customer SET {', '.join(f'`{k}` = %s' for k in sets)} WHERE id_customer = %s",
+                (*sets.values(), customer_id),
+                cursor=cur,
+            )
         address_id = main_address_id(shop, customer_id, cur)
         if address and address_id:
-            used = shop.query_one("SELECT id_order FROM {p}orders WHERE id_address_delivery = %s OR"
-                                  " id_address_invoice = %s LIMIT 1", (address_id, address_id), cursor=cur)
+            used = shop.query_one(
+                "SELECT id_order FROM {p}orders WHERE id_address_delivery = %s OR id_address_invoice = %s LIMIT 1",
+                (address_id, address_id),
+                cursor=cur,
+            )
             if used:
                 old = shop.query_one("SELECT * FROM {p}address WHERE id_address = %s", (address_id,), cursor=cur)
                 copy = {k: v for k, v in old.items() if k != "id_address"}
@@ -72,12 +99,21 @@ def update_customer(shop: ShopConnection, customer_id: int, customer: dict, addr
                 copy = ps_defaults.new_row("address", shop.detect_version(), copy, live_columns(shop, "address"))
                 address_id = shop.execute(
                     f"INSERT INTO {{p}}address ({', '.join(f'`{k}`' for k in copy)})"
-                    f" VALUES ({', '.join(['%s'] * len(copy))})", list(copy.values()), cursor=cur)
-                shop.execute("UPDATE {p}address SET deleted = 1, date_upd = %s WHERE id_address = %s",
-                             (now, old["id_address"]), cursor=cur)
+                    f" VALUES ({', '.join(['%s'] * len(copy))})",
+                    list(copy.values()),
+                    cursor=cur,
+                )
+                shop.execute(
+                    "UPDATE {p}address SET deleted = 1, date_upd = %s WHERE id_address = %s",
+                    (now, old["id_address"]),
+                    cursor=cur,
+                )
             else:
                 sets = dict(address, date_upd=now)
-                shop.execute(f"UPDATE {{p}}address SET {', '.join(f'`{k}` = %s' for k in sets)} WHERE id_address = %s",
-                             (*sets.values(), address_id), cursor=cur)
+                shop.execute(
+                    f"UPDATE {{p}}address SET {', '.join(f'`{k}` = %s' for k in sets)} WHERE id_address = %s",
+                    (*sets.values(), address_id),
+                    cursor=cur,
+                )
         run_extra(shop, cur, extra)
     return address_id

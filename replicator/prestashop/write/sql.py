@@ -16,7 +16,6 @@ from replicator.prestashop.connection import ShopConnection
 from replicator.prestashop.fit import fit_rows
 
 
-
 Extra = Callable | Iterable[tuple] | None
 
 
@@ -41,15 +40,17 @@ def scope_sql(shop: ShopConnection, alias: str = "") -> tuple[str, tuple]:
     return f"{a}id_shop = %s AND {a}id_shop_group = %s", (id_shop, id_group)
 
 
-
 def insert_sql(shop: ShopConnection, table: str, columns: Iterable[str], tail: str = "") -> str:
     columns = list(columns)
-    return shop.sql(f"INSERT INTO {{p}}{table} ({', '.join(f'`{c}`' for c in columns)})"
-                    f" VALUES ({', '.join(['%s'] * len(columns))}){tail}")
+    return shop.sql(
+        f"INSERT INTO {{p}}{table} ({', '.join(f'`{c}`' for c in columns)})"
+        f" VALUES ({', '.join(['%s'] * len(columns))}){tail}"
+    )
 
 
-def insert_many(shop: ShopConnection, cur, table: str, rows: list[dict], tail: str = "", *,
-                 skip_defaults: bool = False) -> None:
+def insert_many(
+    shop: ShopConnection, cur, table: str, rows: list[dict], tail: str = "", *, skip_defaults: bool = False
+) -> None:
     """Rows (dicts with the same keys) in multi-row INSERTs: PyMySQL's executemany packs them into as few
     ``INSERT ... VALUES (...), (...)`` statements as its statement-size limit allows.
 
@@ -85,8 +86,18 @@ class Column:
 
 
 _INTEGER_TYPES = {"tinyint", "smallint", "mediumint", "int", "integer", "bigint"}
-_NUMERIC_TYPES = {"tinyint", "smallint", "mediumint", "int", "integer", "bigint", "decimal", "numeric", "float",
-                  "double"}
+_NUMERIC_TYPES = {
+    "tinyint",
+    "smallint",
+    "mediumint",
+    "int",
+    "integer",
+    "bigint",
+    "decimal",
+    "numeric",
+    "float",
+    "double",
+}
 
 
 def text_of(value) -> str | None:
@@ -98,9 +109,20 @@ def default_of(raw, nullable: bool, data_type: str, extra: str, mariadb: bool) -
     as an SQL literal ('text', 12, NULL; no default = SQL NULL); MySQL writes the bare value (NULL default and no
     default are both SQL NULL, expressions are flagged DEFAULT_GENERATED).  Anything unclear counts as "no
     default": the column is then always sent."""
-    if "generated" in extra or data_type not in _NUMERIC_TYPES | {"char", "varchar", "enum", "set", "date",
-                                                                   "datetime", "timestamp", "time", "tinytext",
-                                                                   "text", "mediumtext", "longtext"}:
+    if "generated" in extra or data_type not in _NUMERIC_TYPES | {
+        "char",
+        "varchar",
+        "enum",
+        "set",
+        "date",
+        "datetime",
+        "timestamp",
+        "time",
+        "tinytext",
+        "text",
+        "mediumtext",
+        "longtext",
+    }:
         return False, None
     numeric = data_type in _NUMERIC_TYPES
     if mariadb:
@@ -142,16 +164,23 @@ def live_columns(shop: ShopConnection, table: str) -> dict[str, Column]:
 
 
 def _read_columns(shop: ShopConnection, table: str) -> dict[str, Column]:
-    mariadb = shop.cached("server_is_mariadb",
-                          lambda: "mariadb" in str(text_of(shop.query_one("SELECT VERSION() AS v")["v"])).lower())
+    mariadb = shop.cached(
+        "server_is_mariadb", lambda: "mariadb" in str(text_of(shop.query_one("SELECT VERSION() AS v")["v"])).lower()
+    )
     out = {}
-    for r in shop.query("SELECT COLUMN_NAME AS name, COLUMN_DEFAULT AS d, IS_NULLABLE AS nullable,"
-                        " DATA_TYPE AS data_type, COLUMN_TYPE AS column_type, EXTRA AS extra"
-                        " FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s",
-                        (shop.prefix + table,)):
-        has, default = default_of(text_of(r["d"]), text_of(r["nullable"]) == "YES",
-                                  str(text_of(r["data_type"])).lower(), str(text_of(r["extra"]) or "").lower(),
-                                  mariadb)
+    for r in shop.query(
+        "SELECT COLUMN_NAME AS name, COLUMN_DEFAULT AS d, IS_NULLABLE AS nullable,"
+        " DATA_TYPE AS data_type, COLUMN_TYPE AS column_type, EXTRA AS extra"
+        " FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s",
+        (shop.prefix + table,),
+    ):
+        has, default = default_of(
+            text_of(r["d"]),
+            text_of(r["nullable"]) == "YES",
+            str(text_of(r["data_type"])).lower(),
+            str(text_of(r["extra"]) or "").lower(),
+            mariadb,
+        )
         column_type = str(text_of(r["column_type"])).lower()
         if str(text_of(r["data_type"])).lower() in _INTEGER_TYPES:  # int(10) and int(11) hold the same values
             column_type = re.sub(r"\(\d+\)", "", column_type)
@@ -173,8 +202,17 @@ def equals_default(column: Column, value) -> bool:
     return isinstance(value, str) and value == default
 
 
-def insert_copies(shop: ShopConnection, cur, table: str, rows: list[dict], source: str, key: str,
-                   sources: dict, where: str = "", where_args: tuple = ()) -> None:
+def insert_copies(
+    shop: ShopConnection,
+    cur,
+    table: str,
+    rows: list[dict],
+    source: str,
+    key: str,
+    sources: dict,
+    where: str = "",
+    where_args: tuple = (),
+) -> None:
     """Insert ``rows`` of ``table``, one per row of ``source`` whose ``key`` is ``row[key]``, with ONE
     ``INSERT ... SELECT ... FROM source``: nothing per row crosses the wire.
 
@@ -193,8 +231,12 @@ def insert_copies(shop: ShopConnection, cur, table: str, rows: list[dict], sourc
     origins = [sources[r[key]] for r in rows]
     for column in rows[0]:
         values = [r[column] for r in rows]
-        if column == key or (column in origin and column in target and origin[column].type == target[column].type
-                             and [o.get(column, missing) for o in origins] == values):
+        if column == key or (
+            column in origin
+            and column in target
+            and origin[column].type == target[column].type
+            and [o.get(column, missing) for o in origins] == values
+        ):
             exprs.append(f"s.`{column}`")
         elif values.count(values[0]) == len(values):
             exprs.append("%s")
@@ -211,8 +253,10 @@ def insert_copies(shop: ShopConnection, cur, table: str, rows: list[dict], sourc
         match, keys = f"s.`{key}` BETWEEN %s AND %s", (ids[0], ids[-1])
     else:
         match, keys = f"s.`{key}` IN ({', '.join(['%s'] * len(ids))})", tuple(ids)
-    sql = (f"INSERT INTO {{p}}{table} ({', '.join(f'`{c}`' for c in rows[0])}) SELECT {', '.join(exprs)}"
-           f" FROM {{p}}{source} s WHERE {match}{where} ORDER BY s.`{key}`")
+    sql = (
+        f"INSERT INTO {{p}}{table} ({', '.join(f'`{c}`' for c in rows[0])}) SELECT {', '.join(exprs)}"
+        f" FROM {{p}}{source} s WHERE {match}{where} ORDER BY s.`{key}`"
+    )
     shop.execute(sql, (*args, *keys, *where_args), cursor=cur)
     if cur.rowcount != len(rows):
         raise WriteError(f"bulk insert into {table}: {len(rows)} rows expected from {source}, {cur.rowcount} made")

@@ -16,8 +16,9 @@ from replicator.prestashop.fit import fit_row
 from .sql import Extra, WriteError, insert_many, insert_sql, run_extra, scope_sql
 
 
-def _reserved_by_row(shop: ShopConnection, cur, product_ids: Iterable[int] | None = None,
-                     attribute_id: int | None = None) -> dict[tuple[int, int], int]:
+def _reserved_by_row(
+    shop: ShopConnection, cur, product_ids: Iterable[int] | None = None, attribute_id: int | None = None
+) -> dict[tuple[int, int], int]:
     """Units sold but not shipped per (id_product, id_product_attribute), as
     StockManager::updateReservedProductQuantity computes them: ONE grouped query for many products."""
     shops = shop.shop_ids_for_stock()
@@ -38,9 +39,14 @@ def _reserved_by_row(shop: ShopConnection, cur, product_ids: Iterable[int] | Non
         f" WHERE o.id_shop IN ({', '.join(['%s'] * len(shops))}) AND os.shipped != 1"
         f" AND (o.valid = 1 OR os.id_order_state NOT IN (%s, %s)){where}"
         " GROUP BY od.product_id, od.product_attribute_id",
-        (*shops, error, canceled, *args), cursor=cur)
-    return {(int(r["product_id"]), int(r["product_attribute_id"])): int(r["r"]) for r in rows
-            if r["product_attribute_id"] is not None}
+        (*shops, error, canceled, *args),
+        cursor=cur,
+    )
+    return {
+        (int(r["product_id"]), int(r["product_attribute_id"])): int(r["r"])
+        for r in rows
+        if r["product_attribute_id"] is not None
+    }
 
 
 def reserved_quantity(shop: ShopConnection, cur, product_id: int, attribute_id: int) -> int:
@@ -65,21 +71,34 @@ def recompute_reserved(shop: ShopConnection, cur, product_ids: Iterable[int] | N
             return
         where += f" AND id_product IN ({', '.join(['%s'] * len(ids))})"
         args = (*args, *ids)
-    rows = shop.query("SELECT id_stock_available, id_product, id_product_attribute, quantity, reserved_quantity,"
-                      f" physical_quantity FROM {{p}}stock_available WHERE {where} FOR UPDATE", args, cursor=cur)
+    rows = shop.query(
+        "SELECT id_stock_available, id_product, id_product_attribute, quantity, reserved_quantity,"
+        f" physical_quantity FROM {{p}}stock_available WHERE {where} FOR UPDATE",
+        args,
+        cursor=cur,
+    )
     reserved = _reserved_by_row(shop, cur, ids)
     for r in rows:
         units = reserved.get((r["id_product"], r["id_product_attribute"]), 0)
         if units != r["reserved_quantity"] or int(r["quantity"]) + units != r["physical_quantity"]:
-            shop.execute("UPDATE {p}stock_available SET reserved_quantity = %s, physical_quantity = quantity + %s"
-                         " WHERE id_stock_available = %s", (units, units, r["id_stock_available"]), cursor=cur)
+            shop.execute(
+                "UPDATE {p}stock_available SET reserved_quantity = %s, physical_quantity = quantity + %s"
+                " WHERE id_stock_available = %s",
+                (units, units, r["id_stock_available"]),
+                cursor=cur,
+            )
 
 
 def new_stock_row(shop: ShopConnection, product_id: int, attribute_id: int) -> dict:
     """The columns of a new stock_available row in the shop's scope (quantity 0): one place for every writer."""
     id_shop, id_group = shop.stock_scope()
-    row = {"id_product": product_id, "id_product_attribute": attribute_id, "id_shop": id_shop,
-           "id_shop_group": id_group, "quantity": 0}
+    row = {
+        "id_product": product_id,
+        "id_product_attribute": attribute_id,
+        "id_shop": id_shop,
+        "id_shop_group": id_group,
+        "quantity": 0,
+    }
     if shop.detect_version().has_physical_quantity:
         row.update(physical_quantity=0, reserved_quantity=0, depends_on_stock=0, out_of_stock=2, location="")
     else:
@@ -87,13 +106,14 @@ def new_stock_row(shop: ShopConnection, product_id: int, attribute_id: int) -> d
     return row
 
 
-
-
 def stock_row(shop: ShopConnection, cur, product_id: int, attribute_id: int, create: bool = True) -> dict | None:
     scope, args = scope_sql(shop)
-    row = shop.query_one("SELECT id_stock_available, quantity FROM {p}stock_available WHERE id_product = %s"
-                         f" AND id_product_attribute = %s AND {scope} FOR UPDATE",
-                         (product_id, attribute_id, *args), cursor=cur)
+    row = shop.query_one(
+        "SELECT id_stock_available, quantity FROM {p}stock_available WHERE id_product = %s"
+        f" AND id_product_attribute = %s AND {scope} FOR UPDATE",
+        (product_id, attribute_id, *args),
+        cursor=cur,
+    )
     if row or not create:
         return row
     cols = new_stock_row(shop, product_id, attribute_id)
@@ -104,32 +124,53 @@ def stock_row(shop: ShopConnection, cur, product_id: int, attribute_id: int, cre
 def sync_product_row(shop: ShopConnection, cur, product_id: int) -> None:
     """pa=0 row = SUM(quantity) of the combination rows of the same scope (StockAvailable::postSave)."""
     scope, args = scope_sql(shop)
-    total = shop.query_one(f"SELECT COUNT(*) AS n, COALESCE(SUM(quantity), 0) AS q FROM {{p}}stock_available"
-                           f" WHERE id_product = %s AND id_product_attribute > 0 AND {scope}",
-                           (product_id, *args), cursor=cur)
+    total = shop.query_one(
+        f"SELECT COUNT(*) AS n, COALESCE(SUM(quantity), 0) AS q FROM {{p}}stock_available"
+        f" WHERE id_product = %s AND id_product_attribute > 0 AND {scope}",
+        (product_id, *args),
+        cursor=cur,
+    )
     if not total["n"]:
         return
     row = stock_row(shop, cur, product_id, 0)
-    shop.execute("UPDATE {p}stock_available SET quantity = %s WHERE id_stock_available = %s",
-                 (int(total["q"]), row["id_stock_available"]), cursor=cur)
+    shop.execute(
+        "UPDATE {p}stock_available SET quantity = %s WHERE id_stock_available = %s",
+        (int(total["q"]), row["id_stock_available"]),
+        cursor=cur,
+    )
 
 
 def add_quantity(shop: ShopConnection, cur, product_id: int, attribute_id: int, delta: int) -> dict:
     """StockAvailable::updateQuantity: quantity += delta on the row (delta update: safe against FO orders)."""
     row = stock_row(shop, cur, product_id, attribute_id)
-    shop.execute("UPDATE {p}stock_available SET quantity = quantity + %s WHERE id_stock_available = %s",
-                 (delta, row["id_stock_available"]), cursor=cur)
+    shop.execute(
+        "UPDATE {p}stock_available SET quantity = quantity + %s WHERE id_stock_available = %s",
+        (delta, row["id_stock_available"]),
+        cursor=cur,
+    )
     if attribute_id:
         sync_product_row(shop, cur, product_id)
     return row
 
 
-def stock_movement(shop: ShopConnection, cur, id_stock: int, quantity: int, sign: int, reason_key: str,
-               id_order: int | None = None, id_employee: int = 0, when: datetime | None = None) -> None:
+def stock_movement(
+    shop: ShopConnection,
+    cur,
+    id_stock: int,
+    quantity: int,
+    sign: int,
+    reason_key: str,
+    id_order: int | None = None,
+    id_employee: int = 0,
+    when: datetime | None = None,
+) -> None:
     reason = shop.config_int(reason_key, 0)
-    shop.execute("INSERT INTO {p}stock_mvt (id_stock, id_order, id_stock_mvt_reason, id_employee, physical_quantity,"
-                 " date_add, sign, price_te, last_wa, current_wa) VALUES (%s, %s, %s, %s, %s, %s, %s, 0, 0, 0)",
-                 (id_stock, id_order, reason, id_employee, abs(quantity), when or shop.now(), sign), cursor=cur)
+    shop.execute(
+        "INSERT INTO {p}stock_mvt (id_stock, id_order, id_stock_mvt_reason, id_employee, physical_quantity,"
+        " date_add, sign, price_te, last_wa, current_wa) VALUES (%s, %s, %s, %s, %s, %s, %s, 0, 0, 0)",
+        (id_stock, id_order, reason, id_employee, abs(quantity), when or shop.now(), sign),
+        cursor=cur,
+    )
 
 
 @dataclass
@@ -151,8 +192,17 @@ def _whole_quantity(shop: ShopConnection, product_id: int, attribute_id: int, qu
     return int(Decimal(quantity))
 
 
-def set_stock(shop: ShopConnection, product_id: int, attribute_id: int, quantity: int | Decimal, *,
-              physical: bool = False, movement: bool = True, id_employee: int = 0, extra: Extra = None) -> StockWrite:
+def set_stock(
+    shop: ShopConnection,
+    product_id: int,
+    attribute_id: int,
+    quantity: int | Decimal,
+    *,
+    physical: bool = False,
+    movement: bool = True,
+    id_employee: int = 0,
+    extra: Extra = None,
+) -> StockWrite:
     """Set the available quantity of a product (attribute_id=0) or combination in the shop's stock scope.
 
     ``physical=True`` means the ERP sends on-hand stock: the units reserved by open, unshipped PS orders are
@@ -166,12 +216,21 @@ def set_stock(shop: ShopConnection, product_id: int, attribute_id: int, quantity
         target = quantity - reserved
         delta = target - int(row["quantity"])
         if delta:
-            shop.execute("UPDATE {p}stock_available SET quantity = quantity + %s WHERE id_stock_available = %s",
-                         (delta, row["id_stock_available"]), cursor=cur)
+            shop.execute(
+                "UPDATE {p}stock_available SET quantity = quantity + %s WHERE id_stock_available = %s",
+                (delta, row["id_stock_available"]),
+                cursor=cur,
+            )
             if movement:
-                stock_movement(shop, cur, row["id_stock_available"], delta, 1 if delta > 0 else -1,
-                           "PS_STOCK_MVT_INC_EMPLOYEE_EDITION" if delta > 0 else "PS_STOCK_MVT_DEC_EMPLOYEE_EDITION",
-                           id_employee=id_employee)
+                stock_movement(
+                    shop,
+                    cur,
+                    row["id_stock_available"],
+                    delta,
+                    1 if delta > 0 else -1,
+                    "PS_STOCK_MVT_INC_EMPLOYEE_EDITION" if delta > 0 else "PS_STOCK_MVT_DEC_EMPLOYEE_EDITION",
+                    id_employee=id_employee,
+                )
         if attribute_id:
             sync_product_row(shop, cur, product_id)
         recompute_reserved(shop, cur, [product_id])
@@ -182,9 +241,16 @@ def set_stock(shop: ShopConnection, product_id: int, attribute_id: int, quantity
 STOCK_CHUNK = 5000  # stock rows per set_stock_bulk transaction
 
 
-def set_stock_bulk(shop: ShopConnection, rows: Iterable[tuple[int, int, int | Decimal]], *, extra: Extra = None,
-                   movement: bool = True, id_employee: int = 0, compute: Callable | None = None,
-                   chunk: int = STOCK_CHUNK) -> dict[tuple[int, int], StockWrite]:
+def set_stock_bulk(
+    shop: ShopConnection,
+    rows: Iterable[tuple[int, int, int | Decimal]],
+    *,
+    extra: Extra = None,
+    movement: bool = True,
+    id_employee: int = 0,
+    compute: Callable | None = None,
+    chunk: int = STOCK_CHUNK,
+) -> dict[tuple[int, int], StockWrite]:
     """Set many available quantities ``(id_product, id_product_attribute, quantity)`` in the shop's stock scope:
     what ``set_stock`` does per row, for a whole batch, in ONE transaction per chunk (products are never split
     across chunks).
@@ -220,36 +286,54 @@ def set_stock_bulk(shop: ShopConnection, rows: Iterable[tuple[int, int, int | De
     return out
 
 
-def _set_stock_chunk(shop: ShopConnection, wanted: dict[tuple[int, int], int], extra: Extra, movement: bool,
-                     id_employee: int, compute: Callable | None) -> dict[tuple[int, int], StockWrite]:
+def _set_stock_chunk(
+    shop: ShopConnection,
+    wanted: dict[tuple[int, int], int],
+    extra: Extra,
+    movement: bool,
+    id_employee: int,
+    compute: Callable | None,
+) -> dict[tuple[int, int], StockWrite]:
     physical = shop.detect_version().has_physical_quantity
     scope, scope_args = scope_sql(shop)  # cached lookups first: nothing but the batch runs in the transaction
     shop.stock_scope()
     shop.shop_ids_for_stock()
     shop.order_states()
-    reasons = {1: shop.config_int("PS_STOCK_MVT_INC_EMPLOYEE_EDITION", 0),
-               -1: shop.config_int("PS_STOCK_MVT_DEC_EMPLOYEE_EDITION", 0)} if movement else {}
+    reasons = (
+        {
+            1: shop.config_int("PS_STOCK_MVT_INC_EMPLOYEE_EDITION", 0),
+            -1: shop.config_int("PS_STOCK_MVT_DEC_EMPLOYEE_EDITION", 0),
+        }
+        if movement
+        else {}
+    )
     now = shop.now()
     ids = sorted({k[0] for k in wanted})
     marks = ", ".join(["%s"] * len(ids))
     columns = "id_stock_available, id_product, id_product_attribute, quantity" + (
-        ", reserved_quantity, physical_quantity" if physical else "")
-    select = (f"SELECT {columns} FROM {{p}}stock_available WHERE {scope} AND id_product IN ({marks})"
-              " ORDER BY id_product, id_product_attribute FOR UPDATE")
+        ", reserved_quantity, physical_quantity" if physical else ""
+    )
+    select = (
+        f"SELECT {columns} FROM {{p}}stock_available WHERE {scope} AND id_product IN ({marks})"
+        " ORDER BY id_product, id_product_attribute FOR UPDATE"
+    )
     # the batch table for a big chunk only (a normal cycle's few rows go as one upsert); created before the
     # transaction: MySQL's GTID rules refuse it inside one
     batch = len(wanted) >= STOCK_BATCH_MIN_ROWS and _stock_batch_ready(shop)
     shop.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")  # for the next transaction only
     with shop.transaction() as cur:
-        locked = {(r["id_product"], r["id_product_attribute"]): r
-                  for r in shop.query(select, (*scope_args, *ids), cursor=cur)}
+        locked = {
+            (r["id_product"], r["id_product_attribute"]): r for r in shop.query(select, (*scope_args, *ids), cursor=cur)
+        }
         with_combos = {pid for pid, pa in (*locked, *wanted) if pa}
         missing = [k for k in wanted if k not in locked]
         missing += [(pid, 0) for pid in sorted(with_combos) if (pid, 0) not in locked and (pid, 0) not in wanted]
         if missing:
             insert_many(shop, cur, "stock_available", [new_stock_row(shop, pid, pa) for pid, pa in missing])
-            locked = {(r["id_product"], r["id_product_attribute"]): r
-                      for r in shop.query(select, (*scope_args, *ids), cursor=cur)}
+            locked = {
+                (r["id_product"], r["id_product_attribute"]): r
+                for r in shop.query(select, (*scope_args, *ids), cursor=cur)
+            }
         targets = dict(wanted)
         if compute is not None:
             for key, quantity in (compute(cur) or {}).items():
@@ -280,11 +364,27 @@ def _set_stock_chunk(shop: ShopConnection, wanted: dict[tuple[int, int], int], e
             else:
                 _write_stock_rows(shop, cur, changed, locked, physical)
         if movement and writes and not batch:
-            insert_many(shop, cur, "stock_mvt", [
-                {"id_stock": w.id_stock_available, "id_order": None,
-                 "id_stock_mvt_reason": reasons[1 if w.delta > 0 else -1], "id_employee": id_employee,
-                 "physical_quantity": abs(w.delta), "date_add": now, "sign": 1 if w.delta > 0 else -1,
-                 "price_te": 0, "last_wa": 0, "current_wa": 0} for w in writes.values()], skip_defaults=True)
+            insert_many(
+                shop,
+                cur,
+                "stock_mvt",
+                [
+                    {
+                        "id_stock": w.id_stock_available,
+                        "id_order": None,
+                        "id_stock_mvt_reason": reasons[1 if w.delta > 0 else -1],
+                        "id_employee": id_employee,
+                        "physical_quantity": abs(w.delta),
+                        "date_add": now,
+                        "sign": 1 if w.delta > 0 else -1,
+                        "price_te": 0,
+                        "last_wa": 0,
+                        "current_wa": 0,
+                    }
+                    for w in writes.values()
+                ],
+                skip_defaults=True,
+            )
         run_extra(shop, cur, extra)
     return writes
 
@@ -304,10 +404,12 @@ def _stock_batch_ready(shop: ShopConnection) -> bool:
         return False
     try:  # a fresh (empty) table per chunk: emptying an InnoDB one row by row costs more than re-creating it
         shop.execute(f"DROP TEMPORARY TABLE IF EXISTS {{p}}{STOCK_BATCH_TABLE}")
-        shop.execute(f"CREATE TEMPORARY TABLE {{p}}{STOCK_BATCH_TABLE} ("
-                     "seq INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY, id_stock_available INT UNSIGNED NOT NULL,"
-                     " quantity INT NOT NULL DEFAULT 0, reserved_quantity INT NOT NULL DEFAULT 0,"
-                     " delta INT NOT NULL DEFAULT 0, UNIQUE KEY (id_stock_available)) ENGINE=InnoDB")
+        shop.execute(
+            f"CREATE TEMPORARY TABLE {{p}}{STOCK_BATCH_TABLE} ("
+            "seq INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY, id_stock_available INT UNSIGNED NOT NULL,"
+            " quantity INT NOT NULL DEFAULT 0, reserved_quantity INT NOT NULL DEFAULT 0,"
+            " delta INT NOT NULL DEFAULT 0, UNIQUE KEY (id_stock_available)) ENGINE=InnoDB"
+        )
     except ShopConnectionError as exc:
         code = exc.__cause__.args[0] if isinstance(exc.__cause__, pymysql.MySQLError) and exc.__cause__.args else 0
         if not isinstance(code, int) or 2000 <= code < 3000 or code in _TRANSIENT_CODES:
@@ -317,8 +419,15 @@ def _stock_batch_ready(shop: ShopConnection) -> bool:
     return True
 
 
-def _write_stock_batch(shop: ShopConnection, cur, changed: list[tuple[int, int, int, int]], physical: bool,
-                       reasons: dict[int, int] | None, id_employee: int, now: datetime) -> None:
+def _write_stock_batch(
+    shop: ShopConnection,
+    cur,
+    changed: list[tuple[int, int, int, int]],
+    physical: bool,
+    reasons: dict[int, int] | None,
+    id_employee: int,
+    now: datetime,
+) -> None:
     """The changed stock rows (id_stock_available, quantity, reserved, delta) through the session's batch table:
     at most four integers per row are sent (columns that are 0 in every row are not), then ONE UPDATE ... JOIN
     writes them and ONE INSERT ... SELECT writes the stock_mvt rows of the deltas (``reasons``: None = no
@@ -327,34 +436,51 @@ def _write_stock_batch(shop: ShopConnection, cur, changed: list[tuple[int, int, 
     names = ("id_stock_available", "quantity", "reserved_quantity", "delta")
     sent = [n for n, name in enumerate(names) if n == 0 or any(row[n] for row in changed)]  # the others default 0
     insert_many(shop, cur, STOCK_BATCH_TABLE, [{names[n]: row[n] for n in sent} for row in changed])
-    sets = "sa.quantity = b.quantity" + (", sa.reserved_quantity = b.reserved_quantity,"
-                                         " sa.physical_quantity = b.quantity + b.reserved_quantity" if physical else "")
-    shop.execute(f"UPDATE {{p}}stock_available sa JOIN {table} b ON b.id_stock_available = sa.id_stock_available"
-                 f" SET {sets}", cursor=cur)
+    sets = "sa.quantity = b.quantity" + (
+        ", sa.reserved_quantity = b.reserved_quantity, sa.physical_quantity = b.quantity + b.reserved_quantity"
+        if physical
+        else ""
+    )
+    shop.execute(
+        f"UPDATE {{p}}stock_available sa JOIN {table} b ON b.id_stock_available = sa.id_stock_available SET {sets}",
+        cursor=cur,
+    )
     if cur.rowcount > len(changed):
         raise WriteError(f"stock batch: {cur.rowcount} rows updated for {len(changed)} changes")
     if reasons is not None and any(delta for *_, delta in changed):
-        shop.execute("INSERT INTO {p}stock_mvt (id_stock, id_order, id_stock_mvt_reason, id_employee,"
-                     " physical_quantity, date_add, sign, price_te, last_wa, current_wa)"
-                     " SELECT b.id_stock_available, %s, IF(b.delta > 0, %s, %s), %s, ABS(b.delta), %s,"
-                     f" IF(b.delta > 0, %s, %s), %s, %s, %s FROM {table} b WHERE b.delta <> 0 ORDER BY b.seq",
-                     (None, reasons[1], reasons[-1], id_employee, now, 1, -1, 0, 0, 0), cursor=cur)
+        shop.execute(
+            "INSERT INTO {p}stock_mvt (id_stock, id_order, id_stock_mvt_reason, id_employee,"
+            " physical_quantity, date_add, sign, price_te, last_wa, current_wa)"
+            " SELECT b.id_stock_available, %s, IF(b.delta > 0, %s, %s), %s, ABS(b.delta), %s,"
+            f" IF(b.delta > 0, %s, %s), %s, %s, %s FROM {table} b WHERE b.delta <> 0 ORDER BY b.seq",
+            (None, reasons[1], reasons[-1], id_employee, now, 1, -1, 0, 0, 0),
+            cursor=cur,
+        )
 
 
-def _write_stock_rows(shop: ShopConnection, cur, changed: list[tuple[int, int, int, int]], locked: dict,
-                      physical: bool) -> None:
+def _write_stock_rows(
+    shop: ShopConnection, cur, changed: list[tuple[int, int, int, int]], locked: dict, physical: bool
+) -> None:
     """The changed stock rows as one multi-row ``INSERT ... ON DUPLICATE KEY UPDATE`` (no batch table)."""
     by_id = {r["id_stock_available"]: r for r in locked.values()}
     id_shop, id_group = shop.stock_scope()
     rows = []
     for sid, q, units, _ in changed:
         r = by_id[sid]
-        row = {"id_stock_available": sid, "id_product": r["id_product"], "id_product_attribute":
-               r["id_product_attribute"], "id_shop": id_shop, "id_shop_group": id_group, "quantity": q}
+        row = {
+            "id_stock_available": sid,
+            "id_product": r["id_product"],
+            "id_product_attribute": r["id_product_attribute"],
+            "id_shop": id_shop,
+            "id_shop_group": id_group,
+            "quantity": q,
+        }
         if physical:
             row.update(reserved_quantity=units, physical_quantity=q + units)
         rows.append(row)
     tail = " ON DUPLICATE KEY UPDATE quantity = VALUES(quantity)" + (
         ", reserved_quantity = VALUES(reserved_quantity), physical_quantity = VALUES(physical_quantity)"
-        if physical else "")
+        if physical
+        else ""
+    )
     insert_many(shop, cur, "stock_available", rows, tail)
