@@ -25,7 +25,7 @@ from replicator.factusol.codes import TABLES as FS_TABLES
 from replicator.factusol.codes import norm
 
 from .errors import RuleProblem
-from .loader import pos, rule_files
+from .source import pos, rule_files
 
 FS_COLUMN_KINDS = {  # FactuSOL columns whose values are codes of a master table
     "F_PCL.FOPPCL": "payment_method",

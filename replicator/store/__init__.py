@@ -18,13 +18,16 @@ from datetime import datetime
 from typing import Any, Iterable, Iterator
 
 from sqlalchemy import event, func, or_, text
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import OperationalError
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, SQLModel, create_engine, select
 
 from .capture import collapse_snapshots, insert_changes, logged_positions, write_snapshots
+from .claims import CheckpointClaims
 from .codec import dumps, encode_change_image, load_image, loads
 from .dialect import IN_CHUNK, locked_checkpoint, sqlite_pragmas, upsert
+from .ledger import AppliedLedgerOps
+from .review import ReviewQueue
 from .schema import (
     APPLIED,
     CONFLICT,
@@ -100,8 +103,10 @@ def is_busy(exc: BaseException) -> bool:
     return isinstance(exc, OperationalError)
 
 
-class Store:
-    """Typed access to the state store.  Every method opens and commits its own transaction."""
+class Store(ReviewQueue, AppliedLedgerOps, CheckpointClaims):
+    """Typed access to the state store.  Every method opens and commits its own transaction.  Conflicts and
+    quarantine (`review.py`), the applied ledger (`ledger.py`) and the atomic checkpoint rows (`claims.py`) are
+    mixed in from their own modules."""
 
     def __init__(self, url: str, namespace: str = ""):
         self.url = url
@@ -441,293 +446,6 @@ class Store:
                 found.update(conn.execute(sa_select(by, out).where(t.c.entity == entity, by.in_(chunk))).all())
         return found
 
-    # -- conflicts ------------------------------------------------------------------------------------
-    def open_conflict(
-        self, entity: str, key: str, field: str, base: Any, factusol: Any, prestashop: Any, change_id: int | None = None
-    ) -> int:
-        with self._session() as s:
-            existing = s.exec(
-                select(Conflict).where(
-                    Conflict.entity == entity,
-                    Conflict.key == key,
-                    Conflict.field == field,
-                    Conflict.status == ConflictStatus.OPEN,
-                )
-            ).first()
-            if existing:  # a newer disagreement on the same field replaces the values, keeps one open conflict
-                existing.base, existing.factusol, existing.prestashop = dumps(base), dumps(factusol), dumps(prestashop)
-                s.add(existing)
-                s.commit()
-                return existing.id
-            conflict = Conflict(
-                entity=entity,
-                key=key,
-                field=field,
-                base=dumps(base),
-                factusol=dumps(factusol),
-                prestashop=dumps(prestashop),
-                change_id=change_id,
-            )
-            s.add(conflict)
-            s.commit()
-            return conflict.id
-
-    def conflicts(self, status: str | None = ConflictStatus.OPEN) -> list[Conflict]:
-        with self._session() as s:
-            q = select(Conflict).order_by(Conflict.id)
-            if status:
-                q = q.where(Conflict.status == status)
-            return list(s.exec(q).all())
-
-    def conflict(self, conflict_id: int) -> Conflict | None:
-        with self._session() as s:
-            return s.get(Conflict, conflict_id)
-
-    def resolve_conflict(self, conflict_id: int, take: str, custom_value: Any = None) -> Conflict:
-        """Record a person's decision.  `take` is factusol | prestashop | base | custom."""
-        with self._session() as s:
-            conflict = s.get(Conflict, conflict_id)
-            if conflict is None:
-                raise KeyError(f"no conflict with id {conflict_id}")
-            if conflict.status != ConflictStatus.OPEN:
-                raise ValueError(f"conflict {conflict_id} is already {conflict.status}")
-            values = {"factusol": conflict.factusol, "prestashop": conflict.prestashop, "base": conflict.base}
-            if take == "custom":
-                conflict.resolution = dumps(custom_value)
-            elif take in values:
-                conflict.resolution = values[take]
-            else:
-                raise ValueError("take must be factusol, prestashop, base or custom")
-            conflict.status, conflict.resolved_by, conflict.resolved_at = ConflictStatus.RESOLVED, take, utcnow()
-            s.add(conflict)
-            s.commit()
-            return conflict
-
-    def resolved_conflicts(self, entity: str | None = None) -> list[Conflict]:
-        """Conflicts a person resolved that the engine has not written yet."""
-        with self._session() as s:
-            q = select(Conflict).where(Conflict.status == ConflictStatus.RESOLVED).order_by(Conflict.id)
-            if entity:
-                q = q.where(Conflict.entity == entity)
-            return list(s.exec(q).all())
-
-    def mark_conflict_applied(self, conflict_id: int) -> None:
-        with self._session() as s:
-            conflict = s.get(Conflict, conflict_id)
-            if conflict is not None:
-                conflict.status = "applied"
-                s.add(conflict)
-                s.commit()
-
-    def release_held_changes(self, entity: str, key: str) -> int:
-        """Changes parked behind conflicts of one key become applied once no conflict of that key is open."""
-        with self._session() as s:
-            still_open = s.exec(
-                select(Conflict.id).where(
-                    Conflict.entity == entity, Conflict.key == key, Conflict.status == ConflictStatus.OPEN
-                )
-            ).first()
-            if still_open:
-                return 0
-            rows = s.exec(select(Change).where(Change.status == CONFLICT, Change.held_by == f"{entity}:{key}")).all()
-            for change in rows:
-                change.status, change.detail = APPLIED, "applied after the conflict was resolved"
-                s.add(change)
-            s.commit()
-            return len(rows)
-
-    # -- quarantine -----------------------------------------------------------------------------------
-    def quarantine(
-        self, entity: str, key: str, side: str, reason: str, field: str = "", change_id: int | None = None
-    ) -> int:
-        with self._session() as s:
-            existing = s.exec(
-                select(Quarantine).where(
-                    Quarantine.entity == entity,
-                    Quarantine.key == key,
-                    Quarantine.side == side,
-                    Quarantine.status == QuarantineStatus.OPEN,
-                )
-            ).first()
-            if existing:
-                existing.reason, existing.field, existing.updated_at = reason, field, utcnow()
-                existing.attempts += 1
-                if change_id is not None:
-                    existing.change_id = change_id
-                s.add(existing)
-                s.commit()
-                return existing.id
-            row = Quarantine(entity=entity, key=key, side=side, reason=reason, field=field, change_id=change_id)
-            s.add(row)
-            s.commit()
-            return row.id
-
-    def quarantined(self, status: str | None = QuarantineStatus.OPEN) -> list[Quarantine]:
-        with self._session() as s:
-            q = select(Quarantine).order_by(Quarantine.id)
-            if status:
-                q = q.where(Quarantine.status == status)
-            return list(s.exec(q).all())
-
-    def release_quarantine(self, entity: str, key: str, status: str = QuarantineStatus.RESOLVED) -> int:
-        """Close the open quarantine rows of one key (its cause is fixed); their changes become applied."""
-        released = 0
-        with self._session() as s:
-            for row in s.exec(
-                select(Quarantine).where(
-                    Quarantine.entity == entity,
-                    Quarantine.key == key,
-                    Quarantine.status == QuarantineStatus.OPEN,
-                )
-            ).all():
-                row.status, row.updated_at = status, utcnow()
-                s.add(row)
-                released += 1
-            for change in s.exec(
-                select(Change).where(
-                    Change.status == QUARANTINED,
-                    Change.held_by == f"{entity}:{key}",
-                )
-            ).all():
-                change.status, change.detail = APPLIED, "applied after quarantine"
-                s.add(change)
-            s.commit()
-        return released
-
-    def quarantine_row(self, quarantine_id: int) -> Quarantine | None:
-        with self._session() as s:
-            return s.get(Quarantine, quarantine_id)
-
-    def skip_quarantine(self, quarantine_id: int) -> None:
-        """A person gives up on a quarantined change: it is never applied.  Only an open row can be skipped."""
-        self._move_quarantine(
-            quarantine_id,
-            QuarantineStatus.OPEN,
-            QuarantineStatus.SKIPPED,
-            SKIPPED,
-            "is already {status}; nothing to do",
-        )
-
-    def unskip_quarantine(self, quarantine_id: int) -> Quarantine:
-        """Undo a skip: the row is open again and its change quarantined again, so it is retried."""
-        return self._move_quarantine(
-            quarantine_id,
-            QuarantineStatus.SKIPPED,
-            QuarantineStatus.OPEN,
-            QUARANTINED,
-            "is {status}, not skipped: nothing to undo",
-        )
-
-    def _move_quarantine(self, quarantine_id: int, expected, new, change_status: str, refusal: str) -> Quarantine:
-        """Move one quarantine row from `expected` to `new`, and its change with it, in one transaction."""
-        with self._session() as s:
-            row = s.get(Quarantine, quarantine_id)
-            if row is None:
-                raise KeyError(f"no quarantined change with id {quarantine_id}")
-            if row.status != expected:
-                raise ValueError(f"quarantined change #{quarantine_id} " + refusal.format(status=row.status))
-            row.status, row.updated_at = new, utcnow()
-            s.add(row)
-            if row.change_id:
-                change = s.get(Change, row.change_id)
-                if change:
-                    change.status = change_status
-                    s.add(change)
-            s.commit()
-            s.refresh(row)
-            return row
-
-    # -- the instance lock (replicator.instance_lock): one checkpoint row, compared and set atomically ----------
-    def checkpoint_row(self, name: str) -> tuple[str, datetime] | None:
-        """(raw JSON value, updated_at) of one checkpoint, or None."""
-        t = Checkpoint.__table__
-        with self.engine.connect() as conn:
-            row = conn.execute(sa_select(t.c.value, t.c.updated_at).where(t.c.name == name)).first()
-        return (row.value, row.updated_at) if row else None
-
-    def claim_checkpoint(self, name: str, value: str) -> bool:
-        """Insert a checkpoint row unless one exists (atomic on every database: the name is the primary key)."""
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(Checkpoint.__table__.insert().values(name=name, value=value, updated_at=utcnow()))
-        except IntegrityError:
-            return False
-        return True
-
-    def swap_checkpoint(self, name: str, old: str, new: str) -> bool:
-        """Replace a checkpoint's value only if it is still `old` (compare-and-set); also moves updated_at."""
-        t = Checkpoint.__table__
-        with self.engine.begin() as conn:
-            return (
-                conn.execute(
-                    t.update().where(t.c.name == name, t.c.value == old).values(value=new, updated_at=utcnow())
-                ).rowcount
-                == 1
-            )
-
-    def drop_checkpoint(self, name: str, value: str) -> bool:
-        """Delete a checkpoint only if its value is still `value`."""
-        t = Checkpoint.__table__
-        with self.engine.begin() as conn:
-            return conn.execute(t.delete().where(t.c.name == name, t.c.value == value)).rowcount == 1
-
-    # -- ledger ---------------------------------------------------------------------------------------
-    def record_applied(
-        self,
-        target: str,
-        entity: str,
-        source_table: str,
-        row_key: str,
-        row_hash: str = "",
-        op: str = "",
-        change_id: int | None = None,
-    ) -> None:
-        with self._session() as s:
-            s.add(
-                AppliedLedger(
-                    target=target,
-                    entity=entity,
-                    source_table=source_table,
-                    row_key=row_key,
-                    row_hash=row_hash,
-                    op=op,
-                    change_id=change_id,
-                )
-            )
-            s.commit()
-
-    def last_written_hash(self, target: str, source_table: str, row_key: str) -> str | None:
-        with self._session() as s:
-            row = s.exec(
-                select(AppliedLedger.row_hash)
-                .where(
-                    AppliedLedger.target == target,
-                    AppliedLedger.source_table == source_table,
-                    AppliedLedger.row_key == row_key,
-                )
-                .order_by(AppliedLedger.id.desc())
-            ).first()
-            return row
-
-    def last_written_hashes(self, target: str, source_table: str, keys: list[str]) -> dict[str, str]:
-        """last_written_hash for many keys at once: key -> hash of the newest ledger row."""
-        t = AppliedLedger.__table__
-        out: dict[str, str] = {}
-        with self.engine.connect() as conn:
-            for i in range(0, len(keys), 500):
-                chunk = keys[i : i + 500]
-                for key, row_hash in conn.execute(
-                    sa_select(t.c.row_key, t.c.row_hash)
-                    .where(
-                        t.c.target == target,
-                        t.c.source_table == source_table,
-                        t.c.row_key.in_(chunk),
-                    )
-                    .order_by(t.c.id)
-                ):
-                    out[key] = row_hash  # ordered by id: the newest write wins
-        return out
-
     # -- summary --------------------------------------------------------------------------------------
     def checkpoint_times(self) -> dict[str, tuple[Any, datetime]]:
         """name -> (value, updated_at) of every checkpoint."""
@@ -792,27 +510,3 @@ class Store:
                 ("entity", "key"),
                 [{"entity": entity, "key": str(k), "fields": dumps(v), "updated_at": now} for k, v in items.items()],
             )
-
-    def record_applied_many(
-        self, target: str, entity: str, rows: Iterable[tuple[str, str, str]], op: str = "", change_id: int | None = None
-    ) -> int:
-        """`record_applied` for many (source_table, row_key, row_hash) in ONE transaction; returns how many."""
-        now = utcnow()
-        values = [
-            {
-                "change_id": change_id,
-                "target": target,
-                "entity": entity,
-                "source_table": table,
-                "row_key": key,
-                "row_hash": row_hash,
-                "op": op,
-                "applied_at": now,
-            }
-            for table, key, row_hash in rows
-        ]
-        if values:
-            with self.engine.begin() as conn:
-                for i in range(0, len(values), IN_CHUNK * 10):
-                    conn.execute(AppliedLedger.__table__.insert(), values[i : i + IN_CHUNK * 10])
-        return len(values)
