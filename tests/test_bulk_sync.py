@@ -16,7 +16,7 @@ from replicator.factusol import writer as fs_writer
 from replicator.sandbox.access_sql import access_sql_guard  # noqa: F401  (every statement must be Access SQL)
 from replicator.model import Combination, Product
 from replicator.prestashop import write as writer
-from replicator.prestashop.write import catalogue as write_catalogue
+from replicator.prestashop.write import combinations as write_combinations
 from replicator.prestashop.write import sql as write_sql
 from replicator.prestashop.write import stock as write_stock
 from replicator.sandbox import shop as ps_sandbox
@@ -194,7 +194,7 @@ def test_bulk_creation_of_combinations_writes_the_rows_upsert_product_writes(mys
         ) == {"product_type": "standard", "cache_default_attribute": 0}
         # the values the bulk path created look like the ones _attribute_id creates, once each
         with shop.transaction() as cur:
-            write_catalogue.attribute_id(shop, cur, "Ocre", True, shop.lang_ids)
+            write_combinations.attribute_id(shop, cur, "Ocre", True, shop.lang_ids)
         turquesa, ocre = attribute_rows("Turquesa"), attribute_rows("Ocre")
         assert len(turquesa) == len(ocre) == len(attribute_rows("XXXL")) == 1
         assert ocre[0]["position"] == turquesa[0]["position"] + 1

@@ -245,7 +245,7 @@ def _insert_shop_order(ctx, customer: int, lines, state: int = 2, carrier: int =
     key = ctx.shop.query_one("SELECT secure_key FROM {p}customer WHERE id_customer = %s", (customer,))["secure_key"]
     with ctx.shop.transaction() as cur:
         cur = cur.connection.cursor()  # the sandbox builder uses plain tuples
-        oid = ps_sandbox._add_order(
+        oid = ps_sandbox.add_order(
             cur, ctx.shop.prefix, 40, (customer, [addr]), addr, carrier, state, lines, "", False, catalogue, 500, key
         )
     details = ctx.shop.query("SELECT * FROM {p}order_detail WHERE id_order = %s ORDER BY id_order_detail", (oid,))

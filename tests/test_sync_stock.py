@@ -133,7 +133,7 @@ def _place_shop_order(env, ref: str, qty: int) -> int:
     with shop.transaction() as cur:
         cur = cur.connection.cursor()
         n = shop.query_one("SELECT MAX(id_order) AS n FROM {p}orders")["n"] + 1
-        return ps_sandbox._add_order(
+        return ps_sandbox.add_order(
             cur, shop.prefix, 40 + n, (1, [addr]), addr, 2, 2, [(ref, 0, 0, qty)], "", False, catalogue, 900 + n, key
         )
 

@@ -19,26 +19,47 @@ an echo transaction only the receiving of its events.
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import pymysql
 from pymysqlreplication import BinLogStreamReader
-from pymysqlreplication.constants import FIELD_TYPE
 from pymysqlreplication.event import GtidEvent, HeartbeatLogEvent, MariadbGtidEvent, QueryEvent, RotateEvent, XidEvent
 from pymysqlreplication.row_event import DeleteRowsEvent, UpdateRowsEvent, WriteRowsEvent
 
 from replicator.config import PrestashopConfig, parse_mysql_url, redact
 from replicator.capture.committer import BackgroundCommitter
 from replicator.capture.snapshot import DELETE, INSERT, UPDATE
-from replicator.capture.tables import LEDGER_TABLE, PRESTASHOP, WatchedTable, prestashop_tables, row_key
+from replicator.capture.tables import PRESTASHOP, WatchedTable, prestashop_tables, row_key
 from replicator.prestashop.connection import connect
 from replicator.store import CapturedRow, Store
+
+from .binlog_server import binlog_notes, check_binlog_access, current_position, is_mariadb
+from .binlog_values import clean_row, clean_value, unclean_columns
+from .ledger import ensure_ledger_table, last_store_tag, ledger_ddl, ledger_insert_sql, ledger_table
+
+# The server checks, the ledger and the value cleaning live in their own modules; callers may still take them from here.
+__all__ = [
+    "BinlogCapture",
+    "BinlogReport",
+    "BinlogStatus",
+    "binlog_notes",
+    "check_binlog_access",
+    "clean_row",
+    "clean_value",
+    "current_position",
+    "ensure_ledger_table",
+    "is_mariadb",
+    "last_store_tag",
+    "ledger_ddl",
+    "ledger_insert_sql",
+    "ledger_table",
+    "unclean_columns",
+]
 
 log = logging.getLogger("replicator.prestashop.binlog")
 
@@ -48,222 +69,6 @@ BATCH_ROWS_MAX = 20000  # ... or, while it is still writing the previous batch, 
 BATCH_SECONDS = 0.5
 # Client errors that mean "the server went away / restarts": reconnect with backoff and resume.
 RECONNECT_ERRNOS = {2003, 2006, 2013, 2055, 1053, 1927, 1317}
-
-
-# ------------------------------------------------------------------------------------------------ access check
-
-
-def _grants(conn) -> str:
-    with conn.cursor() as cur:
-        cur.execute("SHOW GRANTS")
-        return " ".join(
-            str(r[0] if not isinstance(r, dict) else next(iter(r.values()))) for r in cur.fetchall()
-        ).upper()
-
-
-def check_binlog_access(conn) -> list[str]:
-    """What is missing for binlog capture, one message per problem (empty list: binlog capture can run)."""
-    problems: list[str] = []
-    with conn.cursor() as cur:
-        cur.execute("SELECT @@log_bin, @@binlog_format, @@binlog_row_image")
-        row = cur.fetchone()
-        row = tuple(row.values()) if isinstance(row, dict) else row
-    log_bin, fmt, image = row
-    if str(log_bin) not in ("1", "ON"):
-        problems.append(
-            "binary logging is off: start the server with log_bin (e.g. log_bin=binlog, server_id=1 in my.cnf)"
-        )
-    if str(fmt).upper() != "ROW":
-        problems.append(f"binlog_format is {fmt}, must be ROW (SET GLOBAL binlog_format='ROW' and in my.cnf)")
-    if str(image).upper() != "FULL":
-        problems.append(f"binlog_row_image is {image}, must be FULL (SET GLOBAL binlog_row_image='FULL' and in my.cnf)")
-    try:
-        grants = _grants(conn)
-    except pymysql.MySQLError as exc:
-        problems.append(f"cannot read the user's grants (SHOW GRANTS failed: {exc})")
-        return problems
-    everything = "ALL PRIVILEGES ON *.*" in grants
-    if not everything and "REPLICATION SLAVE" not in grants and "REPLICATION REPLICA" not in grants:
-        problems.append(
-            "missing privilege REPLICATION SLAVE: GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO the shop user"
-        )
-    # MariaDB >= 10.5 shows REPLICATION CLIENT as BINLOG MONITOR; SUPER implied it on old servers.
-    if not everything and not any(p in grants for p in ("REPLICATION CLIENT", "BINLOG MONITOR", "SUPER")):
-        problems.append(
-            "missing privilege REPLICATION CLIENT (BINLOG MONITOR on MariaDB): GRANT REPLICATION CLIENT ON *.* TO the shop user"
-        )
-    return problems
-
-
-def binlog_notes(conn) -> list[str]:
-    """Non-blocking remarks (logged at start)."""
-    notes = []
-    with conn.cursor() as cur:
-        try:
-            cur.execute("SELECT @@binlog_row_metadata")
-            value = cur.fetchone()
-            value = next(iter(value.values())) if isinstance(value, dict) else value[0]
-            if str(value).upper() != "FULL":
-                notes.append(
-                    f"binlog_row_metadata is {value}: column names come from information_schema "
-                    "(an ALTER TABLE while old events are re-read can mislabel columns; FULL avoids that)"
-                )
-        except pymysql.MySQLError:
-            notes.append(
-                "server has no binlog_row_metadata (MySQL < 8.0.1 / MariaDB < 10.5): column names from information_schema"
-            )
-    return notes
-
-
-def is_mariadb(conn) -> bool:
-    with conn.cursor() as cur:
-        cur.execute("SELECT VERSION()")
-        row = cur.fetchone()
-    version = next(iter(row.values())) if isinstance(row, dict) else row[0]
-    return "mariadb" in str(version).lower()
-
-
-def current_position(conn) -> tuple[str, int]:
-    """The binlog file and position a new reader starts from (no history is replayed at first start)."""
-    with conn.cursor() as cur:
-        for statement in ("SHOW MASTER STATUS", "SHOW BINARY LOG STATUS"):  # MySQL 8.4 renamed it
-            try:
-                cur.execute(statement)
-                row = cur.fetchone()
-                break
-            except pymysql.MySQLError:
-                row = None
-    if not row:
-        raise RuntimeError("SHOW MASTER STATUS returned nothing: binary logging is off")
-    values = list(row.values()) if isinstance(row, dict) else list(row)
-    return str(values[0]), int(values[1])
-
-
-# ------------------------------------------------------------------------------------------------ ledger (echo)
-
-
-def ledger_table(prefix: str) -> str:
-    return prefix + LEDGER_TABLE
-
-
-def ledger_ddl(prefix: str, database: str | None = None) -> str:
-    """CREATE TABLE of the ledger (InnoDB: it commits with the shop rows it marks)."""
-    name = _quote(prefix + LEDGER_TABLE) if not database else f"{_quote(database)}.{_quote(prefix + LEDGER_TABLE)}"
-    return (
-        f"CREATE TABLE IF NOT EXISTS {name} (\n"
-        "  id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,\n"
-        "  change_id BIGINT NULL,\n"
-        "  note VARCHAR(255) NOT NULL DEFAULT '',\n"
-        "  written_at DATETIME NOT NULL\n"
-        ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
-    )
-
-
-def _quote(name: str) -> str:
-    return "`" + name.replace("`", "``") + "`"
-
-
-def ensure_ledger_table(conn, prefix: str) -> None:
-    """Create `<prefix>replicator_ledger` if missing (InnoDB: it must commit with the shop rows it marks).
-
-    An existing table is left alone without a CREATE statement, so a runtime user without the CREATE privilege
-    works once an admin made the table (`replicator shop-sql`)."""
-    with conn.cursor() as cur:
-        cur.execute(
-            "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s",
-            (ledger_table(prefix),),
-        )
-        if cur.fetchone():
-            return
-        try:
-            cur.execute(ledger_ddl(prefix))
-        except pymysql.MySQLError as exc:
-            if exc.args and exc.args[0] in (1142, 1044):
-                raise RuntimeError(
-                    f"the ledger table {ledger_table(prefix)} is missing and the shop user may not "
-                    "create it: an administrator runs the SQL printed by `replicator shop-sql`"
-                ) from None
-            raise
-
-
-STORE_TAG = re.compile(r"\[store ([0-9a-f]{12})\]")
-
-
-def last_store_tag(conn, prefix: str) -> str | None:
-    """The state store that made the shop's latest tagged write (the `[store <id>]` in its ledger note)."""
-    try:
-        with conn.cursor() as cur:
-            cur.execute(
-                f"SELECT note FROM `{ledger_table(prefix)}` WHERE note LIKE %s ORDER BY id DESC LIMIT 1", ("%[store %",)
-            )
-            row = cur.fetchone()
-    except Exception:  # no ledger yet (a shop never written to): nothing to compare
-        return None
-    note = (row[0] if isinstance(row, (tuple, list)) else (row or {}).get("note")) if row else None
-    match = STORE_TAG.search(note or "")
-    return match.group(1) if match else None
-
-
-def ledger_insert_sql(prefix: str) -> str:
-    """The statement a shop writer runs INSIDE its write transaction: params (change_id, note)."""
-    return f"INSERT INTO `{ledger_table(prefix)}` (change_id, note, written_at) VALUES (%s, %s, NOW())"
-
-
-# ------------------------------------------------------------------------------------------------ values
-
-
-def clean_value(value: Any) -> Any:
-    """bytes -> text, zero dates -> None, SET -> "a,b", TIME -> "HH:MM:SS"; Decimal and datetime stay
-    (store images handle them)."""
-    if isinstance(value, (bytes, bytearray)):
-        return bytes(value).decode("utf-8", errors="replace")
-    if isinstance(value, str) and value.startswith("0000-00-00"):
-        return None
-    if isinstance(value, set):
-        return ",".join(sorted(value))
-    if isinstance(value, timedelta):
-        seconds = int(value.total_seconds())
-        sign, seconds = ("-", -seconds) if seconds < 0 else ("", seconds)
-        return f"{sign}{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
-    return value
-
-
-# Binlog column types whose decoded values may need `clean_value`: text can arrive as bytes (a binary column, or a
-# character set Python lacks), SET as a set, TIME as a timedelta.  Numbers, dates (zero dates arrive as None),
-# ENUM and BIT arrive ready.
-_MAYBE_UNCLEAN = frozenset(
-    {
-        FIELD_TYPE.VARCHAR,
-        FIELD_TYPE.STRING,
-        FIELD_TYPE.VAR_STRING,
-        FIELD_TYPE.BLOB,
-        FIELD_TYPE.TINY_BLOB,
-        FIELD_TYPE.MEDIUM_BLOB,
-        FIELD_TYPE.LONG_BLOB,
-        FIELD_TYPE.GEOMETRY,
-        FIELD_TYPE.SET,
-        FIELD_TYPE.TIME,
-        FIELD_TYPE.TIME2,
-    }
-)
-
-
-def unclean_columns(columns) -> tuple[str, ...]:
-    """Names of the binlog columns (a RowsEvent's `.columns`) whose values `clean_row` must look at."""
-    return tuple(c.name for c in columns if c.type in _MAYBE_UNCLEAN)
-
-
-def clean_row(values: dict, unclean: tuple[str, ...]) -> dict:
-    """`clean_value` of the values in the `unclean` columns that are not already text (in place; text, the usual
-    case, is left as it is, whatever it reads)."""
-    for name in unclean:
-        value = values[name]
-        if value is not None and type(value) is not str:
-            values[name] = clean_value(value)
-    return values
-
-
-# ------------------------------------------------------------------------------------------------ reader
 
 
 @dataclass

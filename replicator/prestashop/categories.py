@@ -19,11 +19,10 @@ import re
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
 
 from .connection import ShopConnection
+from .write.sql import Extra, insert_many, run_extra
 
-Extra = Callable | Iterable[tuple] | None
 _WORD = re.compile(r"[a-z0-9]+")
 NAME_WIDTH = 128  # category_lang.name varchar(128)
 
@@ -260,17 +259,6 @@ class TreeWriter:
         self.changed = False
 
 
-def run_extra(shop: ShopConnection, cur, extra: Extra) -> None:
-    if extra is None:
-        return
-    if callable(extra):
-        extra(cur)
-        return
-    for item in extra:
-        sql, args = (item, None) if isinstance(item, str) else item
-        shop.execute(sql, args, cursor=cur)
-
-
 @dataclass
 class Placement:
     """Where one product goes: into ``categories``, ``default`` as its default category (None: keep it), out of
@@ -353,14 +341,12 @@ def place_products(shop: ShopConnection, placements: list[Placement], *, extra: 
                     member.discard(old)
                     moved = True
             changed += moved
-        for i in range(0, len(inserts), 1000):
-            chunk = inserts[i : i + 1000]
-            shop.execute(
-                "INSERT INTO {p}category_product (id_category, id_product, position) VALUES "
-                + ", ".join(["(%s, %s, %s)"] * len(chunk)),
-                [v for row in chunk for v in row],
-                cursor=cur,
-            )
+        insert_many(
+            shop,
+            cur,
+            "category_product",
+            [{"id_category": c, "id_product": pid, "position": n} for c, pid, n in inserts],
+        )
         for category, products in defaults.items():
             marks = ", ".join(["%s"] * len(products))
             shop.execute(

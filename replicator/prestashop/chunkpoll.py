@@ -31,14 +31,15 @@ from datetime import datetime, timedelta
 
 import pymysql
 
-from replicator.capture.snapshot import DELETE, INSERT, UPDATE, DiffResult, Differ, RowHasher, canon, commit_diff
+from replicator.capture.snapshot import DELETE, INSERT, UPDATE, DiffResult, Differ, commit_diff
 from replicator.capture.tables import PRESTASHOP, WatchedTable, prestashop_tables
 from replicator.config import PrestashopConfig
-from replicator.prestashop.binlog import clean_value
+from replicator.prestashop.binlog_values import clean_value
 from replicator.prestashop.connection import connect
-from replicator.store import Store, dumps, loads
+from replicator.store import Store, loads
 
 from . import checksum as ck
+from .pollrows import diff_fetched, fetch_keys, later, mark_text, read_keyset, row_key
 from .shop_errors import explain
 
 log = logging.getLogger("replicator.prestashop.poll")
@@ -80,14 +81,6 @@ class PollStatus:
             "reconnects": self.reconnects,
             "last_poll_at": self.last_poll_at.isoformat(timespec="seconds") if self.last_poll_at else None,
         }
-
-
-def _key(table: WatchedTable, values) -> str:
-    return dumps({c: canon(v) for c, v in zip(table.pk, values)})
-
-
-def _fmt(value) -> str | None:
-    return value.isoformat(sep=" ") if isinstance(value, datetime) else (str(value) if value is not None else None)
 
 
 class ChunkPoller:
@@ -198,7 +191,7 @@ class ChunkPoller:
                     baseline = name not in baselined and not self.initial_load
                     differ = Differ(self.store, table, self._hashes(name), position, txn, baseline=baseline)
                     if baseline or name not in chunked:
-                        mark, state = self._full(cur, table, shape, differ, report, flush=baseline)
+                        mark, state = self._full(cur, table, shape, differ, report, flush_baseline=baseline)
                         report.tables[name] = "baseline" if baseline else "full"
                         blocks_out += _state_snapshots(name, self._blocks(name), state)
                     elif not checksums and not table.ts_column:
@@ -265,20 +258,7 @@ class ChunkPoller:
     # -- readers -------------------------------------------------------------------------------------------------
     def _read(self, cur, table: WatchedTable, differ: Differ, report: PollReport, skip: set[str] | None = None):
         """Diff the rows of an executed SELECT *; returns (max ts value, last pk tuple, row count)."""
-        columns = [d[0] for d in cur.description]
-        hasher = RowHasher(columns)
-        pk_idx = [columns.index(c) for c in table.pk]
-        ts_idx = columns.index(table.ts_column) if table.ts_column in columns else None
-        mark, last, n = None, None, 0
-        for raw in cur.fetchall():
-            vals = [clean_value(v) for v in raw]
-            key = _key(table, [vals[i] for i in pk_idx])
-            if skip is None or key not in skip:
-                differ.row(key, hasher(vals), lambda vals=vals: dict(zip(columns, vals)))
-            if ts_idx is not None and vals[ts_idx] is not None and (mark is None or vals[ts_idx] > mark):
-                mark = vals[ts_idx]
-            last = tuple(raw[i] for i in pk_idx)
-            n += 1
+        mark, last, n = diff_fetched(cur, table, differ, skip)
         report.rows_read += n
         return mark, last, n
 
@@ -294,23 +274,13 @@ class ChunkPoller:
         return out
 
     def _full(
-        self, cur, table: WatchedTable, shape: ck.TableShape, differ: Differ, report: PollReport, flush: bool
+        self, cur, table: WatchedTable, shape: ck.TableShape, differ: Differ, report: PollReport, flush_baseline: bool
     ) -> tuple[str | None, dict[int, tuple[int, int]]]:
         """Every row (keyset order, chunks of FETCH) and every block's checksum, from the same snapshot."""
         state = self._grouped(cur, shape, ck.BLOCK, keys_only=bool(table.ts_column))
-        pk = ", ".join(ck.q(c) for c in table.pk)
-        base = f"SELECT * FROM {ck.q(shape.physical)}"
-        last, mark = None, None
-        while True:
-            if last is None:
-                cur.execute(f"{base} ORDER BY {pk} LIMIT %s", (FETCH,))
-            else:
-                marks = ", ".join(["%s"] * len(last))
-                cur.execute(f"{base} WHERE ({pk}) > ({marks}) ORDER BY {pk} LIMIT %s", (*last, FETCH))
-            m, last_in_chunk, n = self._read(cur, table, differ, report)
-            if m is not None and (mark is None or m > mark):
-                mark = m
-            if flush and len(differ.result.snapshots) >= BASELINE_FLUSH:
+
+        def flush() -> None:
+            if flush_baseline and len(differ.result.snapshots) >= BASELINE_FLUSH:
                 # Baseline snapshots in parts (no checkpoint): a crash just redoes the baseline.
                 self.store.record_capture([], None, differ.result.snapshots)
                 known = self._hashes(table.name)
@@ -318,11 +288,11 @@ class ChunkPoller:
                     known[s[2]] = s[3]
                 self._by_block.pop(table.name, None)
                 differ.result.snapshots, differ.result.new_hashes[table.name] = [], {}
-            if n < FETCH:
-                break
-            last = last_in_chunk
+
+        mark, rows = read_keyset(cur, table, shape.physical, differ, FETCH, flush)
+        report.rows_read += rows
         differ.finish_full()
-        return _fmt(mark), state
+        return mark, state
 
     def _window(
         self, cur, table: WatchedTable, shape: ck.TableShape, differ: Differ, since: str, report: PollReport
@@ -343,7 +313,7 @@ class ChunkPoller:
         now: dict[str, int] = {}
         fetch: list[tuple] = []
         for row in cur.fetchall():
-            key = _key(table, [clean_value(v) for v in row[:n]])
+            key = row_key(table, [clean_value(v) for v in row[:n]])
             ts, crc = row[n], int(row[n + 1])
             if ts is not None and (mark is None or ts > mark):
                 mark = ts
@@ -361,7 +331,7 @@ class ChunkPoller:
                 tuple(v for values in part for v in values),
             )
             self._read(cur, table, differ, report)
-        return _fmt(mark)
+        return mark_text(mark)
 
     def _incremental(
         self,
@@ -401,15 +371,11 @@ class ChunkPoller:
             # Keys only: rows already read by the window are left alone; new keys are fetched whole.
             for part in ck.batches(ranges):
                 cur.execute(ck.rows_sql(shape, part, keys_only=True))
-                present.update(_key(table, [clean_value(v) for v in r]) for r in cur.fetchall())
+                present.update(row_key(table, [clean_value(v) for v in r]) for r in cur.fetchall())
             new = [k for k in present if k not in differ.known and k not in differ.seen]
-            where = " AND ".join(f"{ck.q(c)} = %s" for c in table.pk)
-            for key in new:
-                values = loads(key)
-                cur.execute(f"SELECT * FROM {ck.q(shape.physical)} WHERE {where}", tuple(values[c] for c in table.pk))
-                m = _fmt(self._read(cur, table, differ, report)[0])
-                if m is not None and (mark is None or m > mark):
-                    mark = m
+            m, rows = fetch_keys(cur, table, shape.physical, differ, new)
+            report.rows_read += rows
+            mark = later(mark, m)
         else:
             for part in ck.batches(ranges):
                 cur.execute(ck.rows_sql(shape, part))

@@ -1,4 +1,5 @@
-"""PrestaShop capture by polling, for hosts without binlog access.
+"""The former shop poller (full re-reads of each date_upd window), kept only as the "before" of
+`bench/bench_poll_idle.py`; the service polls with `replicator.prestashop.chunkpoll`.
 
 Each poll reads, inside one consistent-snapshot transaction: `date_upd` windows (shop local time, the
 database's own values, reopened by `poll_overlap_seconds` so a late commit with an older `date_upd` is not
@@ -10,22 +11,19 @@ snapshots and the checkpoint.  Rows of one poll share a txn id (poll mode cannot
 
 from __future__ import annotations
 
-import logging
-import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from replicator.config import PrestashopConfig, redact
+from replicator.capture.snapshot import DELETE, INSERT, UPDATE, DiffResult, Differ, commit_diff
+from replicator.capture.tables import PRESTASHOP, WatchedTable, prestashop_tables
+from replicator.config import PrestashopConfig
 from replicator.prestashop.connection import connect
 from replicator.store import Store
 
-from replicator.prestashop.binlog import clean_value
-from replicator.capture.snapshot import DELETE, INSERT, UPDATE, DiffResult, Differ, RowHasher, commit_diff
-from replicator.keys import canon
-from replicator.capture.tables import PRESTASHOP, WatchedTable, prestashop_tables
-
-log = logging.getLogger("replicator.prestashop.poller")
+from .binlog_values import clean_value
+from .checksum import q
+from .pollrows import diff_fetched, fetch_keys, mark_text, read_keyset, row_key
 
 CHECKPOINT = "prestashop.poll"
 CHUNK = 2000
@@ -41,10 +39,6 @@ class PollReport:
     seconds: float = 0.0
     counts: dict[str, int] = field(default_factory=lambda: {INSERT: 0, UPDATE: 0, DELETE: 0})
     tables: dict[str, str] = field(default_factory=dict)
-
-
-def _q(name: str) -> str:
-    return f"`{name}`"
 
 
 class PollCapture:
@@ -119,41 +113,11 @@ class PollCapture:
         report.seconds = round(time.monotonic() - started, 3)
         return report
 
-    # -- readers --
-    def _read(self, cur, table: WatchedTable, differ: Differ, report: PollReport):
-        """Diff the rows of an executed SELECT *; returns (max ts value, last pk tuple, row count)."""
-        columns = [d[0] for d in cur.description]
-        hasher = RowHasher(columns)
-        pk_idx = [columns.index(c) for c in table.pk]
-        ts_idx = columns.index(table.ts_column) if table.ts_column in columns else None
-        mark, last, n = None, None, 0
-        for raw in cur.fetchall():
-            vals = [clean_value(v) for v in raw]
-            key = _key(table, [vals[i] for i in pk_idx])
-            differ.row(key, hasher(vals), lambda vals=vals: dict(zip(columns, vals)))
-            if ts_idx is not None and vals[ts_idx] is not None and (mark is None or vals[ts_idx] > mark):
-                mark = vals[ts_idx]
-            last = tuple(raw[i] for i in pk_idx)
-            n += 1
-        report.rows_read += n
-        return mark, last, n
-
+    # -- readers (shared with the chunk poller: replicator/prestashop/pollrows.py) --
     def _keyset(
         self, cur, table: WatchedTable, physical: str, differ: Differ, report: PollReport, flush: bool
     ) -> str | None:
-        pk = ", ".join(_q(c) for c in table.pk)
-        base = f"SELECT * FROM {_q(physical)}"
-        last = None
-        mark = None
-        while True:
-            if last is None:
-                cur.execute(f"{base} ORDER BY {pk} LIMIT %s", (self.chunk,))
-            else:
-                marks = ", ".join(["%s"] * len(last))
-                cur.execute(f"{base} WHERE ({pk}) > ({marks}) ORDER BY {pk} LIMIT %s", (*last, self.chunk))
-            m, last_in_chunk, n = self._read(cur, table, differ, report)
-            if m is not None and (mark is None or m > mark):
-                mark = m
+        def flush_baseline() -> None:
             if flush and len(differ.result.snapshots) >= BASELINE_CHUNK:
                 # Baseline snapshots in chunks (no checkpoint): a crash just redoes the baseline.
                 self.store.record_capture([], None, differ.result.snapshots)
@@ -161,56 +125,28 @@ class PollCapture:
                 for s in differ.result.snapshots:
                     known[s[2]] = s[3]
                 differ.result.snapshots, differ.result.new_hashes[table.name] = [], {}
-            if n < self.chunk:
-                break
-            last = last_in_chunk
-        return _fmt(mark)
+
+        mark, rows = read_keyset(cur, table, physical, differ, self.chunk, flush_baseline)
+        report.rows_read += rows
+        return mark
 
     def _window(
         self, cur, table: WatchedTable, physical: str, differ: Differ, since: str, report: PollReport
     ) -> str | None:
+        """Every row of the date_upd window, fetched whole (what the chunk poller avoids), then the key list."""
         start = datetime.fromisoformat(since) - timedelta(seconds=float(self.cfg.poll_overlap_seconds))
-        cur.execute(f"SELECT * FROM {_q(physical)} WHERE {_q(table.ts_column)} >= %s", (start,))
-        mark, _, _ = self._read(cur, table, differ, report)
+        cur.execute(f"SELECT * FROM {q(physical)} WHERE {q(table.ts_column)} >= %s", (start,))
+        mark, _, n = diff_fetched(cur, table, differ)
+        report.rows_read += n
         # Deletes and rows whose date_upd lies before the window (written by SQL without touching it):
         # compare the key list with the snapshot.
-        pk = ", ".join(_q(c) for c in table.pk)
-        cur.execute(f"SELECT {pk} FROM {_q(physical)}")
-        keys = {_key(table, [clean_value(v) for v in r]) for r in cur.fetchall()}
-        fresh = [k for k in keys if k not in differ.known and k not in differ.seen]
-        where = " AND ".join(f"{_q(c)} = %s" for c in table.pk)
-        for key in fresh:
-            from replicator.store import loads
-
-            values = loads(key)
-            cur.execute(f"SELECT * FROM {_q(physical)} WHERE {where}", tuple(values[c] for c in table.pk))
-            self._read(cur, table, differ, report)
+        cur.execute(f"SELECT {', '.join(q(c) for c in table.pk)} FROM {q(physical)}")
+        keys = {row_key(table, [clean_value(v) for v in r]) for r in cur.fetchall()}
+        _, n = fetch_keys(
+            cur, table, physical, differ, [k for k in keys if k not in differ.known and k not in differ.seen]
+        )
+        report.rows_read += n
         for key in [k for k in differ.known if k not in keys]:
             differ.gone(key)
-        new_mark = _fmt(mark)
+        new_mark = mark_text(mark)
         return new_mark if new_mark and new_mark > since else since
-
-
-def _key(table: WatchedTable, values: list) -> str:
-    from replicator.store import dumps
-
-    return dumps({c: canon(v) for c, v in zip(table.pk, values)})
-
-
-def _fmt(value) -> str | None:
-    return value.isoformat(sep=" ") if isinstance(value, datetime) else (str(value) if value is not None else None)
-
-
-def run_poller(poller: PollCapture, stop: threading.Event, interval: float) -> None:
-    """Daemon loop: poll every `interval` seconds; errors are logged and retried with backoff."""
-    delay = interval
-    while not stop.is_set():
-        try:
-            poller.poll()
-            poller.last_error = ""
-            delay = interval
-        except Exception as exc:  # the shop may be down; keep trying, the snapshots did not move
-            poller.last_error = redact(f"{type(exc).__name__}: {exc}")
-            log.warning("prestashop poll failed: %s", poller.last_error)
-            delay = min(max(delay * 2, 1.0), 60.0)
-        stop.wait(delay)

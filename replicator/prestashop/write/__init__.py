@@ -3,10 +3,11 @@
 Every public function runs in ONE transaction, uses only parameterised SQL, and accepts ``extra``: a callable
 ``extra(cursor)`` or a list of ``(sql, args)`` executed in the same transaction (the sync engine adds its ledger /
 echo-marker row there).  What PrestaShop does in PHP hooks and mails is NOT emulated.  One module per domain:
-stock, catalogue, orders, customers, over the SQL helpers in sql.py.
+stock, catalogue (products, combinations, new-row defaults, bulk creation), orders, customers, over the SQL helpers in sql.py.
 """
 
-from .catalogue import BulkCreated, create_products_bulk, find_product, tax_rules_group_for_rate, upsert_product
+from .bulk_products import BulkCreated, create_products_bulk
+from .catalogue import find_product, tax_rules_group_for_rate, upsert_product
 from .customers import country_and_state, main_address_id, update_customer
 from .orders import (
     StateChange,
