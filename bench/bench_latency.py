@@ -34,7 +34,7 @@ import pymysql
 from replicator.config import default_rules_dir, parse_mysql_url, render_config
 from replicator.sandbox.factusol import create_sandbox
 from replicator.sandbox.mariadb import LocalMariaDB
-from replicator.sandbox.shop import _add_order, create_shop
+from replicator.sandbox.shop import add_order, create_shop
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_daemon_idle import cpu_seconds  # noqa: E402
@@ -176,7 +176,7 @@ def new_order(probe: Probe, n: int, token: str, pid: int, ref: str, cid: int) ->
         cur.execute("SELECT id_address FROM ps_address WHERE id_customer = %s AND deleted = 0 LIMIT 1", (cid,))
         address = cur.fetchone()
         cur.execute("START TRANSACTION")
-        oid = _add_order(
+        oid = add_order(
             cur,
             "ps_",
             n,
