@@ -5,7 +5,7 @@ from datetime import datetime
 from decimal import Decimal
 
 
-from replicator.factusol import reader
+from replicator.factusol import reader, reading
 from replicator.sandbox.access_sql import *  # noqa: F401,F403
 
 
@@ -137,7 +137,7 @@ def test_many_keys_read_by_range_match_in_lists(fs_conn, monkeypatch):
     # only the key the range did not return is looked up again
     assert [sql.count("?") for sql in statements if "FROM [F_ART]" in sql and "[CODART] IN (" in sql] == [1]
     stock_by_range = reader.read_stock_detail(fs_conn, wanted)
-    monkeypatch.setattr(reader, "RANGE_MIN_KEYS", 10**9)  # IN (...) lists only
+    monkeypatch.setattr(reading, "RANGE_MIN_KEYS", 10**9)  # IN (...) lists only
     by_lists = {p.reference: p for p in reader.read_products(fs_conn, references=wanted)}
     assert set(by_range) == set(codes[::2]) and by_range == by_lists
     assert stock_by_range == reader.read_stock_detail(fs_conn, wanted)

@@ -1,25 +1,20 @@
 """The one door to a FactuSOL database: a pyodbc connection that only lets Access-valid SQL through.
 
-Every statement passes ``check_access_sql`` before it reaches the driver and is recorded in ``STATEMENT_LOG`` (and
-handed to ``STATEMENT_HOOKS``), so tests can prove nothing Access would reject was ever sent.  On the SQLite stand-in
-the few Access-only forms we use (``SELECT TOP n``) are translated after the check.  Rows come back as dicts with
-Moneda as ``Decimal`` and Fecha/Hora as ``datetime``.
+Every statement passes ``check_access_sql`` (`sqlcheck.py`) before it reaches the driver and is recorded, so tests
+can prove nothing Access would reject was ever sent; on the SQLite stand-in the few Access-only forms we use
+(``SELECT TOP n``) are translated after the check.  Rows come back as dicts with Moneda as ``Decimal`` and
+Fecha/Hora as ``datetime`` (`values.py`), or streamed as raw tuples (`stream.py`).  Also: opening a year file with
+retries while it is locked, and its connection string.
 """
 
 from __future__ import annotations
 
-import functools
-import itertools
 import os
 import re
 import sys
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -30,293 +25,25 @@ from .errors import (
     AccessSqlError,
     FactusolDriverError,
     FactusolDuplicateKeyError,  # noqa: F401  (re-exported)
-    FactusolError,  # noqa: F401  (re-exported)
+    FactusolError,
     FactusolLockedError,
     FactusolNotWritableError,  # noqa: F401  (re-exported)
     is_lock_error,
     translate,
 )
-from .schema import DATE, DOUBLE, MONEY, SINGLE, FactusolWidthError, column_index  # noqa: F401
+from .sqlcheck import (  # noqa: F401  (re-exported: check_access_sql, the statement record)
+    STATEMENT_HOOKS,
+    STATEMENT_LOG,
+    StatementRecord,
+    check_access_sql,
+    last_statement_seq,
+    record_statement,
+    translate_for_sqlite,
+)
+from .stream import TupleStream
+from .values import converter_for, to_datetime, to_decimal  # noqa: F401  (re-exported)
 
 SQLITE_DRIVER = sqlite_driver_name()
-FOUR_PLACES = Decimal("0.0001")
-
-
-# --------------------------------------------------------------------------------------------------------------------
-# Access SQL checker
-
-
-_DATE_LITERAL = re.compile(
-    r"\s*(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?\s*"
-)
-# (pattern on the upper-cased statement with string literals blanked, message)
-_RULES: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(p), m)
-    for p, m in [
-        (r"\bLIMIT\b", "LIMIT does not exist in Access; use SELECT TOP n"),
-        (r"\bOFFSET\b", "Access has no OFFSET; read everything and page in memory"),
-        (r"\bFETCH\s+(FIRST|NEXT)\b", "FETCH FIRST/NEXT does not exist in Access"),
-        (r"\bON\s+CONFLICT\b", "ON CONFLICT (upsert) does not exist in Access"),
-        (r"\bON\s+DUPLICATE\s+KEY\b", "ON DUPLICATE KEY does not exist in Access"),
-        (r"\bINSERT\s+OR\b", "INSERT OR REPLACE/IGNORE does not exist in Access"),
-        (r"\bREPLACE\s+INTO\b", "REPLACE INTO does not exist in Access"),
-        (r"\bINSERT\s+IGNORE\b", "INSERT IGNORE does not exist in Access"),
-        (r"\bUPSERT\b|\bMERGE\s+INTO\b", "MERGE/UPSERT does not exist in Access"),
-        (r"\bRETURNING\b", "RETURNING does not exist in Access"),
-        (r"`", "back-tick identifiers are MySQL; use [brackets]"),
-        (r'"', "double-quoted identifiers/strings are rejected; use [brackets] and parameters"),
-        (r"#", "#date# literals: pass dates as parameters (datetime objects)"),
-        (r"!=", "Access uses <> not !="),
-        (r"\|\|", "|| is not Access concatenation (&) and not portable"),
-        (r"--|/\*", "Access SQL has no comments"),
-        (r"::", "::type casts do not exist in Access"),
-        (r"\bCAST\s*\(", "CAST does not exist in Access (CStr/CLng/CCur)"),
-        (r"\b(COALESCE|IFNULL|NULLIF|NVL)\s*\(", "COALESCE/IFNULL/NULLIF do not exist in Access (IIf/Nz)"),
-        (r"\bCASE\b", "CASE does not exist in Access SQL (IIf/Switch)"),
-        (
-            r"\b(SUBSTR|SUBSTRING|LENGTH|CHAR_LENGTH|CONCAT|GROUP_CONCAT|STRING_AGG)\s*\(",
-            "not an Access function (Mid/Len/&)",
-        ),
-        (
-            r"\b(STRFTIME|JULIANDAY|DATETIME|DATE_FORMAT|TO_CHAR)\s*\(",
-            "not an Access date function; pass dates as parameters",
-        ),
-        (
-            r"\bCURRENT_(DATE|TIME|TIMESTAMP)\b",
-            "CURRENT_DATE/TIMESTAMP do not exist in Access; pass dates as parameters",
-        ),
-        (r"\bILIKE\b", "ILIKE does not exist in Access"),
-        (r"\bIF\s+(NOT\s+)?EXISTS\b", "IF [NOT] EXISTS is not Access DDL"),
-        (r"\bTRUNCATE\b", "TRUNCATE does not exist in Access; use DELETE FROM"),
-        (
-            r"\bFULL\s+(OUTER\s+)?JOIN\b|\bCROSS\s+JOIN\b|\bNATURAL\s+JOIN\b",
-            "Access supports only INNER/LEFT/RIGHT JOIN",
-        ),
-        (r"\bUSING\s*\(", "JOIN ... USING does not exist in Access"),
-        (r"\bTOP\s*\?", "TOP takes a literal number in Access, not a parameter"),
-        (r"%S|%\(|\$\d|(?<![:\w]):[A-Z_]\w*|@[A-Z_]\w*", "only ? placeholders work with the Access ODBC driver"),
-    ]
-]
-
-
-def _blank_literals(sql: str) -> tuple[str, list[str]]:
-    """The statement with every '...' literal replaced by '' and the list of literal contents."""
-    out, literals, i, n = [], [], 0, len(sql)
-    while i < n:
-        ch = sql[i]
-        if ch != "'":
-            out.append(ch)
-            i += 1
-            continue
-        j, buf = i + 1, []
-        while j < n:
-            if sql[j] == "'":
-                if j + 1 < n and sql[j + 1] == "'":
-                    buf.append("'")
-                    j += 2
-                    continue
-                break
-            buf.append(sql[j])
-            j += 1
-        if j >= n:
-            raise AccessSqlError(f"unterminated string literal: {sql!r}")
-        literals.append("".join(buf))
-        out.append("''")
-        i = j + 1
-    return "".join(out), literals
-
-
-@functools.lru_cache(maxsize=2048)  # pure: the same statement text is checked once (batches repeat it)
-def check_access_sql(sql: str) -> str:
-    """Return ``sql`` unchanged if Access would accept it as far as we can tell cheaply; raise AccessSqlError otherwise."""
-    if not sql or not sql.strip():
-        raise AccessSqlError("empty statement")
-    skeleton, literals = _blank_literals(sql)
-    for lit in literals:
-        if _DATE_LITERAL.fullmatch(lit):
-            raise AccessSqlError(f"literal date {lit!r}: pass dates as parameters (datetime objects): {sql!r}")
-    # Bracketed identifiers are Access's own quoting: their contents are names, never keywords.
-    upper = re.sub(r"\[[^\[\]]*\]", "[X]", skeleton).upper()
-    if "[" in upper.replace("[X]", ""):
-        raise AccessSqlError(f"unbalanced [brackets]: {sql!r}")
-    body = upper.rstrip().rstrip(";")
-    if ";" in body:
-        raise AccessSqlError(f"one statement per call; Access ODBC rejects batches: {sql!r}")
-    for pattern, message in _RULES:
-        if pattern.search(upper):
-            raise AccessSqlError(f"{message}: {sql!r}")
-    joins = len(re.findall(r"\bJOIN\b", upper))
-    if joins >= 3:
-        raise AccessSqlError(f"three or more JOINs fail through Access ODBC ('query too complex'); use EXISTS: {sql!r}")
-    if joins == 2 and not re.search(r"\bFROM\s*\(", upper):
-        raise AccessSqlError(f"Access needs parentheses around the first JOIN when joining three tables: {sql!r}")
-    return sql
-
-
-_TOP = re.compile(r"^(\s*SELECT\s+(?:DISTINCT\s+)?)TOP\s+(\d+)\s+", re.IGNORECASE)
-
-
-def translate_for_sqlite(sql: str) -> str:
-    """Rewrite the Access-only forms we allow into SQLite for the stand-in (after the Access check passed)."""
-    m = _TOP.match(sql)
-    if m:
-        sql = (m.group(1) + sql[m.end() :]).rstrip().rstrip(";") + f" LIMIT {m.group(2)}"
-    if "LEN(" in sql:  # Access's Len() is SQLite's length()
-        sql = _LEN.sub("LENGTH(", sql)
-    return sql
-
-
-_LEN = re.compile(r"\bLEN\(", re.IGNORECASE)
-
-
-# --------------------------------------------------------------------------------------------------------------------
-# Statement recorder
-
-
-@dataclass(frozen=True)
-class StatementRecord:
-    seq: int
-    sql: str  # the Access SQL as the caller wrote it
-    sent: bool  # False when the checker refused it (it never reached the driver)
-    error: str = ""
-
-
-# Bounded so a long-running replicator does not grow without limit; tests read it, hooks see everything.
-STATEMENT_LOG: deque[StatementRecord] = deque(maxlen=100_000)
-STATEMENT_HOOKS: list[Callable[[StatementRecord], None]] = []
-_SEQ = itertools.count(1)
-
-
-def _record(sql: str, sent: bool, error: str = "") -> StatementRecord:
-    rec = StatementRecord(next(_SEQ), sql, sent, error)
-    STATEMENT_LOG.append(rec)
-    for hook in list(STATEMENT_HOOKS):
-        hook(rec)
-    return rec
-
-
-def last_statement_seq() -> int:
-    return STATEMENT_LOG[-1].seq if STATEMENT_LOG else 0
-
-
-# --------------------------------------------------------------------------------------------------------------------
-# Errors from the driver
-
-
-def _translate(exc: pyodbc.Error, sql: str) -> Exception:
-    """The FactusolError a driver error stands for (classified by SQLSTATE and native number: errors.py)."""
-    return translate(exc, sql)
-
-
-# --------------------------------------------------------------------------------------------------------------------
-# Value normalisation
-
-
-def to_decimal(value: Any) -> Decimal | None:
-    """Moneda as Decimal with 4 places (the SQLite driver hands DECIMAL back as text, Access as Decimal)."""
-    if value is None or value == "":
-        return None if value is None else Decimal("0.0000")
-    try:
-        return Decimal(str(value)).quantize(FOUR_PLACES)
-    except InvalidOperation as exc:
-        raise FactusolError(f"not a Moneda value: {value!r}") from exc
-
-
-def to_datetime(value: Any) -> datetime | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        return value
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day)
-    return datetime.fromisoformat(str(value).replace("T", " "))
-
-
-def _converter(name: str) -> Callable[[Any], Any] | None:
-    col = column_index().get(name.upper())
-    if col is None:
-        return None
-    if col.type == MONEY:
-        return to_decimal
-    if col.type == DATE:
-        return to_datetime
-    if col.type in (SINGLE, DOUBLE):
-        return lambda v: None if v is None else float(v)
-    return None
-
-
-def converter_for(name: str) -> Callable[[Any], Any] | None:
-    """How a raw driver value of column `name` becomes its FactuSOL value (Moneda -> Decimal with 4 places,
-    Fecha/Hora -> datetime, Single/Double -> float), or None when the driver value is used as it is."""
-    return _converter(name)
-
-
-class TupleStream:
-    """The raw rows of one SELECT, as plain tuples, fetched in batches (`FactusolConnection.iter_tuples`).
-
-    `columns` are the result's column names and `converters` the matching `converter_for` functions (None where
-    the raw value is final).  Iterate it once; the cursor closes and the statement ends (commit outside a
-    transaction, so no lock stays on the shared file) when the iteration finishes, fails or is abandoned.  Use it
-    as a context manager, or call `close()`, when it may not be iterated to the end.
-    """
-
-    def __init__(self, conn: FactusolConnection, cur, sql: str, batch: int):
-        self._conn, self._cur, self.sql, self.batch = conn, cur, sql, batch
-        self.columns: list[str] = [d[0] for d in cur.description]
-        self._closed = False
-        self._rest: list | None = None  # the unread rows, once `drain` has fetched them
-
-    @property
-    def converters(self) -> list[Callable[[Any], Any] | None]:
-        return [_converter(n) for n in self.columns]
-
-    def _fetch(self) -> list:
-        if self._rest is not None:
-            rest, self._rest = self._rest, []
-            return rest
-        try:
-            return self._cur.fetchmany(self.batch)
-        except pyodbc.Error as exc:
-            raise _translate(exc, self.sql) from exc
-
-    def drain(self) -> None:
-        """Fetch every unread row now (iteration then goes on from memory): the statement may be ended under us."""
-        if not self._closed and self._rest is None:
-            rest = []
-            while chunk := self._fetch():
-                rest.extend(chunk)
-            self._rest = rest
-
-    def __iter__(self) -> Iterator[tuple]:
-        try:
-            while chunk := self._fetch():
-                yield from map(tuple, chunk)
-        except BaseException:
-            self.close(failed=True)
-            raise
-        self.close()
-
-    def close(self, failed: bool = False) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        self._rest = None
-        try:
-            self._cur.close()
-        except pyodbc.Error:
-            pass
-        self._conn._stream_closed(self)
-        if failed:
-            if not self._conn.in_transaction:
-                self._conn._safe_rollback()
-        else:
-            self._conn._end_statement()
-
-    def __enter__(self) -> TupleStream:
-        return self
-
-    def __exit__(self, exc_type, *_exc) -> None:
-        self.close(failed=exc_type is not None)
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -408,10 +135,10 @@ class FactusolConnection:
         try:
             check_access_sql(sql)
         except AccessSqlError as exc:
-            _record(sql, False, str(exc))
+            record_statement(sql, False, str(exc))
             raise
         self._ensure_open()
-        _record(sql, True)
+        record_statement(sql, True)
         driver_sql = translate_for_sqlite(sql) if self.dialect == "sqlite" else sql
         cur = self._cn.cursor()
         try:
@@ -426,7 +153,7 @@ class FactusolConnection:
             cur.close()
             if self._tx_depth == 0:
                 self._safe_rollback()
-            raise _translate(exc, sql) from exc
+            raise translate(exc, sql) from exc
         return cur
 
     def _batch_options(self, cur) -> None:
@@ -466,12 +193,12 @@ class FactusolConnection:
             try:
                 self._cn.commit()
             except pyodbc.Error as exc:
-                raise _translate(exc, "<commit>") from exc
+                raise translate(exc, "<commit>") from exc
 
     @staticmethod
     def _row_maker(cur) -> Callable[[Sequence[Any]], dict[str, Any]]:
         names = [d[0] for d in cur.description]
-        convs = [_converter(n) for n in names]
+        convs = [converter_for(n) for n in names]
         pairs = list(zip(names, convs))
 
         def make(row):
@@ -555,7 +282,7 @@ class FactusolConnection:
                 self._cn.commit()
             except pyodbc.Error as exc:
                 self._safe_rollback()
-                raise _translate(exc, "<commit>") from exc
+                raise translate(exc, "<commit>") from exc
 
     @property
     def in_transaction(self) -> bool:

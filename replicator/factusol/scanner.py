@@ -6,31 +6,26 @@ from __future__ import annotations
 
 import json
 import logging
-import operator
 import time
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import partial
 from itertools import islice, repeat
-from pickle import dumps as _pickle
 from typing import Any
 
 import pyodbc
 
+from replicator.capture.snapshot import DiffResult, Differ, commit_diff
+from replicator.capture.tables import FACTUSOL, WatchedTable, factusol_tables
 from replicator.config import FactusolConfig
 from replicator.factusol import connection as fsconn
-from replicator.memo import memoised
 from replicator.halt import ACCEPT_FACTUSOL, halt
 from replicator.store import Store
 
-from replicator.capture.snapshot import DiffResult, Differ, RowHasher, canon_column, canon_repr_column, commit_diff
-from replicator.keys import canon
-from replicator.store.codec import encode_key, encode_key_str, json_column, json_ready
-from replicator.capture.tables import FACTUSOL, WatchedTable, factusol_tables
-
 from . import pages as paging_
 from .errors import FactusolLockedError, FactusolRestoredError, as_locked, is_lock_error
+from .restored import went_back
+from .scanrows import FP, HASH, KEY, STAMP, KeyReader, ResultReader, fingerprints
 from .years import connection_string, resolve_file
 
 log = logging.getLogger("replicator.factusol.scanner")
@@ -58,139 +53,6 @@ class ScanReport:
     # A paged FUM* table whose page sums this scan left for later (see FactusolScanner.fum_check_seconds): the watcher
     # owes a scan within that time so that an edit which did not move FUM* is still seen.
     owed: bool = False
-
-
-# ------------------------------------------------------------------------------------------------ reading
-
-
-class ResultReader:
-    """Turns raw row tuples into keys and row hashes with FactuSOL value types (Decimal, datetime).
-
-    Rows are read in batches, column by column (`read_many`): each column's canonical values are turned into their
-    reprs in a few C-level passes (`canon_repr_column`, cached per raw value) instead of value by value, then a row's
-    text is those reprs joined and its hash one blake2b: the same as `row_hash` of its converted image.  The text is
-    also the row's compact image (`RowHasher.compact`), which a baseline stores instead of a JSON image.
-    """
-
-    def __init__(self, table: WatchedTable, columns: list[str], converters: list | None = None):
-        self.table, self.columns = table, columns
-        self.hasher = RowHasher(columns)
-        if converters is None:
-            converters = [fsconn.converter_for(n) for n in columns]
-        # Moneda/Fecha converters from the FactuSOL schema: the stand-in driver returns DECIMAL as text.
-        self.converters = list(converters)
-        self.convs = [(i, memoised(c)) for i, c in enumerate(converters) if c]
-        self._caches: list[dict] = [{} for _ in columns]  # per key column: raw value -> canonical value
-        self._reprs: list[dict] = [{} for _ in columns]  # per column: raw value -> repr of its canonical value
-        self._repr_state = [[True] for _ in columns]  # per column: still worth caching (see canon_repr_column)
-        self.pk_idx = [columns.index(c) for c in table.pk]
-        self.pk_names = table.pk
-        ts = table.ts_column
-        self.ts_idx = columns.index(ts) if ts and ts in columns else None
-        self._ts_conv = (
-            memoised(converters[self.ts_idx]) if self.ts_idx is not None and converters[self.ts_idx] else None
-        )
-        # The raw primary key of a row tuple (a value for one column, a tuple for several): the fingerprint
-        # cache's key, so unchanged rows never build their JSON key.
-        self.raw_pk = operator.itemgetter(*self.pk_idx)
-        # The JSON key ({"A":..,"B":..}, sorted names, as encode_key writes it) from the canonical pk columns.
-        key_names = sorted(table.pk)
-        self._key_idx = [columns.index(n) for n in key_names]
-        heads = ["{" if i == 0 else "," for i in range(len(key_names))]
-        if len(key_names) == 1:
-            self._key_head = "{" + encode_key_str(key_names[0]) + ":"
-        self._key_fmt = (
-            "".join(h + encode_key_str(n).replace("%", "%%") + ":%s" for h, n in zip(heads, key_names)) + "}"
-        )
-        # Before-images from compact images: canonical values back to the JSON image's form (Moneda "1.5000",
-        # dates "2026-01-01T00:00:00") for the columns that have a converter.
-        self._restore = [(n, c) for n, c in zip(columns, converters) if c]
-
-    def read_many(self, raws: list[tuple]) -> tuple[list[str], list[str], list[str]]:
-        """(keys, hashes, texts) of a batch of raw rows; `texts[i]` is what `hashes[i]` was computed from."""
-        if not raws:
-            return [], [], []
-        cols = list(zip(*raws))
-        convs, reprs, states = self.converters, self._reprs, self._repr_state
-        # texts[r] == repr(tuple of row r's canonical values in sorted column order), built from per-column reprs
-        # (cached for the columns that repeat values) instead of one repr per row.
-        parts = [canon_repr_column(cols[i], convs[i], reprs[i], states[i]) for i in self.hasher.order]
-        if len(parts) == 1:
-            texts = ["(" + t + ",)" for t in parts[0]]
-        else:
-            texts = ["(" + t + ")" for t in map(", ".join, zip(*parts))]
-        hashes = self.hasher.of_texts(texts)
-        enc = [json_column(canon_column(cols[i], convs[i], self._caches[i])) for i in self._key_idx]
-        if len(enc) == 1:
-            head = self._key_head
-            keys = [head + e + "}" for e in enc[0]]
-        else:
-            keys = list(map(self._key_fmt.__mod__, zip(*enc)))
-        return keys, hashes, texts
-
-    def ts_values(self, raws: list[tuple]) -> list | None:
-        """The converted timestamp column of a batch (None when the table has none)."""
-        if self.ts_idx is None:
-            return None
-        i, conv = self.ts_idx, self._ts_conv
-        values = [raw[i] for raw in raws]
-        return list(map(conv, values)) if conv else values
-
-    def read(self, raw) -> tuple[str, str, list]:
-        """One row: (key, hash, converted values)."""
-        keys, hashes, _ = self.read_many([raw])
-        return keys[0], hashes[0], self.values(raw)
-
-    def values(self, raw) -> list:
-        vals = list(raw)
-        for i, conv in self.convs:
-            vals[i] = conv(vals[i])
-        return vals
-
-    def image(self, raw) -> dict:
-        return dict(zip(self.columns, self.values(raw)))
-
-    def expand(self, stored: str) -> dict | None:
-        """The before-image kept as a compact image: canonical values, converted columns in their image form.
-
-        Exact for text, integers, NULLs, Moneda, Fecha and float columns; a Yes/No column reads back as 1/0."""
-        image = self.hasher.expand(stored)
-        if image is None:
-            return None
-        for name, conv in self._restore:
-            value = image.get(name)
-            if value is not None:
-                try:
-                    image[name] = json_ready(conv(value))
-                except Exception:  # noqa: BLE001 - the canonical value is still a faithful image
-                    pass
-        return image
-
-
-def _fingerprint(raw: tuple) -> int:
-    """A cheap exact-enough fingerprint of a raw driver row: the 64-bit hash of its pickle.
-
-    A pickle tells every driver value apart (1 vs 1.0 vs '1', -1 vs -2: `hash()` of the tuple itself would not,
-    hash(-1) == hash(-2)), and bytes hash with SipHash, so two different rows of one key collide with probability
-    ~2^-64.  Equal rows may pickle differently (shared objects are memoised), which only sends them down the
-    full path.  About half the cost of repr on 90-column rows.  Only compared within one process: never stored.
-    """
-    try:
-        return hash(_pickle(raw, 5))
-    except Exception:  # a value pickle does not know: repr still tells values apart
-        return hash(repr(raw))
-
-
-_dumps5 = partial(_pickle, protocol=5)
-_KEY, _FP, _HASH, _STAMP = (operator.itemgetter(i) for i in range(4))  # of a fingerprint cache entry
-
-
-def _fingerprints(raws: list[tuple]) -> list[int]:
-    """`_fingerprint` of many rows (C-level map; per row only when a value does not pickle)."""
-    try:
-        return list(map(hash, map(_dumps5, raws)))
-    except Exception:
-        return [_fingerprint(raw) for raw in raws]
 
 
 def _select_all(table: WatchedTable, where: str = "") -> str:
@@ -427,16 +289,16 @@ class FactusolScanner:
             if not batch:
                 break
             if not prints:  # nothing cached (a cold scan, a baseline, or only new rows left): read them all
-                raws, fps, pks = batch, _fingerprints(batch), list(map(raw_pk, batch))
+                raws, fps, pks = batch, fingerprints(batch), list(map(raw_pk, batch))
             else:
-                fps, pks = _fingerprints(batch), list(map(raw_pk, batch))
+                fps, pks = fingerprints(batch), list(map(raw_pk, batch))
                 cached = list(map(take, pks, repeat(None)))  # (key, fingerprint, hash, timestamp) or None
-                if None not in cached and list(map(_FP, cached)) == fps:
-                    keys = list(map(_KEY, cached))
-                    if list(map(known_get, keys)) == list(map(_HASH, cached)):  # the whole batch is unchanged
+                if None not in cached and list(map(FP, cached)) == fps:
+                    keys = list(map(KEY, cached))
+                    if list(map(known_get, keys)) == list(map(HASH, cached)):  # the whole batch is unchanged
                         keep_many(zip(pks, cached))
                         seen_many(keys)
-                        stamps_set = [v for v in map(_STAMP, cached) if v is not None]
+                        stamps_set = [v for v in map(STAMP, cached) if v is not None]
                         if stamps_set:
                             top = max(stamps_set)
                             if mark is None or top > mark:
@@ -583,7 +445,7 @@ class FactusolScanner:
         keys: set[str] = set()
         pk_cols = ", ".join(f"[{c}]" for c in table.pk)
         with conn.iter_tuples(f"SELECT {pk_cols} FROM [{table.name}]", batch=FETCH) as rows:
-            key_reader = _KeyReader(table, rows.columns)
+            key_reader = KeyReader(table, rows.columns)
             single = len(table.pk) == 1
             for raw in rows:
                 e = prints.get(raw[0] if single else raw)
@@ -601,7 +463,7 @@ class FactusolScanner:
         cached = self._prints.get(table.name)
         prints = cached[1] if cached else {}
         with conn.iter_tuples(f"SELECT {pk_cols} FROM [{table.name}]", batch=FETCH) as rows:
-            key_reader = _KeyReader(table, rows.columns)
+            key_reader = KeyReader(table, rows.columns)
             single = len(table.pk) == 1
             for raw in rows:
                 e = prints.get(raw[0] if single else raw)
@@ -628,46 +490,6 @@ class FactusolScanner:
         for key in [k for k in differ.known if k not in keys]:
             differ.gone(key)
         return mark.isoformat() if isinstance(mark, datetime) else mark
-
-
-class _KeyReader:
-    def __init__(self, table: WatchedTable, columns: list[str]):
-        self.names = table.pk
-        self.idx = [columns.index(c) for c in table.pk]
-        self.convs = {i: fsconn.converter_for(columns[i]) for i in self.idx}
-
-    def key(self, raw) -> str:
-        out = {}
-        for n, i in zip(self.names, self.idx):
-            v, c = raw[i], self.convs[i]
-            out[n] = canon(c(v) if c else v)
-        return encode_key(out)
-
-
-def _image(value: Any) -> dict:
-    if isinstance(value, dict):
-        return value
-    try:
-        return json.loads(value) if value else {}
-    except (TypeError, ValueError):
-        return {}
-
-
-def _day(value: Any) -> str:
-    return str(value).replace("T", " ")[:10] if value else ""
-
-
-def went_back(tables: dict[str, WatchedTable], rows) -> list[str]:
-    """Updated rows whose FUM* (last-modified) date is older than before: FactuSOL only ever moves it forward."""
-    out = []
-    for r in rows:
-        table = tables.get(r.source_table)
-        if r.op != "update" or table is None or not table.ts_column:
-            continue
-        before, after = _day(_image(r.before).get(table.ts_column)), _day(_image(r.after).get(table.ts_column))
-        if before and after and after < before:
-            out.append(f"{r.source_table} {r.row_key}: {table.ts_column} {before} -> {after}")
-    return out
 
 
 def scan_with_retry(
