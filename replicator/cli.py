@@ -733,9 +733,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "entity",
         nargs="?",
-        choices=["product", "customer", "order"],
+        choices=["product", "customer", "order", "stock", "shipment", "invoice"],
         metavar="ENTITY",
-        help="only this entity: product, customer or order (default: all three)",
+        help="only this entity: product, customer, order, stock, shipment or invoice (default: all six)",
     )
     _json_arg(p)
     p.add_argument("--repair", action="store_true", help="sync the keys that differ, by the rules")
@@ -744,6 +744,7 @@ def build_parser() -> argparse.ArgumentParser:
         p,
         "replicator reconcile",
         "replicator reconcile product --json",
+        "replicator reconcile stock",
         "replicator reconcile --repair --dry-run",
         "replicator reconcile --repair",
     )

@@ -5,11 +5,17 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import datetime
 
 import pytest
 
 from replicator.cli import main
 from replicator.config import load_config
+from replicator.factusol import writer as fs_writer
+from replicator.factusol.connection import open_factusol
+from replicator.keys import split_doc_key
+from replicator.sandbox.demo import add_shop_catalogue
+from replicator.sandbox.factusol import create_sandbox
 from replicator.prestashop.connection import ShopConnection
 from replicator.store import Store
 
@@ -119,3 +125,161 @@ def test_a_field_drift_with_the_store_kept_is_reported_and_repaired(installation
     assert (diff["kind"], diff["field"], diff["prestashop"]) == ("field", "name", "drifted")
     code, fixed = reconcile(installation, capsys, "product", "--repair")
     assert (code, fixed["remaining"]) == (0, 0), fixed
+
+
+# ------------------------------------------------------------------------------------------------ stock, shipments,
+# invoices: a FactuSOL file with the demo shop's catalogue, so the shop's orders become pedidos
+
+
+def delivery_note(fs, header: dict, number: int, tracking: str, carrier: int) -> None:
+    """What FactuSOL writes when it serves a pedido: F_ALB + an F_LAL line with DOC='C' back to it."""
+    fs_writer.insert_row(
+        fs,
+        "F_ALB",
+        {
+            "TIPALB": "1",
+            "CODALB": number,
+            "FECALB": datetime(2026, 3, 1),
+            "CLIALB": header["CLIPCL"],
+            "TRNALB": carrier,
+            "CISALB": tracking,
+            "TOTALB": header["TOTPCL"],
+        },
+    )
+    fs_writer.insert_row(
+        fs,
+        "F_LAL",
+        {
+            "TIPLAL": "1",
+            "CODLAL": number,
+            "POSLAL": 1,
+            "DOCLAL": "C",
+            "DTPLAL": header["TIPPCL"],
+            "DCOLAL": header["CODPCL"],
+        },
+    )
+
+
+def invoice(fs, header: dict, number: int, albaran: int) -> None:
+    """The delivery note invoiced (ESTALB 1) by an F_FAC whose F_LFA line points at it, collected (ESTFAC 2)."""
+    fs_writer.insert_row(
+        fs,
+        "F_FAC",
+        {
+            "TIPFAC": "1",
+            "CODFAC": number,
+            "FECFAC": datetime(2026, 3, 5),
+            "ESTFAC": 2,
+            "CLIFAC": header["CLIPCL"],
+            "TOTFAC": header["TOTPCL"],
+            "BAS1FAC": header["BAS1PCL"],
+        },
+    )
+    fs_writer.insert_row(
+        fs, "F_LFA", {"TIPLFA": "1", "CODLFA": number, "POSLFA": 1, "DOCLFA": "A", "DTPLFA": "1", "DCOLFA": albaran}
+    )
+    fs_writer.update_fields(fs, "F_ALB", {"TIPALB": "1", "CODALB": albaran}, {"ESTALB": 1})
+
+
+@pytest.fixture
+def catalogue_installation(mysql_server, mysql_db, tmp_path, capsys):
+    """Both sandboxes, FactuSOL holding the demo shop's catalogue; the first sync made the orders' pedidos; two of
+    them are then served (delivery note with tracking), one also invoiced and collected, and applied."""
+    fs_path = tmp_path / "FS" / "0012026.sqlite"
+    fs_path.parent.mkdir()
+    connection = create_sandbox(str(fs_path), articles=10, customers=4, seed=7)
+    add_shop_catalogue(connection)
+    assert main(["sandbox", "prestashop", "--mysql", mysql_server.url, "--database", mysql_db, "--demo"]) == 0
+    url = mysql_server.url.rstrip("/") + f"/{mysql_db}"
+    assert main(["init", str(tmp_path / "conf"), "--factusol", connection, "--prestashop", url]) == 0
+    config = tmp_path / "conf" / "replicator.yaml"
+    assert main(["run", "--config", str(config), "--once"]) == 0
+    orders = sorted(Store(load_config(config).store).id_map("order").items(), key=lambda item: int(item[1]))
+    assert len(orders) >= 2, orders
+    fs = open_factusol(connection)
+    try:
+        served = []
+        for n, (code, order_id) in enumerate(orders[:2]):
+            series, number = split_doc_key(code)
+            header = fs.query("SELECT * FROM [F_PCL] WHERE [TIPPCL] = ? AND [CODPCL] = ?", [series, number])[0]
+            delivery_note(fs, header, 700 + n, f"SEU{n:07d}", carrier=1)
+            served.append((f"ps:{order_id}", header))
+        invoice(fs, served[0][1], 90, 700)
+    finally:
+        fs.close()
+    assert main(["run", "--config", str(config), "--once"]) == 0
+    capsys.readouterr()
+    return config, [key for key, _ in served]
+
+
+def test_stock_shipments_and_invoices_drifted_while_stopped_are_reported_then_repaired(catalogue_installation, capsys):
+    config_path, (invoiced, served) = catalogue_installation
+    for entity in ("stock", "shipment", "invoice", "product", "order"):
+        code, report = reconcile(config_path, capsys, entity)
+        assert (code, report["total"]) == (0, 0), "\n".join(map(str, report["differences"]))
+        assert report["checked"][entity] > 0
+    config = load_config(config_path)
+    store = Store(config.store)
+    with ShopConnection(config.prestashop.url, config.prestashop.prefix) as shop:
+        product = int(store.id_map("product")["TAZ010"])  # a simple product, stock from FactuSOL's warehouses
+        invoiced_id, served_id = (int(k.removeprefix("ps:")) for k in (invoiced, served))
+        before = {
+            "stock": shop.query_one(
+                "SELECT quantity FROM {p}stock_available WHERE id_product = %s AND id_product_attribute = 0",
+                (product,),
+            )["quantity"],
+            "state": shop.query_one("SELECT current_state FROM {p}orders WHERE id_order = %s", (served_id,))[
+                "current_state"
+            ],
+        }
+        # edits made while the service is stopped, as if their capture had been lost (the sides drift)
+        shop.execute(
+            "UPDATE {p}stock_available SET quantity = 999 WHERE id_product = %s AND id_product_attribute = 0",
+            (product,),
+        )
+        shop.execute("UPDATE {p}order_carrier SET tracking_number = 'LOST' WHERE id_order = %s", (served_id,))
+        shop.execute(
+            "UPDATE {p}orders SET current_state = %s WHERE id_order = %s",
+            (shop.state_id("PS_OS_PREPARATION"), served_id),
+        )
+        shop.execute("UPDATE {p}order_invoice SET number = 5 WHERE id_order = %s AND number = 90", (invoiced_id,))
+    code, report = reconcile(config_path, capsys)
+    assert code == 1
+    found = {(d["entity"], d["key"], d["field"]): d for d in report["differences"]}
+    assert set(found) == {
+        ("stock", "TAZ010", "quantity"),
+        ("shipment", served, "tracking_number"),
+        ("shipment", served, "state"),
+        ("invoice", invoiced, "number"),
+    }, "\n".join(map(str, report["differences"]))
+    assert (found["stock", "TAZ010", "quantity"]["factusol"], found["stock", "TAZ010", "quantity"]["prestashop"]) == (
+        before["stock"],
+        999,
+    )
+    assert found["shipment", served, "tracking_number"]["factusol"] == "SEU0000001"
+    assert found["shipment", served, "state"]["factusol"] == "PS_OS_SHIPPING"
+    assert (found["invoice", invoiced, "number"]["factusol"], found["invoice", invoiced, "number"]["prestashop"]) == (
+        90,
+        [5],
+    )
+    code, fixed = reconcile(config_path, capsys, "--repair")
+    assert (code, fixed["remaining"]) == (0, 0), fixed
+    assert set(fixed["repaired"]) == {"stock", "shipment", "invoice"}
+    code, report = reconcile(config_path, capsys)
+    assert (code, report["total"]) == (0, 0), "\n".join(map(str, report["differences"]))
+    with ShopConnection(config.prestashop.url, config.prestashop.prefix) as shop:
+        assert (
+            shop.query_one(
+                "SELECT quantity FROM {p}stock_available WHERE id_product = %s AND id_product_attribute = 0",
+                (product,),
+            )["quantity"]
+            == before["stock"]
+        )
+        assert shop.query_one("SELECT current_state FROM {p}orders WHERE id_order = %s", (served_id,))[
+            "current_state"
+        ] == shop.state_id("PS_OS_SHIPPING")
+        assert shop.query_one("SELECT COUNT(*) AS n FROM {p}order_invoice WHERE number = 90")["n"] == 1
+    # the repair's writes carry the ledger marker: the next run captures them as its own echo, applies nothing
+    assert main(["run", "--config", str(config_path), "--once"]) == 0
+    code, report = reconcile(config_path, capsys)
+    assert (code, report["total"]) == (0, 0), "\n".join(map(str, report["differences"]))

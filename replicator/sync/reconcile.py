@@ -7,15 +7,19 @@ For each entity it reports three kinds of difference:
 - ``orphan``: a link whose record is gone on one side;
 - ``field``: a linked pair whose field, owned by a side under the rules, holds different values.
 
+Stock compares each shop stock row (simple product or combination) with the quantity the stock rule's warehouses
+and formula give from FactuSOL's figures now; shipments and invoices compare each linked shop order with its
+FactuSOL delivery notes (tracking number, carrier, the shipped/delivered state the rule events give) and invoices
+(number, date, totals, the paid state).
+
 `repair` applies the rules' verdict through the normal apply path (`Engine.sync_keys`: ledger, echo suppression,
-quarantine and conflicts all hold): the keys that differ are synced again, products without their baseline so the
-fields FactuSOL owns are written where the shop drifted.  Use it after a lost or restored store or a FactuSOL file
-restored from a backup.
+quarantine and conflicts all hold): the keys that differ are synced again, without the baseline entries of the
+fields that differ, so what FactuSOL owns is written where the shop drifted (and an event whose state the shop
+lacks fires again).  Use it after a lost or restored store or a FactuSOL file restored from a backup.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from replicator.factusol import reader as fs_reader
@@ -26,50 +30,20 @@ from replicator.sync import customers as customer_sync
 from replicator.sync import products as product_sync
 from replicator.sync.base import SyncContext
 from replicator.keys import doc_year, split_doc_key
+from replicator.sync.differences import Difference, ReconcileReport
 from replicator.sync.followup import order_key
+from replicator.sync.reconcile_documents import invoices as _invoices
+from replicator.sync.reconcile_documents import shipments as _shipments
+from replicator.sync.reconcile_documents import stock as _stock
 
-ENTITIES = ("product", "customer", "order")
-
-
-@dataclass
-class Difference:
-    entity: str
-    key: str  # the key the entity's sync takes (article code, ps:<customer id>, ps:<order id>)
-    kind: str  # missing_link | orphan | field
-    field: str = ""
-    factusol: Any = None
-    prestashop: Any = None
-    detail: str = ""
-
-    def __str__(self) -> str:
-        if self.kind == "field":
-            return (
-                f"{self.entity} {self.key}: {self.field} differs: FactuSOL {self.factusol!r}, "
-                f"shop {self.prestashop!r}" + (f" ({self.detail})" if self.detail else "")
-            )
-        return f"{self.entity} {self.key}: {self.kind.replace('_', ' ')}: {self.detail}"
-
-
-@dataclass
-class ReconcileReport:
-    checked: dict[str, int] = field(default_factory=dict)  # records looked at per entity
-    differences: list[Difference] = field(default_factory=list)
-
-    def keys(self, entity: str) -> list[str]:
-        return list(dict.fromkeys(d.key for d in self.differences if d.entity == entity))
-
-    def as_dict(self) -> dict:
-        return {
-            "checked": self.checked,
-            "differences": [asdict(d) for d in self.differences],
-            "total": len(self.differences),
-        }
+ENTITIES = ("product", "customer", "order", "stock", "shipment", "invoice")
+CHUNK = 2000
 
 
 def reconcile(ctx: SyncContext, entities: list[str] | None = None) -> ReconcileReport:
     report = ReconcileReport()
     for entity in entities or ENTITIES:
-        {"product": _products, "customer": _customers, "order": _orders}[entity](ctx, report)
+        READERS[entity](ctx, report)
     held = {(q.entity, q.key): q.reason for q in ctx.store.quarantined()}
     for d in report.differences:  # a difference the engine already holds in quarantine says why
         if (d.entity, d.key) in held:
@@ -196,21 +170,56 @@ def _orders(ctx: SyncContext, report: ReconcileReport) -> None:
             )
 
 
+# Baseline entries a field difference clears before the repair syncs the key again (the sync then sees FactuSOL's
+# value as moved and writes it): entity -> reported field -> baseline entry.
+STALE = {
+    "shipment": {"tracking_number": "tracking", "carrier": "carrier"},
+    "invoice": {"number": "invoice", "issued_at": "invoice", "total_tax_incl": "invoice", "total_tax_excl": "invoice"},
+}
+
+
+def _forget(ctx: SyncContext, entity: str, differences: list[Difference]) -> None:
+    """Drop from the baselines what the differences say the shop lacks, so the entity sync writes it again."""
+    stale: dict[str, dict] = {}
+    for d in differences:
+        if d.entity != entity or d.kind != "field":
+            continue
+        if d.key not in stale:
+            stale[d.key] = ctx.store.baseline(entity, d.key)
+        base = stale[d.key]
+        if base is None:  # no baseline (a lost store): every field is seen as moved already
+            continue
+        if entity == "product":
+            base.pop(d.field, None)
+        elif d.event:
+            base["events"] = [e for e in base.get("events", []) if e != d.event]
+        elif d.field in STALE.get(entity, {}):
+            base.pop(STALE[entity][d.field], None)
+    stale = {k: v for k, v in stale.items() if v is not None}
+    if stale:
+        ctx.store.set_baselines(entity, stale)
+
+
+READERS = {
+    "product": _products,
+    "customer": _customers,
+    "order": _orders,
+    "stock": _stock,
+    "shipment": _shipments,
+    "invoice": _invoices,
+}
+
+
 def repair(ctx: SyncContext, engine, report: ReconcileReport) -> dict[str, dict]:
     """Sync the keys that differ through the engine; returns entity -> key -> outcome detail."""
     out: dict[str, dict] = {}
-    for entity in dict.fromkeys(d.entity for d in report.differences):
+    for entity in ENTITIES:  # dependency order: products before their stock, orders before their follow-ups
         keys = report.keys(entity)
-        if entity == "product":  # the differing fields leave the baseline: the sync sees them as moved and
-            stale = {}  # writes FactuSOL's value where the shop drifted (FactuSOL owns them)
-            for d in report.differences:
-                if d.entity == "product" and d.kind == "field":
-                    if d.key not in stale:
-                        stale[d.key] = ctx.store.baseline("product", d.key)
-                    if stale[d.key] is not None:  # no baseline (a lost store): every field is seen as moved already
-                        stale[d.key].pop(d.field, None)
-            stale = {k: v for k, v in stale.items() if v is not None}
-            ctx.store.set_baselines("product", stale)
-        outcomes = engine.sync_keys(entity, keys)
-        out[entity] = {k: f"{o.status}: {o.detail}".rstrip(": ") for k, o in outcomes.items()}
+        if not keys:
+            continue
+        _forget(ctx, entity, report.differences)
+        out[entity] = {}
+        for i in range(0, len(keys), CHUNK):
+            outcomes = engine.sync_keys(entity, keys[i : i + CHUNK])
+            out[entity].update({k: f"{o.status}: {o.detail}".rstrip(": ") for k, o in outcomes.items()})
     return out

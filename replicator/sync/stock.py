@@ -131,6 +131,14 @@ class StockSync:
     def plan(self, ctx: SyncContext, keys: list[str]) -> dict[str, list[str]]:
         """What `sync` would write, without writing: {article: ["<label> <shop> -> <new>", ...]} for the keys whose
         shop quantities differ from what the current rules give (`replicator resync --dry-run`)."""
+        return {
+            article: [f"{label} {old} -> {new}" for label, old, new in rows]
+            for article, rows in self.differences(ctx, keys).items()
+        }
+
+    def differences(self, ctx: SyncContext, keys: list[str]) -> dict[str, list[tuple[str, int, int]]]:
+        """{article: [(combination reference or article, shop quantity, quantity the rules give), ...]} for the
+        shop stock rows that differ from what the current rules give (resync's plan, `replicator reconcile`)."""
         rules = ctx.rules.entity(ENTITY)
         products, rows, _ = self._rows(ctx, keys)
         if not products:
@@ -141,14 +149,14 @@ class StockSync:
                 ctx.shop, products.values(), lambda ids: {int(v) for v in ctx.store.id_map_by_prestashop("order", ids)}
             )
         current = stock_quantities(ctx.shop, products.values())
-        out: dict[str, list[str]] = {}
+        out: dict[str, list[tuple[str, int, int]]] = {}
         for article, items in rows.items():
             for row, per_warehouse in items:
                 key = (row["id_product"], row["id_product_attribute"])
                 new = _quantity(rules, per_warehouse, held.get(key, 0))
                 old = int(current.get(key, 0))
                 if old != new:
-                    out.setdefault(article, []).append(f"{row['combination_reference'] or article} {old} -> {new}")
+                    out.setdefault(article, []).append((row["combination_reference"] or article, old, new))
         return out
 
     def _rows(self, ctx: SyncContext, keys: list[str]):
