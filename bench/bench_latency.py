@@ -7,10 +7,10 @@ For each capture mode: a throwaway local mariadbd with the demo shop, a FactuSOL
 `replicator run` as a service.  A steady mixed load (`--rate` changes a second, `--changes` in all, at most
 `--max-seconds`) cycles through: a FactuSOL stock edit, a FactuSOL article edit (FUMART stamped, as FactuSOL's own
 screens do), a shop customer edit (what the back office writes) and a new shop order (written as the sandbox shop
-writes its demo orders, in one transaction), seen when its pedido is in F_PCL.  An observer thread watches the other side every
-10 ms and records when each change shows; a change not seen within `--timeout` counts as missed.  After the load, one
-article edit that does NOT stamp FUMART (a bulk update by another program) is timed on its own.  The service's CPU
-(user + system, from /proc: Linux only) from the start of the load until every change was seen or missed is
+writes its demo orders, in one transaction), seen when its pedido is in F_PCL.  An observer thread watches the other
+side every 10 ms and records when each change shows; a change not seen within `--timeout` counts as missed.  After the
+load, one article edit that does NOT stamp FUMART (a bulk update by another program) is timed on its own.  The service's
+CPU (user + system, from /proc: Linux only) from the start of the load until every change was seen or missed is
 reported as a share of one core.  With `--keep`, the work folder is kept and one `trace` line per change seen goes to
 stderr.
 """

@@ -4,8 +4,8 @@ A shop of N products in 2 languages with 2 KB descriptions (product, product_sho
 and N customers.  For each poller: a first poll (the baseline, not measured), then idle polls measured by the
 server's global Bytes_sent/Bytes_received (nothing else uses the throwaway server; the cost of reading the counters
 is measured and taken off) and the replicator's CPU time.  Rows were last changed at different minutes (as
-in a real shop), so a date_upd window holds the few rows of its overlap, not the whole table; then one changed description, which must be captured by
-the next poll.  Prints one JSON object.
+in a real shop), so a date_upd window holds the few rows of its overlap, not the whole table; then one changed
+description, which must be captured by the next poll.  Prints one JSON object.
 
 Usage: python bench/bench_poll_idle.py [--url mysql://root@127.0.0.1:3306/] [--products 20000] [--customers 20000]
        [--polls 3]

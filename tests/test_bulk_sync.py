@@ -93,7 +93,8 @@ def _combo_rows(shop, table: str, pid: int, ref: str) -> list[dict]:
         r["id_product_attribute"]: n + 1
         for n, r in enumerate(
             shop.query(
-                "SELECT id_product_attribute FROM {p}product_attribute WHERE id_product = %s ORDER BY id_product_attribute",
+                "SELECT id_product_attribute FROM {p}product_attribute WHERE id_product = %s"
+                " ORDER BY id_product_attribute",
                 (pid,),
             )
         )
@@ -402,7 +403,8 @@ def test_set_stock_bulk_scope_sums_reserved_and_movements(mysql_server, mysql_db
         combos = {
             r["reference"]: (r["id_product"], r["id_product_attribute"])
             for r in shop.query(
-                "SELECT reference, id_product, id_product_attribute FROM {p}product_attribute WHERE reference LIKE 'CAM001-%%'"
+                "SELECT reference, id_product, id_product_attribute FROM {p}product_attribute"
+                " WHERE reference LIKE 'CAM001-%%'"
             )
         }
         cam = combos["CAM001-M-BLA"][0]

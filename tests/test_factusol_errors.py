@@ -63,8 +63,8 @@ TABLE = [
         "exclusive-es",
         "HY000",
         f"[HY000] {ES} El motor de base de datos de Microsoft Access no puede abrir el archivo "
-        "'C:\\Software DELSOL\\FACTUSOL\\Datos\\FS\\0012026.accdb' o escribir en él. Otro usuario ya lo tiene abierto en "
-        "modo exclusivo, o necesita permiso para ver y escribir sus datos. (-1032) (SQLDriverConnect)",
+        "'C:\\Software DELSOL\\FACTUSOL\\Datos\\FS\\0012026.accdb' o escribir en él. Otro usuario ya lo tiene "
+        "abierto en modo exclusivo, o necesita permiso para ver y escribir sus datos. (-1032) (SQLDriverConnect)",
         errors.LOCK,
         False,
     ),

@@ -43,11 +43,12 @@ CHILD = textwrap.dedent("""
     update_stock(conn, article, "GEN", actual=Decimal("-7.25"), available=Decimal("0.5"))
     insert_row(conn, "F_LPC", {"TIPLPC": "1", "CODLPC": 987654, "POSLPC": 1, "ARTLPC": article,
                                "CANLPC": Decimal("2.5"), "DT1LPC": 12.5, "PRELPC": Decimal("19.99")})
+    stock_row = "[ARTSTO] = ? AND [ALMSTO] = ?"
     via_driver = {
         "PCOART": str(conn.scalar("SELECT [PCOART] FROM [F_ART] WHERE [CODART] = ?", [article])),
         "FUMART": conn.scalar("SELECT [FUMART] FROM [F_ART] WHERE [CODART] = ?", [article]).isoformat(),
-        "ACTSTO": str(conn.scalar("SELECT [ACTSTO] FROM [F_STO] WHERE [ARTSTO] = ? AND [ALMSTO] = ?", [article, "GEN"])),
-        "DISSTO": str(conn.scalar("SELECT [DISSTO] FROM [F_STO] WHERE [ARTSTO] = ? AND [ALMSTO] = ?", [article, "GEN"])),
+        "ACTSTO": str(conn.scalar(f"SELECT [ACTSTO] FROM [F_STO] WHERE {stock_row}", [article, "GEN"])),
+        "DISSTO": str(conn.scalar(f"SELECT [DISSTO] FROM [F_STO] WHERE {stock_row}", [article, "GEN"])),
         "DT1LPC": conn.scalar("SELECT [DT1LPC] FROM [F_LPC] WHERE [CODLPC] = ?", [987654]),
         "PRELPC": str(conn.scalar("SELECT [PRELPC] FROM [F_LPC] WHERE [CODLPC] = ?", [987654])),
     }

@@ -264,8 +264,8 @@ def test_stock_runs_in_two_halves(config, monkeypatch, caplog):
         quantities = {
             r["reference"]: r["quantity"]
             for r in env.shop.query(
-                "SELECT p.reference, s.quantity FROM {p}stock_available s JOIN {p}product p ON p.id_product = s.id_product"
-                " WHERE s.id_product_attribute = 0"
+                "SELECT p.reference, s.quantity FROM {p}stock_available s"
+                " JOIN {p}product p ON p.id_product = s.id_product WHERE s.id_product_attribute = 0"
             )
         }
         # the stock rule: warehouse GEN, physical minus units pending on FactuSOL orders (there are none here)

@@ -1,8 +1,8 @@
 """The package runs on Windows too: no POSIX-only call, module or hard-coded POSIX path outside guarded code.
 
-An AST scan of replicator/ and tui/.  Guarded means inside an `if` (or `x if ... else y`, or after it in an `and`) whose test looks at the
-platform (`sys.platform`, `os.name`, `platform.system()`, `hasattr(...)`/`getattr(...)` of the very feature), in a
-`try` that handles ImportError/AttributeError, or in a module that is itself the glue of one platform.
+An AST scan of replicator/ and tui/.  Guarded means inside an `if` (or `x if ... else y`, or after it in an `and`) whose
+test looks at the platform (`sys.platform`, `os.name`, `platform.system()`, `hasattr(...)`/`getattr(...)` of the very
+feature), in a `try` that handles ImportError/AttributeError, or in a module that is itself the glue of one platform.
 """
 
 from __future__ import annotations

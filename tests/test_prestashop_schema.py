@@ -86,8 +86,8 @@ def test_fixture_loads_and_server_agrees(mysql_server, mysql_db, version):
         schema.create_schema(conn, version, prefix="ps_")
         with conn.cursor() as cur:
             cur.execute(
-                "SELECT table_name, column_name, column_type, is_nullable, column_default FROM information_schema.columns"
-                " WHERE table_schema = %s ORDER BY table_name, ordinal_position",
+                "SELECT table_name, column_name, column_type, is_nullable, column_default"
+                " FROM information_schema.columns WHERE table_schema = %s ORDER BY table_name, ordinal_position",
                 (mysql_db,),
             )
             rows = cur.fetchall()

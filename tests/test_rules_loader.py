@@ -288,7 +288,8 @@ def test_undefined_value_map_and_missing_fit(tmp_path):
     )
     assert problems(p) == [
         f"{p}:3:55: value map 'countrys' is not defined in this file's value_maps",
-        f"{p}:5:24: F_OBR.POBOBR holds 30 characters: say fit: truncate or fit: reject (or defaults: fit:) for field city",
+        f"{p}:5:24: F_OBR.POBOBR holds 30 characters: say fit: truncate or fit: reject (or defaults: fit:)"
+        " for field city",
     ]
 
 

@@ -6,7 +6,8 @@ from the previous checkpoint, a crash after it re-reads nothing.  Batches are co
 handed over and never two at once, so the checkpoint only moves forward.
 
 The overlap pays because the store writes a batch of changes as one SQLite statement, which runs without Python's
-GIL (`replicator.store.capture.insert_changes`): the binlog's row parsing, pure Python, goes on beside it on the other core.
+GIL (`replicator.store.capture.insert_changes`): the binlog's row parsing, pure Python, goes on beside it on the other
+core.
 """
 
 from __future__ import annotations

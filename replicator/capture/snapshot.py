@@ -1,7 +1,7 @@
 """Row hashing and the snapshot diff: compare rows read now with the per-row hashes kept in the store.
 
-`replicator.keys.row_hash(image)` is THE hash of a row image, shared with the apply layer (echo suppression compares the hash
-of what it wrote with the hash of what the watcher reads back), so it must not depend on driver types:
+`replicator.keys.row_hash(image)` is THE hash of a row image, shared with the apply layer (echo suppression compares the
+hash of what it wrote with the hash of what the watcher reads back), so it must not depend on driver types:
 Decimal('5.5000'), '5.5' coerced, and 5.5 hash alike; 5 and Decimal('5.0') hash alike; a midnight datetime
 hashes like its date.  `Differ` turns (key, hash, image) rows into CapturedRows with before/after images plus
 the snapshot updates that go into the same `Store.record_capture` call.

@@ -46,7 +46,7 @@ prestashop:
   # id_lang: 1           # default: PS_LANG_DEFAULT
   capture: auto          # auto | binlog | poll (poll when the host gives no REPLICATION privileges)
   poll_seconds: 5
-  # poll_checksum_seconds: 60   # poll mode, big catalogue: the server's row checksums once a minute (default: each poll)
+  # poll_checksum_seconds: 60   # poll mode, big catalogue: server row checksums once a minute (default: each poll)
   # Through SSH (hosting without remote MySQL): the url's host and port are then as seen from the SSH server.
   # `replicator ssh trust` writes the host's key to known_hosts once you accept it. See docs/hosting.md.
   # ssh:

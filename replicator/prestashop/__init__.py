@@ -1,1 +1,1 @@
-"""PrestaShop side: schema fixture, connection, readers, the writers (write/) and the capture sources (binlog, poller)."""
+"""PrestaShop side: schema fixture, connection, readers, the writers (write/), the capture sources (binlog, poller)."""

@@ -43,7 +43,8 @@ def check_binlog_access(conn) -> list[str]:
     # MariaDB >= 10.5 shows REPLICATION CLIENT as BINLOG MONITOR; SUPER implied it on old servers.
     if not everything and not any(p in grants for p in ("REPLICATION CLIENT", "BINLOG MONITOR", "SUPER")):
         problems.append(
-            "missing privilege REPLICATION CLIENT (BINLOG MONITOR on MariaDB): GRANT REPLICATION CLIENT ON *.* TO the shop user"
+            "missing privilege REPLICATION CLIENT (BINLOG MONITOR on MariaDB): "
+            "GRANT REPLICATION CLIENT ON *.* TO the shop user"
         )
     return problems
 
@@ -63,7 +64,8 @@ def binlog_notes(conn) -> list[str]:
                 )
         except pymysql.MySQLError:
             notes.append(
-                "server has no binlog_row_metadata (MySQL < 8.0.1 / MariaDB < 10.5): column names from information_schema"
+                "server has no binlog_row_metadata (MySQL < 8.0.1 / MariaDB < 10.5): "
+                "column names from information_schema"
             )
     return notes
 

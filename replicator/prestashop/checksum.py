@@ -8,9 +8,9 @@ last poll; a chunk's expected value is the XOR of its blocks', so an idle poll r
 and a changed chunk is narrowed to its changed blocks before any row is fetched.
 
 The per-row text is NULL-safe and keeps column boundaries: every column (text cast to binary only where a table
-mixes collations, which would not concatenate), then a tail of one ISNULL flag per column and the byte length of every text column, so
-('a|b', 'c') and ('a', 'b|c'), or NULL and '', never hash alike; a change that keeps the row's length changes
-its CRC all the same.  `keys_only` checksums cover the primary key alone: for tables read by `date_upd`
+mixes collations, which would not concatenate), then a tail of one ISNULL flag per column and the byte length of every
+text column, so ('a|b', 'c') and ('a', 'b|c'), or NULL and '', never hash alike; a change that keeps the row's length
+changes its CRC all the same.  `keys_only` checksums cover the primary key alone: for tables read by `date_upd`
 windows, where the checksum only has to reveal deletes and rows inserted with an old date.
 """
 

@@ -33,8 +33,9 @@ def loads(value: str | None) -> Any:
 
 def image_encoder(sort_keys: bool):
     """A JSON encoder for stored images: orjson where it can (for speed, see docs/performance.md), the standard
-    encoder where orjson refuses (an integer beyond 64 bits, a dict key that is not text).  Both write compact UTF-8 JSON that `loads` reads back to the same values; dates
-    go through `json_default` in both, so they read the same too."""
+    encoder where orjson refuses (an integer beyond 64 bits, a dict key that is not text).  Both write compact UTF-8
+    JSON that `loads` reads back to the same values; dates go through `json_default` in both, so they read the same
+    too."""
     options = orjson.OPT_PASSTHROUGH_DATETIME | (orjson.OPT_SORT_KEYS if sort_keys else 0)
     fallback = json.JSONEncoder(
         default=json_default, sort_keys=sort_keys, ensure_ascii=False, separators=(",", ":")

@@ -1,4 +1,4 @@
-"""The entities the replicator syncs, in dependency order, with the traits the engine and the initial sync ask of them."""
+"""The entities the replicator syncs, in dependency order, with the traits the engine and initial sync ask of them."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ class Entity:
     split_initial: bool = False  # its initial sync runs in two halves at once (its keys touch disjoint rows)
 
 
-# Customers, categories and products before the stock, orders, shipments and invoices that refer to them.  Documents are still
-# logged one by one at INFO in the initial sync.
+# Customers, categories and products before the stock, orders, shipments and invoices that refer to them.  Documents are
+# still logged one by one at INFO in the initial sync.
 ENTITIES = (
     Entity("customer", quiet_initial=True, on_helper=True),
     Entity("category"),  # families and sections: a few hundred at most, each said once

@@ -25,7 +25,8 @@ def attribute_names(shop: ShopConnection, pa_ids: Iterable[int]) -> dict[int, tu
         " JOIN {p}attribute a ON a.id_attribute = pac.id_attribute"
         " JOIN {p}attribute_group ag ON ag.id_attribute_group = a.id_attribute_group"
         " LEFT JOIN {p}attribute_lang al ON al.id_attribute = a.id_attribute AND al.id_lang = %s"
-        f" WHERE pac.id_product_attribute IN ({marks}) ORDER BY pac.id_product_attribute, ag.position, ag.id_attribute_group",
+        f" WHERE pac.id_product_attribute IN ({marks})"
+        " ORDER BY pac.id_product_attribute, ag.position, ag.id_attribute_group",
         (shop.id_lang, *args),
     )
     out: dict[int, tuple[list, list]] = {}

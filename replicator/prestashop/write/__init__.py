@@ -3,7 +3,8 @@
 Every public function runs in ONE transaction, uses only parameterised SQL, and accepts ``extra``: a callable
 ``extra(cursor)`` or a list of ``(sql, args)`` executed in the same transaction (the sync engine adds its ledger /
 echo-marker row there).  What PrestaShop does in PHP hooks and mails is NOT emulated.  One module per domain:
-stock, catalogue (products, combinations, new-row defaults, bulk creation), orders, customers, over the SQL helpers in sql.py.
+stock, catalogue (products, combinations, new-row defaults, bulk creation), orders, customers, over the SQL helpers in
+sql.py.
 """
 
 from .bulk_products import BulkCreated, create_products_bulk
