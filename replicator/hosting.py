@@ -63,9 +63,19 @@ def cmd_ssh_trust(args) -> int:
     return 0
 
 
-def add_commands(sub, config_arg) -> None:
-    """Register `shop-sql` and `ssh trust` on the `replicator` parser's subcommands."""
-    p = sub.add_parser("shop-sql", help="print the SQL an admin runs once: ledger table, user, grants for the mode")
+def add_commands(sub, command) -> None:
+    """Register `shop-sql` and `ssh trust` on the `replicator` parser's subcommands, through the CLI's one
+    sub-command helper (`replicator.cli.common.command`)."""
+    p = command(
+        sub,
+        "shop-sql",
+        cmd_shop_sql,
+        "print the SQL an admin runs once: ledger table, user, grants for the mode",
+        example_lines=(
+            "replicator shop-sql --config /etc/replicator/replicator.yaml",
+            "replicator shop-sql --mode binlog --database prestashop --user replicator --host 10.0.0.5",
+        ),
+    )
     p.add_argument(
         "--mode",
         choices=("poll", "binlog"),
@@ -77,27 +87,17 @@ def add_commands(sub, config_arg) -> None:
     p.add_argument("--prefix", help="table prefix (default ps_)")
     p.add_argument("--user", help="the runtime user to create (default: the URL's user, else replicator)")
     p.add_argument("--host", default="%", help="where the user connects from (default %%: anywhere)")
-    _examples(
-        p,
-        "replicator shop-sql --config /etc/replicator/replicator.yaml",
-        "replicator shop-sql --mode binlog --database prestashop --user replicator --host 10.0.0.5",
-    )
-    p.set_defaults(func=cmd_shop_sql)
     p = sub.add_parser("ssh", help="SSH tunnel tools")
     ssh_sub = p.add_subparsers(dest="ssh_command", required=True, metavar="COMMAND", parser_class=type(p))
-    t = ssh_sub.add_parser("trust", help="show the SSH host's key and write it to known_hosts once you accept it")
-    config_arg(t)
+    t = command(
+        ssh_sub,
+        "trust",
+        cmd_ssh_trust,
+        "show the SSH host's key and write it to known_hosts once you accept it",
+        config=True,
+        example_lines=("replicator ssh trust --config /etc/replicator/replicator.yaml",),
+    )
     t.add_argument("--yes", action="store_true", help="accept without asking (check the fingerprint first!)")
-    _examples(t, "replicator ssh trust --config /etc/replicator/replicator.yaml")
-    t.set_defaults(func=cmd_ssh_trust)
-
-
-def _examples(p, *lines: str) -> None:
-    """Examples at the end of a sub-command's --help (as the other commands have them)."""
-    import argparse
-
-    p.epilog = "examples:\n" + "\n".join(f"  {line}" for line in lines)
-    p.formatter_class = argparse.RawDescriptionHelpFormatter
 
 
 def prepare_shop(config, retry: bool = False, stop=None) -> None:
