@@ -10,6 +10,7 @@ import pytest
 
 from replicator.model import Combination, Product
 from replicator.prestashop import reader
+from replicator.rules.fit import ValueRejected
 from replicator.prestashop import write as writer
 from replicator.sandbox import shop as ps_sandbox
 from replicator.prestashop.connection import ShopConnection
@@ -184,7 +185,7 @@ def test_tracking_8_and_178(mysql_server, mysql_db):
         assert reader.read_shipments(shop178, [1])[1].tracking_number == "PK-123 456/ES"
         with pytest.raises(writer.WriteError):
             writer.set_tracking(shop178, 1, "bad<script>")
-        with pytest.raises(writer.WriteError):
+        with pytest.raises(ValueRejected, match="order_carrier.tracking_number holds 64"):  # fit: reject
             writer.set_tracking(shop178, 1, "X" * 65)
 
 

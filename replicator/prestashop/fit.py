@@ -1,19 +1,23 @@
 """The shop's side of the strict writes: column facts from the live schema, and the check every writer runs.
 
 PrestaShop's own sessions run with an empty sql_mode (so do ours: it is what PrestaShop writes, zero dates
-included), where MySQL cuts a long text and clamps a big number with only a warning.  So every value is checked
-here against the live column (type, characters, bytes, range) before it is written; required fields (a login
-e-mail, a name) are never written empty.  See `replicator.rules.fit` for the policies.
+included), where MySQL cuts a long text, clamps a big number and rounds a decimal with only a warning, or none.  So
+every value is checked here against the live column (type, characters, bytes, range, decimal places) before it is
+written; required fields (a login e-mail, a name) are never written empty.  See `replicator.rules.fit` for the
+policies; a decimal with more places than its column keeps is rounded to them with a log line.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal
+import logging
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Mapping
 
-from replicator.rules.fit import ColumnFacts, FitPolicy, fit_row as _fit_row
+from replicator.rules.fit import ColumnFacts, FitPolicy, fit_row as _fit_row, policy_for
 
 from .connection import ShopConnection
+
+log = logging.getLogger("replicator.rules.fit")
 
 INT_BITS = {"tinyint": 8, "smallint": 16, "mediumint": 24, "int": 32, "integer": 32, "bigint": 64}
 TEXT_TYPES = {"char", "varchar", "tinytext", "text", "mediumtext", "longtext"}
@@ -49,10 +53,13 @@ TABLE_ENTITY = {
     "product_lang": "product",
     "product_attribute": "product",
     "product_attribute_shop": "product",
+    "attribute_lang": "product",
     "stock_available": "stock",
     "orders": "order",
     "order_carrier": "shipment",
     "order_invoice": "invoice",
+    "order_payment": "invoice",
+    "order_history": "order",
 }
 
 
@@ -105,6 +112,48 @@ def _read_facts(shop: ShopConnection, table: str) -> dict[str, ColumnFacts]:
     return facts
 
 
+def _as_decimal(value: Any) -> Decimal | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    except (InvalidOperation, TypeError, ValueError):
+        return None
+    return number if number.is_finite() else None
+
+
+def fit_places(
+    facts: Mapping[str, ColumnFacts], row: Mapping[str, Any], *, entity: str, key: Any, policy: FitPolicy, what: str
+) -> dict[str, Any]:
+    """Decimals with more places than their column keeps, rounded half up as the server (and PrestaShop's own
+    Tools::ps_round) would, but with a log line naming the column, both values and the places kept.  Not refused
+    under `fit: reject`: a price worked out from a price with VAT (60 / 1.21) has more places than any column, and
+    the sixth place is the column's precision, not a change of meaning.  Rounding that changes nothing (1.500000000
+    into six places) passes without a word."""
+    out = dict(row)
+    for column, value in row.items():
+        f = facts.get(column)
+        if f is None or f.kind != "decimal" or f.scale is None or isinstance(value, int):
+            continue  # whole numbers always fit their places
+        number = _as_decimal(value)
+        if number is None:
+            continue
+        rounded = number.quantize(Decimal(1).scaleb(-f.scale), ROUND_HALF_UP)
+        if rounded == number:
+            continue
+        log.warning(
+            "%s: %s: %s rounded to %s, the %d decimal places it keeps (fit: %s)",
+            what,
+            f.name,
+            number,
+            rounded,
+            f.scale,
+            policy.fit,
+        )
+        out[column] = rounded
+    return out
+
+
 def fit_row(
     shop: ShopConnection,
     table: str,
@@ -116,14 +165,10 @@ def fit_row(
 ) -> dict[str, Any]:
     """`row` fitted to the shop's `table` under the entity's rule; ValueRejected for a value that can't be."""
     entity = entity or TABLE_ENTITY.get(table, table)
-    return _fit_row(
-        column_facts(shop, table),
-        row,
-        entity=entity,
-        key=key,
-        policy=policy,
-        what=f"shop {table} {key}" if key is not None else f"shop {table}",
-    )
+    facts, policy = column_facts(shop, table), policy or policy_for(entity)
+    what = f"shop {table} {key}" if key is not None else f"shop {table}"
+    row = _fit_row(facts, row, entity=entity, key=key, policy=policy, what=what)
+    return fit_places(facts, row, entity=entity, key=key, policy=policy, what=what)
 
 
 def fit_rows(shop: ShopConnection, table: str, rows: list[dict], key_column: str | None = None) -> list[dict]:
@@ -132,7 +177,10 @@ def fit_rows(shop: ShopConnection, table: str, rows: list[dict], key_column: str
     if not facts:
         return rows
     entity = TABLE_ENTITY.get(table, table)
-    return [
-        _fit_row(facts, r, entity=entity, key=r.get(key_column) if key_column else None, what=f"shop {table}")
-        for r in rows
-    ]
+    policy, what = policy_for(entity), f"shop {table}"
+    out = []
+    for r in rows:
+        key = r.get(key_column) if key_column else None
+        r = _fit_row(facts, r, entity=entity, key=key, policy=policy, what=what)
+        out.append(fit_places(facts, r, entity=entity, key=key, policy=policy, what=what))
+    return out

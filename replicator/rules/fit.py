@@ -175,9 +175,10 @@ def _fit_text(facts: ColumnFacts, value: str, entity: str, key: Any, policy: Fit
             )
         cut = _cut(value, facts.width, facts.utf16).rstrip()
         log.warning(
-            "%s: %s: %d characters cut to %d: %s -> %r (fit: truncate)",
+            "%s: %s holds %d characters: %d cut to %d: %s -> %r (fit: truncate)",
             label,
             facts.name,
+            facts.width,
             size,
             _length(cut, facts.utf16),
             _shown(value),
@@ -191,7 +192,14 @@ def _fit_text(facts: ColumnFacts, value: str, entity: str, key: Any, policy: Fit
                 facts, entity, key, value, f"is {size} bytes; {facts.name} holds {facts.max_bytes} (fit: reject)"
             )
         cut = value.encode("utf-8")[: facts.max_bytes].decode("utf-8", errors="ignore").rstrip()
-        log.warning("%s: %s: %d bytes cut to %d (fit: truncate)", label, facts.name, size, len(cut.encode()))
+        log.warning(
+            "%s: %s holds %d bytes: %d cut to %d (fit: truncate)",
+            label,
+            facts.name,
+            facts.max_bytes,
+            size,
+            len(cut.encode()),
+        )
         value = cut
     return value
 

@@ -168,7 +168,7 @@ def change_state(
 
 def set_tracking(ctx: SyncContext, entity: str, key: str, order_id: int, tracking: str, note: str) -> str:
     """Store the tracking number on the order's carrier row; returns 'webservice' or 'sql'."""
-    tracking = ps_writer.validate_tracking(tracking)
+    tracking = ps_writer.validate_tracking(tracking, ctx.shop, order_id)
     ws = tracking_route(ctx)
     carrier_id = ps_reader.first_order_carrier(ctx.shop, order_id)
     if ws is None or not carrier_id or ctx.shop.detect_version().has_shipping_number:

@@ -8,9 +8,10 @@ from decimal import Decimal
 from replicator.model import Product
 from replicator.prestashop import search_index
 from replicator.prestashop.connection import ShopConnection
+from replicator.prestashop.fit import fit_row
 
 from .combinations import upsert_combinations
-from .product_rows import new_lang_row, new_product_rows, price6
+from .product_rows import new_lang_row, new_product_rows, as_price
 from .sql import Extra, WriteError, insert_sql, run_extra
 from .stock import stock_row
 
@@ -67,7 +68,7 @@ def upsert_product(
         raise WriteError("a product needs a reference (FactuSOL article code)")
     lang_ids = list(lang_ids or shop.lang_ids)
     now = shop.now()
-    price, cost = price6(product.price_tax_excl), price6(product.cost_price)
+    price, cost = as_price(product.price_tax_excl), as_price(product.cost_price)
     with shop.transaction() as cur:
         pid = product.prestashop_id or find_product(shop, product.reference, cur)
         if pid and not shop.query_one(
@@ -83,7 +84,7 @@ def upsert_product(
                 "reference": product.reference,
                 "active": int(product.active),
                 "date_upd": now,
-                "weight": price6(product.weight),
+                "weight": as_price(product.weight),
             }
             if product.ean13:
                 sets["ean13"] = product.ean13
@@ -94,6 +95,9 @@ def upsert_product(
                 sets["wholesale_price"] = shop_sets["wholesale_price"] = cost
             if tax_group is not None:
                 sets["id_tax_rules_group"] = shop_sets["id_tax_rules_group"] = tax_group
+            # checked against the live columns like every insert: fitted by rule with a log line, or refused
+            sets = fit_row(shop, "product", sets, product.reference)
+            shop_sets = fit_row(shop, "product_shop", shop_sets, product.reference)
             shop.execute(
                 f"UPDATE {{p}}product SET {', '.join(f'`{k}` = %s' for k in sets)} WHERE id_product = %s",
                 (*sets.values(), pid),
@@ -114,6 +118,8 @@ def upsert_product(
         else:
             category = id_category or shop.config_int("PS_HOME_CATEGORY", 2)
             main, per_shop = new_product_rows(shop, product, category, tax_group, now)
+            main = fit_row(shop, "product", main, product.reference)
+            per_shop = fit_row(shop, "product_shop", per_shop, product.reference)
             pid = shop.execute(insert_sql(shop, "product", main), list(main.values()), cursor=cur)
             per_shop = dict(per_shop, id_product=pid)
             shop.execute(insert_sql(shop, "product_shop", per_shop), list(per_shop.values()), cursor=cur)
@@ -129,8 +135,9 @@ def upsert_product(
                     cursor=cur,
                 )
             }
+        texts = new_lang_row(shop, product, pid, lang_ids[0])  # fitted once, the same in every language
         for lang in lang_ids:
-            row = new_lang_row(shop, product, pid, lang)
+            row = dict(texts, id_lang=lang)
             current = current_langs.get(lang)
             if current is not None and lang != shop.id_lang:
                 # a translation made in the shop stays: only fields still holding the previous value move

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 from replicator.model import Combination, Product
 from replicator.prestashop.connection import ShopConnection
+from replicator.prestashop.fit import fit_row
 
-from .product_rows import complete_row, new_combination_rows, price6
+from .product_rows import complete_row, new_combination_rows, as_price
 from .sql import WriteError, insert_copies, insert_many, insert_sql
 from .stock import new_stock_row, stock_row, sync_product_row
 
 
 def attribute_id(shop: ShopConnection, cur, value: str, color: bool, lang_ids: list[int]) -> int:
     """Find (or create) the attribute value in the Color group (is_color_group) or the first other group (Size)."""
+    value = fit_row(shop, "attribute_lang", {"name": value}, value)["name"]  # a talla/colour name: checked too
     group = shop.query_one(
         "SELECT id_attribute_group FROM {p}attribute_group WHERE is_color_group = %s"
         " ORDER BY position, id_attribute_group LIMIT 1",
@@ -117,29 +119,32 @@ def upsert_combinations(shop: ShopConnection, cur, product_id: int, product: Pro
         if combo.color:
             attrs.append(combo.color_attribute or attribute_id(shop, cur, combo.color, True, lang_ids))
         pa = _find_combination(shop, cur, product_id, combo, attrs)
-        impact = price6(combo.price_impact)
+        impact = as_price(combo.price_impact)
         if pa:
-            sets, args = ["reference = %s"], [combo.reference]
+            sets = {"reference": combo.reference}
             if combo.ean13:
-                sets.append("ean13 = %s")
-                args.append(combo.ean13)
+                sets["ean13"] = combo.ean13
             if impact is not None:
-                sets.append("price = %s")
-                args.append(impact)
+                sets["price"] = impact
+            # checked against the live columns like every insert: fitted by rule with a log line, or refused
+            sets = fit_row(shop, "product_attribute", sets, product.reference)
             shop.execute(
-                f"UPDATE {{p}}product_attribute SET {', '.join(sets)} WHERE id_product_attribute = %s",
-                (*args, pa),
+                f"UPDATE {{p}}product_attribute SET {', '.join(f'`{k}` = %s' for k in sets)}"
+                " WHERE id_product_attribute = %s",
+                (*sets.values(), pa),
                 cursor=cur,
             )
             if impact is not None:
                 shop.execute(
                     "UPDATE {p}product_attribute_shop SET price = %s WHERE id_product_attribute = %s AND id_shop = %s",
-                    (impact, pa, shop.id_shop),
+                    (sets["price"], pa, shop.id_shop),
                     cursor=cur,
                 )
         else:
             default_on = None if has_default else 1  # NULL, never 0: UNIQUE (id_product, default_on)
             main, per_shop = new_combination_rows(shop, product_id, combo, default_on)
+            main = fit_row(shop, "product_attribute", main, product.reference)
+            per_shop = fit_row(shop, "product_attribute_shop", per_shop, product.reference)
             pa = shop.execute(insert_sql(shop, "product_attribute", main), list(main.values()), cursor=cur)
             per_shop = dict(per_shop, id_product_attribute=pa)
             shop.execute(insert_sql(shop, "product_attribute_shop", per_shop), list(per_shop.values()), cursor=cur)
@@ -224,7 +229,7 @@ def create_combinations_bulk(
             if same is None:
                 same = next((c for c in planned if c["sorted"] == sorted(attrs)), None)
             if same is not None:  # upsert_combinations would UPDATE the earlier one
-                impact = price6(combo.price_impact)
+                impact = as_price(combo.price_impact)
                 same["main"]["reference"] = combo.reference
                 same["ci"] = _ci(combo.reference)
                 if combo.ean13:

@@ -1,5 +1,6 @@
 """Order writes as PrestaShop makes them: state changes with their history, invoices, deliveries and payments,
-carrier and tracking."""
+carrier and tracking.  Every value is checked against its live column before it is written
+(replicator/prestashop/fit.py): fitted by rule with a log line, or refused naming the field."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from decimal import Decimal
 
 
 from replicator.prestashop.connection import ShopConnection
+from replicator.prestashop.fit import fit_row
 
 from .sql import Extra, WriteError, run_extra
 from .stock import add_quantity, recompute_reserved, stock_movement, stock_row
@@ -93,6 +95,7 @@ def _insert_invoice(
         note="",
         date_add=when,
     )
+    cols = fit_row(shop, "order_invoice", cols, order["id_order"])
     inv = shop.execute(
         f"INSERT INTO {{p}}order_invoice ({', '.join(f'`{k}`' for k in cols)})"
         f" VALUES ({', '.join(['%s'] * len(cols))})",
@@ -196,9 +199,10 @@ def change_order_state(
                         when=now,
                     )
                     result.movements += 1
+        sets = fit_row(shop, "orders", {"current_state": new_state_id, "valid": int(new.logable)}, order_id)
         shop.execute(
             "UPDATE {p}orders SET current_state = %s, valid = %s, date_upd = %s WHERE id_order = %s",
-            (new_state_id, int(new.logable), now, order_id),
+            (sets["current_state"], sets["valid"], now, order_id),
             cursor=cur,
         )
         invoices = shop.query(
@@ -243,9 +247,15 @@ def change_order_state(
                         cursor=cur,
                     )
                     result.delivery_number = number
+        history = fit_row(
+            shop,
+            "order_history",
+            {"id_employee": id_employee, "id_order": order_id, "id_order_state": new_state_id, "date_add": now},
+            order_id,
+        )
         result.id_order_history = shop.execute(
             "INSERT INTO {p}order_history (id_employee, id_order, id_order_state, date_add) VALUES (%s, %s, %s, %s)",
-            (id_employee, order_id, new_state_id, now),
+            tuple(history.values()),
             cursor=cur,
         )
         recompute_reserved(shop, cur, {line["product_id"] for line in lines})
@@ -281,6 +291,7 @@ def _pay_invoices(
             }
             if shop.detect_version().has_order_payment_employee:
                 cols["id_employee"] = id_employee
+            cols = fit_row(shop, "order_payment", cols, order["id_order"])
             pay = shop.execute(
                 f"INSERT INTO {{p}}order_payment ({', '.join(f'`{k}`' for k in cols)})"
                 f" VALUES ({', '.join(['%s'] * len(cols))})",
@@ -355,13 +366,19 @@ def _product_sale(shop: ShopConnection, cur, product_id: int, qty: int, now: dat
         )
 
 
-def validate_tracking(tracking: str) -> str:
+def validate_tracking(tracking: str, shop: ShopConnection | None = None, order_id: int | None = None) -> str:
+    """The tracking number as PrestaShop accepts it (Validate::isTrackingNumber), fitted to the live
+    order_carrier.tracking_number when the shop is given: cut with a log line under `fit: truncate`, else refused
+    naming the field and its limit."""
     tracking = (tracking or "").strip()
-    if not tracking or len(tracking) > 64 or not TRACKING_RE.match(tracking):
+    if not tracking or not TRACKING_RE.match(tracking):
         raise WriteError(
-            "invalid tracking number: PrestaShop allows letters, digits, spaces and ~:#,%&_=()[].?+-@/"
-            " up to 64 characters"
+            "invalid tracking number: PrestaShop allows letters, digits, spaces and ~:#,%&_=()[].?+-@/ in it"
         )
+    if shop is not None:
+        return fit_row(shop, "order_carrier", {"tracking_number": tracking}, order_id)["tracking_number"]
+    if len(tracking) > 64:  # without the live schema: PrestaShop's own limit (OrderCarrier's field size)
+        raise WriteError(f"the tracking number is {len(tracking)} characters; PrestaShop holds 64")
     return tracking
 
 
@@ -370,7 +387,7 @@ def set_tracking(shop: ShopConnection, order_id: int, tracking: str, *, extra: E
 
     Returns the id_order_carrier written.  Does not change the order state (use change_order_state).
     """
-    tracking = validate_tracking(tracking)
+    tracking = validate_tracking(tracking, shop, order_id)
     with shop.transaction() as cur:
         order = _load_order(shop, cur, order_id)
         row = shop.query_one(
@@ -399,9 +416,10 @@ def set_tracking(shop: ShopConnection, order_id: int, tracking: str, *, extra: E
                 cursor=cur,
             )
         if shop.detect_version().has_shipping_number:
+            number = fit_row(shop, "orders", {"shipping_number": tracking}, order_id, entity="shipment")
             shop.execute(
                 "UPDATE {p}orders SET shipping_number = %s, date_upd = %s WHERE id_order = %s",
-                (tracking, shop.now(), order_id),
+                (number["shipping_number"], shop.now(), order_id),
                 cursor=cur,
             )
         run_extra(shop, cur, extra)
@@ -451,6 +469,7 @@ def set_invoice(
             sets.update({k: v for k, v in (totals or {}).items() if k in allowed})
             if note is not None:
                 sets["note"] = note
+            sets = fit_row(shop, "order_invoice", sets, order_id)
             shop.execute(
                 f"UPDATE {{p}}order_invoice SET {', '.join(f'`{k}` = %s' for k in sets)} WHERE id_order_invoice = %s",
                 (*sets.values(), inv),
@@ -459,13 +478,17 @@ def set_invoice(
         else:
             inv = _insert_invoice(shop, cur, order, int(number), date, totals)
             if note is not None:
+                note = fit_row(shop, "order_invoice", {"note": note}, order_id)["note"]
                 shop.execute(
                     "UPDATE {p}order_invoice SET note = %s WHERE id_order_invoice = %s", (note, inv), cursor=cur
                 )
         _link_existing_payments(shop, cur, order, inv)
+        head = fit_row(
+            shop, "orders", {"invoice_number": int(number), "invoice_date": date}, order_id, entity="invoice"
+        )
         shop.execute(
             "UPDATE {p}orders SET invoice_number = %s, invoice_date = %s, date_upd = %s WHERE id_order = %s",
-            (int(number), date, shop.now(), order_id),
+            (head["invoice_number"], head["invoice_date"], shop.now(), order_id),
             cursor=cur,
         )
         run_extra(shop, cur, extra)
@@ -478,7 +501,14 @@ def set_shipping_cost(
     """The order's shipping cost as the ERP billed it: the first order_carrier row and the order's shipping totals,
     the order's paid totals moved by the same difference (as PrestaShop's own order edit keeps them in step).
     False when it already is."""
-    excl, incl = Decimal(tax_excl), Decimal(tax_incl)
+    cost = fit_row(
+        shop,
+        "orders",
+        {"total_shipping_tax_excl": Decimal(tax_excl), "total_shipping_tax_incl": Decimal(tax_incl)},
+        order_id,
+        entity="shipment",
+    )
+    excl, incl = Decimal(cost["total_shipping_tax_excl"]), Decimal(cost["total_shipping_tax_incl"])
     with shop.transaction() as cur:
         order = _load_order(shop, cur, order_id)
         old_excl, old_incl = Decimal(order["total_shipping_tax_excl"]), Decimal(order["total_shipping_tax_incl"])

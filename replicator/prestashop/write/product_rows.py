@@ -1,30 +1,36 @@
 """The rows PrestaShop writes for a NEW product, its shop and language rows and its combinations: the one place for
-their column defaults (used by the single and the bulk writers), prices at six places, the link_rewrite slug."""
+their column defaults (used by the single and the bulk writers), prices as decimals, the link_rewrite slug.  Values
+are not rounded or cut here: the writers fit every row to the live columns (replicator/prestashop/fit.py), which
+rounds a price to its six places or cuts a name only by rule and with a log line."""
 
 from __future__ import annotations
 
 import re
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from replicator.model import Combination, Product
 from replicator.prestashop import defaults as ps_defaults
 from replicator.prestashop.connection import ShopConnection
 
+from replicator.prestashop.fit import fit_row
+
 from .sql import live_columns
 
-SIX = Decimal("0.000001")
 
-
-def price6(value: Decimal | None) -> Decimal | None:
-    return None if value is None else Decimal(value).quantize(SIX, ROUND_HALF_UP)
+def as_price(value) -> Decimal | None:
+    """A price or weight as a Decimal, unrounded (a float by its shortest text, not its binary expansion)."""
+    if value is None:
+        return None
+    return Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
 
 
 _SLUG_WORD = re.compile(r"[a-z0-9]+")
 
 
 def slug(text: str) -> str:
-    """link_rewrite: the name in ASCII, lower case, its letters and digits in words joined by "-" (128 max)."""
+    """link_rewrite: the name in ASCII, lower case, its letters and digits in words joined by "-" (128 max: a name
+    that fits its column can still fold to a longer slug, e.g. a ligature; the slug is derived, not a user's value)."""
     if text.isascii():
         ascii_text = text.lower()
     else:
@@ -46,7 +52,7 @@ def new_product_rows(
     """The ``product`` row and the ``product_shop`` row (without id_product) of a NEW product: the one place for
     the column defaults, used by ``upsert_product`` and ``create_products_bulk`` alike."""
     version = shop.detect_version()
-    price, cost = price6(product.price_tax_excl), price6(product.cost_price)
+    price, cost = as_price(product.price_tax_excl), as_price(product.cost_price)
     common = {
         "id_category_default": category,
         "id_tax_rules_group": tax_group if tax_group is not None else 0,
@@ -67,7 +73,7 @@ def new_product_rows(
         id_shop_default=shop.id_shop,
         reference=product.reference,
         ean13=product.ean13 or "",
-        weight=price6(product.weight),
+        weight=as_price(product.weight),
         product_type="combinations" if product.combinations else "standard",
         state=1,
     )
@@ -78,8 +84,18 @@ def new_product_rows(
 
 
 def new_lang_row(shop: ShopConnection, product: Product, product_id: int, lang: int) -> dict:
-    """A product_lang row: the name (the reference when empty), its slug and the descriptions."""
-    name = (product.name or product.reference)[:128]
+    """A product_lang row: the name (the reference when empty), its slug and the descriptions, fitted to the live
+    columns (a name longer than product_lang.name is cut with a log line under `fit: truncate`, else refused)."""
+    texts = fit_row(
+        shop,
+        "product_lang",
+        {
+            "name": product.name or product.reference,
+            "description": product.description,
+            "description_short": product.description_short,
+        },
+        product.reference,
+    )
     return complete_row(
         shop,
         "product_lang",
@@ -87,10 +103,10 @@ def new_lang_row(shop: ShopConnection, product: Product, product_id: int, lang: 
             "id_product": product_id,
             "id_shop": shop.id_shop,
             "id_lang": lang,
-            "name": name,
-            "link_rewrite": slug(name),
-            "description": product.description,
-            "description_short": product.description_short,
+            "name": texts["name"],
+            "link_rewrite": slug(texts["name"]),
+            "description": texts["description"],
+            "description_short": texts["description_short"],
         },
     )
 
@@ -101,7 +117,7 @@ def new_combination_rows(
     """The ``product_attribute`` row and the ``product_attribute_shop`` row (without id_product_attribute) of a NEW
     combination: the one place for their column defaults, used by ``upsert_product`` and ``create_products_bulk``.
     ``default_on`` is 1 or None, never 0 (UNIQUE (id_product, default_on))."""
-    impact = price6(combo.price_impact)
+    impact = as_price(combo.price_impact)
     main = {
         "id_product": product_id,
         "reference": combo.reference,
