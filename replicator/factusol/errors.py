@@ -52,8 +52,9 @@ class FactusolLockedError(FactusolError):
 
 
 class FactusolRestoredError(FactusolError):
-    """The file went back in time (rows whose FUM* date is older than what was seen): restored from a backup.
-    Nothing of that scan is stored and applying stops until a person accepts the file (`replicator.halt`)."""
+    """The file went back in time (rows whose FUM* date is older than what was seen) or is another file than the one
+    scanned last (`restored.replaced`): restored from a backup or copied over.  Nothing of that scan is stored and
+    applying stops until a person accepts the file (`replicator.halt`)."""
 
 
 class FactusolDuplicateKeyError(FactusolError):

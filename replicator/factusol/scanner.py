@@ -24,7 +24,7 @@ from replicator.store import Store
 
 from . import pages as paging_
 from .errors import FactusolLockedError, FactusolRestoredError, as_locked, is_lock_error
-from .restored import went_back
+from .restored import file_identity, replaced, went_back
 from .scanrows import FP, HASH, KEY, STAMP, KeyReader, ResultReader, fingerprints
 from .years import connection_string, resolve_file
 
@@ -129,6 +129,9 @@ class FactusolScanner:
             raise as_locked(exc) from exc
         try:
             present = self._present_tables(conn)
+            identity = file_identity(file, conn, present)
+            if not rollover and not accepted and prev_file == str(file):
+                self._check_same_file(file, cp.get("identity"), identity)
             for name, table in self.tables.items():
                 if only is not None and name not in only:
                     continue
@@ -178,6 +181,7 @@ class FactusolScanner:
             "file": str(file),
             "baselined": sorted(baselined),
             "fum": watermarks,
+            "identity": identity,
             "at": datetime.now().isoformat(timespec="seconds"),
         }
         if rollover:
@@ -234,6 +238,18 @@ class FactusolScanner:
                 report.seconds,
             )
         return report
+
+    def _check_same_file(self, file, before: dict | None, now: dict) -> None:
+        """Stop (halt.py) when the file is not the one the last scan read, moved on: restored or copied over."""
+        reasons = replaced(before, now)
+        if reasons:
+            reason = (
+                f"the FactuSOL file {file.name} was replaced by another file: {'; '.join(reasons)}; was it restored "
+                "from a backup, copied over from another PC, or the PC's clock set back?"
+            )
+            halt(self.store, "factusol_restored", reason)
+            self._known.clear()
+            raise FactusolRestoredError(reason)
 
     def _present_tables(self, conn) -> set[str]:
         # The SQLite ODBC catalog answers an EMPTY list (no error) while the file is locked: never read that as
