@@ -4,29 +4,16 @@ that logged nothing (echoes, an empty scan) wakes nothing, so an apply never bri
 
 from __future__ import annotations
 
-import shutil
 import threading
 import time
 
 import pytest
 
 from replicator.capture.wakeup import Wakeup, run_loop
-from replicator.config import load_config, render_config
-from replicator.factusol.connection import open_factusol
+from replicator.config import load_config
 from replicator.factusol.writer import update_stock
-from replicator.prestashop.connection import ShopConnection
-from replicator.sandbox.factusol import create_sandbox
-from replicator.sandbox.shop import create_shop
 
-
-def wait_for(predicate, seconds: float = 60.0, step: float = 0.05):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(step)
-    return None
+from _service_env import installation, published_article, wait_for
 
 
 def test_a_change_committed_during_an_apply_is_taken_by_the_next_one_and_nothing_else_reruns_it():
@@ -56,16 +43,15 @@ def test_a_change_committed_during_an_apply_is_taken_by_the_next_one_and_nothing
 @pytest.mark.parametrize("mode", ["binlog", "poll"])
 def test_the_service_applies_captured_changes_without_waiting_for_its_interval(mysql_server, mysql_db, tmp_path, mode):
     from replicator import daemon
-    from replicator.config import default_rules_dir
 
-    fs_path = tmp_path / "0012026.sqlite"
-    connection = create_sandbox(str(fs_path), articles=15, customers=3, seed=5)
-    shop_url = create_shop(mysql_server.url, mysql_db, demo=True)
-    text = render_config(connection, shop_url).replace("apply_interval_seconds: 2", "apply_interval_seconds: 3600")
-    text = text.replace("capture: auto", f"capture: {mode}").replace("poll_seconds: 5", "poll_seconds: 0.5")
-    (tmp_path / "replicator.yaml").write_text(text, encoding="utf-8")
-    shutil.copytree(default_rules_dir(), tmp_path / "rules")
-    config = load_config(tmp_path / "replicator.yaml")
+    config_path, connection, shop_url = installation(
+        mysql_server,
+        mysql_db,
+        tmp_path,
+        apply_interval="3600",
+        edits=(("capture: auto", f"capture: {mode}"), ("poll_seconds: 5", "poll_seconds: 0.5")),
+    )
+    config = load_config(config_path)
     stop = threading.Event()
     applies: list[int] = []
     real_serve = daemon.serve
@@ -86,31 +72,9 @@ def test_the_service_applies_captured_changes_without_waiting_for_its_interval(m
     try:
         service.start()
         assert wait_for(lambda: len(applies) >= 2, 120)  # the initial sync's run, then the loop's first cycle
-        shop, fs = ShopConnection(shop_url), open_factusol(connection)
+        fs, shop, article, shop_quantity = published_article(connection, shop_url)
         try:
-            articles = [
-                r["CODART"]
-                for r in fs.query(
-                    "SELECT [CODART] FROM [F_ART] WHERE [SUWART] = ? AND"
-                    " [CODART] NOT IN (SELECT [ARTARC] FROM [F_ARC])",
-                    [1],
-                )
-            ]
-            marks = ", ".join(["%s"] * len(articles))
-            product = shop.query_one(
-                f"SELECT id_product, reference FROM {{p}}product WHERE reference IN ({marks})"
-                " ORDER BY id_product LIMIT 1",
-                articles,
-            )
-
-            def shop_quantity():
-                shop.conn.commit()  # a fresh snapshot for the next read
-                return shop.query_one(
-                    "SELECT quantity FROM {p}stock_available WHERE id_product = %s AND id_product_attribute = 0",
-                    (product["id_product"],),
-                )["quantity"]
-
-            update_stock(fs, product["reference"], "GEN", actual=777, available=777)
+            update_stock(fs, article, "GEN", actual=777, available=777)
             assert wait_for(lambda: shop_quantity() >= 770, 60)  # FactuSOL scan -> apply, within the hour
 
             customer = shop.query_one(

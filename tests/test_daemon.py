@@ -2,76 +2,18 @@
 
 from __future__ import annotations
 
-import shutil
-import signal
-import subprocess
-import sys
-import time
-
-from replicator.config import render_config
-from replicator.factusol.connection import open_factusol
-from replicator.sandbox.factusol import create_sandbox
 from replicator.factusol.writer import update_stock
-from replicator.prestashop.connection import ShopConnection
-from replicator.sandbox.shop import create_shop
 
-
-def wait_for(predicate, seconds: float = 30.0, step: float = 0.3):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(step)
-    return None
+from _service_env import installation, published_article, start_service, stop_service, wait_for
 
 
 def test_service_replicates_survives_a_bad_rule_edit_and_stops_on_sigterm(mysql_server, mysql_db, tmp_path):
-    from replicator.config import default_rules_dir
-
-    fs_path = tmp_path / "FS" / "0012026.sqlite"
-    fs_path.parent.mkdir()
-    connection = create_sandbox(str(fs_path), articles=15, customers=3, seed=5)
-    shop_url = create_shop(mysql_server.url, mysql_db, demo=True)
-    config = tmp_path / "replicator.yaml"
-    config.write_text(
-        render_config(connection, shop_url).replace("apply_interval_seconds: 2", "apply_interval_seconds: 0.5"),
-        encoding="utf-8",
-    )
-    shutil.copytree(default_rules_dir(), tmp_path / "rules")
+    config, connection, shop_url = installation(mysql_server, mysql_db, tmp_path)
     log_path = tmp_path / "service.log"
-    with open(log_path, "w") as log:
-        service = subprocess.Popen(
-            [sys.executable, "-m", "replicator.cli", "run", "--config", str(config)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    service = start_service(config, log_path)
     try:
         assert wait_for(lambda: "replicator running" in log_path.read_text(), 60), log_path.read_text()[-2000:]
-        shop = ShopConnection(shop_url)
-        fs = open_factusol(connection)
-        articles = [
-            r["CODART"]
-            for r in fs.query(
-                "SELECT [CODART] FROM [F_ART] WHERE [SUWART] = ? AND [CODART]"
-                " NOT IN (SELECT [ARTARC] FROM [F_ARC]) ORDER BY [CODART]",
-                [1],
-            )
-        ]
-        marks = ", ".join(["%s"] * len(articles))
-        product = shop.query_one(
-            f"SELECT id_product, reference FROM {{p}}product WHERE reference IN ({marks}) ORDER BY id_product LIMIT 1",
-            articles,
-        )
-        article = product["reference"]
-
-        def shop_quantity():
-            shop.conn.commit()  # a fresh snapshot for the next read
-            return shop.query_one(
-                "SELECT quantity FROM {p}stock_available WHERE id_product = %s AND id_product_attribute = 0",
-                (product["id_product"],),
-            )["quantity"]
-
+        fs, shop, article, shop_quantity = published_article(connection, shop_url)
         update_stock(fs, article, "GEN", actual=777, available=777)
         assert wait_for(lambda: shop_quantity() >= 770), log_path.read_text()[-2000:]
 
@@ -93,8 +35,7 @@ def test_service_replicates_survives_a_bad_rule_edit_and_stops_on_sigterm(mysql_
         fs.close()
         shop.close()
     finally:
-        service.send_signal(signal.SIGTERM)
-        code = service.wait(timeout=60)
+        code = stop_service(service)
     text = log_path.read_text()
     assert code == 0, text[-2000:]
     assert "Traceback" not in text

@@ -28,7 +28,7 @@ ARTICLES, CUSTOMERS = 150, 30
 
 @pytest.fixture(params=["process-delete", "process-wal", "thread-delete"])
 def config(mysql_server, mysql_db, tmp_path, request):
-    """Side work in a child process (the default) with the stand-in in both journal modes (in WAL mode the first
+    """Helper work in a child process (the default) with the stand-in in both journal modes (in WAL mode the first
     sight is taken in two parts), and on threads."""
     workers, journal_mode = request.param.split("-")
     return build(
@@ -47,7 +47,7 @@ def config(mysql_server, mysql_db, tmp_path, request):
 
 @pytest.fixture
 def thread_config(mysql_server, mysql_db, tmp_path):
-    """Side work on threads: for the tests that watch the syncs from inside this process."""
+    """Helper work on threads: for the tests that watch the syncs from inside this process."""
     return build(
         mysql_server,
         mysql_db,
@@ -219,8 +219,8 @@ def test_customers_sync_on_their_own_thread_and_connections(thread_config, monke
 
 
 def test_stock_runs_in_two_halves(config, monkeypatch, caplog):
-    """Stock, alone once products are done, is split: the first half of the articles here, the second on the side
-    worker (a thread or the child process) with its own connections; every article is synced once and the shop
+    """Stock, alone once products are done, is split: the first half of the articles here, the second on the
+    helper worker (a thread or the child process) with its own connections; every article is synced once and the shop
     ends with FactuSOL's stock."""
     import threading
 
@@ -238,8 +238,8 @@ def test_stock_runs_in_two_halves(config, monkeypatch, caplog):
 
     monkeypatch.setattr(StockSync, "sync", sync)
     env = open_env(config)
-    # no customers here: the stock's second half goes to the side worker only once the customers' job is done
-    # (see test_stock_is_not_handed_to_a_side_worker_still_busy_with_customers), which would make this a race
+    # no customers here: the stock's second half goes to the helper worker only once the customers' job is done
+    # (see test_stock_is_not_handed_to_a_helper_worker_still_busy_with_customers), which would make this a race
     del env.runtime.engine.syncs["customer"]
     try:
         with caplog.at_level(logging.DEBUG, logger="replicator"):  # the child logs at this process's level
@@ -346,8 +346,8 @@ def test_factusol_edits_made_during_the_initial_sync_are_captured_by_the_same_ru
         env.close()
 
 
-def test_stock_is_not_handed_to_a_side_worker_still_busy_with_customers(thread_config, monkeypatch):
-    """Stock is split only when the side worker is free: a half handed to a worker still creating customers would
+def test_stock_is_not_handed_to_a_helper_worker_still_busy_with_customers(thread_config, monkeypatch):
+    """Stock is split only when the helper worker is free: a half handed to a worker still creating customers would
     wait for them, so this process syncs all of it."""
     from concurrent.futures import Future
 
@@ -359,7 +359,7 @@ def test_stock_is_not_handed_to_a_side_worker_still_busy_with_customers(thread_c
     customers: Future = Future()
     submitted: list[str] = []
 
-    class BusySide:  # a side worker whose customers' job is still running when stock starts
+    class BusyHelper:  # a helper worker whose customers' job is still running when stock starts
         def submit(self, entity, keys=None):
             submitted.append(entity)
             return customers
@@ -376,7 +376,7 @@ def test_stock_is_not_handed_to_a_side_worker_still_busy_with_customers(thread_c
     monkeypatch.setattr(StockSync, "sync", sync)
     env = open_env(thread_config)
     try:
-        report = env.runtime.engine.initial_sync(helper=BusySide())
+        report = env.runtime.engine.initial_sync(helper=BusyHelper())
         assert submitted == ["customer"]
         assert sorted(synced) == sorted(env.store.id_map("product")) and report.keys > len(synced)
     finally:
@@ -424,9 +424,9 @@ def test_a_failed_first_sight_syncs_nothing_and_the_next_run_does_it_all(mysql_s
 
 
 def test_customers_sync_in_a_child_process_beside_the_rest_of_the_first_sight(config, monkeypatch, caplog):
-    """Side work in a child process, FactuSOL's reads not holding off writes (WAL here, Access's page locks): this
+    """Helper work in a child process, FactuSOL's reads not holding off writes (WAL here, Access's page locks): this
     process takes the shop's position, the child takes the first sight of F_CLI/F_OBR and then creates customers,
-    and this process scans the other tables meanwhile.  Otherwise (rollback-journal mode, or side work on threads)
+    and this process scans the other tables meanwhile.  Otherwise (rollback-journal mode, or helper work on threads)
     the whole first sight comes first, here.  Either way every customer is created once, and what the customers'
     sync wrote comes back as echoes only: F_CLI was seen before it was written."""
     import threading

@@ -19,7 +19,7 @@ from replicator.factusol.writer import update_stock
 from replicator.service.runner import ServiceRunner
 from replicator.store import Store
 
-from _service_env import _a_published_article, _installation, wait_for
+from _service_env import installation, published_article, wait_for
 
 
 def _holds_open(path: Path) -> bool:
@@ -39,7 +39,7 @@ def _holds_open(path: Path) -> bool:
 
 @pytest.fixture
 def service(mysql_server, mysql_db, tmp_path, capsys):
-    config_path, connection, shop_url = _installation(mysql_server, mysql_db, tmp_path)
+    config_path, connection, shop_url = installation(mysql_server, mysql_db, tmp_path)
     config_path.write_text(
         config_path.read_text().replace("idle_close_seconds: 60", "idle_close_seconds: 1"), encoding="utf-8"
     )
@@ -77,7 +77,7 @@ def test_pause_closes_the_file_and_resume_catches_up(service, capsys):
     store, fs_file = service["store"], service["file"]
     service["start"]()
     assert wait_for(lambda: _state(store).get("state") == "running", 90)
-    fs, shop, article, quantity = _a_published_article(service["connection"], service["shop_url"])
+    fs, shop, article, quantity = published_article(service["connection"], service["shop_url"])
     update_stock(fs, article, "GEN", actual=410, available=410)
     assert wait_for(lambda: quantity() >= 400), _state(store)
 
@@ -122,7 +122,7 @@ def test_the_idle_connection_is_closed_and_reopened_on_the_next_change(service):
     # nothing to do: after idle_close_seconds the service lets go of the file
     assert wait_for(lambda: _state(store).get("factusol_open") is False, 15), _state(store)
     assert wait_for(lambda: not _holds_open(fs_file), 5)
-    fs, shop, article, quantity = _a_published_article(service["connection"], service["shop_url"])
+    fs, shop, article, quantity = published_article(service["connection"], service["shop_url"])
     update_stock(fs, article, "GEN", actual=377, available=377)
     fs.close()
     assert wait_for(lambda: quantity() >= 370, 30), _state(store)  # reopened for the change

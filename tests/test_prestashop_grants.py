@@ -4,35 +4,18 @@ named precisely."""
 
 from __future__ import annotations
 
-import shutil
-import signal
-import subprocess
-import sys
-import time
 import uuid
 
 import pytest
 
+from _service_env import factusol_standin, published_article, start_service, stop_service, wait_for, write_config
 from _sshd import Sshd
-from replicator.config import render_config
-from replicator.factusol.connection import open_factusol
-from replicator.sandbox.factusol import create_sandbox
 from replicator.factusol.writer import update_stock
 from replicator.prestashop.connection import ShopConnection, connect
 from replicator.prestashop.grants import check_grants, check_shop, shop_sql
 from replicator.sandbox.shop import create_shop
 
 pytestmark = pytest.mark.mysql
-
-
-def wait_for(predicate, seconds: float = 60.0, step: float = 0.3):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(step)
-    return None
 
 
 def run_admin_sql(mysql_server, text: str) -> None:
@@ -69,11 +52,7 @@ def test_a_poll_mode_service_runs_as_a_user_with_table_privileges_only(
     mysql_server, mysql_db, tmp_path, restricted, via_ssh
 ):
     """The initial sync and live changes both ways; through the SSH tunnel too, which survives an SSH outage."""
-    from replicator.cli import default_rules_dir
-
-    fs_path = tmp_path / "FS" / "0012026.sqlite"
-    fs_path.parent.mkdir()
-    connection = create_sandbox(str(fs_path), articles=15, customers=3, seed=5)
+    connection = factusol_standin(tmp_path)
     create_shop(mysql_server.url, mysql_db, demo=True)
     url = restricted(mysql_db, shop_sql(mysql_db, "ps_", "poll"))
     assert check_shop(url, "ps_", "poll") == []
@@ -81,56 +60,25 @@ def test_a_poll_mode_service_runs_as_a_user_with_table_privileges_only(
         cur.execute("SHOW GRANTS")
         grants = " ".join(r[0] for r in cur.fetchall())
     assert "CREATE" not in grants.replace("CREATE USER", "") and "REPLICATION" not in grants
-    config = tmp_path / "replicator.yaml"
     sshd = None
-    text = (
-        render_config(connection, url)
-        .replace("capture: auto", "capture: poll")
-        .replace("poll_seconds: 5", "poll_seconds: 0.5")
-        .replace("apply_interval_seconds: 2", "apply_interval_seconds: 0.5")
-    )
+    edits = [("capture: auto", "capture: poll"), ("poll_seconds: 5", "poll_seconds: 0.5")]
     if via_ssh:
         (tmp_path / "sshd").mkdir()
         sshd = Sshd(tmp_path / "sshd").start()
-        text = text.replace(
-            "  poll_seconds: 0.5\n",
-            "  poll_seconds: 0.5\n  ssh:\n    host: 127.0.0.1\n"
-            f"    port: {sshd.port}\n    user: {sshd.user}\n    key_file: {sshd.client_key}\n"
-            f"    known_hosts: {sshd.known_hosts}\n",
+        edits.append(
+            (
+                "  poll_seconds: 0.5\n",
+                "  poll_seconds: 0.5\n  ssh:\n    host: 127.0.0.1\n"
+                f"    port: {sshd.port}\n    user: {sshd.user}\n    key_file: {sshd.client_key}\n"
+                f"    known_hosts: {sshd.known_hosts}\n",
+            )
         )
-    config.write_text(text, encoding="utf-8")
-    shutil.copytree(default_rules_dir(), tmp_path / "rules")
+    config = write_config(tmp_path, connection, url, edits=tuple(edits))
     log_path = tmp_path / "service.log"
-    with open(log_path, "w") as log:
-        service = subprocess.Popen(
-            [sys.executable, "-m", "replicator.cli", "run", "--config", str(config)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    service = start_service(config, log_path)
     try:
         assert wait_for(lambda: "replicator running" in log_path.read_text(), 120), log_path.read_text()[-3000:]
-        shop = ShopConnection(url)
-        fs = open_factusol(connection)
-        articles = [
-            r["CODART"]
-            for r in fs.query(
-                "SELECT [CODART] FROM [F_ART] WHERE [SUWART] = ? AND [CODART]"
-                " NOT IN (SELECT [ARTARC] FROM [F_ARC]) ORDER BY [CODART]",
-                [1],
-            )
-        ]
-        marks = ", ".join(["%s"] * len(articles))
-        article = shop.query_one(
-            f"SELECT reference FROM {{p}}product WHERE reference IN ({marks}) ORDER BY id_product LIMIT 1", articles
-        )["reference"]
-
-        def shop_quantity():
-            shop.conn.commit()
-            return shop.query_one(
-                "SELECT s.quantity FROM {p}stock_available s JOIN {p}product p ON p.id_product ="
-                " s.id_product WHERE p.reference = %s AND s.id_product_attribute = 0",
-                (article,),
-            )["quantity"]
+        fs, shop, article, shop_quantity = published_article(connection, url)
 
         # shop -> FactuSOL: a new shop customer, seen by polling as the restricted user
         now = shop.now()
@@ -145,7 +93,8 @@ def test_a_poll_mode_service_runs_as_a_user_with_table_privileges_only(
             )
             cur.execute("INSERT INTO ps_customer_group (id_customer, id_group) VALUES (LAST_INSERT_ID(), 3)")
         assert wait_for(
-            lambda: fs.query("SELECT [CODCLI] FROM [F_CLI] WHERE [EMACLI] = ?", ["least.privilege@example.com"])
+            lambda: fs.query("SELECT [CODCLI] FROM [F_CLI] WHERE [EMACLI] = ?", ["least.privilege@example.com"]),
+            60,
         ), log_path.read_text()[-3000:]
         if via_ssh:  # the SSH server goes away: said in one sentence, retried; nothing is lost once it is back
             assert "SSH tunnel to" in log_path.read_text()
@@ -156,7 +105,7 @@ def test_a_poll_mode_service_runs_as_a_user_with_table_privileges_only(
             sshd.start()
         # FactuSOL -> shop: the restricted user writes the stock and its ledger row
         update_stock(fs, article, "GEN", actual=777, available=777)
-        assert wait_for(lambda: shop_quantity() >= 770), log_path.read_text()[-3000:]
+        assert wait_for(lambda: shop_quantity() >= 770, 60), log_path.read_text()[-3000:]
         # the capture mode and why, where `replicator status` and the TUI read it
         from replicator.store import Store
 
@@ -177,8 +126,7 @@ def test_a_poll_mode_service_runs_as_a_user_with_table_privileges_only(
         fs.close()
         shop.close()
     finally:
-        service.send_signal(signal.SIGTERM)
-        code = service.wait(timeout=60)
+        code = stop_service(service)
         if sshd:
             sshd.stop()
     text = log_path.read_text()

@@ -7,8 +7,6 @@ process ends within 10 seconds, with exit code 0.
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
 import threading
 import time
 
@@ -17,21 +15,16 @@ from replicator.factusol.writer import update_stock
 from replicator.service.runner import DRAIN_SECONDS, ServiceRunner
 from replicator.store import Store
 
-from _service_env import _a_published_article, _installation, wait_for
+from _service_env import installation, published_article, start_service, wait_for
 
 
 def test_sigterm_drains_and_exits_within_ten_seconds(mysql_server, mysql_db, tmp_path):
-    config, connection, shop_url = _installation(mysql_server, mysql_db, tmp_path)
+    config, connection, shop_url = installation(mysql_server, mysql_db, tmp_path)
     log_path = tmp_path / "service.log"
-    with open(log_path, "w") as log:
-        service = subprocess.Popen(
-            [sys.executable, "-m", "replicator.cli", "run", "--config", str(config)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    service = start_service(config, log_path)
     try:
         assert wait_for(lambda: "replicator running" in log_path.read_text(), 60), log_path.read_text()[-2000:]
-        fs, shop, article, quantity = _a_published_article(connection, shop_url)
+        fs, shop, article, quantity = published_article(connection, shop_url)
         update_stock(fs, article, "GEN", actual=321, available=321)
         assert wait_for(lambda: quantity() >= 300), log_path.read_text()[-2000:]
         update_stock(fs, article, "GEN", actual=123, available=123)  # a change in flight when the stop comes
@@ -59,14 +52,14 @@ def test_sigterm_drains_and_exits_within_ten_seconds(mysql_server, mysql_db, tmp
 
 def test_a_stop_request_from_another_thread_drains_like_the_windows_service_stop(mysql_server, mysql_db, tmp_path):
     """SvcStop runs on the service control handler's thread and calls request_stop: the same path, in-process."""
-    config_path, connection, shop_url = _installation(mysql_server, mysql_db, tmp_path)
+    config_path, connection, shop_url = installation(mysql_server, mysql_db, tmp_path)
     runner = ServiceRunner(load_config(config_path))
     store = Store(load_config(config_path).store)  # before the service's thread: both would create the tables
     result = {}
     thread = threading.Thread(target=lambda: result.setdefault("code", runner.run()), daemon=True)
     thread.start()
     assert wait_for(lambda: (store.checkpoint("service") or {}).get("state") == "running", 90)
-    fs, shop, article, quantity = _a_published_article(connection, shop_url)
+    fs, shop, article, quantity = published_article(connection, shop_url)
     update_stock(fs, article, "GEN", actual=654, available=654)
     assert wait_for(lambda: quantity() >= 640)
     asked = time.monotonic()

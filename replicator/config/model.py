@@ -91,7 +91,7 @@ class Config:
     factusol: FactusolConfig = field(default_factory=FactusolConfig)
     prestashop: PrestashopConfig = field(default_factory=PrestashopConfig)
     apply_interval_seconds: float = 2.0
-    # Where the first run's initial sync does its side work (customers, half the stock): "process" (a child
+    # Where the first run's initial sync does its helper work (customers, half the stock): "process" (a child
     # process, a second core without the GIL) or "thread" (for where a child process can't be started)
     initial_sync_workers: str = "process"
     log_level: str = "INFO"

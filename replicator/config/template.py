@@ -63,7 +63,7 @@ prestashop:
   #   key: ${{PS_WEBSERVICE_KEY}}
 
 apply_interval_seconds: 2
-initial_sync_workers: process   # process | thread: where the first run's side work runs (customers, half the stock)
+initial_sync_workers: process   # process | thread: where the first run's helper work runs (customers, half the stock)
 
 log:
   level: INFO
