@@ -17,7 +17,7 @@ from replicator.capture.service import CaptureService, capture_once
 from replicator.capture.wakeup import Wakeup, run_loop
 from replicator.config import Config, redact
 from replicator.engine import outcome_text
-from replicator.halt import halt, halted
+from replicator.halt import ACCEPT_STORE, halt, halted
 from replicator.initial import INITIAL_SYNC_CHECKPOINT, run_initial_sync
 from replicator.instance_lock import hold
 from replicator.masking import without_class_name
@@ -26,6 +26,7 @@ from replicator.reload import adopt
 from replicator.rules import RulesWatcher
 from replicator.runtime import Runtime, open_runtime
 from replicator.store import Store
+from replicator.sync import generation
 
 log = logging.getLogger("replicator")
 
@@ -199,19 +200,26 @@ def _signals(stop: threading.Event):
 
 def check_store_identity(runtime: Runtime) -> bool:
     """Stop applying when the shop's latest write was made with another state store (this one was lost, replaced,
-    or restored from another copy): edits made meanwhile on both sides are not in this store.  True when stopped."""
+    or restored from another copy), or when this store is an older copy of itself (its apply generation is behind
+    the shop's ledger: sync/generation.py): edits applied meanwhile are not in this store.  True when stopped."""
     store, shop = runtime.store, runtime.ctx.shop
-    tag = last_store_tag(shop.conn, shop.prefix)
-    if tag is None or tag == store.store_id:
+    if store.checkpoint(ACCEPT_STORE):  # `accept-baseline`: this store goes on as the shop's writer
+        generation.adopt(store, shop)
         return False
-    halt(
-        store,
-        "store_replaced",
-        f"the shop was last written with state store {tag}, and this state store is "
-        f"{store.store_id}: the store was lost, replaced or restored from another copy, "
-        "so edits made meanwhile on both sides are not known to it",
-    )
-    return True
+    tag = last_store_tag(shop.conn, shop.prefix)
+    if tag is not None and tag != store.store_id:
+        halt(
+            store,
+            "store_replaced",
+            f"the shop was last written with state store {tag}, and this state store is "
+            f"{store.store_id}: the store was lost, replaced or restored from another copy, "
+            "so edits made meanwhile on both sides are not known to it",
+        )
+        return True
+    older = generation.restored_store(store, shop)
+    if older:
+        halt(store, "store_restored", older)
+    return bool(older)
 
 
 def run(

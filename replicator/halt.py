@@ -13,6 +13,7 @@ from typing import Any
 
 HALT = "apply.halt"
 ACCEPT_FACTUSOL = "factusol.accept_baseline"
+ACCEPT_STORE = "store.accept_baseline"  # the next start takes this store as the shop's writer (sync/generation.py)
 COMMAND = (
     "`replicator reconcile --config FILE` to see what differs, then `replicator accept-baseline --config "
     "FILE` to go on from the data as it is now (and `replicator reconcile --repair` to bring the sides in "
@@ -35,9 +36,12 @@ def halted(store) -> dict[str, Any] | None:
 
 
 def accept(store) -> dict[str, Any] | None:
-    """Clear the halt; a restored FactuSOL file is re-baselined by the next scan (no change emitted)."""
+    """Clear the halt; a restored FactuSOL file is re-baselined by the next scan (no change emitted); a replaced or
+    older store is taken as the shop's writer at the next start."""
     current = halted(store)
     if current and current.get("cause") == "factusol_restored":
         store.set_checkpoint(ACCEPT_FACTUSOL, {"at": datetime.now().isoformat(timespec="seconds")})
+    if current and current.get("cause") in ("store_replaced", "store_restored"):
+        store.set_checkpoint(ACCEPT_STORE, {"at": datetime.now().isoformat(timespec="seconds")})
     store.set_checkpoint(HALT, {})
     return current

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 from datetime import datetime
 
 import pytest
@@ -283,3 +284,81 @@ def test_stock_shipments_and_invoices_drifted_while_stopped_are_reported_then_re
     assert main(["run", "--config", str(config_path), "--once"]) == 0
     code, report = reconcile(config_path, capsys)
     assert (code, report["total"]) == (0, 0), "\n".join(map(str, report["differences"]))
+
+
+# ------------------------------------------------------------------------------------------------ an older copy of
+# the same state store restored over the newer one
+
+
+def copy_sqlite(source, target) -> None:
+    """A consistent copy of a SQLite store (WAL included), as SQLite's online backup makes it."""
+    src, dst = sqlite3.connect(str(source)), sqlite3.connect(str(target))
+    try:
+        src.backup(dst)
+    finally:
+        src.close()
+        dst.close()
+
+
+def test_an_older_copy_of_the_store_restored_stops_the_apply_then_accept_baseline_resumes_with_nothing_lost_or_doubled(
+    installation, tmp_path, capsys
+):
+    config = load_config(installation)
+    store_path = config.store.removeprefix("sqlite:///")
+    copy_sqlite(store_path, tmp_path / "backup.sqlite")  # the backup: taken after the first sync
+    connection = config.factusol.connection
+    article = sorted(Store(config.store).id_map("product"))[0]
+    with ShopConnection(config.prestashop.url, config.prestashop.prefix) as shop:
+        # after the backup, both sides change and the service applies it: FactuSOL stock -> the shop, a new shop
+        # customer -> a new FactuSOL customer, a shop rename -> FactuSOL
+        customer = shop.query_one(
+            "SELECT id_customer FROM {p}customer WHERE deleted = 0 AND is_guest = 0 ORDER BY id_customer"
+        )["id_customer"]
+        shop.execute(
+            "UPDATE {p}customer SET firstname = 'Renombrada', date_upd = NOW() WHERE id_customer = %s", (customer,)
+        )
+        new_customer = shop.execute(
+            "INSERT INTO {p}customer (id_shop_group, id_shop, id_gender, id_default_group, id_lang, id_risk, company,"
+            " firstname, lastname, email, passwd, last_passwd_gen, newsletter, optin, secure_key, note, active,"
+            " is_guest, deleted, date_add, date_upd) VALUES (1, 1, 1, 3, 1, 0, '', 'Nueva', 'Cliente',"
+            " 'nueva.cliente@example.com', '', NOW(), 0, 0, 'x', '', 1, 0, 0, NOW(), NOW())"
+        )
+    fs = open_factusol(connection)
+    try:
+        fs_writer.update_stock(fs, article, "GEN", actual=321, available=321)
+    finally:
+        fs.close()
+    assert main(["run", "--config", str(installation), "--once"]) == 0
+    capsys.readouterr()
+    fs = open_factusol(connection)
+    try:
+        assert [
+            r["NOFCLI"]
+            for r in fs.query("SELECT [NOFCLI] FROM [F_CLI] WHERE [EMACLI] = ?", ["nueva.cliente@example.com"])
+        ]
+    finally:
+        fs.close()
+    copy_sqlite(tmp_path / "backup.sqlite", store_path)  # the old copy restored over the store
+    assert main(["run", "--config", str(installation), "--once"]) == 1
+    err = capsys.readouterr().err
+    assert "older copy of the store" in err and "replicator accept-baseline" in err, err
+    assert main(["status", "--config", str(installation)]) == 0
+    out = capsys.readouterr().out
+    assert "applying is STOPPED" in out and "older copy of the store" in out, out
+    assert main(["accept-baseline", "--config", str(installation)]) == 0
+    assert "accepted: this state store" in capsys.readouterr().out
+    assert main(["run", "--config", str(installation), "--once"]) == 0  # resumes: the old positions are read again
+    assert main(["run", "--config", str(installation), "--once"]) == 0
+    capsys.readouterr()
+    fs = open_factusol(connection)
+    try:
+        created = fs.query("SELECT [CODCLI] FROM [F_CLI] WHERE [EMACLI] = ?", ["nueva.cliente@example.com"])
+        assert len(created) == 1, created  # the customer created before the restore is linked, not made again
+    finally:
+        fs.close()
+    assert Store(config.store).map_id("customer", prestashop_id=str(new_customer)) is not None
+    for entity in ("product", "customer", "stock"):
+        code, report = reconcile(installation, capsys, entity)
+        assert (code, report["total"]) == (0, 0), "\n".join(map(str, report["differences"]))
+    # and the next start is not stopped again
+    assert main(["run", "--config", str(installation), "--once"]) == 0

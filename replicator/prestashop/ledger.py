@@ -54,22 +54,31 @@ def ensure_ledger_table(conn, prefix: str) -> None:
             raise
 
 
-STORE_TAG = re.compile(r"\[store ([0-9a-f]{12})\]")
+STORE_TAG = re.compile(r"\[store ([0-9a-f]{12})(?: g(\d+))?\]")  # the store's id and its apply generation
 
 
-def last_store_tag(conn, prefix: str) -> str | None:
-    """The state store that made the shop's latest tagged write (the `[store <id>]` in its ledger note)."""
+def _last_note(conn, prefix: str, like: str) -> str | None:
     try:
         with conn.cursor() as cur:
             cur.execute(
-                f"SELECT note FROM `{ledger_table(prefix)}` WHERE note LIKE %s ORDER BY id DESC LIMIT 1", ("%[store %",)
+                f"SELECT note FROM `{ledger_table(prefix)}` WHERE note LIKE %s ORDER BY id DESC LIMIT 1", (like,)
             )
             row = cur.fetchone()
     except Exception:  # no ledger yet (a shop never written to): nothing to compare
         return None
-    note = (row[0] if isinstance(row, (tuple, list)) else (row or {}).get("note")) if row else None
-    match = STORE_TAG.search(note or "")
+    return (row[0] if isinstance(row, (tuple, list)) else (row or {}).get("note")) if row else None
+
+
+def last_store_tag(conn, prefix: str) -> str | None:
+    """The state store that made the shop's latest tagged write (the `[store <id>]` in its ledger note)."""
+    match = STORE_TAG.search(_last_note(conn, prefix, "%[store %") or "")
     return match.group(1) if match else None
+
+
+def last_generation(conn, prefix: str, store_id: str) -> int:
+    """The apply generation of this store's latest tagged write in the shop (`[store <id> g<N>]`; 0 for none)."""
+    match = STORE_TAG.search(_last_note(conn, prefix, f"%[store {store_id} g%") or "")
+    return int(match.group(2)) if match and match.group(2) else 0
 
 
 def ledger_insert_sql(prefix: str) -> str:

@@ -28,6 +28,7 @@ from replicator.rules.merge import MergeResult, merge_field
 from replicator.store import Change
 from replicator.sync.base import CONFLICT, NOOP, Outcome, SyncContext, SyncError, image, row_key
 from replicator.sync.customer_defaults import new_customer_columns
+from replicator.sync import generation
 from replicator.sync.echo import FACTUSOL, record_factusol_write, shop_marker
 
 ENTITY = "customer"
@@ -354,6 +355,7 @@ class CustomerSync:
         ledger = _echo_records("F_CLI", cli_names, cli_rows)
         if written_obr:
             ledger += _echo_records("F_OBR", obr_names, obr_rows, keep=written_obr)
+        generation.mark_factusol_write(ctx)  # the shop's ledger knows this store applied that far
         ctx.store.record_applied_many(FACTUSOL, ENTITY, ledger, "write")
         ctx.store.link_many(ENTITY, [(str(code), str(new.shop.prestashop_id)) for new, code, _ in made])
         ctx.cache.get("customer_codes", set()).update(codes)

@@ -14,6 +14,7 @@ from typing import Any
 
 from replicator.prestashop.binlog import ensure_ledger_table, ledger_insert_sql
 from replicator.keys import DELETED_HASH, factusol_row_key, row_hash
+from replicator.sync import generation
 from replicator.sync.base import SyncContext
 from replicator.sync.stock_inputs import note_write
 
@@ -25,7 +26,7 @@ def shop_marker(ctx: SyncContext, note: str, change_id: int | None = None) -> li
     if not ctx.shop.cached("replicator_ledger_ready"):
         ensure_ledger_table(ctx.shop.conn, ctx.shop.prefix)
         ctx.shop.remember("replicator_ledger_ready", True)
-    tag = f" [store {ctx.store.store_id}]"  # which state store wrote it: a replaced store is recognised
+    tag = " " + generation.tag(ctx)  # which state store wrote it, in which apply: a replaced or older store is seen
     return [(ledger_insert_sql(ctx.shop.prefix), (change_id, note[: 255 - len(tag)] + tag))]
 
 
@@ -33,6 +34,7 @@ def record_factusol_write(
     ctx: SyncContext, entity: str, table: str, pk: dict[str, Any], change_id: int | None = None
 ) -> None:
     """Remember the image of a FactuSOL row we just wrote (or deleted) so its capture is known as our echo."""
+    generation.mark_factusol_write(ctx)
     row = ctx.factusol.row(table, pk)
     key = factusol_row_key(pk)
     note_write(ctx, table, key, row)  # a stock input we wrote: its article's shop stock follows in this apply
