@@ -30,7 +30,7 @@ class Runtime:
 
     def reconnect(self) -> None:
         """Re-open what a restarted MySQL left dead, and follow FactuSOL to a new fiscal-year file."""
-        self.ctx.shop.conn.ping(reconnect=True)
+        self.ctx.shop.ensure_connected()
         if self.config.factusol.data_dir:
             path = configured_file(self.config.factusol)
             year = fiscal_year(path)

@@ -12,7 +12,10 @@ error codes and messages), and that writes into the test shop database the rows 
 - POST /api/order_histories[/ID][?sendemail=1] adds a NEW history row (an id in the URL is ignored) and makes the
   state change PrestaShop makes (history row with employee 0, orders.current_state, invoice and delivery numbers by
   the state's flags, stock), here through the replicator's SQL emulation of OrderHistory::changeIdOrderState; with
-  sendemail=1 and a state that sends mail, the mail is recorded (template, order, the tracking number it carries).
+  sendemail=1 and a state that sends mail, the real shop wrote a row in its `mail` table (the template, e.g.
+  `shipped`) and sent the mail (REAL-8.2.0-OBSERVED.md): the stand-in writes that row (to the customer's address,
+  in the order's language; the recordings do not show the subject, so it is left empty) and sends nothing; what
+  the unsent message would carry (the order, the tracking number) is kept in `sent`, the stand-in's own record.
 
 ``RecordingReplay`` answers each request found in a folder of recordings with its recorded response, verbatim.
 """
@@ -118,9 +121,26 @@ class Exchange:
 
 @dataclass
 class Mail:
+    """A mail the stand-in did not send: its ps_mail row's id and template, and what the message would carry."""
+
+    id_mail: int
     id_order: int
     template: str
     tracking: str
+
+
+# The real shop's mail log (db_structure.sql of 8.2.0): not in the replicator's schema fixture, which has only the
+# tables the replicator reads or writes, so the stand-in makes it where it is missing.
+MAIL_DDL = """CREATE TABLE IF NOT EXISTS `{p}mail` (
+  `id_mail` int(11) unsigned NOT NULL AUTO_INCREMENT,
+  `recipient` varchar(126) NOT NULL,
+  `template` varchar(62) NOT NULL,
+  `subject` varchar(254) NOT NULL,
+  `id_lang` int(11) unsigned NOT NULL,
+  `date_add` timestamp NOT NULL DEFAULT CURRENT_TIMESTAMP,
+  PRIMARY KEY (`id_mail`),
+  KEY `recipient` (`recipient`(10))
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci"""
 
 
 @dataclass
@@ -129,7 +149,7 @@ class _State:
     key: str
     prefix: str = "ps_"
     exchanges: list[Exchange] = field(default_factory=list)
-    mails: list[Mail] = field(default_factory=list)
+    sent: list[Mail] = field(default_factory=list)
     shop: ShopConnection | None = None
 
 
@@ -290,7 +310,18 @@ class _Handler(BaseHTTPRequestHandler):
                     " ORDER BY id_order_carrier LIMIT 1",
                     (id_order,),
                 )
-                self.state.mails.append(Mail(id_order, state["template"], (carrier or {}).get("tracking_number") or ""))
+                to = shop.query_one(
+                    "SELECT c.email, o.id_lang FROM {p}orders o JOIN {p}customer c ON c.id_customer = o.id_customer"
+                    " WHERE o.id_order = %s",
+                    (id_order,),
+                )
+                shop.execute(MAIL_DDL.replace("{p}", shop.prefix))
+                id_mail = shop.execute(
+                    "INSERT INTO {p}mail (recipient, template, subject, id_lang) VALUES (%s, %s, '', %s)",
+                    (to["email"], state["template"], to["id_lang"]),
+                )
+                tracking = (carrier or {}).get("tracking_number") or ""
+                self.state.sent.append(Mail(id_mail, id_order, state["template"], tracking))
         self._send(
             201,
             _document(
@@ -323,7 +354,8 @@ class RecordedShopWebservice:
 
     @property
     def mails(self) -> list[Mail]:
-        return self.state.mails
+        """The mails the shop would have sent: one per row written in its `mail` table."""
+        return self.state.sent
 
     def __enter__(self) -> "RecordedShopWebservice":
         self.thread.start()

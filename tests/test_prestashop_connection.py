@@ -3,6 +3,8 @@ dates, stock scope, and that the password never shows up in repr or error messag
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
 
 from replicator.sandbox import shop as ps_sandbox
@@ -160,3 +162,20 @@ def test_an_id_shop_that_does_not_exist_stops_the_start(mysql_server, mysql_db):
     assert "prestashop.id_shop: shop 7 does not exist" in str(info.value) and "shops there: 1" in str(info.value)
     with ShopConnection(url, id_shop=1) as shop:
         assert shop.id_shop == 1
+
+
+def test_a_connection_the_server_dropped_is_replaced_without_pymysql_s_deprecated_reconnect(shop8, mysql_server):
+    assert shop8.ensure_connected() is False  # alive: nothing to do
+    dropped = shop8.conn.thread_id()
+    admin = connect(mysql_server.url)
+    try:
+        with admin.cursor() as cur:
+            cur.execute("KILL %s", (dropped,))
+    finally:
+        admin.close()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        assert shop8.ensure_connected() is True
+    assert shop8.conn.thread_id() != dropped
+    assert shop8.query_one("SELECT @@SESSION.sql_mode AS m")["m"] == ""  # the new session is set up like the first
+    assert shop8.config_value("PS_SHOP_DEFAULT") == "1"

@@ -49,11 +49,22 @@ def test_state_change_and_tracking_as_the_real_shop_makes_them(standin, shop_url
         assert (history["id_employee"], history["id_order"], history["id_order_state"]) == (0, 2, shipped)
         assert shop.query_one("SELECT current_state FROM {p}orders WHERE id_order = 2")["current_state"] == shipped
         assert [(m.id_order, m.template, m.tracking) for m in standin.mails] == [(2, "shipped", "TRK-STANDIN-1")]
+        # as the real shop: a row in its mail table, to the customer, with the state's template
+        mail = shop.query_one("SELECT * FROM {p}mail WHERE id_mail = %s", (standin.mails[0].id_mail,))
+        customer = shop.query_one(
+            "SELECT c.email, o.id_lang FROM {p}orders o JOIN {p}customer c USING (id_customer) WHERE o.id_order = 2"
+        )
+        assert (mail["recipient"], mail["template"], mail["id_lang"]) == (
+            customer["email"],
+            "shipped",
+            customer["id_lang"],
+        )
         assert shop.query_one("SELECT COUNT(*) AS n FROM {p}stock_mvt WHERE id_order = 2")["n"] == 0
         # PS_OS_PAYMENT has the invoice flag: PrestaShop numbers the invoice
         client.add_order_history(3, shop.state_id("PS_OS_PAYMENT"), send_mail=False)
         assert shop.query_one("SELECT invoice_number FROM {p}orders WHERE id_order = 3")["invoice_number"] > 0
         assert len(standin.mails) == 1  # no sendemail: no mail
+        assert shop.query_one("SELECT COUNT(*) AS n FROM {p}mail")["n"] == 1
 
 
 @pytest.mark.mysql

@@ -36,6 +36,7 @@ from replicator.capture.committer import BackgroundCommitter
 from replicator.capture.snapshot import DELETE, INSERT, UPDATE
 from replicator.capture.tables import PRESTASHOP, WatchedTable, prestashop_tables, row_key
 from replicator.prestashop.connection import connect
+from replicator.prestashop.shop_errors import explain
 from replicator.store import CapturedRow, Store
 
 from .binlog_server import binlog_notes, check_binlog_access, current_position, is_mariadb
@@ -348,7 +349,7 @@ class BinlogCapture:
                 r = self.read(max_seconds=max_seconds)
             except (pymysql.MySQLError, OSError, EOFError) as exc:
                 if attempt == retries or not _retryable(exc):
-                    self.status.state, self.status.last_error = "error", redact(str(exc))
+                    self.status.state, self.status.last_error = "error", explain(exc)
                     raise
                 self._reconnect_wait(exc, delay)
                 delay = min(delay * 2, 10.0)
@@ -371,8 +372,8 @@ class BinlogCapture:
                 self.status.state, self.status.last_error = "streaming", ""
             except (pymysql.MySQLError, OSError, EOFError) as exc:
                 if not _retryable(exc):
-                    self.status.state, self.status.last_error = "error", redact(str(exc))
-                    log.error("binlog capture: %s", redact(exc))
+                    self.status.state, self.status.last_error = "error", explain(exc)
+                    log.error("binlog capture: %s", self.status.last_error)
                     stop.wait(min(delay * 4, 30.0))
                     continue
                 self._reconnect_wait(exc, delay, stop)
@@ -381,7 +382,7 @@ class BinlogCapture:
             except Exception as exc:
                 # The store refused a batch (locked past its busy timeout, a full disk, ...): the checkpoint did not
                 # move past the last committed batch, so the next read takes the rest up again.  Keep going.
-                self.status.state, self.status.last_error = "error", redact(f"{type(exc).__name__}: {exc}")
+                self.status.state, self.status.last_error = "error", _store_sentence(exc)
                 log.error(
                     "binlog capture: the changes read could not be stored (%s); reading them again from the "
                     "checkpoint in %.1fs",
@@ -395,13 +396,21 @@ class BinlogCapture:
         self.status.state = "stopped"
 
     def _reconnect_wait(self, exc: BaseException, delay: float, stop: threading.Event | None = None) -> None:
-        self.status.state, self.status.last_error = "reconnecting", redact(str(exc))
+        self.status.state, self.status.last_error = "reconnecting", explain(exc)
         self.status.reconnects += 1
-        log.warning("binlog connection lost (%s); resuming from the checkpoint in %.1fs", redact(exc), delay)
+        log.warning("binlog connection lost: %s; resuming from the checkpoint in %.1fs", self.status.last_error, delay)
         if stop is not None:
             stop.wait(delay)
         else:
             time.sleep(delay)
+
+
+def _store_sentence(exc: BaseException) -> str:
+    """What the state store said when it refused a batch, without the driver's class names: SQLAlchemy wraps the
+    database's own message (``exc.orig``) in "(sqlite3.IntegrityError) ..."."""
+    orig = getattr(exc, "orig", None)
+    text = str(orig if orig is not None else exc).strip().rstrip(".")
+    return redact(text) or "the state store refused the batch without saying why"
 
 
 def _retryable(exc: BaseException) -> bool:

@@ -135,6 +135,7 @@ class ShopConnection:
         params = parse_mysql_url(url)
         self._where = f"{params['user']}@{params['host']}:{params['port']}/{params.get('database', '')}"
         self._password = params.get("password")
+        self._url = url  # to open a new connection when the server dropped this one (ensure_connected)
         self.prefix = prefix
         self.conn = conn or connect(url)
         self._cache: dict = {}
@@ -177,6 +178,21 @@ class ShopConnection:
 
     def close(self) -> None:
         self.conn.close()
+
+    def ensure_connected(self) -> bool:
+        """Ping the server; a connection it dropped (a restart, wait_timeout) is replaced by a new one, as PyMySQL
+        asks (its ``ping(reconnect=True)`` is deprecated).  Returns True when a new connection was opened."""
+        try:
+            self.conn.ping()
+            return False
+        except (pymysql.MySQLError, OSError):
+            pass
+        try:
+            self.conn.close()
+        except (pymysql.MySQLError, OSError):  # already closed by the failed ping
+            pass
+        self.conn = connect(self._url)
+        return True
 
     def __enter__(self):
         return self

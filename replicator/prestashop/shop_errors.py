@@ -59,5 +59,11 @@ def explain(exc: BaseException) -> str:
         if code in _SENTENCES:
             return redact(_SENTENCES[code].format(where=""))
         return redact(f"the shop database answered error {code}: {text}")
-    text = str(exc) or exc.__class__.__name__.lower()
+    text = str(exc).strip()
+    if not text:  # EOFError(), a bare timeout: say what it means, not what it is called
+        if isinstance(exc, (EOFError, ConnectionError)):
+            return "the connection to the shop database ended unexpectedly"
+        if isinstance(exc, TimeoutError):
+            return "the shop database did not answer in time"
+        return "the shop database failed without saying why"
     return redact(text.rstrip("."))
