@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import logging
 import threading
 import time
 import uuid
@@ -16,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from replicator.capture.service import capture_once
 from replicator.prestashop.binlog import check_binlog_access, ensure_ledger_table, ledger_insert_sql
 from replicator.prestashop.binlog import BinlogCapture
+from replicator.prestashop.catchup import position_is_gone
 from replicator.prestashop.poller import PollCapture
 from replicator.capture.service import choose_prestashop_mode
 from replicator.capture.tables import PRESTASHOP, WatchedTable
@@ -459,6 +461,49 @@ def test_server_restart_mid_stream_loses_and_duplicates_nothing(mysql_server, sh
     keys = [c.row_key for c in store.changes()]
     assert sorted(keys) == sorted(K(id_stock_available=i) for i in range(1, 101))
     assert cap.status.reconnects >= 1
+
+
+def test_binlog_purged_while_stopped_catches_up_from_the_current_data(mysql_server, shop, caplog):
+    if mysql_server.local is None:
+        pytest.skip("the test server is shared: purging its binary logs would pull them from under other readers")
+    conn, store, cfg = shop
+    run(conn, stock_insert(1, qty=5))
+    BinlogCapture(store, cfg).capture()  # the service ran, then stopped here
+    stored = store.checkpoint("prestashop.binlog")
+    seen = len(store.changes())
+    run(conn, "UPDATE ps_stock_available SET quantity = 9 WHERE id_stock_available = 1")
+    run(conn, stock_insert(2, qty=7))
+    with conn.cursor() as cur:
+        cur.execute("FLUSH BINARY LOGS")
+        cur.execute("SHOW MASTER STATUS")
+        newest = cur.fetchone()[0]
+        deadline = time.monotonic() + 30
+        while True:  # the server keeps a log until its binlog checkpoint has moved past it (just after the flush)
+            cur.execute(f"PURGE BINARY LOGS TO '{newest}'")
+            cur.execute("SHOW BINARY LOGS")
+            if stored["file"] not in [r[0] for r in cur.fetchall()]:
+                break
+            assert time.monotonic() < deadline, "the server did not purge the old binary log"
+            time.sleep(0.2)
+    caplog.set_level(logging.INFO, logger="replicator.prestashop.binlog")
+    cap = BinlogCapture(store, cfg)  # the service starts again
+    with daemon_reader(cap, idle_seconds=0.1):
+        _wait(lambda: {K(id_stock_available=1), K(id_stock_available=2)} <= {c.row_key for c in store.changes()[seen:]})
+        run(conn, stock_insert(3))  # and the binlog is followed again from the server's position
+        _wait(lambda: K(id_stock_available=3) in {c.row_key for c in store.changes()})
+    after = {c.row_key: loads(c.after) for c in store.changes()[seen:] if c.after}
+    assert after[K(id_stock_available=1)]["quantity"] == 9 and after[K(id_stock_available=2)]["quantity"] == 7
+    said = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(said) == 1 and f"{stored['file']}:{stored['pos']} is no longer on the shop's server" in said[0], said
+    assert "Error" not in said[0]
+    assert store.checkpoint("prestashop.binlog")["file"] != stored["file"]
+
+
+def test_a_position_is_gone_when_its_file_was_purged_or_the_log_reset():
+    logs = [("binlog.000007", 4000), ("binlog.000008", 365)]
+    assert not position_is_gone(logs, "binlog.000007", 1200)
+    assert position_is_gone(logs, "binlog.000003", 1200)  # purged
+    assert position_is_gone([("binlog.000001", 365)], "binlog.000001", 98000)  # RESET MASTER began it again
 
 
 # ------------------------------------------------------------------------------------------------ polling

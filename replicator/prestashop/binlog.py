@@ -39,7 +39,8 @@ from replicator.prestashop.connection import connect
 from replicator.prestashop.shop_errors import explain
 from replicator.store import CapturedRow, Store
 
-from .binlog_server import binlog_notes, check_binlog_access, current_position, is_mariadb
+from .binlog_server import binary_logs, binlog_notes, check_binlog_access, current_position, is_mariadb
+from .catchup import catch_up, position_is_gone
 from .binlog_values import clean_row, clean_value, unclean_columns
 from .ledger import ensure_ledger_table, last_store_tag, ledger_ddl, ledger_insert_sql, ledger_table
 
@@ -136,12 +137,47 @@ class BinlogCapture:
     def position(self) -> tuple[str, int]:
         cp = self.store.checkpoint(CHECKPOINT)
         if cp:
-            return cp["file"], int(cp["pos"])
+            file, pos = cp["file"], int(cp["pos"])
+            if self._gone(file, pos):
+                return self._catch_up(file, pos)
+            return file, pos
         with connect(self.cfg.url) as conn:
             file, pos = current_position(conn)
         # Remember the start so changes made before our first read are not skipped after a restart.
         self.store.set_checkpoint(CHECKPOINT, {"file": file, "pos": pos, "txn": "", "at": _now()})
         return file, pos
+
+    def _gone(self, file: str, pos: int) -> bool:
+        """Whether the stored position is no longer on the server (its logs purged, or the log reset)."""
+        try:
+            with connect(self.cfg.url) as conn:
+                return position_is_gone(binary_logs(conn), file, pos)
+        except pymysql.MySQLError:  # SHOW BINARY LOGS refused or failed: the binlog dump itself will say
+            return False
+
+    def _catch_up(self, file: str, pos: int) -> tuple[str, int]:
+        """The stored position is gone: the changes made since are read from the current data instead
+        (replicator/prestashop/catchup.py), never skipped; then the binlog is followed from the server's position."""
+        log.warning(
+            "binlog: the stored position %s:%s is no longer on the shop's server (its binary logs were purged while"
+            " the replicator was not reading them), so the changes made since are taken from the current data of"
+            " every watched table instead; nothing is skipped, and rows deleted meanwhile are found by"
+            " `replicator reconcile`",
+            file,
+            pos,
+        )
+        done = catch_up(self.store, self.cfg, self.tables, CHECKPOINT, _now())
+        log.info(
+            "binlog: catch-up done: %d rows read, %d changes logged in %.1fs; following the binlog from %s:%s",
+            done.rows,
+            done.changes,
+            done.seconds,
+            done.file,
+            done.pos,
+        )
+        if done.changes and self.on_commit is not None:
+            self.on_commit(done.changes)
+        return done.file, done.pos
 
     def _stream(self, file: str, pos: int, blocking: bool, heartbeat: float | None) -> BinLogStreamReader:
         if self._mariadb is None:

@@ -95,3 +95,15 @@ def current_position(conn) -> tuple[str, int]:
 
 
 # ------------------------------------------------------------------------------------------------ ledger (echo)
+
+
+def binary_logs(conn) -> list[tuple[str, int | None]]:
+    """The server's binary logs (SHOW BINARY LOGS): (file name, size in bytes) in order."""
+    with conn.cursor() as cur:
+        cur.execute("SHOW BINARY LOGS")
+        rows = cur.fetchall()
+    out = []
+    for row in rows:
+        values = list(row.values()) if isinstance(row, dict) else list(row)
+        out.append((str(values[0]), int(values[1]) if len(values) > 1 and values[1] is not None else None))
+    return out
