@@ -16,12 +16,15 @@ from typing import Any
 
 from replicator.config import Config, redact
 from replicator.prestashop.connection import connect
+from replicator.sentences import exception_text
 from replicator.store import Store
+
+from .side import Side
 
 from replicator.prestashop.binlog import BinlogCapture, check_binlog_access
 from replicator.factusol.scanner import FactusolScanner, scan_with_retry
 from replicator.factusol.watcher import FactusolWatcher
-from replicator.prestashop.chunkpoll import ChunkPoller, run_chunk_poller
+from replicator.prestashop.chunkpoll import ChunkPoller
 
 log = logging.getLogger("replicator.capture")
 
@@ -120,7 +123,7 @@ def capture_once(
         log.info("prestashop capture mode %s: %s", mode, redact(why))
         try:
             if mode == "binlog":
-                r = BinlogCapture(store, config.prestashop).capture()
+                r = BinlogCapture(store, config.prestashop).once()
                 report.prestashop = {
                     "changes": r.changes,
                     "echoes": r.echoes,
@@ -133,7 +136,7 @@ def capture_once(
             else:
                 poller = ChunkPoller(store, config.prestashop, initial_load=initial_load)
                 try:
-                    r = poller.poll()
+                    r = poller.once()
                 finally:
                     poller.close()
                 report.prestashop = {
@@ -149,9 +152,10 @@ def capture_once(
 
 
 class CaptureService:
-    """Both watchers as daemon threads; `start()`, `stop()`, `status()` (for `replicator status` / the TUI).
+    """Each side's capture source (a `Side`: FactuSOL's watcher, the shop's binlog reader or chunk poller) streaming on
+    a daemon thread; `start()`, `stop()`, `status()` (for `replicator status` / the TUI).
 
-    `on_change(n)` is called from a watcher's thread right after it committed `n` changes (FactuSOL scan, binlog
+    `on_change(n)` is called from a source's thread right after it committed `n` changes (FactuSOL scan, binlog
     batch, poll; n may be 0): the service wakes its apply loop with it (`replicator.capture.wakeup`)."""
 
     def __init__(
@@ -166,50 +170,50 @@ class CaptureService:
         self.poller: ChunkPoller | None = None
         self.prestashop_mode = ""
         self.prestashop_mode_why = ""  # why that mode (auto: what the binlog check found), for `status`
+        self.sources: list[Side] = []
         self._threads: list[threading.Thread] = []
 
     def start(self) -> "CaptureService":
         if _factusol_configured(self.config):
-            on_scan = (lambda report: self.on_change(report.changes)) if self.on_change else None
-            self.factusol = FactusolWatcher(
-                self.store, self.config.factusol, initial_load=self.initial_load, on_scan=on_scan
-            ).start()
+            self.factusol = FactusolWatcher(self.store, self.config.factusol, initial_load=self.initial_load)
+            self._run(self.factusol, "factusol-capture")
         if self.config.prestashop.url:
             mode, why = choose_prestashop_mode(self.config)
             self.prestashop_mode, self.prestashop_mode_why = mode, redact(why)
             log.info("prestashop capture mode %s: %s", mode, redact(why))
             if mode == "binlog":
                 self.binlog = BinlogCapture(self.store, self.config.prestashop)
-                self.binlog.on_commit = self.on_change
-                target, args = self.binlog.run, (self._stop,)
+                self._run(self.binlog, f"prestashop-{mode}")
             else:
                 self.poller = ChunkPoller(self.store, self.config.prestashop, initial_load=self.initial_load)
-                target, args = (
-                    run_chunk_poller,
-                    (self.poller, self._stop, self.config.prestashop.poll_seconds, self.on_change),
-                )
-            t = threading.Thread(target=target, args=args, name=f"prestashop-{mode}", daemon=True)
-            t.start()
-            self._threads.append(t)
+                self._run(self.poller, f"prestashop-{mode}")
         return self
 
+    def _run(self, source: Side, name: str) -> None:
+        """`source.stream` on a daemon thread until `stop()`."""
+        self.sources.append(source)
+        t = threading.Thread(target=self._stream, args=(source,), name=name, daemon=True)
+        t.start()
+        self._threads.append(t)
+
+    def _stream(self, source: Side) -> None:
+        try:
+            source.stream(self._stop, self.on_change)
+        except Exception as exc:  # a source that cannot start: said once, kept in its status for `replicator status`
+            source.status.state, source.status.last_error = "error", redact(exception_text(exc))
+            log.error("%s capture stopped: %s", source.side, source.status.last_error)
+
     def stop(self, timeout: float = 15.0) -> None:
-        """Stop both watchers, waiting at most `timeout` seconds in all (each commits its last batch first)."""
+        """Stop every source, waiting at most `timeout` seconds in all (each commits its last batch first)."""
         deadline = time.monotonic() + timeout
         self._stop.set()
-        if self.factusol:
-            self.factusol.stop(max(0.1, deadline - time.monotonic()))
         for t in self._threads:
             t.join(max(0.1, deadline - time.monotonic()))
 
     def status(self) -> dict[str, Any]:
         out: dict[str, Any] = {"prestashop_mode": self.prestashop_mode, "prestashop_mode_why": self.prestashop_mode_why}
-        if self.factusol:
-            out["factusol"] = self.factusol.status.as_dict()
-        if self.binlog:
-            out["prestashop"] = self.binlog.status.as_dict()
-        if self.poller:
-            out["prestashop"] = self.poller.status.as_dict()
+        for source in self.sources:
+            out[source.side] = source.status.as_dict()
         return out
 
 

@@ -18,7 +18,7 @@ from replicator.halt import COMMAND
 from replicator.store import Store
 
 from .errors import FactusolLockedError, FactusolRestoredError
-from .scanner import FactusolScanner, ScanReport
+from .scanner import FactusolScanner, ScanReport, scan_with_retry
 from .years import year_file_pattern
 
 log = logging.getLogger("replicator.capture.factusol")
@@ -152,6 +152,21 @@ class FactusolWatcher:
         self._observer.schedule(Handler(), str(self._folder()), recursive=False)
         self._observer.daemon = True
         self._observer.start()
+
+    # -- a capture Side (replicator/capture/side.py) --
+    side = "factusol"
+
+    def once(self) -> ScanReport:
+        """One scan now (a locked file is retried for `lock_retry_seconds`)."""
+        return scan_with_retry(self.scanner, self.cfg.lock_retry_seconds)
+
+    def stream(self, stop: threading.Event, on_change: Callable[[int], None] | None = None) -> None:
+        """Watch until `stop` is set; `on_change(n)` after each scan that stored n changes."""
+        if on_change is not None:
+            self.on_scan = lambda report: on_change(report.changes)
+        self.start()
+        stop.wait()
+        self.stop()
 
     # -- lifecycle --
     def start(self) -> "FactusolWatcher":

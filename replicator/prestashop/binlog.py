@@ -375,6 +375,17 @@ class BinlogCapture:
         self.status.changes += decoded
         return end
 
+    # -- a capture Side (replicator/capture/side.py) --
+    side = "prestashop"
+
+    def once(self) -> BinlogReport:
+        return self.capture()
+
+    def stream(self, stop: threading.Event, on_change: Callable[[int], None] | None = None) -> None:
+        if on_change is not None:
+            self.on_commit = on_change
+        self.run(stop)
+
     # -- resilient loops --
     def capture(self, retries: int = 8, max_seconds: float | None = None) -> BinlogReport:
         """Read to the end of the binlog, reconnecting with backoff if the server goes away meanwhile."""

@@ -110,6 +110,15 @@ class ChunkPoller:
         self._window_crcs: dict[str, dict[str, int]] = {}
         self._next_window_crcs: dict[str, dict[str, int]] = {}
 
+    # -- a capture Side (replicator/capture/side.py) ---------------------------------------------------------------
+    side = "prestashop"
+
+    def once(self) -> PollReport:
+        return self.poll()
+
+    def stream(self, stop: threading.Event, on_change: Callable[[int], None] | None = None) -> None:
+        run_chunk_poller(self, stop, self.cfg.poll_seconds, on_change)
+
     # -- connection ----------------------------------------------------------------------------------------------
     def _connection(self) -> pymysql.Connection:
         if self._conn is None:
