@@ -44,10 +44,12 @@ def reconcile(ctx: SyncContext, entities: list[str] | None = None) -> ReconcileR
     report = ReconcileReport()
     for entity in entities or ENTITIES:
         READERS[entity](ctx, report)
-    held = {(q.entity, q.key): q.reason for q in ctx.store.quarantined()}
-    for d in report.differences:  # a difference the engine already holds in quarantine says why
+    held = {(q.entity, q.key): f"quarantined: {q.reason}" for q in ctx.store.quarantined()}
+    for c in ctx.store.conflicts():  # an open conflict waits for a person: `replicator resolve`
+        held.setdefault((c.entity, c.key), f"open conflict #{c.id} on {c.field}: `replicator resolve {c.id}`")
+    for d in report.differences:  # a difference the engine already holds in quarantine or a conflict says why
         if (d.entity, d.key) in held:
-            d.detail = (d.detail + "; " if d.detail else "") + f"quarantined: {held[d.entity, d.key]}"
+            d.detail = (d.detail + "; " if d.detail else "") + held[d.entity, d.key]
     return report
 
 
