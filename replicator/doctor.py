@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
-from urllib.parse import urlparse
 
 from replicator.config import Config, ConfigError, load_config, redact
+from replicator.urls import split_url
 from replicator.factusol.checks import FAIL, OK, WARN, Finding, summarize
 
 TAGS = {OK: "[ ok ]", WARN: "[warn]", FAIL: "[FAIL]"}
@@ -69,7 +69,7 @@ def _shop_findings(config: Config) -> list[Finding]:
     from replicator.prestashop.tunnel import TunnelError, route_through_ssh
 
     ps = config.prestashop
-    database = urlparse(ps.url).path.strip("/")
+    database = split_url(ps.url).database
     where = redact(_where(ps.url))
     try:
         if route_through_ssh(config):  # prestashop.ssh: everything below goes through the tunnel
@@ -144,8 +144,8 @@ def _webservice_findings(config: Config) -> list[Finding]:
 
 
 def _where(url: str) -> str:
-    parsed = urlparse(url)
-    return f"{parsed.username}@{parsed.hostname}:{parsed.port or 3306}/{parsed.path.strip('/')}"
+    parsed = split_url(url)  # a password holding / # ? @ stays out of the host
+    return f"{parsed.username}@{parsed.host}:{parsed.port or 3306}/{parsed.database}"
 
 
 def run_doctor(config_path: str) -> list[Finding]:

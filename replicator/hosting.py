@@ -6,9 +6,9 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from urllib.parse import unquote, urlparse
 
 from replicator.config import load_config, redact
+from replicator.urls import split_url
 
 log = logging.getLogger("replicator")
 
@@ -19,10 +19,10 @@ def cmd_shop_sql(args) -> int:
     database, prefix, user = args.database, args.prefix, args.user
     if args.config:
         config = load_config(args.config, check_files=False)
-        parsed = urlparse(config.prestashop.url)
-        database = database or unquote(parsed.path.strip("/"))
+        parsed = split_url(config.prestashop.url)  # a password holding / # ? @ stays out of the host
+        database = database or parsed.database
         prefix = prefix if prefix is not None else config.prestashop.prefix
-        user = user or unquote(parsed.username or "") or "replicator"
+        user = user or parsed.username or "replicator"
     if not database:
         print("error: give --database NAME (or --config FILE to read it from prestashop.url)", file=sys.stderr)
         return 2

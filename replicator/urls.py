@@ -33,8 +33,9 @@ def _query_ok(query: str) -> bool:
     return all(_QUERY_PAIR.fullmatch(pair) for pair in query.split("&") if pair)
 
 
-def split_url(url: str) -> UrlParts:
-    """The parts of `url`; ValueError (whose message never contains the user part) when it can't be read."""
+def _split_userinfo(url: str) -> tuple[str, str | None, str]:
+    """(scheme, the user part as written or None, the rest: host[:port][/path][?options]).  The user part ends at
+    the first `@` after which a host, an optional port, a path and well-formed options follow."""
     scheme, sep, rest = url.partition("://")
     if not sep or not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.\-]*", scheme):
         raise ValueError("the URL must start with a scheme, e.g. mysql:// or postgresql://")
@@ -52,6 +53,12 @@ def split_url(url: str) -> UrlParts:
             raise ValueError(
                 "the part after the last @ is not a host[:port]/database: write @ in the user name or password as %40"
             )
+    return scheme, userinfo, tail
+
+
+def split_url(url: str) -> UrlParts:
+    """The parts of `url`; ValueError (whose message never contains the user part) when it can't be read."""
+    scheme, userinfo, tail = _split_userinfo(url)
     hostpart, _, query = tail.partition("?")
     match = _HOST.fullmatch(hostpart)
     if not match:
@@ -72,6 +79,17 @@ def split_url(url: str) -> UrlParts:
             parts.raw_password = password
             parts.password = unquote(password)
     return parts
+
+
+def with_host(url: str, host: str, port: int) -> str:
+    """`url` with its host and port replaced (the user part, path and options kept exactly as written, so a password
+    holding `/ # ? @ %` goes through untouched).  ValueError as `split_url`'s, never quoting the password."""
+    split_url(url)  # the same checks, the same sentences
+    scheme, userinfo, tail = _split_userinfo(url)
+    hostpart, question, query = tail.partition("?")
+    path = _HOST.fullmatch(hostpart)["path"] or ""
+    netloc = f"[{host}]" if ":" in host else host
+    return f"{scheme}://{'' if userinfo is None else userinfo + '@'}{netloc}:{port}{path}{question}{query}"
 
 
 def password_of(url: str) -> list[str]:

@@ -77,6 +77,9 @@ def load_config(path: str | os.PathLike, need_secrets: bool = True, check_files:
         server_id=r.integer(ps_raw, "prestashop", "server_id", 4242),
         timezone=r.text(ps_raw, "prestashop", "timezone", None),
     )
+    for sub in ("ssh", "webservice"):  # their unknown keys named like every section's, with "did you mean"
+        if isinstance(ps_raw.get(sub), dict):
+            r.unknown_keys(ps_raw[sub], f"prestashop.{sub}")
     try:
         ps.ssh = ssh_section(ps_raw.get("ssh"), path, lambda v: rel(v, "prestashop.ssh"))
     except ConfigError as exc:

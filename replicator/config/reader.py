@@ -53,6 +53,18 @@ KEYS: dict[str, tuple[str, ...]] = {
         "ssh",
         "webservice",
     ),
+    "prestashop.ssh": (
+        "host",
+        "port",
+        "user",
+        "key_file",
+        "known_hosts",
+        "password",
+        "passphrase",
+        "accept_new_host_key",
+        "timeout_seconds",
+    ),
+    "prestashop.webservice": ("url", "key"),
     "log": ("level", "file"),
 }
 

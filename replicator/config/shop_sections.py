@@ -1,5 +1,6 @@
 """`prestashop.ssh` and `prestashop.webservice`: the tunnel's and the webservice's settings, their secrets
-registered, and the check of a webservice address (https, or http only on this machine)."""
+registered, and the check of a webservice address (https, or http only on this machine).  Their unknown keys are
+named by `reader.SectionReader.unknown_keys`, with the nearest known key, like every other section's."""
 
 from __future__ import annotations
 
@@ -19,9 +20,6 @@ def webservice_section(ps_raw: dict, path: Path, need_secrets: bool = True) -> W
         return None
     if not isinstance(raw, dict):
         raise ConfigError("prestashop.webservice: must be a mapping with url and key")
-    unknown = set(raw) - {"url", "key"}
-    if unknown:
-        raise ConfigError(f"prestashop.webservice: unknown key(s): {', '.join(sorted(unknown))}")
     key_text = str(raw.get("key") or "")
     key = expand_env(key_text, f"{path}: prestashop.webservice.key", need_secrets)
     register_secret(key)
@@ -40,30 +38,12 @@ def _number(section: dict, key: str, default: float, where: str, kind=float) -> 
         raise ConfigError(f"{where}.{key}: expected a number, got {value!r}") from None
 
 
-_SSH_KEYS = {
-    "host",
-    "port",
-    "user",
-    "key_file",
-    "known_hosts",
-    "password",
-    "passphrase",
-    "accept_new_host_key",
-    "timeout_seconds",
-}
-
-
 def ssh_section(raw: Any, path: Path, rel) -> SshConfig | None:
     """`prestashop.ssh` (absent or empty: no tunnel); password and passphrase are secrets (write them as ${ENV})."""
     if not raw:
         return None
     if not isinstance(raw, dict):
         raise ConfigError("prestashop.ssh: must be a mapping (host, port, user, key_file, known_hosts, ...)")
-    unknown = sorted(set(raw) - _SSH_KEYS)
-    if unknown:
-        raise ConfigError(
-            f"prestashop.ssh: unknown key(s) {', '.join(unknown)} (known: {', '.join(sorted(_SSH_KEYS))})"
-        )
     for key in ("host", "user"):
         if not raw.get(key):
             raise ConfigError(f"prestashop.ssh.{key}: required (the SSH server's {key} to log in to)")

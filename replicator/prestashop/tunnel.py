@@ -22,11 +22,11 @@ import socket
 import threading
 import time
 import weakref
-from urllib.parse import urlparse, urlunparse
 
 import paramiko
 
 from replicator.config import SshConfig as SshSettings
+from replicator.urls import split_url, with_host
 
 log = logging.getLogger("replicator.prestashop.tunnel")
 
@@ -263,10 +263,9 @@ def recent_failure(within: float = 120.0) -> str:
 
 
 def routed_url(url: str, local_port: int) -> str:
-    """`url` with its host:port replaced by the tunnel's local end (user, password, database and options kept)."""
-    parsed = urlparse(url)
-    userinfo = parsed.netloc.rsplit("@", 1)[0] + "@" if "@" in parsed.netloc else ""
-    return urlunparse(parsed._replace(netloc=f"{userinfo}127.0.0.1:{local_port}"))
+    """`url` with its host:port replaced by the tunnel's local end (user, password, database and options kept as
+    written: a password holding `/ # ? @ %` too)."""
+    return with_host(url, "127.0.0.1", local_port)
 
 
 def route_through_ssh(config) -> bool:
@@ -278,8 +277,8 @@ def route_through_ssh(config) -> bool:
         return False
     if getattr(ps, "routed_url", ""):
         return True
-    parsed = urlparse(ps.url)
-    tunnel = tunnel_for(ssh, parsed.hostname or "127.0.0.1", parsed.port or 3306)
+    parsed = split_url(ps.url)
+    tunnel = tunnel_for(ssh, parsed.host or "127.0.0.1", parsed.port or 3306)
     ps.routed_url = ps.url = routed_url(ps.url, tunnel.local_port)
     return True
 
