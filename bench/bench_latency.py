@@ -1,7 +1,7 @@
 """End-to-end latency of `replicator run`, printed as JSON: how long a change on one side takes to show on the other.
 
     python bench/bench_latency.py [--articles 2000] [--rate 20] [--changes 200] [--max-seconds 60]
-                                  [--modes binlog,poll] [--poll-seconds 1]
+                                  [--modes binlog,poll] [--poll-seconds 1] [--profile DIR]
 
 For each capture mode: a throwaway local mariadbd with the demo shop, a FactuSOL stand-in, the first run, then
 `replicator run` as a service.  A steady mixed load (`--rate` changes a second, `--changes` in all, at most
@@ -104,8 +104,15 @@ def run_mode(mode: str, args, server: LocalMariaDB) -> dict:
         if first.returncode:
             raise SystemExit("the first run failed:\n" + (first.stdout + first.stderr)[-2000:])
         log_path = work / "service.log"
+        # --profile: cProfile of the service's main thread (the apply loop; the watchers run on other threads),
+        # written when the service stops
+        profiler = ["-m", "cProfile", "-o", str(Path(args.profile) / f"{mode}.prof")] if args.profile else []
         with open(log_path, "w") as log:
-            service = subprocess.Popen([*cli, "run", "--config", str(config)], stdout=log, stderr=subprocess.STDOUT)
+            service = subprocess.Popen(
+                [sys.executable, *profiler, "-m", "replicator.cli", "run", "--config", str(config)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         deadline = time.monotonic() + 300
         while "replicator running" not in log_path.read_text() and time.monotonic() < deadline:
             if service.poll() is not None:
@@ -346,7 +353,10 @@ def main() -> int:
     ap.add_argument("--poll-seconds", type=float, default=1.0)
     ap.add_argument("--journal", default="wal", choices=["wal", "delete"], help="the stand-in file's journal mode")
     ap.add_argument("--keep", action="store_true", help="keep the work folder (service log, store) to look into")
+    ap.add_argument("--profile", default="", help="a folder for cProfile stats of the service's apply loop (MODE.prof)")
     args, _unknown = ap.parse_known_args()  # `python -m bench -- ...` passes every script the same arguments
+    if args.profile:
+        Path(args.profile).mkdir(parents=True, exist_ok=True)
     server = LocalMariaDB().start()
     try:
         results = [run_mode(mode, args, server) for mode in args.modes.split(",")]
