@@ -92,6 +92,7 @@ class Engine:
                 break
             report.changes += len(changes)
             self.ctx.cache.clear()  # per-cycle lookups must not outlive the changes they were built for
+            self.ctx.shop.new_cycle()  # the shop's settings (time zone, search weights) read again, once
             self._apply_batch(changes, report)
         self.apply_resolutions(report)
         if report.outcomes.get("applied") or time.monotonic() >= self.retry_due:
@@ -143,8 +144,8 @@ class Engine:
         for change_id, (outcome, held_by) in final.items():
             held = held_by if outcome.status in (QUARANTINED, CONFLICT) else ""
             by_status[(outcome.change_status, outcome.detail, held)].append(change_id)
-        for (status, detail, held), ids in by_status.items():
-            store.set_change_status(ids, status, detail, held)
+        # one store transaction for the whole batch's outcomes (each key's detail differs: a commit per key before)
+        store.set_change_statuses((ids, status, detail, held) for (status, detail, held), ids in by_status.items())
         self.sync_stock_inputs(report)
 
     def sync_stock_inputs(self, report: ApplyReport | None = None) -> None:

@@ -215,30 +215,39 @@ def test_thirty_lines_mixed_vat_with_surcharge_cent_exact(env):
     assert "total differs" not in out.detail and f"surcharge {surcharge:.2f} added" in out.detail
 
 
+def _catalogue(ctx) -> dict:
+    """The demo products as the sandbox's order builder takes them (ref -> ids, price, tax group, name, combinations),
+    read from the shop once per context."""
+    if getattr(ctx, "catalogue", None) is None:
+        catalogue = {}
+        for ref, cat, tax_group, price, *_rest, es, combos, qty in [
+            (*p[:8], p[8], p[9], p[10]) for p in ps_sandbox.DEMO_PRODUCTS
+        ]:
+            pid = ctx.shop.query_one("SELECT id_product FROM {p}product WHERE reference = %s", (ref,))["id_product"]
+            pa_ids = {}
+            for size, color, *_x in combos:
+                ids = sorted(a for a in (size, color) if a)
+                for r in ctx.shop.query(
+                    "SELECT id_product_attribute AS pa FROM {p}product_attribute WHERE id_product = %s", (pid,)
+                ):
+                    attrs = sorted(
+                        x["id_attribute"]
+                        for x in ctx.shop.query(
+                            "SELECT id_attribute FROM {p}product_attribute_combination WHERE id_product_attribute = %s",
+                            (r["pa"],),
+                        )
+                    )
+                    if attrs == ids:
+                        pa_ids[(size, color)] = r["pa"]
+            catalogue[ref] = (pid, pa_ids, price, tax_group, es, combos)
+        ctx.catalogue = catalogue
+    return ctx.catalogue
+
+
 def _insert_shop_order(ctx, customer: int, lines, state: int = 2, carrier: int = 2, extra_lines: int = 0) -> int:
     """A shop order as the checkout writes it (the demo sandbox's own order builder, test-side); `extra_lines`
     repeats earlier lines with other quantities (a cart holds each product once, an edited order may not)."""
-    catalogue = {}
-    for ref, cat, tax_group, price, *_rest, es, combos, qty in [
-        (*p[:8], p[8], p[9], p[10]) for p in ps_sandbox.DEMO_PRODUCTS
-    ]:
-        pid = ctx.shop.query_one("SELECT id_product FROM {p}product WHERE reference = %s", (ref,))["id_product"]
-        pa_ids = {}
-        for size, color, *_x in combos:
-            ids = sorted(a for a in (size, color) if a)
-            for r in ctx.shop.query(
-                "SELECT id_product_attribute AS pa FROM {p}product_attribute WHERE id_product = %s", (pid,)
-            ):
-                attrs = sorted(
-                    x["id_attribute"]
-                    for x in ctx.shop.query(
-                        "SELECT id_attribute FROM {p}product_attribute_combination WHERE id_product_attribute = %s",
-                        (r["pa"],),
-                    )
-                )
-                if attrs == ids:
-                    pa_ids[(size, color)] = r["pa"]
-        catalogue[ref] = (pid, pa_ids, price, tax_group, es, combos)
+    catalogue = _catalogue(ctx)
     addr = ctx.shop.query_one(
         "SELECT id_address FROM {p}address WHERE id_customer = %s ORDER BY id_address", (customer,)
     )["id_address"]

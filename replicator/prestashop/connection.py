@@ -139,6 +139,7 @@ class ShopConnection:
         self.prefix = prefix
         self.conn = conn or connect(url)
         self._cache: dict = {}
+        self._cycle: dict = {}  # settings an admin may change (time zone, search weights): kept for one apply cycle
         self.id_shop = int(id_shop or self.config_value("PS_SHOP_DEFAULT", id_shop=None) or 1)
         row = self.query_one("SELECT id_shop_group FROM {p}shop WHERE id_shop = %s", (self.id_shop,))
         if row is None:  # writing under a shop that does not exist makes rows no back office shows
@@ -414,11 +415,14 @@ class ShopConnection:
         ]
 
     def timezone(self) -> ZoneInfo:
-        name = self.config_value("PS_TIMEZONE") or "Europe/Paris"
-        try:
-            return ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
-            return ZoneInfo("UTC")
+        def read() -> ZoneInfo:
+            name = self.config_value("PS_TIMEZONE") or "Europe/Paris"
+            try:
+                return ZoneInfo(name)
+            except (ZoneInfoNotFoundError, ValueError):
+                return ZoneInfo("UTC")
+
+        return self.cycle_cached("timezone", read)
 
     def now(self) -> datetime:
         """Shop-local wall clock, naive: what PrestaShop's PHP date() writes into date_add/date_upd."""
@@ -435,6 +439,17 @@ class ShopConnection:
                 return default
             self._cache[key] = compute()
         return self._cache[key]
+
+    def cycle_cached(self, key, compute: Callable[[], Any]) -> Any:
+        """A shop setting read once per apply cycle (`new_cycle`), not once per row written: a product write used
+        to read the time zone and the ~17 search settings again each time."""
+        if key not in self._cycle:
+            self._cycle[key] = compute()
+        return self._cycle[key]
+
+    def new_cycle(self) -> None:
+        """The apply engine starts a cycle: settings are read again, so an admin's change is seen by the next one."""
+        self._cycle.clear()
 
     def remember(self, key, value: Any) -> None:
         """Keep ``value`` under ``key`` for the life of this connection (until `clear_cache`)."""

@@ -563,7 +563,7 @@ def after_product_write(shop, product_ids: Iterable[int], cur, search: bool = Tr
     if not ids:
         return done
     if search:
-        settings = SearchSettings.load(shop, shop.lang_ids)
+        settings = shop.cycle_cached("search_settings", lambda: SearchSettings.load(shop, shop.lang_ids))
         if settings.indexation:
             done["search_rows"] = index_products(shop, ids, cur, settings)
     done["price_rows"] = refresh_price_index(shop, ids, cur)

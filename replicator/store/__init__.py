@@ -25,6 +25,7 @@ from sqlmodel import Session, SQLModel, create_engine, select
 from .capture import collapse_snapshots, insert_changes, logged_positions, write_snapshots
 from .claims import CheckpointClaims
 from .codec import dumps, encode_change_image, load_image, loads
+from .writes import StoreWrites
 from .dialect import IN_CHUNK, locked_checkpoint, sqlite_pragmas, upsert
 from .ledger import AppliedLedgerOps
 from .review import ReviewQueue
@@ -375,15 +376,23 @@ class Store(ReviewQueue, AppliedLedgerOps, CheckpointClaims):
             return {row_id: (status, detail) for row_id, status, detail in rows}
 
     def set_change_status(self, change_ids: Iterable[int], status: str, detail: str = "", held_by: str = "") -> None:
-        ids = list(change_ids)
-        if not ids:
+        self.set_change_statuses([(change_ids, status, detail, held_by)])
+
+    def set_change_statuses(self, groups: Iterable[tuple[Iterable[int], str, str, str]]) -> None:
+        """`set_change_status` for many (change ids, status, detail, held_by) groups in ONE transaction (an apply
+        cycle's outcomes: one commit, not one per key)."""
+        t = Change.__table__
+        todo = [(list(ids), status, detail, held_by) for ids, status, detail, held_by in groups]
+        if not any(ids for ids, *_ in todo):
             return
-        with self._session() as s:
-            for change in s.exec(select(Change).where(Change.id.in_(ids))).all():
-                change.status, change.detail, change.held_by = status, detail[:2000], held_by
-                change.attempts += 1
-                s.add(change)
-            s.commit()
+        with self.engine.begin() as conn:
+            for ids, status, detail, held_by in todo:
+                for i in range(0, len(ids), IN_CHUNK):
+                    conn.execute(
+                        t.update()
+                        .where(t.c.id.in_(ids[i : i + IN_CHUNK]))
+                        .values(status=status, detail=detail[:2000], held_by=held_by, attempts=t.c.attempts + 1)
+                    )
 
     def counts(self) -> dict[str, int]:
         with self._session() as s:
@@ -395,6 +404,19 @@ class Store(ReviewQueue, AppliedLedgerOps, CheckpointClaims):
         with self._session() as s:
             row = s.get(Baseline, (entity, key))
             return loads(row.fields) if row else None
+
+    def baselines(self, entity: str, keys: Iterable[str]) -> dict[str, dict]:
+        """`baseline` for many keys of one entity in one read: key -> fields (keys without one are left out)."""
+        wanted = sorted({str(k) for k in keys})
+        t = Baseline.__table__
+        found: dict[str, dict] = {}
+        with self.engine.connect() as conn:
+            for i in range(0, len(wanted), IN_CHUNK):
+                rows = conn.execute(
+                    sa_select(t.c.key, t.c.fields).where(t.c.entity == entity, t.c.key.in_(wanted[i : i + IN_CHUNK]))
+                )
+                found.update((key, loads(fields)) for key, fields in rows)
+        return found
 
     def set_baseline(self, entity: str, key: str, fields: dict, session: Session | None = None) -> None:
         def _write(s: Session) -> None:
@@ -470,43 +492,24 @@ class Store(ReviewQueue, AppliedLedgerOps, CheckpointClaims):
         }
 
     # -- batch writes (initial sync, large batches) ----------------------------------------------------
+    @contextmanager
+    def writes(self) -> Iterator[StoreWrites]:
+        """Several batch writes (ledger rows, links, baselines) in ONE transaction: what one applied key leaves in
+        the store is committed together (store/writes.py)."""
+        with self.engine.begin() as conn:
+            yield StoreWrites(conn)
+
     def link_many(self, entity: str, pairs: Iterable[tuple[str, str]]) -> int:
         """`link` for many (factusol_key, prestashop_id) pairs in ONE transaction; keys already linked (or
         repeated in `pairs`) keep their first link.  Returns how many links were added."""
-        wanted: dict[str, str] = {}
-        for key, pid in pairs:
-            wanted.setdefault(str(key), str(pid))
-        if not wanted:
+        pairs = list(pairs)
+        if not pairs:
             return 0
-        t = IdMap.__table__
-        now = utcnow()
-        with self.engine.begin() as conn:
-            keys = list(wanted)
-            for i in range(0, len(keys), IN_CHUNK):
-                chunk = keys[i : i + IN_CHUNK]
-                for (known,) in conn.execute(
-                    sa_select(t.c.factusol_key).where(t.c.entity == entity, t.c.factusol_key.in_(chunk))
-                ):
-                    wanted.pop(known, None)
-            if wanted:
-                conn.execute(
-                    t.insert(),
-                    [
-                        {"entity": entity, "factusol_key": k, "prestashop_id": v, "created_at": now}
-                        for k, v in wanted.items()
-                    ],
-                )
-        return len(wanted)
+        with self.writes() as w:
+            return w.link_many(entity, pairs)
 
     def set_baselines(self, entity: str, items: dict[str, dict]) -> None:
         """`set_baseline` for many keys in ONE transaction (insert or replace each key's fields)."""
-        if not items:
-            return
-        now = utcnow()
-        with self.engine.begin() as conn:
-            upsert(
-                conn,
-                Baseline.__table__,
-                ("entity", "key"),
-                [{"entity": entity, "key": str(k), "fields": dumps(v), "updated_at": now} for k, v in items.items()],
-            )
+        if items:
+            with self.writes() as w:
+                w.set_baselines(entity, items)

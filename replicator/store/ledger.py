@@ -11,8 +11,7 @@ from typing import Iterable
 from sqlalchemy import select as sa_select
 from sqlmodel import select
 
-from .dialect import IN_CHUNK
-from .schema import AppliedLedger, utcnow
+from .schema import AppliedLedger
 
 
 class AppliedLedgerOps:
@@ -79,22 +78,8 @@ class AppliedLedgerOps:
         self, target: str, entity: str, rows: Iterable[tuple[str, str, str]], op: str = "", change_id: int | None = None
     ) -> int:
         """`record_applied` for many (source_table, row_key, row_hash) in ONE transaction; returns how many."""
-        now = utcnow()
-        values = [
-            {
-                "change_id": change_id,
-                "target": target,
-                "entity": entity,
-                "source_table": table,
-                "row_key": key,
-                "row_hash": row_hash,
-                "op": op,
-                "applied_at": now,
-            }
-            for table, key, row_hash in rows
-        ]
-        if values:
-            with self.engine.begin() as conn:
-                for i in range(0, len(values), IN_CHUNK * 10):
-                    conn.execute(AppliedLedger.__table__.insert(), values[i : i + IN_CHUNK * 10])
-        return len(values)
+        rows = list(rows)
+        if not rows:
+            return 0
+        with self.writes() as w:
+            return w.record_applied_many(target, entity, rows, op, change_id)

@@ -183,10 +183,23 @@ class CustomerSync:
         shop_customers = {c.prestashop_id: c for c in ps_reader.read_customers(ctx.shop, ps_ids)} if ps_ids else {}
         links = {int(ps): int(code) for ps, code in ctx.store.id_map_by_prestashop(ENTITY, ps_ids).items()}
         linked = self._linked_candidates(ctx, [c for i, c in shop_customers.items() if i not in links])
-        to_create: dict[str, Customer] = {}  # created in bulk after every key was linked or set aside
         fs_customers = (
             {c.factusol_code: c for c in fs_reader.read_customers(ctx.factusol, list(links.values()))} if links else {}
         )
+        bases = ctx.store.baselines(ENTITY, [shop_key(i) for i in links]) if links else {}  # one read, not one a key
+        self._pending: dict[str, dict] | None = {}  # baselines of merged keys: one store transaction at the end
+        try:
+            self._sync_keys(
+                ctx, list(dict.fromkeys(keys)), outcomes, shop_customers, links, linked, fs_customers, bases
+            )
+        finally:
+            pending, self._pending = self._pending, None
+            ctx.store.set_baselines(ENTITY, pending)
+        return {key: outcomes[key] for key in dict.fromkeys(keys) if key in outcomes}
+
+    def _sync_keys(self, ctx, keys, outcomes, shop_customers, links, linked, fs_customers, bases) -> None:
+        """`sync`'s walk over the keys, with what it read for all of them; new customers are created together."""
+        to_create: dict[str, Customer] = {}  # created in bulk after every key was linked or set aside
         for key in keys:
             try:
                 if is_factusol_key(key):
@@ -209,12 +222,11 @@ class CustomerSync:
                     )
                     ctx.store.quarantine(ENTITY, key, "factusol", f"linked FactuSOL customer {code} no longer exists")
                 else:
-                    outcomes[key] = self._merge(ctx, key, code, fs_customers[code], shop)
+                    outcomes[key] = self._merge(ctx, key, code, fs_customers[code], shop, bases.get(key))
             except (SyncError, FactusolWidthError) as exc:
                 outcomes[key] = _quarantined(ctx, key, exc)
         if to_create:
             outcomes.update(self._create_many(ctx, to_create))
-        return {key: outcomes[key] for key in dict.fromkeys(keys) if key in outcomes}
 
     # -- new customers ------------------------------------------------------------------------------------
     def _linked_candidates(self, ctx: SyncContext, unlinked: list[Customer]) -> set[str]:
@@ -430,9 +442,8 @@ class CustomerSync:
         )
 
     # -- existing customers --------------------------------------------------------------------------------
-    def _merge(self, ctx: SyncContext, key: str, code: int, fs: Customer, shop: Customer) -> Outcome:
+    def _merge(self, ctx: SyncContext, key: str, code: int, fs: Customer, shop: Customer, base: dict | None) -> Outcome:
         rules = ctx.rules.entity(ENTITY)
-        base = ctx.store.baseline(ENTITY, key)
         if base is None:
             return self._first_link(ctx, key, code, shop, "id map")
         fs_now, ps_now = _fields(fs), _fields(shop)
@@ -581,7 +592,10 @@ class CustomerSync:
         for name in parked:  # a parked conflict keeps the old images, so it is seen again until resolved
             fs_image[name] = keep["factusol"].get(name)
             ps_image[name] = keep["prestashop"].get(name)
-        ctx.store.set_baseline(ENTITY, key, {"factusol": fs_image, "prestashop": ps_image})
+        if getattr(self, "_pending", None) is not None:  # inside `sync`: written with the batch's others
+            self._pending[key] = {"factusol": fs_image, "prestashop": ps_image}
+        else:
+            ctx.store.set_baseline(ENTITY, key, {"factusol": fs_image, "prestashop": ps_image})
 
 
 def ensure_factusol_customer(ctx: SyncContext, ps_customer_id: int) -> int:

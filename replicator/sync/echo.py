@@ -41,3 +41,25 @@ def record_factusol_write(
     ctx.store.record_applied(
         FACTUSOL, entity, table, key, row_hash(row) if row is not None else DELETED_HASH, "write", change_id
     )
+
+
+def factusol_echo_records(
+    ctx: SyncContext, groups: list[tuple[str, dict[str, Any], list[dict[str, Any]]]]
+) -> list[tuple[str, str, str]]:
+    """The ledger rows (table, row key, row hash) of FactuSOL rows we just wrote, for the caller to record: per
+    ``(table, where, pks)`` group, the rows matching ``where`` (the columns the pks share: a pedido's header, its
+    lines) are read once.  A pk with no row (a line removed) is recorded as deleted, as `record_factusol_write` does."""
+    records = []
+    for table, where, pks in groups:
+        if not pks:
+            continue
+        condition = " AND ".join(f"[{column}] = ?" for column in where)
+        rows = ctx.factusol.query(f"SELECT * FROM [{table}] WHERE {condition}", list(where.values()))
+        columns = list(pks[0])
+        found = {factusol_row_key({c: r.get(c) for c in columns}): r for r in rows}
+        for pk in pks:
+            key = factusol_row_key(pk)
+            row = found.get(key)
+            note_write(ctx, table, key, row)
+            records.append((table, key, row_hash(row) if row is not None else DELETED_HASH))
+    return records

@@ -81,9 +81,14 @@ def order_id_for_pedido(
 
 def linked_pedido(ctx: SyncContext, order_id: int) -> tuple[str, int] | None:
     link = ctx.store.map_id(ENTITY, prestashop_id=str(order_id))
-    if link is None or doc_year(link.factusol_key) not in ("", ctx.factusol_year):
+    return pedido_of_link(ctx, link.factusol_key if link else None)
+
+
+def pedido_of_link(ctx: SyncContext, factusol_key: str | None) -> tuple[str, int] | None:
+    """(series, number) of a pedido's id-map key, when that pedido is in the FactuSOL file open now."""
+    if factusol_key is None or doc_year(factusol_key) not in ("", ctx.factusol_year):
         return None  # the pedido lives in another fiscal-year file than the one open
-    return split_doc_key(link.factusol_key)
+    return split_doc_key(factusol_key)
 
 
 class PedidoFollowUp:

@@ -20,6 +20,7 @@ both sides agreed on; a side "moved" when it differs from its own baseline value
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Iterable
 
@@ -34,8 +35,16 @@ from replicator.store import APPLIED, CONFLICT, Change
 from replicator.sync.base import NOOP, Outcome, SyncContext, SyncError, image, row_key, sync_each
 from replicator.sync import shop_state
 from replicator.sync.customers import ensure_factusol_customer
-from replicator.sync.echo import FACTUSOL, record_factusol_write
-from replicator.sync.followup import ENTITY, linked_pedido, order_id_for_pedido, order_id_of, order_key, reference_for
+from replicator.sync.echo import FACTUSOL, factusol_echo_records, record_factusol_write
+from replicator.sync.followup import (
+    ENTITY,
+    linked_pedido,
+    order_id_for_pedido,
+    order_id_of,
+    order_key,
+    pedido_of_link,
+    reference_for,
+)
 from replicator.sync.order_states import (
     CANCELLED,
     fs_canonical,
@@ -55,7 +64,11 @@ log = logging.getLogger("replicator.sync.orders")
 PS_TABLES = ("orders", "order_detail", "order_carrier", "order_history")
 
 
-def _customer_code(ctx: SyncContext, key: str, order: Order) -> int:
+def _customer_code(ctx: SyncContext, key: str, order: Order, linked: dict[int, str] | None = None) -> int:
+    """The order's F_CLI code: its customer's link (``linked``: read for the batch), else made or linked now."""
+    customer = order.customer_prestashop_id
+    if linked and customer is not None and int(customer) in linked:
+        return int(linked[int(customer)])
     try:
         return int(ensure_factusol_customer(ctx, int(order.customer_prestashop_id)))
     except SyncError as exc:
@@ -64,9 +77,49 @@ def _customer_code(ctx: SyncContext, key: str, order: Order) -> int:
         ) from None
 
 
+def _record_pedido(ctx: SyncContext, series: str, number: int, positions: Iterable[int]) -> None:
+    """Echo records of a pedido we wrote: its header and the lines at ``positions`` (a position without a line now is
+    recorded as deleted), read back once per table and recorded in one store transaction."""
+    ctx.store.record_applied_many(FACTUSOL, ENTITY, _pedido_echo(ctx, series, number, positions), "write")
+
+
+def _pedido_echo(ctx: SyncContext, series: str, number: int, positions: Iterable[int]) -> list[tuple[str, str, str]]:
+    head = {"TIPPCL": series, "CODPCL": number}
+    lines = [{"TIPLPC": series, "CODLPC": number, "POSLPC": pos} for pos in positions]
+    return factusol_echo_records(ctx, [("F_PCL", head, [head]), ("F_LPC", {"TIPLPC": series, "CODLPC": number}, lines)])
+
+
 def read_shop_order(ctx: SyncContext, order_id: int) -> Order | None:
     found = ps_reader.read_orders(ctx.shop, [order_id], maps=ps_reader.SYNC_ORDER_MAPS)
     return found[0] if found else None
+
+
+@dataclass
+class _Batch:
+    """What a batch of order keys reads up front: the shop orders and the id-map links of their pedidos."""
+
+    orders: dict[int, Order]
+    links: dict[int, str]  # shop order id -> the pedido's key in the id map
+    customers: dict[int, str]  # shop customer id -> F_CLI code, for the customers already linked
+
+    @classmethod
+    def read(cls, ctx: SyncContext, keys: list[str]) -> "_Batch | None":
+        ids = []
+        for key in keys:
+            try:
+                ids.append(order_id_of(key))
+            except SyncError:
+                continue  # said by sync_one for that key
+        if len(ids) < 2:
+            return None  # one order: read as it is synced
+        try:
+            orders = ps_reader.read_orders(ctx.shop, ids, maps=ps_reader.SYNC_ORDER_MAPS)
+        except Exception:  # noqa: BLE001 - a batch read that fails is read again key by key: the bad one says why
+            return None
+        links = {int(pid): fkey for pid, fkey in ctx.store.id_map_by_prestashop(ENTITY, ids).items()}
+        customer_ids = {int(o.customer_prestashop_id) for o in orders if o.customer_prestashop_id}
+        customers = {int(pid): code for pid, code in ctx.store.id_map_by_prestashop("customer", customer_ids).items()}
+        return cls({int(o.prestashop_id): o for o in orders}, links, customers)
 
 
 class OrderSync:
@@ -95,19 +148,21 @@ class OrderSync:
         return [order_key(i) for i in ps_reader.order_ids(ctx.shop)]
 
     def sync(self, ctx: SyncContext, keys: list[str]) -> dict[str, Outcome]:
-        # per key: one bad order never holds the others back; the engine retries quarantined keys
-        return sync_each(ctx, keys, self.sync_one, "prestashop")
+        # per key: one bad order never holds the others back; the engine retries quarantined keys.  The shop orders
+        # and their pedido links are read once for the batch (a query per key before).
+        known = _Batch.read(ctx, keys)
+        return sync_each(ctx, keys, lambda c, key: self.sync_one(c, key, known), "prestashop")
 
     # -- one order ------------------------------------------------------------------------------------------
-    def sync_one(self, ctx: SyncContext, key: str) -> Outcome:
+    def sync_one(self, ctx: SyncContext, key: str, known: "_Batch | None" = None) -> Outcome:
         order_id = order_id_of(key)
-        order = read_shop_order(ctx, order_id)
+        order = known.orders.get(order_id) if known else read_shop_order(ctx, order_id)
         if order is None:
             return Outcome(NOOP, "the order is not in the shop")
         rules = ctx.rules.entity(ENTITY)
         if order.is_guest and not rules.filters.get("include_guests", True):
             return Outcome(NOOP, "guest orders are filtered out (order.yaml filters.include_guests)")
-        pedido = linked_pedido(ctx, order_id)
+        pedido = pedido_of_link(ctx, known.links.get(order_id)) if known else linked_pedido(ctx, order_id)
         if pedido is not None:
             header = fs_reader.order_header(ctx.factusol, *pedido)
             if header is None:
@@ -125,10 +180,10 @@ class OrderSync:
                 APPLIED if outcome.status == NOOP else outcome.status,
                 "; ".join(p for p in (detail, outcome.detail) if p),
             )
-        return self.create(ctx, key, order)
+        return self.create(ctx, key, order, known.customers if known else None)
 
-    def create(self, ctx: SyncContext, key: str, order: Order) -> Outcome:
-        code = _customer_code(ctx, key, order)
+    def create(self, ctx: SyncContext, key: str, order: Order, linked: dict[int, str] | None = None) -> Outcome:
+        code = _customer_code(ctx, key, order, linked)
         pedido = build_pedido(ctx, key, order, code)
         ps_state = ps_canonical(ctx, order.state_id)
         if ps_state == CANCELLED:  # an order already cancelled in the shop is recorded cancelled, nothing pending
@@ -143,24 +198,25 @@ class OrderSync:
             raise SyncError(
                 ENTITY, key, f"no free order number in series {pedido.header['TIPPCL']}: {exc}", "factusol_number"
             ) from None
-        # echo records first, then the link: a crash in between leaves an unlinked pedido that the next run
-        # finds by REFPCL (and links) instead of inserting it again
-        record_factusol_write(ctx, ENTITY, "F_PCL", {"TIPPCL": series, "CODPCL": number})
-        for ln in pedido.lines:
-            record_factusol_write(ctx, ENTITY, "F_LPC", {"TIPLPC": series, "CODLPC": number, "POSLPC": ln["POSLPC"]})
-        ctx.store.link(ENTITY, doc_key(series, number, ctx.factusol_year), str(order.prestashop_id))
-        ctx.store.set_baseline(
-            ENTITY,
-            key,
-            {
-                "fs": int(pedido.header["ESTPCL"]),
-                "ps": ps_state,
-                "content": order_content(order),
-                "lines": len(pedido.lines),
-                "pedido": doc_key(series, number, ctx.factusol_year),
-                "paid": pedido.paid,
-            },
-        )
+        # echo records, link and baseline in ONE store transaction: a crash before it leaves an unlinked pedido that
+        # the next run finds by REFPCL (and links) instead of inserting it again
+        echo = _pedido_echo(ctx, series, number, [ln["POSLPC"] for ln in pedido.lines])
+        with ctx.store.writes() as w:
+            w.record_applied_many(FACTUSOL, ENTITY, echo, "write")
+            w.link_many(ENTITY, [(doc_key(series, number, ctx.factusol_year), str(order.prestashop_id))])
+            w.set_baselines(
+                ENTITY,
+                {
+                    key: {
+                        "fs": int(pedido.header["ESTPCL"]),
+                        "ps": ps_state,
+                        "content": order_content(order),
+                        "lines": len(pedido.lines),
+                        "pedido": doc_key(series, number, ctx.factusol_year),
+                        "paid": pedido.paid,
+                    }
+                },
+            )
         detail = (
             f"pedido {series}-{number} created ({pedido.header['REFPCL']}, {len(pedido.lines)} lines, "
             f"total {pedido.header['TOTPCL']})"
@@ -292,9 +348,8 @@ class OrderSync:
         fs_writer.replace_order_lines(
             ctx.factusol, series, number, {k: v for k, v in pedido.header.items() if k not in kept}, pedido.lines
         )
-        record_factusol_write(ctx, ENTITY, "F_PCL", {"TIPPCL": series, "CODPCL": number})
-        for pos in range(1, max(len(pedido.lines), int(base["lines"])) + 1):  # new rows, and the rows now gone
-            record_factusol_write(ctx, ENTITY, "F_LPC", {"TIPLPC": series, "CODLPC": number, "POSLPC": pos})
+        # new rows, and the rows now gone
+        _record_pedido(ctx, series, number, range(1, max(len(pedido.lines), int(base["lines"])) + 1))
         detail = (
             f"pedido {series}-{number} rewritten from the order edited in the shop ({len(pedido.lines)} lines, "
             f"total {pedido.header['TOTPCL']})"
@@ -359,7 +414,7 @@ class OrderSync:
             return "", fs_value  # FactuSOL owns the order workflow; only a shop cancellation travels back
         value = int(states_map(ctx).to_side(CANCELLED, "factusol"))
         fs_writer.set_order_state(ctx.factusol, series, number, value, release_pending=True)
-        record_factusol_write(ctx, ENTITY, "F_PCL", {"TIPPCL": series, "CODPCL": number})
-        for ln in fs_reader.order_lines(ctx.factusol, series, number):
-            record_factusol_write(ctx, ENTITY, "F_LPC", {"TIPLPC": series, "CODLPC": number, "POSLPC": ln["POSLPC"]})
+        _record_pedido(
+            ctx, series, number, [ln["POSLPC"] for ln in fs_reader.order_lines(ctx.factusol, series, number)]
+        )
         return f"pedido {series}-{number} cancelled in FactuSOL (ESTPCL {value}, pending released)", value

@@ -121,7 +121,10 @@ def private_notes(
     opts = ctx.rules.entity(ENTITY).options.get("payment") or {}
     notes = current or ""
     if opts.get("due_dates", True):
-        terms = masters.payment_terms(ctx.factusol, fop)
+        known = ctx.cache.setdefault("pedido_amounts.terms", {})  # per batch: most orders share a few methods
+        if fop not in known:
+            known[fop] = masters.payment_terms(ctx.factusol, fop)
+        terms = known[fop]
         if terms is not None:
             placed = (order.placed_at or datetime.now()).date()
             notes = with_line(notes, due_line(terms, placed, total), DUE_LABEL)

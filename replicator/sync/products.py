@@ -129,6 +129,7 @@ class ProductSync:
         )
         outcomes: dict[str, Outcome] = {}
         new: list[tuple[str, Product]] = []  # articles to create (with or without combinations): bulk writes
+        bases = ctx.store.baselines(ENTITY, [k for k in keys if k in links])  # one read for the batch
         self._baselines: dict[str, dict] = {}
         try:
             for key in keys:
@@ -154,7 +155,7 @@ class ProductSync:
                     else:
                         new.append((key, article))
                 else:
-                    outcomes[key] = self._update(ctx, key, article, current)
+                    outcomes[key] = self._update(ctx, key, article, current, bases.get(key))
             if new:
                 outcomes.update(self._create_bulk(ctx, new))
         finally:
@@ -192,7 +193,7 @@ class ProductSync:
                     # appeared in the shop since the links were read: linked, then updated like any linked product
                     current = next(iter(ps_reader.read_products(ctx.shop, ids=[made[key]])), None)
                     outcomes[key] = (
-                        self._update(ctx, key, article, current)
+                        self._update(ctx, key, article, current, ctx.store.baseline(ENTITY, key))
                         if current
                         else Outcome(NOOP, f"linked to shop product {made[key]}")
                     )
@@ -277,8 +278,7 @@ class ProductSync:
                     out[key] = [f"{n}: {shop_fields.get(n)!r} -> {fs_fields.get(n)!r}" for n in changed]
         return out
 
-    def _update(self, ctx: SyncContext, key: str, article: Product, current: Product) -> Outcome:
-        base = ctx.store.baseline(ENTITY, key)
+    def _update(self, ctx: SyncContext, key: str, article: Product, current: Product, base: dict | None) -> Outcome:
         fs_now = _fields(article)
         changed = self._changed(ctx, key, article, current, base, force=self.force)
         if not changed:

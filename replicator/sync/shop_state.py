@@ -207,17 +207,34 @@ def expect(ctx: SyncContext, kind: str, order_id: int, what: dict) -> None:
 def _expectation(ctx: SyncContext, kind: str, order_id: int, cache: dict) -> dict | None:
     cache_key = (kind, order_id)
     if cache_key not in cache:
-        raw = ctx.store.last_written_hash(PRESTASHOP, kind, str(order_id))
-        found = None
-        if raw:
-            try:
-                found = json.loads(raw)
-                if datetime.fromisoformat(found["until"]) < datetime.now(timezone.utc):
-                    found = None
-            except (ValueError, KeyError, TypeError):
-                found = None
-        cache[cache_key] = found
+        cache[cache_key] = _still_due(ctx.store.last_written_hash(PRESTASHOP, kind, str(order_id)))
     return cache[cache_key]
+
+
+def _read_expectations(ctx: SyncContext, changes: list[Change], cache: dict) -> None:
+    """The expectations of every order these shop rows belong to, one store read per kind (not two per row)."""
+    orders = {
+        str(_int((loads(c.after) or {}).get("id_order")))
+        for c in changes
+        if c.side == PRESTASHOP and c.source_table in STATE_TABLES and c.op != "delete"
+    } - {"0"}
+    if not orders:
+        return
+    for kind in (HISTORY, CARRIER):
+        found = ctx.store.last_written_hashes(PRESTASHOP, kind, sorted(orders))
+        for order_id in orders:
+            cache[(kind, int(order_id))] = _still_due(found.get(order_id))
+
+
+def _still_due(raw: str | None) -> dict | None:
+    """An expectation as stored (JSON with its `until`), or None when there is none or it has run out."""
+    if not raw:
+        return None
+    try:
+        found = json.loads(raw)
+        return found if datetime.fromisoformat(found["until"]) >= datetime.now(timezone.utc) else None
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
 def _changed(change: Change) -> set[str]:
@@ -280,7 +297,9 @@ def is_own(ctx: SyncContext, change: Change, cache: dict) -> str:
 
 def own_changes(ctx: SyncContext, changes: Iterable[Change]) -> dict[int, str]:
     """change id -> reason, for the captured shop rows that are our own webservice writes."""
+    changes = list(changes)
     cache: dict = {}
+    _read_expectations(ctx, changes, cache)
     out = {}
     for change in changes:
         why = is_own(ctx, change, cache)

@@ -56,8 +56,11 @@ def on_order_units(ctx: SyncContext, articles: list[str]) -> dict:
 
 
 def _article_of_product(ctx: SyncContext, product_id: Any) -> str | None:
-    link = ctx.store.map_id("product", prestashop_id=str(product_id))
-    return link.factusol_key if link else None
+    known = ctx.cache.setdefault("article_of_product", {})  # per batch: an order's lines name the same products
+    if product_id not in known:
+        link = ctx.store.map_id("product", prestashop_id=str(product_id))
+        known[product_id] = link.factusol_key if link else None
+    return known[product_id]
 
 
 class StockSync:
