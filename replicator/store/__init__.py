@@ -11,6 +11,7 @@ against) are written in ONE transaction (`Store.record_capture`).  A crash befor
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from datetime import datetime
 from typing import Any, Iterable, Iterator
 
 from sqlalchemy import event, func, or_, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, SQLModel, create_engine, select
 
@@ -99,6 +100,17 @@ class CapturedRow:
     txn: str = ""
 
 
+_CREATE_TRIES = 10
+
+
+def _made_meanwhile(exc: DBAPIError) -> bool:
+    """Whether a CREATE or INSERT failed because another process made the same table, column or row just before."""
+    text = str(getattr(exc, "orig", exc)).lower()
+    return isinstance(exc, IntegrityError) or any(
+        words in text for words in ("already exists", "duplicate column", "duplicate key")
+    )
+
+
 def is_busy(exc: BaseException) -> bool:
     """Whether a store call failed because the store stayed locked by another writer (try again later)."""
     return isinstance(exc, OperationalError)
@@ -122,11 +134,7 @@ class Store(ReviewQueue, AppliedLedgerOps, CheckpointClaims):
         self.engine = create_engine(url, connect_args=connect_args, pool_pre_ping=not sqlite)
         if sqlite:
             event.listen(self.engine, "connect", sqlite_pragmas)
-        if namespace:
-            with self.engine.begin() as conn:
-                conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{namespace}"')
-        SQLModel.metadata.create_all(self.engine)
-        self._upgrade()
+        self._create_schema()
 
     @staticmethod
     def namespaces(url: str) -> list[str]:
@@ -147,6 +155,24 @@ class Store(ReviewQueue, AppliedLedgerOps, CheckpointClaims):
         return sorted(r[0] for r in rows)
 
     # -- schema version -------------------------------------------------------------------------------
+    def _create_schema(self) -> None:
+        """The schema, the tables and the schema version, made by whichever process comes first: several may open a
+        store that does not exist yet at once (service, CLI, TUI), and each table's "exists?" check and its CREATE
+        are two statements, so a process that loses the race to another's CREATE (or row) finds it made and goes
+        on."""
+        for attempt in range(_CREATE_TRIES):
+            try:
+                if self.namespace:
+                    with self.engine.begin() as conn:
+                        conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{self.namespace}"')
+                SQLModel.metadata.create_all(self.engine)
+                self._upgrade()
+                return
+            except DBAPIError as exc:
+                if attempt == _CREATE_TRIES - 1 or not _made_meanwhile(exc):
+                    raise
+                time.sleep(0.02 * (attempt + 1))
+
     def _upgrade(self) -> None:
         with self._session() as s:
             upgrade(s)
@@ -154,14 +180,18 @@ class Store(ReviewQueue, AppliedLedgerOps, CheckpointClaims):
     @property
     def store_id(self) -> str:
         """This store's identity, made once when the store is created: the shop ledger notes carry it, so a store
-        that was lost or replaced is recognised (see `replicator.halt`)."""
+        that was lost or replaced is recognised (see `replicator.halt`).  Two processes making it at once keep the
+        one committed first."""
         if getattr(self, "_store_id", None) is None:
             with self._session() as s:
                 row = s.get(StoreMeta, "store_id")
                 if row is None:
-                    row = StoreMeta(key="store_id", value=uuid.uuid4().hex[:12])
-                    s.merge(row)
-                    s.commit()
+                    try:
+                        s.add(StoreMeta(key="store_id", value=uuid.uuid4().hex[:12]))
+                        s.commit()
+                    except IntegrityError:  # another process made it first: that one is the store's identity
+                        s.rollback()
+                    row = s.get(StoreMeta, "store_id", populate_existing=True)
                 self._store_id = row.value
         return self._store_id
 
