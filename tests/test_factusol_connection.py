@@ -76,6 +76,12 @@ def test_translate_top():
         == "SELECT * FROM [F_PCL] WHERE [REFPCL] = ? ORDER BY [CODPCL] LIMIT 1"
     )
     assert translate_for_sqlite("SELECT DISTINCT TOP 5 [A] FROM [T]") == "SELECT DISTINCT [A] FROM [T] LIMIT 5"
+    # the page sums' text fingerprints; a literal or a [name] holding & is left alone
+    fingerprint = "SELECT SUM(ASC([A&B] & ' ') + 3 * ASC(RIGHT([A&B], 1) & ' ')) FROM [T] WHERE [C] = 'x&y'"
+    assert (
+        translate_for_sqlite(fingerprint)
+        == "SELECT SUM(UNICODE([A&B] || ' ') + 3 * UNICODE(SUBSTR([A&B], -1, 1) || ' ')) FROM [T] WHERE [C] = 'x&y'"
+    )
 
 
 def test_open_retries_while_locked_then_gives_up(sandbox_path):

@@ -143,3 +143,42 @@ def test_an_edit_stamped_exactly_at_the_watermark_is_found_by_the_narrow_path(tm
     conn.close()
     assert report.tables["F_ART"] == "narrow"
     assert _changes(store) == [("F_ART", K(CODART="A1"), "update")]
+
+
+def test_same_length_text_edits_without_a_stamp_are_found_by_the_text_fingerprint(big):
+    """A text changed to another of the same length, FUM* not moved: the page sums' lengths do not move, their
+    sampled characters (first, last) do; an empty or NULL text does not break the sums."""
+    conn, store, cfg, _ = big
+    cur = conn.cursor()
+    cur.execute("UPDATE [F_ART] SET [DESART]=? WHERE [CODART]=?", None, "A5")
+    cur.execute("UPDATE [F_ART] SET [DESART]=? WHERE [CODART]=?", "", "A6")
+    scanner = _quick_scanner(store, cfg)
+    cur.execute("UPDATE [F_ART] SET [DESART]=? WHERE [CODART]=?", "Article 17", "A17")  # the first character
+    cur.execute("UPDATE [F_ART] SET [DESART]=? WHERE [CODART]=?", "article 12X", "A120")  # the last
+    cur.execute("UPDATE [F_ART] SET [DESART]=? WHERE [CODART]=?", "X", "A6")  # '' -> one character
+    report = scanner.scan(full=False)
+    assert report.tables["F_ART"] == "paged"
+    assert sorted(_changes(store)) == sorted([("F_ART", K(CODART=code), "update") for code in ("A17", "A120", "A6")])
+    # A character no sample reads waits for the full rescan, as every unstamped edit did before.
+    cur.execute("UPDATE [F_ART] SET [DESART]=? WHERE [CODART]=?", "artiXle 99", "A99")
+    assert scanner.scan(full=False).changes == 0
+    assert scanner.scan(full=True).changes == 1
+
+
+def test_the_page_sums_are_access_sql_within_its_limits():
+    """Every watched table's aggregate list, with all its schema columns: valid Access SQL, at most 255 fields (the
+    most a query returns in Access), only functions Access has, and far under its 64,000-character statement."""
+    import re
+
+    from replicator.capture.tables import factusol_tables
+    from replicator.factusol.connection import check_access_sql
+    from replicator.factusol.schema import load_schema
+
+    for name, table in factusol_tables().items():
+        select = paging.aggregate_list(table, [c.name for c in load_schema()[name].columns])
+        sql = f"SELECT {select} FROM [{name}] WHERE [{table.pk[0]}] >= ? AND [{table.pk[0]}] < ?"
+        check_access_sql(sql)
+        assert select.count(" AS [") <= 255, name
+        assert len(sql) < 32_000, name
+        functions = set(re.findall(r"([A-Z]+)\(", re.sub(r"\[[^\]]*\]", "", sql)))
+        assert functions <= {"COUNT", "SUM", "LEN", "ASC", "RIGHT"}, (name, functions)

@@ -1,13 +1,15 @@
 """FactuSOL change detection by pages: which parts of a big table changed since the last scan, without reading it.
 
 A big table is cut into pages of about PAGE_ROWS rows by ranges of one primary-key column (bounds taken from the
-file's own `ORDER BY`, so its collation decides what lies between two).  For each page the file
-computes `COUNT(*)` and, over every row, the `SUM` of each number column and of the `LEN` of each text column: one
+file's own `ORDER BY`, so its collation decides what lies between two).  For each page the file computes `COUNT(*)`
+and, over every row, the `SUM` of each number column, of the `LEN` of each text column and of a fingerprint of the
+text columns the replicator reads (`text_print`: the codes of a text's first and last characters): one
 Access aggregate statement per page, evaluated by the database engine, no row crosses the driver.  A scan compares
 these with the previous scan's and reads only the pages that differ.  That finds inserts and deletes (the count) and
-edits that change a number or a text's length, whether or not they moved a `FUM*` date (a bulk price update,
-another program).  An edit that keeps every number and every text length (two values swapped, "Rojo" -> "Azul") is
-not seen here: the full rescan (`full_rescan_seconds`) finds it.
+edits that change a number, a text's length or a sampled character, whether or not they moved a `FUM*` date (a bulk
+price update, another program, "Rojo" -> "Azul").  An edit that keeps every number, every text length and every
+sampled character ("Camiseta roja" -> "Camiseta rosa", a column no reader maps, two values swapped between rows of a
+page) is not seen here: the full rescan (`full_rescan_seconds`) finds it.
 
 The sums are taken *before* the rows are read, so an edit made in between is read now and seen again (harmlessly)
 by the next scan's sums; none is lost.
@@ -63,16 +65,60 @@ def ranges(column: str, bounds: list[Any], prefix: str = "", params: list[Any] |
 
 
 def aggregate_list(table: WatchedTable, columns: list[str]) -> str:
-    """COUNT(*) and the per-column sums for the columns of `columns` whose FactuSOL type is known."""
+    """COUNT(*), the per-column sums for the columns of `columns` whose FactuSOL type is known, and the fingerprints
+    (`text_print`) of the text columns the replicator reads (`fingerprinted`), TEXT_GROUP columns to a sum."""
     types = {c.name.upper(): c.type for c in load_schema()[table.name].columns} if table.name in load_schema() else {}
     parts = ["COUNT(*) AS [N]"]
+    texts = []
+    printed = fingerprinted(table) if TEXT_FINGERPRINTS else set()
     for name in columns:
         kind = types.get(name.upper())
         if kind in _NUMBER_TYPES:
             parts.append(f"SUM([{name}]) AS [S{len(parts)}]")
         elif kind in _TEXT_TYPES:
             parts.append(f"SUM(LEN([{name}])) AS [S{len(parts)}]")
+            if name.upper() in printed:
+                texts.append(name)
+    for i in range(0, len(texts), TEXT_GROUP):
+        group = " + ".join(text_print(name) for name in texts[i : i + TEXT_GROUP])
+        parts.append(f"SUM({group}) AS [S{len(parts)}]")
     return ", ".join(parts)
+
+
+# False: the page sums see a text's length only (how they were before; the bench compares the two).
+TEXT_FINGERPRINTS = True
+# Text columns whose fingerprints share one SUM: Access returns at most 255 fields per query, and a row's group
+# stays below 32,768 (8 columns x 4 x 255), within Access's Integer arithmetic.
+TEXT_GROUP = 8
+
+
+def text_print(column: str) -> str:
+    """An Access expression of one text value: the codes of its first and last characters (the last one weighted).
+
+    `Right([X], 1) & ' '` and `[X] & ' '` are never empty in Access (`&` reads Null as ''), so `Asc` always has a
+    character: no row can make the statement fail.  A value changed to another of the same length ("Rojo" ->
+    "Azul", an EAN, a phone number) is seen when its first or last character differs.  Only Access's own functions
+    (Asc, Right, `&`); the stand-in's translation is in `sqlcheck.translate_for_sqlite`.  Two characters, not more:
+    each one costs about as much as the whole length sum (see docs/performance.md)."""
+    col = f"[{column}]"
+    return f"ASC({col} & ' ') + 3 * ASC(RIGHT({col}, 1) & ' ')"
+
+
+def fingerprinted(table: WatchedTable) -> set[str]:
+    """The text columns of `table` worth a fingerprint: its key and the columns the readers map (`reader.py`'s
+    column maps).  Other columns' unstamped same-length edits wait for the full rescan, as before."""
+    from . import read_articles, read_customers, read_documents  # the column maps; they never import this module
+
+    maps = (
+        read_customers.CUSTOMER_COLUMNS,
+        read_customers.ADDRESS_COLUMNS,
+        read_articles.PRODUCT_COLUMNS,
+        read_documents.ORDER_COLUMNS,
+        read_documents.ORDER_LINE_COLUMNS,
+    )
+    suffix = table.name[2:]  # FactuSOL names a table's columns with its three letters: DESART in F_ART
+    named = {column.upper() for m in maps for column in m.values() if column.upper().endswith(suffix)}
+    return named | {column.upper() for column in table.pk}
 
 
 def is_small(rows: int, columns: int) -> bool:

@@ -46,8 +46,8 @@ _RULES: list[tuple[re.Pattern[str], str]] = [
         (r"\b(COALESCE|IFNULL|NULLIF|NVL)\s*\(", "COALESCE/IFNULL/NULLIF do not exist in Access (IIf/Nz)"),
         (r"\bCASE\b", "CASE does not exist in Access SQL (IIf/Switch)"),
         (
-            r"\b(SUBSTR|SUBSTRING|LENGTH|CHAR_LENGTH|CONCAT|GROUP_CONCAT|STRING_AGG)\s*\(",
-            "not an Access function (Mid/Len/&)",
+            r"\b(SUBSTR|SUBSTRING|LENGTH|CHAR_LENGTH|CONCAT|GROUP_CONCAT|STRING_AGG|UNICODE|ASCII)\s*\(",
+            "not an Access function (Mid/Len/Asc/&)",
         ),
         (
             r"\b(STRFTIME|JULIANDAY|DATETIME|DATE_FORMAT|TO_CHAR)\s*\(",
@@ -133,12 +133,24 @@ def translate_for_sqlite(sql: str) -> str:
     m = _TOP.match(sql)
     if m:
         sql = (m.group(1) + sql[m.end() :]).rstrip().rstrip(";") + f" LIMIT {m.group(2)}"
-    if "LEN(" in sql:  # Access's Len() is SQLite's length()
+    if _LEN.search(sql):  # Access's Len() is SQLite's length()
         sql = _LEN.sub("LENGTH(", sql)
+    if _TEXT_OPS.search(sql):  # the page sums' text fingerprints (pages.py); never inside a literal or a [name]
+        sql = _RIGHT1.sub(r"SUBSTR(\1, -1, 1)", sql)  # Right([X], 1): the last character
+        sql = "".join(part if part[:1] in ("'", "[") else _text_ops(part) for part in _QUOTED.split(sql))
     return sql
 
 
 _LEN = re.compile(r"\bLEN\(", re.IGNORECASE)
+_TEXT_OPS = re.compile(r"\b(?:ASC|RIGHT)\(|&", re.IGNORECASE)
+_QUOTED = re.compile(r"('(?:[^']|'')*'|\[[^\]]*\])")
+_RIGHT1 = re.compile(r"\bRIGHT\((\[[^\]]*\]), 1\)", re.IGNORECASE)
+_ASC = re.compile(r"\bASC\(", re.IGNORECASE)
+
+
+def _text_ops(sql: str) -> str:
+    # Asc -> unicode (the code of the first character), & -> ||
+    return _ASC.sub("UNICODE(", sql).replace("&", "||")
 
 
 # --------------------------------------------------------------------------------------------------------------------
