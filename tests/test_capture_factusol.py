@@ -580,3 +580,24 @@ def test_the_engine_applies_nothing_while_stopped(fs, caplog):
         engine.apply_pending()
     assert report.changes == 0 and len(store.changes(status="pending")) == 1
     assert sum("applying is stopped: a test stop" in r.getMessage() for r in caplog.records) == 1
+
+
+def test_a_failed_scan_is_one_sentence_without_class_names_or_traceback(tmp_path, caplog):
+    """A file that is no FactuSOL file (none of the watched tables): the status and the log say what went wrong, as
+    a sentence, and the watcher keeps trying."""
+    path = tmp_path / "0012026.sqlite"
+    other = sqlite3.connect(path)
+    other.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY)")
+    other.close()
+    store = Store(f"sqlite:///{tmp_path / 'state.sqlite'}")
+    watcher = FactusolWatcher(store, FactusolConfig(file=path, connection=CONN))
+    with caplog.at_level(logging.ERROR, logger="replicator.capture.factusol"):
+        watcher.start()
+        try:
+            _wait(lambda: watcher.status.state == "error", timeout=30)
+        finally:
+            watcher.stop()
+    failed = [r.getMessage() for r in caplog.records if "FactuSOL scan failed" in r.getMessage()]
+    assert failed and failed[0] == f"FactuSOL scan failed: {watcher.status.last_error}; capture tries again in 0.5 s"
+    assert "F_" in watcher.status.last_error and "Error" not in watcher.status.last_error
+    assert all(r.exc_info is None for r in caplog.records)

@@ -73,6 +73,18 @@ def event_scan_gap(empty_event_scans: int, debounce: float) -> float:
     return min(EVENT_SCAN_GAP_MAX, max(debounce, 0.25) * 2 ** (empty_event_scans - EMPTY_SCANS_BEFORE_SPACING + 1))
 
 
+def failure_text(exc: BaseException) -> str:
+    """What went wrong, as people read it: the error's own message, never its class name, secrets redacted."""
+    args = exc.args
+    if isinstance(exc, KeyError) and args:
+        text = f"no {args[0]!r} found"
+    elif len(args) == 2 and isinstance(args[0], str) and len(args[0]) == 5:  # a driver error: (SQLSTATE, text)
+        text = f"{args[1]} (SQLSTATE {args[0]})"
+    else:
+        text = str(exc) or "an unexpected error without a message"
+    return " ".join(redact(text).split())
+
+
 class FactusolWatcher:
     """Runs `FactusolScanner` from a thread, driven by watchdog file events, a safety timer and lock backoff."""
 
@@ -260,14 +272,15 @@ class FactusolWatcher:
                 continue
             except FactusolRestoredError as exc:  # applying is stopped (halt.py); say it once, look again later
                 if self.status.state != "restored":
-                    log.error("%s. Applying is stopped; run %s", redact(exc), COMMAND)
+                    log.error("%s Applying is stopped; run %s", redact(exc), COMMAND)
                 self.status.state, self.status.last_error = "restored", redact(exc)
                 retry_at = time.monotonic() + self.max_backoff
                 continue
             except Exception as exc:  # keep watching; the status says what went wrong
                 self._dirty_since = self._dirty_since or dirty
-                self.status.state, self.status.last_error = "error", redact(f"{type(exc).__name__}: {exc}")
-                log.exception("FactuSOL scan failed")
+                self.status.state, self.status.last_error = "error", failure_text(exc)
+                what = self.status.last_error.rstrip(".")
+                log.error("FactuSOL scan failed: %s; capture tries again in %.1f s", what, backoff)
                 retry_at = time.monotonic() + backoff
                 backoff = min(self.max_backoff, backoff * 2)
                 continue
