@@ -454,9 +454,9 @@ def _max_code(env, lo: int, hi: int) -> int:
 
 
 def test_many_new_customers_are_created_in_bulk_with_consecutive_codes(env, monkeypatch):
-    import replicator.sync.customers as customers
+    import replicator.sync.customer_create as customer_create
 
-    monkeypatch.setattr(customers, "CREATE_CHUNK", 128)  # several chunks (one FactuSOL transaction each)
+    monkeypatch.setattr(customer_create, "CREATE_CHUNK", 128)  # several chunks (one FactuSOL transaction each)
     registered_top, guest_top = _max_code(env, 10000, 89999), _max_code(env, 90000, 99999)
     count = customer_count(env)
     made, extra, bad = {}, {}, None
