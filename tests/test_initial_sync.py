@@ -129,8 +129,8 @@ CHILD = textwrap.dedent("""
         return wrapper
 
     if {where!r} == "customer":  # killed after the 2nd bulk chunk committed in FactuSOL, before the store linked it
-        import replicator.sync.customers as customers
-        customers.CREATE_CHUNK = 10
+        import replicator.sync.customer_create as customer_create
+        customer_create.CREATE_CHUNK = 10
         fs_writer.insert_customers = stop_after(fs_writer.insert_customers, 2)
     else:  # killed after the 2nd bulk chunk committed in the shop, before the store linked it
         import replicator.sync.products as products

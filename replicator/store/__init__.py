@@ -104,10 +104,12 @@ _CREATE_TRIES = 10
 
 
 def _made_meanwhile(exc: DBAPIError) -> bool:
-    """Whether a CREATE or INSERT failed because another process made the same table, column or row just before."""
+    """Whether a CREATE or INSERT failed because another process made the same table, column or row just before, or
+    (SQLite) is making it now: a reader that turns writer while another writes gets "database is locked" at once,
+    without waiting out the busy timeout, since waiting could deadlock."""
     text = str(getattr(exc, "orig", exc)).lower()
     return isinstance(exc, IntegrityError) or any(
-        words in text for words in ("already exists", "duplicate column", "duplicate key")
+        words in text for words in ("already exists", "duplicate column", "duplicate key", "database is locked")
     )
 
 
@@ -182,15 +184,21 @@ class Store(ReviewQueue, AppliedLedgerOps, CheckpointClaims):
         """This store's identity, made once when the store is created: the shop ledger notes carry it, so a store
         that was lost or replaced is recognised (see `replicator.halt`).  Two processes making it at once keep the
         one committed first."""
-        if getattr(self, "_store_id", None) is None:
+        for attempt in range(_CREATE_TRIES):
+            if getattr(self, "_store_id", None) is not None:
+                break
             with self._session() as s:
                 row = s.get(StoreMeta, "store_id")
                 if row is None:
                     try:
                         s.add(StoreMeta(key="store_id", value=uuid.uuid4().hex[:12]))
                         s.commit()
-                    except IntegrityError:  # another process made it first: that one is the store's identity
+                    except DBAPIError as exc:  # another process made it first: that one is the store's identity
                         s.rollback()
+                        if attempt == _CREATE_TRIES - 1 or not _made_meanwhile(exc):
+                            raise
+                        time.sleep(0.02 * (attempt + 1))
+                        continue
                     row = s.get(StoreMeta, "store_id", populate_existing=True)
                 self._store_id = row.value
         return self._store_id
