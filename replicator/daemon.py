@@ -13,6 +13,7 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from datetime import datetime
 
+from replicator.sentences import exception_text
 from replicator.capture.service import CaptureService, capture_once
 from replicator.capture.wakeup import Wakeup, run_loop
 from replicator.config import Config, redact
@@ -136,7 +137,8 @@ def serve(runtime: Runtime, stop: threading.Event, drain_left: Callable[[], floa
                 adopt(runtime, newest)
             report = runtime.engine.apply_pending()
         except Exception as exc:  # a failing cycle is logged and retried, the service keeps running
-            problem = redact(f"{type(exc).__name__}: {exc}")
+            log.debug("apply cycle failed", exc_info=True)  # the traceback, for a developer's debug log
+            problem = redact(exception_text(exc))
             log.error("apply cycle failed, retrying in %.0fs: %s", runtime.config.apply_interval_seconds, problem)
             report = None
         _close_if_idle(runtime)

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
+from replicator.sentences import exception_text
 from replicator.config import redact
 from replicator.factusol.errors import is_transient as factusol_transient
 from replicator.prestashop.connection import is_transient as shop_transient
@@ -199,8 +200,9 @@ class Engine:
                 except Exception as key_exc:
                     if is_transient(key_exc):
                         raise
+                    log.debug("%s %s: unexpected error", entity, key, exc_info=True)  # for a developer's debug log
                     outcomes[key] = self._quarantine(
-                        SyncError(entity, key, f"unexpected error: {type(key_exc).__name__}: {redact(key_exc)}")
+                        SyncError(entity, key, f"unexpected error: {redact(exception_text(key_exc))}")
                     )
         for key, outcome in outcomes.items():
             if outcome.status in ("applied", NOOP, ECHO):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 
+from replicator.sentences import exception_text
 from replicator.rules.datacheck import check_against_data, read_codes
 from replicator.resync import ENTITIES, plan, summary
 
@@ -29,7 +30,7 @@ def adopt(runtime, rules) -> bool:
     try:
         changes = summary(plan(runtime.engine, ENTITIES))
     except Exception as exc:  # the estimate is advice: a failure to compute it never stops the service
-        log.warning("could not tell what the new rules change (%s: %s)", type(exc).__name__, exc)
+        log.warning("could not tell what the new rules change: %s", exception_text(exc))
         return True
     if changes:
         log.warning(

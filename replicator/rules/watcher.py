@@ -10,6 +10,8 @@ from typing import Callable
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
+from replicator.sentences import exception_text
+
 from .errors import RuleProblem, RulesError
 from .loader import load_rules
 from .ruleset import RuleSet
@@ -50,14 +52,19 @@ class RulesWatcher(FileSystemEventHandler):
             except RulesError as e:
                 self.problems = e.errors
             except Exception as e:  # an unforeseen failure must not end the watcher: keep the rules in force
-                self.problems = [RuleProblem(str(self.directory), 1, 1, f"the rules could not be reloaded: {e}")]
+                self.problems = [
+                    RuleProblem(str(self.directory), 1, 1, f"the rules could not be reloaded: {exception_text(e)}")
+                ]
             ruleset, problems = self.ruleset, list(self.problems)
         if self.on_reload:
             try:
                 self.on_reload(ruleset, problems)
-            except Exception:  # the service's handler failed: say so, keep watching
-                log.exception(
-                    "rules reloaded from %s but applying them failed; previous rules stay in force", self.directory
+            except Exception as exc:  # the service's handler failed: say so, keep watching
+                log.debug("applying reloaded rules failed", exc_info=True)  # the traceback, for a developer's debug log
+                log.error(
+                    "rules reloaded from %s but applying them failed (%s); previous rules stay in force",
+                    self.directory,
+                    exception_text(exc),
                 )
         return ruleset
 
