@@ -225,7 +225,7 @@ def test_read_rows_by_key_reads_consecutive_codes_by_range_and_nothing_else(fs_c
 
 def test_read_values_by_key_hash_like_the_echo_ledger_and_the_capture(fs_conn):
     """What the bulk creation records for its echoes (RowHasher over read_values_by_key) equals `row_hash` of the
-    row image as `record_factusol_write` and the capture read it, Moneda/Fecha columns included."""
+    row image as `factusol_writes` and the capture read it, Moneda/Fecha columns included."""
     from replicator.capture.snapshot import RowHasher
     from replicator.keys import row_hash
 

@@ -318,6 +318,37 @@ def test_edits_on_both_sides_merge(env):
     assert env.store.conflicts() == []
 
 
+def test_a_file_locked_between_a_write_and_its_read_back_leaves_no_write_behind(env, monkeypatch):
+    """FactuSOL (or a backup) takes the file just after our UPDATE of F_CLI, before its image is read back for the
+    echo record: the write is rolled back with it, so when the shop edits the customer again the newest value goes
+    through, with no conflict against a write of ours the store never heard of."""
+    from replicator.factusol.connection import FactusolConnection
+    from replicator.factusol.errors import FactusolLockedError
+
+    synced(env)
+    code = code_of(env, 1)
+    before = fcli(env, code)
+    env.shop.execute("UPDATE {p}customer SET lastname = 'Primera', date_upd = NOW() WHERE id_customer = 1")
+    real_row, calls = FactusolConnection.row, []
+
+    def locked_once(self, table, pk):
+        if table == "F_CLI" and not calls:
+            calls.append(pk)
+            raise FactusolLockedError("the FactuSOL file is locked by another program")
+        return real_row(self, table, pk)
+
+    monkeypatch.setattr(FactusolConnection, "row", locked_once)
+    with pytest.raises(FactusolLockedError):
+        env.cycle()
+    assert calls and fcli(env, code)["NOCCLI"] == before["NOCCLI"]  # the UPDATE went with the transaction
+    env.shop.execute("UPDATE {p}customer SET lastname = 'Segunda', date_upd = NOW() WHERE id_customer = 1")
+    env.cycle()
+    assert "Segunda" in fcli(env, code)["NOCCLI"]
+    assert env.store.conflicts() == []
+    captured, applied = env.cycle()  # our write is an echo: nothing flows back
+    assert applied.changes == 0
+
+
 def test_conflicting_nif_edit_parks_a_manual_conflict(env):
     synced(env)
     code = code_of(env, 1)

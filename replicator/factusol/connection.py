@@ -238,6 +238,11 @@ class FactusolConnection:
         where = " AND ".join(f"[{column}] = ?" for column in pk)
         return self.query_one(f"SELECT * FROM [{table}] WHERE {where}", list(pk.values()))
 
+    def rows(self, table: str, where: dict[str, Any]) -> list[dict[str, Any]]:
+        """Every whole row of ``table`` whose columns hold the values of ``where`` (a pedido's lines by its number)."""
+        condition = " AND ".join(f"[{column}] = ?" for column in where)
+        return self.query(f"SELECT * FROM [{table}] WHERE {condition}", list(where.values()))
+
     def scalar(self, sql: str, params: Sequence[Any] | None = None) -> Any:
         row = self.query_one(sql, params)
         return None if row is None else next(iter(row.values()))

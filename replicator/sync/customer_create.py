@@ -132,7 +132,7 @@ def _insert_chunk(ctx: SyncContext, chunk: list[_NewCustomer]) -> dict[str, Outc
     if not made:
         return outcomes
     codes = [code for _, code, _ in made]
-    # The written rows read back once, exactly as the capture reads them (as record_factusol_write does): their
+    # The written rows read back once, exactly as the capture reads them (as factusol_writes does): their
     # hashes are the echo records, and they are the new customers' FactuSOL side for the baselines.  The codes
     # are consecutive, so each table is one BETWEEN read per code range.
     cli_names, cli_rows = fs_writer.read_values_by_key(ctx.factusol, "F_CLI", "CODCLI", codes)

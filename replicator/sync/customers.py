@@ -41,7 +41,7 @@ from replicator.sync.customer_fields import (
     quarantined,
 )
 from replicator.sync.customer_fields import fields_of as _fields  # also what reconcile compares
-from replicator.sync.echo import record_factusol_write, shop_marker
+from replicator.sync.echo import factusol_writes, shop_marker
 
 _UNCHANGED = "\x00unchanged"  # marks "this side did not move" for merge_field
 
@@ -296,24 +296,29 @@ class CustomerSync:
             columns = address_columns(ctx, key, address_id, address)
             link = ctx.store.map_id(ADDRESS_ENTITY, prestashop_id=str(address_id))
             number = int(link.factusol_key.split(":")[1]) if link and link.factusol_key.startswith(f"{code}:") else None
-            if number is None:
-                number = fs_reader.delivery_address_code(
-                    ctx.factusol, code, columns.get("DIROBR", ""), columns.get("CPOOBR", "")
-                )
-                if number is None:
-                    number = fs_writer.insert_delivery_address(ctx.factusol, code, columns)
-                    notes.append(f"delivery address {address_id} -> F_OBR {code}/{number}")
-                else:
-                    notes.append(f"delivery address {address_id} linked to F_OBR {code}/{number}")
-                ctx.store.link(ADDRESS_ENTITY, f"{code}:{number}", str(address_id))
-            else:
+            if number is not None:
                 last = ctx.store.baseline(ADDRESS_ENTITY, f"{code}:{number}") or {}
                 changed = {c: v for c, v in columns.items() if last.get(c) != canon(v)}
                 if not changed:
                     continue
-                fs_writer.update_fields(ctx.factusol, "F_OBR", {"CLIOBR": code, "CODOBR": number}, changed)
-                notes.append(f"F_OBR {code}/{number}: {', '.join(sorted(changed))}")
-            record_factusol_write(ctx, ENTITY, "F_OBR", {"CLIOBR": code, "CODOBR": number})
+            new_link = False
+            with factusol_writes(ctx) as wrote:
+                if number is None:
+                    number = fs_reader.delivery_address_code(
+                        ctx.factusol, code, columns.get("DIROBR", ""), columns.get("CPOOBR", "")
+                    )
+                    if number is None:
+                        number = fs_writer.insert_delivery_address(ctx.factusol, code, columns)
+                        notes.append(f"delivery address {address_id} -> F_OBR {code}/{number}")
+                    else:
+                        notes.append(f"delivery address {address_id} linked to F_OBR {code}/{number}")
+                    new_link = True
+                else:
+                    fs_writer.update_fields(ctx.factusol, "F_OBR", {"CLIOBR": code, "CODOBR": number}, changed)
+                    notes.append(f"F_OBR {code}/{number}: {', '.join(sorted(changed))}")
+                wrote(ENTITY, "F_OBR", {"CLIOBR": code, "CODOBR": number})
+            if new_link:  # once the row is committed in FactuSOL
+                ctx.store.link(ADDRESS_ENTITY, f"{code}:{number}", str(address_id))
             ctx.store.set_baseline(ADDRESS_ENTITY, f"{code}:{number}", {c: canon(v) for c, v in columns.items()})
         return notes
 
@@ -326,14 +331,15 @@ class CustomerSync:
         base = ctx.store.baseline(ENTITY, key) or {}
         if base.get("deleted_action") == action:
             return Outcome(NOOP)
-        if action == "block":
-            fs_writer.update_customer_fields(ctx.factusol, code, {"ESTCLI": 3, "NVCCLI": 1})
-        elif action == "anonymise":
-            fields = anonymise(rules, {name: "" for name in FIELDS})
-            columns = fs_columns(ctx, key, {k: v for k, v in fields.items() if v})
-            fs_writer.update_customer_fields(ctx.factusol, code, columns)
         if action != "keep":
-            record_factusol_write(ctx, ENTITY, "F_CLI", {"CODCLI": code})
+            with factusol_writes(ctx) as wrote:
+                if action == "block":
+                    fs_writer.update_customer_fields(ctx.factusol, code, {"ESTCLI": 3, "NVCCLI": 1})
+                elif action == "anonymise":
+                    fields = anonymise(rules, {name: "" for name in FIELDS})
+                    columns = fs_columns(ctx, key, {k: v for k, v in fields.items() if v})
+                    fs_writer.update_customer_fields(ctx.factusol, code, columns)
+                wrote(ENTITY, "F_CLI", {"CODCLI": code})
         ctx.store.set_baseline(ENTITY, key, {**base, "deleted_action": action})
         return Outcome("applied", f"deleted in the shop: FactuSOL customer {code} -> {action} (customer rule gdpr)")
 
@@ -342,8 +348,9 @@ class CustomerSync:
         if to_fs:
             columns = fs_columns(ctx, key, to_fs)
             if columns:
-                fs_writer.update_customer_fields(ctx.factusol, code, columns)
-                record_factusol_write(ctx, ENTITY, "F_CLI", {"CODCLI": code})
+                with factusol_writes(ctx) as wrote:
+                    fs_writer.update_customer_fields(ctx.factusol, code, columns)
+                    wrote(ENTITY, "F_CLI", {"CODCLI": code})
         if to_ps:
             customer, address = ps_columns(ctx, shop, to_ps)
             if customer or address:

@@ -3,13 +3,17 @@
 Echo suppression is decided here, in one place:
 - a shop write passes `shop_marker(ctx, change_note)` as the writer's `extra`, which inserts a row into
   `<prefix>replicator_ledger` inside the same MySQL transaction, so the binlog/poll watcher drops it;
-- after a FactuSOL write, `record_factusol_write` re-reads the row exactly as the watcher will and records its
-  hash in the applied ledger, so the next scan recognises that image as ours (and a person's later edit,
-  a different image, is still captured).
+- a FactuSOL write goes inside `factusol_writes`, which re-reads the rows written exactly as the watcher will, in
+  the same FactuSOL transaction as the write, and records their hashes in the applied ledger, so the next scan
+  recognises those images as ours (and a person's later edit, a different image, is still captured).  Write and
+  read-back are one transaction so that a file locked between them (FactuSOL saving, a backup) rolls the write
+  back too: a row is never changed without the image that tells its capture is ours.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from replicator.prestashop.binlog import ensure_ledger_table, ledger_insert_sql
@@ -30,17 +34,21 @@ def shop_marker(ctx: SyncContext, note: str, change_id: int | None = None) -> li
     return [(ledger_insert_sql(ctx.shop.prefix), (change_id, note[: 255 - len(tag)] + tag))]
 
 
-def record_factusol_write(
-    ctx: SyncContext, entity: str, table: str, pk: dict[str, Any], change_id: int | None = None
-) -> None:
-    """Remember the image of a FactuSOL row we just wrote (or deleted) so its capture is known as our echo."""
+@contextmanager
+def factusol_writes(ctx: SyncContext, change_id: int | None = None) -> Iterator[Callable[[str, str, dict], None]]:
+    """``with factusol_writes(ctx) as wrote:`` write FactuSOL rows, calling ``wrote(entity, table, pk)`` for each;
+    the rows are read back before the FactuSOL transaction commits, and their images recorded as ours after it."""
     generation.mark_factusol_write(ctx)
-    row = ctx.factusol.row(table, pk)
-    key = factusol_row_key(pk)
-    note_write(ctx, table, key, row)  # a stock input we wrote: its article's shop stock follows in this apply
-    ctx.store.record_applied(
-        FACTUSOL, entity, table, key, row_hash(row) if row is not None else DELETED_HASH, "write", change_id
-    )
+    written: list[tuple[str, str, dict[str, Any]]] = []
+    with ctx.factusol.transaction():
+        yield lambda entity, table, pk: written.append((entity, table, dict(pk)))
+        images = [(entity, table, pk, ctx.factusol.row(table, pk)) for entity, table, pk in written]
+    for entity, table, pk, row in images:
+        key = factusol_row_key(pk)
+        note_write(ctx, table, key, row)  # a stock input we wrote: its article's shop stock follows in this apply
+        ctx.store.record_applied(
+            FACTUSOL, entity, table, key, row_hash(row) if row is not None else DELETED_HASH, "write", change_id
+        )
 
 
 def factusol_echo_records(
@@ -48,13 +56,12 @@ def factusol_echo_records(
 ) -> list[tuple[str, str, str]]:
     """The ledger rows (table, row key, row hash) of FactuSOL rows we just wrote, for the caller to record: per
     ``(table, where, pks)`` group, the rows matching ``where`` (the columns the pks share: a pedido's header, its
-    lines) are read once.  A pk with no row (a line removed) is recorded as deleted, as `record_factusol_write` does."""
+    lines) are read once.  A pk with no row (a line removed) is recorded as deleted, as `factusol_writes` does."""
     records = []
     for table, where, pks in groups:
         if not pks:
             continue
-        condition = " AND ".join(f"[{column}] = ?" for column in where)
-        rows = ctx.factusol.query(f"SELECT * FROM [{table}] WHERE {condition}", list(where.values()))
+        rows = ctx.factusol.rows(table, where)
         columns = list(pks[0])
         found = {factusol_row_key({c: r.get(c) for c in columns}): r for r in rows}
         for pk in pks:

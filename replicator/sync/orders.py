@@ -35,7 +35,7 @@ from replicator.store import APPLIED, CONFLICT, Change
 from replicator.sync.base import NOOP, Outcome, SyncContext, SyncError, image, row_key, sync_each
 from replicator.sync import shop_state
 from replicator.sync.customers import ensure_factusol_customer
-from replicator.sync.echo import FACTUSOL, factusol_echo_records, record_factusol_write
+from replicator.sync.echo import FACTUSOL, factusol_echo_records, factusol_writes
 from replicator.sync.followup import (
     ENTITY,
     linked_pedido,
@@ -324,8 +324,9 @@ class OrderSync:
         )
         if not paid:
             return ""
-        fs_writer.update_fields(ctx.factusol, "F_PCL", {"TIPPCL": series, "CODPCL": number}, {"PRIPCL": notes})
-        record_factusol_write(ctx, ENTITY, "F_PCL", {"TIPPCL": series, "CODPCL": number})
+        with factusol_writes(ctx) as wrote:
+            fs_writer.update_fields(ctx.factusol, "F_PCL", {"TIPPCL": series, "CODPCL": number}, {"PRIPCL": notes})
+            wrote(ENTITY, "F_PCL", {"TIPPCL": series, "CODPCL": number})
         return f"payment taken in the shop noted in pedido {series}-{number}"
 
     # -- the shop order edited after its pedido was made ------------------------------------------------------

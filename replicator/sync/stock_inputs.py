@@ -3,7 +3,7 @@ apply.
 
 Our own FactuSOL writes are not captured again (echo suppression), so a pedido's pending units (F_LPC.PENLPC),
 a cancellation releasing them, or any other stock input we write would otherwise reach the shop only when the
-article changes next.  `record_factusol_write` notes the article of every such row (as written and as it was
+article changes next.  `factusol_writes` notes the article of every such row (as written and as it was
 before, for a line whose article changed or that was deleted); the engine syncs the stock of those articles
 after the batch's entity syncs (`take`).
 """
