@@ -1,7 +1,8 @@
 """The fault suite (`make faults`): the service killed with kill -9 at random points while changes flow both ways,
 MariaDB restarted under it, the FactuSOL file held locked for a long while, the FactuSOL file replaced by a restored
-backup under load; after each, `replicator reconcile` must report 0 differences for every entity (products,
-customers, orders, stock, shipments, invoices).  Prints one JSON line of counts per scenario (docs/reliability.md).
+backup under load, the shop's binary logs purged while the service was stopped, the state store deleted; after each,
+`replicator reconcile` must report 0 differences for every entity (products, customers, orders, stock, shipments,
+invoices).  Prints one JSON line of counts per scenario (docs/reliability.md).
 """
 
 from __future__ import annotations
@@ -299,7 +300,7 @@ def test_factusol_file_replaced_by_a_restored_backup_under_load_halts_then_recon
     # for a person, as the rules say: the report names it; here the person keeps the shop's value
     left = _reconcile(config, capsys)["differences"] if repaired["remaining"] else []
     conflicts = Store(load_config(config).store).conflicts()
-    assert all("open conflict #" in d["detail"] for d in left), left
+    assert all("open conflict #" in d["detail"] for d in left), "\n".join(map(str, left))
     assert {(d["entity"], d["key"]) for d in left} <= {(c.entity, c.key) for c in conflicts}
     for conflict in conflicts:
         assert main(["resolve", str(conflict.id), "--take", "prestashop", "--config", str(config)]) == 0
@@ -311,6 +312,83 @@ def test_factusol_file_replaced_by_a_restored_backup_under_load_halts_then_recon
                     "scenario": "FactuSOL file restored from a backup",
                     "changes": changes,
                     "found_after_restore": found["total"],
+                    "repaired_keys": sum(len(v) for v in repaired["repaired"].values()),
+                    "conflicts_resolved": len(conflicts),
+                    "differences": differences,
+                }
+            )
+        )
+
+
+def _run_a_while(config, log_path, connection, shop_url, n: int) -> int:
+    """The service runs, both sides change and the changes are applied, then it is stopped: the changes made."""
+    service = _service(config, log_path)
+    try:
+        _wait(lambda: _service_report(config).get("state") == "running")
+        changes = _edit_both_sides(connection, shop_url, n)
+        time.sleep(3)
+    finally:
+        service.send_signal(signal.SIGTERM)
+        service.wait(timeout=60)
+    return changes
+
+
+def test_binlog_purged_while_the_service_was_stopped_then_reconcile_finds_nothing(site, mysql_server, tmp_path, capsys):
+    config, connection, shop_url = site
+    if getattr(mysql_server, "local", None) is None:
+        pytest.skip("needs the throwaway MariaDB the tests started (its binary logs are purged)")
+    log_path = tmp_path / "service.log"
+    changes = _run_a_while(config, log_path, connection, shop_url, 40)
+    stored = Store(load_config(config).store).checkpoint("prestashop.binlog")
+    changes += _edit_both_sides(connection, shop_url, 41)  # while it is stopped, then the logs holding them go
+    with ShopConnection(shop_url) as server:
+        server.execute("FLUSH BINARY LOGS")
+        newest = server.query_one("SHOW MASTER STATUS")["File"]
+        deadline = time.monotonic() + 30
+        while stored["file"] in [r["Log_name"] for r in server.query("SHOW BINARY LOGS")]:
+            server.execute(f"PURGE BINARY LOGS TO '{newest}'")  # kept until the server's own checkpoint moves on
+            assert time.monotonic() < deadline, "the server did not purge the old binary log"
+            time.sleep(0.2)
+    changes += _run_a_while(config, log_path, connection, shop_url, 42)
+    log = log_path.read_text()
+    assert "Traceback" not in log and "is no longer on the shop's server" in log, log[-3000:]
+    differences = _settle_and_reconcile(config, capsys)
+    with capsys.disabled():
+        print(json.dumps({"scenario": "binlog purged while stopped", "changes": changes, "differences": differences}))
+
+
+def test_state_store_deleted_while_stopped_halts_then_accept_baseline_and_repair_bring_both_in_step(
+    site, tmp_path, capsys
+):
+    config, connection, shop_url = site
+    log_path = tmp_path / "service.log"
+    changes = _run_a_while(config, log_path, connection, shop_url, 50)
+    store_file = load_config(config).store.removeprefix("sqlite:///")
+    for path in (store_file, store_file + "-wal", store_file + "-shm"):  # the state store is lost
+        if os.path.exists(path):
+            os.remove(path)
+    changes += _edit_both_sides(connection, shop_url, 51)  # and both sides change meanwhile
+    capsys.readouterr()
+    assert main(["run", "--config", str(config), "--once"]) == 1  # a store the shop was not written with: stopped
+    assert "state store" in capsys.readouterr().err
+    found = _reconcile(config, capsys)
+    assert found["total"] > 0  # without links every key is reported, nothing is written yet
+    assert main(["accept-baseline", "--config", str(config)]) == 0
+    repaired = _reconcile(config, capsys, "--repair")
+    left = _reconcile(config, capsys)["differences"] if repaired["remaining"] else []
+    conflicts = Store(load_config(config).store).conflicts()
+    assert all("open conflict #" in d["detail"] for d in left), "\n".join(map(str, left))
+    for conflict in conflicts:  # what the rules leave to a person: here the person keeps the shop's value
+        assert main(["resolve", str(conflict.id), "--take", "prestashop", "--config", str(config)]) == 0
+    differences = _settle_and_reconcile(config, capsys)
+    assert len(Store(load_config(config).store).id_map("product")) > 0  # the links were made again, not doubled
+    with capsys.disabled():
+        print(
+            json.dumps(
+                {
+                    "scenario": "state store deleted while stopped",
+                    "changes": changes,
+                    "found_after_loss": found["total"],
                     "repaired_keys": sum(len(v) for v in repaired["repaired"].values()),
                     "conflicts_resolved": len(conflicts),
                     "differences": differences,

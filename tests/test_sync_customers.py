@@ -349,6 +349,40 @@ def test_a_file_locked_between_a_write_and_its_read_back_leaves_no_write_behind(
     assert applied.changes == 0
 
 
+def test_a_shop_write_failing_after_the_factusol_write_loses_nothing_and_raises_no_conflict(env, monkeypatch):
+    """Both sides edit one customer: the apply writes FactuSOL (the shop's surname), then the shop's write (FactuSOL's
+    phone) fails (the shop's server gone).  The retry, after the shop edits the surname again, writes the newest
+    surname and the phone, and raises no conflict: our committed FactuSOL write is not taken for a FactuSOL edit."""
+    import pymysql
+
+    from replicator.prestashop import write as ps_write
+
+    synced(env)
+    code = code_of(env, 1)
+    env.shop.execute("UPDATE {p}customer SET lastname = 'Primera', date_upd = NOW() WHERE id_customer = 1")
+    fs_writer.update_customer_fields(env.fs, code, {"TELCLI": "611222333"})
+    real_update, calls = ps_write.update_customer, []
+
+    def gone_once(*args, **kwargs):
+        if not calls:
+            calls.append(args[1])
+            raise pymysql.err.OperationalError(2013, "Lost connection to server during query")
+        return real_update(*args, **kwargs)
+
+    monkeypatch.setattr(ps_write, "update_customer", gone_once)
+    with pytest.raises(pymysql.err.OperationalError):
+        env.cycle()
+    assert calls and "Primera" in fcli(env, code)["NOCCLI"]  # FactuSOL was written before the shop failed
+    env.shop.execute("UPDATE {p}customer SET lastname = 'Segunda', date_upd = NOW() WHERE id_customer = 1")
+    env.cycle()
+    assert "Segunda" in fcli(env, code)["NOCCLI"]
+    phone = env.shop.query_one(
+        "SELECT phone FROM {p}address WHERE id_customer = 1 AND deleted = 0 ORDER BY id_address LIMIT 1"
+    )["phone"]
+    assert phone == "611222333"  # what FactuSOL changed still reached the shop
+    assert env.store.conflicts() == []
+
+
 def test_conflicting_nif_edit_parks_a_manual_conflict(env):
     synced(env)
     code = code_of(env, 1)

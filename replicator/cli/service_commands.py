@@ -96,7 +96,7 @@ def cmd_resume(args) -> int:
 def cmd_reconcile(args) -> int:
     """Compare both sides from their current data; --repair applies the rules' verdict through the apply path."""
     from replicator.runtime import open_runtime
-    from replicator.sync.reconcile import ENTITIES, reconcile, repair
+    from replicator.sync.reconcile import ENTITIES, reconcile, repair_until_settled
 
     config = load_config(args.config)
     setup_logging(config.log_level, config.log_file)
@@ -106,8 +106,7 @@ def cmd_reconcile(args) -> int:
         report = reconcile(runtime.ctx, entities)
         repaired = {}
         if args.repair and not args.dry_run and report.differences:
-            repaired = repair(runtime.ctx, runtime.engine, report)
-            after = reconcile(runtime.ctx, entities)
+            repaired, after = repair_until_settled(runtime.ctx, runtime.engine, report, entities)
         else:
             after = report
     finally:

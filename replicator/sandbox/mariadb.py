@@ -35,6 +35,9 @@ def _which(names: tuple[str, ...]) -> str | None:
     return None
 
 
+START_TRIES = 3
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -52,6 +55,7 @@ class LocalMariaDB:
     base_dir: Path | None = None
     port: int = 0
     keep_dir: bool = False
+    fixed_port: bool = field(default=False, repr=False)
     process: subprocess.Popen | None = field(default=None, repr=False)
 
     @property
@@ -71,6 +75,7 @@ class LocalMariaDB:
         datadir = self.base_dir / "data"
         tmpdir = self.base_dir / "tmp"  # its own temp folder: nothing else cleaning /tmp can pull files away
         tmpdir.mkdir(exist_ok=True)
+        self.fixed_port = bool(self.port)  # a port asked for is kept (a restart keeps its port)
         self.port = self.port or free_port()
         as_root = hasattr(os, "geteuid") and os.geteuid() == 0  # no such thing as root on Windows
         user_args = ["--user=root"] if as_root else []
@@ -90,6 +95,18 @@ class LocalMariaDB:
             )
             if result.returncode != 0:
                 raise LocalServerError(f"mariadb-install-db failed: {result.stderr.strip()[-500:]}")
+        for attempt in range(START_TRIES):
+            try:
+                return self._launch(server, datadir, tmpdir, user_args, timeout)
+            except LocalServerError:
+                # a port another process took between our choice and the server's bind (tests start one server per
+                # worker at once), or a start cut short: try again on a new port
+                if attempt == START_TRIES - 1 or self.fixed_port:
+                    raise
+                self.port = free_port()
+        raise AssertionError("unreachable")
+
+    def _launch(self, server: str, datadir: Path, tmpdir: Path, user_args: list[str], timeout: float) -> "LocalMariaDB":
         log = open(self.base_dir / "server.log", "ab")
         self.process = subprocess.Popen(
             [
@@ -121,6 +138,7 @@ class LocalMariaDB:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 tail = (self.base_dir / "server.log").read_text(errors="replace")[-800:]
+                self.process = None
                 raise LocalServerError(f"mariadbd exited at start: {tail}")
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):

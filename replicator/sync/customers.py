@@ -252,10 +252,9 @@ class CustomerSync:
         if not to_fs and not to_ps and not result.conflicts:
             self._save_baseline(ctx, key, fs, shop, keep=base)
             return Outcome("applied", "; ".join(addresses)) if addresses else Outcome(NOOP)
-        self._write(ctx, key, code, shop, to_fs, to_ps)
-        fs_after = fs_reader.read_customers(ctx.factusol, [code])[0] if to_fs else fs
-        ps_after = ps_reader.read_customers(ctx.shop, [shop.prestashop_id])[0] if to_ps else shop
         parked = {c.field for c in result.conflicts}
+        fs_after = self._write(ctx, key, code, shop, to_fs, to_ps, base=base, parked=parked) or fs
+        ps_after = ps_reader.read_customers(ctx.shop, [shop.prestashop_id])[0] if to_ps else shop
         self._save_baseline(ctx, key, fs_after, ps_after, keep=base, parked=parked)
         parts = []
         if to_fs:
@@ -344,19 +343,42 @@ class CustomerSync:
         return Outcome("applied", f"deleted in the shop: FactuSOL customer {code} -> {action} (customer rule gdpr)")
 
     # -- writes -----------------------------------------------------------------------------------------
-    def _write(self, ctx: SyncContext, key: str, code: int, shop: Customer, to_fs: dict, to_ps: dict) -> None:
+    def _write(
+        self,
+        ctx: SyncContext,
+        key: str,
+        code: int,
+        shop: Customer,
+        to_fs: dict,
+        to_ps: dict,
+        base: dict | None = None,
+        parked: set[str] = frozenset(),
+    ) -> Customer | None:
+        """Write FactuSOL's fields, then the shop's; returns FactuSOL's customer as written (read back in the write's
+        own transaction), None when nothing was written there.  With the key's `base`, a FactuSOL write moves the
+        baseline's FactuSOL image at once: a failure of what follows (the shop's write, the file locked) must not
+        leave our own write looking like an edit made in FactuSOL, to be merged against the shop's next one."""
+        written = None
         if to_fs:
             columns = fs_columns(ctx, key, to_fs)
             if columns:
                 with factusol_writes(ctx) as wrote:
                     fs_writer.update_customer_fields(ctx.factusol, code, columns)
                     wrote(ENTITY, "F_CLI", {"CODCLI": code})
+                    written = fs_reader.read_customers(ctx.factusol, [code])[0]
+                if base is not None:  # only the fields written move: what still waits for the shop stays moved
+                    now = _fields(written)
+                    moved = {n: now[n] for n in to_fs if n in now and n not in parked}
+                    self._put_baseline(
+                        ctx, key, {"factusol": {**base["factusol"], **moved}, "prestashop": dict(base["prestashop"])}
+                    )
         if to_ps:
             customer, address = ps_columns(ctx, shop, to_ps)
             if customer or address:
                 ps_writer.update_customer(
                     ctx.shop, shop.prestashop_id, customer, address, extra=shop_marker(ctx, f"customer {key}")
                 )
+        return written
 
     def _save_baseline(
         self,
@@ -371,10 +393,13 @@ class CustomerSync:
         for name in parked:  # a parked conflict keeps the old images, so it is seen again until resolved
             fs_image[name] = keep["factusol"].get(name)
             ps_image[name] = keep["prestashop"].get(name)
+        self._put_baseline(ctx, key, {"factusol": fs_image, "prestashop": ps_image})
+
+    def _put_baseline(self, ctx: SyncContext, key: str, baseline: dict) -> None:
         if getattr(self, "_pending", None) is not None:  # inside `sync`: written with the batch's others
-            self._pending[key] = {"factusol": fs_image, "prestashop": ps_image}
+            self._pending[key] = baseline
         else:
-            ctx.store.set_baseline(ENTITY, key, {"factusol": fs_image, "prestashop": ps_image})
+            ctx.store.set_baseline(ENTITY, key, baseline)
 
 
 def ensure_factusol_customer(ctx: SyncContext, ps_customer_id: int) -> int:

@@ -15,7 +15,10 @@ FactuSOL delivery notes (tracking number, carrier, the shipped/delivered state t
 `repair` applies the rules' verdict through the normal apply path (`Engine.sync_keys`: ledger, echo suppression,
 quarantine and conflicts all hold): the keys that differ are synced again, without the baseline entries of the
 fields that differ, so what FactuSOL owns is written where the shop drifted (and an event whose state the shop
-lacks fires again).  Use it after a lost or restored store or a FactuSOL file restored from a backup.
+lacks fires again); a customer's field both sides may write is seen as moved on both, so its policy decides (a
+`manual` field becomes a conflict for a person).  `repair_until_settled` compares again after a repair and repairs
+what the links it made show (a lost store's keys: linked first, then their fields and stock).  Use it after a lost
+or restored store or a FactuSOL file restored from a backup.
 """
 
 from __future__ import annotations
@@ -193,6 +196,9 @@ def _forget(ctx: SyncContext, entity: str, differences: list[Difference]) -> Non
             continue
         if entity == "product":
             base.pop(d.field, None)
+        elif entity == "customer":  # both sides' images forget it: both moved, the field's policy decides
+            for side in ("factusol", "prestashop"):
+                (base.get(side) or {}).pop(d.field, None)
         elif d.event:
             base["events"] = [e for e in base.get("events", []) if e != d.event]
         elif d.field in STALE.get(entity, {}):
@@ -200,6 +206,27 @@ def _forget(ctx: SyncContext, entity: str, differences: list[Difference]) -> Non
     stale = {k: v for k, v in stale.items() if v is not None}
     if stale:
         ctx.store.set_baselines(entity, stale)
+
+
+REPAIR_PASSES = 3
+
+
+def repair_until_settled(
+    ctx: SyncContext, engine, report: ReconcileReport, entities: list[str]
+) -> tuple[dict[str, dict], ReconcileReport]:
+    """Repair, compare again, and repair what the first pass made visible: a key linked by the first pass (after a
+    lost store) shows its field differences and its stock only once it is linked.  Stops when a pass leaves nothing
+    or no fewer differences than the pass before; returns what was repaired (the last outcome per key) and the
+    comparison after it."""
+    repaired: dict[str, dict] = {}
+    after = report
+    for _ in range(REPAIR_PASSES):
+        for entity, outcomes in repair(ctx, engine, after).items():
+            repaired.setdefault(entity, {}).update(outcomes)
+        before, after = after, reconcile(ctx, entities)
+        if not after.differences or len(after.differences) >= len(before.differences):
+            break
+    return repaired, after
 
 
 READERS = {
