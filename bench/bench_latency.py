@@ -93,8 +93,10 @@ def run_mode(mode: str, args, server: LocalMariaDB) -> dict:
             c.execute(f"PRAGMA journal_mode={args.journal}")
         shop_url = create_shop(server.url, f"bench_latency_{mode}", demo=True, customers=args.customers)
         text = render_config(connection, shop_url, store=f"sqlite:///{work / 'state.sqlite'}")
-        text = text.replace("capture: auto", f"capture: {mode}").replace(
-            "poll_seconds: 5", f"poll_seconds: {args.poll_seconds}"
+        text = (
+            text.replace("capture: auto", f"capture: {mode}")
+            .replace("poll_seconds: 5", f"poll_seconds: {args.poll_seconds}")
+            .replace("  level: INFO", f"  level: {args.log_level}")
         )
         config = work / "replicator.yaml"
         config.write_text(text, encoding="utf-8")
@@ -352,6 +354,7 @@ def main() -> int:
     ap.add_argument("--modes", default="binlog,poll")
     ap.add_argument("--poll-seconds", type=float, default=1.0)
     ap.add_argument("--journal", default="wal", choices=["wal", "delete"], help="the stand-in file's journal mode")
+    ap.add_argument("--log-level", default="INFO", help="the service's log level (DEBUG: every scan and poll timed)")
     ap.add_argument("--keep", action="store_true", help="keep the work folder (service log, store) to look into")
     ap.add_argument("--profile", default="", help="a folder for cProfile stats of the service's apply loop (MODE.prof)")
     args, _unknown = ap.parse_known_args()  # `python -m bench -- ...` passes every script the same arguments

@@ -17,7 +17,7 @@ from replicator.sentences import exception_text
 from replicator.capture.service import CaptureService, capture_once
 from replicator.capture.wakeup import Wakeup, run_loop
 from replicator.config import Config, redact
-from replicator.engine import outcome_text
+from replicator.engine import is_transient, outcome_text
 from replicator.halt import ACCEPT_STORE, halt, halted
 from replicator.initial import INITIAL_SYNC_CHECKPOINT, run_initial_sync
 from replicator.instance_lock import hold
@@ -30,6 +30,8 @@ from replicator.store import Store
 from replicator.sync import generation
 
 log = logging.getLogger("replicator")
+# The first wait after an apply that failed for a transient reason; it doubles with each failure, up to the interval.
+RETRY_FIRST = 0.1
 
 
 class PausedError(RuntimeError):
@@ -119,9 +121,11 @@ def serve(runtime: Runtime, stop: threading.Event, drain_left: Callable[[], floa
 
     report = None
     paused = ""
+    interval = runtime.config.apply_interval_seconds
+    retry_in = RETRY_FIRST  # after a transient failure (the FactuSOL file locked a moment, the shop's server gone)
 
     def cycle() -> None:
-        nonlocal report, paused
+        nonlocal report, paused, retry_in
         paused = _follow_pause(runtime, capture, paused)
         if paused:  # FactuSOL has the file: no scan, no apply until `replicator resume`
             publish_status(runtime, capture, report, "", state="paused", paused=paused)
@@ -136,20 +140,35 @@ def serve(runtime: Runtime, stop: threading.Event, drain_left: Callable[[], floa
                     newest = reloaded.pop(0)
                 adopt(runtime, newest)
             report = runtime.engine.apply_pending()
+            retry_in = RETRY_FIRST
         except Exception as exc:  # a failing cycle is logged and retried, the service keeps running
             log.debug("apply cycle failed", exc_info=True)  # the traceback, for a developer's debug log
             problem = redact(exception_text(exc))
-            log.error("apply cycle failed, retrying in %.0fs: %s", runtime.config.apply_interval_seconds, problem)
+            transient = is_transient(exc)
+            wait = min(retry_in, interval) if transient else interval
+            # a lock held for a moment (FactuSOL saving) is retried soon, every retry waiting twice as long, up to the
+            # interval: the first failure is said (INFO), the retries only in the debug log, until the wait reaches the
+            # interval (ERROR)
+            level = logging.INFO if retry_in == RETRY_FIRST else logging.DEBUG
+            log.log(
+                logging.ERROR if not transient or wait >= interval else level,
+                "apply cycle failed, retrying in %.1fs: %s",
+                wait,
+                problem,
+            )
+            retry_in = min(interval, retry_in * 2) if transient else RETRY_FIRST
             report = None
         _close_if_idle(runtime)
         publish_status(runtime, capture, report, problem)
-        if problem:  # the next capture must not retry it at once: wait for the safety tick
+        if problem:  # the next capture must not retry it at once: wait, then try again
             wakeup.clear()
+            if wait < interval and not stop.wait(wait):
+                wakeup.notify()
 
     try:
         # Each captured change wakes the apply at once; the interval is the safety tick (quarantine retries, the
         # changes of another process writing to the same store, the pause request and the idle close).
-        run_loop(cycle, wakeup, stop, runtime.config.apply_interval_seconds)
+        run_loop(cycle, wakeup, stop, interval)
     finally:
         watcher.stop()
         capture.stop(drain_left() if drain_left else 15.0)

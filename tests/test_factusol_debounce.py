@@ -73,3 +73,31 @@ def test_a_burst_of_events_widens_the_window_and_is_scanned_a_few_times(slow_cap
         assert 1 <= event_scans <= 3  # not one scan per save
     finally:
         watcher.stop()
+
+
+def test_a_steady_stream_of_saves_longer_than_the_cap_is_scanned_every_scan_time_not_every_cap(tmp_path):
+    """Saves that never stop (a busy shop's stock going through FactuSOL all day) are never quiet: once the stream
+    has outlasted the cap, its changes wait about one scan's time, not the cap."""
+    path = tmp_path / "0012026.sqlite"
+    conn = make_file(path)
+    store = Store(f"sqlite:///{tmp_path / 'state.sqlite'}")
+    cfg = FactusolConfig(file=path, connection=CONN, debounce_seconds=2, rescan_seconds=600)
+    watcher = FactusolWatcher(store, cfg).start()
+    try:
+        _wait(lambda: watcher.status.scans >= 1)
+        cur = conn.cursor()
+        started = time.monotonic()
+        scans_at_cap = None
+        i = 0
+        while time.monotonic() - started < 5.0:  # a save every 20 ms for 5 s: the cap (2 s), then 3 s more
+            cur.execute("UPDATE [F_STO] SET [ACTSTO]=? WHERE [ARTSTO]=?", 1000 + i, "A2")
+            watcher.notify(str(path))
+            i += 1
+            if scans_at_cap is None and time.monotonic() - started > 2.0:
+                scans_at_cap = watcher.status.scans
+            time.sleep(0.02)
+        after_cap = watcher.status.scans - scans_at_cap
+        assert after_cap >= 5, after_cap  # waiting for the cap would give one or two scans in those 3 s
+    finally:
+        watcher.stop()
+        conn.close()

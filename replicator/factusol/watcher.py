@@ -109,6 +109,8 @@ class FactusolWatcher:
         self._last_event = 0.0
         self._cap = max(0.0, float(cfg.debounce_seconds))
         self.quiet = min(QUIET_MIN, self._cap)  # the current quiet window (see QUIET_MIN)
+        self._scan_seconds = float("inf")  # how long the last event scan took (the quiet window grows up to it)
+        self._burst_since = 0.0  # when the file last began to change after a quiet spell longer than the cap
         self._thread: threading.Thread | None = None
         self._observer = None
 
@@ -141,11 +143,23 @@ class FactusolWatcher:
         if self._dirty_since is None:
             if now - self._last_event > self._cap:  # the file was quiet for a while: a new burst, the shortest window
                 self.quiet = min(QUIET_MIN, self._cap)
+                self._burst_since = now
             self._dirty_since = now
         elif now - self._dirty_since > self.quiet:  # events keep coming for longer than the window: widen it
-            self.quiet = min(self._cap, self.quiet * 2)
+            # ... but not past the time a scan takes: waiting longer saves no more scans than it costs in latency
+            # (the scanner stays idle at least half the time under a steady stream of saves)
+            self.quiet = min(self._cap, max(QUIET_MIN, self._scan_seconds), self.quiet * 2)
         self._last_event = now
         self._wake.set()
+
+    def _longest_wait(self, now: float) -> float:
+        """How long changes may wait for a quiet moment.  A burst (saves for less than the cap) waits up to the cap,
+        so it is scanned once or twice.  A steady stream of saves that outlasts the cap is never quiet: it is scanned
+        at least once per scan's own time (the scanner idle at least half the time), so its changes wait about one
+        scan, not the cap."""
+        if now - self._burst_since <= self._cap:
+            return float("inf")
+        return max(2 * QUIET_MIN, self._scan_seconds)
 
     def _start_observer(self) -> None:
         from watchdog.events import FileSystemEventHandler
@@ -236,13 +250,19 @@ class FactusolWatcher:
             due_event = (
                 self._dirty_since is not None
                 and gap_left <= 0
-                and (now - self._last_event >= quiet or now - self._dirty_since >= max_wait)
+                and (
+                    now - self._last_event >= quiet or now - self._dirty_since >= min(max_wait, self._longest_wait(now))
+                )
             )
             due_event = due_event or (owed_at is not None and now >= owed_at)
             if now < retry_at or not (due_full or due_safety or due_event):
                 waits = [min(next_full, next_safety, owed_at or next_full) - now]
                 if self._dirty_since is not None:
-                    waits.append(max(quiet - (now - self._last_event), gap_left))
+                    until_due = min(
+                        quiet - (now - self._last_event),
+                        self._dirty_since + min(max_wait, self._longest_wait(now)) - now,
+                    )
+                    waits.append(max(until_due, gap_left))
                 if now < retry_at:
                     waits = [retry_at - now]
                 self._wake.wait(max(0.01, min(waits)))
@@ -286,6 +306,16 @@ class FactusolWatcher:
                 continue
             backoff = 0.5
             last_scan_end = time.monotonic()
+            if not (due_full or due_safety):
+                self._scan_seconds = last_scan_end - now
+            log.debug(
+                "%s scan: first event %.3f s before, quiet window %.3f s, took %.3f s, %d changes",
+                "full" if due_full else "safety" if due_safety else "event",
+                now - dirty if dirty is not None else -1,
+                quiet,
+                last_scan_end - now,
+                report.changes,
+            )
             owed_at = last_scan_end + self.scanner.fum_check_seconds if report.owed else None
             next_safety = last_scan_end + rescan  # any scan looked at the file: the safety timer starts again
             if report.changes or report.echoes:

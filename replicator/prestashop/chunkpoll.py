@@ -440,11 +440,15 @@ def run_chunk_poller(
             poller.status.changes += report.changes
             poller.status.last_poll_at = datetime.now()
             delay = interval
+            # polls start every `interval` seconds (a poll's own time is not added to the wait), but the server
+            # rests at least a quarter of the interval between two polls, however long a poll takes
+            rest = max(interval - report.seconds, interval / 4)
         except Exception as exc:  # the shop or the tunnel may be down: keep trying, nothing moved
             delay = min(max(delay * 2, 1.0), 60.0)
             poller.status.last_error, poller.status.state = explain(exc), "retrying"
             poller.status.reconnects += 1
             log.warning("shop poll failed: %s; retrying in %.0f s, no change is lost", poller.status.last_error, delay)
-        stop.wait(delay)
+            rest = delay
+        stop.wait(rest)
     poller.close()
     poller.status.state = "stopped"
