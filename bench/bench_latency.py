@@ -35,6 +35,7 @@ from replicator.config import default_rules_dir, parse_mysql_url, render_config
 from replicator.sandbox.factusol import create_sandbox
 from replicator.sandbox.mariadb import LocalMariaDB
 from replicator.sandbox.shop import add_order, create_shop
+from replicator.store import Store
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_daemon_idle import cpu_seconds  # noqa: E402
@@ -120,6 +121,14 @@ def run_mode(mode: str, args, server: LocalMariaDB) -> dict:
             if service.poll() is not None:
                 raise SystemExit("the service stopped:\n" + log_path.read_text()[-2000:])
             time.sleep(0.2)
+        # The service's first FactuSOL scan is a full one (seconds with 100,000 articles): the load starts after it,
+        # so the figures are the steady state's, not the start's
+        store = Store(f"sqlite:///{work / 'state.sqlite'}")
+        while time.monotonic() < deadline:
+            watcher = ((store.checkpoint("service") or {}).get("capture") or {}).get("factusol") or {}
+            if watcher.get("scans", 0) >= 1:
+                break
+            time.sleep(0.5)
         time.sleep(args.settle)
         return measure(service, Probe(fs_path, shop_url), Probe(fs_path, shop_url), args) | {"mode": mode}
     finally:

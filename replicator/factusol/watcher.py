@@ -146,20 +146,28 @@ class FactusolWatcher:
                 self._burst_since = now
             self._dirty_since = now
         elif now - self._dirty_since > self.quiet:  # events keep coming for longer than the window: widen it
-            # ... but not past the time a scan takes: waiting longer saves no more scans than it costs in latency
-            # (the scanner stays idle at least half the time under a steady stream of saves)
+            # ... but not past the time a scan takes: waiting longer saves fewer scans than it costs in latency
             self.quiet = min(self._cap, max(QUIET_MIN, self._scan_seconds), self.quiet * 2)
         self._last_event = now
         self._wake.set()
 
-    def _longest_wait(self, now: float) -> float:
-        """How long changes may wait for a quiet moment.  A burst (saves for less than the cap) waits up to the cap,
-        so it is scanned once or twice.  A steady stream of saves that outlasts the cap is never quiet: it is scanned
-        at least once per scan's own time (the scanner idle at least half the time), so its changes wait about one
-        scan, not the cap."""
+    def _due_without_quiet(self, now: float, max_wait: float, last_scan_end: float) -> float:
+        """When changes that never see a quiet moment are scanned: a burst `max_wait` after its first event (or after
+        the last scan's end, when it came during that scan), a steady stream `_steady_rest` after the last scan."""
+        rest = self._steady_rest(now)
+        if rest == float("inf"):
+            return max(self._dirty_since or now, last_scan_end) + max_wait
+        return last_scan_end + rest
+
+    def _steady_rest(self, now: float) -> float:
+        """How long after a scan's end a steady stream of saves is scanned again.  A burst (saves for less than the
+        cap) waits for a quiet moment, up to the cap, so it is scanned once or twice (infinity here).  A stream that
+        outlasts the cap is never quiet: it is scanned again half a scan's time after the last scan ended (at least
+        two quiet windows), so its changes wait about one scan, not the cap, and the scanner rests at least a third
+        of the time (FactuSOL, on the same PC, keeps its share)."""
         if now - self._burst_since <= self._cap:
             return float("inf")
-        return max(2 * QUIET_MIN, self._scan_seconds)
+        return max(2 * QUIET_MIN, self._scan_seconds / 2)
 
     def _start_observer(self) -> None:
         from watchdog.events import FileSystemEventHandler
@@ -250,17 +258,14 @@ class FactusolWatcher:
             due_event = (
                 self._dirty_since is not None
                 and gap_left <= 0
-                and (
-                    now - self._last_event >= quiet or now - self._dirty_since >= min(max_wait, self._longest_wait(now))
-                )
+                and (now - self._last_event >= quiet or now >= self._due_without_quiet(now, max_wait, last_scan_end))
             )
             due_event = due_event or (owed_at is not None and now >= owed_at)
             if now < retry_at or not (due_full or due_safety or due_event):
                 waits = [min(next_full, next_safety, owed_at or next_full) - now]
                 if self._dirty_since is not None:
                     until_due = min(
-                        quiet - (now - self._last_event),
-                        self._dirty_since + min(max_wait, self._longest_wait(now)) - now,
+                        quiet - (now - self._last_event), self._due_without_quiet(now, max_wait, last_scan_end) - now
                     )
                     waits.append(max(until_due, gap_left))
                 if now < retry_at:
