@@ -101,3 +101,39 @@ def test_a_steady_stream_of_saves_longer_than_the_cap_is_scanned_every_scan_time
     finally:
         watcher.stop()
         conn.close()
+
+
+def test_safety_rescans_stretch_while_events_announce_changes_and_come_back_when_a_change_arrives_without_one(
+    tmp_path, caplog
+):
+    """Where file events arrive (a local disk), the safety rescan (for network shares, whose events get lost) runs
+    SAFETY_STRETCH times less often; a change found with no event behind it brings it back to rescan_seconds."""
+    import logging
+
+    from replicator.factusol.watcher import SAFETY_STRETCH
+
+    path = tmp_path / "0012026.sqlite"
+    conn = make_file(path)
+    store = Store(f"sqlite:///{tmp_path / 'state.sqlite'}")
+    cfg = FactusolConfig(file=path, connection=CONN, debounce_seconds=0.2, rescan_seconds=1.5)
+    watcher = FactusolWatcher(store, cfg).start()
+    caplog.set_level(logging.INFO, logger="replicator.capture.factusol")
+    try:
+        _wait(lambda: watcher.status.scans >= 1)
+        assert not watcher.events_trusted  # nothing seen yet: safety rescans every rescan_seconds
+        cur = conn.cursor()
+        cur.execute("UPDATE [F_STO] SET [ACTSTO]=? WHERE [ARTSTO]=?", 51, "A1")  # its file event arrives
+        _wait(lambda: watcher.events_trusted, timeout=30)
+        watcher._observer.stop()  # from here on events get lost, as on a network share
+        watcher._observer.join(10)
+        cur.execute("UPDATE [F_STO] SET [ACTSTO]=? WHERE [ARTSTO]=?", 52, "A2")
+        edited = time.monotonic()
+        _wait(lambda: any('"ACTSTO":"52' in (c.after or "") for c in store.changes()), timeout=60)
+        found_after = time.monotonic() - edited
+        assert found_after > 1.5 * 1.5  # not at the first rescan_seconds: the safety rescan was stretched
+        _wait(lambda: "changed without a file event" in caplog.text)  # said once the scan that found it ends
+        assert not watcher.events_trusted
+    finally:
+        watcher.stop()
+        conn.close()
+    assert SAFETY_STRETCH * 1.5 + 5 > found_after

@@ -56,6 +56,11 @@ _DATA_EVENT_KINDS = frozenset({"modified", "created", "deleted", "moved"})  # wa
 # writing for a while is scanned once or twice, not after each write; after debounce_seconds of quiet it is back here.
 QUIET_MIN = 0.075  # seconds
 
+# While file events are seen to announce the changes (an event scan found some), the safety rescan, which is there for
+# folders whose events get lost (network shares), runs this many times less often; a change found by a safety scan
+# that no event announced brings it back to every rescan_seconds.
+SAFETY_STRETCH = 4
+
 EMPTY_SCANS_BEFORE_SPACING = 3
 EVENT_SCAN_GAP_MAX = 15.0  # seconds
 
@@ -111,6 +116,7 @@ class FactusolWatcher:
         self.quiet = min(QUIET_MIN, self._cap)  # the current quiet window (see QUIET_MIN)
         self._scan_seconds = float("inf")  # how long the last event scan took (the quiet window grows up to it)
         self._burst_since = 0.0  # when the file last began to change after a quiet spell longer than the cap
+        self.events_trusted = False  # file events were seen to announce changes here (see SAFETY_STRETCH)
         self._thread: threading.Thread | None = None
         self._observer = None
 
@@ -150,6 +156,20 @@ class FactusolWatcher:
             self.quiet = min(self._cap, max(QUIET_MIN, self._scan_seconds), self.quiet * 2)
         self._last_event = now
         self._wake.set()
+
+    def _learn_whether_events_arrive(self, report, announced: bool, full: bool) -> None:
+        """Events are trusted once an event scan finds changes (or our own writes' echoes); a change a scan finds
+        with no event pending (a safety scan's, a full scan's) means events get lost here: safety rescans go back to
+        every rescan_seconds, said once."""
+        found = report.changes or report.echoes
+        if announced and found:
+            self.events_trusted = True
+        elif found and not announced and self.events_trusted and not full:
+            self.events_trusted = False
+            log.info(
+                "FactuSOL file changed without a file event (a network share?): safety rescans every %.0f s",
+                float(self.cfg.rescan_seconds),
+            )
 
     def _due_without_quiet(self, now: float, max_wait: float, last_scan_end: float) -> float:
         """When changes that never see a quiet moment are scanned: a burst `max_wait` after its first event (or after
@@ -260,7 +280,8 @@ class FactusolWatcher:
                 and gap_left <= 0
                 and (now - self._last_event >= quiet or now >= self._due_without_quiet(now, max_wait, last_scan_end))
             )
-            due_event = due_event or (owed_at is not None and now >= owed_at)
+            owed_due = owed_at is not None and now >= owed_at  # the follow-up of an event scan (its FUM page sums)
+            due_event = due_event or owed_due
             if now < retry_at or not (due_full or due_safety or due_event):
                 waits = [min(next_full, next_safety, owed_at or next_full) - now]
                 if self._dirty_since is not None:
@@ -322,7 +343,9 @@ class FactusolWatcher:
                 report.changes,
             )
             owed_at = last_scan_end + self.scanner.fum_check_seconds if report.owed else None
-            next_safety = last_scan_end + rescan  # any scan looked at the file: the safety timer starts again
+            self._learn_whether_events_arrive(report, announced=dirty is not None or owed_due, full=due_full)
+            # any scan looked at the file: the safety timer starts again
+            next_safety = last_scan_end + rescan * (SAFETY_STRETCH if self.events_trusted else 1)
             if report.changes or report.echoes:
                 empty_event_scans = 0
             elif not (due_full or due_safety) and dirty is not None:  # (a scan owed for page sums is no event scan)
