@@ -227,3 +227,35 @@ def test_database_path_and_the_fiscal_year_it_names():
     assert fc.database_path("DSN=factusol") == ""
     assert fiscal_year(None, "DRIVER={SQLite3};Database=/d/FS/0012026.sqlite;") == "2026"
     assert fiscal_year(None, "DSN=factusol") == ""
+
+
+def test_a_transaction_that_reads_then_writes_makes_another_writer_wait_instead_of_failing_itself(tmp_path):
+    """A pedido's transaction reads its next number, then writes.  On the stand-in (SQLite, WAL) a transaction whose
+    read came before another connection's commit can never write (the driver waits out its busy timeout, then
+    "database is locked"); it begins holding the write lock instead, as Access serialises two writers, so the other
+    writer waits for its commit and both writes land."""
+    from replicator.sandbox.factusol import create_sandbox
+
+    path = tmp_path / "0012026.sqlite"
+    conn = open_factusol(create_sandbox(str(path), articles=5, customers=3, orders=0, journal_mode="wal"))
+    other = sqlite3.connect(path, timeout=10, isolation_level=None, check_same_thread=False)
+    try:
+        done: list[str] = []
+
+        def other_writer() -> None:  # FactuSOL saving a customer meanwhile
+            other.execute("UPDATE F_CLI SET TELCLI = '600000001' WHERE CODCLI = (SELECT MIN(CODCLI) FROM F_CLI)")
+            done.append("other")
+
+        with conn.transaction():
+            code = conn.scalar("SELECT MAX([CODCLI]) AS [N] FROM [F_CLI]")
+            writer = threading.Thread(target=other_writer)
+            writer.start()
+            writer.join(0.5)  # it waits for this transaction (without the lock taken first it would commit now)
+            conn.execute("UPDATE [F_CLI] SET [TELCLI] = ? WHERE [CODCLI] = ?", ["600000002", code])
+        writer.join(10)
+        assert done == ["other"]
+        phones = {r["TELCLI"] for r in conn.query("SELECT [TELCLI] FROM [F_CLI]")}
+        assert {"600000001", "600000002"} <= phones
+    finally:
+        other.close()
+        conn.close()
