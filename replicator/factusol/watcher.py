@@ -183,11 +183,11 @@ class FactusolWatcher:
         """How long after a scan's end a steady stream of saves is scanned again.  A burst (saves for less than the
         cap) waits for a quiet moment, up to the cap, so it is scanned once or twice (infinity here).  A stream that
         outlasts the cap is never quiet: it is scanned again half a scan's time after the last scan ended (at least
-        two quiet windows), so its changes wait about one scan, not the cap, and the scanner rests at least a third
+        one quiet window), so its changes wait about one scan, not the cap, and the scanner rests at least a third
         of the time (FactuSOL, on the same PC, keeps its share)."""
         if now - self._burst_since <= self._cap:
             return float("inf")
-        return max(2 * QUIET_MIN, self._scan_seconds / 2)
+        return max(QUIET_MIN, self._scan_seconds / 2)
 
     def _start_observer(self) -> None:
         from watchdog.events import FileSystemEventHandler
