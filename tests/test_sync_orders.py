@@ -144,6 +144,31 @@ def test_registered_order_becomes_one_pedido(env):
     assert len(pedidos(ctx, 1)) == 1
 
 
+def test_a_file_locked_while_a_new_pedido_is_read_back_rolls_the_pedido_back(env, monkeypatch):
+    """The pedido's rows are read back (for the echo records) in the pedido's own transaction: when the file gets
+    locked just then, no pedido is left behind without its echo records, and the retry makes exactly one."""
+    from replicator.factusol.connection import FactusolConnection
+    from replicator.factusol.errors import FactusolLockedError
+
+    ctx = env
+    real_rows, calls = FactusolConnection.rows, []
+
+    def locked_once(self, table, where):
+        if table == "F_PCL" and not calls:
+            calls.append(where)
+            raise FactusolLockedError("the FactuSOL file is locked by another program")
+        return real_rows(self, table, where)
+
+    monkeypatch.setattr(FactusolConnection, "rows", locked_once)
+    with pytest.raises(FactusolLockedError):
+        OrderSync().sync(ctx, ["ps:1"])
+    assert calls and pedidos(ctx, 1) == []  # rolled back with the read-back
+    out = OrderSync().sync(ctx, ["ps:1"])["ps:1"]
+    assert out.status == "applied" and "created" in out.detail, out.detail
+    assert len(pedidos(ctx, 1)) == 1
+    assert OrderSync().sync(ctx, ["ps:1"])["ps:1"].status == "noop"
+
+
 def test_guest_and_company_orders(env):
     ctx = env
     # Jordi's order goes to his warehouse address, which FactuSOL has no F_OBR row for: snapshot in OB1/OB2

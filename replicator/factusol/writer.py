@@ -315,11 +315,14 @@ def insert_order(
     header: Mapping[str, Any],
     lines: Sequence[Mapping[str, Any]],
     retries: int = NUMBER_RETRIES,
+    inside: Callable[[str, int], None] | None = None,
 ) -> tuple[str, int]:
     """Insert an F_PCL header and its F_LPC lines in ONE transaction; returns (series, number).
 
     CODPCL = MAX(CODPCL)+1 within the series TIPPCL (default '1'), retried when another writer took it.  Lines get
     TIPLPC/CODLPC from the header, POSLPC 1..n unless given, and PENLPC = CANLPC (pending to serve) unless given.
+    `inside(series, number)` runs in the same transaction once the rows are in (the caller reads back its echo
+    images there): when it fails, the pedido is rolled back with it.
     """
     head = {k: v for k, v in header.items() if k != "CODPCL"}
     series = str(head.setdefault("TIPPCL", "1"))
@@ -334,6 +337,8 @@ def insert_order(
                     insert_row(
                         conn, "F_LPC", {"TIPLPC": series, "CODLPC": number, **ln}, key=(series, number, ln["POSLPC"])
                     )
+                if inside is not None:
+                    inside(series, number)
             return series, number
         except FactusolDuplicateKeyError:
             if attempt == retries - 1:

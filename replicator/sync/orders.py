@@ -190,8 +190,14 @@ class OrderSync:
             pedido.header["ESTPCL"] = int(states_map(ctx).to_side(CANCELLED, "factusol"))
             for ln in pedido.lines:
                 ln["ANULPC"], ln["PENLPC"] = ln["CANLPC"], Decimal("0")
+        echo: list[tuple[str, str, str]] = []
+        positions = [ln["POSLPC"] for ln in pedido.lines]
+
+        def read_back(series: str, number: int) -> None:  # in the pedido's transaction: a lock here rolls it back
+            echo[:] = _pedido_echo(ctx, series, number, positions)
+
         try:
-            series, number = fs_writer.insert_order(ctx.factusol, pedido.header, pedido.lines)
+            series, number = fs_writer.insert_order(ctx.factusol, pedido.header, pedido.lines, inside=read_back)
         except FactusolWidthError as exc:
             raise SyncError(ENTITY, key, str(exc), exc.column) from None
         except FactusolDuplicateKeyError as exc:
@@ -200,7 +206,6 @@ class OrderSync:
             ) from None
         # echo records, link and baseline in ONE store transaction: a crash before it leaves an unlinked pedido that
         # the next run finds by REFPCL (and links) instead of inserting it again
-        echo = _pedido_echo(ctx, series, number, [ln["POSLPC"] for ln in pedido.lines])
         with ctx.store.writes() as w:
             w.record_applied_many(FACTUSOL, ENTITY, echo, "write")
             w.link_many(ENTITY, [(doc_key(series, number, ctx.factusol_year), str(order.prestashop_id))])
