@@ -761,7 +761,16 @@ CHILD = textwrap.dedent("""
             time.sleep(120)
 
     ctx = make_ctx({store!r}, {fs!r}, {shop!r}, Path({tmp!r}))
-    STATEMENT_HOOKS.append(hook)
+    if {trigger!r} == "store.writes":  # the store transaction of the link, after the pedido committed
+        from replicator.store import Store
+
+        def writes(self, *args, **kwargs):
+            print("HOOK", flush=True)
+            time.sleep(120)
+
+        Store.writes = writes
+    else:
+        STATEMENT_HOOKS.append(hook)
     OrderSync().sync(ctx, ["ps:1"])
     print("DONE", flush=True)
 """)
@@ -771,7 +780,8 @@ CHILD = textwrap.dedent("""
     "trigger",
     [
         "INSERT INTO [F_LPC]",  # killed inside the header+lines transaction: nothing committed
-        "SELECT * FROM [F_PCL] WHERE [TIPPCL]",  # killed after the commit, before the id-map link
+        "SELECT * FROM [F_PCL] WHERE [TIPPCL]",  # killed reading back the echo images, still inside it
+        "store.writes",  # killed after the commit, before the id-map link
     ],
 )
 def test_kill_9_during_order_write_gives_exactly_one_pedido(env, trigger):
@@ -799,8 +809,10 @@ def test_kill_9_during_order_write_gives_exactly_one_pedido(env, trigger):
     assert out.status == "applied", out.detail
     [h] = pedidos(ctx, 1)
     assert len(lines_of(ctx, h)) == 2
-    if trigger.startswith("SELECT"):
+    if trigger == "store.writes":
         assert "linked existing pedido" in out.detail
+    else:
+        assert "created" in out.detail
     assert OrderSync().sync(ctx, ["ps:1"])["ps:1"].status == "noop"
     assert len(pedidos(ctx, 1)) == 1
 
