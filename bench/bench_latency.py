@@ -1,7 +1,8 @@
 """End-to-end latency of `replicator run`, printed as JSON: how long a change on one side takes to show on the other.
 
     python bench/bench_latency.py [--articles 2000] [--rate 20] [--changes 200] [--max-seconds 60]
-                                  [--modes binlog,poll] [--poll-seconds 1] [--profile DIR]
+                                  [--modes binlog,poll] [--poll-seconds 1] [--poll-checksum-seconds S]
+                                  [--log-level DEBUG] [--keep] [--profile DIR]
 
 For each capture mode: a throwaway local mariadbd with the demo shop, a FactuSOL stand-in, the first run, then
 `replicator run` as a service.  A steady mixed load (`--rate` changes a second, `--changes` in all, at most
@@ -99,6 +100,11 @@ def run_mode(mode: str, args, server: LocalMariaDB) -> dict:
             .replace("poll_seconds: 5", f"poll_seconds: {args.poll_seconds}")
             .replace("  level: INFO", f"  level: {args.log_level}")
         )
+        if args.poll_checksum_seconds:
+            text = text.replace(
+                "  # poll_checksum_seconds: 60", f"  poll_checksum_seconds: {args.poll_checksum_seconds}  #"
+            )
+            assert f"poll_checksum_seconds: {args.poll_checksum_seconds}" in text
         config = work / "replicator.yaml"
         config.write_text(text, encoding="utf-8")
         shutil.copytree(default_rules_dir(), work / "rules")
@@ -209,7 +215,10 @@ def new_order(probe: Probe, n: int, token: str, pid: int, ref: str, cid: int) ->
             0,
             "0" * 32,
         )
-        cur.execute("UPDATE ps_orders SET reference = %s WHERE id_order = %s", (token, oid))
+        # dated now, as PrestaShop dates a new order (the sandbox's demo orders carry their seed dates)
+        cur.execute(
+            "UPDATE ps_orders SET reference = %s, date_add = NOW(), date_upd = NOW() WHERE id_order = %s", (token, oid)
+        )
         cur.execute("COMMIT")
 
 
@@ -363,6 +372,7 @@ def main() -> int:
     ap.add_argument("--modes", default="binlog,poll")
     ap.add_argument("--poll-seconds", type=float, default=1.0)
     ap.add_argument("--journal", default="wal", choices=["wal", "delete"], help="the stand-in file's journal mode")
+    ap.add_argument("--poll-checksum-seconds", type=float, default=0, help="poll mode: server checksums this often")
     ap.add_argument("--log-level", default="INFO", help="the service's log level (DEBUG: every scan and poll timed)")
     ap.add_argument("--keep", action="store_true", help="keep the work folder (service log, store) to look into")
     ap.add_argument("--profile", default="", help="a folder for cProfile stats of the service's apply loop (MODE.prof)")
