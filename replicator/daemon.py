@@ -131,7 +131,7 @@ def serve(runtime: Runtime, stop: threading.Event, drain_left: Callable[[], floa
             publish_status(runtime, capture, report, "", state="paused", paused=paused)
             wakeup.clear()
             return
-        problem = ""
+        problem, wait = "", interval
         try:
             runtime.reconnect()
             if reloaded:

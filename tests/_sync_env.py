@@ -98,3 +98,21 @@ def open_env(config: Config) -> Env:
 
 
 __all__ = ["build", "open_env", "Env", "FS_CONN", "connection_string_for"]
+
+
+def lock_the_file_once_on_read_back(monkeypatch, table: str) -> list:
+    """The FactuSOL file locked (FactuSOL saving, a backup) the first time rows of `table` are read back after a
+    write (`FactusolConnection.rows`, what the echo read-back uses); returns the reads it refused."""
+    from replicator.factusol.connection import FactusolConnection
+    from replicator.factusol.errors import FactusolLockedError
+
+    real_rows, refused = FactusolConnection.rows, []
+
+    def rows(self, name, where):
+        if name == table and not refused:
+            refused.append(where)
+            raise FactusolLockedError("the FactuSOL file is locked by another program")
+        return real_rows(self, name, where)
+
+    monkeypatch.setattr(FactusolConnection, "rows", rows)
+    return refused

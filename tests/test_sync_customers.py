@@ -17,7 +17,7 @@ from replicator.sandbox.access_sql import access_sql_guard  # noqa: F401  (every
 from replicator.store import PENDING
 from replicator.sync.customers import CustomerSync, normalise_nif
 
-from _sync_env import build, open_env
+from _sync_env import build, lock_the_file_once_on_read_back, open_env
 
 pytestmark = pytest.mark.mysql
 
@@ -322,22 +322,13 @@ def test_a_file_locked_between_a_write_and_its_read_back_leaves_no_write_behind(
     """FactuSOL (or a backup) takes the file just after our UPDATE of F_CLI, before its image is read back for the
     echo record: the write is rolled back with it, so when the shop edits the customer again the newest value goes
     through, with no conflict against a write of ours the store never heard of."""
-    from replicator.factusol.connection import FactusolConnection
     from replicator.factusol.errors import FactusolLockedError
 
     synced(env)
     code = code_of(env, 1)
     before = fcli(env, code)
     env.shop.execute("UPDATE {p}customer SET lastname = 'Primera', date_upd = NOW() WHERE id_customer = 1")
-    real_row, calls = FactusolConnection.row, []
-
-    def locked_once(self, table, pk):
-        if table == "F_CLI" and not calls:
-            calls.append(pk)
-            raise FactusolLockedError("the FactuSOL file is locked by another program")
-        return real_row(self, table, pk)
-
-    monkeypatch.setattr(FactusolConnection, "row", locked_once)
+    calls = lock_the_file_once_on_read_back(monkeypatch, "F_CLI")
     with pytest.raises(FactusolLockedError):
         env.cycle()
     assert calls and fcli(env, code)["NOCCLI"] == before["NOCCLI"]  # the UPDATE went with the transaction

@@ -147,19 +147,12 @@ def test_registered_order_becomes_one_pedido(env):
 def test_a_file_locked_while_a_new_pedido_is_read_back_rolls_the_pedido_back(env, monkeypatch):
     """The pedido's rows are read back (for the echo records) in the pedido's own transaction: when the file gets
     locked just then, no pedido is left behind without its echo records, and the retry makes exactly one."""
-    from replicator.factusol.connection import FactusolConnection
     from replicator.factusol.errors import FactusolLockedError
 
+    from _sync_env import lock_the_file_once_on_read_back
+
     ctx = env
-    real_rows, calls = FactusolConnection.rows, []
-
-    def locked_once(self, table, where):
-        if table == "F_PCL" and not calls:
-            calls.append(where)
-            raise FactusolLockedError("the FactuSOL file is locked by another program")
-        return real_rows(self, table, where)
-
-    monkeypatch.setattr(FactusolConnection, "rows", locked_once)
+    calls = lock_the_file_once_on_read_back(monkeypatch, "F_PCL")
     with pytest.raises(FactusolLockedError):
         OrderSync().sync(ctx, ["ps:1"])
     assert calls and pedidos(ctx, 1) == []  # rolled back with the read-back

@@ -301,7 +301,7 @@ class CustomerSync:
                 if not changed:
                     continue
             new_link = False
-            with factusol_writes(ctx) as wrote:
+            with factusol_writes(ctx, ENTITY) as wrote:
                 if number is None:
                     number = fs_reader.delivery_address_code(
                         ctx.factusol, code, columns.get("DIROBR", ""), columns.get("CPOOBR", "")
@@ -315,7 +315,7 @@ class CustomerSync:
                 else:
                     fs_writer.update_fields(ctx.factusol, "F_OBR", {"CLIOBR": code, "CODOBR": number}, changed)
                     notes.append(f"F_OBR {code}/{number}: {', '.join(sorted(changed))}")
-                wrote(ENTITY, "F_OBR", {"CLIOBR": code, "CODOBR": number})
+                wrote("F_OBR", {"CLIOBR": code, "CODOBR": number})
             if new_link:  # once the row is committed in FactuSOL
                 ctx.store.link(ADDRESS_ENTITY, f"{code}:{number}", str(address_id))
             ctx.store.set_baseline(ADDRESS_ENTITY, f"{code}:{number}", {c: canon(v) for c, v in columns.items()})
@@ -331,14 +331,14 @@ class CustomerSync:
         if base.get("deleted_action") == action:
             return Outcome(NOOP)
         if action != "keep":
-            with factusol_writes(ctx) as wrote:
+            with factusol_writes(ctx, ENTITY) as wrote:
                 if action == "block":
                     fs_writer.update_customer_fields(ctx.factusol, code, {"ESTCLI": 3, "NVCCLI": 1})
                 elif action == "anonymise":
                     fields = anonymise(rules, {name: "" for name in FIELDS})
                     columns = fs_columns(ctx, key, {k: v for k, v in fields.items() if v})
                     fs_writer.update_customer_fields(ctx.factusol, code, columns)
-                wrote(ENTITY, "F_CLI", {"CODCLI": code})
+                wrote("F_CLI", {"CODCLI": code})
         ctx.store.set_baseline(ENTITY, key, {**base, "deleted_action": action})
         return Outcome("applied", f"deleted in the shop: FactuSOL customer {code} -> {action} (customer rule gdpr)")
 
@@ -362,9 +362,9 @@ class CustomerSync:
         if to_fs:
             columns = fs_columns(ctx, key, to_fs)
             if columns:
-                with factusol_writes(ctx) as wrote:
+                with factusol_writes(ctx, ENTITY) as wrote:
                     fs_writer.update_customer_fields(ctx.factusol, code, columns)
-                    wrote(ENTITY, "F_CLI", {"CODCLI": code})
+                    wrote("F_CLI", {"CODCLI": code})
                     written = fs_reader.read_customers(ctx.factusol, [code])[0]
                 if base is not None:  # only the fields written move: what still waits for the shop stays moved
                     now = _fields(written)

@@ -35,20 +35,16 @@ def shop_marker(ctx: SyncContext, note: str, change_id: int | None = None) -> li
 
 
 @contextmanager
-def factusol_writes(ctx: SyncContext, change_id: int | None = None) -> Iterator[Callable[[str, str, dict], None]]:
-    """``with factusol_writes(ctx) as wrote:`` write FactuSOL rows, calling ``wrote(entity, table, pk)`` for each;
-    the rows are read back before the FactuSOL transaction commits, and their images recorded as ours after it."""
+def factusol_writes(ctx: SyncContext, entity: str) -> Iterator[Callable[[str, dict], None]]:
+    """``with factusol_writes(ctx, entity) as wrote:`` write FactuSOL rows, calling ``wrote(table, pk)`` for each;
+    the rows are read back before the FactuSOL transaction commits (`factusol_echo_records`), and their images
+    recorded as ours after it."""
     generation.mark_factusol_write(ctx)
-    written: list[tuple[str, str, dict[str, Any]]] = []
+    written: list[tuple[str, dict[str, Any]]] = []
     with ctx.factusol.transaction():
-        yield lambda entity, table, pk: written.append((entity, table, dict(pk)))
-        images = [(entity, table, pk, ctx.factusol.row(table, pk)) for entity, table, pk in written]
-    for entity, table, pk, row in images:
-        key = factusol_row_key(pk)
-        note_write(ctx, table, key, row)  # a stock input we wrote: its article's shop stock follows in this apply
-        ctx.store.record_applied(
-            FACTUSOL, entity, table, key, row_hash(row) if row is not None else DELETED_HASH, "write", change_id
-        )
+        yield lambda table, pk: written.append((table, dict(pk)))
+        records = factusol_echo_records(ctx, [(table, pk, [pk]) for table, pk in written])
+    ctx.store.record_applied_many(FACTUSOL, entity, records, "write")
 
 
 def factusol_echo_records(

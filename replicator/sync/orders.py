@@ -329,9 +329,9 @@ class OrderSync:
         )
         if not paid:
             return ""
-        with factusol_writes(ctx) as wrote:
+        with factusol_writes(ctx, ENTITY) as wrote:
             fs_writer.update_fields(ctx.factusol, "F_PCL", {"TIPPCL": series, "CODPCL": number}, {"PRIPCL": notes})
-            wrote(ENTITY, "F_PCL", {"TIPPCL": series, "CODPCL": number})
+            wrote("F_PCL", {"TIPPCL": series, "CODPCL": number})
         return f"payment taken in the shop noted in pedido {series}-{number}"
 
     # -- the shop order edited after its pedido was made ------------------------------------------------------
