@@ -158,9 +158,10 @@ class FactusolWatcher:
         self._wake.set()
 
     def _learn_whether_events_arrive(self, report, announced: bool, full: bool) -> None:
-        """Events are trusted once an event scan finds changes (or our own writes' echoes); a change a scan finds
-        with no event pending (a safety scan's, a full scan's) means events get lost here: safety rescans go back to
-        every rescan_seconds, said once."""
+        """Events are trusted once an event scan finds changes (or our own writes' echoes); a change a safety scan
+        finds with no event pending means events get lost here: safety rescans go back to every rescan_seconds, said
+        once.  A full scan's finds say nothing of events (the first one reads what changed while the service was
+        stopped; the others, edits the page sums cannot see)."""
         found = report.changes or report.echoes
         if announced and found:
             self.events_trusted = True
