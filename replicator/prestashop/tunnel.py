@@ -231,8 +231,11 @@ class Tunnel:
         except (OSError, paramiko.SSHException, EOFError):
             pass  # either end went away: the database driver sees a lost connection and retries
         finally:
-            channel.close()
-            local.close()
+            for end in (channel, local):
+                try:
+                    end.close()
+                except (OSError, paramiko.SSHException, EOFError):
+                    pass  # the SSH transport is already gone (closing the channel would write to it): nothing to end
 
     def _failed(self, sentence: str) -> None:
         self.last_error, self.last_error_at = sentence, time.monotonic()
