@@ -4,8 +4,9 @@
 
 Builds the stand-in (or uses `--file`, a copy of it is taken), takes the first sight, then for the page sums
 without the text fingerprints (`TEXT_FINGERPRINTS = False`, how they were) and with them, alternately:
-the CPU and wall seconds of every paged table's sums, of a quick scan that takes all sums (a safety rescan, or an
-event scan a second after the last sums) and of a full rescan; and whether a quick scan sees an article
+the CPU and wall seconds of every paged table's sums, of a quick scan that takes all sums (a safety rescan, or a
+rotation scan on a quiet file), of an event scan (the quick sums only; `event_scan`, with and without a stock edit
+to find) and of a full rescan; and whether a quick scan sees an article
 description changed to another of the same length without FUMART moving (a bulk update by another program).
 `idle_cpu_percent`: one quick scan a minute (`rescan_seconds`) and a full rescan every 15 minutes, as a share of
 one core.
@@ -68,11 +69,11 @@ def main() -> dict:
         store = Store(f"sqlite:///{Path(tmp) / 'state.sqlite'}")
         scanner = FactusolScanner(store, FactusolConfig(file=path))
         _, first_wall, first_cpu = timed(scanner.scan)
-        scanner.fum_check_seconds = 0.0  # every quick scan takes every table's sums
         conn = open_factusol(connection_string_for(path))
         codes = [r["CODART"] for r in conn.query("SELECT TOP 3 [CODART] FROM [F_ART] ORDER BY [CODART] DESC")]
         sums: dict[str, dict[str, list]] = {v: {} for v in variants}
         quick: dict[str, list] = {v: [] for v in variants}
+        event: dict[str, list] = {"nothing to find": [], "a stock edit": []}
         full: dict[str, list] = {}
         for _ in range(args.rounds):
             for variant, n in variants.items():
@@ -83,6 +84,12 @@ def main() -> dict:
                     sums[variant].setdefault(name, []).append((wall, cpu))
                 _, wall, cpu = timed(scanner.scan, full=False)
                 quick[variant].append((wall, cpu))
+            for what, runs in event.items():
+                if what == "a stock edit":
+                    conn.execute("UPDATE [F_STO] SET [ACTSTO] = [ACTSTO] + 1 WHERE [ARTSTO] = ?", [codes[0]])
+                scanner.rearm()
+                _, wall, cpu = timed(scanner.scan, full=False, rotation_seconds=0)
+                runs.append((wall, cpu))
         for variant, n in variants.items():
             pages.TEXT_FINGERPRINTS = n
             replan(scanner, conn)
@@ -113,6 +120,7 @@ def main() -> dict:
             v: {"wall_s": [round(w, 3) for w, _ in runs], "cpu_s": [round(c, 3) for _, c in runs]}
             for v, runs in quick.items()
         },
+        "event_scan": {what: {"wall_s": med(runs, 0), "cpu_s": med(runs, 1)} for what, runs in event.items()},
         "full_rescan": {v: {"wall_s": round(w, 2), "cpu_s": round(c, 2)} for v, (w, c) in full.items()},
         "idle_cpu_percent": {v: round(100 * (med(quick[v], 1) / 60 + full[v][1] / 900), 2) for v in variants},
         "unstamped_same_length_edit": seen,

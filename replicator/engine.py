@@ -32,6 +32,10 @@ log = logging.getLogger("replicator.apply")
 BATCH = 5000
 INITIAL_CHUNK = 2000  # keys per sync call in the initial sync
 QUARANTINE_RETRY_SECONDS = 30.0  # quarantined keys are retried this often, and at once after a rule reload
+# ... and at once after a cycle that linked a record (an article or customer they need may now exist), or at most this
+# often after cycles that applied anything else: retrying every quarantined key after every applied change cost a
+# busy service a sync of each of them per cycle.
+QUARANTINE_RETRY_AFTER_APPLIED_SECONDS = 2.0
 
 
 def outcome_text(outcomes: dict[str, int]) -> str:
@@ -61,6 +65,8 @@ class Engine:
         self.ctx = ctx
         self.syncs = syncs
         self.retry_due = 0.0  # monotonic time of the next quarantine retry; 0 = now
+        self._retried_at = 0.0
+        self._links_seen = ctx.store.links_made
         self._reported: dict[tuple[str, str], str] = {}  # last quarantine reason logged per key
         self._held: set[tuple[str, str]] | None = None  # keys with an open quarantine entry (loaded lazily)
         self._halt_said: str | None = None  # the halt reason already logged
@@ -96,10 +102,14 @@ class Engine:
             self.ctx.shop.new_cycle()  # the shop's settings (time zone, search weights) read again, once
             self._apply_batch(changes, report)
         self.apply_resolutions(report)
-        if report.outcomes.get("applied") or time.monotonic() >= self.retry_due:
-            # something was applied (an article may now exist) or the retry interval passed
+        now = time.monotonic()
+        linked = self.ctx.store.links_made != self._links_seen
+        applied = report.outcomes.get("applied") and now >= self._retried_at + QUARANTINE_RETRY_AFTER_APPLIED_SECONDS
+        if linked or applied or now >= self.retry_due:
+            self._links_seen = self.ctx.store.links_made
             self.retry_quarantined(report)
-            self.retry_due = time.monotonic() + QUARANTINE_RETRY_SECONDS
+            self._retried_at = time.monotonic()
+            self.retry_due = self._retried_at + QUARANTINE_RETRY_SECONDS
         self.sync_stock_inputs(report)
         report.seconds = time.monotonic() - started
         return report

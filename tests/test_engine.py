@@ -125,13 +125,37 @@ def test_quarantined_order_goes_through_once_its_article_exists(runtime):
             rt.ctx.factusol.execute(
                 "INSERT INTO [F_ARC] ([ARTARC], [CE1ARC], [CE2ARC]) VALUES (?, ?, ?)", [article, size, colour]
             )
-    rt.engine.retry_due = 0.0
+    # The article's product is linked in this cycle: the quarantined orders are retried in it, not 30 s later.
     cycle(rt)
     assert order not in {q.key for q in rt.store.quarantined()}
     assert (
         rt.store.map_id("order", prestashop_id=str(order_id)) is not None
         or rt.ctx.factusol.scalar("SELECT COUNT(*) FROM [F_PCL] WHERE [REFPCL] LIKE ?", [f"PS-{order_id}-%"]) == 1
     )
+
+
+def test_quarantined_keys_are_not_retried_after_every_applied_cycle(runtime, monkeypatch):
+    """A busy service applies something in every cycle: retrying every quarantined key each time cost a sync of each
+    of them per cycle.  After an applied change they are retried at most every few seconds (at once after a link)."""
+    rt = runtime
+    assert rt.store.quarantined()
+    retries = []
+    real_retry = rt.engine.retry_quarantined
+    monkeypatch.setattr(rt.engine, "retry_quarantined", lambda report=None: retries.append(1) or real_retry(report))
+    rt.engine.retry_due = 0.0  # the retry interval passed
+    cycle(rt)
+    assert len(retries) == 1
+    article = sorted(rt.store.id_map("product"))[0]
+    rename = "UPDATE [F_ART] SET [DESART] = ? WHERE [CODART] = ?"
+    for n in range(3):  # an article renamed in FactuSOL, applied to the shop, three cycles in a row
+        rt.ctx.factusol.execute(rename, [f"Renamed {n}", article])
+        report = cycle(rt)
+        assert report.outcomes.get("applied")
+    assert len(retries) == 1
+    monkeypatch.setattr("replicator.engine.QUARANTINE_RETRY_AFTER_APPLIED_SECONDS", 0.0)
+    rt.ctx.factusol.execute(rename, ["Renamed again", article])
+    cycle(rt)
+    assert len(retries) == 2
 
 
 def test_a_quarantine_reported_by_another_process_is_not_reported_again(runtime, caplog):

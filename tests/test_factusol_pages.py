@@ -37,7 +37,6 @@ def big(tmp_path, monkeypatch):
 
 def _quick_scanner(store, cfg) -> FactusolScanner:
     scanner = FactusolScanner(store, cfg)
-    scanner.fum_check_seconds = 0.0  # every scan takes the page sums (the watcher's cadence is tested below)
     scanner.scan(full=True)  # first sight: sizes the tables, takes their page sums
     return scanner
 
@@ -95,31 +94,58 @@ def test_a_key_edited_in_place_is_an_insert_and_a_delete(big):
     )
 
 
-def test_page_sums_are_taken_at_most_every_fum_check_seconds_and_then_owed(big):
+def test_an_event_scan_finds_numbers_at_once_and_leaves_the_rest_to_the_rotation(big):
+    """The quick sums (COUNT, and the numbers of a table without FUM*) find a stock edit and a delete in the event
+    scan itself; an unstamped text edit of F_ART waits for the page sums' rotation, a slice per scan, which ends
+    once every page was checked."""
     conn, store, cfg, _ = big
     scanner = _quick_scanner(store, cfg)
-    scanner.fum_check_seconds = 3600.0
-    scanner._fum_checked = {name: time.monotonic() for name in scanner._fum_checked}
-    conn.cursor().execute("UPDATE [F_ART] SET [DESART]=? WHERE [CODART]=?", "renamed without a stamp", "A7")
-    report = scanner.scan(full=False)
-    assert report.owed and _changes(store) == []  # F_ART's sums were taken a moment ago: owed to a later scan
-    scanner.fum_check_seconds = 0.0
-    assert not scanner.scan(full=False).owed
-    assert _changes(store) == [("F_ART", K(CODART="A7"), "update")]
+    cur = conn.cursor()
+    cur.execute("UPDATE [F_STO] SET [ACTSTO]=[ACTSTO] + 3 WHERE [ARTSTO]=?", "A42")
+    cur.execute("DELETE FROM [F_STO] WHERE [ARTSTO]=?", "A120")
+    cur.execute("UPDATE [F_ART] SET [DESART]=? WHERE [CODART]=?", "renamed without a stamp", "A7")
+    scanner.rearm()
+    report = scanner.scan(full=False, rotation_seconds=0)
+    assert report.owed
+    assert sorted(_changes(store)) == [
+        ("F_STO", K(ALMSTO="GEN", ARTSTO="A120"), "delete"),
+        ("F_STO", K(ALMSTO="GEN", ARTSTO="A42"), "update"),
+    ]
+    slices = 0
+    while scanner.scan(full=False, rotation_seconds=0.000001).owed:  # one page per scan
+        slices += 1
+        assert slices < 100
+    assert slices > 5  # (F_ART and F_STO have 6 pages each here)
+    assert ("F_ART", K(CODART="A7"), "update") in _changes(store)
+    assert not scanner.scan(full=False, rotation_seconds=0).owed  # nothing owed until the next file event
+
+
+def test_a_rotation_scan_goes_on_while_no_event_waits(big):
+    conn, store, cfg, _ = big
+    scanner = _quick_scanner(store, cfg)
+    conn.cursor().execute("UPDATE [F_ART] SET [DESART]=? WHERE [CODART]=?", "renamed without a stamp", "A290")
+    scanner.rearm()
+    assert scanner.scan(full=False, rotation_seconds=0).owed and _changes(store) == []
+    asked = []
+    report = scanner.scan(full=False, rotation_seconds=0, keep_going=lambda: asked.append(1) is None)
+    assert not report.owed and len(asked) > 5
+    assert _changes(store) == [("F_ART", K(CODART="A290"), "update")]
+    scanner.rearm()
+    report = scanner.scan(full=False, rotation_seconds=0, keep_going=lambda: False)  # an event waits: stop
+    assert report.owed
 
 
 def test_the_watcher_runs_the_owed_scan_without_another_file_event(big):
     conn, store, cfg, _ = big
     watcher = FactusolWatcher(store, cfg)
-    watcher.scanner.fum_check_seconds = 0.5
     watcher.start()
     try:
         deadline = time.monotonic() + 60
         while watcher.status.scans < 1 and time.monotonic() < deadline:
             time.sleep(0.02)
         cur = conn.cursor()
-        # A stamped edit (its file event makes an event scan, which may fall within fum_check_seconds of the first
-        # scan's sums) and an unstamped one in the same save.
+        # A stamped edit (found by the event scan's FUM read) and an unstamped one in the same save (found by the
+        # rotation of page sums the watcher runs after it, without another file event).
         cur.execute("UPDATE [F_ART] SET [DESART]=?, [FUMART]=? WHERE [CODART]=?", "stamped", datetime(2026, 7, 1), "A3")
         cur.execute("UPDATE [F_ART] SET [DESART]=? WHERE [CODART]=?", "renamed, not stamped", "A200")
         deadline = time.monotonic() + 60

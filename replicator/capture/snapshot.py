@@ -299,6 +299,8 @@ class Differ:
         if self.baseline:
             self._snap(key, h, _image_of(image))
             return
+        if self._result.new_hashes[self.table.name].get(key, old) == h:
+            return  # read twice by this scan (a page whose sums moved, and the FUM read): one change
         self._result.new_hashes[self.table.name][key] = h
         self._pending.append((INSERT if old is None else UPDATE, key, h, image, compact))
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import islice, repeat
@@ -50,8 +50,8 @@ class ScanReport:
     # table -> "full" | "narrow" | "paged" | "baseline" | "missing"
     tables: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
-    # A paged FUM* table whose page sums this scan left for later (see FactusolScanner.fum_check_seconds): the watcher
-    # owes a scan within that time so that an edit which did not move FUM* is still seen.
+    # Pages whose page sums are still owed since the last file event (see FactusolScanner.rearm): the watcher runs
+    # more scans, without a file event, until the rotation is through.
     owed: bool = False
 
 
@@ -87,19 +87,36 @@ class FactusolScanner:
         self.paging = paging  # False: quick scans take the narrow path only (the FUM* read and the key list)
         self._pages: dict[str, paging_.Pages] = {}
         self._small: dict[str, bool] = {}
-        # Page sums of a table with FUM* (stamped edits are found by the FUM read of every scan) are taken at most
-        # this often: on a wide table (F_ART, 91 columns) they cost more than the rest of an event scan.
-        self.fum_check_seconds = 1.0
-        self._fum_checked: dict[str, float] = {}
+        # The page sums' rotation: every page of every paged table, in table order, the next one to check, and how
+        # many are still owed since the last file event (`rearm`).  Quick sums find stock, price, insert and delete
+        # at once; the page sums (every column, the text fingerprints) cost ten times as much on a wide table, so
+        # an event scan leaves them to the rotation (`scan`'s `rotation_seconds`).
+        self._rotation: list[tuple[str, int]] = []
+        self._cursor = 0
+        self._owed = 0
 
     def _hashes(self, name: str) -> dict[str, str]:
         if name not in self._known:
             self._known[name] = self.store.snapshot_hashes(FACTUSOL, name)
         return self._known[name]
 
-    def scan(self, full: bool = True, only: Collection[str] | None = None) -> ScanReport:
-        """One scan.  `full=False` lets FUM* tables use the narrow path (key list + rows with FUM >= watermark).
+    def rearm(self) -> None:
+        """The file changed (a file event): every page's sums are owed again, from where the rotation stands."""
+        self._sync_rotation()
+        self._owed = len(self._rotation)
 
+    def scan(
+        self,
+        full: bool = True,
+        only: Collection[str] | None = None,
+        rotation_seconds: float | None = None,
+        keep_going: Callable[[], bool] | None = None,
+    ) -> ScanReport:
+        """One scan.  `full=False` lets FUM* tables use the narrow path (key list + rows with FUM >= watermark), or,
+        once a full scan sized them, their quick sums and page sums (`pages.py`).
+
+        `rotation_seconds`, for a quick scan: how long the owed page sums may take (None: every page's, now; 0: none,
+        an event scan); past that, the rotation goes on while `keep_going()` answers True (no file event waits).
         `only`: scan these tables and leave the others as they are (the first run's first sight is taken in two
         parts, see `replicator.daemon.run_once`); ignored when the file rolled over, which every table must see."""
         started = time.monotonic()
@@ -123,6 +140,8 @@ class FactusolScanner:
             only = None
         position, txn = f"scan:{scan_no}", f"factusol:{file.name}:scan:{scan_no}"
         total = DiffResult()
+        paged: dict[str, Differ] = {}  # the paged tables' differs: the rotation may read more of their pages
+        recount: set[str] = set()  # paged tables whose row count moved: their key list is read for deletes
         try:
             conn = fsconn.FactusolConnection(connection_string(self.cfg, file))
         except fsconn.FactusolError as exc:
@@ -153,8 +172,8 @@ class FactusolScanner:
                 )
                 try:
                     if pages is not None:
-                        mark, owed = self._paged(conn, table, differ, pages, watermarks.get(name))
-                        report.owed |= owed
+                        mark = self._paged(conn, table, differ, pages, watermarks.get(name), recount)
+                        paged[name] = differ
                         report.tables[name] = "paged"
                     elif narrow:
                         mark = self._narrow(conn, table, differ, watermarks[name])
@@ -173,9 +192,25 @@ class FactusolScanner:
                     differ.result.snapshots.append((FACTUSOL, name, key, None, None))
                     differ.result.new_hashes[name][key] = None
                 baselined.add(name)
-                total.extend(differ.result)
+                if name not in paged:
+                    total.extend(differ.result)
+            try:
+                if paged:
+                    self._rotate(conn, paged, recount, rotation_seconds, keep_going)
+                for name, differ in paged.items():
+                    # A row count moved, or a new key appeared (a key edited in place keeps the count): which keys
+                    # are gone?
+                    if name in recount or any(key not in differ.known for key in differ.seen):
+                        self._find_deletes(conn, self.tables[name], differ)
+                    total.extend(differ.result)
+            except (pyodbc.Error, fsconn.FactusolError) as exc:
+                raise as_locked(exc) from exc
         finally:
             conn.close()
+        if report.full and only is None:
+            self._sync_rotation()
+            self._owed = 0  # every page's sums were just taken
+        report.owed = not report.full and self._owed > 0
         checkpoint = {
             "scan": scan_no,
             "file": str(file),
@@ -401,6 +436,8 @@ class FactusolScanner:
                 return
             pages = paging_.make_pages(conn, table, columns, count)
             pages.sums = paging_.page_sums(conn, table, pages)
+            pages.quick_whole = paging_.whole_sums(conn, table, pages.quick)
+            pages.quick_sums = paging_.page_sums(conn, table, pages, pages.quick)
         except (pyodbc.Error, fsconn.FactusolError) as exc:
             if is_lock_error(exc):
                 raise
@@ -415,36 +452,22 @@ class FactusolScanner:
             )
             return
         self._pages[name] = pages
-        self._fum_checked[name] = time.monotonic()
 
     def _paged(
-        self, conn, table: WatchedTable, differ: Differ, pages: paging_.Pages, watermark: str | None
-    ) -> tuple[str | None, bool]:
-        """Read the pages whose sums moved (+ for a FUM* table, its stamped rows); (watermark, page sums owed)."""
-        name, owed, mark = table.name, False, None
-        cached = self._prints.get(name)
-        prints = cached[1] if cached else {}
-        now = time.monotonic()
-        if table.ts_column and now - self._fum_checked.get(name, 0.0) < self.fum_check_seconds:
-            owed = True  # sums taken a moment ago: the FUM read below finds stamped edits, the sums come next scan
-        else:
-            sums = paging_.page_sums(conn, table, pages)
-            self._fum_checked[name] = now
-            moved = paging_.changed_pages(pages.sums, sums)
+        self, conn, table: WatchedTable, differ: Differ, pages: paging_.Pages, watermark: str | None, recount: set[str]
+    ) -> str | None:
+        """Read the pages whose quick sums moved, and for a FUM* table its stamped rows; returns the watermark.  The
+        page sums are the rotation's (`_rotate`)."""
+        mark = None
+        whole = paging_.whole_sums(conn, table, pages.quick)
+        if whole != pages.quick_whole:
+            sums = paging_.page_sums(conn, table, pages, pages.quick)
+            if pages.quick_whole is None or whole[:1] != pages.quick_whole[:1]:
+                recount.add(table.name)
+            moved = paging_.changed_pages(pages.quick_sums, sums)
+            pages.quick_whole, pages.quick_sums = whole, sums
             for i in moved:
-                where, params = pages.where(i)
-                with conn.iter_tuples(_select_all(table, where), params, batch=FETCH) as rows:
-                    reader = ResultReader(table, rows.columns, rows.converters)
-                    prints = self._prints_for(table, rows.columns)
-                    mark = self._diff_rows(rows, reader, table, differ, prints, full=False, mark=mark)
-            # A page's row count moved, or a new key appeared (a key edited in place keeps the count): which keys
-            # are gone?
-            known = differ.known
-            if any(key not in known for key in differ.seen) or any(
-                pages.sums is None or pages.sums[i][:1] != sums[i][:1] for i in moved
-            ):
-                self._find_deletes(conn, table, differ, prints)
-            pages.sums = sums
+                mark = self._read_page(conn, table, differ, pages, i, mark)
         if table.ts_column and watermark:
             since = datetime.fromisoformat(watermark) if isinstance(watermark, str) else watermark
             start = since - timedelta(seconds=1) if isinstance(since, datetime) else since
@@ -454,10 +477,57 @@ class FactusolScanner:
                 top = self._diff_rows(rows, reader, table, differ, prints, full=False, mark=since)
             mark = top if mark is None or (top is not None and top > mark) else mark
         if mark is None:
-            return watermark, owed
-        return (mark.isoformat() if isinstance(mark, datetime) else mark), owed
+            return watermark
+        return mark.isoformat() if isinstance(mark, datetime) else mark
 
-    def _find_deletes(self, conn, table: WatchedTable, differ: Differ, prints: dict) -> None:
+    def _read_page(self, conn, table: WatchedTable, differ: Differ, pages: paging_.Pages, i: int, mark: Any) -> Any:
+        where, params = pages.where(i)
+        with conn.iter_tuples(_select_all(table, where), params, batch=FETCH) as rows:
+            reader = ResultReader(table, rows.columns, rows.converters)
+            prints = self._prints_for(table, rows.columns)
+            return self._diff_rows(rows, reader, table, differ, prints, full=False, mark=mark)
+
+    def _sync_rotation(self) -> None:
+        layout = [(name, i) for name, pages in self._pages.items() for i in range(pages.count)]
+        if layout != self._rotation:  # tables paged anew (a full scan): a new rotation, all of it owed
+            self._rotation, self._cursor, self._owed = layout, 0, len(layout)
+
+    def _rotate(
+        self,
+        conn,
+        paged: dict[str, Differ],
+        recount: set[str],
+        seconds: float | None,
+        keep_going: Callable[[], bool] | None,
+    ) -> None:
+        """Take the owed page sums, from where the rotation stands, for `seconds` (None: all of them) and then while
+        `keep_going()`; read the pages whose sums moved.  The watermark is left alone: a row read here may be
+        stamped later than one the FUM read did not see yet."""
+        self._sync_rotation()
+        if seconds is None:
+            self._owed = len(self._rotation)
+        started = time.monotonic()
+        while self._owed > 0:
+            if seconds is not None and time.monotonic() - started >= seconds and not (keep_going and keep_going()):
+                break
+            name, i = self._rotation[self._cursor]
+            self._cursor = (self._cursor + 1) % len(self._rotation)
+            self._owed -= 1
+            differ, pages = paged.get(name), self._pages.get(name)
+            if differ is None or pages is None or pages.sums is None:
+                continue  # a table this scan left alone
+            table = self.tables[name]
+            sums = paging_.page_sum(conn, table, pages, i)
+            if sums == pages.sums[i]:
+                continue
+            if sums[:1] != pages.sums[i][:1]:
+                recount.add(name)
+            pages.sums[i] = sums
+            self._read_page(conn, table, differ, pages, i, None)
+
+    def _find_deletes(self, conn, table: WatchedTable, differ: Differ) -> None:
+        cached = self._prints.get(table.name)
+        prints = cached[1] if cached else {}
         keys: set[str] = set()
         pk_cols = ", ".join(f"[{c}]" for c in table.pk)
         with conn.iter_tuples(f"SELECT {pk_cols} FROM [{table.name}]", batch=FETCH) as rows:

@@ -61,6 +61,11 @@ QUIET_MIN = 0.075  # seconds
 # that no event announced brings it back to every rescan_seconds.
 SAFETY_STRETCH = 4
 
+# The page sums' rotation (`FactusolScanner.rearm`): every event scan takes this long of the owed page sums, so a
+# stream of saves still gets them through, a slice at a time; once no event waits, one scan takes all that are left,
+# stopping at once if an event comes.
+ROTATION_SLICE = 0.03  # seconds
+
 EMPTY_SCANS_BEFORE_SPACING = 3
 EVENT_SCAN_GAP_MAX = 15.0  # seconds
 
@@ -190,6 +195,9 @@ class FactusolWatcher:
             return float("inf")
         return max(QUIET_MIN, self._scan_seconds / 2)
 
+    def _no_event_waits(self) -> bool:
+        return self._dirty_since is None and not self._stop.is_set() and not self._paused.is_set()
+
     def _start_observer(self) -> None:
         from watchdog.events import FileSystemEventHandler
         from watchdog.observers import Observer
@@ -264,7 +272,7 @@ class FactusolWatcher:
         retry_at = 0.0
         backoff = 0.5
         last_scan_end, empty_event_scans = 0.0, 0
-        owed_at: float | None = None  # a scan left page sums for later (ScanReport.owed): the next scan by then
+        owed = False  # page sums are owed (ScanReport.owed): a rotation scan once no file event waits
         while not self._stop.is_set():
             if self._paused.is_set():
                 self.status.state = "paused"
@@ -281,10 +289,9 @@ class FactusolWatcher:
                 and gap_left <= 0
                 and (now - self._last_event >= quiet or now >= self._due_without_quiet(now, max_wait, last_scan_end))
             )
-            owed_due = owed_at is not None and now >= owed_at  # the follow-up of an event scan (its FUM page sums)
-            due_event = due_event or owed_due
-            if now < retry_at or not (due_full or due_safety or due_event):
-                waits = [min(next_full, next_safety, owed_at or next_full) - now]
+            owed_due = owed and self._dirty_since is None  # the rotation of page sums after an event scan
+            if now < retry_at or not (due_full or due_safety or due_event or owed_due):
+                waits = [min(next_full, next_safety) - now]
                 if self._dirty_since is not None:
                     until_due = min(
                         quiet - (now - self._last_event), self._due_without_quiet(now, max_wait, last_scan_end) - now
@@ -296,11 +303,21 @@ class FactusolWatcher:
                 self._wake.clear()
                 continue
             # Events from here on start a new burst, taken by the next scan (this one reads what they wrote before
-            # it began; an event that comes during the scan may be for a write it did not see).
-            dirty, self._dirty_since = self._dirty_since, None
+            # it began; an event that comes during the scan may be for a write it did not see).  A rotation scan
+            # leaves them waiting: it stops its page sums for them, and the event scan comes next.
+            event_scan = due_event and not (due_full or due_safety)
+            dirty = None
+            if due_full or due_safety or event_scan:
+                dirty, self._dirty_since = self._dirty_since, None
             try:
                 self.status.state = "scanning"
-                report = self.scanner.scan(full=due_full)
+                if due_full or due_safety:
+                    report = self.scanner.scan(full=due_full)  # a safety rescan takes every page's sums
+                elif event_scan:
+                    self.scanner.rearm()  # the file changed: every page's sums are owed again
+                    report = self.scanner.scan(full=False, rotation_seconds=ROTATION_SLICE)
+                else:
+                    report = self.scanner.scan(full=False, rotation_seconds=0, keep_going=self._no_event_waits)
             except FactusolLockedError as exc:
                 # Nothing is lost: the snapshots did not move, so the next successful scan sees every change.
                 self._dirty_since = self._dirty_since or dirty  # the event scan is still owed
@@ -333,23 +350,23 @@ class FactusolWatcher:
                 continue
             backoff = 0.5
             last_scan_end = time.monotonic()
-            if not (due_full or due_safety):
+            if event_scan:
                 self._scan_seconds = last_scan_end - now
             log.debug(
                 "%s scan: first event %.3f s before, quiet window %.3f s, took %.3f s, %d changes",
-                "full" if due_full else "safety" if due_safety else "event",
+                "full" if due_full else "safety" if due_safety else "event" if event_scan else "rotation",
                 now - dirty if dirty is not None else -1,
                 quiet,
                 last_scan_end - now,
                 report.changes,
             )
-            owed_at = last_scan_end + self.scanner.fum_check_seconds if report.owed else None
+            owed = report.owed
             self._learn_whether_events_arrive(report, announced=dirty is not None or owed_due, full=due_full)
             # any scan looked at the file: the safety timer starts again
             next_safety = last_scan_end + rescan * (SAFETY_STRETCH if self.events_trusted else 1)
             if report.changes or report.echoes:
                 empty_event_scans = 0
-            elif not (due_full or due_safety) and dirty is not None:  # (a scan owed for page sums is no event scan)
+            elif event_scan and dirty is not None:  # (a rotation scan is no event scan)
                 empty_event_scans += 1
                 if empty_event_scans == EMPTY_SCANS_BEFORE_SPACING:
                     log.info(

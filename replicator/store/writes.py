@@ -17,6 +17,7 @@ class StoreWrites:
 
     def __init__(self, conn):
         self.conn = conn
+        self.links_made = 0
 
     def record_applied_many(
         self, target: str, entity: str, rows: Iterable[tuple[str, str, str]], op: str = "", change_id: int | None = None
@@ -64,6 +65,7 @@ class StoreWrites:
                     for k, v in wanted.items()
                 ],
             )
+        self.links_made += len(wanted)
         return len(wanted)
 
     def set_baselines(self, entity: str, items: dict[str, dict]) -> None:
