@@ -1,6 +1,6 @@
 """FactuSOL change detection by pages: which parts of a big table changed since the last scan, without reading it.
 
-A big table is cut into pages of about PAGE_ROWS rows by ranges of one primary-key column (bounds taken from the
+A big table is cut into pages of about PAGE_ROWS rows (fewer for a wide table, `page_rows`) by ranges of one primary-key column (bounds taken from the
 file's own `ORDER BY`, so its collation decides what lies between two).  For each page the file computes `COUNT(*)`
 and, over every row, the `SUM` of each number column, of the `LEN` of each text column and of a fingerprint of the
 text columns the replicator reads (`text_print`: the codes of a text's first and last characters): one
@@ -37,6 +37,9 @@ from .schema import load_schema
 log = logging.getLogger("replicator.factusol.pages")
 
 PAGE_ROWS = 2000
+# ... and at most about this many values (rows x columns): a page whose sums moved is read whole, and 2,000 rows of
+# F_ART's 91 columns took 0.1 s, too long for the slice of page sums an event scan takes.
+PAGE_CELLS = 40_000
 # Tables up to this many values (rows x columns) are read whole on every scan: exact (every edit is seen), and
 # about as cheap as their quick sums.  Bigger ones are paged.  (Reading 40,000 values whole took 0.02 s on the
 # stand-in, a tenth of an event scan of a 100,000-article file: too dear for every scan.)
@@ -153,17 +156,22 @@ def is_small(rows: int, columns: int) -> bool:
     return rows * max(1, columns) <= SMALL_TABLE_CELLS
 
 
+def page_rows(columns: int) -> int:
+    """About how many rows a page of a table with this many columns holds."""
+    return max(1, min(PAGE_ROWS, PAGE_CELLS // max(1, columns)))
+
+
 def make_pages(conn, table: WatchedTable, columns: list[str], total: int) -> Pages:
-    """Pages of about PAGE_ROWS rows in primary-key order, so each page's sums are an index range read.
+    """Pages of about `page_rows` rows in primary-key order, so each page's sums are an index range read.
 
     By ranges of the leading key column when it has enough distinct values; otherwise (F_LTA: a few tariffs, each
     with every article) by ranges of the second column within each value of the first, plus pages for the values
     between and around them (a tariff added later)."""
-    first = table.pk[0]
+    first, per_page = table.pk[0], page_rows(len(columns))
     values = _distinct(conn, f"SELECT DISTINCT [{first}] FROM [{table.name}] ORDER BY [{first}]")
-    if len(values) >= max(2, total // PAGE_ROWS) or len(table.pk) == 1:
+    if len(values) >= max(2, total // per_page) or len(table.pk) == 1:
         return Pages(
-            ranges(first, _bounds(values, total)),
+            ranges(first, _bounds(values, total, per_page)),
             aggregate_list(table, columns),
             quick=quick_aggregate_list(table, columns),
         )
@@ -172,15 +180,15 @@ def make_pages(conn, table: WatchedTable, columns: list[str], total: int) -> Pag
     for i, v in enumerate(values):
         wheres.append((f"{col} < ?", [v]) if i == 0 else (f"{col} > ? AND {col} < ?", [values[i - 1], v]))
         inner = _distinct(conn, f"SELECT [{second}] FROM [{table.name}] WHERE {col} = ? ORDER BY [{second}]", [v])
-        wheres += ranges(second, _bounds(inner, len(inner)), f"{col} = ?", [v])
+        wheres += ranges(second, _bounds(inner, len(inner), per_page), f"{col} = ?", [v])
     wheres.append((f"{col} > ?", [values[-1]]) if values else ("", []))
     return Pages(wheres, aggregate_list(table, columns), quick=quick_aggregate_list(table, columns))
 
 
-def _bounds(values: list[Any], rows: int) -> list[Any]:
-    """Every n-th of the ordered distinct `values`, so that a page holds about PAGE_ROWS of the `rows`."""
+def _bounds(values: list[Any], rows: int, per_page: int) -> list[Any]:
+    """Every n-th of the ordered distinct `values`, so that a page holds about `per_page` of the `rows`."""
     per_value = max(1.0, rows / max(1, len(values)))
-    step = max(1, int(PAGE_ROWS / per_value))
+    step = max(1, int(per_page / per_value))
     return [v for v in values[step::step] if v is not None]
 
 

@@ -188,12 +188,12 @@ class FactusolWatcher:
     def _steady_rest(self, now: float) -> float:
         """How long after a scan's end a steady stream of saves is scanned again.  A burst (saves for less than the
         cap) waits for a quiet moment, up to the cap, so it is scanned once or twice (infinity here).  A stream that
-        outlasts the cap is never quiet: it is scanned again half a scan's time after the last scan ended (at least
-        one quiet window), so its changes wait about one scan, not the cap, and the scanner rests at least a third
-        of the time (FactuSOL, on the same PC, keeps its share)."""
+        outlasts the cap is never quiet: it is scanned again a quarter of a scan's time after the last scan ended (at
+        least one quiet window), so its changes wait about one scan, not the cap, and the scanner rests at least a
+        fifth of the time (FactuSOL, on the same PC, keeps its share)."""
         if now - self._burst_since <= self._cap:
             return float("inf")
-        return max(QUIET_MIN, self._scan_seconds / 2)
+        return max(QUIET_MIN, self._scan_seconds / 4)
 
     def _no_event_waits(self) -> bool:
         return self._dirty_since is None and not self._stop.is_set() and not self._paused.is_set()
