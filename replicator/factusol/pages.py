@@ -1,8 +1,8 @@
 """FactuSOL change detection by pages: which parts of a big table changed since the last scan, without reading it.
 
-A big table is cut into pages of about PAGE_ROWS rows (fewer for a wide table, `page_rows`) by ranges of one primary-key column (bounds taken from the
-file's own `ORDER BY`, so its collation decides what lies between two).  For each page the file computes `COUNT(*)`
-and, over every row, the `SUM` of each number column, of the `LEN` of each text column and of a fingerprint of the
+A big table is cut into pages of about PAGE_ROWS rows (fewer for a wide table, `page_rows`) by ranges of one
+primary-key column (bounds taken from the file's own `ORDER BY`, so its collation decides what lies between two).
+For each page the file computes `COUNT(*)` and, over every row, the `SUM` of each number column, of the `LEN` of each text column and of a fingerprint of the
 text columns the replicator reads (`text_print`: the codes of a text's first and last characters): one
 Access aggregate statement per page, evaluated by the database engine, no row crosses the driver.  A scan compares
 these with the previous scan's and reads only the pages that differ.  That finds inserts and deletes (the count) and
