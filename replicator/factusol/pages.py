@@ -2,10 +2,10 @@
 
 A big table is cut into pages of about PAGE_ROWS rows (fewer for a wide table, `page_rows`) by ranges of one
 primary-key column (bounds taken from the file's own `ORDER BY`, so its collation decides what lies between two).
-For each page the file computes `COUNT(*)` and, over every row, the `SUM` of each number column, of the `LEN` of each text column and of a fingerprint of the
-text columns the replicator reads (`text_print`: the codes of a text's first and last characters): one
-Access aggregate statement per page, evaluated by the database engine, no row crosses the driver.  A scan compares
-these with the previous scan's and reads only the pages that differ.  That finds inserts and deletes (the count) and
+For each page the file computes `COUNT(*)` and, over every row, the `SUM` of each number column, of the `LEN` of
+each text column and of a fingerprint of the text columns the replicator reads (`text_print`: the codes of a text's
+first and last characters): one Access aggregate statement per page, evaluated by the database engine, no row
+crosses the driver.  A scan compares these with the previous scan's and reads only the pages that differ.  That finds inserts and deletes (the count) and
 edits that change a number, a text's length or a sampled character, whether or not they moved a `FUM*` date (a bulk
 price update, another program, "Rojo" -> "Azul").  An edit that keeps every number, every text length and every
 sampled character ("Camiseta roja" -> "Camiseta rosa", a column no reader maps, two values swapped between rows of a
