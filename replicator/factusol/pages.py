@@ -5,11 +5,12 @@ primary-key column (bounds taken from the file's own `ORDER BY`, so its collatio
 For each page the file computes `COUNT(*)` and, over every row, the `SUM` of each number column, of the `LEN` of
 each text column and of a fingerprint of the text columns the replicator reads (`text_print`: the codes of a text's
 first and last characters): one Access aggregate statement per page, evaluated by the database engine, no row
-crosses the driver.  A scan compares these with the previous scan's and reads only the pages that differ.  That finds inserts and deletes (the count) and
-edits that change a number, a text's length or a sampled character, whether or not they moved a `FUM*` date (a bulk
-price update, another program, "Rojo" -> "Azul").  An edit that keeps every number, every text length and every
-sampled character ("Camiseta roja" -> "Camiseta rosa", a column no reader maps, two values swapped between rows of a
-page) is not seen here: the full rescan (`full_rescan_seconds`) finds it.
+crosses the driver.  A scan compares these with the previous scan's and reads only the pages that differ.  That
+finds inserts and deletes (the count) and edits that change a number, a text's length or a sampled character,
+whether or not they moved a `FUM*` date (a bulk price update, another program, "Rojo" -> "Azul").  An edit that
+keeps every number, every text length and every sampled character ("Camiseta roja" -> "Camiseta rosa", a column no
+reader maps, two values swapped between rows of a page) is not seen here: the full rescan (`full_rescan_seconds`)
+finds it.
 
 Two tiers, so that an event scan stays short on a big file:
 
