@@ -312,7 +312,10 @@ class FactusolWatcher:
             try:
                 self.status.state = "scanning"
                 if due_full or due_safety:
-                    report = self.scanner.scan(full=due_full)  # a safety rescan takes every page's sums
+                    # A safety rescan takes every page's sums, or only the quick sums while events announce changes
+                    # (their event scans start the rotation of page sums): at rest that is most of its cost.
+                    rotation = 0 if self.events_trusted and not due_full else None
+                    report = self.scanner.scan(full=due_full, rotation_seconds=rotation)
                 elif event_scan:
                     self.scanner.rearm()  # the file changed: every page's sums are owed again
                     report = self.scanner.scan(full=False, rotation_seconds=ROTATION_SLICE)
