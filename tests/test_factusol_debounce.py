@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import datetime
 
 import pytest
 
@@ -14,6 +13,7 @@ from replicator.factusol.watcher import QUIET_MIN, FactusolWatcher
 from replicator.store import Store
 
 from test_capture_factusol import CONN, K, _changes, make_file
+from test_factusol_pages import big  # noqa: F401 - the fixture: a file with paged tables
 
 
 def _wait(predicate, timeout: float = 30.0) -> None:
@@ -140,19 +140,11 @@ def test_safety_rescans_stretch_while_events_announce_changes_and_come_back_when
     assert SAFETY_STRETCH * 1.5 + 5 > found_after
 
 
-def test_a_safety_rescan_takes_only_the_quick_sums_while_events_are_trusted(tmp_path, monkeypatch):
+def test_a_safety_rescan_takes_only_the_quick_sums_while_events_are_trusted(big):  # noqa: F811 - the fixture
     """At rest a safety rescan costs little where events arrive: the quick sums (and FUM reads) only, since an event
     starts the rotation of page sums itself.  Where an event was lost, an unstamped text edit of a paged table is
     left to a later safety rescan, once a change found without an event has shown that events get lost here."""
-    from replicator.factusol import pages as paging
-
-    monkeypatch.setattr(paging, "PAGE_ROWS", 50)  # a 300-article file with paged tables
-    monkeypatch.setattr(paging, "SMALL_TABLE_CELLS", 1000)
-    path = tmp_path / "0012026.sqlite"
-    conn = make_file(path, articles=300)
-    # A0 stamped later than the others: the FUM read of a scan leaves the others out (see test_factusol_pages.py).
-    conn.cursor().execute("UPDATE [F_ART] SET [FUMART]=? WHERE [CODART]=?", datetime(2026, 6, 1), "A0")
-    store = Store(f"sqlite:///{tmp_path / 'state.sqlite'}")
+    conn, store, _, path = big  # paged tables; FUM reads leave the other articles out
     cfg = FactusolConfig(file=path, connection=CONN, debounce_seconds=0.2, rescan_seconds=0.5)
     watcher = FactusolWatcher(store, cfg).start()
     try:
@@ -168,7 +160,6 @@ def test_a_safety_rescan_takes_only_the_quick_sums_while_events_are_trusted(tmp_
         _wait(lambda: ("F_ART", K(CODART="A150"), "update") in _changes(store), timeout=60)
     finally:
         watcher.stop()
-        conn.close()
     scan_of = {(c.source_table, c.row_key): int(c.position.split(":")[1]) for c in store.changes()}
     # The stock edit's safety rescan did not take the page sums (events were trusted); the next one did.
     assert scan_of[("F_ART", K(CODART="A150"))] > scan_of[("F_STO", K(ALMSTO="GEN", ARTSTO="A2"))]

@@ -84,6 +84,56 @@ def test_inserts_and_deletes_in_a_paged_table_are_found(big):
     )
 
 
+def test_a_stock_transfer_between_warehouses_of_one_article_is_found(big):
+    """Units moved from one warehouse to another: both F_STO rows are on one page and its plain sums do not move;
+    the numbers weighted by the warehouse do."""
+    conn, store, cfg, _ = big
+    cur = conn.cursor()
+    cur.execute("INSERT INTO [F_STO] ([ARTSTO],[ALMSTO],[ACTSTO],[DISSTO]) VALUES (?,?,?,?)", "A42", "SEC", 10, 10)
+    scanner = _quick_scanner(store, cfg)
+    for warehouse, units in (("GEN", -5), ("SEC", 5)):
+        cur.execute(
+            "UPDATE [F_STO] SET [ACTSTO]=[ACTSTO]+?, [DISSTO]=[DISSTO]+? WHERE [ARTSTO]=? AND [ALMSTO]=?",
+            units,
+            units,
+            "A42",
+            warehouse,
+        )
+    scanner.scan(full=False)
+    assert sorted(_changes(store)) == [
+        ("F_STO", K(ALMSTO="GEN", ARTSTO="A42"), "update"),
+        ("F_STO", K(ALMSTO="SEC", ARTSTO="A42"), "update"),
+    ]
+
+
+def test_the_quick_sums_drill_down_stops_once_the_moves_add_up(big, monkeypatch):
+    """The pages' quick sums add up to the whole table's: once the pages found moved explain the whole table's move,
+    the others are not summed.  The pages last found moved come first; every move is still found."""
+    conn, store, cfg, _ = big
+    scanner = _quick_scanner(store, cfg)
+    pages = scanner._pages["F_STO"]
+    summed = []
+    real_page_sum = paging.page_sum
+    monkeypatch.setattr(paging, "page_sum", lambda *a, **kw: summed.append(a[3]) or real_page_sum(*a, **kw))
+    cur = conn.cursor()
+    stock = "UPDATE [F_STO] SET [ACTSTO]=[ACTSTO]+? WHERE [ARTSTO]=?"
+    cur.execute(stock, 3, "A99")  # the last page (codes sort as text: A99 after A290)
+    scanner.scan(full=False, rotation_seconds=0)
+    assert len(summed) == pages.count  # nothing found moved before: every page, in order
+    summed.clear()
+    cur.execute(stock, 2, "A99")  # the same page again: found first, and the drill-down stops there
+    scanner.scan(full=False, rotation_seconds=0)
+    assert len(summed) == 1
+    summed.clear()
+    cur.execute(stock, 1, "A10")  # another page
+    cur.execute(stock, 1, "A99")
+    scanner.scan(full=False, rotation_seconds=0)
+    assert 2 <= len(summed) < pages.count
+    assert sorted(k for t, k, op in _changes(store) if t == "F_STO") == sorted(
+        [K(ALMSTO="GEN", ARTSTO="A99")] * 3 + [K(ALMSTO="GEN", ARTSTO="A10")]
+    )
+
+
 def test_a_key_edited_in_place_is_an_insert_and_a_delete(big):
     conn, store, cfg, _ = big
     scanner = _quick_scanner(store, cfg)

@@ -461,11 +461,10 @@ class FactusolScanner:
         mark = None
         whole = paging_.whole_sums(conn, table, pages.quick)
         if whole != pages.quick_whole:
-            sums = paging_.page_sums(conn, table, pages, pages.quick)
             if pages.quick_whole is None or whole[:1] != pages.quick_whole[:1]:
                 recount.add(table.name)
-            moved = paging_.changed_pages(pages.quick_sums, sums)
-            pages.quick_whole, pages.quick_sums = whole, sums
+            moved = paging_.moved_pages(conn, table, pages, whole)
+            pages.quick_whole = whole
             for i in moved:
                 mark = self._read_page(conn, table, differ, pages, i, mark)
         if table.ts_column and watermark:
