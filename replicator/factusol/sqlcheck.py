@@ -128,8 +128,10 @@ def check_access_sql(sql: str) -> str:
 _TOP = re.compile(r"^(\s*SELECT\s+(?:DISTINCT\s+)?)TOP\s+(\d+)\s+", re.IGNORECASE)
 
 
+@functools.lru_cache(maxsize=1024)
 def translate_for_sqlite(sql: str) -> str:
-    """Rewrite the Access-only forms we allow into SQLite for the stand-in (after the Access check passed)."""
+    """Rewrite the Access-only forms we allow into SQLite for the stand-in (after the Access check passed).  Cached:
+    a scan sends the same statements again and again (a page sums' statement over F_ART took 0.3 ms to rewrite)."""
     m = _TOP.match(sql)
     if m:
         sql = (m.group(1) + sql[m.end() :]).rstrip().rstrip(";") + f" LIMIT {m.group(2)}"
