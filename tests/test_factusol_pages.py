@@ -84,6 +84,33 @@ def test_inserts_and_deletes_in_a_paged_table_are_found(big):
     )
 
 
+def test_a_scan_that_fails_before_its_commit_leaves_its_sums_as_they_were(big, monkeypatch):
+    """A scan takes the sums, reads the rows that moved, then commits; when the commit fails (the store, a lock), the
+    next scan must still see those rows as moved: the sums go back to what they were."""
+    from replicator.factusol import scanner as scanning
+
+    conn, store, cfg, _ = big
+    scanner = _quick_scanner(store, cfg)
+    cur = conn.cursor()
+    cur.execute("UPDATE [F_STO] SET [ACTSTO]=[ACTSTO]+7 WHERE [ARTSTO]=?", "A42")  # the quick sums see it
+    cur.execute("UPDATE [F_ART] SET [DESART]=? WHERE [CODART]=?", "renamed without a stamp", "A7")  # the page sums
+    real_commit = scanning.commit_diff
+
+    def store_fails(*args, **kwargs):
+        monkeypatch.setattr(scanning, "commit_diff", real_commit)
+        raise OSError("disk I/O error")
+
+    monkeypatch.setattr(scanning, "commit_diff", store_fails)
+    with pytest.raises(OSError):
+        scanner.scan(full=False)
+    assert _changes(store) == []
+    scanner.scan(full=False)
+    assert sorted(_changes(store)) == [
+        ("F_ART", K(CODART="A7"), "update"),
+        ("F_STO", K(ALMSTO="GEN", ARTSTO="A42"), "update"),
+    ]
+
+
 def test_a_stock_transfer_between_warehouses_of_one_article_is_found(big):
     """Units moved from one warehouse to another: both F_STO rows are on one page and its plain sums do not move;
     the numbers weighted by the warehouse do."""

@@ -8,7 +8,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from itertools import islice, repeat
 from typing import Any
@@ -111,6 +111,34 @@ class FactusolScanner:
         only: Collection[str] | None = None,
         rotation_seconds: float | None = None,
         keep_going: Callable[[], bool] | None = None,
+    ) -> ScanReport:
+        """One scan (see `_scan`).  The sums a scan takes describe the rows it committed: if it fails before its
+        commit (a locked file, the store), they go back to what they were, or its changes would look old next time."""
+        saved = self._sums_state()
+        try:
+            return self._scan(full, only, rotation_seconds, keep_going)
+        except BaseException:
+            self._known_file, self._pages, self._small, self._rotation, self._cursor, self._owed = saved
+            raise
+
+    def _sums_state(self) -> tuple:
+        pages = {
+            name: replace(
+                p,
+                sums=list(p.sums) if p.sums is not None else None,
+                quick_sums=list(p.quick_sums) if p.quick_sums is not None else None,
+                recent=list(p.recent),
+            )
+            for name, p in self._pages.items()
+        }
+        return self._known_file, pages, dict(self._small), list(self._rotation), self._cursor, self._owed
+
+    def _scan(
+        self,
+        full: bool,
+        only: Collection[str] | None,
+        rotation_seconds: float | None,
+        keep_going: Callable[[], bool] | None,
     ) -> ScanReport:
         """One scan.  `full=False` lets FUM* tables use the narrow path (key list + rows with FUM >= watermark), or,
         once a full scan sized them, their quick sums and page sums (`pages.py`).
