@@ -41,7 +41,7 @@ log = logging.getLogger("replicator.factusol.pages")
 PAGE_ROWS = 2000
 # ... and at most about this many values (rows x columns): a page whose sums moved is read whole, and 2,000 rows of
 # F_ART's 91 columns took 0.1 s, too long for the slice of page sums an event scan takes.  (Not much less: each page
-# is one statement of F_ART's 88 sums to prepare; pages of 440 rows made its page sums 40% dearer.)
+# is one more statement of F_ART's 88 sums, and pages of 440 rows made its page sums 40% dearer.)
 PAGE_CELLS = 80_000
 # Tables up to this many values (rows x columns) are read whole on every scan: exact (every edit is seen), and
 # about as cheap as their quick sums.  Bigger ones are paged.  (Reading 40,000 values whole took 0.02 s on the
@@ -92,7 +92,7 @@ def aggregate_list(table: WatchedTable, columns: list[str]) -> str:
     warehouse fingerprint: a transfer moves units between two rows of one article, on one page, and leaves the
     plain sums as they were.  One sum of each row's numbers added up (a row with a NULL number drops out of that one
     sum only), not one per column: each costs about as much as the plain sums of the table."""
-    types = {c.name.upper(): c.type for c in load_schema()[table.name].columns} if table.name in load_schema() else {}
+    types = _column_types(table)
     parts = ["COUNT(*) AS [N]"]
     texts = []
     printed = fingerprinted(table) if TEXT_FINGERPRINTS else set()
@@ -119,6 +119,12 @@ def aggregate_list(table: WatchedTable, columns: list[str]) -> str:
     return ", ".join(parts)
 
 
+def _column_types(table: WatchedTable) -> dict[str, str]:
+    """Column name (upper case) -> its FactuSOL type, from the schema; empty for a table the schema does not know."""
+    schema = load_schema()
+    return {c.name.upper(): c.type for c in schema[table.name].columns} if table.name in schema else {}
+
+
 def quick_aggregate_list(table: WatchedTable, columns: list[str]) -> str:
     """COUNT(*), and for a table without a FUM* date the SUM of each number column whose FactuSOL type is known, keys
     aside (a key edited in place is a new key: the page sums find it): cheap enough for every event scan (about
@@ -126,7 +132,7 @@ def quick_aggregate_list(table: WatchedTable, columns: list[str]) -> str:
     parts = ["COUNT(*) AS [N]"]
     if table.ts_column:
         return parts[0]
-    types = {c.name.upper(): c.type for c in load_schema()[table.name].columns} if table.name in load_schema() else {}
+    types = _column_types(table)
     keys = {column.upper() for column in table.pk}
     for name in columns:
         if types.get(name.upper()) in _NUMBER_TYPES and name.upper() not in keys:
