@@ -172,15 +172,17 @@ def test_a_key_edited_in_place_is_an_insert_and_a_delete(big):
 
 
 def test_an_event_scan_finds_numbers_at_once_and_leaves_the_rest_to_the_rotation(big):
-    """The quick sums (COUNT, and the numbers of a table without FUM*) find a stock edit and a delete in the event
-    scan itself; an unstamped text edit of F_ART waits for the page sums' rotation, a slice per scan, which ends
-    once every page was checked."""
+    """The quick sums (COUNT, and the stock and price numbers of a table without FUM*) find a stock edit and a delete
+    in the event scan itself; an unstamped text edit of F_ART, and a minimum stock (which no reader takes), wait for
+    the page sums' rotation, taken a slice at a time (`rotate`, each slice its own commit), which ends once every
+    page was checked."""
     conn, store, cfg, _ = big
     scanner = _quick_scanner(store, cfg)
     cur = conn.cursor()
     cur.execute("UPDATE [F_STO] SET [ACTSTO]=[ACTSTO] + 3 WHERE [ARTSTO]=?", "A42")
     cur.execute("DELETE FROM [F_STO] WHERE [ARTSTO]=?", "A120")
     cur.execute("UPDATE [F_ART] SET [DESART]=? WHERE [CODART]=?", "renamed without a stamp", "A7")
+    cur.execute("UPDATE [F_STO] SET [MINSTO]=[MINSTO] + 5 WHERE [ARTSTO]=?", "A250")
     scanner.rearm()
     report = scanner.scan(full=False, rotation_seconds=0)
     assert report.owed
@@ -188,28 +190,75 @@ def test_an_event_scan_finds_numbers_at_once_and_leaves_the_rest_to_the_rotation
         ("F_STO", K(ALMSTO="GEN", ARTSTO="A120"), "delete"),
         ("F_STO", K(ALMSTO="GEN", ARTSTO="A42"), "update"),
     ]
-    slices = 0
-    while scanner.scan(full=False, rotation_seconds=0.000001).owed:  # one page per scan
+    slices, scans = 0, report.scan
+    while True:
+        rotated = scanner.rotate(0.000001)  # one page per slice
         slices += 1
         assert slices < 100
+        if rotated.changes:
+            assert rotated.scan > scans  # committed as a scan of its own
+            scans = rotated.scan
+        if not rotated.owed:
+            break
     assert slices > 5  # (F_ART and F_STO have 6 pages each here)
     assert ("F_ART", K(CODART="A7"), "update") in _changes(store)
-    assert not scanner.scan(full=False, rotation_seconds=0).owed  # nothing owed until the next file event
+    assert ("F_STO", K(ALMSTO="GEN", ARTSTO="A250"), "update") in _changes(store)
+    assert len(_changes(store)) == 4
+    assert not scanner.rotate(0).owed  # nothing owed until the next file event
+    assert not scanner.scan(full=False, rotation_seconds=0).owed
 
 
-def test_a_rotation_scan_goes_on_while_no_event_waits(big):
+def test_a_rotation_goes_on_while_no_event_waits(big):
     conn, store, cfg, _ = big
     scanner = _quick_scanner(store, cfg)
     conn.cursor().execute("UPDATE [F_ART] SET [DESART]=? WHERE [CODART]=?", "renamed without a stamp", "A290")
     scanner.rearm()
     assert scanner.scan(full=False, rotation_seconds=0).owed and _changes(store) == []
     asked = []
-    report = scanner.scan(full=False, rotation_seconds=0, keep_going=lambda: asked.append(1) is None)
+    report = scanner.rotate(0, keep_going=lambda: asked.append(1) is None)
     assert not report.owed and len(asked) > 5
     assert _changes(store) == [("F_ART", K(CODART="A290"), "update")]
     scanner.rearm()
-    report = scanner.scan(full=False, rotation_seconds=0, keep_going=lambda: False)  # an event waits: stop
-    assert report.owed
+    report = scanner.rotate(0, keep_going=lambda: False)  # an event waits: stop
+    assert report.owed and report.changes == 0
+
+
+def test_a_rotation_that_fails_before_its_commit_leaves_its_sums_as_they_were(big, monkeypatch):
+    from replicator.factusol import scanner as scanning
+
+    conn, store, cfg, _ = big
+    scanner = _quick_scanner(store, cfg)
+    conn.cursor().execute("UPDATE [F_ART] SET [DESART]=? WHERE [CODART]=?", "renamed without a stamp", "A7")
+    real_commit = scanning.commit_diff
+
+    def store_fails(*args, **kwargs):
+        monkeypatch.setattr(scanning, "commit_diff", real_commit)
+        raise OSError("disk I/O error")
+
+    monkeypatch.setattr(scanning, "commit_diff", store_fails)
+    scanner.rearm()
+    with pytest.raises(OSError):
+        scanner.rotate(None)
+    assert _changes(store) == []
+    assert scanner.rotate(None).changes == 1
+    assert _changes(store) == [("F_ART", K(CODART="A7"), "update")]
+
+
+def test_a_rotation_waits_for_a_scan_of_a_new_file(big, tmp_path):
+    """Before a full scan paged the tables there is nothing to rotate; and once the configured file is another one
+    (a new fiscal year), the rotation leaves it to the next scan, which reads every table of it."""
+    conn, store, cfg, path = big
+    scanner = FactusolScanner(store, cfg)
+    assert not scanner.rotate(None).owed and _changes(store) == []
+    scanner.scan(full=True)
+    conn.cursor().execute("UPDATE [F_ART] SET [DESART]=? WHERE [CODART]=?", "renamed without a stamp", "A7")
+    other = tmp_path / "copy" / path.name
+    other.parent.mkdir()
+    other.write_bytes(path.read_bytes())
+    scanner.cfg = FactusolConfig(file=other, connection=CONN, debounce_seconds=0.2, rescan_seconds=600)
+    scanner.rearm()
+    report = scanner.rotate(None)
+    assert report.changes == 0 and not report.owed and _changes(store) == []
 
 
 def test_the_watcher_runs_the_owed_scan_without_another_file_event(big):
@@ -231,6 +280,31 @@ def test_the_watcher_runs_the_owed_scan_without_another_file_event(big):
     finally:
         watcher.stop()
     assert sorted(_changes(store)) == [("F_ART", K(CODART="A200"), "update"), ("F_ART", K(CODART="A3"), "update")]
+
+
+def test_the_watcher_reports_an_event_scans_changes_before_its_slice_of_the_rotation(big):
+    """The apply starts on an event scan's commit: its slice of the page sums' rotation comes after."""
+    conn, store, cfg, _ = big
+    events: list[tuple] = []
+    watcher = FactusolWatcher(store, cfg, on_scan=lambda report: events.append(("reported", report.changes)))
+    real_rotate = watcher.scanner.rotate
+    watcher.scanner.rotate = lambda *a, **kw: events.append(("rotate",)) or real_rotate(*a, **kw)
+    watcher.start()
+    try:
+        deadline = time.monotonic() + 60
+        while watcher.status.scans < 1 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        conn.cursor().execute("UPDATE [F_STO] SET [ACTSTO]=[ACTSTO] + 3 WHERE [ARTSTO]=?", "A42")
+        watcher.notify()
+        deadline = time.monotonic() + 60
+        while ("reported", 1) not in events and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.2)
+    finally:
+        watcher.stop()
+    i = events.index(("reported", 1))
+    assert events[i + 1] == ("rotate",)
+    assert _changes(store) == [("F_STO", K(ALMSTO="GEN", ARTSTO="A42"), "update")]
 
 
 def test_an_edit_stamped_exactly_at_the_watermark_is_found_by_the_narrow_path(tmp_path):

@@ -23,6 +23,10 @@ from .reading import (
     select_list,
 )
 
+# The number columns read here from the tables without a FUM* date: stock (`read_stock`, `read_stock_detail`) and
+# tariff prices (`read_products`).  A FactuSOL scan's quick sums watch these (`pages.quick_aggregate_list`).
+NUMBERS_READ = {"F_STO": ("ACTSTO", "DISSTO"), "F_STC": ("ACTSTC", "DISSTC"), "F_LTA": ("PRELTA",)}
+
 PRODUCT_COLUMNS = {
     "reference": "CODART",
     "name": "DESART",

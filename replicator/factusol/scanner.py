@@ -121,6 +121,76 @@ class FactusolScanner:
             self._known_file, self._pages, self._small, self._rotation, self._cursor, self._owed = saved
             raise
 
+    def rotate(self, seconds: float | None, keep_going: Callable[[], bool] | None = None) -> ScanReport:
+        """The page sums still owed since the last file event (`rearm`), from where the rotation stands: for `seconds`
+        (None: all of them), then while `keep_going()` answers True.  The pages whose sums moved are read and their
+        changes committed as a scan of their own, so an event scan commits (and the apply starts) before its slice
+        of the rotation is taken.  Nothing is done before a full scan paged the tables, while the file is not the one
+        they were paged from, or while a restored file waits to be accepted: the next scan reads it."""
+        saved = self._sums_state()
+        try:
+            return self._rotate_scan(seconds, keep_going)
+        except BaseException:
+            self._known_file, self._pages, self._small, self._rotation, self._cursor, self._owed = saved
+            raise
+
+    def _rotate_scan(self, seconds: float | None, keep_going: Callable[[], bool] | None) -> ScanReport:
+        started = time.monotonic()
+        file = resolve_file(self.cfg)
+        cp = self.store.checkpoint(CHECKPOINT) or {}
+        report = ScanReport(scan=int(cp.get("scan", 0)), file=str(file), full=False)
+        same_file = self._known_file == str(file) and cp.get("file") == str(file)
+        if not self._pages or not same_file or self.store.checkpoint(ACCEPT_FACTUSOL):
+            return report
+        self._sync_rotation()
+        if self._owed <= 0 and seconds is not None:
+            return report
+        scan_no = report.scan + 1
+        position, txn = f"scan:{scan_no}", f"factusol:{file.name}:scan:{scan_no}"
+        paged = {
+            name: Differ(self.store, self.tables[name], self._hashes(name), position, txn)
+            for name in self._pages
+            if name in self.tables
+        }
+        recount: set[str] = set()
+        total = DiffResult()
+        try:
+            conn = fsconn.FactusolConnection(connection_string(self.cfg, file))
+        except fsconn.FactusolError as exc:
+            raise as_locked(exc) from exc
+        try:
+            self._rotate(conn, paged, recount, seconds, keep_going)
+            for name, differ in paged.items():
+                if name in recount or any(key not in differ.known for key in differ.seen):
+                    self._find_deletes(conn, self.tables[name], differ)
+                total.extend(differ.result)
+        except (pyodbc.Error, fsconn.FactusolError) as exc:
+            raise as_locked(exc) from exc
+        finally:
+            conn.close()
+        report.scan, report.owed = scan_no, self._owed > 0
+        if total.rows or total.snapshots:
+            self._refuse_going_back(file, total)
+
+            def merged(committed: dict | None) -> dict:
+                # Only the scan number moves: the watermarks are the event scans' (see `_rotate`).
+                base = committed if committed and committed.get("file") == str(file) else cp
+                return {**base, "scan": max(scan_no, int(base.get("scan", 0)))}
+
+            report.changes = commit_diff(self.store, total, (CHECKPOINT, merged), self._known)
+        report.echoes, report.counts = total.echoes, dict(total.counts)
+        report.seconds = round(time.monotonic() - started, 3)
+        if report.changes:
+            log.info(
+                "factusol rotation %s of %s: %s changes %s, %s echoes",
+                scan_no,
+                file.name,
+                report.changes,
+                report.counts,
+                report.echoes,
+            )
+        return report
+
     def _sums_state(self) -> tuple:
         pages = {
             name: replace(
@@ -266,16 +336,7 @@ class FactusolScanner:
             }
 
         if not rollover and not accepted:
-            back = went_back(self.tables, total.rows)
-            if back:
-                reason = (
-                    f"the FactuSOL file {file.name} went back in time: {len(back)} row(s) now carry an older "
-                    f"last-modified date than already seen ({back[0]}{', ...' if len(back) > 1 else ''}); "
-                    "was it restored from a backup, or the PC's clock set back?"
-                )
-                halt(self.store, "factusol_restored", reason)
-                self._known.clear()  # nothing of this scan is kept: read the snapshots again next time
-                raise FactusolRestoredError(reason)
+            self._refuse_going_back(file, total)
         report.changes = commit_diff(self.store, total, (CHECKPOINT, merged), self._known)
         if accepted:
             self.store.set_checkpoint(ACCEPT_FACTUSOL, {})
@@ -301,6 +362,19 @@ class FactusolScanner:
                 report.seconds,
             )
         return report
+
+    def _refuse_going_back(self, file, total: DiffResult) -> None:
+        """Stop (halt) when rows read now carry an older FUM* date than already seen: a restored file."""
+        back = went_back(self.tables, total.rows)
+        if back:
+            reason = (
+                f"the FactuSOL file {file.name} went back in time: {len(back)} row(s) now carry an older "
+                f"last-modified date than already seen ({back[0]}{', ...' if len(back) > 1 else ''}); "
+                "was it restored from a backup, or the PC's clock set back?"
+            )
+            halt(self.store, "factusol_restored", reason)
+            self._known.clear()  # nothing of this scan is kept: read the snapshots again next time
+            raise FactusolRestoredError(reason)
 
     def _check_same_file(self, file, before: dict | None, now: dict) -> None:
         """Stop (halt.py) when the file is not the one the last scan read, moved on: restored or copied over."""

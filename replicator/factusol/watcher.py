@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
@@ -61,9 +61,9 @@ QUIET_MIN = 0.075  # seconds
 # that no event announced brings it back to every rescan_seconds.
 SAFETY_STRETCH = 4
 
-# The page sums' rotation (`FactusolScanner.rearm`): every event scan takes this long of the owed page sums, so a
-# stream of saves still gets them through, a slice at a time; once no event waits, one scan takes all that are left,
-# stopping at once if an event comes.
+# The page sums' rotation (`FactusolScanner.rearm`, `rotate`): after each event scan's commit (the apply has its
+# changes by then), this long of the owed page sums, so a stream of saves still gets them through, a slice at a time;
+# once no event waits, one rotation takes all that are left, stopping at once if an event comes.
 ROTATION_SLICE = 0.03  # seconds
 
 EMPTY_SCANS_BEFORE_SPACING = 3
@@ -318,9 +318,20 @@ class FactusolWatcher:
                     report = self.scanner.scan(full=due_full, rotation_seconds=rotation)
                 elif event_scan:
                     self.scanner.rearm()  # the file changed: every page's sums are owed again
-                    report = self.scanner.scan(full=False, rotation_seconds=ROTATION_SLICE)
+                    report = self.scanner.scan(full=False, rotation_seconds=0)
+                    if self.on_scan:
+                        self.on_scan(report)  # the apply starts now, not after the slice below
+                    rotated = self.scanner.rotate(ROTATION_SLICE)
+                    if self.on_scan and rotated.changes:
+                        self.on_scan(rotated)
+                    report = replace(
+                        report,
+                        changes=report.changes + rotated.changes,
+                        echoes=report.echoes + rotated.echoes,
+                        owed=rotated.owed,
+                    )
                 else:
-                    report = self.scanner.scan(full=False, rotation_seconds=0, keep_going=self._no_event_waits)
+                    report = self.scanner.rotate(0, keep_going=self._no_event_waits)
             except FactusolLockedError as exc:
                 # Nothing is lost: the snapshots did not move, so the next successful scan sees every change.
                 self._dirty_since = self._dirty_since or dirty  # the event scan is still owed
@@ -393,5 +404,5 @@ class FactusolWatcher:
             st.scans += 1
             st.changes += report.changes
             st.echoes += report.echoes
-            if self.on_scan:
+            if self.on_scan and not event_scan:  # (an event scan's reports went out as each part committed)
                 self.on_scan(report)
