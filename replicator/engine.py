@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -32,9 +32,10 @@ log = logging.getLogger("replicator.apply")
 BATCH = 5000
 INITIAL_CHUNK = 2000  # keys per sync call in the initial sync
 QUARANTINE_RETRY_SECONDS = 30.0  # quarantined keys are retried this often, and at once after a rule reload
-# ... and at once after a cycle that linked a record (an article or customer they need may now exist), or at most this
-# often after cycles that applied anything else: retrying every quarantined key after every applied change cost a
-# busy service a sync of each of them per cycle.
+# ... and at most this often after cycles that applied anything: retrying every quarantined key after every applied
+# change cost a busy service a sync of each of them per cycle.  After a cycle that linked a record (an article or
+# customer they need may now exist), the keys of the entities that can wait for it are retried at once
+# (`_unblocked_by_new_links`).
 QUARANTINE_RETRY_AFTER_APPLIED_SECONDS = 2.0
 
 
@@ -66,7 +67,7 @@ class Engine:
         self.syncs = syncs
         self.retry_due = 0.0  # monotonic time of the next quarantine retry; 0 = now
         self._retried_at = 0.0
-        self._links_seen = ctx.store.links_made
+        self._links_seen = Counter(ctx.store.links_made)
         self._reported: dict[tuple[str, str], str] = {}  # last quarantine reason logged per key
         self._held: set[tuple[str, str]] | None = None  # keys with an open quarantine entry (loaded lazily)
         self._halt_said: str | None = None  # the halt reason already logged
@@ -103,13 +104,14 @@ class Engine:
             self._apply_batch(changes, report)
         self.apply_resolutions(report)
         now = time.monotonic()
-        linked = self.ctx.store.links_made != self._links_seen
+        unblocked = self._unblocked_by_new_links()
         applied = report.outcomes.get("applied") and now >= self._retried_at + QUARANTINE_RETRY_AFTER_APPLIED_SECONDS
-        if linked or applied or now >= self.retry_due:
-            self._links_seen = self.ctx.store.links_made
+        if applied or now >= self.retry_due:
             self.retry_quarantined(report)
             self._retried_at = time.monotonic()
             self.retry_due = self._retried_at + QUARANTINE_RETRY_SECONDS
+        elif unblocked:
+            self.retry_quarantined(report, only=unblocked)
         self.sync_stock_inputs(report)
         report.seconds = time.monotonic() - started
         return report
@@ -270,12 +272,25 @@ class Engine:
             if report:
                 report.add("resolved")
 
-    def retry_quarantined(self, report: ApplyReport | None = None) -> None:
-        """Re-run the keys waiting in quarantine: a fixed rule or a created article lets them through."""
+    def _unblocked_by_new_links(self) -> set[str]:
+        """The entities whose quarantined keys may wait for a record linked since the last call: those after the
+        linked ones in ENTITY_ORDER, the dependency order (an order waits for its customer and articles, an invoice
+        for its order; a pedido created for a new order unblocks no other order)."""
+        made = self.ctx.store.links_made
+        linked = [entity for entity, n in made.items() if n != self._links_seen.get(entity, 0)]
+        self._links_seen = Counter(made)
+        if not linked:
+            return set()
+        first = min(ENTITY_ORDER.index(e) if e in ENTITY_ORDER else -1 for e in linked)
+        return set(ENTITY_ORDER[first + 1 :])
+
+    def retry_quarantined(self, report: ApplyReport | None = None, only: set[str] | None = None) -> None:
+        """Re-run the keys waiting in quarantine (of the entities `only`, when given): a fixed rule or a created
+        article lets them through."""
         pending: dict[str, set[str]] = defaultdict(set)
         self._held = None  # re-read: a person may have skipped entries from the TUI or CLI
         for row in self.ctx.store.quarantined():
-            if row.entity in self.syncs:
+            if row.entity in self.syncs and (only is None or row.entity in only):
                 pending[row.entity].add(row.key)
                 # Logged already where it was quarantined (maybe another process: the first run's child, or this
                 # service before a restart): a retry that fails for the same reason says nothing new.

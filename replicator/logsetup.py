@@ -46,6 +46,9 @@ def setup_logging(level: str = "INFO", log_file: Path | None = None) -> None:
         format=LOG_FORMAT,
         datefmt=DATE_FORMAT,
     )
+    # watchdog logs every inotify event at DEBUG (a FactuSOL save is a dozen): the replicator's own lines say what
+    # each file event led to.
+    logging.getLogger("watchdog").setLevel(max(logging.INFO, logging.getLogger().level))
     library = logging.getLogger(BINLOG_LIBRARY)
     if not any(isinstance(f, OneLineFilter) for f in library.filters):
         library.addFilter(OneLineFilter())

@@ -141,7 +141,9 @@ def test_quarantined_keys_are_not_retried_after_every_applied_cycle(runtime, mon
     assert rt.store.quarantined()
     retries = []
     real_retry = rt.engine.retry_quarantined
-    monkeypatch.setattr(rt.engine, "retry_quarantined", lambda report=None: retries.append(1) or real_retry(report))
+    monkeypatch.setattr(
+        rt.engine, "retry_quarantined", lambda report=None, **kw: retries.append(1) or real_retry(report, **kw)
+    )
     rt.engine.retry_due = 0.0  # the retry interval passed
     cycle(rt)
     assert len(retries) == 1
@@ -156,6 +158,28 @@ def test_quarantined_keys_are_not_retried_after_every_applied_cycle(runtime, mon
     rt.ctx.factusol.execute(rename, ["Renamed again", article])
     cycle(rt)
     assert len(retries) == 2
+
+
+def test_a_link_retries_at_once_only_the_entities_that_can_wait_for_it(runtime, monkeypatch):
+    """A new shop order's pedido is a link: it cannot be what a quarantined order waits for (an article, a customer),
+    so the quarantined orders are not re-synced after every new order; a customer linked lets them through at once."""
+    rt = runtime
+    assert {q.entity for q in rt.store.quarantined()} == {"order"}
+    retried: list[set[str]] = []
+    real_sync_keys = rt.engine.sync_keys
+    monkeypatch.setattr(
+        rt.engine, "sync_keys", lambda entity, keys: retried.append(entity) or real_sync_keys(entity, keys)
+    )
+    rt.engine.retry_due = float("inf")  # no periodic retry in this test
+    rt.engine._retried_at = float("inf")
+    rt.store.link("order", "1-9001", "ps:9001")  # an order applied in this cycle
+    cycle(rt)
+    assert "order" not in retried
+    rt.store.link("customer", "9002", "ps:9002")  # a customer: an order may wait for it
+    cycle(rt)
+    assert retried.count("order") == 1
+    cycle(rt)  # nothing linked since: no retry
+    assert retried.count("order") == 1
 
 
 def test_a_quarantine_reported_by_another_process_is_not_reported_again(runtime, caplog):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
+from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -126,7 +127,8 @@ class Store(ReviewQueue, AppliedLedgerOps, CheckpointClaims):
     def __init__(self, url: str, namespace: str = ""):
         self.url = url
         self.namespace = namespace
-        self.links_made = 0  # links this process made (`link`): something now exists that quarantined keys may need
+        # Links this process made, per entity (`link`): something now exists that quarantined keys may need.
+        self.links_made: Counter[str] = Counter()
         sqlite = url.startswith("sqlite")
         connect_args = {"timeout": 30, "check_same_thread": False} if sqlite else {}
         if namespace:  # one instance of many sharing a server: its own schema, first on the search path
@@ -482,7 +484,7 @@ class Store(ReviewQueue, AppliedLedgerOps, CheckpointClaims):
             if not s.exec(select(IdMap).where(IdMap.entity == entity, IdMap.factusol_key == str(factusol_key))).first():
                 s.add(IdMap(entity=entity, factusol_key=str(factusol_key), prestashop_id=str(prestashop_id)))
                 s.commit()
-                self.links_made += 1
+                self.links_made[entity] += 1
 
     def id_map(self, entity: str) -> dict[str, str]:
         """factusol_key -> prestashop_id for one entity (all of it: for listings; syncs look up their keys)."""
@@ -539,7 +541,7 @@ class Store(ReviewQueue, AppliedLedgerOps, CheckpointClaims):
         with self.engine.begin() as conn:
             w = StoreWrites(conn)
             yield w
-        self.links_made += w.links_made
+        self.links_made.update(w.links_made)
 
     def link_many(self, entity: str, pairs: Iterable[tuple[str, str]]) -> int:
         """`link` for many (factusol_key, prestashop_id) pairs in ONE transaction; keys already linked (or

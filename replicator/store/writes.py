@@ -3,6 +3,7 @@ leaves in the store (its echo records, its link and its baseline) is committed t
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Iterable
 
 from sqlalchemy import select
@@ -17,7 +18,7 @@ class StoreWrites:
 
     def __init__(self, conn):
         self.conn = conn
-        self.links_made = 0
+        self.links_made: Counter[str] = Counter()  # per entity
 
     def record_applied_many(
         self, target: str, entity: str, rows: Iterable[tuple[str, str, str]], op: str = "", change_id: int | None = None
@@ -65,7 +66,7 @@ class StoreWrites:
                     for k, v in wanted.items()
                 ],
             )
-        self.links_made += len(wanted)
+        self.links_made[entity] += len(wanted)
         return len(wanted)
 
     def set_baselines(self, entity: str, items: dict[str, dict]) -> None:
