@@ -18,6 +18,7 @@ from replicator.capture.service import CaptureService, capture_once
 from replicator.capture.wakeup import Wakeup, run_loop
 from replicator.config import Config, redact
 from replicator.engine import is_transient, outcome_text
+from replicator.gil import quick_handoff
 from replicator.halt import ACCEPT_STORE, halt, halted
 from replicator.initial import INITIAL_SYNC_CHECKPOINT, run_initial_sync
 from replicator.instance_lock import hold
@@ -167,8 +168,11 @@ def serve(runtime: Runtime, stop: threading.Event, drain_left: Callable[[], floa
 
     try:
         # Each captured change wakes the apply at once; the interval is the safety tick (quarantine retries, the
-        # changes of another process writing to the same store, the pause request and the idle close).
-        run_loop(cycle, wakeup, stop, interval)
+        # changes of another process writing to the same store, the pause request and the idle close).  The apply's
+        # many short shop queries run beside a FactuSOL scan's Python work: without a quick GIL hand-over each of
+        # them waited up to 5 ms for it (replicator.gil).
+        with quick_handoff():
+            run_loop(cycle, wakeup, stop, interval)
     finally:
         watcher.stop()
         capture.stop(drain_left() if drain_left else 15.0)
