@@ -163,3 +163,36 @@ def test_a_safety_rescan_takes_only_the_quick_sums_while_events_are_trusted(big)
     scan_of = {(c.source_table, c.row_key): int(c.position.split(":")[1]) for c in store.changes()}
     # The stock edit's safety rescan did not take the page sums (events were trusted); the next one did.
     assert scan_of[("F_ART", K(CODART="A150"))] > scan_of[("F_STO", K(ALMSTO="GEN", ARTSTO="A2"))]
+
+
+def test_under_a_stream_of_saves_the_rotation_takes_at_most_one_slice_per_gap(big):  # noqa: F811 - the fixture
+    """Scans come one after another under a stream of saves: a slice of the page sums after each one made every
+    change wait for it once more, so slices come at most once per ROTATION_SLICE_GAP."""
+    from replicator.factusol.watcher import ROTATION_SLICE, ROTATION_SLICE_GAP
+
+    conn, store, cfg, path = big
+    watcher = FactusolWatcher(store, cfg)
+    slices: list[float] = []
+    real_rotate = watcher.scanner.rotate
+    watcher.scanner.rotate = lambda seconds, keep_going=None: (
+        slices.append(time.monotonic()) if seconds == ROTATION_SLICE else None
+    ) or real_rotate(seconds, keep_going)
+    watcher.start()
+    try:
+        _wait(lambda: watcher.status.scans >= 1)
+        scans_before = watcher.status.scans
+        cur = conn.cursor()
+        started, i = time.monotonic(), 0
+        while time.monotonic() - started < 2.0:  # a save every 20 ms for 2 s
+            cur.execute("UPDATE [F_STO] SET [ACTSTO]=? WHERE [ARTSTO]=?", 1000 + i, "A2")
+            watcher.notify(str(path))
+            i += 1
+            time.sleep(0.02)
+        event_scans = watcher.status.scans - scans_before
+    finally:
+        watcher.stop()
+    assert slices, "the rotation gets slices under a stream too"
+    assert len(slices) <= 2.0 / ROTATION_SLICE_GAP + 2
+    assert event_scans > len(slices) + 3, (event_scans, len(slices))
+    gaps = [b - a for a, b in zip(slices, slices[1:])]
+    assert all(gap >= ROTATION_SLICE_GAP for gap in gaps), gaps

@@ -61,10 +61,13 @@ QUIET_MIN = 0.075  # seconds
 # that no event announced brings it back to every rescan_seconds.
 SAFETY_STRETCH = 4
 
-# The page sums' rotation (`FactusolScanner.rearm`, `rotate`): after each event scan's commit (the apply has its
+# The page sums' rotation (`FactusolScanner.rearm`, `rotate`): after an event scan's commit (the apply has its
 # changes by then), this long of the owed page sums, so a stream of saves still gets them through, a slice at a time;
 # once no event waits, one rotation takes all that are left, stopping at once if an event comes.
 ROTATION_SLICE = 0.03  # seconds
+# ... at most one slice in this long: under a stream of saves, the scans come one after the other, and a slice after
+# each one made every change wait for it once more.
+ROTATION_SLICE_GAP = 0.3  # seconds
 
 EMPTY_SCANS_BEFORE_SPACING = 3
 EVENT_SCAN_GAP_MAX = 15.0  # seconds
@@ -122,6 +125,7 @@ class FactusolWatcher:
         self._scan_seconds = float("inf")  # how long the last event scan took (the quiet window grows up to it)
         self._burst_since = 0.0  # when the file last began to change after a quiet spell longer than the cap
         self.events_trusted = False  # file events were seen to announce changes here (see SAFETY_STRETCH)
+        self._slice_end = float("-inf")  # when the last slice of the rotation after an event scan ended
         self._thread: threading.Thread | None = None
         self._observer = None
 
@@ -321,15 +325,17 @@ class FactusolWatcher:
                     report = self.scanner.scan(full=False, rotation_seconds=0)
                     if self.on_scan:
                         self.on_scan(report)  # the apply starts now, not after the slice below
-                    rotated = self.scanner.rotate(ROTATION_SLICE)
-                    if self.on_scan and rotated.changes:
-                        self.on_scan(rotated)
-                    report = replace(
-                        report,
-                        changes=report.changes + rotated.changes,
-                        echoes=report.echoes + rotated.echoes,
-                        owed=rotated.owed,
-                    )
+                    if time.monotonic() - self._slice_end >= ROTATION_SLICE_GAP:
+                        rotated = self.scanner.rotate(ROTATION_SLICE)
+                        self._slice_end = time.monotonic()
+                        if self.on_scan and rotated.changes:
+                            self.on_scan(rotated)
+                        report = replace(
+                            report,
+                            changes=report.changes + rotated.changes,
+                            echoes=report.echoes + rotated.echoes,
+                            owed=rotated.owed,
+                        )
                 else:
                     report = self.scanner.rotate(0, keep_going=self._no_event_waits)
             except FactusolLockedError as exc:
