@@ -174,9 +174,13 @@ def test_under_a_stream_of_saves_the_rotation_takes_at_most_one_slice_per_gap(bi
     watcher = FactusolWatcher(store, cfg)
     slices: list[float] = []
     real_rotate = watcher.scanner.rotate
-    watcher.scanner.rotate = lambda seconds, keep_going=None: (
-        slices.append(time.monotonic()) if seconds == ROTATION_SLICE else None
-    ) or real_rotate(seconds, keep_going)
+
+    def rotate(seconds, keep_going=None):
+        if seconds == ROTATION_SLICE:  # a slice after an event scan (a rotation without events takes 0 + keep_going)
+            slices.append(time.monotonic())
+        return real_rotate(seconds, keep_going)
+
+    watcher.scanner.rotate = rotate
     watcher.start()
     try:
         _wait(lambda: watcher.status.scans >= 1)
