@@ -114,12 +114,7 @@ class FactusolScanner:
     ) -> ScanReport:
         """One scan (see `_scan`).  The sums a scan takes describe the rows it committed: if it fails before its
         commit (a locked file, the store), they go back to what they were, or its changes would look old next time."""
-        saved = self._sums_state()
-        try:
-            return self._scan(full, only, rotation_seconds, keep_going)
-        except BaseException:
-            self._known_file, self._pages, self._small, self._rotation, self._cursor, self._owed = saved
-            raise
+        return self._restoring_sums_on_failure(self._scan, full, only, rotation_seconds, keep_going)
 
     def rotate(self, seconds: float | None, keep_going: Callable[[], bool] | None = None) -> ScanReport:
         """The page sums still owed since the last file event (`rearm`), from where the rotation stands: for `seconds`
@@ -127,9 +122,12 @@ class FactusolScanner:
         changes committed as a scan of their own, so an event scan commits (and the apply starts) before its slice
         of the rotation is taken.  Nothing is done before a full scan paged the tables, while the file is not the one
         they were paged from, or while a restored file waits to be accepted: the next scan reads it."""
+        return self._restoring_sums_on_failure(self._rotate_scan, seconds, keep_going)
+
+    def _restoring_sums_on_failure(self, run: Callable[..., ScanReport], *args) -> ScanReport:
         saved = self._sums_state()
         try:
-            return self._rotate_scan(seconds, keep_going)
+            return run(*args)
         except BaseException:
             self._known_file, self._pages, self._small, self._rotation, self._cursor, self._owed = saved
             raise
