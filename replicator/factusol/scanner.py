@@ -157,13 +157,7 @@ class FactusolScanner:
         except fsconn.FactusolError as exc:
             raise as_locked(exc) from exc
         try:
-            self._rotate(conn, paged, recount, seconds, keep_going)
-            for name, differ in paged.items():
-                if name in recount or any(key not in differ.known for key in differ.seen):
-                    self._find_deletes(conn, self.tables[name], differ)
-                total.extend(differ.result)
-        except (pyodbc.Error, fsconn.FactusolError) as exc:
-            raise as_locked(exc) from exc
+            self._rotate_and_find_deletes(conn, paged, recount, seconds, keep_going, total)
         finally:
             conn.close()
         report.scan, report.owed = scan_no, self._owed > 0
@@ -290,17 +284,7 @@ class FactusolScanner:
                 baselined.add(name)
                 if name not in paged:
                     total.extend(differ.result)
-            try:
-                if paged:
-                    self._rotate(conn, paged, recount, rotation_seconds, keep_going)
-                for name, differ in paged.items():
-                    # A row count moved, or a new key appeared (a key edited in place keeps the count): which keys
-                    # are gone?
-                    if name in recount or any(key not in differ.known for key in differ.seen):
-                        self._find_deletes(conn, self.tables[name], differ)
-                    total.extend(differ.result)
-            except (pyodbc.Error, fsconn.FactusolError) as exc:
-                raise as_locked(exc) from exc
+            self._rotate_and_find_deletes(conn, paged, recount, rotation_seconds, keep_going, total)
         finally:
             conn.close()
         if report.full and only is None:
@@ -585,6 +569,27 @@ class FactusolScanner:
             reader = ResultReader(table, rows.columns, rows.converters)
             prints = self._prints_for(table, rows.columns)
             return self._diff_rows(rows, reader, table, differ, prints, full=False, mark=mark)
+
+    def _rotate_and_find_deletes(
+        self,
+        conn,
+        paged: dict[str, Differ],
+        recount: set[str],
+        seconds: float | None,
+        keep_going: Callable[[], bool] | None,
+        total: DiffResult,
+    ) -> None:
+        """The owed page sums (`_rotate`); then each paged table's rows go into `total`, after a read of its key list
+        for deletes when its row count moved or a new key appeared (a key edited in place keeps the count)."""
+        try:
+            if paged:
+                self._rotate(conn, paged, recount, seconds, keep_going)
+            for name, differ in paged.items():
+                if name in recount or any(key not in differ.known for key in differ.seen):
+                    self._find_deletes(conn, self.tables[name], differ)
+                total.extend(differ.result)
+        except (pyodbc.Error, fsconn.FactusolError) as exc:
+            raise as_locked(exc) from exc
 
     def _sync_rotation(self) -> None:
         layout = [(name, i) for name, pages in self._pages.items() for i in range(pages.count)]
