@@ -100,6 +100,11 @@ class FactusolScanner:
             self._known[name] = self.store.snapshot_hashes(FACTUSOL, name)
         return self._known[name]
 
+    @property
+    def owed(self) -> bool:
+        """Whether page sums are still owed since the last `rearm`."""
+        return self._owed > 0
+
     def rearm(self) -> None:
         """The file changed (a file event): every page's sums are owed again, from where the rotation stands."""
         self._sync_rotation()
