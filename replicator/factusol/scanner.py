@@ -575,6 +575,11 @@ class FactusolScanner:
             prints = self._prints_for(table, rows.columns)
             return self._diff_rows(rows, reader, table, differ, prints, full=False, mark=mark)
 
+    def _sync_rotation(self) -> None:
+        layout = [(name, i) for name, pages in self._pages.items() for i in range(pages.count)]
+        if layout != self._rotation:  # tables paged anew (a full scan): a new rotation, all of it owed
+            self._rotation, self._cursor, self._owed = layout, 0, len(layout)
+
     def _rotate_and_find_deletes(
         self,
         conn,
@@ -584,8 +589,11 @@ class FactusolScanner:
         keep_going: Callable[[], bool] | None,
         total: DiffResult,
     ) -> None:
-        """The owed page sums (`_rotate`); then each paged table's rows go into `total`, after a read of its key list
-        for deletes when its row count moved or a new key appeared (a key edited in place keeps the count)."""
+        """Take the owed page sums, from where the rotation stands, for `seconds` (None: all of them) and then while
+        `keep_going()`; read the pages whose sums moved.  Then each paged table's rows go into `total`, after a read
+        of its key list for deletes when its row count moved or a new key appeared (a key edited in place keeps the
+        count).  The watermark is left alone: a row read here may be stamped later than one the FUM read did not
+        see yet."""
         try:
             if paged:
                 self._rotate(conn, paged, recount, seconds, keep_going)
@@ -596,22 +604,7 @@ class FactusolScanner:
         except (pyodbc.Error, fsconn.FactusolError) as exc:
             raise as_locked(exc) from exc
 
-    def _sync_rotation(self) -> None:
-        layout = [(name, i) for name, pages in self._pages.items() for i in range(pages.count)]
-        if layout != self._rotation:  # tables paged anew (a full scan): a new rotation, all of it owed
-            self._rotation, self._cursor, self._owed = layout, 0, len(layout)
-
-    def _rotate(
-        self,
-        conn,
-        paged: dict[str, Differ],
-        recount: set[str],
-        seconds: float | None,
-        keep_going: Callable[[], bool] | None,
-    ) -> None:
-        """Take the owed page sums, from where the rotation stands, for `seconds` (None: all of them) and then while
-        `keep_going()`; read the pages whose sums moved.  The watermark is left alone: a row read here may be
-        stamped later than one the FUM read did not see yet."""
+    def _rotate(self, conn, paged, recount, seconds, keep_going) -> None:  # (`_rotate_and_find_deletes`)
         self._sync_rotation()
         if seconds is None:
             self._owed = len(self._rotation)
