@@ -1,10 +1,12 @@
 """The service at rest, printed as JSON: CPU seconds `replicator run` uses while nothing changes on either side.
 
     python bench/bench_daemon_idle.py [--seconds 30] [--settle 15] [--articles 15] [--no-edit-first]
+                                      [--log-level DEBUG] [--keep]
 
 Starts a throwaway local mariadbd with the demo shop and a FactuSOL stand-in, runs `replicator run` on them, waits
 for the first run to finish and settle, then reads the process's CPU time (user + system, children included) from
-/proc over `--seconds` of quiet.  Linux only (it reads /proc).
+/proc over `--seconds` of quiet.  With `--keep` the work folder (service log, store) is kept and named; with
+`--log-level DEBUG` its log times every scan.  Linux only (it reads /proc).
 """
 
 from __future__ import annotations
@@ -49,6 +51,8 @@ def main() -> int:
         help="measure a service that has seen no FactuSOL edit (by default one stock edit comes first, as in a file in "
         "use: its file event tells the watcher that events arrive here, which stretches its safety rescans)",
     )
+    ap.add_argument("--log-level", default="INFO", help="the service's log level (DEBUG: every scan timed)")
+    ap.add_argument("--keep", action="store_true", help="keep the work folder (service log, store) to look into")
     args = ap.parse_args()
     server = LocalMariaDB().start()
     work = Path(tempfile.mkdtemp(prefix="bench-idle-"))
@@ -60,7 +64,10 @@ def main() -> int:
         shop_url = create_shop(server.url, "bench_idle", demo=True)
         config = work / "replicator.yaml"
         config.write_text(
-            render_config(connection, shop_url, store=f"sqlite:///{work / 'state.sqlite'}"), encoding="utf-8"
+            render_config(connection, shop_url, store=f"sqlite:///{work / 'state.sqlite'}").replace(
+                "  level: INFO", f"  level: {args.log_level}"
+            ),
+            encoding="utf-8",
         )
         shutil.copytree(default_rules_dir(), work / "rules")
         log_path = work / "service.log"
@@ -88,7 +95,10 @@ def main() -> int:
             service.terminate()
             service.wait(30)
         server.stop()
-        shutil.rmtree(work, ignore_errors=True)
+        if args.keep:
+            print(f"work folder kept: {work}", file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
     print(
         json.dumps(
             {

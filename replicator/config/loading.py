@@ -57,6 +57,7 @@ def load_config(path: str | os.PathLike, need_secrets: bool = True, check_files:
         rescan_seconds=r.number(fs_raw, "factusol", "rescan_seconds", 60.0),
         full_rescan_seconds=r.number(fs_raw, "factusol", "full_rescan_seconds", 900.0),
         debounce_seconds=r.number(fs_raw, "factusol", "debounce_seconds", 0.3, above=False),
+        rescan_unchanged_file=r.flag(fs_raw, "factusol", "rescan_unchanged_file", False),
         lock_retry_seconds=r.number(fs_raw, "factusol", "lock_retry_seconds", 120.0),
         timeout_seconds=r.number(fs_raw, "factusol", "timeout_seconds", 30.0),
         fast_executemany=r.flag(fs_raw, "factusol", "fast_executemany", False),

@@ -31,6 +31,8 @@ class FactusolConfig:
     rescan_seconds: float = 60.0  # safety rescan: narrow where FUM* columns allow
     full_rescan_seconds: float = 900.0  # a full rescan (every row of every table) at least this often
     debounce_seconds: float = 0.3  # cap of the adaptive quiet window after file events (factusol/watcher.py)
+    # True: rescan even a file whose size and modification time have not moved since the last scans (filestamp.py)
+    rescan_unchanged_file: bool = False
     lock_retry_seconds: float = 120.0
     # pyodbc's array binding for executemany: built for SQL Server, unproven on the Access driver, so off
     fast_executemany: bool = False

@@ -34,6 +34,7 @@ KEYS: dict[str, tuple[str, ...]] = {
         "rescan_seconds",
         "full_rescan_seconds",
         "debounce_seconds",
+        "rescan_unchanged_file",
         "lock_retry_seconds",
         "timeout_seconds",
         "fast_executemany",

@@ -34,6 +34,8 @@ factusol:
   # company: '001'
   rescan_seconds: 60      # safety rescan when file events don't arrive (network shares); 4x rarer while they do
   full_rescan_seconds: 900  # ...and a full one (edits that did not move FUM* dates) at least this often
+  # (both are skipped while the file's size and modification time stay as they were; true: never skip them)
+  # rescan_unchanged_file: false
   debounce_seconds: 0.3   # a save is scanned ~0.1 s after its file events; a burst waits up to this to settle
   idle_close_seconds: 60  # close the file after this long unused (FactuSOL's compact/repair needs it alone)
 

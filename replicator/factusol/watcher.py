@@ -18,6 +18,7 @@ from replicator.halt import COMMAND
 from replicator.store import Store
 
 from .errors import FactusolLockedError, FactusolRestoredError
+from .filestamp import ScannedStamp, Stamp, file_stamp
 from .scanner import FactusolScanner, ScanReport, scan_with_retry
 from .years import year_file_pattern
 
@@ -71,6 +72,10 @@ SAFETY_ROTATION_SLICE = 0.3  # seconds
 # At most one slice after event scans in this long: under a stream of saves, the scans come one after the other, and
 # a slice after each one made every change wait for it once more.
 ROTATION_SLICE_GAP = 0.3  # seconds
+
+# A file at rest (its stamp unchanged: filestamp.py) skips its rescans, but still gets a full one this often: where a
+# write did not move the modification time, that scan finds it, and the skipping stops (`_learn_whether_stamps_move`).
+AT_REST_FULL_SCAN = 3600.0  # seconds
 
 EMPTY_SCANS_BEFORE_SPACING = 3
 EVENT_SCAN_GAP_MAX = 15.0  # seconds
@@ -129,6 +134,12 @@ class FactusolWatcher:
         self._burst_since = 0.0  # when the file last began to change after a quiet spell longer than the cap
         self.events_trusted = False  # file events were seen to announce changes here (see SAFETY_STRETCH)
         self._slice_end = float("-inf")  # when the last slice of the rotation after an event scan ended
+        # What the file's stamp was when scans began (filestamp.py): a rescan of a file unchanged since is skipped.
+        self._scanned = ScannedStamp()  # event, safety and full scans
+        self._fully_scanned = ScannedStamp()  # full scans
+        self._armed: Stamp | None = None  # the stamp when the page sums' rotation was last rearmed
+        self._swept: Stamp | None = None  # ... and when the last complete round of them began
+        self.stamps_trusted = True  # False once a write was seen not to move the stamp: nothing is skipped then
         self._thread: threading.Thread | None = None
         self._observer = None
 
@@ -143,13 +154,18 @@ class FactusolWatcher:
         moved into place (a new fiscal year's file, a restored copy).  Opening and closing the file, attribute
         changes, lock files (`.laccdb`, `.ldb`), `-shm` and `-journal` files come with every connection, this
         watcher's own scans included; reacting to them made it rescan after each of its own scans, forever."""
-        name = Path(path).name.upper()
-        wal = name.endswith("-WAL")
-        if wal:
-            name = name[: -len("-WAL")]
+        wal = Path(path).name.upper().endswith("-WAL")
         if kind not in _DATA_EVENT_KINDS or (wal and kind != "modified"):
             return False
-        if self.cfg.data_dir:  # any year file of the company, a new year's included
+        return self.is_database_file(Path(path).name)
+
+    def is_database_file(self, name: str) -> bool:
+        """Whether `name` is a watched database file (any year file of the company, a new year's included, with a
+        data folder) or a SQLite stand-in's write-ahead log of one."""
+        name = name.upper()
+        if name.endswith("-WAL"):
+            name = name[: -len("-WAL")]
+        if self.cfg.data_dir:
             return year_file_pattern(self.cfg.company).fullmatch(name) is not None
         return name == Path(self.cfg.file).name.upper()
 
@@ -201,6 +217,53 @@ class FactusolWatcher:
         if now - self._burst_since <= self._cap:
             return float("inf")
         return max(QUIET_MIN, self._scan_seconds / 4)
+
+    def _stamp(self) -> Stamp | None:
+        if self.cfg.rescan_unchanged_file or not self.stamps_trusted:
+            return None  # nothing is skipped
+        return file_stamp(self._folder(), self.is_database_file)
+
+    def _full_scan_needless(self, stamp: Stamp | None, now: float) -> bool:
+        """Two full scans began with this stamp, far enough apart to prove no write came after the first, no scan
+        since saw another one, and the last one is less than AT_REST_FULL_SCAN old: a full scan now would read what
+        they read."""
+        return (
+            self._fully_scanned.covers(stamp)
+            and self._scanned.stamp == stamp
+            and now - self._fully_scanned.latest < AT_REST_FULL_SCAN
+        )
+
+    def _safety_scan_needless(self, stamp: Stamp | None) -> bool:
+        """As `_full_scan_needless`, for the scans a safety rescan repeats: the narrow scan, and, while file events
+        are not trusted, the page sums' rotation (nothing of it owed, and its last round begun with this stamp)."""
+        return (
+            self._scanned.covers(stamp)
+            and not self.scanner.owed
+            and (self.events_trusted or (stamp is not None and stamp == self._swept))
+        )
+
+    def _learn_whether_stamps_move(self, stamp: Stamp | None, report: ScanReport) -> None:
+        """A scan found changes although the stamp it began with was proved, and the stamp has still not moved: a
+        write here leaves the modification time alone (a file system or program not seen yet), so the stamp
+        proves nothing.  Rescans are skipped no more, said once."""
+        if report.changes and self._scanned.covers(stamp) and self._stamp() == stamp:
+            self.stamps_trusted = False
+            log.warning(
+                "FactuSOL file changed without its modification time moving: rescans are no longer skipped while "
+                "the file looks unchanged (factusol.rescan_unchanged_file: true says so from the start)"
+            )
+
+    def _record_scan(self, stamp: Stamp | None, at: float, full: bool) -> None:
+        """A scan (event, safety or full) that began with `stamp` at `at` completed."""
+        self._scanned.record(stamp, at)
+        if full:
+            self._fully_scanned.record(stamp, at)
+            self._armed, self._swept = None, stamp  # a full scan takes every page's sums
+
+    def _note_round(self) -> None:
+        """After any scan: once nothing is owed, the round of page sums rearmed with `_armed` is complete."""
+        if self._armed is not None and not self.scanner.owed:
+            self._armed, self._swept = None, self._armed
 
     def _no_event_waits(self) -> bool:
         return self._dirty_since is None and not self._stop.is_set() and not self._paused.is_set()
@@ -289,6 +352,17 @@ class FactusolWatcher:
             now = time.monotonic()
             due_full = now >= next_full or self._full_next
             due_safety = now >= next_safety
+            stamp: Stamp | None = None
+            if (due_full or due_safety) and now >= retry_at and not self._full_next:
+                # At rest nothing writes to the file: a rescan would find nothing (and cost a 100,000-article file
+                # 0.1-0.4 s, or 13 s for a full one), so the timers just start again.
+                stamp = self._stamp()
+                if due_full and self._full_scan_needless(stamp, now):
+                    due_full, next_full = False, now + full_every
+                    log.debug("full scan skipped: the file has not changed since the last full scans")
+                if due_safety and not due_full and self._safety_scan_needless(stamp):
+                    due_safety, next_safety = False, now + rescan * (SAFETY_STRETCH if self.events_trusted else 1)
+                    log.debug("safety scan skipped: the file has not changed since the last scans")
             gap_left = last_scan_end + event_scan_gap(empty_event_scans, debounce) - now
             quiet = self.quiet
             due_event = (
@@ -316,6 +390,9 @@ class FactusolWatcher:
             dirty = None
             if due_full or due_safety or event_scan:
                 dirty, self._dirty_since = self._dirty_since, None
+                if stamp is None:
+                    stamp = self._stamp()  # (before the scan: a write that comes during it moves the stamp again)
+                stamped_at = time.monotonic()
             try:
                 self.status.state = "scanning"
                 if due_full or due_safety:
@@ -326,11 +403,13 @@ class FactusolWatcher:
                     rotation: float | None = None
                     if not due_full:
                         rotation = 0 if self.events_trusted else SAFETY_ROTATION_SLICE
-                        if rotation and not self.scanner.owed:
-                            self.scanner.rearm()
+                        if rotation and not self.scanner.owed and (stamp is None or stamp != self._swept):
+                            self.scanner.rearm()  # (a file unchanged since a round began needs no other)
+                            self._armed = stamp
                     report = self.scanner.scan(full=due_full, rotation_seconds=rotation)
                 elif event_scan:
                     self.scanner.rearm()  # the file changed: every page's sums are owed again
+                    self._armed = stamp
                     report = self.scanner.scan(full=False, rotation_seconds=0)
                     if self.on_scan:
                         self.on_scan(report)  # the apply starts now, not after the slice below
@@ -379,6 +458,10 @@ class FactusolWatcher:
                 continue
             backoff = 0.5
             last_scan_end = time.monotonic()
+            if due_full or due_safety or event_scan:
+                self._learn_whether_stamps_move(stamp, report)
+                self._record_scan(stamp, stamped_at, full=due_full)
+            self._note_round()
             if event_scan:
                 self._scan_seconds = last_scan_end - now
             log.debug(
