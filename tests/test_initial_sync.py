@@ -18,7 +18,7 @@ from replicator.gil import SWITCH_INTERVAL
 from replicator.sandbox.access_sql import access_sql_guard  # noqa: F401  (every statement must be Access SQL)
 from replicator.model import Product
 from replicator.prestashop import write as ps_writer
-from replicator.store import PENDING
+from replicator.store import PENDING, dumps
 
 from _sync_env import build, open_env
 
@@ -621,4 +621,30 @@ def test_kill_9_of_the_child_stops_the_run_with_a_clear_error_and_the_next_run_r
         assert (env.store.checkpoint("initial_sync") or {}).get("done")
     finally:
         killer.join()
+        env.close()
+
+
+@pytest.mark.parametrize("capture", ["poll", "binlog"])
+def test_a_polled_shop_knows_the_initial_syncs_rows_as_its_own(mysql_server, mysql_db, tmp_path, capture):
+    """Poll mode sees rows, not transactions: the rows the initial sync wrote came back at the first poll as
+    changes (every product's product, product_shop, product_lang and stock rows), each applied to FactuSOL as a
+    no-op.  The bulk writers now read them back in their transaction, so the poll knows them as ours, and a shop
+    edit made afterwards is still captured.  Binlog mode needs no read-back (the ledger row tells)."""
+    config = build(mysql_server, mysql_db, tmp_path, demo=False, articles=ARTICLES, capture=capture, workers="thread")
+    env = open_env(config)
+    try:
+        run_once(env.runtime)  # first sight, initial sync, then the first capture (the first poll after the sync)
+        stocked = env.shop.query_one("SELECT COUNT(*) AS n FROM {p}stock_available WHERE quantity > 0")["n"]
+        assert stocked > 0
+        came_back = [c for c in env.store.changes(side="prestashop") if c.source_table != "replicator_ledger"]
+        assert came_back == [], [(c.source_table, c.row_key) for c in came_back[:5]]
+        langs = env.shop.query("SELECT id_product, id_shop, id_lang FROM {p}product_lang LIMIT 3")
+        recorded = env.store.last_written_hashes("prestashop", "product_lang", [dumps(row) for row in langs])
+        assert len(recorded) == (3 if capture == "poll" else 0)  # binlog mode reads nothing back
+        product = env.shop.query_one("SELECT MIN(id_product) AS id FROM {p}product")["id"]
+        env.shop.execute("UPDATE {p}product_lang SET name = %s WHERE id_product = %s", ("Renamed in the shop", product))
+        captured, _ = env.cycle()
+        assert captured.changes >= 1
+        assert [c.source_table for c in env.store.changes(side="prestashop")] == ["product_lang"] * captured.changes
+    finally:
         env.close()

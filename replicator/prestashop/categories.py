@@ -21,6 +21,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from .connection import ShopConnection
+from .write.readback import ReadBack
 from .write.sql import Extra, insert_many, run_extra
 
 _WORD = re.compile(r"[a-z0-9]+")
@@ -270,14 +271,19 @@ class Placement:
     leave: tuple[int, ...] = ()
 
 
-def place_products(shop: ShopConnection, placements: list[Placement], *, extra: Extra = None) -> int:
+def place_products(
+    shop: ShopConnection, placements: list[Placement], *, extra: Extra = None, read_back: ReadBack | None = None
+) -> int:
     """Put products into their categories in one transaction; returns how many products changed.
 
     A product joins a category at the category's last position (as the back office adds it), gets its default
     category in product and product_shop, and leaves the categories named in ``leave``, the positions behind it
-    closing up (Product::deleteCategory -> cleanPositions)."""
+    closing up (Product::deleteCategory -> cleanPositions).  ``read_back`` (poll mode) reads the product and
+    product_shop rows whose default category moved back in the transaction, and hands their hashes on after it."""
     if not placements:
         return 0
+    if read_back is not None:
+        read_back.begin()
     now = shop.now()
     changed = 0
     with shop.transaction() as cur:
@@ -382,6 +388,11 @@ def place_products(shop: ShopConnection, placements: list[Placement], *, extra: 
                         (n, category, r["id_product"]),
                         cursor=cur,
                     )
+        if read_back is not None and defaults:
+            moved = [pid for products in defaults.values() for pid in products]
+            read_back.products(shop.conn, moved, ("product", "product_shop"))
         if changed:
             run_extra(shop, cur, extra)
+    if read_back is not None:
+        read_back.committed()
     return changed

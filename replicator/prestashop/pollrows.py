@@ -28,12 +28,27 @@ def later(a, b):
     return b if a is None or (b is not None and b > a) else a
 
 
+def _reading(cur, table: WatchedTable) -> tuple[list[str], RowHasher, list[int]]:
+    """The columns of an executed SELECT *, their row hasher, and where the key's columns are."""
+    columns = [d[0] for d in cur.description]
+    return columns, RowHasher(columns), [columns.index(c) for c in table.pk]
+
+
+def row_hashes(cur, table: WatchedTable) -> list[tuple[str, str]]:
+    """(row key, row hash) of each row of an executed SELECT *, computed as `diff_fetched` computes them: a row the
+    replicator wrote and read back so (`write/readback.py`) is known as its own when a poll reads it."""
+    _columns, hasher, pk_idx = _reading(cur, table)
+    out = []
+    for raw in cur.fetchall():
+        vals = [clean_value(v) for v in raw]
+        out.append((row_key(table, [vals[i] for i in pk_idx]), hasher(vals)))
+    return out
+
+
 def diff_fetched(cur, table: WatchedTable, differ: Differ, skip: set[str] | None = None) -> tuple:
     """Diff the rows of an executed SELECT *; returns (max ts value, last pk tuple, row count).  Keys in `skip`
-    are read (for the watermark) but not diffed."""
-    columns = [d[0] for d in cur.description]
-    hasher = RowHasher(columns)
-    pk_idx = [columns.index(c) for c in table.pk]
+    are read (for the watermark) but not diffed.  (A row's key and hash as in `row_hashes`.)"""
+    columns, hasher, pk_idx = _reading(cur, table)
     ts_idx = columns.index(table.ts_column) if table.ts_column in columns else None
     mark, last, n = None, None, 0
     for raw in cur.fetchall():

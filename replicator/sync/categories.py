@@ -27,7 +27,7 @@ from replicator.prestashop import categories as ps_categories
 from replicator.rules.decisions import passes_filters
 from replicator.store import Change
 from replicator.sync.base import NOOP, QUARANTINED, Outcome, SyncContext, SyncError, log, source_value
-from replicator.sync.echo import shop_marker
+from replicator.sync.echo import shop_marker, shop_read_back
 
 ENTITY = "category"
 PLACEMENT = "product_category"  # baseline entity: where each article's product was placed
@@ -302,7 +302,12 @@ def place_products(ctx: SyncContext, items: list[tuple[str, Product, int, bool]]
         if any(resolver.notes.values()):
             ps_categories.run_extra(ctx.shop, cur, shop_marker(ctx, "categories for products"))
     resolver.commit()
-    ps_categories.place_products(ctx.shop, placements, extra=shop_marker(ctx, f"product categories ({len(placed)})"))
+    ps_categories.place_products(
+        ctx.shop,
+        placements,
+        extra=shop_marker(ctx, f"product categories ({len(placed)})"),
+        read_back=shop_read_back(ctx, "product"),
+    )
     ctx.store.set_baselines(PLACEMENT, placed)
     return notes
 

@@ -2,7 +2,9 @@
 
 Echo suppression is decided here, in one place:
 - a shop write passes `shop_marker(ctx, change_note)` as the writer's `extra`, which inserts a row into
-  `<prefix>replicator_ledger` inside the same MySQL transaction, so the binlog/poll watcher drops it;
+  `<prefix>replicator_ledger` inside the same MySQL transaction, so the binlog watcher drops it; where the shop is
+  polled, a bulk writer also gets `shop_read_back(ctx, entity)`, which records the hashes of the rows it wrote, so
+  the poll knows them by their images (as FactuSOL's writes below);
 - a FactuSOL write goes inside `factusol_writes`, which re-reads the rows written exactly as the watcher will, in
   the same FactuSOL transaction as the write, and records their hashes in the applied ledger, so the next scan
   recognises those images as ours (and a person's later edit, a different image, is still captured).  Write and
@@ -17,6 +19,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from replicator.prestashop.binlog import ensure_ledger_table, ledger_insert_sql
+from replicator.prestashop.chunkpoll import CHECKPOINT as POLL_CHECKPOINT
+from replicator.prestashop.write.readback import ReadBack
 from replicator.keys import DELETED_HASH, factusol_row_key, row_hash
 from replicator.sync import generation
 from replicator.sync.base import SyncContext
@@ -32,6 +36,17 @@ def shop_marker(ctx: SyncContext, note: str, change_id: int | None = None) -> li
         ctx.shop.remember("replicator_ledger_ready", True)
     tag = " " + generation.tag(ctx)  # which state store wrote it, in which apply: a replaced or older store is seen
     return [(ledger_insert_sql(ctx.shop.prefix), (change_id, note[: 255 - len(tag)] + tag))]
+
+
+def shop_read_back(ctx: SyncContext, entity: str) -> ReadBack | None:
+    """For a bulk shop writer where the shop is captured by polling (this store has a poll checkpoint): the rows it
+    writes are read back in its transaction and recorded as ours, so the next poll knows them (the ledger row of
+    `shop_marker` is what tells the binlog watcher, which needs nothing more)."""
+    if not ctx.shop.cached("polled", lambda: bool(ctx.store.checkpoint(POLL_CHECKPOINT))):
+        return None
+    return ReadBack(
+        ctx.shop.prefix, lambda records: ctx.store.record_applied_many(PRESTASHOP, entity, records, "write")
+    )
 
 
 @contextmanager

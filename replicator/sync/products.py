@@ -21,7 +21,7 @@ from replicator.rules.ruleset import writes
 from replicator.store import Change
 from replicator.sync.base import NOOP, QUARANTINED, Outcome, SyncContext, image, row_key
 from replicator.keys import canon
-from replicator.sync.echo import shop_marker
+from replicator.sync.echo import shop_marker, shop_read_back
 from replicator.sync.product_checks import publish_problem
 from replicator.sync.categories import noted, place_products
 from replicator.sync.combinations import resolve_attribute_values
@@ -184,7 +184,11 @@ class ProductSync:
             part = new[i : i + BULK_CHUNK]
             note = f"products {part[0][0]}..{part[-1][0]} created ({len(part)})"
             made = ps_writer.create_products_bulk(
-                ctx.shop, [a for _, a in part], extra=shop_marker(ctx, note), index=_indexing(ctx)
+                ctx.shop,
+                [a for _, a in part],
+                extra=shop_marker(ctx, note),
+                index=_indexing(ctx),
+                read_back=shop_read_back(ctx, ENTITY),
             )
             ctx.store.link_many(ENTITY, [(key, str(made[key])) for key, _ in part])
             ctx.store.set_baselines(ENTITY, {key: _fields(a) for key, a in part if key not in made.existing})

@@ -22,7 +22,7 @@ from replicator.rules.decisions import stock_quantity
 from replicator.store import Change
 from replicator.sync.base import NOOP, Outcome, SyncContext, image, row_key, source_value
 from replicator.sync.combinations import Matcher
-from replicator.sync.echo import shop_marker
+from replicator.sync.echo import shop_marker, shop_read_back
 
 ENTITY = "stock"
 log = logging.getLogger("replicator.sync.stock")
@@ -254,6 +254,7 @@ class StockSync:
             [(pid, pa, quantity(per_warehouse, 0)) for (pid, pa), (_, _, per_warehouse) in by_key.items()],
             extra=shop_marker(ctx, note),
             compute=under_lock,
+            read_back=shop_read_back(ctx, ENTITY),
         )
         notes: dict[str, list[str]] = {}
         for key, write in written.items():

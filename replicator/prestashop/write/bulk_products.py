@@ -11,6 +11,7 @@ from replicator.prestashop.connection import ShopConnection
 from .catalogue import tax_rules_group_for_rate
 from .combinations import create_combinations_bulk
 from .product_rows import new_lang_row, new_product_rows
+from .readback import ReadBack
 from .sql import Extra, WriteError, insert_copies, insert_many, run_extra
 from .stock import new_stock_row
 
@@ -36,6 +37,7 @@ def create_products_bulk(
     id_tax_rules_group: int | None = None,
     chunk: int = PRODUCT_CHUNK,
     index: bool = True,
+    read_back: ReadBack | None = None,
 ) -> BulkCreated:
     """Create many NEW products, with or without combinations: the rows ``upsert_product`` writes for a new
     product (same column defaults, ``new_product_rows`` / ``new_combination_rows``), in ONE transaction per chunk
@@ -49,7 +51,8 @@ def create_products_bulk(
     order, references checked), followed by product_attribute_shop, product_attribute_combination,
     product_attribute_lang (8.1+) and one stock_available row per combination; the first combination of a product
     is its default (default_on 1, the others NULL) and becomes cache_default_attribute of product and product_shop.
-    ``extra`` runs once per chunk.  A failure rolls the whole chunk back.  Combination ids are set on the
+    ``extra`` runs once per chunk; ``read_back`` (poll mode) reads the new products' watched rows back in it, and
+    hands their hashes on after its commit.  A failure rolls the whole chunk back.  Combination ids are set on the
     ``Combination`` objects (``prestashop_id``).
 
     Only what differs per row crosses the wire: columns holding their live-schema DEFAULT in every row are left
@@ -69,7 +72,7 @@ def create_products_bulk(
     out = BulkCreated()
     items = list(todo.values())
     for i in range(0, len(items), chunk):
-        _create_chunk(shop, items[i : i + chunk], lang_ids, category, id_tax_rules_group, extra, out, index)
+        _create_chunk(shop, items[i : i + chunk], lang_ids, category, id_tax_rules_group, extra, out, index, read_back)
     return out
 
 
@@ -82,8 +85,11 @@ def _create_chunk(
     extra: Extra,
     out: BulkCreated,
     index: bool = True,
+    read_back: ReadBack | None = None,
 ) -> None:
     now = shop.now()
+    if read_back is not None:
+        read_back.begin()
     refs = [p.reference for p in products]
     marks = ", ".join(["%s"] * len(refs))
     with shop.transaction() as cur:
@@ -170,7 +176,11 @@ def _create_chunk(
             )
             create_combinations_bulk(shop, cur, [(pid, p) for p, pid in zip(new, ids) if p.combinations], lang_ids)
             search_index.after_product_write(shop, ids, cur, search=index)
+            if read_back is not None:
+                read_back.products(shop.conn, ids)
         run_extra(shop, cur, extra)
+    if read_back is not None:
+        read_back.committed()
     for p in products:
         pid = existing.get(p.reference) or created[p.reference]
         p.prestashop_id = pid

@@ -13,6 +13,7 @@ import pymysql
 from replicator.prestashop.connection import ShopConnection, ShopConnectionError
 from replicator.prestashop.fit import fit_row
 
+from .readback import ReadBack
 from .sql import Extra, WriteError, insert_many, insert_sql, run_extra, scope_sql
 
 
@@ -250,6 +251,7 @@ def set_stock_bulk(
     id_employee: int = 0,
     compute: Callable | None = None,
     chunk: int = STOCK_CHUNK,
+    read_back: ReadBack | None = None,
 ) -> dict[tuple[int, int], StockWrite]:
     """Set many available quantities ``(id_product, id_product_attribute, quantity)`` in the shop's stock scope:
     what ``set_stock`` does per row, for a whole batch, in ONE transaction per chunk (products are never split
@@ -263,7 +265,8 @@ def set_stock_bulk(
     the open orders of the chunk's products (rows without open orders get reserved 0), changed rows are written
     with one ``UPDATE ... JOIN`` from a session TEMPORARY table holding (id, quantity, reserved, delta) — or one
     multi-row upsert when the server refuses temporary tables —, stock_mvt rows are inserted in bulk when
-    ``movement`` (``INSERT ... SELECT`` from that table), then ``extra`` runs.
+    ``movement`` (``INSERT ... SELECT`` from that table), then ``extra`` runs; ``read_back`` (poll mode) reads the
+    stock rows of the products whose rows were written back in it, and hands their hashes on after its commit.
     The transaction reads committed data (READ COMMITTED), so what ``compute`` reads is current.
 
     Returns the rows asked for whose quantity changed: {(id_product, id_product_attribute): StockWrite}.
@@ -279,10 +282,10 @@ def set_stock_bulk(
     for product_id in sorted(by_product):
         batch.update((k, wanted[k]) for k in by_product[product_id])
         if len(batch) >= chunk:
-            out.update(_set_stock_chunk(shop, batch, extra, movement, id_employee, compute))
+            out.update(_set_stock_chunk(shop, batch, extra, movement, id_employee, compute, read_back))
             batch = {}
     if batch:
-        out.update(_set_stock_chunk(shop, batch, extra, movement, id_employee, compute))
+        out.update(_set_stock_chunk(shop, batch, extra, movement, id_employee, compute, read_back))
     return out
 
 
@@ -293,8 +296,11 @@ def _set_stock_chunk(
     movement: bool,
     id_employee: int,
     compute: Callable | None,
+    read_back: ReadBack | None = None,
 ) -> dict[tuple[int, int], StockWrite]:
     physical = shop.detect_version().has_physical_quantity
+    if read_back is not None:
+        read_back.begin()
     scope, scope_args = scope_sql(shop)  # cached lookups first: nothing but the batch runs in the transaction
     shop.stock_scope()
     shop.shop_ids_for_stock()
@@ -385,8 +391,19 @@ def _set_stock_chunk(
                 ],
                 skip_defaults=True,
             )
+        if read_back is not None and (changed or missing):
+            written = {pid for pid, _ in missing} | _products_of(changed, locked)
+            read_back.products(shop.conn, written, ("stock_available",))
         run_extra(shop, cur, extra)
+    if read_back is not None:
+        read_back.committed()
     return writes
+
+
+def _products_of(changed: list[tuple], locked: dict[tuple[int, int], dict]) -> set[int]:
+    """The products of the stock rows in `changed` (by id_stock_available)."""
+    by_id = {r["id_stock_available"]: key[0] for key, r in locked.items()}
+    return {by_id[row[0]] for row in changed}
 
 
 STOCK_BATCH_TABLE = "replicator_stock_batch"  # a TEMPORARY table of the replicator's own session
