@@ -68,21 +68,31 @@ def test_rescans_of_a_file_at_rest_stop_and_come_back_when_it_changes_without_an
         watcher.stop()
 
 
-def test_an_edit_only_a_full_rescan_sees_is_found_by_the_next_one(big):  # noqa: F811 - the fixture
+def test_an_edit_only_a_full_rescan_sees_is_found_by_the_next_one(big, caplog):  # noqa: F811 - the fixture
     """An edit that keeps every number, length and sampled character is left to the full rescan: the stamp it
-    moves makes that run although the file had been at rest."""
+    moves makes that run although the file had been at rest.  The safety rescans proved the new stamp before the
+    full rescan found the edit: that says nothing against the stamps, which stay trusted."""
+    import logging
+
+    caplog.set_level(logging.DEBUG, logger="replicator.capture.factusol")
     conn, store, _, path = big
-    cfg = FactusolConfig(file=path, connection=CONN, debounce_seconds=0.2, rescan_seconds=0.5, full_rescan_seconds=1)
+    cfg = FactusolConfig(file=path, connection=CONN, debounce_seconds=0.2, rescan_seconds=0.5, full_rescan_seconds=6)
     watcher = FactusolWatcher(store, cfg).start()
     try:
         _wait(lambda: watcher.status.scans >= 1)
         watcher._observer.stop()
         watcher._observer.join(10)
-        _wait(lambda: _scans_in(watcher, 2.0) == 0, timeout=60)
+        skipped = caplog.text.count("full scan skipped")
+        _wait(lambda: caplog.text.count("full scan skipped") > skipped, timeout=60)
+        # Right after a full rescan was skipped: the next comes 6 s later, when the safety rescans (every 0.5 s)
+        # have proved the new stamp (two of them STAMP_TICK apart).
         # "article 150" -> "articlE 150" keeps the length and the first and last characters
         conn.cursor().execute("UPDATE [F_ART] SET [DESART]=? WHERE [CODART]=?", "articlE 150", "A150")
+        edited = time.monotonic()
         _wait(lambda: _changes(store), timeout=30)
+        assert time.monotonic() - edited > STAMP_TICK + 1  # found by the full rescan, after the proof
         assert _changes(store) == [("F_ART", K(CODART="A150"), "update")]
+        assert watcher.stamps_trusted
     finally:
         watcher.stop()
 

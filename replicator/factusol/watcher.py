@@ -242,11 +242,19 @@ class FactusolWatcher:
             and (self.events_trusted or (stamp is not None and stamp == self._swept))
         )
 
-    def _learn_whether_stamps_move(self, stamp: Stamp | None, report: ScanReport) -> None:
-        """A scan found changes although the stamp it began with was proved, and the stamp has still not moved: a
-        write here leaves the modification time alone (a file system or program not seen yet), so the stamp
-        proves nothing.  Rescans are skipped no more, said once."""
-        if report.changes and self._scanned.covers(stamp) and self._stamp() == stamp:
+    def _learn_whether_stamps_move(self, stamp: Stamp | None, report: ScanReport, full: bool) -> None:
+        """A full scan found changes although it began with the stamp the last full scan began with (that one read
+        every row), and the stamp has still not moved: a write came in between and left the modification time
+        alone (a file system or program not seen yet), so the stamp proves nothing.  Rescans are skipped no more,
+        said once.  (Only a full scan tells: the others may find an older edit only now, one the earlier narrow
+        scans and page sums could not see.)"""
+        if (
+            full
+            and report.changes
+            and stamp is not None
+            and stamp == self._fully_scanned.stamp
+            and self._stamp() == stamp
+        ):
             self.stamps_trusted = False
             log.warning(
                 "FactuSOL file changed without its modification time moving: rescans are no longer skipped while "
@@ -353,6 +361,7 @@ class FactusolWatcher:
             due_full = now >= next_full or self._full_next
             due_safety = now >= next_safety
             stamp: Stamp | None = None
+            stamped_at = now
             if (due_full or due_safety) and now >= retry_at and not self._full_next:
                 # At rest nothing writes to the file: a rescan would find nothing (and cost a 100,000-article file
                 # 0.1-0.4 s, or 13 s for a full one), so the timers just start again.
@@ -459,7 +468,7 @@ class FactusolWatcher:
             backoff = 0.5
             last_scan_end = time.monotonic()
             if due_full or due_safety or event_scan:
-                self._learn_whether_stamps_move(stamp, report)
+                self._learn_whether_stamps_move(stamp, report, full=due_full)
                 self._record_scan(stamp, stamped_at, full=due_full)
             self._note_round()
             if event_scan:
