@@ -14,6 +14,27 @@ from test_factusol_debounce import _wait
 from test_factusol_pages import big  # noqa: F401 - the fixture: a file with paged tables
 
 
+def _watching_without_events(store, path, full_rescan_seconds: float) -> FactusolWatcher:
+    """A watcher with safety rescans every 0.5 s, after its first scan, whose file events are lost from then on (a
+    network share)."""
+    cfg = FactusolConfig(
+        file=path,
+        connection=CONN,
+        debounce_seconds=0.2,
+        rescan_seconds=0.5,
+        full_rescan_seconds=full_rescan_seconds,
+    )
+    watcher = FactusolWatcher(store, cfg).start()
+    try:
+        _wait(lambda: watcher.status.scans >= 1)
+        watcher._observer.stop()
+        watcher._observer.join(10)
+    except BaseException:
+        watcher.stop()
+        raise
+    return watcher
+
+
 def _scans_in(watcher: FactusolWatcher, seconds: float) -> int:
     before = watcher.status.scans
     time.sleep(seconds)
@@ -52,12 +73,8 @@ def test_rescans_of_a_file_at_rest_stop_and_come_back_when_it_changes_without_an
     """No event ever arrives (a network share): safety rescans every 0.5 s and full ones every second run until the
     stamp is proved, then stop; an unstamped edit that only the page sums see moves the stamp, and is found."""
     conn, store, _, path = big
-    cfg = FactusolConfig(file=path, connection=CONN, debounce_seconds=0.2, rescan_seconds=0.5, full_rescan_seconds=1)
-    watcher = FactusolWatcher(store, cfg).start()
+    watcher = _watching_without_events(store, path, full_rescan_seconds=1)
     try:
-        _wait(lambda: watcher.status.scans >= 1)
-        watcher._observer.stop()
-        watcher._observer.join(10)
         _wait(lambda: _scans_in(watcher, 2.0) == 0, timeout=60)  # at rest: no scan at all
         assert not watcher.scanner.owed
         conn.cursor().execute("UPDATE [F_ART] SET [DESART]=? WHERE [CODART]=?", "renamed, no stamp, no event", "A9")
@@ -76,12 +93,8 @@ def test_an_edit_only_a_full_rescan_sees_is_found_by_the_next_one(big, caplog): 
 
     caplog.set_level(logging.DEBUG, logger="replicator.capture.factusol")
     conn, store, _, path = big
-    cfg = FactusolConfig(file=path, connection=CONN, debounce_seconds=0.2, rescan_seconds=0.5, full_rescan_seconds=6)
-    watcher = FactusolWatcher(store, cfg).start()
+    watcher = _watching_without_events(store, path, full_rescan_seconds=6)
     try:
-        _wait(lambda: watcher.status.scans >= 1)
-        watcher._observer.stop()
-        watcher._observer.join(10)
         skipped = caplog.text.count("full scan skipped")
         _wait(lambda: caplog.text.count("full scan skipped") > skipped, timeout=60)
         # Right after a full rescan was skipped: the next comes 6 s later, when the safety rescans (every 0.5 s)
@@ -126,12 +139,8 @@ def test_a_write_that_leaves_the_stamp_alone_is_found_by_the_hourly_full_scan_an
     monkeypatch.setattr(watching, "AT_REST_FULL_SCAN", 4.0)
     caplog.set_level(logging.WARNING, logger="replicator.capture.factusol")
     conn, store, _, path = big
-    cfg = FactusolConfig(file=path, connection=CONN, debounce_seconds=0.2, rescan_seconds=0.5, full_rescan_seconds=1)
-    watcher = FactusolWatcher(store, cfg).start()
+    watcher = _watching_without_events(store, path, full_rescan_seconds=1)
     try:
-        _wait(lambda: watcher.status.scans >= 1)
-        watcher._observer.stop()
-        watcher._observer.join(10)
         _wait(lambda: _scans_in(watcher, 2.0) == 0, timeout=60)
         before = file_stamp(path.parent, watcher.is_database_file)
         st = os.stat(path)
