@@ -55,6 +55,9 @@ def test_safety_rescans_default_to_a_minute_and_a_full_one_every_quarter_hour(tm
     assert (fs.rescan_seconds, fs.full_rescan_seconds) == (60.0, 900.0)
     custom = base.replace("a.sqlite\n", "a.sqlite\n  full_rescan_seconds: 300\n")
     assert load_config(write_config(tmp_path, custom)).factusol.full_rescan_seconds == 300.0
+    assert fs.rescan_unchanged_file is False  # a file at rest is not rescanned unless asked
+    always = base.replace("a.sqlite\n", "a.sqlite\n  rescan_unchanged_file: true\n")
+    assert load_config(write_config(tmp_path, always)).factusol.rescan_unchanged_file is True
 
 
 def test_relative_paths_are_relative_to_the_file(tmp_path):
@@ -95,6 +98,10 @@ def test_relative_paths_are_relative_to_the_file(tmp_path):
         (
             "factusol:\n  file: a\n  full_rescan_seconds: hourly\nprestashop:\n  url: mysql://root@h/db\n",
             "factusol.full_rescan_seconds: expected a number",
+        ),
+        (
+            "factusol:\n  file: a\n  rescan_unchanged_file: sometimes\nprestashop:\n  url: mysql://root@h/db\n",
+            "factusol.rescan_unchanged_file",
         ),
         ("factusol:\n  file: a\nprestashop:\n  url: mysql://root@h/db\nsurprise: 1\n", "surprise: unknown key"),
         ("factusol: [\n", "not valid YAML"),
