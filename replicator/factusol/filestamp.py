@@ -7,11 +7,13 @@ the rescan when the stamp is the one the last scans began with: no write can hav
 
 One stamp alone does not prove that: a write in the same tick of the file system's clock as the stat before a scan
 (2 s on FAT, milliseconds elsewhere), but after the scan read the table it changed, leaves the stamp as it was.  So a
-stamp counts only once two completed scans began with it at least STAMP_TICK apart: any write after the first of
-them came in a later tick, so it moved the stamp before the second, and the second read it.
+stamp counts only once two completed scans began with it at least STAMP_TICK apart: a write after the first one's
+stat that left the stamp alone came in that same tick, before the second began, and the second read it; a write
+after the second one's stat comes in a later tick and moves the stamp.
 
 Where the modification time does not move on a write (unverified with Access; file events, which the watcher relies
-on too, come from the same time moving), `factusol.rescan_unchanged_file: true` turns the skipping off."""
+on too, come from the same time moving), the watcher's hourly full rescan of a file at rest finds the write and
+stops the skipping (`watcher.AT_REST_FULL_SCAN`); `factusol.rescan_unchanged_file: true` turns it off at once."""
 
 from __future__ import annotations
 
