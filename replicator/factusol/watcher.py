@@ -365,7 +365,7 @@ class FactusolWatcher:
             if (due_full or due_safety) and now >= retry_at and not self._full_next:
                 # At rest nothing writes to the file: a rescan would find nothing (and cost a 100,000-article file
                 # 0.1-0.4 s, or 13 s for a full one), so the timers just start again.
-                stamp = self._stamp()
+                stamp, stamped_at = self._stamp(), time.monotonic()
                 if due_full and self._full_scan_needless(stamp, now):
                     due_full, next_full = False, now + full_every
                     log.debug("full scan skipped: the file has not changed since the last full scans")
@@ -399,9 +399,8 @@ class FactusolWatcher:
             dirty = None
             if due_full or due_safety or event_scan:
                 dirty, self._dirty_since = self._dirty_since, None
-                if stamp is None:
-                    stamp = self._stamp()  # (before the scan: a write that comes during it moves the stamp again)
-                stamped_at = time.monotonic()
+                if stamp is None:  # (before the scan: a write that comes during it moves the stamp again)
+                    stamp, stamped_at = self._stamp(), time.monotonic()
             try:
                 self.status.state = "scanning"
                 if due_full or due_safety:
