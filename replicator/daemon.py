@@ -142,6 +142,14 @@ def serve(runtime: Runtime, stop: threading.Event, drain_left: Callable[[], floa
                 adopt(runtime, newest)
             report = runtime.engine.apply_pending()
             retry_in = RETRY_FIRST
+            if report.changes:
+                log.debug(
+                    "apply cycle: %d changes, %d keys in %.3f s (%.3f s of CPU)",
+                    report.changes,
+                    report.keys,
+                    report.seconds,
+                    report.cpu_seconds,
+                )
         except Exception as exc:  # a failing cycle is logged and retried, the service keeps running
             log.debug("apply cycle failed", exc_info=True)  # the traceback, for a developer's debug log
             problem = redact(exception_text(exc))

@@ -23,6 +23,7 @@ from replicator.halt import ACCEPT_FACTUSOL, halt
 from replicator.store import Store
 
 from . import pages as paging_
+from . import stamped as stamped_
 from .errors import FactusolLockedError, FactusolRestoredError, as_locked, is_lock_error
 from .restored import file_identity, replaced, went_back
 from .scanrows import FP, HASH, KEY, STAMP, KeyReader, ResultReader, fingerprints
@@ -94,6 +95,9 @@ class FactusolScanner:
         self._rotation: list[tuple[str, int]] = []
         self._cursor = 0
         self._owed = 0
+        # Per FUM* table: the stamped rows' prints at the last scan (`stamped.py`), so a row stamped today is read
+        # whole again only when it moved, not by every scan of the day.
+        self._stamped: dict[str, stamped_.StampedRows] = {}
 
     def _hashes(self, name: str) -> dict[str, str]:
         if name not in self._known:
@@ -134,7 +138,9 @@ class FactusolScanner:
         try:
             return run(*args)
         except BaseException:
-            self._known_file, self._pages, self._small, self._rotation, self._cursor, self._owed = saved
+            (self._known_file, self._pages, self._small, self._rotation, self._cursor, self._owed, self._stamped) = (
+                saved
+            )
             raise
 
     def _rotate_scan(self, seconds: float | None, keep_going: Callable[[], bool] | None) -> ScanReport:
@@ -198,7 +204,15 @@ class FactusolScanner:
             )
             for name, p in self._pages.items()
         }
-        return self._known_file, pages, dict(self._small), list(self._rotation), self._cursor, self._owed
+        return (
+            self._known_file,
+            pages,
+            dict(self._small),
+            list(self._rotation),
+            self._cursor,
+            self._owed,
+            dict(self._stamped),
+        )
 
     def _scan(
         self,
@@ -224,6 +238,7 @@ class FactusolScanner:
             self._known.clear()
             self._pages.clear()
             self._small.clear()
+            self._stamped.clear()
             self._known_file = str(file)
         baselined = set(cp.get("baselined", []))
         accepted = bool(self.store.checkpoint(ACCEPT_FACTUSOL))
@@ -557,16 +572,60 @@ class FactusolScanner:
             for i in moved:
                 mark = self._read_page(conn, table, differ, pages, i, mark)
         if table.ts_column and watermark:
-            since = datetime.fromisoformat(watermark) if isinstance(watermark, str) else watermark
-            start = since - timedelta(seconds=1) if isinstance(since, datetime) else since
-            with conn.iter_tuples(_select_all(table, f"[{table.ts_column}] >= ?"), [start], batch=FETCH) as rows:
-                reader = ResultReader(table, rows.columns, rows.converters)
-                prints = self._prints_for(table, rows.columns)
-                top = self._diff_rows(rows, reader, table, differ, prints, full=False, mark=since)
+            top = self._read_stamped(conn, table, differ, watermark)
             mark = top if mark is None or (top is not None and top > mark) else mark
         if mark is None:
             return watermark
         return mark.isoformat() if isinstance(mark, datetime) else mark
+
+    def _read_stamped(self, conn, table: WatchedTable, differ: Differ, watermark: Any) -> Any:
+        """Diff the rows stamped at or after `watermark` (FUM* >= it); returns the highest stamp seen (or the
+        watermark).  Their prints first, then only the rows whose print is new or moved are read whole
+        (`stamped.py`); without a print (the table's columns not known yet), all of them are."""
+        since = datetime.fromisoformat(watermark) if isinstance(watermark, str) else watermark
+        # One second early: the stand-in driver binds a datetime with milliseconds ('... 00:00:00.000'), which sorts
+        # after the same instant stored without them, so a row stamped exactly at the watermark (FactuSOL stamps
+        # whole days) was skipped.  The rows of that second are read again, and the prints skip them.
+        start = since - timedelta(seconds=1) if isinstance(since, datetime) else since
+        stamp_where = f"[{table.ts_column}] >= ?"
+        cached = self._prints.get(table.name)
+        columns = cached[0] if cached else []
+        select = stamped_.print_list(table, columns)
+        if not select:
+            return self._read_rows(conn, table, differ, [(stamp_where, [start])], since)
+        before = self._stamped.get(table.name)
+        known = before.prints if before is not None and before.columns == tuple(columns) else {}
+        width = len(table.pk)
+        head = ", ".join(f"[{c}]" for c in (*table.pk, table.ts_column))
+        now: dict[Any, int] = {}
+        moved: list[Any] = []
+        mark = since
+        sql = f"SELECT {head}, {', '.join(select)} FROM [{table.name}] WHERE {stamp_where}"
+        with conn.iter_tuples(sql, [start], batch=FETCH) as rows:
+            to_stamp = rows.converters[width] or (lambda v: v)
+            for raw in rows:
+                key = raw[0] if width == 1 else raw[:width]
+                now[key] = print_hash = hash(raw[width:])
+                if known.get(key) != print_hash:
+                    moved.append(key)
+                stamp = to_stamp(raw[width])
+                if stamp is not None and (mark is None or stamp > mark):
+                    mark = stamp
+        self._stamped[table.name] = stamped_.StampedRows(tuple(columns), now)
+        if len(moved) > stamped_.BY_KEY_MAX:
+            self._read_rows(conn, table, differ, [(stamp_where, [start])], since)
+        elif moved:
+            self._read_rows(conn, table, differ, stamped_.key_wheres(table, moved), since)
+        return mark
+
+    def _read_rows(self, conn, table: WatchedTable, differ: Differ, wheres: list[tuple[str, list]], mark: Any) -> Any:
+        """Diff the rows of each WHERE clause; returns the highest stamp seen (or `mark`)."""
+        for where, params in wheres:
+            with conn.iter_tuples(_select_all(table, where), params, batch=FETCH) as rows:
+                reader = ResultReader(table, rows.columns, rows.converters)
+                prints = self._prints_for(table, rows.columns)
+                mark = self._diff_rows(rows, reader, table, differ, prints, full=False, mark=mark)
+        return mark
 
     def _read_page(self, conn, table: WatchedTable, differ: Differ, pages: paging_.Pages, i: int, mark: Any) -> Any:
         where, params = pages.where(i)
@@ -656,15 +715,7 @@ class FactusolScanner:
             for raw in rows:
                 e = prints.get(raw[0] if single else raw)
                 keys.add(e[0] if e is not None else key_reader.key(raw))
-        since = datetime.fromisoformat(watermark) if isinstance(watermark, str) else watermark
-        # One second early: the stand-in driver binds a datetime with milliseconds ('... 00:00:00.000'), which sorts
-        # after the same instant stored without them, so a row stamped exactly at the watermark (FactuSOL stamps
-        # whole days) was skipped.  The rows of that second are read again, and the fingerprints skip them.
-        start = since - timedelta(seconds=1) if isinstance(since, datetime) else since
-        with conn.iter_tuples(_select_all(table, f"[{table.ts_column}] >= ?"), [start], batch=FETCH) as rows:
-            reader = ResultReader(table, rows.columns, rows.converters)
-            prints = self._prints_for(table, rows.columns)
-            mark = self._diff_rows(rows, reader, table, differ, prints, full=False, mark=since)
+        mark = self._read_stamped(conn, table, differ, watermark)
         # New keys whose FUM is older than the watermark (copied in, or FUM not set): read them one by one.
         where = " AND ".join(f"[{c}] = ?" for c in table.pk)
         for key in keys - differ.seen - set(differ.known):

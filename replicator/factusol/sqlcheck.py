@@ -137,22 +137,23 @@ def translate_for_sqlite(sql: str) -> str:
         sql = (m.group(1) + sql[m.end() :]).rstrip().rstrip(";") + f" LIMIT {m.group(2)}"
     if _LEN.search(sql):  # Access's Len() is SQLite's length()
         sql = _LEN.sub("LENGTH(", sql)
-    if _TEXT_OPS.search(sql):  # the page sums' text fingerprints (pages.py); never inside a literal or a [name]
+    if _TEXT_OPS.search(sql):  # page sums' fingerprints (pages.py), row prints (stamped.py); not in a literal or [name]
         sql = _RIGHT1.sub(r"SUBSTR(\1, -1, 1)", sql)  # Right([X], 1): the last character
         sql = "".join(part if part[:1] in ("'", "[") else _text_ops(part) for part in _QUOTED.split(sql))
     return sql
 
 
 _LEN = re.compile(r"\bLEN\(", re.IGNORECASE)
-_TEXT_OPS = re.compile(r"\b(?:ASC|RIGHT)\(|&", re.IGNORECASE)
+_TEXT_OPS = re.compile(r"\b(?:ASC|RIGHT|CHR)\(|&", re.IGNORECASE)
 _QUOTED = re.compile(r"('(?:[^']|'')*'|\[[^\]]*\])")
 _RIGHT1 = re.compile(r"\bRIGHT\((\[[^\]]*\]), 1\)", re.IGNORECASE)
 _ASC = re.compile(r"\bASC\(", re.IGNORECASE)
+_CHR = re.compile(r"\bCHR\(", re.IGNORECASE)
 
 
 def _text_ops(sql: str) -> str:
-    # Asc -> unicode (the code of the first character), & -> ||
-    return _ASC.sub("UNICODE(", sql).replace("&", "||")
+    # Asc -> unicode (the code of the first character), Chr -> char, & -> ||
+    return _CHR.sub("CHAR(", _ASC.sub("UNICODE(", sql)).replace("&", "||")
 
 
 # --------------------------------------------------------------------------------------------------------------------

@@ -401,6 +401,7 @@ class FactusolWatcher:
                 dirty, self._dirty_since = self._dirty_since, None
                 if stamp is None:  # (before the scan: a write that comes during it moves the stamp again)
                     stamp, stamped_at = self._stamp(), time.monotonic()
+            cpu_started = time.thread_time()
             try:
                 self.status.state = "scanning"
                 if due_full or due_safety:
@@ -473,11 +474,12 @@ class FactusolWatcher:
             if event_scan:
                 self._scan_seconds = last_scan_end - now
             log.debug(
-                "%s scan: first event %.3f s before, quiet window %.3f s, took %.3f s, %d changes",
+                "%s scan: first event %.3f s before, quiet window %.3f s, took %.3f s (%.3f s of CPU), %d changes",
                 "full" if due_full else "safety" if due_safety else "event" if event_scan else "rotation",
                 now - dirty if dirty is not None else -1,
                 quiet,
                 last_scan_end - now,
+                time.thread_time() - cpu_started,
                 report.changes,
             )
             # (what a safety rescan leaves of the rotation waits for the next one, or for a file event)
