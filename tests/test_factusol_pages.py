@@ -161,6 +161,74 @@ def test_the_quick_sums_drill_down_stops_once_the_moves_add_up(big, monkeypatch)
     )
 
 
+def _stock_reads(since: int) -> list[str]:
+    from replicator.factusol.sqlcheck import STATEMENT_LOG
+
+    return [r.sql for r in list(STATEMENT_LOG) if r.seq > since and r.sql.startswith("SELECT * FROM [F_STO]")]
+
+
+def _last_seq() -> int:
+    from replicator.factusol.sqlcheck import STATEMENT_LOG
+
+    return STATEMENT_LOG[-1].seq if STATEMENT_LOG else 0
+
+
+def test_a_page_that_moved_before_is_read_by_its_parts(big, monkeypatch):
+    """The first move of a page reads it whole and cuts it in parts; the next moves read only the parts whose quick
+    sums moved: an edit, an insert and a delete in another part of it are all found."""
+    monkeypatch.setattr(paging, "SUB_PAGE_ROWS", 10)
+    conn, store, cfg, _ = big
+    scanner = _quick_scanner(store, cfg)
+    cur = conn.cursor()
+    stock = "UPDATE [F_STO] SET [ACTSTO]=[ACTSTO]+? WHERE [ARTSTO]=?"
+    cur.execute(stock, 1, "A42")
+    since = _last_seq()
+    scanner.scan(full=False, rotation_seconds=0)
+    whole = _stock_reads(since)
+    assert len(whole) == 1
+    cur.execute(stock, 1, "A42")
+    since = _last_seq()
+    scanner.scan(full=False, rotation_seconds=0)
+    parts = _stock_reads(since)
+    assert len(parts) == 1 and parts[0].startswith(whole[0]) and parts[0] != whole[0]  # the page's clause, and more
+    cur.execute("DELETE FROM [F_STO] WHERE [ARTSTO]=?", "A44")
+    cur.execute("INSERT INTO [F_STO] ([ARTSTO],[ALMSTO],[ACTSTO]) VALUES (?,?,?)", "A42", "SEC", 5)
+    cur.execute(stock, 5, "A47")
+    scanner.scan(full=False, rotation_seconds=0)
+    assert sorted((k, op) for t, k, op in _changes(store) if t == "F_STO") == sorted(
+        [
+            (K(ALMSTO="GEN", ARTSTO="A42"), "update"),
+            (K(ALMSTO="GEN", ARTSTO="A42"), "update"),
+            (K(ALMSTO="GEN", ARTSTO="A44"), "delete"),
+            (K(ALMSTO="SEC", ARTSTO="A42"), "insert"),
+            (K(ALMSTO="GEN", ARTSTO="A47"), "update"),
+        ]
+    )
+
+
+def test_a_scan_that_fails_before_its_commit_leaves_the_parts_sums_as_they_were(big, monkeypatch):
+    from replicator.factusol import scanner as scanning
+
+    monkeypatch.setattr(paging, "SUB_PAGE_ROWS", 10)
+    conn, store, cfg, _ = big
+    scanner = _quick_scanner(store, cfg)
+    cur = conn.cursor()
+    stock = "UPDATE [F_STO] SET [ACTSTO]=[ACTSTO]+? WHERE [ARTSTO]=?"
+    cur.execute(stock, 1, "A42")
+    scanner.scan(full=False, rotation_seconds=0)  # the page is cut in parts
+    cur.execute(stock, 1, "A42")
+    real_commit = scanning.commit_diff
+
+    def store_fails(*args, **kwargs):
+        monkeypatch.setattr(scanning, "commit_diff", real_commit)
+        raise OSError("disk I/O error")
+
+    monkeypatch.setattr(scanning, "commit_diff", store_fails)
+    with pytest.raises(OSError):
+        scanner.scan(full=False, rotation_seconds=0)
+    assert scanner.scan(full=False, rotation_seconds=0).changes == 1
+
+
 def test_a_key_edited_in_place_is_an_insert_and_a_delete(big):
     conn, store, cfg, _ = big
     scanner = _quick_scanner(store, cfg)

@@ -201,6 +201,7 @@ class FactusolScanner:
                 sums=list(p.sums) if p.sums is not None else None,
                 quick_sums=list(p.quick_sums) if p.quick_sums is not None else None,
                 recent=list(p.recent),
+                subs={i: replace(sub, sums=list(sub.sums)) for i, sub in p.subs.items()},
             )
             for name, p in self._pages.items()
         }
@@ -570,7 +571,7 @@ class FactusolScanner:
             moved = paging_.moved_pages(conn, table, pages, whole)
             pages.quick_whole = whole
             for i in moved:
-                mark = self._read_page(conn, table, differ, pages, i, mark)
+                mark = self._read_rows(conn, table, differ, paging_.moved_parts(conn, table, pages, i), mark)
         if table.ts_column and watermark:
             top = self._read_stamped(conn, table, differ, watermark)
             mark = top if mark is None or (top is not None and top > mark) else mark
