@@ -10,6 +10,10 @@ the rows whose print is new or moved since the last scan (`StampedRows`).  The p
 columns whose FactuSOL type is known (text, number, date), each ended by a separator, a NULL by a mark of its own:
 an edit that changes any of them changes it.  A column the schema does not know (a newer FactuSOL's) is left out:
 its same-day edits wait for the full rescan, as the page sums' blind spots do (`pages.py`).
+
+Unverified on Access (the stand-in is SQLite): that `&` keeps a long text (Memo) whole in a plain SELECT, as it is
+documented to (it cuts one at 255 characters only with DISTINCT, GROUP BY or UNION).  Were a driver to cut it, an edit
+past the cut would wait for the full rescan too.
 """
 
 from __future__ import annotations
