@@ -35,6 +35,19 @@ def big(tmp_path, monkeypatch):
     conn.close()
 
 
+def fail_the_next_commit(monkeypatch) -> None:
+    """The scanner's next commit to the store fails (a full disk, say); the ones after it go through."""
+    from replicator.factusol import scanner as scanning
+
+    real_commit = scanning.commit_diff
+
+    def store_fails(*args, **kwargs):
+        monkeypatch.setattr(scanning, "commit_diff", real_commit)
+        raise OSError("disk I/O error")
+
+    monkeypatch.setattr(scanning, "commit_diff", store_fails)
+
+
 def _quick_scanner(store, cfg) -> FactusolScanner:
     scanner = FactusolScanner(store, cfg)
     scanner.scan(full=True)  # first sight: sizes the tables, takes their page sums
@@ -87,20 +100,12 @@ def test_inserts_and_deletes_in_a_paged_table_are_found(big):
 def test_a_scan_that_fails_before_its_commit_leaves_its_sums_as_they_were(big, monkeypatch):
     """A scan takes the sums, reads the rows that moved, then commits; when the commit fails (the store, a lock), the
     next scan must still see those rows as moved: the sums go back to what they were."""
-    from replicator.factusol import scanner as scanning
-
     conn, store, cfg, _ = big
     scanner = _quick_scanner(store, cfg)
     cur = conn.cursor()
     cur.execute("UPDATE [F_STO] SET [ACTSTO]=[ACTSTO]+7 WHERE [ARTSTO]=?", "A42")  # the quick sums see it
     cur.execute("UPDATE [F_ART] SET [DESART]=? WHERE [CODART]=?", "renamed without a stamp", "A7")  # the page sums
-    real_commit = scanning.commit_diff
-
-    def store_fails(*args, **kwargs):
-        monkeypatch.setattr(scanning, "commit_diff", real_commit)
-        raise OSError("disk I/O error")
-
-    monkeypatch.setattr(scanning, "commit_diff", store_fails)
+    fail_the_next_commit(monkeypatch)
     with pytest.raises(OSError):
         scanner.scan(full=False)
     assert _changes(store) == []
@@ -207,8 +212,6 @@ def test_a_page_that_moved_before_is_read_by_its_parts(big, monkeypatch):
 
 
 def test_a_scan_that_fails_before_its_commit_leaves_the_parts_sums_as_they_were(big, monkeypatch):
-    from replicator.factusol import scanner as scanning
-
     monkeypatch.setattr(paging, "SUB_PAGE_ROWS", 10)
     conn, store, cfg, _ = big
     scanner = _quick_scanner(store, cfg)
@@ -217,13 +220,7 @@ def test_a_scan_that_fails_before_its_commit_leaves_the_parts_sums_as_they_were(
     cur.execute(stock, 1, "A42")
     scanner.scan(full=False, rotation_seconds=0)  # the page is cut in parts
     cur.execute(stock, 1, "A42")
-    real_commit = scanning.commit_diff
-
-    def store_fails(*args, **kwargs):
-        monkeypatch.setattr(scanning, "commit_diff", real_commit)
-        raise OSError("disk I/O error")
-
-    monkeypatch.setattr(scanning, "commit_diff", store_fails)
+    fail_the_next_commit(monkeypatch)
     with pytest.raises(OSError):
         scanner.scan(full=False, rotation_seconds=0)
     assert scanner.scan(full=False, rotation_seconds=0).changes == 1
@@ -292,18 +289,10 @@ def test_a_rotation_goes_on_while_no_event_waits(big):
 
 
 def test_a_rotation_that_fails_before_its_commit_leaves_its_sums_as_they_were(big, monkeypatch):
-    from replicator.factusol import scanner as scanning
-
     conn, store, cfg, _ = big
     scanner = _quick_scanner(store, cfg)
     conn.cursor().execute("UPDATE [F_ART] SET [DESART]=? WHERE [CODART]=?", "renamed without a stamp", "A7")
-    real_commit = scanning.commit_diff
-
-    def store_fails(*args, **kwargs):
-        monkeypatch.setattr(scanning, "commit_diff", real_commit)
-        raise OSError("disk I/O error")
-
-    monkeypatch.setattr(scanning, "commit_diff", store_fails)
+    fail_the_next_commit(monkeypatch)
     scanner.rearm()
     with pytest.raises(OSError):
         scanner.rotate(None)

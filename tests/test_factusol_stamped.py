@@ -18,6 +18,7 @@ from replicator.factusol.sqlcheck import STATEMENT_LOG
 from replicator.store import Store
 
 from test_capture_factusol import CONN, K, _changes, make_file
+from test_factusol_pages import fail_the_next_commit
 
 TODAY = datetime(2026, 6, 1)
 
@@ -92,17 +93,9 @@ def test_many_moved_rows_are_read_in_one_statement(day, monkeypatch):
 
 def test_a_scan_that_fails_before_its_commit_reads_the_moved_rows_again(day, monkeypatch):
     """The prints a failed scan read must not count as seen: the next scan reads the same rows whole."""
-    from replicator.factusol import scanner as scanning
-
     cur, store, scanner = day
     cur.execute("UPDATE [F_ART] SET [DESART]=?, [FUMART]=? WHERE [CODART]=?", "renamed today", TODAY, "A9")
-    real_commit = scanning.commit_diff
-
-    def store_fails(*args, **kwargs):
-        monkeypatch.setattr(scanning, "commit_diff", real_commit)
-        raise OSError("disk I/O error")
-
-    monkeypatch.setattr(scanning, "commit_diff", store_fails)
+    fail_the_next_commit(monkeypatch)
     with pytest.raises(OSError):
         scanner.scan(full=False, rotation_seconds=0)
     assert scanner.scan(full=False, rotation_seconds=0).changes == 1
