@@ -102,6 +102,25 @@ def test_a_scan_that_fails_before_its_commit_reads_the_moved_rows_again(day, mon
     assert _changes(store)[-1] == ("F_ART", K(CODART="A9"), "update")
 
 
+def test_a_column_gone_since_the_last_full_read_falls_back_to_whole_rows(day, caplog):
+    """The print names the columns the last full read saw: one dropped since (a FactuSOL update) must not stop the
+    scans until the next full one; the stamped rows are read whole meanwhile, and their edits found."""
+    cur, store, scanner = day
+    cur.execute("ALTER TABLE [F_ART] DROP COLUMN [DEEART]")
+    cur.execute("UPDATE [F_ART] SET [DESART]=?, [FUMART]=? WHERE [CODART]=?", "after the update", TODAY, "A8")
+    with caplog.at_level("WARNING", logger="replicator.factusol.scanner"):
+        report = scanner.scan(full=False, rotation_seconds=0)
+    assert any("cannot read its row prints" in r.getMessage() for r in caplog.records)
+    assert ("F_ART", K(CODART="A8"), "update") in _changes(store)
+    assert report.changes >= 1
+    scanner.scan(full=True)  # learns the columns as they are now
+    scanner.scan(full=False, rotation_seconds=0)
+    cur.execute("UPDATE [F_ART] SET [DESART]=? WHERE [CODART]=?", "and again", "A8")
+    since = _last_seq()
+    assert scanner.scan(full=False, rotation_seconds=0).changes == 1
+    assert [re.sub(r"\(.*", "", r) for r in _article_reads(since)] == ["SELECT * FROM [F_ART] WHERE [CODART] IN "]
+
+
 def test_compound_keys_are_read_by_key_too(tmp_path, monkeypatch):
     """F_PCL (TIPPCL, CODPCL) is stamped by FUMPCL: a moved pedido is read by its two key columns."""
     monkeypatch.setattr(paging, "SMALL_TABLE_CELLS", 0)  # (two pedidos would be read whole, as a small table)

@@ -98,6 +98,7 @@ class FactusolScanner:
         # Per FUM* table: the stamped rows' prints at the last scan (`stamped.py`), so a row stamped today is read
         # whole again only when it moved, not by every scan of the day.
         self._stamped: dict[str, stamped_.StampedRows] = {}
+        self._prints_refused: set[str] = set()  # tables whose row prints the file refused, said once
 
     def _hashes(self, name: str) -> dict[str, str]:
         if name not in self._known:
@@ -523,6 +524,7 @@ class FactusolScanner:
             reader = ResultReader(table, rows.columns, rows.converters)
             prints = self._prints_for(table, rows.columns)
             mark = self._diff_rows(rows, reader, table, differ, prints, full=True, flush=flush)
+        self._prints_refused.discard(table.name)  # its columns are known again: the row prints are tried again
         return mark.isoformat() if isinstance(mark, datetime) else mark
 
     def _plan_pages(self, conn, table: WatchedTable) -> None:
@@ -602,16 +604,33 @@ class FactusolScanner:
         moved: list[Any] = []
         mark = since
         sql = f"SELECT {head}, {', '.join(select)} FROM [{table.name}] WHERE {stamp_where}"
-        with conn.iter_tuples(sql, [start], batch=FETCH) as rows:
-            to_stamp = rows.converters[width] or (lambda v: v)
-            for raw in rows:
-                key = raw[0] if width == 1 else raw[:width]
-                now[key] = print_hash = hash(raw[width:])
-                if known.get(key) != print_hash:
-                    moved.append(key)
-                stamp = to_stamp(raw[width])
-                if stamp is not None and (mark is None or stamp > mark):
-                    mark = stamp
+        try:
+            with conn.iter_tuples(sql, [start], batch=FETCH) as rows:
+                to_stamp = rows.converters[width] or (lambda v: v)
+                for raw in rows:
+                    key = raw[0] if width == 1 else raw[:width]
+                    now[key] = print_hash = hash(raw[width:])
+                    if known.get(key) != print_hash:
+                        moved.append(key)
+                    stamp = to_stamp(raw[width])
+                    if stamp is not None and (mark is None or stamp > mark):
+                        mark = stamp
+        except (pyodbc.Error, fsconn.FactusolError) as exc:
+            if is_lock_error(exc):
+                raise
+            # A column the last full read saw is gone (a FactuSOL update): read the stamped rows whole, as before
+            # the prints, until the next full read learns the table's columns again.
+            self._stamped.pop(table.name, None)
+            if table.name not in self._prints_refused:  # said once: every scan until the next full one meets it
+                self._prints_refused.add(table.name)
+                reason = str(exc).split(" in '", 1)[0]  # (not the statement: every column of the table)
+                log.warning(
+                    "FactuSOL table %s: cannot read its row prints (%s); its stamped rows are read whole until the "
+                    "next full rescan",
+                    table.name,
+                    reason,
+                )
+            return self._read_rows(conn, table, differ, [(stamp_where, [start])], since)
         self._stamped[table.name] = stamped_.StampedRows(tuple(columns), now)
         if len(moved) > stamped_.BY_KEY_MAX:
             self._read_rows(conn, table, differ, [(stamp_where, [start])], since)
