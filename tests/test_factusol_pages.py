@@ -178,27 +178,34 @@ def _last_seq() -> int:
     return STATEMENT_LOG[-1].seq if STATEMENT_LOG else 0
 
 
-def test_a_page_that_moved_before_is_read_by_its_parts(big, monkeypatch):
-    """The first move of a page reads it whole and cuts it in parts; the next moves read only the parts whose quick
-    sums moved: an edit, an insert and a delete in another part of it are all found."""
+STOCK_EDIT = "UPDATE [F_STO] SET [ACTSTO]=[ACTSTO]+? WHERE [ARTSTO]=?"
+
+
+def _page_cut_in_parts(big, monkeypatch):
+    """A42's page moved once (parts of about 10 rows): (cursor, store, scanner, the statements that read it)."""
     monkeypatch.setattr(paging, "SUB_PAGE_ROWS", 10)
     conn, store, cfg, _ = big
     scanner = _quick_scanner(store, cfg)
     cur = conn.cursor()
-    stock = "UPDATE [F_STO] SET [ACTSTO]=[ACTSTO]+? WHERE [ARTSTO]=?"
-    cur.execute(stock, 1, "A42")
+    cur.execute(STOCK_EDIT, 1, "A42")
     since = _last_seq()
     scanner.scan(full=False, rotation_seconds=0)
-    whole = _stock_reads(since)
+    return cur, store, scanner, _stock_reads(since)
+
+
+def test_a_page_that_moved_before_is_read_by_its_parts(big, monkeypatch):
+    """The first move of a page reads it whole and cuts it in parts; the next moves read only the parts whose quick
+    sums moved: an edit, an insert and a delete in another part of it are all found."""
+    cur, store, scanner, whole = _page_cut_in_parts(big, monkeypatch)
     assert len(whole) == 1
-    cur.execute(stock, 1, "A42")
+    cur.execute(STOCK_EDIT, 1, "A42")
     since = _last_seq()
     scanner.scan(full=False, rotation_seconds=0)
     parts = _stock_reads(since)
     assert len(parts) == 1 and parts[0].startswith(whole[0]) and parts[0] != whole[0]  # the page's clause, and more
     cur.execute("DELETE FROM [F_STO] WHERE [ARTSTO]=?", "A44")
     cur.execute("INSERT INTO [F_STO] ([ARTSTO],[ALMSTO],[ACTSTO]) VALUES (?,?,?)", "A42", "SEC", 5)
-    cur.execute(stock, 5, "A47")
+    cur.execute(STOCK_EDIT, 5, "A47")
     scanner.scan(full=False, rotation_seconds=0)
     assert sorted((k, op) for t, k, op in _changes(store) if t == "F_STO") == sorted(
         [
@@ -212,14 +219,8 @@ def test_a_page_that_moved_before_is_read_by_its_parts(big, monkeypatch):
 
 
 def test_a_scan_that_fails_before_its_commit_leaves_the_parts_sums_as_they_were(big, monkeypatch):
-    monkeypatch.setattr(paging, "SUB_PAGE_ROWS", 10)
-    conn, store, cfg, _ = big
-    scanner = _quick_scanner(store, cfg)
-    cur = conn.cursor()
-    stock = "UPDATE [F_STO] SET [ACTSTO]=[ACTSTO]+? WHERE [ARTSTO]=?"
-    cur.execute(stock, 1, "A42")
-    scanner.scan(full=False, rotation_seconds=0)  # the page is cut in parts
-    cur.execute(stock, 1, "A42")
+    cur, store, scanner, _ = _page_cut_in_parts(big, monkeypatch)
+    cur.execute(STOCK_EDIT, 1, "A42")
     fail_the_next_commit(monkeypatch)
     with pytest.raises(OSError):
         scanner.scan(full=False, rotation_seconds=0)
