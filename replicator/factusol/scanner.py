@@ -648,11 +648,7 @@ class FactusolScanner:
         return mark
 
     def _read_page(self, conn, table: WatchedTable, differ: Differ, pages: paging_.Pages, i: int, mark: Any) -> Any:
-        where, params = pages.where(i)
-        with conn.iter_tuples(_select_all(table, where), params, batch=FETCH) as rows:
-            reader = ResultReader(table, rows.columns, rows.converters)
-            prints = self._prints_for(table, rows.columns)
-            return self._diff_rows(rows, reader, table, differ, prints, full=False, mark=mark)
+        return self._read_rows(conn, table, differ, [pages.where(i)], mark)
 
     def _sync_rotation(self) -> None:
         layout = [(name, i) for name, pages in self._pages.items() for i in range(pages.count)]

@@ -18,6 +18,7 @@ past the cut would wait for the full rescan too.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,14 +52,19 @@ def print_list(table: WatchedTable, columns: list[str]) -> list[str]:
 
     Each value is followed by CHR(31) and a NULL is CHR(30) alone, so no edit can move text from one value to the
     next and keep the print (Access's `&` reads NULL as an empty text, which would hide a value set to NULL)."""
+    return list(_print_list(table.name, tuple(columns)))
+
+
+@functools.lru_cache(maxsize=64)  # every event scan asks again, with the same columns
+def _print_list(name: str, columns: tuple[str, ...]) -> tuple[str, ...]:
     schema = load_schema()
-    if table.name not in schema:
-        return []
-    types = {c.name.upper(): c.type for c in schema[table.name].columns}
+    if name not in schema:
+        return ()
+    types = {c.name.upper(): c.type for c in schema[name].columns}
     usable = [c for c in columns if types.get(c.upper()) in _PRINTABLE]
     parts = [f"IIF([{c}] IS NULL, CHR(30), [{c}] & CHR(31))" for c in usable]
     groups = [" & ".join(parts[i : i + PRINT_GROUP]) for i in range(0, len(parts), PRINT_GROUP)]
-    return [f"{group} AS [P{i}]" for i, group in enumerate(groups)]
+    return tuple(f"{group} AS [P{i}]" for i, group in enumerate(groups))
 
 
 @dataclass
